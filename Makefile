@@ -1,0 +1,59 @@
+# NearCAIPI — every task a person or CI needs, from a fresh clone on Debian with Swift.
+#   make run    set up, build, and run the main job on the bundled sample data
+#   make test   set up, build, and run every test (what CI runs)
+#   make bench  speed figures of this machine (see Docs/Benchmarks.md)
+
+SWIFT    ?= swift
+RUN_DIR  := .run
+# The system C libraries the C shims wrap, and tmux for the terminal tests.
+PACKAGES := libncurses-dev libpng-dev libjpeg-dev libopenblas-dev libsqlite3-dev tmux
+
+.PHONY: setup build debug test run bench sample clean
+
+## Installs the missing Debian packages; silent when everything is there.
+setup:
+	@missing=""; \
+	if ! command -v dpkg-query >/dev/null 2>&1; then \
+	  echo "make setup: this is not a Debian system (no dpkg-query); install the -dev packages of: $(PACKAGES)"; exit 1; \
+	fi; \
+	for p in $(PACKAGES); do \
+	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then sudo=""; \
+	  elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then sudo="sudo"; \
+	  else echo "make setup: missing Debian packages:$$missing"; \
+	       echo "make setup: cannot install them (not root, and no password-less sudo). As root run:"; \
+	       echo "    apt-get update && apt-get install -y$$missing"; exit 1; fi; \
+	  echo "make setup: installing$$missing"; \
+	  $$sudo apt-get update -qq >/dev/null && \
+	  DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq$$missing >/dev/null || \
+	    { echo "make setup: apt-get install failed for:$$missing"; exit 1; }; \
+	fi
+
+## Release build (what `make run` and `make bench` use).
+build: setup
+	$(SWIFT) build -c release
+
+## Everything CI checks: the debug build, then every test.
+test: setup
+	$(SWIFT) build --build-tests
+	$(SWIFT) test
+
+## The main job so far: check both bundled sample data sets and draw their contact sheets.
+## (The labelling UI, `nearcaipi label`, replaces this when it lands.)
+run: build
+	@mkdir -p $(RUN_DIR)
+	$(SWIFT) run -c release --skip-build nearcaipi scan SampleData/weld --sheet $(RUN_DIR)/weld-sheet.png --thumb 96 --columns 20
+	$(SWIFT) run -c release --skip-build nearcaipi scan SampleData/cast --sheet $(RUN_DIR)/cast-sheet.png --thumb 96 --columns 20
+
+bench: build
+	$(SWIFT) run -c release --skip-build nearcaipi bench
+
+## Regenerates SampleData/ (byte-identical unless the generator changed).
+sample: build
+	$(SWIFT) run -c release --skip-build nearcaipi sample --out SampleData/weld --family weld --count 200 --force
+	$(SWIFT) run -c release --skip-build nearcaipi sample --out SampleData/cast --family cast --count 200 --force
+
+clean:
+	rm -rf .build $(RUN_DIR)

@@ -1,0 +1,46 @@
+// swift-tools-version:6.0
+// NearCAIPI — interactive, explainable OK/NOK inspection in the terminal.
+// No Swift package dependencies: the toolchain and Debian's C libraries only (see Makefile).
+import PackageDescription
+
+let package = Package(
+    name: "NearCAIPI",
+    products: [
+        .executable(name: "nearcaipi", targets: ["NearCAIPICommand"]),
+    ],
+    targets: [
+        // MARK: C shims — one per system library.
+        .systemLibrary(name: "CNCurses", path: "Sources/CNCurses",
+                       providers: [.apt(["libncurses-dev"])]),
+        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS",
+                       providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CSQLite", path: "Sources/CSQLite",
+                       providers: [.apt(["libsqlite3-dev"])]),
+        .target(name: "CImageCodecs", path: "Sources/CImageCodecs",
+                linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("jpeg")]),
+
+        // MARK: Libraries, lowest layer first.
+        .target(name: "FileAccess"),
+        .target(name: "Imaging", dependencies: ["CImageCodecs", "FileAccess"]),
+        .target(name: "NeuralNet", dependencies: ["CBLAS", "FileAccess"]),
+        .target(name: "Storage", dependencies: ["CSQLite"]),
+        .target(name: "SyntheticParts", dependencies: ["Imaging"]),
+        .target(name: "InspectorUI", dependencies: ["CNCurses", "Imaging"]),
+
+        // MARK: The executable: argument parsing and wiring only.
+        .executableTarget(name: "NearCAIPICommand",
+                          dependencies: ["Imaging", "NeuralNet", "SyntheticParts", "Storage",
+                                         "InspectorUI"]),
+
+        // MARK: Tests.
+        .target(name: "TestSupport", dependencies: ["Imaging"], path: "Tests/TestSupport"),
+        .testTarget(name: "ImagingTests", dependencies: ["Imaging", "TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet"]),
+        .testTarget(name: "StorageTests", dependencies: ["Storage"]),
+        .testTarget(name: "FileAccessTests", dependencies: ["FileAccess"]),
+        .testTarget(name: "SyntheticPartsTests",
+                    dependencies: ["SyntheticParts", "Imaging", "TestSupport"]),
+        .testTarget(name: "InspectorUITests", dependencies: ["InspectorUI"]),
+        .testTarget(name: "NearCAIPICommandTests", dependencies: ["TestSupport"], exclude: ["Snapshots"]),
+    ]
+)

@@ -1,0 +1,28 @@
+/// One verb of `nearcaipi`.
+protocol Command {
+    static var name: String { get }
+    /// One line for the verb list.
+    static var summary: String { get }
+    /// The full help text: usage line(s), then options.
+    static var help: String { get }
+    static var options: Set<String> { get }
+    static var flags: Set<String> { get }
+    /// Runs the verb. Throws UsageError (exit 2) or RuntimeFailure (exit 1).
+    static func run(_ arguments: Arguments) throws
+}
+
+/// Writes to standard error, unbuffered: progress and diagnostics never mix into the
+/// data a verb prints on standard output.
+func printError(_ text: String) {
+    let bytes = Array((text + "\n").utf8)
+    var written = 0
+    while written < bytes.count {
+        let put = bytes.withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress! + written, bytes.count - written) }
+        if put <= 0 { return }
+        written += put
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif

@@ -1,0 +1,67 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The verbs, in the order `nearcaipi --help` lists them.
+let commands: [any Command.Type] = [SampleCommand.self, ScanCommand.self, BenchCommand.self]
+let version = "0.1.0"
+
+@MainActor func overview() -> String {
+    var text = """
+    nearcaipi \(version) — interactive, explainable OK/NOK inspection of part images.
+
+    Usage: nearcaipi <verb> [options]
+           nearcaipi <verb> --help
+
+    Verbs:
+
+    """
+    let width = commands.map { $0.name.count }.max() ?? 0
+    for command in commands {
+        text += "  \(command.name)\(String(repeating: " ", count: width - command.name.count))  \(command.summary)\n"
+    }
+    text += "\nExit status: 0 done, 1 the work failed, 2 the command line was wrong."
+    return text
+}
+
+@MainActor func runMain(_ words: [String]) -> Int32 {
+    guard let verb = words.first else {
+        printError(overview())
+        return 2
+    }
+    if verb == "--help" || verb == "-h" || verb == "help" {
+        if words.count > 1, let command = commands.first(where: { $0.name == words[1] }) {
+            print(command.help)
+        } else {
+            print(overview())
+        }
+        return 0
+    }
+    if verb == "--version" || verb == "version" {
+        print("nearcaipi \(version)")
+        return 0
+    }
+    guard let command = commands.first(where: { $0.name == verb }) else {
+        printError("nearcaipi: unknown verb '\(verb)'. Run 'nearcaipi --help' for the list.")
+        return 2
+    }
+    let rest = Array(words.dropFirst())
+    if rest.contains("--help") || rest.contains("-h") {
+        print(command.help)
+        return 0
+    }
+    do {
+        let arguments = try Arguments(rest, options: command.options, flags: command.flags)
+        try command.run(arguments)
+        return 0
+    } catch let error as UsageError {
+        printError("nearcaipi \(command.name): \(error.message)")
+        printError("Run 'nearcaipi \(command.name) --help' for usage.")
+        return 2
+    } catch {
+        printError("nearcaipi \(command.name): \(error)")
+        return 1
+    }
+}
+
+exit(runMain(Array(CommandLine.arguments.dropFirst())))

@@ -1,0 +1,73 @@
+import FileAccess
+import Imaging
+
+/// What `nearcaipi sample` writes: a class-folder data set of one part family.
+///
+///     DIR/ok/<family>_NNNN.png      OK parts
+///     DIR/nok/<family>_NNNN.png     NOK parts
+///     DIR/masks/<family>_NNNN.png   the exact defect mask of each NOK part (same base name)
+///     DIR/manifest.csv              file,label,defect,mask,defect_pixels
+public struct SampleDatasetSpec: Sendable, Equatable {
+    public var family: PartFamily
+    public var count: Int
+    public var size: Int
+    public var seed: UInt64
+
+    public init(family: PartFamily, count: Int, size: Int, seed: UInt64) {
+        self.family = family
+        self.count = count
+        self.size = size
+        self.seed = seed
+    }
+
+    public static let sizeRange = 32...1024
+    public static let countRange = 1...100_000
+}
+
+public struct SampleDatasetSummary: Sendable {
+    public var okCount = 0
+    public var nokCount = 0
+    public var defectCounts: [String: Int] = [:]
+    public var files: [String] = []
+}
+
+public enum SampleDataset {
+    /// Generates and writes the data set. Files are written atomically; an existing file of
+    /// the same name is replaced.
+    public static func write(_ spec: SampleDatasetSpec, to directory: String,
+                             progress: (Int) -> Void = { _ in }) throws(FileAccessError) -> SampleDatasetSummary {
+        for folder in ["ok", "nok", "masks"] { try BinaryFile.createDirectory("\(directory)/\(folder)") }
+        var summary = SampleDatasetSummary()
+        var manifest = "file,label,defect,mask,defect_pixels\n"
+        let digits = max(4, String(spec.count).count)
+        for index in 0..<spec.count {
+            let part = spec.family.makePart(index: index, seed: spec.seed, size: spec.size)
+            let number = String(index + 1)
+            let name = "\(spec.family.rawValue)_\(String(repeating: "0", count: digits - number.count))\(number).png"
+            let file = "\(part.label.rawValue)/\(name)"
+            try writePNG(part.image, to: "\(directory)/\(file)")
+            var maskFile = ""
+            if part.label == .nok {
+                maskFile = "masks/\(name)"
+                try writePNG(part.mask.image, to: "\(directory)/\(maskFile)")
+                summary.nokCount += 1
+            } else {
+                summary.okCount += 1
+            }
+            summary.defectCounts[part.defect, default: 0] += 1
+            summary.files.append(file)
+            manifest += "\(file),\(part.label.rawValue),\(part.defect),\(maskFile),\(part.mask.area)\n"
+            progress(index + 1)
+        }
+        try BinaryFile.writeAtomically(Array(manifest.utf8), to: "\(directory)/manifest.csv")
+        return summary
+    }
+
+    private static func writePNG(_ image: Image, to path: String) throws(FileAccessError) {
+        do {
+            try ImageFile.writePNG(image, to: path)
+        } catch {
+            throw FileAccessError(path: path, reason: .cannotWrite(error.description))
+        }
+    }
+}

@@ -1,0 +1,79 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// End-to-end: the built executable, its exit statuses and what it writes.
+@Suite struct CommandLineTests {
+    @Test func noArgumentsIsAUsageError() throws {
+        let result = try Tool.run([])
+        #expect(result.status == 2 && result.standardError.contains("Verbs:"))
+    }
+
+    @Test func unknownVerbAndUnknownOption() throws {
+        let verb = try Tool.run(["lable"])
+        #expect(verb.status == 2 && verb.standardError.contains("unknown verb 'lable'"))
+        let option = try Tool.run(["sample", "--out", "/tmp/x", "--colour", "red"])
+        #expect(option.status == 2 && option.standardError.contains("unknown option '--colour'"))
+    }
+
+    @Test(arguments: [
+        (["sample"], "missing required option '--out'"),
+        (["sample", "--out", "/tmp/x", "--count", "0"], "'--count' must be between 1 and 100000, got 0"),
+        (["sample", "--out", "/tmp/x", "--size", "big"], "'--size' needs a whole number, got 'big'"),
+        (["sample", "--out", "/tmp/x", "--family", "gear"], "'--family' must be one of: weld, cast; got 'gear'"),
+        (["sample", "--out"], "option '--out' needs a value"),
+        (["scan"], "missing the data set folder DIR"),
+        (["scan", "a", "b"], "unexpected argument 'b'"),
+        (["bench", "--seconds", "99"], "'--seconds' must be a number between 0.1 and 10"),
+    ])
+    func usageErrorsExitTwoAndWriteNothing(arguments: [String], message: String) throws {
+        let result = try Tool.run(arguments)
+        #expect(result.status == 2)
+        #expect(result.standardError.contains(message), "stderr: \(result.standardError)")
+        #expect(result.standardOutput.isEmpty)
+        #expect(!FileManager.default.fileExists(atPath: "/tmp/x"))
+    }
+
+    @Test func sampleThenScan() throws {
+        let directory = TemporaryDirectory("cli")
+        defer { directory.remove() }
+        let data = directory.file("weld")
+        let made = try Tool.run(["sample", "--out", data, "--count", "12", "--size", "48", "--seed", "4"])
+        #expect(made.status == 0, "\(made.standardError)")
+        #expect(made.standardOutput.contains("Wrote 12 weld images (48x48, seed 4)"))
+        let manifest = try String(contentsOfFile: data + "/manifest.csv", encoding: .utf8)
+        #expect(manifest.split(separator: "\n").count == 13)
+
+        // A second run into the same folder must not overwrite without --force.
+        let again = try Tool.run(["sample", "--out", data, "--count", "3"])
+        #expect(again.status == 1 && again.standardError.contains("pass --force"))
+        #expect(try String(contentsOfFile: data + "/manifest.csv", encoding: .utf8) == manifest)
+
+        // A corrupt file among the images is reported by name and skipped.
+        let whole = try Data(contentsOf: URL(fileURLWithPath: data + "/manifest.csv").deletingLastPathComponent()
+            .appendingPathComponent(String(manifest.split(separator: "\n")[1].split(separator: ",")[0])))
+        _ = FileManager.default.createFile(atPath: data + "/ok/broken.png", contents: whole.prefix(60))
+        let sheet = directory.file("sheet.png")
+        let scan = try Tool.run(["scan", data, "--sheet", sheet, "--thumb", "32", "--columns", "4"])
+        #expect(scan.status == 0, "\(scan.standardError)")
+        #expect(scan.standardOutput.contains("12 of 13 images readable"))
+        #expect(scan.standardOutput.contains("broken.png: corrupt image"))
+        #expect(scan.standardOutput.contains("48x48 (12)"))
+        #expect(scan.standardOutput.contains("0 problem(s)"))
+        #expect(scan.standardOutput.contains("contact sheet: \(sheet) (128x96, 12 thumbnails)"))
+    }
+
+    @Test func scanOfAMissingFolderFails() throws {
+        let result = try Tool.run(["scan", "/no/such/folder"])
+        #expect(result.status == 1 && result.standardError.contains("/no/such/folder: not a directory"))
+    }
+
+    @Test func benchJsonIsOneObjectWithThePeak() throws {
+        let result = try Tool.run(["bench", "--json", "--seconds", "0.1"])
+        #expect(result.status == 0)
+        let object = try JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [String: Any]
+        let peak = object?["sgemm_gflops"] as? Double
+        #expect((peak ?? 0) > 1)
+        #expect((object?["imaging"] as? [String: Any])?["png_decode_128_rgb_per_s"] != nil)
+    }
+}
