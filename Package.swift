@@ -21,10 +21,11 @@ let package = Package(
 
         // MARK: Libraries, lowest layer first.
         .target(name: "FileAccess"),
+        .target(name: "SeededRandom"),
         .target(name: "Imaging", dependencies: ["CImageCodecs", "FileAccess"]),
-        .target(name: "NeuralNet", dependencies: ["CBLAS", "FileAccess"]),
+        .target(name: "NeuralNet", dependencies: ["CBLAS", "FileAccess", "SeededRandom"]),
         .target(name: "Storage", dependencies: ["CSQLite"]),
-        .target(name: "SyntheticParts", dependencies: ["Imaging"]),
+        .target(name: "SyntheticParts", dependencies: ["Imaging", "SeededRandom"]),
         .target(name: "InspectorUI", dependencies: ["CNCurses", "Imaging"]),
 
         // MARK: The executable: argument parsing and wiring only.
@@ -39,7 +40,7 @@ let package = Package(
         .testTarget(name: "StorageTests", dependencies: ["Storage"]),
         .testTarget(name: "FileAccessTests", dependencies: ["FileAccess"]),
         .testTarget(name: "SyntheticPartsTests",
-                    dependencies: ["SyntheticParts", "Imaging", "TestSupport"]),
+                    dependencies: ["SyntheticParts", "SeededRandom", "Imaging", "TestSupport"]),
         .testTarget(name: "InspectorUITests", dependencies: ["InspectorUI"]),
         .testTarget(name: "NearCAIPICommandTests", dependencies: ["TestSupport"], exclude: ["Snapshots"]),
     ]

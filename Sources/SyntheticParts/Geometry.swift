@@ -1,3 +1,4 @@
+import SeededRandom
 /// Small planar geometry used to draw defects and their exact masks from the same shapes.
 struct Point: Sendable {
     var x: Float

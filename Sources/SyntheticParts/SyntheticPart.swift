@@ -1,3 +1,4 @@
+import SeededRandom
 import Imaging
 
 /// The two inspection classes.

@@ -1,3 +1,4 @@
+import SeededRandom
 import Imaging
 #if canImport(Glibc)
 import Glibc

@@ -1,0 +1,135 @@
+/// max(0, x); backward passes the gradient where the output was positive.
+public final class ReLU {
+    private var output: [Float] = []
+
+    public init() {}
+
+    public func callAsFunction(_ x: FeatureMap) -> FeatureMap { forward(x, training: false) }
+
+    public func forward(_ x: FeatureMap, training: Bool) -> FeatureMap {
+        var y = x
+        y.data.withUnsafeMutableBufferPointer { v in
+            for i in v.indices where v[i] < 0 { v[i] = 0 }
+        }
+        if training { output = y.data }
+        return y
+    }
+
+    public func backward(_ dy: FeatureMap) -> FeatureMap {
+        var dx = dy
+        output.withUnsafeBufferPointer { y in
+            dx.data.withUnsafeMutableBufferPointer { g in
+                for i in g.indices where y[i] <= 0 { g[i] = 0 }
+            }
+        }
+        return dx
+    }
+}
+
+/// Max pooling, square window, padding counts as −∞. Backward routes each output's gradient
+/// to the input position that won.
+public final class MaxPool2d {
+    public let kernel: Int
+    public let stride: Int
+    public let padding: Int
+    private var winners: [Int32] = []
+    private var inputShape = (channels: 0, batch: 0, height: 0, width: 0)
+
+    public init(kernel: Int, stride: Int, padding: Int) {
+        self.kernel = kernel
+        self.stride = stride
+        self.padding = padding
+    }
+
+    public func callAsFunction(_ x: FeatureMap) -> FeatureMap { forward(x, training: false) }
+
+    public func forward(_ x: FeatureMap, training: Bool) -> FeatureMap {
+        let oh = (x.height + 2 * padding - kernel) / stride + 1
+        let ow = (x.width + 2 * padding - kernel) / stride + 1
+        var y = FeatureMap(channels: x.channels, batch: x.batch, height: oh, width: ow)
+        if training {
+            if winners.count != y.data.count { winners = [Int32](repeating: 0, count: y.data.count) }
+            inputShape = (x.channels, x.batch, x.height, x.width)
+        }
+        let (h, w) = (x.height, x.width)
+        x.data.withUnsafeBufferPointer { input in
+            y.data.withUnsafeMutableBufferPointer { out in
+                winners.withUnsafeMutableBufferPointer { win in
+                    for plane in 0..<(x.channels * x.batch) {
+                        let inBase = plane * h * w, outBase = plane * oh * ow
+                        for i in 0..<oh {
+                            let r0 = max(i * stride - padding, 0), r1 = min(i * stride - padding + kernel, h)
+                            for j in 0..<ow {
+                                let c0 = max(j * stride - padding, 0), c1 = min(j * stride - padding + kernel, w)
+                                var best = -Float.infinity, at = inBase + r0 * w + c0
+                                for r in r0..<r1 {
+                                    for c in c0..<c1 where input[inBase + r * w + c] > best {
+                                        best = input[inBase + r * w + c]
+                                        at = inBase + r * w + c
+                                    }
+                                }
+                                out[outBase + i * ow + j] = best
+                                if training { win[outBase + i * ow + j] = Int32(at) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return y
+    }
+
+    public func backward(_ dy: FeatureMap) -> FeatureMap {
+        var dx = FeatureMap(channels: inputShape.channels, batch: inputShape.batch,
+                            height: inputShape.height, width: inputShape.width)
+        dy.data.withUnsafeBufferPointer { g in
+            dx.data.withUnsafeMutableBufferPointer { out in
+                winners.withUnsafeBufferPointer { win in
+                    for i in g.indices { out[Int(win[i])] += g[i] }
+                }
+            }
+        }
+        return dx
+    }
+}
+
+/// Mean over each channel's plane: CNHW feature map → [N, C] rows (the embedding).
+public final class GlobalAveragePool {
+    private var inputShape = (channels: 0, batch: 0, height: 0, width: 0)
+
+    public init() {}
+
+    public func forward(_ x: FeatureMap) -> Tensor {
+        inputShape = (x.channels, x.batch, x.height, x.width)
+        var out = [Float](repeating: 0, count: x.batch * x.channels)
+        let plane = x.planeSize
+        x.data.withUnsafeBufferPointer { input in
+            for c in 0..<x.channels {
+                for n in 0..<x.batch {
+                    var sum: Float = 0
+                    let base = (c * x.batch + n) * plane
+                    for i in 0..<plane { sum += input[base + i] }
+                    out[n * x.channels + c] = sum / Float(plane)
+                }
+            }
+        }
+        return Tensor(shape: [x.batch, x.channels], data: out)
+    }
+
+    public func backward(_ dy: Tensor) -> FeatureMap {
+        let (channels, batch, height, width) = inputShape
+        var dx = FeatureMap(channels: channels, batch: batch, height: height, width: width)
+        let plane = height * width
+        let share = 1 / Float(plane)
+        dx.data.withUnsafeMutableBufferPointer { out in
+            for c in 0..<channels {
+                for n in 0..<batch {
+                    let g = dy.data[n * channels + c] * share
+                    let base = (c * batch + n) * plane
+                    for i in 0..<plane { out[base + i] = g }
+                }
+            }
+        }
+        return dx
+    }
+}

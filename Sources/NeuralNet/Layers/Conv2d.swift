@@ -1,0 +1,194 @@
+import SeededRandom
+
+/// 2-D convolution, square kernel, as im2col + one GEMM over the whole batch.
+///
+///     y[o, n, i, j] = b[o] + Σ_{c, u, v} W[o, c, u, v] · x[c, n, s·i − p + u, s·j − p + v]
+///
+/// with x zero outside the image. Packing: cols[(c·k + u)·k + v, (n·H' + i)·W' + j] holds the
+/// input sample that weight (c, u, v) meets at output (n, i, j), so Y = W · cols with
+/// W viewed as [C_out, C_in·k·k] (PyTorch's weight layout, unchanged). Backward:
+/// ∂W = ∂Y · colsᵀ, ∂cols = Wᵀ · ∂Y, then ∂x is ∂cols scattered back (col2im).
+public final class Conv2d {
+    public let inChannels: Int
+    public let outChannels: Int
+    public let kernel: Int
+    public let stride: Int
+    public let padding: Int
+    public let weight: Parameter
+    public let bias: Parameter?
+
+    private var input: FeatureMap?
+    private var columns: [Float] = []
+
+    public init(inChannels: Int, outChannels: Int, kernel: Int, stride: Int = 1, padding: Int = 0,
+                bias: Bool = false, random: inout SplitMix64) {
+        self.inChannels = inChannels
+        self.outChannels = outChannels
+        self.kernel = kernel
+        self.stride = stride
+        self.padding = padding
+        // Kaiming normal, fan-out, for ReLU networks (torchvision's ResNet initialisation).
+        let std = (2 / Float(outChannels * kernel * kernel)).squareRoot()
+        weight = Parameter(shape: [outChannels, inChannels, kernel, kernel],
+                           value: (0..<(outChannels * inChannels * kernel * kernel)).map { _ in random.normal() * std })
+        self.bias = bias ? Parameter(shape: [outChannels], filledWith: 0) : nil
+    }
+
+    public func outputSize(height: Int, width: Int) -> (height: Int, width: Int) {
+        ((height + 2 * padding - kernel) / stride + 1, (width + 2 * padding - kernel) / stride + 1)
+    }
+
+    /// Whether the input already is the column matrix (1×1, stride 1, no padding).
+    private var isPointwise: Bool { kernel == 1 && stride == 1 && padding == 0 }
+
+    public func callAsFunction(_ x: FeatureMap) -> FeatureMap { forward(x, training: false) }
+
+    public func forward(_ x: FeatureMap, training: Bool) -> FeatureMap {
+        precondition(x.channels == inChannels, "conv expects \(inChannels) channels, got \(x.channels)")
+        let (oh, ow) = outputSize(height: x.height, width: x.width)
+        let columnsWide = x.batch * oh * ow
+        let depth = inChannels * kernel * kernel
+        var y = FeatureMap(channels: outChannels, batch: x.batch, height: oh, width: ow)
+        weight.value.withUnsafeBufferPointer { w in
+            y.data.withUnsafeMutableBufferPointer { out in
+                if isPointwise {
+                    x.data.withUnsafeBufferPointer { cols in
+                        BLAS.sgemm(.none, .none, m: outChannels, n: columnsWide, k: depth, alpha: 1,
+                                   a: w.baseAddress!, lda: depth, b: cols.baseAddress!, ldb: columnsWide,
+                                   beta: 0, c: out.baseAddress!, ldc: columnsWide)
+                    }
+                } else {
+                    pack(x, outHeight: oh, outWidth: ow)
+                    columns.withUnsafeBufferPointer { cols in
+                        BLAS.sgemm(.none, .none, m: outChannels, n: columnsWide, k: depth, alpha: 1,
+                                   a: w.baseAddress!, lda: depth, b: cols.baseAddress!, ldb: columnsWide,
+                                   beta: 0, c: out.baseAddress!, ldc: columnsWide)
+                    }
+                }
+                if let bias {
+                    for o in 0..<outChannels {
+                        let b = bias.value[o]
+                        for i in 0..<columnsWide { out[o * columnsWide + i] += b }
+                    }
+                }
+            }
+        }
+        input = training ? x : nil
+        return y
+    }
+
+    /// Accumulates ∂W (and ∂b) and returns ∂x.
+    public func backward(_ dy: FeatureMap) -> FeatureMap {
+        guard let x = input else { preconditionFailure("conv backward without a training forward") }
+        let (oh, ow) = (dy.height, dy.width)
+        let columnsWide = x.batch * oh * ow
+        let depth = inChannels * kernel * kernel
+        if let bias {
+            dy.data.withUnsafeBufferPointer { g in
+                for o in 0..<outChannels {
+                    var sum: Float = 0
+                    for i in 0..<columnsWide { sum += g[o * columnsWide + i] }
+                    bias.gradient[o] += sum
+                }
+            }
+        }
+        var dx = FeatureMap(channels: inChannels, batch: x.batch, height: x.height, width: x.width)
+        if !isPointwise { pack(x, outHeight: oh, outWidth: ow) }
+        var dColumns = isPointwise ? [] : [Float](repeating: 0, count: depth * columnsWide)
+        dy.data.withUnsafeBufferPointer { g in
+            weight.gradient.withUnsafeMutableBufferPointer { dw in
+                let source = isPointwise ? x.data : columns
+                source.withUnsafeBufferPointer { cols in
+                    // ∂W[C_out, K] += ∂Y[C_out, NHW] · cols[K, NHW]ᵀ
+                    BLAS.sgemm(.none, .transposed, m: outChannels, n: depth, k: columnsWide, alpha: 1,
+                               a: g.baseAddress!, lda: columnsWide, b: cols.baseAddress!, ldb: columnsWide,
+                               beta: 1, c: dw.baseAddress!, ldc: depth)
+                }
+            }
+            weight.value.withUnsafeBufferPointer { w in
+                // ∂cols[K, NHW] = W[C_out, K]ᵀ · ∂Y[C_out, NHW]; pointwise: straight into ∂x.
+                if isPointwise {
+                    dx.data.withUnsafeMutableBufferPointer { d in
+                        BLAS.sgemm(.transposed, .none, m: depth, n: columnsWide, k: outChannels, alpha: 1,
+                                   a: w.baseAddress!, lda: depth, b: g.baseAddress!, ldb: columnsWide,
+                                   beta: 0, c: d.baseAddress!, ldc: columnsWide)
+                    }
+                } else {
+                    dColumns.withUnsafeMutableBufferPointer { d in
+                        BLAS.sgemm(.transposed, .none, m: depth, n: columnsWide, k: outChannels, alpha: 1,
+                                   a: w.baseAddress!, lda: depth, b: g.baseAddress!, ldb: columnsWide,
+                                   beta: 0, c: d.baseAddress!, ldc: columnsWide)
+                    }
+                }
+            }
+        }
+        if !isPointwise { scatter(dColumns, into: &dx, outHeight: oh, outWidth: ow) }
+        return dx
+    }
+
+    /// im2col into `columns` (reused between calls).
+    private func pack(_ x: FeatureMap, outHeight oh: Int, outWidth ow: Int) {
+        let wide = x.batch * oh * ow
+        let needed = inChannels * kernel * kernel * wide
+        if columns.count < needed { columns = [Float](repeating: 0, count: needed) }
+        let (h, w, k, s, p, n) = (x.height, x.width, kernel, stride, padding, x.batch)
+        x.data.withUnsafeBufferPointer { source in
+            columns.withUnsafeMutableBufferPointer { cols in
+                for c in 0..<inChannels {
+                    for u in 0..<k {
+                        for v in 0..<k {
+                            var target = ((c * k + u) * k + v) * wide
+                            for image in 0..<n {
+                                let plane = (c * n + image) * h * w
+                                for i in 0..<oh {
+                                    let row = i * s - p + u
+                                    if row < 0 || row >= h {
+                                        for j in 0..<ow { cols[target + j] = 0 }
+                                    } else {
+                                        let base = plane + row * w
+                                        for j in 0..<ow {
+                                            let column = j * s - p + v
+                                            cols[target + j] = (column >= 0 && column < w) ? source[base + column] : 0
+                                        }
+                                    }
+                                    target += ow
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// col2im: adds each column entry back onto the input sample it came from.
+    private func scatter(_ dColumns: [Float], into dx: inout FeatureMap, outHeight oh: Int, outWidth ow: Int) {
+        let wide = dx.batch * oh * ow
+        let (h, w, k, s, p, n) = (dx.height, dx.width, kernel, stride, padding, dx.batch)
+        dColumns.withUnsafeBufferPointer { cols in
+            dx.data.withUnsafeMutableBufferPointer { target in
+                for c in 0..<inChannels {
+                    for u in 0..<k {
+                        for v in 0..<k {
+                            var source = ((c * k + u) * k + v) * wide
+                            for image in 0..<n {
+                                let plane = (c * n + image) * h * w
+                                for i in 0..<oh {
+                                    let row = i * s - p + u
+                                    if row >= 0 && row < h {
+                                        let base = plane + row * w
+                                        for j in 0..<ow {
+                                            let column = j * s - p + v
+                                            if column >= 0 && column < w { target[base + column] += cols[source + j] }
+                                        }
+                                    }
+                                    source += ow
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

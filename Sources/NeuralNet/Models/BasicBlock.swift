@@ -1,0 +1,83 @@
+import SeededRandom
+
+/// ResNet's basic residual block:
+///     y = relu( bn2(conv2(relu(bn1(conv1(x))))) + shortcut(x) )
+/// conv1 is 3×3 with the block's stride, conv2 3×3 stride 1; the shortcut is the identity,
+/// or a 1×1 convolution with the stride plus batch norm ("downsample") when the shape
+/// changes.
+public final class BasicBlock {
+    public let conv1: Conv2d
+    public let bn1: BatchNorm2d
+    public let relu1 = ReLU()
+    public let conv2: Conv2d
+    public let bn2: BatchNorm2d
+    public let downsample: (conv: Conv2d, bn: BatchNorm2d)?
+    public let relu2 = ReLU()
+
+    public init(inChannels: Int, outChannels: Int, stride: Int, random: inout SplitMix64) {
+        conv1 = Conv2d(inChannels: inChannels, outChannels: outChannels, kernel: 3, stride: stride, padding: 1, random: &random)
+        bn1 = BatchNorm2d(channels: outChannels)
+        conv2 = Conv2d(inChannels: outChannels, outChannels: outChannels, kernel: 3, stride: 1, padding: 1, random: &random)
+        bn2 = BatchNorm2d(channels: outChannels)
+        if stride != 1 || inChannels != outChannels {
+            downsample = (Conv2d(inChannels: inChannels, outChannels: outChannels, kernel: 1, stride: stride,
+                                 padding: 0, random: &random), BatchNorm2d(channels: outChannels))
+        } else {
+            downsample = nil
+        }
+    }
+
+    public func forward(_ x: FeatureMap, training: Bool) -> FeatureMap {
+        var main = conv1.forward(x, training: training)
+        main = bn1.forward(main, training: training)
+        main = relu1.forward(main, training: training)
+        main = conv2.forward(main, training: training)
+        main = bn2.forward(main, training: training)
+        var shortcut = x
+        if let downsample {
+            shortcut = downsample.bn.forward(downsample.conv.forward(x, training: training), training: training)
+        }
+        main.data.withUnsafeMutableBufferPointer { m in
+            shortcut.data.withUnsafeBufferPointer { s in
+                for i in m.indices { m[i] += s[i] }
+            }
+        }
+        return relu2.forward(main, training: training)
+    }
+
+    public func backward(_ dy: FeatureMap) -> FeatureMap {
+        let d = relu2.backward(dy)
+        var dMain = bn2.backward(d)
+        dMain = conv2.backward(dMain)
+        dMain = relu1.backward(dMain)
+        dMain = bn1.backward(dMain)
+        var dx = conv1.backward(dMain)
+        let dShortcut = downsample.map { $0.conv.backward($0.bn.backward(d)) } ?? d
+        dx.data.withUnsafeMutableBufferPointer { a in
+            dShortcut.data.withUnsafeBufferPointer { b in
+                for i in a.indices { a[i] += b[i] }
+            }
+        }
+        return dx
+    }
+
+    /// Parameters and buffers under torchvision's names, relative to the block.
+    func namedParameters(prefix: String) -> [(String, Parameter)] {
+        var list = [("\(prefix)conv1.weight", conv1.weight)] + batchNormParameters(bn1, "\(prefix)bn1")
+        list += [("\(prefix)conv2.weight", conv2.weight)] + batchNormParameters(bn2, "\(prefix)bn2")
+        if let downsample {
+            list += [("\(prefix)downsample.0.weight", downsample.conv.weight)]
+            list += batchNormParameters(downsample.bn, "\(prefix)downsample.1")
+        }
+        return list
+    }
+
+    var batchNorms: [(String, BatchNorm2d)] {
+        [("bn1", bn1), ("bn2", bn2)] + (downsample.map { [("downsample.1", $0.bn)] } ?? [])
+    }
+}
+
+func batchNormParameters(_ bn: BatchNorm2d, _ name: String) -> [(String, Parameter)] {
+    [("\(name).weight", bn.scale), ("\(name).bias", bn.shift),
+     ("\(name).running_mean", bn.runningMean), ("\(name).running_var", bn.runningVariance)]
+}

@@ -1,0 +1,171 @@
+import SeededRandom
+
+/// What defines a ResNet of the family: topology, widths, input and classes.
+public struct ResNetConfiguration: Equatable, Sendable {
+    /// Name written into checkpoints, e.g. "resnet18-w4".
+    public var architecture: String
+    /// Channels of the four stages (ResNet-18: 64, 128, 256, 512).
+    public var widths: [Int]
+    /// Basic blocks per stage (ResNet-18: 2, 2, 2, 2).
+    public var blocks: [Int]
+    public var inputChannels: Int
+    public var inputSize: Int
+    public var classCount: Int
+
+    public init(architecture: String, widths: [Int], blocks: [Int], inputChannels: Int, inputSize: Int, classCount: Int) {
+        self.architecture = architecture
+        self.widths = widths
+        self.blocks = blocks
+        self.inputChannels = inputChannels
+        self.inputSize = inputSize
+        self.classCount = classCount
+    }
+
+    /// The product's default: ResNet-18 topology at a quarter of the width (16-32-64-128),
+    /// 128 × 128 input — interactive on two CPU cores.
+    public static func resnet18w4(inputChannels: Int = 3, inputSize: Int = 128, classCount: Int = 2) -> Self {
+        Self(architecture: "resnet18-w4", widths: [16, 32, 64, 128], blocks: [2, 2, 2, 2],
+             inputChannels: inputChannels, inputSize: inputSize, classCount: classCount)
+    }
+
+    /// The paper's network: full-width ResNet-18 at 224 × 224.
+    public static func resnet18(inputChannels: Int = 3, inputSize: Int = 224, classCount: Int = 2) -> Self {
+        Self(architecture: "resnet18", widths: [64, 128, 256, 512], blocks: [2, 2, 2, 2],
+             inputChannels: inputChannels, inputSize: inputSize, classCount: classCount)
+    }
+
+    /// Looks an architecture up by name ("resnet18-w4", "resnet18", or "resnet18-wK" for
+    /// width 64/K).
+    public static func named(_ name: String, inputChannels: Int, inputSize: Int, classCount: Int) -> Self? {
+        if name == "resnet18" { return .resnet18(inputChannels: inputChannels, inputSize: inputSize, classCount: classCount) }
+        guard name.hasPrefix("resnet18-w"), let divisor = Int(name.dropFirst("resnet18-w".count)),
+              [1, 2, 4, 8].contains(divisor) else { return nil }
+        return Self(architecture: name, widths: [64, 128, 256, 512].map { $0 / divisor }, blocks: [2, 2, 2, 2],
+                    inputChannels: inputChannels, inputSize: inputSize, classCount: classCount)
+    }
+
+    /// The embedding's length: channels of the last stage.
+    public var embeddingSize: Int { widths[widths.count - 1] }
+}
+
+/// The ResNet family (He et al.), torchvision's layout:
+///     conv1 7×7/2 → bn1 → relu → maxpool 3×3/2 → layer1…layer4 (BasicBlocks; stages 2–4
+///     start with stride 2) → global average pool (the embedding) → fc.
+public final class ResNet {
+    public let configuration: ResNetConfiguration
+    public let conv1: Conv2d
+    public let bn1: BatchNorm2d
+    let relu = ReLU()
+    let pool = MaxPool2d(kernel: 3, stride: 2, padding: 1)
+    public let stages: [[BasicBlock]]
+    let average = GlobalAveragePool()
+    public let fc: Linear
+
+    public init(_ configuration: ResNetConfiguration, seed: UInt64) {
+        self.configuration = configuration
+        var random = SplitMix64(seed: seed)
+        let stem = configuration.widths[0]
+        conv1 = Conv2d(inChannels: configuration.inputChannels, outChannels: stem, kernel: 7, stride: 2, padding: 3,
+                       random: &random)
+        bn1 = BatchNorm2d(channels: stem)
+        var stages: [[BasicBlock]] = []
+        var channels = stem
+        for (index, width) in configuration.widths.enumerated() {
+            var stage: [BasicBlock] = []
+            for block in 0..<configuration.blocks[index] {
+                let stride = (index > 0 && block == 0) ? 2 : 1
+                stage.append(BasicBlock(inChannels: channels, outChannels: width, stride: stride, random: &random))
+                channels = width
+            }
+            stages.append(stage)
+        }
+        self.stages = stages
+        fc = Linear(inFeatures: channels, outFeatures: configuration.classCount, random: &random)
+    }
+
+    /// Logits [N, classes] and embeddings [N, embeddingSize] of an NCHW batch.
+    public func forward(_ images: Tensor, training: Bool) -> (logits: Tensor, embedding: Tensor) {
+        precondition(images.shape.count == 4 && images.shape[1] == configuration.inputChannels,
+                     "expected N × \(configuration.inputChannels) × H × W input")
+        var x = FeatureMap(nchw: images)
+        x = conv1.forward(x, training: training)
+        x = bn1.forward(x, training: training)
+        x = relu.forward(x, training: training)
+        x = pool.forward(x, training: training)
+        for stage in stages {
+            for block in stage { x = block.forward(x, training: training) }
+        }
+        let embedding = average.forward(x)
+        return (fc.forward(embedding, training: training), embedding)
+    }
+
+    /// Inference: class probabilities and embeddings.
+    public func callAsFunction(_ images: Tensor) -> (probabilities: Tensor, embedding: Tensor) {
+        let (logits, embedding) = forward(images, training: false)
+        return (softmax(logits), embedding)
+    }
+
+    /// Backpropagates ∂loss/∂logits through the network, accumulating every gradient.
+    public func backward(_ dLogits: Tensor) {
+        var d = average.backward(fc.backward(dLogits))
+        for stage in stages.reversed() {
+            for block in stage.reversed() { d = block.backward(d) }
+        }
+        d = pool.backward(d)
+        d = relu.backward(d)
+        d = bn1.backward(d)
+        _ = conv1.backward(d)
+    }
+
+    /// Every parameter and buffer under torchvision's state-dict names.
+    public var namedParameters: [(String, Parameter)] {
+        var list = [("conv1.weight", conv1.weight)] + batchNormParameters(bn1, "bn1")
+        for (s, stage) in stages.enumerated() {
+            for (b, block) in stage.enumerated() { list += block.namedParameters(prefix: "layer\(s + 1).\(b).") }
+        }
+        return list + [("fc.weight", fc.weight), ("fc.bias", fc.bias)]
+    }
+
+    /// Every batch norm with its torchvision name (for num_batches_tracked).
+    public var namedBatchNorms: [(String, BatchNorm2d)] {
+        var list = [("bn1", bn1)]
+        for (s, stage) in stages.enumerated() {
+            for (b, block) in stage.enumerated() {
+                list += block.batchNorms.map { ("layer\(s + 1).\(b).\($0.0)", $0.1) }
+            }
+        }
+        return list
+    }
+
+    public var trainableParameters: [Parameter] { namedParameters.map(\.1).filter(\.isTrainable) }
+
+    public func zeroGradients() { for p in trainableParameters { p.zeroGradient() } }
+
+    /// Multiply-adds of one forward pass for one image, times two (FLOPs), convs and fc.
+    public var forwardFlopsPerImage: Double {
+        var flops = 0.0
+        var size = configuration.inputSize
+        func conv(_ c: Conv2d) {
+            let out = (size + 2 * c.padding - c.kernel) / c.stride + 1
+            flops += 2.0 * Double(c.outChannels * c.inChannels * c.kernel * c.kernel * out * out)
+        }
+        conv(conv1)
+        size = (size + 6 - 7) / 2 + 1
+        size = (size + 2 - 3) / 2 + 1
+        for stage in stages {
+            for block in stage {
+                let input = size
+                conv(block.conv1)
+                size = (size + 2 - 3) / block.conv1.stride + 1
+                conv(block.conv2)
+                if let downsample = block.downsample {
+                    let keep = size
+                    size = input
+                    conv(downsample.conv)
+                    size = keep
+                }
+            }
+        }
+        return flops + 2.0 * Double(fc.inFeatures * fc.outFeatures)
+    }
+}
