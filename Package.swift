@@ -36,7 +36,7 @@ let package = Package(
         // MARK: Tests.
         .target(name: "TestSupport", dependencies: ["Imaging"], path: "Tests/TestSupport"),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "TestSupport"], exclude: ["Fixtures"]),
-        .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet"]),
+        .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "SeededRandom", "FileAccess"], exclude: ["Fixtures"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage"]),
         .testTarget(name: "FileAccessTests", dependencies: ["FileAccess"]),
         .testTarget(name: "SyntheticPartsTests",

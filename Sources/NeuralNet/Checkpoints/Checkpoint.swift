@@ -1,0 +1,149 @@
+import FileAccess
+
+/// What a checkpoint says about the model besides its weights.
+public struct CheckpointInfo: Equatable, Sendable {
+    public var configuration: ResNetConfiguration
+    public var classNames: [String]
+    /// Per-channel input normalisation: x' = (x − mean) / std.
+    public var mean: [Float]
+    public var std: [Float]
+
+    public init(configuration: ResNetConfiguration, classNames: [String], mean: [Float], std: [Float]) {
+        self.configuration = configuration
+        self.classNames = classNames
+        self.mean = mean
+        self.std = std
+    }
+}
+
+/// Model checkpoints as safetensors files with torchvision's ResNet state-dict names, so a
+/// checkpoint opens in PyTorch (`load_state_dict(strict=True)`) and a converted torchvision
+/// ResNet loads here. Metadata: `format`, `architecture`, `input_size`, `input_channels`,
+/// `class_names` and `mean` / `std` (comma-separated), `data_crc32` (hex).
+public enum Checkpoint {
+    public static let format = "nearcaipi-resnet-1"
+
+    /// Writes atomically: a reader never sees a half-written checkpoint.
+    public static func save(_ model: ResNet, info: CheckpointInfo, to path: String) throws(CheckpointError) {
+        var tensors: [(String, StoredTensor)] = model.namedParameters.map { name, parameter in
+            (name, StoredTensor(dtype: .float32, shape: parameter.shape, values: parameter.value))
+        }
+        tensors += model.namedBatchNorms.map { name, bn in
+            ("\(name).num_batches_tracked", StoredTensor(dtype: .int64, shape: [], values: [Float(bn.batchesTracked)]))
+        }
+        var metadata = metadataFields(info)
+        // The CRC covers the data section, which does not depend on the header.
+        let dataOnly = SafeTensors.encode(tensors, metadata: [:])
+        let headerLength = Int(dataOnly[0..<8].enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) })
+        metadata["data_crc32"] = String(SafeTensors.crc32(dataOnly[(8 + headerLength)...]), radix: 16)
+        do {
+            try BinaryFile.writeAtomically(SafeTensors.encode(tensors, metadata: metadata), to: path)
+        } catch {
+            throw CheckpointError(path: path, message: error.description)
+        }
+    }
+
+    /// Opens a checkpoint and builds the model it describes.
+    public static func load(_ path: String) throws(CheckpointError) -> (model: ResNet, info: CheckpointInfo) {
+        let (bytes, tensors, metadata) = try read(path)
+        guard metadata["format"] == format else {
+            throw CheckpointError(path: path, message: "not a NearCAIPI checkpoint (metadata format is '\(metadata["format"] ?? "missing")'); import foreign weights with a configuration instead")
+        }
+        try verifyChecksum(bytes, metadata: metadata, path: path)
+        let info = try parseInfo(metadata, path: path)
+        let model = ResNet(info.configuration, seed: 0)
+        try assign(tensors, to: model, path: path, replaceHeadIfClassesDiffer: false)
+        return (model, info)
+    }
+
+    /// Loads weights into an existing model of the requested architecture — for example a
+    /// torchvision ResNet-18 converted to safetensors as a pretrained backbone. With
+    /// `replaceHeadIfClassesDiffer`, an `fc` of another class count is skipped (the model keeps
+    /// its freshly initialised head).
+    public static func loadWeights(into model: ResNet, from path: String, replaceHeadIfClassesDiffer: Bool) throws(CheckpointError) {
+        let (bytes, tensors, metadata) = try read(path)
+        if metadata["data_crc32"] != nil { try verifyChecksum(bytes, metadata: metadata, path: path) }
+        try assign(tensors, to: model, path: path, replaceHeadIfClassesDiffer: replaceHeadIfClassesDiffer)
+    }
+
+    static func read(_ path: String) throws(CheckpointError) -> ([UInt8], [String: StoredTensor], [String: String]) {
+        let bytes: [UInt8]
+        do { bytes = try BinaryFile.read(path) } catch { throw CheckpointError(path: path, message: error.description) }
+        let (tensors, metadata) = try SafeTensors.decode(bytes, path: path)
+        return (bytes, tensors, metadata)
+    }
+
+    static func metadataFields(_ info: CheckpointInfo) -> [String: String] {
+        let c = info.configuration
+        return ["format": format, "architecture": c.architecture,
+                "widths": c.widths.map(String.init).joined(separator: ","),
+                "blocks": c.blocks.map(String.init).joined(separator: ","),
+                "input_size": String(c.inputSize), "input_channels": String(c.inputChannels),
+                "class_names": info.classNames.joined(separator: ","),
+                "mean": info.mean.map { String($0) }.joined(separator: ","),
+                "std": info.std.map { String($0) }.joined(separator: ",")]
+    }
+
+    static func parseInfo(_ metadata: [String: String], path: String) throws(CheckpointError) -> CheckpointInfo {
+        func field(_ key: String) throws(CheckpointError) -> String {
+            guard let value = metadata[key] else { throw CheckpointError(path: path, message: "metadata lacks '\(key)'") }
+            return value
+        }
+        func integers(_ key: String) throws(CheckpointError) -> [Int] {
+            let values = try field(key).split(separator: ",").compactMap { Int($0) }
+            guard !values.isEmpty, values.allSatisfy({ $0 > 0 }) else { throw CheckpointError(path: path, message: "metadata '\(key)' is not a list of positive integers") }
+            return values
+        }
+        func floats(_ key: String) throws(CheckpointError) -> [Float] { try field(key).split(separator: ",").compactMap { Float($0) } }
+        let classNames = try field("class_names").split(separator: ",").map(String.init)
+        let sizes = try integers("input_size"), channels = try integers("input_channels")
+        let configuration = ResNetConfiguration(architecture: try field("architecture"), widths: try integers("widths"),
+                                                blocks: try integers("blocks"), inputChannels: channels[0],
+                                                inputSize: sizes[0], classCount: classNames.count)
+        guard configuration.widths.count == 4, configuration.blocks.count == 4, classNames.count >= 2 else {
+            throw CheckpointError(path: path, message: "metadata describes no usable ResNet (4 stages, at least 2 classes)")
+        }
+        return CheckpointInfo(configuration: configuration, classNames: classNames, mean: try floats("mean"), std: try floats("std"))
+    }
+
+    static func verifyChecksum(_ bytes: [UInt8], metadata: [String: String], path: String) throws(CheckpointError) {
+        guard let stored = metadata["data_crc32"], let expected = UInt32(stored, radix: 16) else {
+            throw CheckpointError(path: path, message: "metadata lacks a valid data_crc32")
+        }
+        var length: UInt64 = 0
+        for i in 0..<8 { length |= UInt64(bytes[i]) << (8 * UInt64(i)) }
+        let actual = SafeTensors.crc32(bytes[(8 + Int(length))...])
+        guard actual == expected else {
+            throw CheckpointError(path: path, message: "checksum mismatch: data CRC-32 is \(String(actual, radix: 16)), metadata says \(stored) (damaged file)")
+        }
+    }
+
+    /// Copies stored tensors into the model; refuses at the first missing, extra or
+    /// mis-shaped tensor, naming it.
+    static func assign(_ tensors: [String: StoredTensor], to model: ResNet, path: String,
+                       replaceHeadIfClassesDiffer: Bool) throws(CheckpointError) {
+        let expected = model.namedParameters
+        let headDiffers = tensors["fc.weight"].map { $0.shape != model.fc.weight.shape } ?? false
+        let skipHead = replaceHeadIfClassesDiffer && headDiffers
+        var used: Set<String> = []
+        for (name, parameter) in expected {
+            if skipHead && name.hasPrefix("fc.") { used.insert(name); continue }
+            guard let stored = tensors[name] else {
+                throw CheckpointError(path: path, message: "tensor '\(name)' of \(model.configuration.architecture) is missing")
+            }
+            guard stored.shape == parameter.shape, stored.dtype == .float32 else {
+                throw CheckpointError(path: path, message: "tensor '\(name)' has shape \(stored.shape) \(stored.dtype.rawValue), \(model.configuration.architecture) needs \(parameter.shape) F32")
+            }
+            used.insert(name)
+        }
+        for name in tensors.keys.sorted() where !used.contains(name) && !name.hasSuffix(".num_batches_tracked") {
+            throw CheckpointError(path: path, message: "tensor '\(name)' does not belong to \(model.configuration.architecture)")
+        }
+        for (name, parameter) in expected where !(skipHead && name.hasPrefix("fc.")) {
+            parameter.value = tensors[name]!.values
+        }
+        for (name, bn) in model.namedBatchNorms {
+            if let count = tensors["\(name).num_batches_tracked"]?.values.first { bn.batchesTracked = Int64(count) }
+        }
+    }
+}
