@@ -1,0 +1,235 @@
+import SeededRandom
+
+/// Images (NCHW, already normalised) with their class indices.
+public struct LabelledImages: Sendable {
+    public var images: Tensor
+    public var labels: [Int]
+
+    public init(images: Tensor, labels: [Int]) {
+        precondition(images.shape.count == 4 && images.shape[0] == labels.count, "one label per image")
+        self.images = images
+        self.labels = labels
+    }
+
+    public var count: Int { labels.count }
+    var imageSize: Int { images.shape[1] * images.shape[2] * images.shape[3] }
+
+    /// The images at `indices`, in that order.
+    func batch(_ indices: ArraySlice<Int>) -> (Tensor, [Int]) {
+        let size = imageSize
+        var data = [Float](repeating: 0, count: indices.count * size)
+        images.data.withUnsafeBufferPointer { source in
+            data.withUnsafeMutableBufferPointer { target in
+                for (slot, index) in indices.enumerated() {
+                    for i in 0..<size { target[slot * size + i] = source[index * size + i] }
+                }
+            }
+        }
+        var shape = images.shape
+        shape[0] = indices.count
+        return (Tensor(shape: shape, data: data), indices.map { labels[$0] })
+    }
+}
+
+public struct TrainingOptions: Sendable {
+    public enum Method: Sendable {
+        /// SGD with momentum (the paper: learning rate 0.001, momentum 0.9).
+        case sgd(learningRate: Float, momentum: Float)
+        case adam(learningRate: Float)
+    }
+    public enum ClassWeighting: Sendable {
+        case none
+        /// w_c = N / (K · n_c): each class contributes equally to the loss.
+        case balanced
+        case custom([Float])
+    }
+    public var method: Method = .sgd(learningRate: 0.001, momentum: 0.9)
+    public var weightDecay: Float = 0
+    public var epochs = 50
+    public var batchSize = 16
+    /// Stop when the validation loss has not improved for this many epochs (the paper: 10);
+    /// the best weights are kept.
+    public var patience = 10
+    public var classWeighting: ClassWeighting = .none
+    /// Random flips, small shifts and brightness / contrast changes of each training image.
+    public var augment = true
+    public var seed: UInt64 = 1
+
+    public init() {}
+}
+
+/// Reported after every batch and at the end of every epoch.
+public struct TrainingProgress: Sendable {
+    public var epoch: Int
+    public var batch: Int
+    public var batchesPerEpoch: Int
+    /// Running mean over the epoch so far.
+    public var loss: Float
+    public var accuracy: Float
+    /// Set at the end of an epoch when there is a validation set.
+    public var validationLoss: Float?
+    public var validationAccuracy: Float?
+}
+
+public struct TrainingReport: Sendable {
+    public var epochsRun = 0
+    public var bestEpoch = 0
+    public var bestValidationLoss: Float?
+    public var stoppedEarly = false
+    public var cancelled = false
+    /// Per epoch: training loss, training accuracy, validation loss, validation accuracy.
+    public var history: [(loss: Float, accuracy: Float, validationLoss: Float?, validationAccuracy: Float?)] = []
+}
+
+/// Mini-batch training with shuffling, optional augmentation, class weighting and early
+/// stopping. Deterministic: the same seed, data and options give the same weights.
+public enum Trainer {
+    /// Trains `model` in place. `progress` is called after each batch and after each epoch's
+    /// validation; returning false cancels (the best weights so far are kept).
+    @discardableResult
+    public static func train(_ model: ResNet, on data: LabelledImages, validation: LabelledImages? = nil,
+                             options: TrainingOptions,
+                             progress: (TrainingProgress) -> Bool = { _ in true }) -> TrainingReport {
+        var random = SplitMix64(seed: options.seed)
+        let optimizer: Optimizer
+        switch options.method {
+        case .sgd(let lr, let momentum):
+            optimizer = SGD(parameters: model.trainableParameters, learningRate: lr, momentum: momentum, weightDecay: options.weightDecay)
+        case .adam(let lr):
+            optimizer = Adam(parameters: model.trainableParameters, learningRate: lr, weightDecay: options.weightDecay)
+        }
+        let weights = classWeights(options.classWeighting, labels: data.labels, classes: model.configuration.classCount)
+        let batchesPerEpoch = (data.count + options.batchSize - 1) / options.batchSize
+        var report = TrainingReport()
+        var best: [[Float]]? = nil
+        var bestLoss = Float.infinity
+        var order = Array(0..<data.count)
+        for epoch in 1...max(options.epochs, 1) {
+            // Fisher–Yates with the seeded generator.
+            for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, random.integer(0, i)) }
+            var lossSum: Float = 0, correct = 0, seen = 0
+            for batch in 0..<batchesPerEpoch {
+                let slice = order[(batch * options.batchSize)..<min((batch + 1) * options.batchSize, order.count)]
+                var (images, labels) = data.batch(slice)
+                if options.augment { Augmentation.apply(to: &images, random: &random) }
+                model.zeroGradients()
+                let (logits, _) = model.forward(images, training: true)
+                let (loss, gradient) = softmaxCrossEntropy(logits: logits, labels: labels, classWeights: weights)
+                model.backward(gradient)
+                optimizer.step()
+                lossSum += loss * Float(labels.count)
+                correct += zip(argmax(logits), labels).filter { $0 == $1 }.count
+                seen += labels.count
+                let state = TrainingProgress(epoch: epoch, batch: batch + 1, batchesPerEpoch: batchesPerEpoch,
+                                             loss: lossSum / Float(seen), accuracy: Float(correct) / Float(seen))
+                if !progress(state) {
+                    report.cancelled = true
+                    if let best { restore(best, into: model) }
+                    return report
+                }
+            }
+            report.epochsRun = epoch
+            var entry: (loss: Float, accuracy: Float, validationLoss: Float?, validationAccuracy: Float?) =
+                (lossSum / Float(seen), Float(correct) / Float(seen), nil, nil)
+            if let validation {
+                let (loss, accuracy) = evaluate(model, on: validation, classWeights: weights)
+                entry.validationLoss = loss
+                entry.validationAccuracy = accuracy
+                if loss < bestLoss {
+                    bestLoss = loss
+                    best = snapshot(model)
+                    report.bestEpoch = epoch
+                    report.bestValidationLoss = loss
+                }
+            }
+            report.history.append(entry)
+            let state = TrainingProgress(epoch: epoch, batch: batchesPerEpoch, batchesPerEpoch: batchesPerEpoch,
+                                         loss: entry.loss, accuracy: entry.accuracy,
+                                         validationLoss: entry.validationLoss, validationAccuracy: entry.validationAccuracy)
+            if !progress(state) {
+                report.cancelled = true
+                break
+            }
+            if validation != nil && epoch - report.bestEpoch >= options.patience {
+                report.stoppedEarly = true
+                break
+            }
+        }
+        if let best { restore(best, into: model) }
+        return report
+    }
+
+    /// Mean (weighted) loss and accuracy in inference mode, in batches of 32.
+    public static func evaluate(_ model: ResNet, on data: LabelledImages, classWeights: [Float]? = nil) -> (loss: Float, accuracy: Float) {
+        var lossSum: Float = 0, weightSum: Float = 0, correct = 0
+        var start = 0
+        while start < data.count {
+            let slice = Array(start..<min(start + 32, data.count))[...]
+            let (images, labels) = data.batch(slice)
+            let (logits, _) = model.forward(images, training: false)
+            let (loss, _) = softmaxCrossEntropy(logits: logits, labels: labels, classWeights: classWeights)
+            let batchWeight = labels.reduce(Float(0)) { $0 + (classWeights?[$1] ?? 1) }
+            lossSum += loss * batchWeight
+            weightSum += batchWeight
+            correct += zip(argmax(logits), labels).filter { $0 == $1 }.count
+            start += 32
+        }
+        return (lossSum / max(weightSum, 1e-12), Float(correct) / Float(max(data.count, 1)))
+    }
+
+    static func classWeights(_ weighting: TrainingOptions.ClassWeighting, labels: [Int], classes: Int) -> [Float]? {
+        switch weighting {
+        case .none: return nil
+        case .custom(let weights): return weights
+        case .balanced:
+            var counts = [Int](repeating: 0, count: classes)
+            for label in labels { counts[label] += 1 }
+            return counts.map { $0 > 0 ? Float(labels.count) / Float(classes * $0) : 0 }
+        }
+    }
+
+    static func snapshot(_ model: ResNet) -> [[Float]] { model.namedParameters.map { $0.1.value } }
+
+    static func restore(_ values: [[Float]], into model: ResNet) {
+        for ((_, parameter), value) in zip(model.namedParameters, values) { parameter.value = value }
+    }
+}
+
+/// Index of the largest value in each row.
+public func argmax(_ rows: Tensor) -> [Int] {
+    let width = rows.shape[1]
+    return (0..<rows.shape[0]).map { r in
+        var best = 0
+        for c in 1..<width where rows.data[r * width + c] > rows.data[r * width + best] { best = c }
+        return best
+    }
+}
+
+/// Light augmentation that keeps a defect and its label: horizontal / vertical flips,
+/// shifts of up to 1/16 of the side (edge pixels repeated), brightness ±0.1 and contrast
+/// ×0.9–1.1 of the normalised values.
+enum Augmentation {
+    static func apply(to batch: inout Tensor, random: inout SplitMix64) {
+        let (n, c, h, w) = (batch.shape[0], batch.shape[1], batch.shape[2], batch.shape[3])
+        let maxShift = max(h, w) / 16
+        var scratch = [Float](repeating: 0, count: h * w)
+        for image in 0..<n {
+            let flipX = random.chance(0.5), flipY = random.chance(0.5)
+            let dx = random.integer(-maxShift, maxShift), dy = random.integer(-maxShift, maxShift)
+            let brightness = random.uniform(-0.1, 0.1), contrast = random.uniform(0.9, 1.1)
+            for channel in 0..<c {
+                let base = (image * c + channel) * h * w
+                batch.data.withUnsafeMutableBufferPointer { data in
+                    for y in 0..<h {
+                        let sy = min(max((flipY ? h - 1 - y : y) - dy, 0), h - 1)
+                        for x in 0..<w {
+                            let sx = min(max((flipX ? w - 1 - x : x) - dx, 0), w - 1)
+                            scratch[y * w + x] = data[base + sy * w + sx] * contrast + brightness
+                        }
+                    }
+                    for i in 0..<(h * w) { data[base + i] = scratch[i] }
+                }
+            }
+        }
+    }
+}
