@@ -25,6 +25,7 @@ import TestSupport
         (["scan"], "missing the data set folder DIR"),
         (["scan", "a", "b"], "unexpected argument 'b'"),
         (["bench", "--seconds", "99"], "'--seconds' must be a number between 0.1 and 10"),
+        (["bench", "--models", "vgg"], "'--models' takes resnet18-w4, resnet18 or none; got 'vgg'"),
     ])
     func usageErrorsExitTwoAndWriteNothing(arguments: [String], message: String) throws {
         let result = try Tool.run(arguments)
@@ -69,7 +70,7 @@ import TestSupport
     }
 
     @Test func benchJsonIsOneObjectWithThePeak() throws {
-        let result = try Tool.run(["bench", "--json", "--seconds", "0.1"])
+        let result = try Tool.run(["bench", "--json", "--seconds", "0.1", "--models", "none"])
         #expect(result.status == 0)
         let object = try JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [String: Any]
         let peak = object?["sgemm_gflops"] as? Double

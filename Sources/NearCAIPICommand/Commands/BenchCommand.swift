@@ -10,26 +10,45 @@ enum BenchCommand: Command {
     static let name = "bench"
     static let summary = "measure sgemm peak and image pipeline speed on this machine (text or --json)"
     static let help = """
-    Usage: nearcaipi bench [--json] [--seconds S]
+    Usage: nearcaipi bench [--json] [--seconds S] [--models LIST]
 
     Measures, on this machine:
       - cblas_sgemm GFLOP/s for a convolution-shaped product (M=64, K=576, N=12544: a 3×3
         convolution of 64 channels over 16 images of 28×28), with 1 thread and with all cores;
         this is the peak the network's convolutions are measured against;
       - PNG decode of a 128×128 RGB image, and area-averaging resize of a 1600×1200 RGB image
-        (the paper's welding camera) to 128×128.
+        (the paper's welding camera) to 128×128;
+      - for the default model resnet18-w4 at 128×128 and the paper's resnet18 at 224×224 (RGB,
+        2 classes): training images/s (batch 16, SGD with momentum, forward + backward + step),
+        inference images/s (batch 32), and the GFLOP/s those rates mean (a training step counts
+        three forward passes of work); the peak resident memory after training resnet18-w4 at
+        batch 32.
 
     Options:
       --json        print one JSON object instead of the table
       --seconds S   minimum time per measurement, 0.1-10 (default 0.5)
+      --models LIST comma-separated models to measure: resnet18-w4, resnet18, or none
+                    (default: resnet18-w4,resnet18)
     """
-    static let options: Set<String> = ["--seconds"]
+    static let options: Set<String> = ["--seconds", "--models"]
+    static let modelChoices: [String: (String, ResNetConfiguration)] = [
+        "resnet18-w4": ("resnet18-w4@128", .resnet18w4()),
+        "resnet18": ("resnet18@224", .resnet18()),
+    ]
     static let flags: Set<String> = ["--json"]
 
     static func run(_ arguments: Arguments) throws {
         _ = try arguments.positionals(exactly: [])
         guard let seconds = Double(arguments.string("--seconds") ?? "0.5"), (0.1...10).contains(seconds) else {
             throw UsageError("option '--seconds' must be a number between 0.1 and 10")
+        }
+        let modelNames = (arguments.string("--models") ?? "resnet18-w4,resnet18").split(separator: ",").map(String.init)
+        var chosen: [(String, ResNetConfiguration)] = []
+        for name in modelNames where name != "none" {
+            guard let choice = modelChoices[name] else {
+                throw UsageError("option '--models' takes resnet18-w4, resnet18 or none; got '\(name)'")
+            }
+            chosen.append(choice)
         }
         let cores = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
         let allThreads = BLAS.threadCount
@@ -51,12 +70,28 @@ enum BenchCommand: Command {
             .resized(width: 1600, height: 1200)
         let resizeSeconds = measure(seconds: seconds) { _ = camera.areaResized(width: 128, height: 128) }
 
+        // Memory first, on a fresh heap: train resnet18-w4 at batch 32.
+        var peakMegabytes: Double? = nil
+        if modelNames.contains("resnet18-w4") {
+            _ = measureTraining(.resnet18w4(), batch: 32, seconds: 0)
+            peakMegabytes = peakResidentMegabytes()
+        }
+        let models = chosen.map { (name: String, configuration: ResNetConfiguration) in
+                (name, measureTraining(configuration, batch: 16, seconds: seconds),
+                 measureInference(configuration, batch: 32, seconds: seconds))
+            }
+
         if arguments.flag("--json") {
+            let modelFields = models.map { name, train, infer in
+                "\"\(name)\": {\"train_img_s\": \(rounded(train.imagesPerSecond)), \"train_gflops\": \(rounded(train.gflops)), "
+                    + "\"infer_img_s\": \(rounded(infer.imagesPerSecond)), \"infer_gflops\": \(rounded(infer.gflops))}"
+            }.joined(separator: ", ")
             print("""
             {"machine": {"cores": \(cores), "blas_core": "\(BLAS.coreName)", "blas_threads": \(allThreads)}, \
             "sgemm_gflops": \(rounded(threaded)), "sgemm_gflops_1_thread": \(rounded(oneThread)), \
             "imaging": {"png_decode_128_rgb_per_s": \(rounded(1 / decodeSeconds)), \
-            "area_resize_1600x1200_to_128_ms": \(rounded(resizeSeconds * 1000))}}
+            "area_resize_1600x1200_to_128_ms": \(rounded(resizeSeconds * 1000))}, \
+            "models": {\(modelFields)}\(peakMegabytes.map { ", \"train_resnet18-w4_batch32_peak_rss_mb\": \(rounded($0))" } ?? "")}
             """)
         } else {
             print("machine: \(cores) cores, OpenBLAS core \(BLAS.coreName), \(allThreads) BLAS threads")
@@ -64,7 +99,65 @@ enum BenchCommand: Command {
             print("sgemm 64x576 · 576x12544    \(allThreads) threads  \(rounded(threaded)) GFLOP/s")
             print("PNG decode 128x128 RGB              \(rounded(1 / decodeSeconds)) images/s")
             print("area resize 1600x1200 RGB → 128      \(rounded(resizeSeconds * 1000)) ms")
+            for (name, train, infer) in models {
+                print("\(name)  train (batch 16)  \(rounded(train.imagesPerSecond)) images/s  \(rounded(train.gflops)) GFLOP/s"
+                      + " (\(Int(train.gflops / threaded * 100)) % of sgemm peak)")
+                print("\(name)  infer (batch 32)  \(rounded(infer.imagesPerSecond)) images/s  \(rounded(infer.gflops)) GFLOP/s"
+                      + " (\(Int(infer.gflops / threaded * 100)) % of sgemm peak)")
+            }
+            if let peakMegabytes { print("peak resident memory, training resnet18-w4 at batch 32: \(rounded(peakMegabytes)) MB") }
         }
+    }
+
+    struct Rate {
+        let imagesPerSecond: Double
+        let gflops: Double
+    }
+
+    /// A deterministic batch of inputs in [0, 1].
+    static func inputs(_ configuration: ResNetConfiguration, batch: Int) -> Tensor {
+        let size = configuration.inputSize, channels = configuration.inputChannels
+        let count = batch * channels * size * size
+        return Tensor(shape: [batch, channels, size, size], data: (0..<count).map { Float(($0 * 2_654_435_761) % 1000) / 1000 })
+    }
+
+    static func measureTraining(_ configuration: ResNetConfiguration, batch: Int, seconds: Double) -> Rate {
+        let model = ResNet(configuration, seed: 1)
+        let optimizer = SGD(parameters: model.trainableParameters, learningRate: 0.001, momentum: 0.9)
+        let images = inputs(configuration, batch: batch)
+        let labels = (0..<batch).map { $0 % configuration.classCount }
+        let step = {
+            model.zeroGradients()
+            let (logits, _) = model.forward(images, training: true)
+            model.backward(softmaxCrossEntropy(logits: logits, labels: labels).gradient)
+            optimizer.step()
+        }
+        let perStep = measure(seconds: seconds, step)
+        let rate = Double(batch) / perStep
+        return Rate(imagesPerSecond: rate, gflops: 3 * model.forwardFlopsPerImage * rate / 1e9)
+    }
+
+    static func measureInference(_ configuration: ResNetConfiguration, batch: Int, seconds: Double) -> Rate {
+        let model = ResNet(configuration, seed: 1)
+        let images = inputs(configuration, batch: batch)
+        let perCall = measure(seconds: seconds) { _ = model(images) }
+        let rate = Double(batch) / perCall
+        return Rate(imagesPerSecond: rate, gflops: model.forwardFlopsPerImage * rate / 1e9)
+    }
+
+    /// VmHWM of /proc/self/status: the most memory this process has held resident.
+    static func peakResidentMegabytes() -> Double {
+        guard let file = fopen("/proc/self/status", "r") else { return 0 }
+        defer { fclose(file) }
+        var line = [CChar](repeating: 0, count: 256)
+        while fgets(&line, 256, file) != nil {
+            let text = String(cString: line)
+            if text.hasPrefix("VmHWM:") {
+                let kilobytes = Double(text.split(separator: " ").compactMap { Double($0) }.first ?? 0)
+                return kilobytes / 1024
+            }
+        }
+        return 0
     }
 
     /// Seconds per call of `body`, the best of several timed batches of at least `seconds`/5.

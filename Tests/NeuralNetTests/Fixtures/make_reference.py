@@ -72,29 +72,34 @@ def write_safetensors(path, tensors, metadata):
         f.write(struct.pack("<Q", len(blob)) + blob + bytes(data))
 
 
-torch.manual_seed(7)
-widths = [16, 32, 64, 128]
-model = ResNet(widths, 3, 2)
-with torch.no_grad():
-    for m in model.modules():
-        if isinstance(m, nn.BatchNorm2d):  # non-trivial statistics, so eval-mode BN is tested
-            m.weight.uniform_(0.5, 1.5)
-            m.bias.uniform_(-0.2, 0.2)
-            m.running_mean.normal_(0, 0.1)
-            m.running_var.uniform_(0.5, 1.5)
-            m.num_batches_tracked.fill_(3)
-model.eval()
-inputs = torch.rand(4, 3, 128, 128, generator=torch.Generator().manual_seed(11))
-inputs[1] *= 0.3                      # a dim image
-inputs[2] = inputs[2] ** 3            # skewed towards dark
-inputs[3] = 1 - inputs[3]
-inputs[3, :, 40:80, 30:90] = 1.0      # a bright patch
-with torch.no_grad():
-    logits, embedding = model(inputs)
+def main():
+    torch.manual_seed(7)
+    widths = [16, 32, 64, 128]
+    model = ResNet(widths, 3, 2)
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, nn.BatchNorm2d):  # non-trivial statistics, so eval-mode BN is tested
+                m.weight.uniform_(0.5, 1.5)
+                m.bias.uniform_(-0.2, 0.2)
+                m.running_mean.normal_(0, 0.1)
+                m.running_var.uniform_(0.5, 1.5)
+                m.num_batches_tracked.fill_(3)
+    model.eval()
+    inputs = torch.rand(4, 3, 128, 128, generator=torch.Generator().manual_seed(11))
+    inputs[1] *= 0.3                      # a dim image
+    inputs[2] = inputs[2] ** 3            # skewed towards dark
+    inputs[3] = 1 - inputs[3]
+    inputs[3, :, 40:80, 30:90] = 1.0      # a bright patch
+    with torch.no_grad():
+        logits, embedding = model(inputs)
 
-metadata = {"format": "nearcaipi-resnet-1", "architecture": "resnet18-w4", "widths": "16,32,64,128",
-            "blocks": "2,2,2,2", "input_size": "128", "input_channels": "3", "class_names": "ok,nok",
-            "mean": "0.0,0.0,0.0", "std": "1.0,1.0,1.0"}
-write_safetensors("resnet18w4_reference.safetensors", model.state_dict(), metadata)
-write_safetensors("resnet18w4_io.safetensors", {"inputs": inputs, "logits": logits, "embedding": embedding}, {})
-print("logits", logits.tolist())
+    metadata = {"format": "nearcaipi-resnet-1", "architecture": "resnet18-w4", "widths": "16,32,64,128",
+                "blocks": "2,2,2,2", "input_size": "128", "input_channels": "3", "class_names": "ok,nok",
+                "mean": "0.0,0.0,0.0", "std": "1.0,1.0,1.0"}
+    write_safetensors("resnet18w4_reference.safetensors", model.state_dict(), metadata)
+    write_safetensors("resnet18w4_io.safetensors", {"inputs": inputs, "logits": logits, "embedding": embedding}, {})
+    print("logits", logits.tolist())
+
+
+if __name__ == "__main__":
+    main()
