@@ -126,30 +126,47 @@ public final class Conv2d {
         return dx
     }
 
-    /// im2col into `columns` (reused between calls).
+    /// For output column j reading input column j·s − p + v: the outputs whose input column
+    /// lies inside the image, j ∈ [first, last).
+    @inline(__always)
+    private func validOutputs(count: Int, inputSize: Int, offset v: Int) -> (first: Int, last: Int) {
+        let s = stride, p = padding
+        // j·s − p + v ≥ 0  ⇔  j ≥ ⌈(p − v) / s⌉;   j·s − p + v < size  ⇔  j < ⌈(size + p − v) / s⌉
+        let first = max(0, (p - v + s - 1) / s)
+        let last = min(count, max(0, (inputSize + p - v + s - 1) / s))
+        return (min(first, last), last)
+    }
+
+    /// im2col into `columns` (reused between calls). The valid column range of each output
+    /// row is computed once, so the inner loops are plain copies (contiguous at stride 1).
     private func pack(_ x: FeatureMap, outHeight oh: Int, outWidth ow: Int) {
         let wide = x.batch * oh * ow
         let needed = inChannels * kernel * kernel * wide
         if columns.count < needed { columns = [Float](repeating: 0, count: needed) }
         let (h, w, k, s, p, n) = (x.height, x.width, kernel, stride, padding, x.batch)
-        x.data.withUnsafeBufferPointer { source in
-            columns.withUnsafeMutableBufferPointer { cols in
+        x.data.withUnsafeBufferPointer { sourceBuffer in
+            columns.withUnsafeMutableBufferPointer { columnBuffer in
+                let source = sourceBuffer.baseAddress!, cols = columnBuffer.baseAddress!
                 for c in 0..<inChannels {
                     for u in 0..<k {
+                        let rows = validOutputs(count: oh, inputSize: h, offset: u)
                         for v in 0..<k {
-                            var target = ((c * k + u) * k + v) * wide
+                            let (first, last) = validOutputs(count: ow, inputSize: w, offset: v)
+                            var target = cols + ((c * k + u) * k + v) * wide
                             for image in 0..<n {
-                                let plane = (c * n + image) * h * w
+                                let plane = source + (c * n + image) * h * w
                                 for i in 0..<oh {
-                                    let row = i * s - p + u
-                                    if row < 0 || row >= h {
-                                        for j in 0..<ow { cols[target + j] = 0 }
+                                    if i < rows.first || i >= rows.last {
+                                        target.update(repeating: 0, count: ow)
                                     } else {
-                                        let base = plane + row * w
-                                        for j in 0..<ow {
-                                            let column = j * s - p + v
-                                            cols[target + j] = (column >= 0 && column < w) ? source[base + column] : 0
+                                        let row = plane + (i * s - p + u) * w - p + v
+                                        if first > 0 { target.update(repeating: 0, count: first) }
+                                        if s == 1 {
+                                            (target + first).update(from: row + first, count: last - first)
+                                        } else {
+                                            for j in first..<last { target[j] = row[j * s] }
                                         }
+                                        if last < ow { (target + last).update(repeating: 0, count: ow - last) }
                                     }
                                     target += ow
                                 }
@@ -165,22 +182,21 @@ public final class Conv2d {
     private func scatter(_ dColumns: [Float], into dx: inout FeatureMap, outHeight oh: Int, outWidth ow: Int) {
         let wide = dx.batch * oh * ow
         let (h, w, k, s, p, n) = (dx.height, dx.width, kernel, stride, padding, dx.batch)
-        dColumns.withUnsafeBufferPointer { cols in
-            dx.data.withUnsafeMutableBufferPointer { target in
+        dColumns.withUnsafeBufferPointer { columnBuffer in
+            dx.data.withUnsafeMutableBufferPointer { targetBuffer in
+                let cols = columnBuffer.baseAddress!, target = targetBuffer.baseAddress!
                 for c in 0..<inChannels {
                     for u in 0..<k {
+                        let rows = validOutputs(count: oh, inputSize: h, offset: u)
                         for v in 0..<k {
-                            var source = ((c * k + u) * k + v) * wide
+                            let (first, last) = validOutputs(count: ow, inputSize: w, offset: v)
+                            var source = cols + ((c * k + u) * k + v) * wide
                             for image in 0..<n {
-                                let plane = (c * n + image) * h * w
+                                let plane = target + (c * n + image) * h * w
                                 for i in 0..<oh {
-                                    let row = i * s - p + u
-                                    if row >= 0 && row < h {
-                                        let base = plane + row * w
-                                        for j in 0..<ow {
-                                            let column = j * s - p + v
-                                            if column >= 0 && column < w { target[base + column] += cols[source + j] }
-                                        }
+                                    if i >= rows.first && i < rows.last {
+                                        let row = plane + (i * s - p + u) * w - p + v
+                                        for j in first..<last { row[j * s] += source[j] }
                                     }
                                     source += ow
                                 }
