@@ -34,6 +34,7 @@ public final class MaxPool2d {
     public let padding: Int
     private var winners: [Int32] = []
     private var inputShape = (channels: 0, batch: 0, height: 0, width: 0)
+    private var inferenceOutput: [Float] = []
 
     public init(kernel: Int, stride: Int, padding: Int) {
         self.kernel = kernel
@@ -46,7 +47,14 @@ public final class MaxPool2d {
     public func forward(_ x: FeatureMap, training: Bool) -> FeatureMap {
         let oh = (x.height + 2 * padding - kernel) / stride + 1
         let ow = (x.width + 2 * padding - kernel) / stride + 1
-        var y = FeatureMap(channels: x.channels, batch: x.batch, height: oh, width: ow)
+        let count = x.channels * x.batch * oh * ow
+        var storage = training ? [] : inferenceOutput
+        inferenceOutput = []
+        if storage.count != count {
+            storage = [Float](unsafeUninitializedCapacity: count) { _, initialised in initialised = count }
+        }
+        var y = FeatureMap(channels: x.channels, batch: x.batch, height: oh, width: ow, data: storage)
+        storage = []
         if training {
             if winners.count != y.data.count { winners = [Int32](repeating: 0, count: y.data.count) }
             inputShape = (x.channels, x.batch, x.height, x.width)
@@ -76,6 +84,7 @@ public final class MaxPool2d {
                 }
             }
         }
+        if !training { inferenceOutput = y.data }
         return y
     }
 

@@ -32,6 +32,18 @@ public final class BatchNorm2d {
 
     public func callAsFunction(_ x: FeatureMap) -> FeatureMap { forward(x, training: false) }
 
+    /// The inference transform as y = a·x + c per channel: a = γ / √(σ_run² + ε),
+    /// c = β − μ_run · a.
+    public func inferenceScaleShift() -> (scale: [Float], shift: [Float]) {
+        var scales = [Float](repeating: 0, count: channels), shifts = scales
+        for c in 0..<channels {
+            let a = scale.value[c] / (runningVariance.value[c] + epsilon).squareRoot()
+            scales[c] = a
+            shifts[c] = shift.value[c] - runningMean.value[c] * a
+        }
+        return (scales, shifts)
+    }
+
     public func forward(_ x: FeatureMap, training: Bool) -> FeatureMap {
         precondition(x.channels == channels, "batch norm expects \(channels) channels")
         var y = x

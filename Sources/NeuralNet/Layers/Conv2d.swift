@@ -19,6 +19,8 @@ public final class Conv2d {
 
     private var input: FeatureMap?
     private var columns: [Float] = []
+    /// The inference path's output storage, handed out again once the caller released it.
+    private var inferenceOutput: [Float] = []
 
     public init(inChannels: Int, outChannels: Int, kernel: Int, stride: Int = 1, padding: Int = 0,
                 bias: Bool = false, random: inout SplitMix64) {
@@ -75,6 +77,60 @@ public final class Conv2d {
         }
         input = training ? x : nil
         return y
+    }
+
+    /// Inference with a fused epilogue, one pass over the GEMM output per channel o:
+    ///     y = W ∗ x;   y ← y · a[o] + c[o]  (batch norm folded: a = γ/√(σ²+ε), c = β − μ·a);
+    ///     y ← y + residual;   y ← max(y, 0)
+    /// Each step is optional. The output buffer is reused across calls.
+    public func inferenceForward(_ x: FeatureMap, batchNorm: BatchNorm2d?, residual: FeatureMap? = nil,
+                                 relu: Bool) -> FeatureMap {
+        precondition(x.channels == inChannels, "conv expects \(inChannels) channels, got \(x.channels)")
+        let (oh, ow) = outputSize(height: x.height, width: x.width)
+        let columnsWide = x.batch * oh * ow
+        let depth = inChannels * kernel * kernel
+        var out = inferenceOutput
+        inferenceOutput = []
+        if out.count != outChannels * columnsWide {
+            out = [Float](unsafeUninitializedCapacity: outChannels * columnsWide) { _, count in count = outChannels * columnsWide }
+        }
+        if !isPointwise { pack(x, outHeight: oh, outWidth: ow) }
+        let folded = batchNorm?.inferenceScaleShift()
+        weight.value.withUnsafeBufferPointer { w in
+            out.withUnsafeMutableBufferPointer { target in
+                (isPointwise ? x.data : columns).withUnsafeBufferPointer { cols in
+                    BLAS.sgemm(.none, .none, m: outChannels, n: columnsWide, k: depth, alpha: 1,
+                               a: w.baseAddress!, lda: depth, b: cols.baseAddress!, ldb: columnsWide,
+                               beta: 0, c: target.baseAddress!, ldc: columnsWide)
+                }
+                let y = target.baseAddress!
+                for o in 0..<outChannels {
+                    var a: Float = 1, c: Float = bias?.value[o] ?? 0
+                    if let folded {
+                        a = folded.scale[o]
+                        c = c * a + folded.shift[o]
+                    }
+                    let row = y + o * columnsWide
+                    if let residual {
+                        residual.data.withUnsafeBufferPointer { r in
+                            let add = r.baseAddress! + o * columnsWide
+                            if relu {
+                                for i in 0..<columnsWide { row[i] = max(row[i] * a + c + add[i], 0) }
+                            } else {
+                                for i in 0..<columnsWide { row[i] = row[i] * a + c + add[i] }
+                            }
+                        }
+                    } else if relu {
+                        for i in 0..<columnsWide { row[i] = max(row[i] * a + c, 0) }
+                    } else if a != 1 || c != 0 {
+                        for i in 0..<columnsWide { row[i] = row[i] * a + c }
+                    }
+                }
+            }
+        }
+        let result = FeatureMap(channels: outChannels, batch: x.batch, height: oh, width: ow, data: out)
+        inferenceOutput = out
+        return result
     }
 
     /// Accumulates ∂W (and ∂b) and returns ∂x.

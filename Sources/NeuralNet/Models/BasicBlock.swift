@@ -45,6 +45,14 @@ public final class BasicBlock {
         return relu2.forward(main, training: training)
     }
 
+    /// Inference: every batch norm, the residual add and the ReLUs run in the epilogues of
+    /// the convolutions.
+    public func inferenceForward(_ x: FeatureMap) -> FeatureMap {
+        let hidden = conv1.inferenceForward(x, batchNorm: bn1, relu: true)
+        let shortcut = downsample.map { $0.conv.inferenceForward(x, batchNorm: $0.bn, relu: false) } ?? x
+        return conv2.inferenceForward(hidden, batchNorm: bn2, residual: shortcut, relu: true)
+    }
+
     public func backward(_ dy: FeatureMap) -> FeatureMap {
         let d = relu2.backward(dy)
         var dMain = bn2.backward(d)

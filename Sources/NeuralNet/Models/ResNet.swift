@@ -88,12 +88,19 @@ public final class ResNet {
         precondition(images.shape.count == 4 && images.shape[1] == configuration.inputChannels,
                      "expected N × \(configuration.inputChannels) × H × W input")
         var x = FeatureMap(nchw: images)
-        x = conv1.forward(x, training: training)
-        x = bn1.forward(x, training: training)
-        x = relu.forward(x, training: training)
-        x = pool.forward(x, training: training)
-        for stage in stages {
-            for block in stage { x = block.forward(x, training: training) }
+        if training {
+            x = conv1.forward(x, training: true)
+            x = bn1.forward(x, training: true)
+            x = relu.forward(x, training: true)
+            x = pool.forward(x, training: true)
+            for stage in stages {
+                for block in stage { x = block.forward(x, training: true) }
+            }
+        } else {
+            x = pool.forward(conv1.inferenceForward(x, batchNorm: bn1, relu: true), training: false)
+            for stage in stages {
+                for block in stage { x = block.inferenceForward(x) }
+            }
         }
         let embedding = average.forward(x)
         return (fc.forward(embedding, training: training), embedding)
