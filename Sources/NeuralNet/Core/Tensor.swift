@@ -113,3 +113,17 @@ public final class Parameter {
         gradient.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
     }
 }
+
+/// Takes a layer's reusable buffer out of `stash` for `count` values. When the array handed
+/// out last time has been released, this is the same storage, and nothing is allocated or
+/// faulted in; otherwise copy-on-write keeps it correct. The contents are unspecified: the
+/// caller overwrites every value.
+@inline(__always)
+func takeBuffer(_ stash: inout [Float], count: Int) -> [Float] {
+    var buffer = stash
+    stash = []
+    if buffer.count != count {
+        buffer = [Float](unsafeUninitializedCapacity: count) { _, initialised in initialised = count }
+    }
+    return buffer
+}

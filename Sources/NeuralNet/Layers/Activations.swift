@@ -1,27 +1,43 @@
-/// max(0, x); backward passes the gradient where the output was positive.
+/// max(0, x) — or max(0, x + r) with a residual r, the end of a residual block; backward
+/// passes the gradient where the output was positive (to both summands).
 public final class ReLU {
     private var output: [Float] = []
+    private var inputGradient: [Float] = []
 
     public init() {}
 
     public func callAsFunction(_ x: FeatureMap) -> FeatureMap { forward(x, training: false) }
 
-    public func forward(_ x: FeatureMap, training: Bool) -> FeatureMap {
-        var y = x
-        y.data.withUnsafeMutableBufferPointer { v in
-            for i in v.indices where v[i] < 0 { v[i] = 0 }
+    public func forward(_ x: FeatureMap, adding residual: FeatureMap? = nil, training: Bool) -> FeatureMap {
+        var y = FeatureMap(channels: x.channels, batch: x.batch, height: x.height, width: x.width,
+                           data: takeBuffer(&output, count: x.data.count))
+        x.data.withUnsafeBufferPointer { input in
+            y.data.withUnsafeMutableBufferPointer { out in
+                if let residual {
+                    residual.data.withUnsafeBufferPointer { r in
+                        for i in out.indices { out[i] = max(input[i] + r[i], 0) }
+                    }
+                } else {
+                    for i in out.indices { out[i] = max(input[i], 0) }
+                }
+            }
         }
-        if training { output = y.data }
+        output = y.data
         return y
     }
 
+    /// Releases the kept output, so the next forward reuses its storage.
     public func backward(_ dy: FeatureMap) -> FeatureMap {
-        var dx = dy
+        var dx = FeatureMap(channels: dy.channels, batch: dy.batch, height: dy.height, width: dy.width,
+                            data: takeBuffer(&inputGradient, count: dy.data.count))
         output.withUnsafeBufferPointer { y in
-            dx.data.withUnsafeMutableBufferPointer { g in
-                for i in g.indices where y[i] <= 0 { g[i] = 0 }
+            dy.data.withUnsafeBufferPointer { g in
+                dx.data.withUnsafeMutableBufferPointer { d in
+                    for i in d.indices { d[i] = y[i] > 0 ? g[i] : 0 }
+                }
             }
         }
+        inputGradient = dx.data
         return dx
     }
 }
@@ -35,6 +51,7 @@ public final class MaxPool2d {
     private var winners: [Int32] = []
     private var inputShape = (channels: 0, batch: 0, height: 0, width: 0)
     private var inferenceOutput: [Float] = []
+    private var inputGradient: [Float] = []
 
     public init(kernel: Int, stride: Int, padding: Int) {
         self.kernel = kernel
@@ -89,15 +106,19 @@ public final class MaxPool2d {
     }
 
     public func backward(_ dy: FeatureMap) -> FeatureMap {
+        let count = inputShape.channels * inputShape.batch * inputShape.height * inputShape.width
         var dx = FeatureMap(channels: inputShape.channels, batch: inputShape.batch,
-                            height: inputShape.height, width: inputShape.width)
+                            height: inputShape.height, width: inputShape.width,
+                            data: takeBuffer(&inputGradient, count: count))
         dy.data.withUnsafeBufferPointer { g in
             dx.data.withUnsafeMutableBufferPointer { out in
+                out.update(repeating: 0)
                 winners.withUnsafeBufferPointer { win in
                     for i in g.indices { out[Int(win[i])] += g[i] }
                 }
             }
         }
+        inputGradient = dx.data
         return dx
     }
 }

@@ -19,6 +19,8 @@ public final class BatchNorm2d {
 
     private var normalised: [Float] = []
     private var inverseDeviation: [Float] = []
+    private var output: [Float] = []
+    private var inputGradient: [Float] = []
 
     public init(channels: Int, epsilon: Float = 1e-5, momentum: Float = 0.1) {
         self.channels = channels
@@ -46,18 +48,21 @@ public final class BatchNorm2d {
 
     public func forward(_ x: FeatureMap, training: Bool) -> FeatureMap {
         precondition(x.channels == channels, "batch norm expects \(channels) channels")
-        var y = x
+        var y = FeatureMap(channels: x.channels, batch: x.batch, height: x.height, width: x.width,
+                           data: takeBuffer(&output, count: x.data.count))
         let length = x.channelStride
         if !training {
-            y.data.withUnsafeMutableBufferPointer { out in
-                for c in 0..<channels {
-                    let inverse = 1 / (runningVariance.value[c] + epsilon).squareRoot()
-                    let a = scale.value[c] * inverse
-                    let b = shift.value[c] - runningMean.value[c] * a
-                    let start = c * length
-                    for i in start..<(start + length) { out[i] = out[i] * a + b }
+            let (scales, shifts) = inferenceScaleShift()
+            x.data.withUnsafeBufferPointer { input in
+                y.data.withUnsafeMutableBufferPointer { out in
+                    for c in 0..<channels {
+                        let (a, b) = (scales[c], shifts[c])
+                        let start = c * length
+                        for i in start..<(start + length) { out[i] = input[i] * a + b }
+                    }
                 }
             }
+            output = y.data
             return y
         }
         if normalised.count != x.data.count { normalised = [Float](repeating: 0, count: x.data.count) }
@@ -92,13 +97,15 @@ public final class BatchNorm2d {
                 }
             }
         }
+        output = y.data
         return y
     }
 
     public func backward(_ dy: FeatureMap) -> FeatureMap {
         let length = dy.channelStride
         precondition(normalised.count == dy.data.count, "batch norm backward without a training forward")
-        var dx = dy
+        var dx = FeatureMap(channels: dy.channels, batch: dy.batch, height: dy.height, width: dy.width,
+                            data: takeBuffer(&inputGradient, count: dy.data.count))
         dy.data.withUnsafeBufferPointer { g in
             dx.data.withUnsafeMutableBufferPointer { out in
                 normalised.withUnsafeBufferPointer { hat in
@@ -120,6 +127,7 @@ public final class BatchNorm2d {
                 }
             }
         }
+        inputGradient = dx.data
         return dx
     }
 }

@@ -21,6 +21,9 @@ public final class Conv2d {
     private var columns: [Float] = []
     /// The inference path's output storage, handed out again once the caller released it.
     private var inferenceOutput: [Float] = []
+    private var trainingOutput: [Float] = []
+    private var inputGradient: [Float] = []
+    private var columnGradient: [Float] = []
 
     public init(inChannels: Int, outChannels: Int, kernel: Int, stride: Int = 1, padding: Int = 0,
                 bias: Bool = false, random: inout SplitMix64) {
@@ -50,7 +53,8 @@ public final class Conv2d {
         let (oh, ow) = outputSize(height: x.height, width: x.width)
         let columnsWide = x.batch * oh * ow
         let depth = inChannels * kernel * kernel
-        var y = FeatureMap(channels: outChannels, batch: x.batch, height: oh, width: ow)
+        var y = FeatureMap(channels: outChannels, batch: x.batch, height: oh, width: ow,
+                           data: takeBuffer(&trainingOutput, count: outChannels * columnsWide))
         weight.value.withUnsafeBufferPointer { w in
             y.data.withUnsafeMutableBufferPointer { out in
                 if isPointwise {
@@ -76,6 +80,7 @@ public final class Conv2d {
             }
         }
         input = training ? x : nil
+        trainingOutput = y.data
         return y
     }
 
@@ -133,9 +138,11 @@ public final class Conv2d {
         return result
     }
 
-    /// Accumulates ∂W (and ∂b) and returns ∂x.
-    public func backward(_ dy: FeatureMap) -> FeatureMap {
+    /// Accumulates ∂W (and ∂b) and returns ∂x, plus `adding` when given (a residual branch's
+    /// gradient joins here without a separate pass). Releases the cached input.
+    public func backward(_ dy: FeatureMap, adding other: FeatureMap? = nil) -> FeatureMap {
         guard let x = input else { preconditionFailure("conv backward without a training forward") }
+        input = nil
         let (oh, ow) = (dy.height, dy.width)
         let columnsWide = x.batch * oh * ow
         let depth = inChannels * kernel * kernel
@@ -148,9 +155,17 @@ public final class Conv2d {
                 }
             }
         }
-        var dx = FeatureMap(channels: inChannels, batch: x.batch, height: x.height, width: x.width)
+        var dx = FeatureMap(channels: inChannels, batch: x.batch, height: x.height, width: x.width,
+                            data: takeBuffer(&inputGradient, count: x.data.count))
+        dx.data.withUnsafeMutableBufferPointer { d in
+            if let other {
+                other.data.withUnsafeBufferPointer { o in d.baseAddress!.update(from: o.baseAddress!, count: d.count) }
+            } else if !isPointwise {
+                d.update(repeating: 0)
+            }
+        }
         if !isPointwise { pack(x, outHeight: oh, outWidth: ow) }
-        var dColumns = isPointwise ? [] : [Float](repeating: 0, count: depth * columnsWide)
+        var dColumns = isPointwise ? [] : takeBuffer(&columnGradient, count: depth * columnsWide)
         dy.data.withUnsafeBufferPointer { g in
             weight.gradient.withUnsafeMutableBufferPointer { dw in
                 let source = isPointwise ? x.data : columns
@@ -167,7 +182,7 @@ public final class Conv2d {
                     dx.data.withUnsafeMutableBufferPointer { d in
                         BLAS.sgemm(.transposed, .none, m: depth, n: columnsWide, k: outChannels, alpha: 1,
                                    a: w.baseAddress!, lda: depth, b: g.baseAddress!, ldb: columnsWide,
-                                   beta: 0, c: d.baseAddress!, ldc: columnsWide)
+                                   beta: other == nil ? 0 : 1, c: d.baseAddress!, ldc: columnsWide)
                     }
                 } else {
                     dColumns.withUnsafeMutableBufferPointer { d in
@@ -178,7 +193,11 @@ public final class Conv2d {
                 }
             }
         }
-        if !isPointwise { scatter(dColumns, into: &dx, outHeight: oh, outWidth: ow) }
+        if !isPointwise {
+            scatter(dColumns, into: &dx, outHeight: oh, outWidth: ow)
+            columnGradient = dColumns
+        }
+        inputGradient = dx.data
         return dx
     }
 

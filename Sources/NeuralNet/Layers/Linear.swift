@@ -41,6 +41,7 @@ public final class Linear {
 
     public func backward(_ dy: Tensor) -> Tensor {
         guard let x = input else { preconditionFailure("linear backward without a training forward") }
+        input = nil
         let rows = x.shape[0]
         for r in 0..<rows { for o in 0..<outFeatures { bias.gradient[o] += dy.data[r * outFeatures + o] } }
         var dx = Tensor(zeros: [rows, inFeatures])

@@ -37,12 +37,7 @@ public final class BasicBlock {
         if let downsample {
             shortcut = downsample.bn.forward(downsample.conv.forward(x, training: training), training: training)
         }
-        main.data.withUnsafeMutableBufferPointer { m in
-            shortcut.data.withUnsafeBufferPointer { s in
-                for i in m.indices { m[i] += s[i] }
-            }
-        }
-        return relu2.forward(main, training: training)
+        return relu2.forward(main, adding: shortcut, training: training)
     }
 
     /// Inference: every batch norm, the residual add and the ReLUs run in the epilogues of
@@ -59,14 +54,8 @@ public final class BasicBlock {
         dMain = conv2.backward(dMain)
         dMain = relu1.backward(dMain)
         dMain = bn1.backward(dMain)
-        var dx = conv1.backward(dMain)
         let dShortcut = downsample.map { $0.conv.backward($0.bn.backward(d)) } ?? d
-        dx.data.withUnsafeMutableBufferPointer { a in
-            dShortcut.data.withUnsafeBufferPointer { b in
-                for i in a.indices { a[i] += b[i] }
-            }
-        }
-        return dx
+        return conv1.backward(dMain, adding: dShortcut)
     }
 
     /// Parameters and buffers under torchvision's names, relative to the block.
