@@ -25,12 +25,13 @@ let package = Package(
         .target(name: "Imaging", dependencies: ["CImageCodecs", "FileAccess"]),
         .target(name: "NeuralNet", dependencies: ["CBLAS", "FileAccess", "SeededRandom"]),
         .target(name: "Storage", dependencies: ["CSQLite"]),
+        .target(name: "Explanations", dependencies: ["Imaging", "NeuralNet", "SeededRandom"]),
         .target(name: "SyntheticParts", dependencies: ["Imaging", "SeededRandom"]),
         .target(name: "InspectorUI", dependencies: ["CNCurses", "Imaging"]),
 
         // MARK: The executable: argument parsing and wiring only.
         .executableTarget(name: "NearCAIPICommand",
-                          dependencies: ["Imaging", "NeuralNet", "SyntheticParts", "Storage",
+                          dependencies: ["Imaging", "NeuralNet", "Explanations", "SyntheticParts", "Storage",
                                          "InspectorUI"]),
 
         // MARK: Tests.
@@ -38,6 +39,7 @@ let package = Package(
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "SeededRandom", "FileAccess"], exclude: ["Fixtures"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage"]),
+        .testTarget(name: "ExplanationsTests", dependencies: ["Explanations", "Imaging", "NeuralNet"]),
         .testTarget(name: "FileAccessTests", dependencies: ["FileAccess"]),
         .testTarget(name: "SyntheticPartsTests",
                     dependencies: ["SyntheticParts", "SeededRandom", "Imaging", "TestSupport"]),
