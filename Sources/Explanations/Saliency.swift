@@ -50,7 +50,7 @@ public struct SaliencyExplainer {
     public var masks = RISEMasks()
     public var fill: MaskFill = .zero
     /// Masked images per forward batch.
-    public var batchSize = 50
+    public var batchSize = 32
     /// Stop early once no pixel moves more than this between batches (nil: use all masks).
     public var convergenceTolerance: Float? = nil
 

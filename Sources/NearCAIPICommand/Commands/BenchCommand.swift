@@ -1,3 +1,4 @@
+import Explanations
 import Imaging
 import NeuralNet
 import SyntheticParts
@@ -21,8 +22,8 @@ enum BenchCommand: Command {
       - for the default model resnet18-w4 at 128×128 and the paper's resnet18 at 224×224 (RGB,
         2 classes): training images/s (batch 16, SGD with momentum, forward + backward + step),
         inference images/s (batch 32), and the GFLOP/s those rates mean (a training step counts
-        three forward passes of work); the peak resident memory after training resnet18-w4 at
-        batch 32.
+        three forward passes of work); the time of one 1000-mask InvRISE heatmap (batches of
+        32 masked images); the peak resident memory after training resnet18-w4 at batch 32.
 
     Options:
       --json        print one JSON object instead of the table
@@ -78,13 +79,14 @@ enum BenchCommand: Command {
         }
         let models = chosen.map { (name: String, configuration: ResNetConfiguration) in
                 (name, measureTraining(configuration, batch: 16, seconds: seconds),
-                 measureInference(configuration, batch: 32, seconds: seconds))
+                 measureInference(configuration, batch: 32, seconds: seconds), measureInvRISE(configuration))
             }
 
         if arguments.flag("--json") {
-            let modelFields = models.map { name, train, infer in
+            let modelFields = models.map { name, train, infer, invrise in
                 "\"\(name)\": {\"train_img_s\": \(rounded(train.imagesPerSecond)), \"train_gflops\": \(rounded(train.gflops)), "
-                    + "\"infer_img_s\": \(rounded(infer.imagesPerSecond)), \"infer_gflops\": \(rounded(infer.gflops))}"
+                    + "\"infer_img_s\": \(rounded(infer.imagesPerSecond)), \"infer_gflops\": \(rounded(infer.gflops)), "
+                    + "\"invrise_1000_s\": \(rounded(invrise))}"
             }.joined(separator: ", ")
             print("""
             {"machine": {"cores": \(cores), "blas_core": "\(BLAS.coreName)", "blas_threads": \(allThreads)}, \
@@ -99,11 +101,12 @@ enum BenchCommand: Command {
             print("sgemm 64x576 · 576x12544    \(allThreads) threads  \(rounded(threaded)) GFLOP/s")
             print("PNG decode 128x128 RGB              \(rounded(1 / decodeSeconds)) images/s")
             print("area resize 1600x1200 RGB → 128      \(rounded(resizeSeconds * 1000)) ms")
-            for (name, train, infer) in models {
+            for (name, train, infer, invrise) in models {
                 print("\(name)  train (batch 16)  \(rounded(train.imagesPerSecond)) images/s  \(rounded(train.gflops)) GFLOP/s"
                       + " (\(Int(train.gflops / threaded * 100)) % of sgemm peak)")
                 print("\(name)  infer (batch 32)  \(rounded(infer.imagesPerSecond)) images/s  \(rounded(infer.gflops)) GFLOP/s"
                       + " (\(Int(infer.gflops / threaded * 100)) % of sgemm peak)")
+                print("\(name)  InvRISE, 1000 masks, one image  \(rounded(invrise)) s")
             }
             if let peakMegabytes { print("peak resident memory, training resnet18-w4 at batch 32: \(rounded(peakMegabytes)) MB") }
         }
@@ -143,6 +146,23 @@ enum BenchCommand: Command {
         let perCall = measure(seconds: seconds) { _ = model(images) }
         let rate = Double(batch) / perCall
         return Rate(imagesPerSecond: rate, gflops: model.forwardFlopsPerImage * rate / 1e9)
+    }
+
+    /// Seconds for one 1000-mask InvRISE heatmap of one image (after a 100-mask warm-up, batches of 32).
+    static func measureInvRISE(_ configuration: ResNetConfiguration) -> Double {
+        let classifier = ImageClassifier(model: ResNet(configuration, seed: 1),
+                                         info: CheckpointInfo(configuration: configuration, classNames: ["ok", "nok"],
+                                                              mean: [0, 0, 0], std: [1, 1, 1]))
+        let size = configuration.inputSize
+        let image = Image(width: size, height: size, channels: configuration.inputChannels,
+                          pixels: inputs(configuration, batch: 1).data)
+        var explainer = SaliencyExplainer(method: .invrise, masks: RISEMasks(count: 100), fill: .zero)
+        explainer.batchSize = 32
+        _ = explainer.explain(image, classCount: 2, probabilities: classifier.probabilityFunction)
+        explainer.masks.count = 1000
+        let start = now()
+        _ = explainer.explain(image, classCount: 2, probabilities: classifier.probabilityFunction)
+        return now() - start
     }
 
     /// VmHWM of /proc/self/status: the most memory this process has held resident.

@@ -1,0 +1,57 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// `nearcaipi explain` end to end, with the cross-check checkpoint (resnet18-w4, RGB, 128).
+@Suite struct ExplainCommandTests {
+    static let checkpoint = repositoryRoot() + "/Tests/NeuralNetTests/Fixtures/resnet18w4_reference.safetensors"
+    static let image = repositoryRoot() + "/SampleData/weld/nok/weld_0004.png"
+
+    @Test func writesOverlayAndRawHeatmapAndSkipsUnreadableImages() throws {
+        let directory = TemporaryDirectory("explain")
+        defer { directory.remove() }
+        let out = directory.file("maps")
+        let result = try Tool.run(["explain", Self.checkpoint, Self.image, "/no/such/part.png",
+                                   "--out", out, "--masks", "40", "--seed", "3"])
+        #expect(result.status == 0, "\(result.standardError)")
+        #expect(result.standardError.contains("/no/such/part.png: cannot read") && result.standardError.contains("(skipped)"))
+        #expect(result.standardOutput.contains("weld_0004.png: "))
+        #expect(result.standardOutput.contains("invrise 40 masks in"))
+        let overlay = try #require(FileManager.default.contents(atPath: out + "/weld_0004_overlay.png"))
+        let heatmap = try #require(FileManager.default.contents(atPath: out + "/weld_0004_heatmap.png"))
+        // PNG header: width and height big-endian at bytes 16…23, bit depth at 24.
+        func dimensions(_ data: Data) -> (Int, Int, Int) {
+            let bytes = [UInt8](data)
+            let width = bytes[16..<20].reduce(0) { $0 << 8 | Int($1) }, height = bytes[20..<24].reduce(0) { $0 << 8 | Int($1) }
+            return (width, height, Int(bytes[24]))
+        }
+        #expect(dimensions(overlay) == (2 * 128 + 3 * 6 + 12, 128, 8))
+        #expect(dimensions(heatmap) == (128, 128, 16))
+
+        // Same seed, same heatmap file.
+        let again = try Tool.run(["explain", Self.checkpoint, Self.image, "--out", out, "--masks", "40", "--seed", "3"])
+        #expect(again.status == 0)
+        #expect(FileManager.default.contents(atPath: out + "/weld_0004_heatmap.png") == heatmap)
+    }
+
+    @Test(arguments: [
+        (["explain"], "missing the checkpoint"),
+        (["explain", "model.safetensors"], "missing the image(s) to explain"),
+        (["explain", "m", "i.png", "--out", "/tmp/x", "--p", "1.5"], "'--p' must be a number between 0 and 1"),
+        (["explain", "m", "i.png", "--out", "/tmp/x", "--method", "gradcam"], "'--method' must be one of: rise, invrise"),
+        (["explain", "m", "i.png", "--out", "/tmp/x", "--masks", "0"], "'--masks' must be between 1 and 100000"),
+    ])
+    func usageErrors(arguments: [String], message: String) throws {
+        let result = try Tool.run(arguments)
+        #expect(result.status == 2 && result.standardError.contains(message), "\(result.standardError)")
+    }
+
+    @Test func aBrokenCheckpointIsARuntimeFailure() throws {
+        let directory = TemporaryDirectory("explain-bad")
+        defer { directory.remove() }
+        let bad = directory.file("bad.safetensors")
+        try Data([1, 2, 3]).write(to: URL(fileURLWithPath: bad))
+        let result = try Tool.run(["explain", bad, Self.image, "--out", directory.file("o")])
+        #expect(result.status == 1 && result.standardError.contains("bad.safetensors: not a safetensors file"))
+    }
+}
