@@ -26,13 +26,15 @@ let package = Package(
         .target(name: "NeuralNet", dependencies: ["CBLAS", "FileAccess", "SeededRandom"]),
         .target(name: "Storage", dependencies: ["CSQLite"]),
         .target(name: "Explanations", dependencies: ["Imaging", "NeuralNet", "SeededRandom"]),
+        .target(name: "NearCAIPI", dependencies: ["Explanations", "NeuralNet", "Imaging", "Storage",
+                                                  "FileAccess", "SeededRandom"]),
         .target(name: "SyntheticParts", dependencies: ["Imaging", "SeededRandom"]),
         .target(name: "InspectorUI", dependencies: ["CNCurses", "Imaging"]),
 
         // MARK: The executable: argument parsing and wiring only.
         .executableTarget(name: "NearCAIPICommand",
-                          dependencies: ["Imaging", "NeuralNet", "Explanations", "SyntheticParts", "Storage",
-                                         "InspectorUI"]),
+                          dependencies: ["NearCAIPI", "Imaging", "NeuralNet", "Explanations", "SyntheticParts",
+                                         "Storage", "InspectorUI", "FileAccess"]),
 
         // MARK: Tests.
         .target(name: "TestSupport", dependencies: ["Imaging"], path: "Tests/TestSupport"),
@@ -40,6 +42,7 @@ let package = Package(
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "SeededRandom", "FileAccess"], exclude: ["Fixtures"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage"]),
         .testTarget(name: "ExplanationsTests", dependencies: ["Explanations", "Imaging", "NeuralNet"]),
+        .testTarget(name: "NearCAIPITests", dependencies: ["NearCAIPI", "Imaging", "TestSupport"]),
         .testTarget(name: "FileAccessTests", dependencies: ["FileAccess"]),
         .testTarget(name: "SyntheticPartsTests",
                     dependencies: ["SyntheticParts", "SeededRandom", "Imaging", "TestSupport"]),

@@ -1,0 +1,73 @@
+import Imaging
+import NeuralNet
+import SeededRandom
+
+/// Stratified, seeded splits: each class is shuffled on its own and cut at the same fraction,
+/// so a small NOK class is represented on both sides.
+public enum StratifiedSplit {
+    /// Indices of `labels` for the first part (about `fraction` of each class) and the rest.
+    public static func split(labels: [Int], fraction: Double, seed: UInt64) -> (first: [Int], rest: [Int]) {
+        var random = SplitMix64(seed: seed)
+        var first: [Int] = [], rest: [Int] = []
+        for label in Set(labels).sorted() {
+            var members = labels.indices.filter { labels[$0] == label }
+            for i in stride(from: members.count - 1, to: 0, by: -1) { members.swapAt(i, random.integer(0, i)) }
+            let cut = Int((Double(members.count) * fraction).rounded())
+            first += members[..<cut]
+            rest += members[cut...]
+        }
+        return (first.sorted(), rest.sorted())
+    }
+}
+
+/// Training a classifier on prepared images (model input size and channels, values in
+/// [0, 1]): normalisation from the training images, the NeuralNet trainer, the checkpoint info.
+public enum SupervisedTraining {
+    /// Per-channel mean and standard deviation over the images.
+    public static func normalisation(of images: [Image]) -> (mean: [Float], std: [Float]) {
+        guard let first = images.first else { return ([], []) }
+        var mean = [Float](), std = [Float]()
+        for c in 0..<first.channels {
+            var sum = 0.0, squares = 0.0, count = 0.0
+            for image in images {
+                for v in image.plane(c).pixels {
+                    sum += Double(v)
+                    squares += Double(v) * Double(v)
+                }
+                count += Double(image.planeSize)
+            }
+            let m = sum / count
+            mean.append(Float(m))
+            std.append(Float(max((squares / count - m * m).squareRoot(), 1e-3)))
+        }
+        return (mean, std)
+    }
+
+    /// NCHW tensor of normalised images with their labels.
+    public static func batch(_ images: [Image], labels: [Int], mean: [Float], std: [Float]) -> LabelledImages {
+        let first = images[0]
+        var data = [Float]()
+        data.reserveCapacity(images.count * first.pixels.count)
+        for image in images {
+            for c in 0..<image.channels {
+                let (m, s) = (mean[c], std[c])
+                data += image.plane(c).pixels.map { ($0 - m) / s }
+            }
+        }
+        return LabelledImages(images: Tensor(shape: [images.count, first.channels, first.height, first.width], data: data),
+                              labels: labels)
+    }
+
+    /// Trains a fresh model of `configuration` on the training images, early-stopping on the
+    /// validation images; returns the model (best validation epoch) and its checkpoint info.
+    public static func train(configuration: ResNetConfiguration, training: [(Image, Int)], validation: [(Image, Int)],
+                             options: TrainingOptions, classNames: [String],
+                             progress: (TrainingProgress) -> Bool) -> (model: ResNet, info: CheckpointInfo, report: TrainingReport) {
+        let (mean, std) = normalisation(of: training.map(\.0))
+        let model = ResNet(configuration, seed: options.seed)
+        let trainingSet = batch(training.map(\.0), labels: training.map(\.1), mean: mean, std: std)
+        let validationSet = validation.isEmpty ? nil : batch(validation.map(\.0), labels: validation.map(\.1), mean: mean, std: std)
+        let report = Trainer.train(model, on: trainingSet, validation: validationSet, options: options, progress: progress)
+        return (model, CheckpointInfo(configuration: configuration, classNames: classNames, mean: mean, std: std), report)
+    }
+}

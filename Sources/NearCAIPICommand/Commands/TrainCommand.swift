@@ -1,0 +1,126 @@
+import FileAccess
+import Imaging
+import NearCAIPI
+import NeuralNet
+
+/// `nearcaipi train --data`: a checkpoint straight from a class-folder data set.
+enum TrainCommand: Command {
+    static let name = "train"
+    static let summary = "train a classifier checkpoint on a class-folder data set"
+    static let help = """
+    Usage: nearcaipi train --data DIR --out CHECKPOINT [--arch NAME] [--size S] [--channels 1|3]
+                           [--epochs N] [--batch N] [--optimizer adam|sgd] [--lr X]
+                           [--validation F] [--patience N] [--balanced] [--no-augment] [--seed N]
+                           [--ok NAMES] [--nok NAMES]
+
+    Reads the data set (OK images in folders named ok/good, NOK in nok/defect/def, or the
+    names given), splits off a stratified validation part, trains from scratch with early
+    stopping on the validation loss (the best epoch's weights are kept) and writes a
+    safetensors checkpoint. Progress goes to standard error, one line per epoch.
+    Unreadable images are reported by name and skipped.
+
+    Options:
+      --data DIR          the data set folder (read only)
+      --out CHECKPOINT    the checkpoint file to write
+      --arch NAME         resnet18-w4 (default), resnet18-w2, resnet18-w8 or resnet18
+      --size S            input side in pixels, 32-512 (default 128; resnet18: 224)
+      --channels C        1 (grey) or 3 (RGB); default: what the first image holds
+      --epochs N          at most this many epochs, 1-1000 (default 40)
+      --batch N           mini-batch size, 1-256 (default 16)
+      --optimizer NAME    adam (default) or sgd (momentum 0.9; the paper's setting with --lr 0.001)
+      --lr X              learning rate (default 0.001)
+      --validation F      fraction of each class held out for early stopping (default 0.2)
+      --patience N        epochs without validation improvement before stopping (default 10)
+      --balanced          weight the classes inversely to their frequency
+      --no-augment        no flips, shifts or brightness/contrast changes
+      --seed N            seed of initial weights, split, shuffling and augmentation (default 1)
+      --ok NAMES, --nok NAMES  comma-separated class folder names
+    """
+    static let options: Set<String> = ["--data", "--out", "--arch", "--size", "--channels", "--epochs", "--batch",
+                                       "--optimizer", "--lr", "--validation", "--patience", "--seed", "--ok", "--nok"]
+    static let flags: Set<String> = ["--balanced", "--no-augment"]
+
+    enum Optimizer: String, CaseIterable { case adam, sgd }
+
+    static func run(_ arguments: Arguments) throws {
+        _ = try arguments.positionals(exactly: [])
+        let data = try arguments.requiredString("--data")
+        let out = try arguments.requiredString("--out")
+        let architecture = arguments.string("--arch") ?? "resnet18-w4"
+        guard ResNetConfiguration.named(architecture, inputChannels: 3, inputSize: 128, classCount: 2) != nil else {
+            throw UsageError("option '--arch' must be resnet18-w4, resnet18-w2, resnet18-w8 or resnet18; got '\(architecture)'")
+        }
+        let size = try arguments.integer("--size", default: architecture == "resnet18" ? 224 : 128, in: 32...512)
+        let epochs = try arguments.integer("--epochs", default: 40, in: 1...1000)
+        let batch = try arguments.integer("--batch", default: 16, in: 1...256)
+        let optimizer = try arguments.choice("--optimizer", default: Optimizer.adam)
+        guard let rate = Float(arguments.string("--lr") ?? "0.001"), rate > 0, rate < 10 else {
+            throw UsageError("option '--lr' must be a positive number below 10")
+        }
+        guard let validationShare = Double(arguments.string("--validation") ?? "0.2"), validationShare > 0, validationShare < 1 else {
+            throw UsageError("option '--validation' must be a fraction between 0 and 1 (exclusive)")
+        }
+        let patience = try arguments.integer("--patience", default: 10, in: 1...1000)
+        let seed = try arguments.unsigned("--seed", default: 1)
+        var channels: Int? = nil
+        if let text = arguments.string("--channels") {
+            guard text == "1" || text == "3" else { throw UsageError("option '--channels' must be 1 or 3, got '\(text)'") }
+            channels = Int(text)
+        }
+
+        var dataset = try openDataset(data, arguments)
+        let inputChannels = try channels ?? firstImageChannels(dataset)
+        let loaded = dataset.load(size: size, channels: inputChannels)
+        for problem in dataset.problems { printError("nearcaipi train: \(problem) (skipped)") }
+        let labels = loaded.map(\.item.label)
+        guard Set(labels).count == 2 else { throw RuntimeFailure("\(data): needs readable OK and NOK images, found \(labels.count) image(s) of \(Set(labels).count) class(es)") }
+        let (validationIndices, trainingIndices) = StratifiedSplit.split(labels: labels, fraction: validationShare, seed: seed)
+
+        var options = TrainingOptions()
+        options.method = optimizer == .adam ? .adam(learningRate: rate) : .sgd(learningRate: rate, momentum: 0.9)
+        options.epochs = epochs
+        options.batchSize = batch
+        options.patience = patience
+        options.classWeighting = arguments.flag("--balanced") ? .balanced : .none
+        options.augment = !arguments.flag("--no-augment")
+        options.seed = seed
+        let configuration = ResNetConfiguration.named(architecture, inputChannels: inputChannels, inputSize: size, classCount: 2)!
+        printError("nearcaipi train: \(architecture) at \(size)x\(size)x\(inputChannels), \(trainingIndices.count) training and \(validationIndices.count) validation images")
+        let start = BenchCommand.now()
+        let (model, info, report) = SupervisedTraining.train(
+            configuration: configuration,
+            training: trainingIndices.map { (loaded[$0].image, labels[$0]) },
+            validation: validationIndices.map { (loaded[$0].image, labels[$0]) },
+            options: options, classNames: ClassFolderDataset.classNames) { progress in
+                if let validationLoss = progress.validationLoss, let validationAccuracy = progress.validationAccuracy {
+                    printError(String(format: "epoch %3d  loss %.4f  accuracy %.3f  validation loss %.4f  accuracy %.3f",
+                                      progress.epoch, progress.loss, progress.accuracy, validationLoss, validationAccuracy))
+                }
+                return true
+            }
+        do { try Checkpoint.save(model, info: info, to: out) } catch { throw RuntimeFailure(error.description) }
+        let best = report.history[report.bestEpoch - 1]
+        print(String(format: "best epoch %d of %d%@: validation loss %.4f, accuracy %.3f; %.0f s; checkpoint %@",
+                     report.bestEpoch, report.epochsRun, report.stoppedEarly ? " (stopped early)" : "",
+                     best.validationLoss ?? 0, best.validationAccuracy ?? 0, BenchCommand.now() - start, out))
+    }
+
+    static func openDataset(_ data: String, _ arguments: Arguments) throws -> ClassFolderDataset {
+        let names = { (option: String, fallback: [String]) in
+            arguments.string(option).map { $0.split(separator: ",").map(String.init) } ?? fallback
+        }
+        do {
+            return try ClassFolderDataset(root: data, okFolders: names("--ok", ["ok", "good"]),
+                                          nokFolders: names("--nok", ["nok", "defect", "def"]))
+        } catch {
+            throw RuntimeFailure("\(data): not a readable data set folder")
+        }
+    }
+
+    static func firstImageChannels(_ dataset: ClassFolderDataset) throws -> Int {
+        for item in dataset.items {
+            if let decoded = try? ImageFile.read("\(dataset.root)/\(item.path)") { return decoded.image.colorChannels }
+        }
+        throw RuntimeFailure("\(dataset.root): no readable image in the class folders")
+    }
+}

@@ -1,0 +1,49 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// `train --data` then `eval-explanations` on a small generated data set, end to end.
+@Suite struct TrainAndEvaluateTests {
+    @Test func trainsAndScoresExplanations() throws {
+        let directory = TemporaryDirectory("train")
+        defer { directory.remove() }
+        let data = directory.file("cast")
+        #expect(try Tool.run(["sample", "--out", data, "--family", "cast", "--count", "16", "--size", "32"]).status == 0)
+        let checkpoint = directory.file("model.safetensors")
+        let train = try Tool.run(["train", "--data", data, "--out", checkpoint, "--arch", "resnet18-w8", "--size", "32",
+                                  "--epochs", "2", "--batch", "8", "--validation", "0.25"])
+        #expect(train.status == 0, "\(train.standardError)")
+        #expect(train.standardError.contains("resnet18-w8 at 32x32x1, 12 training and 4 validation images"))
+        #expect(train.standardError.contains("epoch   2"))
+        #expect(train.standardOutput.contains("checkpoint \(checkpoint)"))
+
+        let csv = directory.file("table.csv")
+        let evaluation = try Tool.run(["eval-explanations", "--data", data, "--model", checkpoint, "--masks", "16",
+                                       "--limit", "3", "--csv", csv])
+        #expect(evaluation.status == 0, "\(evaluation.standardError)")
+        #expect(evaluation.standardOutput.contains("of 16 images); heatmaps of 3 masked NOK images, 16 masks each"))
+        #expect(evaluation.standardOutput.contains("RISE") && evaluation.standardOutput.contains("InvRISE"))
+        let table = try String(contentsOfFile: csv, encoding: .utf8).split(separator: "\n")
+        #expect(table.count == 3 && table[0] == "method,images,model_accuracy,dice,jaccard,hit_accuracy,pixel_auroc")
+        #expect(table[1].hasPrefix("RISE,3,") && table[2].hasPrefix("InvRISE,3,"))
+    }
+
+    @Test(arguments: [
+        (["train", "--out", "m.safetensors"], "missing required option '--data'"),
+        (["train", "--data", "d", "--out", "m", "--arch", "vgg16"], "'--arch' must be resnet18-w4, resnet18-w2, resnet18-w8 or resnet18"),
+        (["train", "--data", "d", "--out", "m", "--validation", "1"], "'--validation' must be a fraction between 0 and 1"),
+        (["train", "--data", "d", "--out", "m", "--channels", "2"], "'--channels' must be 1 or 3"),
+        (["eval-explanations", "--data", "d", "--model", "m", "--methods", "gradcam"], "'--methods' takes rise and/or invrise"),
+    ])
+    func usageErrors(arguments: [String], message: String) throws {
+        let result = try Tool.run(arguments)
+        #expect(result.status == 2 && result.standardError.contains(message), "\(result.standardError)")
+    }
+
+    @Test func aFolderWithoutClassesIsARuntimeFailure() throws {
+        let directory = TemporaryDirectory("train-empty")
+        defer { directory.remove() }
+        let result = try Tool.run(["train", "--data", directory.path, "--out", directory.file("m")])
+        #expect(result.status == 1 && result.standardError.contains("no readable image in the class folders"))
+    }
+}
