@@ -101,7 +101,8 @@ enum EvalExplanationsCommand: Command {
             let n = Float(max(row.images, 1))
             let values = (row.dice / n, row.jaccard / n, Float(row.hits) / n, row.aurocCount > 0 ? row.auroc / Float(row.aurocCount) : Float.nan)
             let label = method == .rise ? "RISE" : "InvRISE"
-            print(String(format: "%-8@ %7d  %5.3f    %5.3f          %5.3f         %5.3f", label, row.images, values.0, values.1, values.2, values.3))
+            let padded = label + String(repeating: " ", count: max(0, 8 - label.count))
+            print(padded + String(format: " %7d  %5.3f    %5.3f          %5.3f         %5.3f", row.images, values.0, values.1, values.2, values.3))
             csv += String(format: "%@,%d,%.4f,%.4f,%.4f,%.4f,%.4f\n", label, row.images, accuracy, values.0, values.1, values.2, values.3)
         }
         if let path = arguments.string("--csv") {
