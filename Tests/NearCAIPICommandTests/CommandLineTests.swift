@@ -28,10 +28,7 @@ import TestSupport
         (["bench", "--models", "vgg"], "'--models' takes resnet18-w4, resnet18 or none; got 'vgg'"),
     ])
     func usageErrorsExitTwoAndWriteNothing(arguments: [String], message: String) throws {
-        let result = try Tool.run(arguments)
-        #expect(result.status == 2)
-        #expect(result.standardError.contains(message), "stderr: \(result.standardError)")
-        #expect(result.standardOutput.isEmpty)
+        try expectUsageError(arguments, message)
         #expect(!FileManager.default.fileExists(atPath: "/tmp/x"))
     }
 

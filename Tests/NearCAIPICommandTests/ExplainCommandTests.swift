@@ -42,8 +42,7 @@ import TestSupport
         (["explain", "m", "i.png", "--out", "/tmp/x", "--masks", "0"], "'--masks' must be between 1 and 100000"),
     ])
     func usageErrors(arguments: [String], message: String) throws {
-        let result = try Tool.run(arguments)
-        #expect(result.status == 2 && result.standardError.contains(message), "\(result.standardError)")
+        try expectUsageError(arguments, message)
     }
 
     @Test func aBrokenCheckpointIsARuntimeFailure() throws {

@@ -1,4 +1,5 @@
 import Foundation
+import Testing
 
 /// Runs the built `nearcaipi` executable, as a user would from a shell.
 struct ToolResult {
@@ -37,4 +38,13 @@ enum Tool {
                           standardOutput: String(decoding: outData, as: UTF8.self),
                           standardError: String(decoding: errData, as: UTF8.self))
     }
+}
+
+/// The checks every usage error must pass: exit status 2, the reason on standard error,
+/// nothing on standard output.
+func expectUsageError(_ arguments: [String], _ message: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+    let result = try Tool.run(arguments)
+    #expect(result.status == 2, "exit \(result.status) for \(arguments)", sourceLocation: sourceLocation)
+    #expect(result.standardError.contains(message), "stderr: \(result.standardError)", sourceLocation: sourceLocation)
+    #expect(result.standardOutput.isEmpty, sourceLocation: sourceLocation)
 }

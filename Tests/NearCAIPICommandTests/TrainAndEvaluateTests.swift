@@ -36,8 +36,7 @@ import TestSupport
         (["eval-explanations", "--data", "d", "--model", "m", "--methods", "gradcam"], "'--methods' takes rise and/or invrise"),
     ])
     func usageErrors(arguments: [String], message: String) throws {
-        let result = try Tool.run(arguments)
-        #expect(result.status == 2 && result.standardError.contains(message), "\(result.standardError)")
+        try expectUsageError(arguments, message)
     }
 
     @Test func aFolderWithoutClassesIsARuntimeFailure() throws {

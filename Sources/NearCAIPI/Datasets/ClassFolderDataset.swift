@@ -104,20 +104,24 @@ public struct ClassFolderDataset: Sendable {
         return loaded
     }
 
-    static func images(below directory: String, relative: String) -> [String] {
+    /// Image files (PNG, JPEG) below `directory`, recursively, sorted by name per folder,
+    /// as paths starting with `relative`; hidden entries are skipped.
+    public static func images(below directory: String, relative: String) -> [String] {
         var found: [String] = []
         for name in (try? BinaryFile.entries(of: directory)) ?? [] where !name.hasPrefix(".") {
             let path = "\(directory)/\(name)"
+            let child = relative.isEmpty ? name : "\(relative)/\(name)"
             if BinaryFile.isDirectory(path) {
-                found += images(below: path, relative: "\(relative)/\(name)")
+                found += images(below: path, relative: child)
             } else if let dot = name.lastIndex(of: "."), imageExtensions.contains(name[name.index(after: dot)...].lowercased()) {
-                found.append("\(relative)/\(name)")
+                found.append(child)
             }
         }
         return found
     }
 
-    static func baseName(_ path: String) -> String {
+    /// The file name without folder and extension.
+    public static func baseName(_ path: String) -> String {
         let file = path.split(separator: "/").last.map(String.init) ?? path
         guard let dot = file.lastIndex(of: ".") else { return file }
         return String(file[..<dot])

@@ -197,11 +197,7 @@ enum BenchCommand: Command {
         return best
     }
 
-    static func now() -> Double {
-        var time = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &time)
-        return Double(time.tv_sec) + Double(time.tv_nsec) * 1e-9
-    }
+    static func now() -> Double { monotonicSeconds() }
 
     static func rounded(_ value: Double) -> String {
         value >= 100 ? String(Int(value.rounded())) : String(Double(Int(value * 100)) / 100)

@@ -71,10 +71,10 @@ enum ExplainCommand: Command {
                 continue
             }
             let input = classifier.prepare(decoded.image)
-            let start = BenchCommand.now()
+            let start = monotonicSeconds()
             let result = explainer.explain(input, classCount: classifier.classNames.count,
                                            probabilities: classifier.probabilityFunction)
-            let seconds = BenchCommand.now() - start
+            let seconds = monotonicSeconds() - start
             let base = baseName(path)
             let display = scale == .fixed ? SaliencyDisplay.fixed(0...1) : .imageMinMax
             let range = display.range(for: result.heatmap)

@@ -1,5 +1,6 @@
 import FileAccess
 import Imaging
+import NearCAIPI
 
 /// `nearcaipi scan`: reads every image of a class-folder data set and reports what a
 /// workspace would get from it — classes, sizes, colour, masks, unreadable files — and can
@@ -25,8 +26,6 @@ enum ScanCommand: Command {
     """
     static let options: Set<String> = ["--sheet", "--thumb", "--columns"]
     static let flags: Set<String> = []
-
-    static let imageExtensions: Set<String> = ["png", "jpg", "jpeg"]
 
     struct Entry {
         let relativePath: String
@@ -117,27 +116,13 @@ enum ScanCommand: Command {
         return lower == "nok" || lower.hasPrefix("def") || lower.contains("defect")
     }
 
-    /// Image files up to two folder levels below `root`, sorted; the first folder is the class.
+    /// Image files below `root`, sorted; the first folder is the class.
     static func listImages(in root: String) throws -> [Entry] {
-        var found: [Entry] = []
-        func visit(_ relative: String, depth: Int) throws {
-            let path = relative.isEmpty ? root : "\(root)/\(relative)"
-            let names: [String]
-            do { names = try BinaryFile.entries(of: path) } catch { throw RuntimeFailure(error.description) }
-            for name in names where !name.hasPrefix(".") {
-                let child = relative.isEmpty ? name : "\(relative)/\(name)"
-                if BinaryFile.isDirectory("\(root)/\(child)") {
-                    if depth < 2 { try visit(child, depth: depth + 1) }
-                    continue
-                }
-                guard let dot = name.lastIndex(of: "."),
-                      imageExtensions.contains(name[name.index(after: dot)...].lowercased()) else { continue }
-                let className = relative.split(separator: "/").first.map(String.init) ?? "(top level)"
-                found.append(Entry(relativePath: child, className: className, baseName: String(name[..<dot])))
-            }
+        ClassFolderDataset.images(below: root, relative: "").map { path in
+            let parts = path.split(separator: "/")
+            return Entry(relativePath: path, className: parts.count > 1 ? String(parts[0]) : "(top level)",
+                         baseName: ClassFolderDataset.baseName(path))
         }
-        try visit("", depth: 0)
-        return found
     }
 
     static func thumbnail(_ image: Image, mask: BinaryMask?, defect: Bool, side: Int) -> Image {

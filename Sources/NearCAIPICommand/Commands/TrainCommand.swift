@@ -86,7 +86,7 @@ enum TrainCommand: Command {
         options.seed = seed
         let configuration = ResNetConfiguration.named(architecture, inputChannels: inputChannels, inputSize: size, classCount: 2)!
         printError("nearcaipi train: \(architecture) at \(size)x\(size)x\(inputChannels), \(trainingIndices.count) training and \(validationIndices.count) validation images")
-        let start = BenchCommand.now()
+        let start = monotonicSeconds()
         let (model, info, report) = SupervisedTraining.train(
             configuration: configuration,
             training: trainingIndices.map { (loaded[$0].image, labels[$0]) },
@@ -102,7 +102,7 @@ enum TrainCommand: Command {
         let best = report.history[report.bestEpoch - 1]
         print(String(format: "best epoch %d of %d%@: validation loss %.4f, accuracy %.3f; %.0f s; checkpoint %@",
                      report.bestEpoch, report.epochsRun, report.stoppedEarly ? " (stopped early)" : "",
-                     best.validationLoss ?? 0, best.validationAccuracy ?? 0, BenchCommand.now() - start, out))
+                     best.validationLoss ?? 0, best.validationAccuracy ?? 0, monotonicSeconds() - start, out))
     }
 
     static func openDataset(_ data: String, _ arguments: Arguments) throws -> ClassFolderDataset {

@@ -23,6 +23,13 @@ func printError(_ text: String) {
     }
 }
 
+/// Seconds on the monotonic clock, for durations.
+func monotonicSeconds() -> Double {
+    var time = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &time)
+    return Double(time.tv_sec) + Double(time.tv_nsec) * 1e-9
+}
+
 #if canImport(Glibc)
 import Glibc
 #endif
