@@ -40,7 +40,7 @@ struct CastDiscDrawing {
         var bite: (x: Float, y: Float, radius: Float)? = nil
         if defect == "chipped_edge" {
             let angle = random.uniform(0, 2 * Float.pi)
-            let biteRadius = random.uniform(3.5, 9) * scale
+            let biteRadius = random.uniform(5, 11) * scale
             let reach = radius + biteRadius * random.uniform(-0.1, 0.45)
             bite = (cx + reach * cosf(angle), cy + reach * sinf(angle), biteRadius)
         }
@@ -114,10 +114,10 @@ struct CastDiscDrawing {
         let at = random.uniform(inner, outer)
         let start = Point(x: cx + at * cosf(angle), y: cy + at * sinf(angle))
         let heading = random.uniform(0, 2 * Float.pi)
-        let path = randomWalk(start: start, angle: heading, steps: random.integer(3, 12),
+        let path = randomWalk(start: start, angle: heading, steps: random.integer(5, 14),
                               stepLength: 3 * scale, wander: 0.12, using: &random)
-        let halfStroke = random.uniform(0.4, 0.9) * scale
-        let contrast = random.uniform(0.05, 0.25) * (random.chance(0.6) ? 1 : -1)
+        let halfStroke = random.uniform(0.5, 1.1) * scale
+        let contrast = random.uniform(0.1, 0.35) * (random.chance(0.6) ? 1 : -1)
         stamp(&image, mask: &mask, box: Box(around: path, margin: 2)) { p in
             guard onSurface(p) else { return DefectShade(factor: 1, highlight: 0, inside: false) }
             let d = distance(from: p, toPolyline: path)
@@ -132,8 +132,8 @@ struct CastDiscDrawing {
         let angle = random.uniform(0, 2 * Float.pi)
         let at = random.uniform(inner, outer)
         let centre = Point(x: cx + at * cosf(angle), y: cy + at * sinf(angle))
-        let radius = random.uniform(1, 3.6) * scale
-        let depth = random.uniform(0.3, 0.85)
+        let radius = random.uniform(1.5, 4.5) * scale
+        let depth = random.uniform(0.45, 0.9)
         stamp(&image, mask: &mask, box: Box(around: centre, reach: radius + 2)) { p in
             let d = ((p.x - centre.x) * (p.x - centre.x) + (p.y - centre.y) * (p.y - centre.y)).squareRoot()
             let inside = coverage(signedDistance: d - radius)
