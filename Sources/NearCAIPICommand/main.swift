@@ -3,7 +3,8 @@ import Glibc
 #endif
 
 /// The verbs, in the order `nearcaipi --help` lists them.
-let commands: [any Command.Type] = [SampleCommand.self, ScanCommand.self, TrainCommand.self, ExplainCommand.self,
+let commands: [any Command.Type] = [SampleCommand.self, ScanCommand.self, InitCommand.self, StatusCommand.self,
+                                     TrainCommand.self, ExplainCommand.self,
                                      EvalExplanationsCommand.self, BenchCommand.self]
 let version = "0.1.0"
 

@@ -59,13 +59,19 @@ public struct ClassFolderDataset: Sendable {
                okNames.contains(parent.lowercased()) || nokNames.contains(parent.lowercased()) { continue }
             for file in Self.images(below: "\(root)/\(folder)", relative: folder) { candidates.append((file, label)) }
         }
-        // NAME_mask.png beside an image is that image's mask, not an image.
-        let besideMasks = Set(candidates.map(\.path).filter { Self.baseName($0).hasSuffix("_mask") })
+        // NAME_mask.png beside an image is that image's mask, not an image; so is NAME.png
+        // beside NAME.jpg (a JPEG photograph with a lossless mask).
+        let paths = Set(candidates.map(\.path))
+        var besideMasks = Set(candidates.map(\.path).filter { Self.baseName($0).hasSuffix("_mask") })
+        for path in paths where path.lowercased().hasSuffix(".jpg") || path.lowercased().hasSuffix(".jpeg") {
+            let stem = String(path[..<path.lastIndex(of: ".")!])
+            if paths.contains(stem + ".png") { besideMasks.insert(stem + ".png") }
+        }
         for (path, label) in candidates.sorted(by: { $0.path < $1.path }) where !besideMasks.contains(path) {
             let base = Self.baseName(path)
             let directory = path.split(separator: "/").dropLast().joined(separator: "/")
-            let beside = "\(directory)/\(base)_mask.png"
-            let mask = besideMasks.contains(beside) ? beside : masks[base]
+            let stem = String(path[..<(path.lastIndex(of: ".") ?? path.endIndex)])
+            let mask = [stem + ".png", "\(directory)/\(base)_mask.png"].first { $0 != path && besideMasks.contains($0) } ?? masks[base]
             items.append(DatasetItem(path: path, label: label, maskPath: mask))
         }
     }

@@ -1,0 +1,99 @@
+import Storage
+
+/// The workspace database's schema, as ordered migrations. `PRAGMA user_version` records how
+/// many have been applied; opening a workspace applies the missing ones in one transaction.
+public enum WorkspaceSchema {
+    /// Each entry takes the schema from version i to i + 1.
+    static let migrations: [String] = [
+        // 1: the image index and settings.
+        """
+        CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        CREATE TABLE items (
+            id INTEGER PRIMARY KEY,
+            path TEXT NOT NULL UNIQUE,           -- relative to the data root (originals)
+            content_hash TEXT,                    -- FNV-1a 64 of the file's bytes
+            split TEXT NOT NULL CHECK (split IN ('train', 'val', 'test', 'pool')),
+            label INTEGER CHECK (label IN (0, 1)),          -- what the engine knows; NULL in the pool
+            truth_label INTEGER CHECK (truth_label IN (0, 1)),  -- the data set's label (simulated expert, evaluation)
+            truth_mask_path TEXT,                 -- the data set's defect mask, relative to the data root
+            origin TEXT NOT NULL DEFAULT 'original'
+                CHECK (origin IN ('original', 'refutation', 'near-hit', 'near-miss')),
+            parent_id INTEGER REFERENCES items(id),
+            transform TEXT,                       -- how a refutation was made (auditable, reproducible)
+            usable INTEGER NOT NULL DEFAULT 1,
+            problem TEXT                          -- why an unusable file could not be used
+        );
+        CREATE INDEX items_split ON items(split, usable);
+        """,
+        // 2: the interactive loop: feedback, rounds, leases.
+        """
+        CREATE TABLE rounds (
+            id INTEGER PRIMARY KEY,
+            number INTEGER NOT NULL UNIQUE,
+            parent_id INTEGER REFERENCES rounds(id),
+            checkpoint TEXT NOT NULL,
+            training_size INTEGER NOT NULL,
+            metrics TEXT NOT NULL,                -- JSON: validation and test accuracy, F1, MCC
+            created TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('active', 'superseded', 'rolled_back', 'failed'))
+        );
+        CREATE TABLE feedback (
+            id INTEGER PRIMARY KEY,
+            item_id INTEGER NOT NULL REFERENCES items(id),
+            user TEXT NOT NULL,
+            time TEXT NOT NULL,
+            predicted_label INTEGER,
+            predicted_confidence REAL,
+            prediction_verdict TEXT CHECK (prediction_verdict IN ('right', 'wrong', 'skip')),
+            explanation_verdict TEXT CHECK (explanation_verdict IN ('right', 'wrong', 'skip')),
+            corrected_label INTEGER CHECK (corrected_label IN (0, 1)),
+            corrected_mask BLOB,                  -- PNG
+            round_id INTEGER REFERENCES rounds(id),   -- the round that trained on it, once one has
+            reverted INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX feedback_item ON feedback(item_id);
+        CREATE TABLE leases (
+            item_id INTEGER PRIMARY KEY REFERENCES items(id),
+            user TEXT NOT NULL,
+            expires REAL NOT NULL                 -- seconds since 1970
+        );
+        """,
+    ]
+
+    public static var currentVersion: Int { migrations.count }
+
+    /// Brings `database` to the current version. Refuses a database from a newer NearCAIPI.
+    static func migrate(_ database: Database, path: String, upTo target: Int = currentVersion) throws -> Int {
+        let found: Int
+        if case .integer(let version)? = try database.query("PRAGMA user_version").first?.first {
+            found = Int(version)
+        } else {
+            found = 0
+        }
+        guard found <= currentVersion else {
+            throw WorkspaceError(path, "made by a newer NearCAIPI (schema \(found), this one knows up to \(currentVersion)); open it with that version")
+        }
+        guard found < target else { return found }
+        try database.transaction {
+            for version in found..<target {
+                try database.execute(migrations[version])
+            }
+            // PRAGMA takes no bound parameters; the value is an integer we computed.
+            try database.execute("PRAGMA user_version = \(target)")
+        }
+        return found
+    }
+}
+
+/// A workspace could not be created, opened or used: the workspace and the reason.
+public struct WorkspaceError: Error, CustomStringConvertible, Equatable, Sendable {
+    public let path: String
+    public let message: String
+
+    public init(_ path: String, _ message: String) {
+        self.path = path
+        self.message = message
+    }
+
+    public var description: String { "\(path): \(message)" }
+}

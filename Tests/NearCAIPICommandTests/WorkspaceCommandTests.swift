@@ -1,0 +1,41 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// `init` and `status` end to end, on the bundled sample data and on bad input.
+@Suite struct WorkspaceCommandTests {
+    @Test func initAndStatusOnTheBundledSampleData() throws {
+        let directory = TemporaryDirectory("ws-cli")
+        defer { directory.remove() }
+        let workspace = directory.file("cast")
+        let created = try Tool.run(["init", workspace, "--data", repositoryRoot() + "/SampleData/cast", "--initial-train", "60"])
+        #expect(created.status == 0, "\(created.standardError)")
+        #expect(created.standardOutput.contains("(folders layout): 200 images, 0 skipped as unreadable"))
+        let status = try Tool.run(["status", workspace, "--json"])
+        #expect(status.status == 0)
+        let object = try JSONSerialization.jsonObject(with: Data(status.standardOutput.utf8)) as? [String: Any]
+        let images = object?["images"] as? [String: Int]
+        #expect(images?["usable"] == 200 && images?["ok"] == 88 && images?["nok"] == 112 && images?["with_mask"] == 112)
+        let train = (object?["splits"] as? [String: Any])?["train"] as? [String: Int]
+        #expect((train?["ok"] ?? 0) + (train?["nok"] ?? 0) == 60)
+        // A second init into the same folder is refused and changes nothing.
+        let again = try Tool.run(["init", workspace, "--data", repositoryRoot() + "/SampleData/cast"])
+        #expect(again.status == 1 && again.standardError.contains("already a workspace"))
+    }
+
+    @Test func badInput() throws {
+        let directory = TemporaryDirectory("ws-bad")
+        defer { directory.remove() }
+        try expectUsageError(["init", directory.file("w"), "--data", "d", "--layout", "coco"], "'--layout' must be one of: auto, mvtec, folders")
+        try expectUsageError(["init", directory.file("w"), "--data", "d", "--split", "0.5,0.5"], "'--split' needs four non-negative fractions")
+        try expectUsageError(["init", "--data", "d"], "missing the workspace folder WORKSPACE")
+        try FileManager.default.createDirectory(atPath: directory.file("empty"), withIntermediateDirectories: true)
+        let empty = try Tool.run(["init", directory.file("w"), "--data", directory.file("empty")])
+        #expect(empty.status == 1 && empty.standardError.contains("no images in class folders"))
+        let mvtec = try Tool.run(["init", directory.file("w"), "--data", directory.file("empty"), "--layout", "mvtec"])
+        #expect(mvtec.status == 1 && mvtec.standardError.contains("not the MVTec AD layout"))
+        #expect(!FileManager.default.fileExists(atPath: directory.file("w/workspace.sqlite")))
+        let missing = try Tool.run(["status", directory.file("nowhere")])
+        #expect(missing.status == 1 && missing.standardError.contains("no such workspace"))
+    }
+}

@@ -1,0 +1,117 @@
+import FileAccess
+import Imaging
+@testable import NearCAIPI
+import Storage
+import Testing
+import TestSupport
+
+@Suite struct WorkspaceTests {
+    /// A tiny MVTec AD layout: 3 + 2 good, 3 cracks with masks (one mask empty), one corrupt file.
+    static func makeMVTec(_ root: String) throws {
+        let part = Image(width: 16, height: 16, channels: 3, filledWith: 0.5)
+        var crack = BinaryMask(width: 16, height: 16)
+        for x in 3..<9 { crack[7, x] = true }
+        for folder in ["train/good", "test/good", "test/crack", "ground_truth/crack"] { try BinaryFile.createDirectory("\(root)/\(folder)") }
+        for i in 0..<3 { try ImageFile.writePNG(part, to: "\(root)/train/good/00\(i).png") }
+        for i in 0..<2 { try ImageFile.writePNG(part, to: "\(root)/test/good/00\(i).png") }
+        for i in 0..<3 {
+            try ImageFile.writePNG(part, to: "\(root)/test/crack/00\(i).png")
+            try ImageFile.writePNG(i == 2 ? BinaryMask(width: 16, height: 16).image : crack.image, to: "\(root)/ground_truth/crack/00\(i)_mask.png")
+        }
+        try BinaryFile.writeAtomically(Array("not an image".utf8), to: "\(root)/test/crack/003.png")
+    }
+
+    @Test func mvtecLayoutIsDetectedIndexedAndCorruptFilesAreKeptAsUnusable() throws {
+        let directory = TemporaryDirectory("mvtec")
+        defer { directory.remove() }
+        try Self.makeMVTec(directory.file("data"))
+        var reported: [DatasetProblem] = []
+        let (workspace, summary) = try Workspace.create(at: directory.file("ws"), dataRoot: directory.file("data"),
+                                                        options: WorkspaceOptions()) { reported.append($0) }
+        #expect(summary.layout == "mvtec" && summary.items == 9)
+        #expect(reported.map(\.path) == ["test/crack/003.png"])
+        let status = try workspace.status()
+        #expect(status.usable == 8 && status.unusable == 1)
+        #expect(status.perClass[0] == 5 && status.perClass[1] == 3)
+        #expect(status.withMask == 2)  // the all-zero mask means "no mask"
+        let problem = try workspace.database.query("SELECT usable, problem FROM items WHERE path = ?", [.text("test/crack/003.png")])
+        #expect(problem.first?.first == .integer(0))
+        #expect(try workspace.setting("layout") == "mvtec")
+    }
+
+    @Test func foldersLayoutSplitsStratifiedAndHidesPoolLabels() throws {
+        let directory = TemporaryDirectory("folders")
+        defer { directory.remove() }
+        let data = directory.file("data")
+        for folder in ["ok", "nok"] { try BinaryFile.createDirectory("\(data)/\(folder)") }
+        let part = Image(width: 8, height: 8, channels: 1, filledWith: 0.3)
+        for i in 0..<30 { try ImageFile.writePNG(part, to: "\(data)/ok/o\(i).png") }
+        for i in 0..<20 { try ImageFile.writePNG(part, to: "\(data)/nok/n\(i).png") }
+        var options = WorkspaceOptions()
+        options.split = [0.2, 0.2, 0.2, 0.4]
+        let (workspace, _) = try Workspace.create(at: directory.file("ws"), dataRoot: data, options: options)
+        let status = try workspace.status()
+        #expect(status.perSplit["train"] == [0: 6, 1: 4] && status.perSplit["test"] == [0: 6, 1: 4])
+        #expect(status.perSplit["pool"] == [-1: 20])
+        let pool = try workspace.database.query("SELECT count(*) FROM items WHERE split = 'pool' AND label IS NULL AND truth_label IS NOT NULL")
+        #expect(pool == [[.integer(20)]])
+
+        // --initial-train: exactly N training images, still stratified.
+        options.initialTrain = 10
+        let (second, _) = try Workspace.create(at: directory.file("ws2"), dataRoot: data, options: options)
+        #expect(try second.status().perSplit["train"] == [0: 6, 1: 4])
+        // The same seed gives the same split.
+        options.initialTrain = nil
+        let (third, _) = try Workspace.create(at: directory.file("ws3"), dataRoot: data, options: options)
+        let splitOf = { (w: Workspace) in try w.database.query("SELECT path, split FROM items ORDER BY path") }
+        #expect(try splitOf(third) == splitOf(workspace))
+    }
+
+    @Test func schemaMigratesFromVersionOneKeepingData() throws {
+        let directory = TemporaryDirectory("migrate")
+        defer { directory.remove() }
+        try BinaryFile.createDirectory(directory.file("ws"))
+        do {
+            let old = try Database(path: directory.file("ws/workspace.sqlite"))
+            _ = try WorkspaceSchema.migrate(old, path: "ws", upTo: 1)
+            try old.query("INSERT INTO items (path, split, truth_label) VALUES (?, 'train', 1)", [.text("a.png")])
+        }
+        let workspace = try Workspace(opening: directory.file("ws"))
+        #expect(try workspace.database.query("PRAGMA user_version") == [[.integer(Int64(WorkspaceSchema.currentVersion))]])
+        #expect(try workspace.database.query("SELECT path FROM items") == [[.text("a.png")]])
+        try workspace.database.query("INSERT INTO feedback (item_id, user, time, prediction_verdict) VALUES (1, 'anna', 'now', 'wrong')")
+        #expect(try workspace.status().pendingFeedback == 1)
+    }
+
+    @Test func newerSchemaAndMissingWorkspaceAreRefused() throws {
+        let directory = TemporaryDirectory("newer")
+        defer { directory.remove() }
+        try BinaryFile.createDirectory(directory.file("ws"))
+        do {
+            let future = try Database(path: directory.file("ws/workspace.sqlite"))
+            try future.execute("PRAGMA user_version = 99")
+        }
+        do {
+            _ = try Workspace(opening: directory.file("ws"))
+            Issue.record("a newer workspace opened")
+        } catch let error as WorkspaceError {
+            #expect(error.message.contains("newer NearCAIPI (schema 99"))
+        }
+        #expect(throws: WorkspaceError.self) { try Workspace(opening: directory.file("nothing")) }
+    }
+
+    @Test func failuresLeaveNothingBehind() throws {
+        let directory = TemporaryDirectory("refused")
+        defer { directory.remove() }
+        let data = directory.file("data")
+        try BinaryFile.createDirectory("\(data)/ok")
+        try ImageFile.writePNG(Image(width: 4, height: 4, channels: 1), to: "\(data)/ok/a.png")
+        do {
+            _ = try Workspace.create(at: directory.file("ws"), dataRoot: data, options: WorkspaceOptions())
+            Issue.record("a one-class data set made a workspace")
+        } catch let error as WorkspaceError {
+            #expect(error.message.contains("both classes"))
+        }
+        #expect(!BinaryFile.exists(directory.file("ws/workspace.sqlite")))
+    }
+}
