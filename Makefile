@@ -40,12 +40,20 @@ test: setup
 	$(SWIFT) build --build-tests
 	$(SWIFT) test
 
-## The main job so far: check both bundled sample data sets and draw their contact sheets.
-## (The labelling UI, `nearcaipi label`, replaces this when it lands.)
+## The main job so far: the sample workspace (created and trained the first time, about a
+## minute), its status, and InvRISE heatmaps of a few of its images.
+## (The labelling UI, `nearcaipi label`, replaces the last two steps when it lands.)
+NEARCAIPI := .build/release/nearcaipi
+WORKSPACE := $(RUN_DIR)/weld-workspace
 run: build
 	@mkdir -p $(RUN_DIR)
-	$(SWIFT) run -c release --skip-build nearcaipi scan SampleData/weld --sheet $(RUN_DIR)/weld-sheet.png --thumb 96 --columns 20
-	$(SWIFT) run -c release --skip-build nearcaipi scan SampleData/cast --sheet $(RUN_DIR)/cast-sheet.png --thumb 96 --columns 20
+	@if [ ! -f $(WORKSPACE)/workspace.sqlite ]; then \
+	  $(NEARCAIPI) init $(WORKSPACE) --data SampleData/weld && $(NEARCAIPI) train $(WORKSPACE); \
+	fi
+	$(NEARCAIPI) status $(WORKSPACE)
+	$(NEARCAIPI) explain $(WORKSPACE)/$$(ls $(WORKSPACE)/models | tail -1 | sed 's|^|models/|') \
+	  SampleData/weld/nok/weld_0004.png SampleData/weld/nok/weld_0005.png SampleData/weld/ok/weld_0001.png \
+	  --out $(RUN_DIR)/heatmaps
 
 bench: build
 	$(SWIFT) run -c release --skip-build nearcaipi bench

@@ -85,7 +85,8 @@ enum ExplainCommand: Command {
                 throw RuntimeFailure(error.description)
             }
             let label = classifier.classNames[result.targetClass]
-            print("\(path): \(label) \(String(format: "%.3f", result.targetProbability)), \(method.rawValue) \(result.masksUsed) masks in \(String(format: "%.2f", seconds)) s, heatmap \(String(format: "%.3f", range.lowerBound))…\(String(format: "%.3f", range.upperBound)) → \(directory)/\(base)_overlay.png")
+            let low = result.heatmap.pixels.min() ?? 0, high = result.heatmap.pixels.max() ?? 0
+            print("\(path): \(label) \(String(format: "%.3f", result.targetProbability)), \(method.rawValue) \(result.masksUsed) masks in \(String(format: "%.2f", seconds)) s, heatmap values \(String(format: "%.4g", low))…\(String(format: "%.4g", high)) shown as \(String(format: "%.4g", range.lowerBound))…\(String(format: "%.4g", range.upperBound)) → \(directory)/\(base)_overlay.png")
         }
         if failures == images.count { throw RuntimeFailure("no image could be read") }
     }

@@ -6,15 +6,23 @@ import NeuralNet
 /// `nearcaipi train --data`: a checkpoint straight from a class-folder data set.
 enum TrainCommand: Command {
     static let name = "train"
-    static let summary = "train a classifier checkpoint on a class-folder data set"
+    static let summary = "train a workspace's next round, or a checkpoint straight from a class-folder data set"
     static let help = """
-    Usage: nearcaipi train --data DIR --out CHECKPOINT [--arch NAME] [--size S] [--channels 1|3]
+    Usage: nearcaipi train WORKSPACE [--epochs N] [--patience N] [--lr X] [--optimizer adam|sgd]
+                           [--batch N] [--from-scratch] [--pretrained FILE.safetensors] [--seed N]
+           nearcaipi train --data DIR --out CHECKPOINT [--arch NAME] [--size S] [--channels 1|3]
                            [--epochs N] [--batch N] [--optimizer adam|sgd] [--lr X]
                            [--validation F] [--patience N] [--balanced] [--no-augment] [--seed N]
                            [--ok NAMES] [--nok NAMES]
 
-    Reads the data set (OK images in folders named ok/good, NOK in nok/defect/def, or the
-    names given), splits off a stratified validation part, trains from scratch with early
+    With a WORKSPACE: trains on its training split (fine-tuning the active round's weights
+    unless --from-scratch; --pretrained loads a backbone such as a converted torchvision
+    ResNet-18, keeping a fresh 2-class head), early-stops on the validation split, writes
+    WORKSPACE/models/round-NNN.safetensors and records the round with accuracy, F1 and MCC on
+    the validation and test splits; it becomes the active round.
+
+    With --data: reads the data set (OK images in folders named ok/good, NOK in nok/defect/def,
+    or the names given), splits off a stratified validation part, trains from scratch with early
     stopping on the validation loss (the best epoch's weights are kept) and writes a
     safetensors checkpoint. Progress goes to standard error, one line per epoch.
     Unreadable images are reported by name and skipped.
@@ -25,25 +33,30 @@ enum TrainCommand: Command {
       --arch NAME         resnet18-w4 (default), resnet18-w2, resnet18-w8 or resnet18
       --size S            input side in pixels, 32-512 (default 128; resnet18: 224)
       --channels C        1 (grey) or 3 (RGB); default: what the first image holds
-      --epochs N          at most this many epochs, 1-1000 (default 40)
+      --epochs N          at most this many epochs, 1-1000 (default 80)
       --batch N           mini-batch size, 1-256 (default 16)
       --optimizer NAME    adam (default) or sgd (momentum 0.9; the paper's setting with --lr 0.001)
-      --lr X              learning rate (default 0.001)
+      --lr X              learning rate (default 0.0005)
       --validation F      fraction of each class held out for early stopping (default 0.2)
-      --patience N        epochs without validation improvement before stopping (default 10)
+      --patience N        epochs without validation improvement before stopping (default 25;
+                          small validation sets need a long patience)
       --balanced          weight the classes inversely to their frequency
       --no-augment        no flips, shifts or brightness/contrast changes
       --seed N            seed of initial weights, split, shuffling and augmentation (default 1)
       --ok NAMES, --nok NAMES  comma-separated class folder names
     """
     static let options: Set<String> = ["--data", "--out", "--arch", "--size", "--channels", "--epochs", "--batch",
-                                       "--optimizer", "--lr", "--validation", "--patience", "--seed", "--ok", "--nok"]
-    static let flags: Set<String> = ["--balanced", "--no-augment"]
+                                       "--optimizer", "--lr", "--validation", "--patience", "--seed", "--ok", "--nok",
+                                       "--pretrained"]
+    static let flags: Set<String> = ["--balanced", "--no-augment", "--from-scratch"]
 
     enum Optimizer: String, CaseIterable { case adam, sgd }
 
     static func run(_ arguments: Arguments) throws {
-        _ = try arguments.positionals(exactly: [])
+        if !arguments.positionals.isEmpty {
+            try trainWorkspace(arguments)
+            return
+        }
         let data = try arguments.requiredString("--data")
         let out = try arguments.requiredString("--out")
         let architecture = arguments.string("--arch") ?? "resnet18-w4"
@@ -51,17 +64,11 @@ enum TrainCommand: Command {
             throw UsageError("option '--arch' must be resnet18-w4, resnet18-w2, resnet18-w8 or resnet18; got '\(architecture)'")
         }
         let size = try arguments.integer("--size", default: architecture == "resnet18" ? 224 : 128, in: 32...512)
-        let epochs = try arguments.integer("--epochs", default: 40, in: 1...1000)
-        let batch = try arguments.integer("--batch", default: 16, in: 1...256)
-        let optimizer = try arguments.choice("--optimizer", default: Optimizer.adam)
-        guard let rate = Float(arguments.string("--lr") ?? "0.001"), rate > 0, rate < 10 else {
-            throw UsageError("option '--lr' must be a positive number below 10")
-        }
+        let options = try trainingOptions(arguments)
         guard let validationShare = Double(arguments.string("--validation") ?? "0.2"), validationShare > 0, validationShare < 1 else {
             throw UsageError("option '--validation' must be a fraction between 0 and 1 (exclusive)")
         }
-        let patience = try arguments.integer("--patience", default: 10, in: 1...1000)
-        let seed = try arguments.unsigned("--seed", default: 1)
+        let seed = options.seed
         var channels: Int? = nil
         if let text = arguments.string("--channels") {
             guard text == "1" || text == "3" else { throw UsageError("option '--channels' must be 1 or 3, got '\(text)'") }
@@ -76,14 +83,6 @@ enum TrainCommand: Command {
         guard Set(labels).count == 2 else { throw RuntimeFailure("\(data): needs readable OK and NOK images, found \(labels.count) image(s) of \(Set(labels).count) class(es)") }
         let (validationIndices, trainingIndices) = StratifiedSplit.split(labels: labels, fraction: validationShare, seed: seed)
 
-        var options = TrainingOptions()
-        options.method = optimizer == .adam ? .adam(learningRate: rate) : .sgd(learningRate: rate, momentum: 0.9)
-        options.epochs = epochs
-        options.batchSize = batch
-        options.patience = patience
-        options.classWeighting = arguments.flag("--balanced") ? .balanced : .none
-        options.augment = !arguments.flag("--no-augment")
-        options.seed = seed
         let configuration = ResNetConfiguration.named(architecture, inputChannels: inputChannels, inputSize: size, classCount: 2)!
         printError("nearcaipi train: \(architecture) at \(size)x\(size)x\(inputChannels), \(trainingIndices.count) training and \(validationIndices.count) validation images")
         let start = monotonicSeconds()
@@ -92,10 +91,7 @@ enum TrainCommand: Command {
             training: trainingIndices.map { (loaded[$0].image, labels[$0]) },
             validation: validationIndices.map { (loaded[$0].image, labels[$0]) },
             options: options, classNames: ClassFolderDataset.classNames) { progress in
-                if let validationLoss = progress.validationLoss, let validationAccuracy = progress.validationAccuracy {
-                    printError(String(format: "epoch %3d  loss %.4f  accuracy %.3f  validation loss %.4f  accuracy %.3f",
-                                      progress.epoch, progress.loss, progress.accuracy, validationLoss, validationAccuracy))
-                }
+                reportEpoch(progress, of: options.epochs)
                 return true
             }
         do { try Checkpoint.save(model, info: info, to: out) } catch { throw RuntimeFailure(error.description) }
@@ -103,6 +99,58 @@ enum TrainCommand: Command {
         print(String(format: "best epoch %d of %d%@: validation loss %.4f, accuracy %.3f; %.0f s; checkpoint %@",
                      report.bestEpoch, report.epochsRun, report.stoppedEarly ? " (stopped early)" : "",
                      best.validationLoss ?? 0, best.validationAccuracy ?? 0, monotonicSeconds() - start, out))
+    }
+
+    static func trainingOptions(_ arguments: Arguments) throws -> TrainingOptions {
+        var options = TrainingOptions()
+        guard let rate = Float(arguments.string("--lr") ?? "0.0005"), rate > 0, rate < 10 else {
+            throw UsageError("option '--lr' must be a positive number below 10")
+        }
+        let optimizer = try arguments.choice("--optimizer", default: Optimizer.adam)
+        options.method = optimizer == .adam ? .adam(learningRate: rate) : .sgd(learningRate: rate, momentum: 0.9)
+        options.epochs = try arguments.integer("--epochs", default: 80, in: 1...1000)
+        options.batchSize = try arguments.integer("--batch", default: 16, in: 1...256)
+        options.patience = try arguments.integer("--patience", default: 25, in: 1...1000)
+        options.classWeighting = arguments.flag("--balanced") ? .balanced : .none
+        options.augment = !arguments.flag("--no-augment")
+        options.seed = try arguments.unsigned("--seed", default: 1)
+        return options
+    }
+
+    /// One line per epoch with a bar of the epochs done, on standard error.
+    static func reportEpoch(_ progress: TrainingProgress, of epochs: Int) {
+        guard let validationLoss = progress.validationLoss, let validationAccuracy = progress.validationAccuracy else { return }
+        let done = min(20, progress.epoch * 20 / max(epochs, 1))
+        let bar = String(repeating: "#", count: done) + String(repeating: ".", count: 20 - done)
+        printError(String(format: "[%@] epoch %3d  loss %.4f  accuracy %.3f  validation loss %.4f  accuracy %.3f",
+                          bar, progress.epoch, progress.loss, progress.accuracy, validationLoss, validationAccuracy))
+    }
+
+    static func trainWorkspace(_ arguments: Arguments) throws {
+        let path = try arguments.positionals(exactly: ["the workspace folder WORKSPACE"])[0]
+        for option in ["--data", "--out", "--arch", "--size", "--channels", "--validation", "--ok", "--nok"] where arguments.string(option) != nil {
+            throw UsageError("option '\(option)' belongs to 'train --data'; a workspace has its own data and settings")
+        }
+        let options = try trainingOptions(arguments)
+        let pretrained = arguments.string("--pretrained")
+        do {
+            let workspace = try Workspace(opening: path)
+            let (round, metrics) = try workspace.trainRound(options: options, fromScratch: arguments.flag("--from-scratch"),
+                                                            pretrained: pretrained) { progress in
+                reportEpoch(progress, of: options.epochs)
+                return true
+            }
+            print(String(format: "round %d: %@, %d training images, best epoch %d of %d, %.0f s",
+                         round.number, round.checkpoint, round.trainingSize, metrics.bestEpoch, metrics.epochs, metrics.seconds))
+            print(String(format: "  validation: accuracy %.3f  F1 %.3f  MCC %.3f  (%d images)", metrics.validation.accuracy,
+                         metrics.validation.f1, metrics.validation.mcc, metrics.validation.count))
+            print(String(format: "  test:       accuracy %.3f  F1 %.3f  MCC %.3f  (%d images)", metrics.test.accuracy,
+                         metrics.test.f1, metrics.test.mcc, metrics.test.count))
+        } catch let error as UsageError {
+            throw error
+        } catch {
+            throw RuntimeFailure("\(error)")
+        }
     }
 
     static func openDataset(_ data: String, _ arguments: Arguments) throws -> ClassFolderDataset {

@@ -1,0 +1,152 @@
+import FileAccess
+import Foundation
+import Imaging
+import NeuralNet
+import Storage
+
+/// A recorded training round.
+public struct Round: Sendable, Equatable {
+    public var number: Int
+    public var checkpoint: String
+    public var status: String
+    public var trainingSize: Int
+}
+
+/// What a round measured, stored as JSON in the rounds table.
+public struct RoundMetrics: Sendable, Codable, Equatable {
+    public var validation: ClassificationMetrics
+    public var test: ClassificationMetrics
+    public var epochs: Int
+    public var bestEpoch: Int
+    public var seconds: Double
+}
+
+extension Workspace {
+    /// A usable item with its known label, as read from the index.
+    public struct LabelledItem: Sendable {
+        public var id: Int64
+        public var path: String
+        public var label: Int
+    }
+
+    /// Usable items of a split whose label the engine knows (feedback labels included).
+    public func labelledItems(split: String) throws -> [LabelledItem] {
+        try database.query("SELECT id, path, label FROM items WHERE split = ? AND usable = 1 AND label IS NOT NULL ORDER BY id",
+                           [.text(split)]).compactMap { row in
+            guard case .integer(let id) = row[0], case .text(let path) = row[1], case .integer(let label) = row[2] else { return nil }
+            return LabelledItem(id: id, path: path, label: Int(label))
+        }
+    }
+
+    public var dataRoot: String { get throws { try setting("data_root") ?? "" } }
+
+    /// The item's image from the data root, prepared for a model (channels, square size).
+    public func image(_ path: String, size: Int, channels: Int) throws -> Image {
+        try ImageFile.read("\(try dataRoot)/\(path)").image.converted(toChannels: channels).resizedForInput(width: size, height: size)
+    }
+
+    public func rounds() throws -> [Round] {
+        try database.query("SELECT number, checkpoint, status, training_size FROM rounds ORDER BY number").compactMap { row in
+            guard case .integer(let number) = row[0], case .text(let file) = row[1], case .text(let status) = row[2],
+                  case .integer(let size) = row[3] else { return nil }
+            return Round(number: Int(number), checkpoint: file, status: status, trainingSize: Int(size))
+        }
+    }
+
+    public func activeRound() throws -> Round? { try rounds().last { $0.status == "active" } }
+
+    /// The active round's classifier.
+    public func activeModel() throws -> (model: ResNet, info: CheckpointInfo, round: Round) {
+        guard let round = try activeRound() else { throw WorkspaceError(path, "no trained model yet; run 'nearcaipi train \(path)'") }
+        let (model, info) = try Checkpoint.load("\(path)/\(round.checkpoint)")
+        return (model, info, round)
+    }
+
+    /// Trains a new round on the training split: fine-tuned from the active round's weights
+    /// unless `fromScratch` (or there is none), optionally from a pretrained backbone.
+    /// The checkpoint is written (atomically) before the round is recorded, in one
+    /// transaction that also marks the previous round superseded: a crash leaves either the
+    /// old active round or the new one, never a half-written checkpoint in use.
+    public func trainRound(options: TrainingOptions, fromScratch: Bool, pretrained: String? = nil,
+                           progress: (TrainingProgress) -> Bool) throws -> (Round, RoundMetrics) {
+        let architecture = try setting("architecture") ?? "resnet18-w4"
+        let size = Int(try setting("input_size") ?? "128") ?? 128
+        let training = try labelledItems(split: "train"), validation = try labelledItems(split: "val"), test = try labelledItems(split: "test")
+        guard Set(training.map(\.label)).count == 2 else { throw WorkspaceError(path, "the training split needs OK and NOK images") }
+        let channels = try ImageFile.read("\(try dataRoot)/\(training[0].path)").image.colorChannels
+        let load = { (items: [LabelledItem]) throws -> [(Image, Int)] in try items.map { (try self.image($0.path, size: size, channels: channels), $0.label) } }
+        let trainingImages = try load(training), validationImages = try load(validation), testImages = try load(test)
+
+        let start = Date()
+        let previous = try activeRound()
+        let configuration = ResNetConfiguration.named(architecture, inputChannels: channels, inputSize: size, classCount: 2)!
+        let (mean, std) = SupervisedTraining.normalisation(of: trainingImages.map(\.0))
+        let model: ResNet
+        if let previous, !fromScratch {
+            model = try Checkpoint.load("\(path)/\(previous.checkpoint)").model
+        } else {
+            model = ResNet(configuration, seed: options.seed)
+            if let pretrained { try Checkpoint.loadWeights(into: model, from: pretrained, replaceHeadIfClassesDiffer: true) }
+        }
+        // A fine-tuned model keeps the normalisation it was first trained with.
+        let info = try previous.flatMap { fromScratch ? nil : try Checkpoint.load("\(path)/\($0.checkpoint)").info }
+            ?? CheckpointInfo(configuration: configuration, classNames: ClassFolderDataset.classNames, mean: mean, std: std)
+        let trainingSet = SupervisedTraining.batch(trainingImages.map(\.0), labels: trainingImages.map(\.1), mean: info.mean, std: info.std)
+        let validationSet = validationImages.isEmpty ? nil
+            : SupervisedTraining.batch(validationImages.map(\.0), labels: validationImages.map(\.1), mean: info.mean, std: info.std)
+        let report = Trainer.train(model, on: trainingSet, validation: validationSet, options: options, progress: progress)
+        if report.cancelled { throw WorkspaceError(path, "training cancelled; no round recorded") }
+
+        let classifierInfo = info
+        func evaluate(_ images: [(Image, Int)]) -> ClassificationMetrics {
+            guard !images.isEmpty else { return ClassificationMetrics(predictions: [], truth: []) }
+            let set = SupervisedTraining.batch(images.map(\.0), labels: images.map(\.1), mean: classifierInfo.mean, std: classifierInfo.std)
+            var predictions: [Int] = []
+            var start = 0
+            while start < set.count {
+                let end = min(start + 32, set.count)
+                let plane = set.images.count / set.count
+                let slice = Tensor(shape: [end - start] + Array(set.images.shape.dropFirst()),
+                                   data: Array(set.images.data[(start * plane)..<(end * plane)]))
+                predictions += argmax(model(slice).probabilities)
+                start = end
+            }
+            return ClassificationMetrics(predictions: predictions, truth: images.map(\.1))
+        }
+        let metrics = RoundMetrics(validation: evaluate(validationImages), test: evaluate(testImages), epochs: report.epochsRun,
+                                   bestEpoch: report.bestEpoch, seconds: Date().timeIntervalSince(start))
+        let number = (try rounds().map(\.number).max() ?? 0) + 1
+        let file = "models/round-\(String(format: "%03d", number)).safetensors"
+        try Checkpoint.save(model, info: info, to: "\(path)/\(file)")
+        let json = String(decoding: try JSONEncoder().encode(metrics), as: UTF8.self)
+        try database.transaction {
+            try database.query("UPDATE rounds SET status = 'superseded' WHERE status = 'active'")
+            try database.query("""
+                INSERT INTO rounds (number, parent_id, checkpoint, training_size, metrics, created, status)
+                VALUES (?, (SELECT id FROM rounds WHERE number = ?), ?, ?, ?, ?, 'active')
+                """, [.integer(Int64(number)), previous.map { .integer(Int64($0.number)) } ?? .null, .text(file),
+                      .integer(Int64(training.count)), .text(json), .text(ISO8601DateFormatter().string(from: Date()))])
+            // The feedback this round trained on is now part of it.
+            try database.query("UPDATE feedback SET round_id = (SELECT id FROM rounds WHERE number = ?) WHERE round_id IS NULL AND reverted = 0",
+                               [.integer(Int64(number))])
+        }
+        return (Round(number: number, checkpoint: file, status: "active", trainingSize: training.count), metrics)
+    }
+
+    /// Makes round `number` active again; later rounds are marked rolled back (kept), and the
+    /// feedback they trained on is marked reverted, so it is excluded until given again.
+    public func rollback(to number: Int) throws {
+        guard try rounds().contains(where: { $0.number == number && $0.status != "failed" }) else {
+            throw WorkspaceError(path, "no round \(number) to roll back to")
+        }
+        try database.transaction {
+            try database.query("""
+                UPDATE feedback SET reverted = 1
+                WHERE round_id IN (SELECT id FROM rounds WHERE number > ?)
+                """, [.integer(Int64(number))])
+            try database.query("UPDATE rounds SET status = 'rolled_back' WHERE number > ?", [.integer(Int64(number))])
+            try database.query("UPDATE rounds SET status = 'superseded' WHERE number < ? AND status = 'active'", [.integer(Int64(number))])
+            try database.query("UPDATE rounds SET status = 'active' WHERE number = ?", [.integer(Int64(number))])
+        }
+    }
+}

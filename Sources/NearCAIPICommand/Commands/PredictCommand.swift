@@ -1,0 +1,84 @@
+import Explanations
+import Imaging
+import NearCAIPI
+
+/// `nearcaipi predict`: the active round's verdict on images.
+enum PredictCommand: Command {
+    static let name = "predict"
+    static let summary = "classify images with a workspace's active model"
+    static let help = """
+    Usage: nearcaipi predict WORKSPACE IMAGE... [--json]
+
+    Prints, per image, the predicted class and its confidence under the workspace's active
+    round. An image that cannot be read is reported by name and skipped.
+    """
+    static let options: Set<String> = []
+    static let flags: Set<String> = ["--json"]
+
+    static func run(_ arguments: Arguments) throws {
+        guard arguments.positionals.count >= 2 else {
+            throw UsageError(arguments.positionals.isEmpty ? "missing the workspace folder WORKSPACE" : "missing the image(s) to classify")
+        }
+        let classifier: ImageClassifier
+        let round: Round
+        do {
+            let workspace = try Workspace(opening: arguments.positionals[0])
+            let active = try workspace.activeModel()
+            classifier = ImageClassifier(model: active.model, info: active.info)
+            round = active.round
+        } catch {
+            throw RuntimeFailure("\(error)")
+        }
+        var rows: [String] = [], failures = 0
+        for path in arguments.positionals.dropFirst() {
+            let image: Image
+            do { image = try ImageFile.read(path).image } catch {
+                printError("nearcaipi predict: \(error) (skipped)")
+                failures += 1
+                continue
+            }
+            let probabilities = classifier.probabilities(classifier.prepare(image).pixels, batch: 1)
+            let best = probabilities[1] > probabilities[0] ? 1 : 0
+            let name = classifier.classNames[best]
+            if arguments.flag("--json") {
+                rows.append("{\"image\": \"\(jsonEscaped(path))\", \"class\": \"\(name)\", \"confidence\": \(probabilities[best]), \"round\": \(round.number)}")
+            } else {
+                print("\(path): \(name) \(String(format: "%.3f", probabilities[best]))")
+            }
+        }
+        if arguments.flag("--json") { print("[" + rows.joined(separator: ", ") + "]") }
+        if failures == arguments.positionals.count - 1 { throw RuntimeFailure("no image could be read") }
+    }
+}
+
+/// `nearcaipi rollback`: make an earlier round active again.
+enum RollbackCommand: Command {
+    static let name = "rollback"
+    static let summary = "make an earlier round's model active again; later rounds are kept, marked rolled back"
+    static let help = """
+    Usage: nearcaipi rollback WORKSPACE --to ROUND
+
+    Restores ROUND's checkpoint as the active model. Later rounds stay in the workspace,
+    marked rolled back, and the feedback they trained on is marked reverted (excluded until
+    it is given again) — nothing is deleted.
+    """
+    static let options: Set<String> = ["--to"]
+    static let flags: Set<String> = []
+
+    static func run(_ arguments: Arguments) throws {
+        let path = try arguments.positionals(exactly: ["the workspace folder WORKSPACE"])[0]
+        let round = try arguments.integer("--to", default: -1, in: 1...1_000_000)
+        guard arguments.string("--to") != nil else { throw UsageError("missing required option '--to'") }
+        do {
+            let workspace = try Workspace(opening: path)
+            try workspace.rollback(to: round)
+            print("round \(round) is active again; later rounds are marked rolled back")
+        } catch {
+            throw RuntimeFailure("\(error)")
+        }
+    }
+}
+
+func jsonEscaped(_ text: String) -> String {
+    text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+}

@@ -1,0 +1,50 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// train WORKSPACE → rounds, predict, rollback, end to end on a small generated data set.
+@Suite struct WorkspaceRoundTests {
+    @Test func roundsPredictAndRollback() throws {
+        let directory = TemporaryDirectory("rounds")
+        defer { directory.remove() }
+        let data = directory.file("weld"), workspace = directory.file("ws")
+        #expect(try Tool.run(["sample", "--out", data, "--count", "24", "--size", "32"]).status == 0)
+        let created = try Tool.run(["init", workspace, "--data", data, "--input", "32", "--split", "0.5,0.2,0.3,0"])
+        #expect(created.status == 0, "\(created.standardError)")
+        let noModel = try Tool.run(["predict", workspace, data + "/ok/weld_0001.png"])
+        #expect(noModel.status == 1 && noModel.standardError.contains("no trained model yet"))
+
+        for round in 1...2 {
+            let trained = try Tool.run(["train", workspace, "--epochs", "2", "--batch", "8"] + (round == 2 ? ["--from-scratch", "--seed", "5"] : []))
+            #expect(trained.status == 0, "\(trained.standardError)")
+            #expect(trained.standardOutput.contains("round \(round): models/round-00\(round).safetensors"))
+            #expect(trained.standardOutput.contains("test:       accuracy"))
+            #expect(trained.standardError.contains("] epoch   2"))
+        }
+        let image = try #require(try FileManager.default.contentsOfDirectory(atPath: data + "/nok").sorted().first)
+        func prediction() throws -> String {
+            let result = try Tool.run(["predict", workspace, data + "/nok/" + image, "--json"])
+            #expect(result.status == 0, "\(result.standardError)")
+            return result.standardOutput
+        }
+        let second = try prediction()
+        #expect(second.contains("\"round\": 2"))
+        let round1 = try Data(contentsOf: URL(fileURLWithPath: workspace + "/models/round-001.safetensors"))
+
+        let rolled = try Tool.run(["rollback", workspace, "--to", "1"])
+        #expect(rolled.status == 0)
+        let status = try Tool.run(["status", workspace, "--json"])
+        let object = try JSONSerialization.jsonObject(with: Data(status.standardOutput.utf8)) as? [String: Any]
+        let rounds = (object?["rounds"] as? [[String: Any]])?.map { "\($0["round"]!):\($0["status"]!)" }
+        #expect(rounds == ["1:active", "2:rolled_back"])
+        // Round 1's checkpoint is exactly what it was, and it answers again.
+        #expect(try Data(contentsOf: URL(fileURLWithPath: workspace + "/models/round-001.safetensors")) == round1)
+        #expect(try prediction().contains("\"round\": 1"))
+        #expect(FileManager.default.fileExists(atPath: workspace + "/models/round-002.safetensors"))  // kept, not deleted
+
+        let bad = try Tool.run(["rollback", workspace, "--to", "7"])
+        #expect(bad.status == 1 && bad.standardError.contains("no round 7"))
+        try expectUsageError(["rollback", workspace], "missing required option '--to'")
+        try expectUsageError(["train", workspace, "--data", data], "'--data' belongs to 'train --data'")
+    }
+}
