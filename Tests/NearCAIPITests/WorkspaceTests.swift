@@ -114,4 +114,26 @@ import TestSupport
         }
         #expect(!BinaryFile.exists(directory.file("ws/workspace.sqlite")))
     }
+
+    @Test func feedbackEstablishesTheItemsLabel() throws {
+        let directory = TemporaryDirectory("feedback")
+        defer { directory.remove() }
+        try Self.makeMVTec(directory.file("data"))
+        var options = WorkspaceOptions()
+        options.split = [0, 0, 0, 1]  // everything in the pool: labels hidden
+        let (workspace, _) = try Workspace.create(at: directory.file("ws"), dataRoot: directory.file("data"), options: options)
+        let label = { (path: String) in try workspace.database.query("SELECT label FROM items WHERE path = ?", [.text(path)]).first?.first }
+        #expect(try label("test/crack/000.png") == .null)
+        // "Prediction OK was wrong" establishes NOK; a confirmed prediction keeps it; a skip says nothing.
+        try workspace.recordFeedback(FeedbackEvent(itemPath: "test/crack/000.png", user: "anna", predictedLabel: 0, prediction: .wrong))
+        try workspace.recordFeedback(FeedbackEvent(itemPath: "train/good/000.png", user: "anna", predictedLabel: 0, prediction: .right))
+        try workspace.recordFeedback(FeedbackEvent(itemPath: "train/good/001.png", user: "anna", prediction: .skip))
+        #expect(try label("test/crack/000.png") == .integer(1))
+        #expect(try label("train/good/000.png") == .integer(0))
+        #expect(try label("train/good/001.png") == .null)
+        #expect(try workspace.feedbackLog().count == 3)
+        #expect(throws: WorkspaceError.self) {
+            try workspace.recordFeedback(FeedbackEvent(itemPath: "test/crack/003.png", user: "anna", prediction: .right))  // unusable
+        }
+    }
 }

@@ -13,11 +13,17 @@ protocol Command {
 
 /// Writes to standard error, unbuffered: progress and diagnostics never mix into the
 /// data a verb prints on standard output.
-func printError(_ text: String) {
+func printError(_ text: String) { writeLine(text, to: STDERR_FILENO) }
+
+/// Writes a line to standard output at once (not through stdio's buffer): for
+/// acknowledgements that a reader must see the moment the work is committed.
+func printNow(_ text: String) { writeLine(text, to: STDOUT_FILENO) }
+
+private func writeLine(_ text: String, to descriptor: Int32) {
     let bytes = Array((text + "\n").utf8)
     var written = 0
     while written < bytes.count {
-        let put = bytes.withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress! + written, bytes.count - written) }
+        let put = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress! + written, bytes.count - written) }
         if put <= 0 { return }
         written += put
     }

@@ -1,0 +1,65 @@
+import FileAccess
+import NearCAIPI
+
+/// `nearcaipi feedback --import`: verdicts from a file, e.g. from another inspection tool.
+enum FeedbackCommand: Command {
+    static let name = "feedback"
+    static let summary = "record expert verdicts from a CSV file into a workspace"
+    static let help = """
+    Usage: nearcaipi feedback WORKSPACE --import FILE.csv [--user NAME]
+
+    FILE.csv has a header line and the columns path,prediction,explanation,label:
+      path         the item, relative to the data set root (as `status` and the index name it)
+      prediction   the verdict on the shown prediction: right, wrong or skip (may be empty)
+      explanation  the verdict on the heatmap: right, wrong or skip (may be empty)
+      label        the expert's class, ok or nok (may be empty)
+    Each line is committed to the workspace before "recorded LINE" is printed: whatever was
+    acknowledged survives a crash. A malformed line or an unknown item is reported with its
+    line number and skipped; the exit status is 1 if any line was skipped.
+    """
+    static let options: Set<String> = ["--import", "--user"]
+    static let flags: Set<String> = []
+
+    static func run(_ arguments: Arguments) throws {
+        let path = try arguments.positionals(exactly: ["the workspace folder WORKSPACE"])[0]
+        let file = try arguments.requiredString("--import")
+        let user = arguments.string("--user") ?? "import"
+        let text: String
+        do { text = String(decoding: try BinaryFile.read(file), as: UTF8.self) } catch { throw RuntimeFailure(error.description) }
+        let workspace: Workspace
+        do { workspace = try Workspace(opening: path) } catch { throw RuntimeFailure("\(error)") }
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { $0.trimmingTrailingCarriageReturn }
+        guard let header = lines.first, header.lowercased() == "path,prediction,explanation,label" else {
+            throw RuntimeFailure("\(file): the first line must be the header path,prediction,explanation,label")
+        }
+        lines.removeFirst()
+        var skipped = 0, recorded = 0
+        for (offset, line) in lines.enumerated() where !line.isEmpty {
+            let number = offset + 2
+            let fields = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+            func verdict(_ text: String) -> FeedbackEvent.Verdict?? { text.isEmpty ? .some(nil) : FeedbackEvent.Verdict(rawValue: text).map { .some($0) } }
+            guard fields.count == 4, let prediction = verdict(fields[1]), let explanation = verdict(fields[2]),
+                  ["", "ok", "nok"].contains(fields[3]) else {
+                printError("nearcaipi feedback: \(file):\(number): expected path,right|wrong|skip,right|wrong|skip,ok|nok (skipped)")
+                skipped += 1
+                continue
+            }
+            let event = FeedbackEvent(itemPath: fields[0], user: user, prediction: prediction, explanation: explanation,
+                                      correctedLabel: fields[3].isEmpty ? nil : (fields[3] == "nok" ? 1 : 0))
+            do {
+                try workspace.recordFeedback(event)
+                recorded += 1
+                printNow("recorded \(number)")
+            } catch {
+                printError("nearcaipi feedback: \(file):\(number): \(error) (skipped)")
+                skipped += 1
+            }
+        }
+        printNow("\(recorded) recorded, \(skipped) skipped")
+        if skipped > 0 { throw RuntimeFailure("\(skipped) line(s) skipped") }
+    }
+}
+
+extension Substring {
+    var trimmingTrailingCarriageReturn: String { hasSuffix("\r") ? String(dropLast()) : String(self) }
+}
