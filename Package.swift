@@ -47,6 +47,6 @@ let package = Package(
         .testTarget(name: "SyntheticPartsTests",
                     dependencies: ["SyntheticParts", "SeededRandom", "Imaging", "TestSupport"]),
         .testTarget(name: "InspectorUITests", dependencies: ["InspectorUI"]),
-        .testTarget(name: "NearCAIPICommandTests", dependencies: ["TestSupport"], exclude: ["Snapshots"]),
+        .testTarget(name: "NearCAIPICommandTests", dependencies: ["TestSupport", "Imaging", "Storage"], exclude: ["Snapshots"]),
     ]
 )

@@ -1,0 +1,78 @@
+import FileAccess
+import Imaging
+import Storage
+
+extension Workspace {
+    public enum ExportFormat: String, Sendable, CaseIterable { case folders, mvtec, csv }
+
+    public struct ExportSummary: Sendable {
+        public var images = 0, masks = 0, feedback = 0
+    }
+
+    /// Writes what the workspace knows: every usable original whose label is known (data
+    /// set labels outside the pool, expert labels inside it), its mask — the expert's latest
+    /// correction, else the data set's mask outside the pool — and the feedback log.
+    /// File names are the item paths with '/' → '_' (unique, and traceable to the source).
+    public func export(to directory: String, format: ExportFormat) throws -> ExportSummary {
+        let root = try dataRoot
+        var summary = ExportSummary()
+        let rows = try database.query("""
+            SELECT i.id, i.path, i.label, i.split, i.truth_mask_path,
+                   (SELECT corrected_mask FROM feedback f WHERE f.item_id = i.id AND f.reverted = 0
+                    AND f.corrected_mask IS NOT NULL ORDER BY f.id DESC LIMIT 1)
+            FROM items i WHERE i.usable = 1 AND i.label IS NOT NULL AND i.origin = 'original' ORDER BY i.path
+            """)
+        var labels = "file,source,label,split,mask\n"
+        for row in rows {
+            guard case .text(let path) = row[1], case .integer(let label) = row[2], case .text(let split) = row[3] else { continue }
+            let name = path.replacingOccurrences(of: "/", with: "_")
+            let stem = ClassFolderDataset.baseName(name)
+            let imageFolder: String, maskFile: String
+            switch format {
+            case .folders, .csv:
+                imageFolder = format == .csv ? "images" : (label == 1 ? "nok" : "ok")
+                maskFile = "masks/\(stem).png"
+            case .mvtec:
+                imageFolder = label == 1 ? "test/defect" : (split == "train" ? "train/good" : "test/good")
+                maskFile = "ground_truth/defect/\(stem)_mask.png"
+            }
+            try BinaryFile.createDirectory("\(directory)/\(imageFolder)")
+            try BinaryFile.writeAtomically(try BinaryFile.read("\(root)/\(path)"), to: "\(directory)/\(imageFolder)/\(name)")
+            summary.images += 1
+            var maskBytes: [UInt8]? = nil
+            if case .blob(let corrected) = row[5] {
+                maskBytes = corrected
+            } else if split != "pool", case .text(let truth) = row[4] {
+                maskBytes = try BinaryFile.read("\(root)/\(truth)")
+            }
+            var writtenMask = ""
+            if label == 1, let maskBytes {
+                let folder = String(maskFile[..<maskFile.lastIndex(of: "/")!])
+                try BinaryFile.createDirectory("\(directory)/\(folder)")
+                try BinaryFile.writeAtomically(maskBytes, to: "\(directory)/\(maskFile)")
+                writtenMask = maskFile
+                summary.masks += 1
+            }
+            labels += "\(imageFolder)/\(name),\(path),\(label == 1 ? "nok" : "ok"),\(split),\(writtenMask)\n"
+        }
+        if format == .csv { try BinaryFile.writeAtomically(Array(labels.utf8), to: "\(directory)/labels.csv") }
+        var log = "id,item,user,time,prediction,explanation,label,reverted\n"
+        for entry in try feedbackLog() {
+            func text(_ value: SQLValue) -> String {
+                switch value {
+                case .integer(let v): return String(v)
+                case .text(let v): return v.contains(",") || v.contains("\"") ? "\"" + v.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : v
+                case .real(let v): return String(v)
+                default: return ""
+                }
+            }
+            var fields = entry.map(text)
+            if case .integer(let label) = entry[6] { fields[6] = label == 1 ? "nok" : "ok" }
+            log += fields.joined(separator: ",") + "\n"
+            summary.feedback += 1
+        }
+        try BinaryFile.createDirectory(directory)
+        try BinaryFile.writeAtomically(Array(log.utf8), to: "\(directory)/feedback.csv")
+        return summary
+    }
+}
