@@ -61,6 +61,21 @@ import TestSupport
         #expect(scan.standardOutput.contains("contact sheet: \(sheet) (128x96, 12 thumbnails)"))
     }
 
+    @Test func classFolderOptionsRepeat() throws {
+        let directory = TemporaryDirectory("repeat")
+        defer { directory.remove() }
+        let data = directory.file("data")
+        #expect(try Tool.run(["sample", "--out", data, "--count", "8", "--size", "32"]).status == 0)
+        try FileManager.default.moveItem(atPath: data + "/ok", toPath: data + "/ok_front")
+        try FileManager.default.createDirectory(atPath: data + "/ok_back", withIntermediateDirectories: true)
+        let moved = try FileManager.default.contentsOfDirectory(atPath: data + "/ok_front").sorted()
+        try FileManager.default.moveItem(atPath: data + "/ok_front/" + moved[0], toPath: data + "/ok_back/" + moved[0])
+        let result = try Tool.run(["init", directory.file("ws"), "--data", data, "--ok", "ok_front", "--ok", "ok_back"])
+        #expect(result.status == 0, "\(result.standardError)")
+        #expect(result.standardOutput.contains(": 8 images"))
+        try expectUsageError(["sample", "--out", "a", "--out", "b"], "option '--out' given twice")
+    }
+
     @Test func scanOfAMissingFolderFails() throws {
         let result = try Tool.run(["scan", "/no/such/folder"])
         #expect(result.status == 1 && result.standardError.contains("/no/such/folder: not a directory"))

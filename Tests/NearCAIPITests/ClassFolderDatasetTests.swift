@@ -55,4 +55,20 @@ import TestSupport
         let (mean, std) = SupervisedTraining.normalisation(of: images)
         #expect(mean == [0.5] && abs(std[0] - 0.5) < 1e-6)
     }
+
+    @Test func aPngBesideAJpegIsItsMask() throws {
+        let directory = TemporaryDirectory("jpeg-mask")
+        defer { directory.remove() }
+        let root = directory.path
+        try BinaryFile.createDirectory("\(root)/nok")
+        try BinaryFile.createDirectory("\(root)/ok")
+        // A JPEG photograph (copied from the codec fixtures) with a PNG mask of the same name.
+        let jpeg = try BinaryFile.read(repositoryRoot() + "/Tests/ImagingTests/Fixtures/rgb.jpg")
+        try BinaryFile.writeAtomically(jpeg, to: "\(root)/nok/part7.jpg")
+        try ImageFile.writePNG(Image(width: 16, height: 16, channels: 1, filledWith: 1), to: "\(root)/nok/part7.png")
+        try ImageFile.writePNG(Image(width: 16, height: 16, channels: 1, filledWith: 0.5), to: "\(root)/ok/plain.png")
+        let dataset = try ClassFolderDataset(root: root)
+        #expect(dataset.items.map(\.path) == ["nok/part7.jpg", "ok/plain.png"])
+        #expect(dataset.items[0].maskPath == "nok/part7.png")
+    }
 }

@@ -18,8 +18,8 @@ enum InitCommand: Command {
     workspace could be built.
 
     Layouts:
-      folders  OK images in folders named ok/good, NOK in nok/defect/def (or --ok / --nok,
-               comma-separated names), found up to two levels down; masks in masks/ with the
+      folders  OK images in folders named ok/good, NOK in nok/defect/def (or --ok / --nok:
+               repeatable, comma-separated names), found up to two levels down; masks in masks/ with the
                same base name, beside the image as NAME_mask.png, or NAME.png beside NAME.jpg
       mvtec    MVTec AD: train/good and test/good are OK, test/<defect>/ NOK, masks in
                ground_truth/<defect>/NNN_mask.png

@@ -20,6 +20,10 @@ struct Arguments {
     private var values: [String: String] = [:]
     private var presentFlags: Set<String> = []
 
+    /// Options that may be given several times; their values are joined with commas
+    /// (`--ok a --ok b` is `--ok a,b`).
+    static let repeatable: Set<String> = ["--ok", "--nok"]
+
     init(_ words: [String], options: Set<String>, flags: Set<String>) throws(UsageError) {
         var index = 0
         var onlyPositionals = false
@@ -44,16 +48,19 @@ struct Arguments {
                 guard inlineValue == nil else { throw UsageError("option '\(name)' takes no value") }
                 presentFlags.insert(name)
             } else if options.contains(name) {
-                if values[name] != nil { throw UsageError("option '\(name)' given twice") }
+                let repeated = values[name] != nil
+                if repeated && !Self.repeatable.contains(name) { throw UsageError("option '\(name)' given twice") }
+                let value: String
                 if let inlineValue {
-                    values[name] = inlineValue
+                    value = inlineValue
                 } else {
                     guard index < words.count, !words[index].hasPrefix("--") else {
                         throw UsageError("option '\(name)' needs a value")
                     }
-                    values[name] = words[index]
+                    value = words[index]
                     index += 1
                 }
+                values[name] = repeated ? values[name]! + "," + value : value
             } else {
                 throw UsageError("unknown option '\(name)'")
             }
