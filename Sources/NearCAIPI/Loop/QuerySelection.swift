@@ -1,0 +1,179 @@
+import Foundation
+import Explanations
+import Imaging
+import NeuralNet
+import SeededRandom
+import Storage
+
+/// How the next query is chosen from the pool: the item of highest potential information.
+public enum QueryStrategy: String, Sendable, CaseIterable {
+    /// 1 − max_c p(c): the model's least confident prediction first (the paper's AL).
+    case leastConfidence = "least-confidence"
+    /// The smallest gap between the two most probable classes first.
+    case margin
+    /// The largest −Σ p log p first.
+    case entropy
+    /// Uniformly at random (seeded): the paper's "Random Add" baseline.
+    case random
+
+    /// Higher = asked first.
+    public func informativeness(_ probabilities: [Float]) -> Float {
+        let sorted = probabilities.sorted(by: >)
+        switch self {
+        case .leastConfidence: return 1 - sorted[0]
+        case .margin: return -(sorted[0] - (sorted.count > 1 ? sorted[1] : 0))
+        case .entropy: return -probabilities.reduce(0) { $0 + ($1 > 0 ? $1 * logf($1) : 0) }
+        case .random: return 0
+        }
+    }
+}
+
+/// The model's view of one pool item.
+public struct PoolPrediction: Sendable {
+    public var itemID: Int64
+    public var path: String
+    public var probabilities: [Float]
+    /// Global-average-pooled features: what near hits and misses compare.
+    public var embedding: [Float]
+    public var predictedLabel: Int { probabilities[1] > probabilities[0] ? 1 : 0 }
+    public var confidence: Float { probabilities.max() ?? 0 }
+}
+
+/// A query handed to one expert, leased to them until `expires`.
+public struct Query: Sendable, Equatable {
+    public var itemID: Int64
+    public var path: String
+    public var predictedLabel: Int
+    public var confidence: Float
+    public var expires: Double
+}
+
+/// The near hit, near miss and farthest item of a query (the main paper, eq. 3, Fig. 4).
+public struct Neighbours: Sendable, Equatable {
+    public var nearHit: (path: String, similarity: Float)?
+    public var nearMiss: (path: String, similarity: Float)?
+    public var farthest: (path: String, similarity: Float)?
+
+    public static func == (a: Neighbours, b: Neighbours) -> Bool {
+        a.nearHit?.path == b.nearHit?.path && a.nearMiss?.path == b.nearMiss?.path && a.farthest?.path == b.farthest?.path
+    }
+}
+
+/// Predictions of the active model over the workspace's pool, and what the loop asks of them.
+public final class PoolModel {
+    public let workspace: Workspace
+    public let classifier: ImageClassifier
+    public private(set) var predictions: [PoolPrediction] = []
+
+    /// Runs the active round over every usable pool item (batches of 32).
+    public init(workspace: Workspace) throws {
+        self.workspace = workspace
+        let (model, info, _) = try workspace.activeModel()
+        classifier = ImageClassifier(model: model, info: info)
+        let rows = try workspace.database.query("SELECT id, path FROM items WHERE split = 'pool' AND usable = 1 ORDER BY id")
+        let items = rows.compactMap { row -> (Int64, String)? in
+            guard case .integer(let id) = row[0], case .text(let path) = row[1] else { return nil }
+            return (id, path)
+        }
+        let size = classifier.inputSize, channels = classifier.channels
+        var start = 0
+        while start < items.count {
+            let part = items[start..<min(start + 32, items.count)]
+            var pixels: [Float] = []
+            for (_, path) in part { pixels += try workspace.image(path, size: size, channels: channels).pixels }
+            // Normalise as the classifier does, then one forward pass gives both outputs.
+            let batch = part.count, plane = size * size
+            for b in 0..<batch {
+                for c in 0..<channels {
+                    let base = (b * channels + c) * plane
+                    for i in 0..<plane { pixels[base + i] = (pixels[base + i] - info.mean[c]) / info.std[c] }
+                }
+            }
+            let (probabilities, embedding) = model(Tensor(shape: [batch, channels, size, size], data: pixels))
+            let width = embedding.shape[1]
+            for (offset, (id, path)) in part.enumerated() {
+                predictions.append(PoolPrediction(
+                    itemID: id, path: path, probabilities: Array(probabilities.data[(offset * 2)..<(offset * 2 + 2)]),
+                    embedding: Array(embedding.data[(offset * width)..<((offset + 1) * width)])))
+            }
+            start += 32
+        }
+    }
+
+    /// Leases the most informative pool item that nobody else holds (expired leases are
+    /// free again) and that has no standing feedback, to `user` for `leaseSeconds`. The
+    /// check and the lease are one IMMEDIATE transaction, so two inspectors never get the
+    /// same item. nil when the pool has nothing left to ask.
+    public func nextQuery(for user: String, strategy: QueryStrategy = .leastConfidence, leaseSeconds: Double = 600,
+                          seed: UInt64 = 1, now: Double = Date().timeIntervalSince1970) throws -> Query? {
+        var order = predictions
+        if strategy == .random {
+            var random = SplitMix64(seed: seed)
+            for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, random.integer(0, i)) }
+        } else {
+            order.sort { strategy.informativeness($0.probabilities) > strategy.informativeness($1.probabilities) }
+        }
+        let database = workspace.database
+        return try database.transaction { () throws -> Query? in
+            let answered = Set(try database.query("SELECT DISTINCT item_id FROM feedback WHERE reverted = 0").compactMap { row -> Int64? in
+                if case .integer(let id) = row[0] { return id } else { return nil }
+            })
+            var heldByOthers: Set<Int64> = []
+            var heldByUser: Set<Int64> = []
+            for row in try database.query("SELECT item_id, user FROM leases WHERE expires > ?", [.real(now)]) {
+                guard case .integer(let id) = row[0], case .text(let holder) = row[1] else { continue }
+                if holder == user { heldByUser.insert(id) } else { heldByOthers.insert(id) }
+            }
+            guard let pick = order.first(where: { !answered.contains($0.itemID) && !heldByOthers.contains($0.itemID) && !heldByUser.contains($0.itemID) })
+                ?? order.first(where: { heldByUser.contains($0.itemID) && !answered.contains($0.itemID) }) else { return nil }
+            let expires = now + leaseSeconds
+            try database.query("INSERT OR REPLACE INTO leases (item_id, user, expires) VALUES (?, ?, ?)",
+                               [.integer(pick.itemID), .text(user), .real(expires)])
+            return Query(itemID: pick.itemID, path: pick.path, predictedLabel: pick.predictedLabel,
+                         confidence: pick.confidence, expires: expires)
+        }
+    }
+
+    /// Gives a leased item back (the expert moved on without answering).
+    public func release(_ query: Query, for user: String) throws {
+        try workspace.database.query("DELETE FROM leases WHERE item_id = ? AND user = ?", [.integer(query.itemID), .text(user)])
+    }
+
+    /// Cosine similarity of embeddings (eq. 3) between the item at `path` and every other pool
+    /// item: near hit = most similar of the same class, near miss = most similar of the other
+    /// class, farthest = least similar. An item's class is its known label where the workspace
+    /// has one (expert feedback), else the model's prediction.
+    public func neighbours(of path: String) throws -> Neighbours {
+        guard let query = predictions.first(where: { $0.path == path }) else {
+            throw WorkspaceError(workspace.path, "'\(path)' is not in the pool")
+        }
+        var known: [Int64: Int] = [:]
+        for row in try workspace.database.query("SELECT id, label FROM items WHERE split = 'pool' AND label IS NOT NULL") {
+            if case .integer(let id) = row[0], case .integer(let label) = row[1] { known[id] = Int(label) }
+        }
+        let classOf = { (p: PoolPrediction) in known[p.itemID] ?? p.predictedLabel }
+        let queryClass = classOf(query)
+        var result = Neighbours()
+        for other in predictions where other.itemID != query.itemID {
+            let similarity = cosine(query.embedding, other.embedding)
+            if classOf(other) == queryClass {
+                if similarity > (result.nearHit?.similarity ?? -.infinity) { result.nearHit = (other.path, similarity) }
+            } else if similarity > (result.nearMiss?.similarity ?? -.infinity) {
+                result.nearMiss = (other.path, similarity)
+            }
+            if similarity < (result.farthest?.similarity ?? .infinity) { result.farthest = (other.path, similarity) }
+        }
+        return result
+    }
+}
+
+/// a·b / (|a| |b|); 0 when either is zero.
+public func cosine(_ a: [Float], _ b: [Float]) -> Float {
+    var dot: Float = 0, na: Float = 0, nb: Float = 0
+    for i in a.indices {
+        dot += a[i] * b[i]
+        na += a[i] * a[i]
+        nb += b[i] * b[i]
+    }
+    return na > 0 && nb > 0 ? dot / (na.squareRoot() * nb.squareRoot()) : 0
+}

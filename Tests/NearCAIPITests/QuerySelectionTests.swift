@@ -1,0 +1,75 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+@testable import NearCAIPI
+import NeuralNet
+import Testing
+import TestSupport
+
+@Suite struct QueryStrategyTests {
+    @Test func informativenessOrdersUncertainFirst() {
+        let unsure: [Float] = [0.55, 0.45], sure: [Float] = [0.9, 0.1]
+        for strategy in [QueryStrategy.leastConfidence, .margin, .entropy] {
+            #expect(strategy.informativeness(unsure) > strategy.informativeness(sure), "\(strategy)")
+        }
+        #expect(abs(QueryStrategy.leastConfidence.informativeness(unsure) - 0.45) < 1e-6)
+        #expect(abs(QueryStrategy.entropy.informativeness([0.5, 0.5]) - logf(2)) < 1e-6)
+        #expect(cosine([1, 0], [0, 1]) == 0 && cosine([1, 2], [2, 4]) == 1)
+    }
+}
+
+@Suite(.serialized) struct QuerySelectionTests {
+    /// A workspace over the bundled weld data at 32 px with one quickly trained round.
+    static func trainedWorkspace(_ directory: TemporaryDirectory) throws -> Workspace {
+        var options = WorkspaceOptions()
+        options.inputSize = 32
+        let (workspace, _) = try Workspace.create(at: directory.file("ws"), dataRoot: repositoryRoot() + "/SampleData/weld", options: options)
+        var training = TrainingOptions()
+        training.epochs = 1
+        training.method = .adam(learningRate: 0.001)
+        _ = try workspace.trainRound(options: training, fromScratch: true) { _ in true }
+        return workspace
+    }
+
+    @Test func queriesAreLeasedAnsweredOnesSkippedAndNeighboursConsistent() throws {
+        let directory = TemporaryDirectory("queries")
+        defer { directory.remove() }
+        let workspace = try Self.trainedWorkspace(directory)
+        let pool = try PoolModel(workspace: workspace)
+        #expect(pool.predictions.count == 80)
+
+        // The first query is the least confident pool item.
+        let now = 1_000_000.0
+        let ranked = pool.predictions.sorted { QueryStrategy.leastConfidence.informativeness($0.probabilities)
+            > QueryStrategy.leastConfidence.informativeness($1.probabilities) }
+        let anna = try #require(try pool.nextQuery(for: "anna", now: now))
+        #expect(anna.itemID == ranked[0].itemID)
+        // Another inspector never gets an item leased to someone else...
+        let ben = try #require(try pool.nextQuery(for: "ben", now: now))
+        #expect(ben.itemID != anna.itemID)
+        // ...until the lease expires.
+        let later = try #require(try pool.nextQuery(for: "carl", now: anna.expires + 1))
+        #expect(later.itemID == anna.itemID)
+
+        // An answered item is not asked again.
+        try workspace.recordFeedback(FeedbackEvent(itemPath: anna.path, user: "anna", predictedLabel: anna.predictedLabel, prediction: .right))
+        for user in ["dora", "emil", "fred"] {
+            #expect(try pool.nextQuery(for: user, now: now + 10_000)?.itemID != anna.itemID)
+        }
+
+        // Near hit: same class, most similar; near miss: other class, most similar; farthest: least similar.
+        let neighbours = try pool.neighbours(of: ben.path)
+        let query = try #require(pool.predictions.first { $0.path == ben.path })
+        let hit = try #require(pool.predictions.first { $0.path == neighbours.nearHit?.path })
+        let farthest = try #require(pool.predictions.first { $0.path == neighbours.farthest?.path })
+        #expect(hit.predictedLabel == query.predictedLabel && hit.path != query.path)
+        let others = pool.predictions.filter { $0.path != query.path }
+        #expect(others.allSatisfy { cosine(query.embedding, $0.embedding) >= cosine(query.embedding, farthest.embedding) })
+        if let miss = neighbours.nearMiss {
+            let missItem = try #require(pool.predictions.first { $0.path == miss.path })
+            #expect(missItem.predictedLabel != query.predictedLabel)
+        }
+        #expect(throws: WorkspaceError.self) { try pool.neighbours(of: "not/in/pool.png") }
+    }
+}
