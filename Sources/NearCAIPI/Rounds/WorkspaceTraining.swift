@@ -27,15 +27,25 @@ extension Workspace {
         public var id: Int64
         public var path: String
         public var label: Int
+        /// Where the file lives: originals below the data root, generated items (refutations)
+        /// below the workspace.
+        public var isGenerated: Bool
     }
 
-    /// Usable items of a split whose label the engine knows (feedback labels included).
+    /// Usable items of a split whose label the engine knows (feedback labels and generated
+    /// training items included).
     public func labelledItems(split: String) throws -> [LabelledItem] {
-        try database.query("SELECT id, path, label FROM items WHERE split = ? AND usable = 1 AND label IS NOT NULL ORDER BY id",
+        try database.query("SELECT id, path, label, origin FROM items WHERE split = ? AND usable = 1 AND label IS NOT NULL ORDER BY id",
                            [.text(split)]).compactMap { row in
-            guard case .integer(let id) = row[0], case .text(let path) = row[1], case .integer(let label) = row[2] else { return nil }
-            return LabelledItem(id: id, path: path, label: Int(label))
+            guard case .integer(let id) = row[0], case .text(let path) = row[1], case .integer(let label) = row[2],
+                  case .text(let origin) = row[3] else { return nil }
+            return LabelledItem(id: id, path: path, label: Int(label), isGenerated: origin != "original")
         }
+    }
+
+    /// The file of an item: generated items below the workspace, originals below the data root.
+    public func file(of item: LabelledItem) throws -> String {
+        item.isGenerated ? "\(path)/\(item.path)" : "\(try dataRoot)/\(item.path)"
     }
 
     public var dataRoot: String { get throws { try setting("data_root") ?? "" } }
@@ -73,8 +83,14 @@ extension Workspace {
         let size = Int(try setting("input_size") ?? "128") ?? 128
         let training = try labelledItems(split: "train"), validation = try labelledItems(split: "val"), test = try labelledItems(split: "test")
         guard Set(training.map(\.label)).count == 2 else { throw WorkspaceError(path, "the training split needs OK and NOK images") }
-        let channels = try ImageFile.read("\(try dataRoot)/\(training[0].path)").image.colorChannels
-        let load = { (items: [LabelledItem]) throws -> [(Image, Int)] in try items.map { (try self.image($0.path, size: size, channels: channels), $0.label) } }
+        // The training-set size of a round counts originals and generated items alike.
+        let originals = training.filter { !$0.isGenerated }
+        let channels = try ImageFile.read(try file(of: originals.first ?? training[0])).image.colorChannels
+        let load = { (items: [LabelledItem]) throws -> [(Image, Int)] in
+            try items.map { item in
+                (try ImageFile.read(try self.file(of: item)).image.converted(toChannels: channels).resizedForInput(width: size, height: size), item.label)
+            }
+        }
         let trainingImages = try load(training), validationImages = try load(validation), testImages = try load(test)
 
         let start = Date()

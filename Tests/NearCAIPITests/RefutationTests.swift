@@ -1,0 +1,73 @@
+import FileAccess
+import Imaging
+@testable import NearCAIPI
+import NeuralNet
+import Storage
+import Testing
+import TestSupport
+
+@Suite struct RefutationTests {
+    /// A 32×32 grey part with a dark 5×5 defect, and its mask.
+    static func defectPart() -> (Image, BinaryMask) {
+        var image = Image(width: 32, height: 32, channels: 1, filledWith: 0.6)
+        var mask = BinaryMask(width: 32, height: 32)
+        for y in 8..<13 { for x in 20..<25 { image[0, y, x] = 0.05; mask[y, x] = true } }
+        return (image, mask)
+    }
+
+    @Test func everyRefutationKeepsItsRegionAndIsReproducible() {
+        let (image, mask) = Self.defectPart()
+        let host = Image(width: 32, height: 32, channels: 1, filledWith: 0.7)
+        let made = RefutationMaker.make(image: image, region: mask, isDefect: true, count: 7, seed: 3, okImages: [("ok/a.png", host)])
+        #expect(made.count == 7)
+        #expect(Set(made.map { $0.transform.split(separator: " ")[0] }).count == 7)  // every kind once
+        for refutation in made {
+            #expect(!refutation.mask.isEmpty && refutation.image.width == 32, "\(refutation.transform)")
+            // The region is still the dark defect wherever the mask says it is.
+            let inside = refutation.mask.bits.indices.filter { refutation.mask.bits[$0] }.map { refutation.image.pixels[$0] }
+            #expect(inside.reduce(0, +) / Float(inside.count) < 0.35, "\(refutation.transform)")
+        }
+        let again = RefutationMaker.make(image: image, region: mask, isDefect: true, count: 7, seed: 3, okImages: [("ok/a.png", host)])
+        #expect(zip(made, again).allSatisfy { $0.transform == $1.transform && $0.image == $1.image })
+        let zoom = made.first { $0.transform.hasPrefix("zoom-in") }!
+        #expect(zoom.mask.area > mask.area)
+        let paste = made.first { $0.transform.hasPrefix("paste into ok/a.png") }!
+        // Far from the pasted region the host is untouched.
+        let near = paste.mask.dilated(radius: 3)
+        #expect(paste.image.pixels.indices.filter { !near.bits[$0] }.allSatisfy { paste.image.pixels[$0] == 0.7 })
+    }
+
+    @Test func okPartsAreNeverPasted() {
+        let (image, mask) = Self.defectPart()
+        let made = RefutationMaker.make(image: image, region: mask, isDefect: false, count: 10, seed: 1,
+                                        okImages: [("ok/a.png", image)])
+        #expect(made.count == 10 && !made.contains { $0.transform.hasPrefix("paste") })
+    }
+
+    @Test func storedRefutationsJoinTheNextRound() throws {
+        let directory = TemporaryDirectory("refute")
+        defer { directory.remove() }
+        var options = WorkspaceOptions()
+        options.inputSize = 32
+        let (workspace, _) = try Workspace.create(at: directory.file("ws"), dataRoot: repositoryRoot() + "/SampleData/weld", options: options)
+        let parent = try #require(try workspace.labelledItems(split: "train").first { $0.label == 1 })
+        let maskRow = try workspace.database.query("SELECT truth_mask_path FROM items WHERE id = ?", [.integer(parent.id)])
+        guard case .text(let maskPath)? = maskRow.first?.first else { Issue.record("no mask"); return }
+        let image = try ImageFile.read(try workspace.file(of: parent)).image
+        let region = BinaryMask(thresholding: try ImageFile.read(try workspace.dataRoot + "/" + maskPath).image)
+        let refutations = RefutationMaker.make(image: image, region: region, isDefect: true, count: 4, seed: 9)
+        let paths = try workspace.addRefutations(of: parent.path, label: 1, refutations)
+        #expect(paths.count == 4 && paths.allSatisfy { BinaryFile.exists(directory.file("ws") + "/" + $0) })
+        let stored = try workspace.database.query("SELECT origin, parent_id, transform, split, label FROM items WHERE parent_id = ?",
+                                                  [.integer(parent.id)])
+        #expect(stored.count == 4)
+        #expect(stored.allSatisfy { $0[0] == .text("refutation") && $0[3] == .text("train") && $0[4] == .integer(1) })
+        let transforms = stored.compactMap { row -> String? in if case .text(let t) = row[2] { return t } else { return nil } }
+        #expect(Set(transforms) == Set(refutations.map(\.transform)))
+
+        var training = TrainingOptions()
+        training.epochs = 1
+        let (round, _) = try workspace.trainRound(options: training, fromScratch: true) { _ in true }
+        #expect(round.trainingSize == 60 + 4)
+    }
+}
