@@ -43,8 +43,11 @@ extension Workspace {
     /// committed (WAL, synchronous FULL: on disk) before this returns. Waits for another
     /// writer's lock up to the busy timeout, then retries a few times, so concurrent
     /// inspectors do not lose writes.
+    /// With `acceptIntoTraining`, an item whose label the feedback establishes leaves the pool
+    /// for the training split in the same transaction (Algorithm 1: what the expert accepted
+    /// becomes training data).
     @discardableResult
-    public func recordFeedback(_ event: FeedbackEvent, at time: Date = Date()) throws -> Int64 {
+    public func recordFeedback(_ event: FeedbackEvent, at time: Date = Date(), acceptIntoTraining: Bool = false) throws -> Int64 {
         guard let row = try database.query("SELECT id FROM items WHERE path = ? AND usable = 1", [.text(event.itemPath)]).first,
               case .integer(let item) = row[0] else {
             throw WorkspaceError(path, "no usable item '\(event.itemPath)' in this workspace")
@@ -67,6 +70,10 @@ extension Workspace {
                     let id = database.lastInsertRowID
                     if let label = event.establishedLabel {
                         try database.query("UPDATE items SET label = ? WHERE id = ?", [.integer(Int64(label)), .integer(item)])
+                        if acceptIntoTraining {
+                            try database.query("UPDATE items SET split = 'train' WHERE id = ? AND split = 'pool'", [.integer(item)])
+                            try database.query("DELETE FROM leases WHERE item_id = ?", [.integer(item)])
+                        }
                     }
                     return id
                 }

@@ -58,6 +58,18 @@ public enum WorkspaceSchema {
             expires REAL NOT NULL                 -- seconds since 1970
         );
         """,
+        // 3: the supervisor's review queue (near hits and misses of wrong predictions).
+        """
+        CREATE TABLE review_queue (
+            id INTEGER PRIMARY KEY,
+            item_id INTEGER NOT NULL REFERENCES items(id),
+            reason TEXT NOT NULL CHECK (reason IN ('near-hit', 'near-miss')),
+            of_item_id INTEGER NOT NULL REFERENCES items(id),
+            created TEXT NOT NULL,
+            done INTEGER NOT NULL DEFAULT 0,
+            UNIQUE (item_id, reason, of_item_id)
+        );
+        """,
     ]
 
     public static var currentVersion: Int { migrations.count }
