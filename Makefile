@@ -8,7 +8,7 @@ RUN_DIR  := .run
 # The system C libraries the C shims wrap, and tmux for the terminal tests.
 PACKAGES := libncurses-dev libpng-dev libjpeg-dev libopenblas-dev libsqlite3-dev tmux
 
-.PHONY: setup build debug test run bench sample clean
+.PHONY: setup build debug test torture run bench sample clean
 
 ## Installs the missing Debian packages; silent when everything is there.
 setup:
@@ -39,6 +39,11 @@ build: setup
 test: setup
 	$(SWIFT) build --build-tests
 	$(SWIFT) test
+
+## The long form of the hostile-input tests: thousands of mutated image files and checkpoints.
+torture: setup
+	$(SWIFT) build --build-tests
+	NEARCAIPI_TORTURE=1 $(SWIFT) test --filter 'Hostile'
 
 ## The main job so far: the sample workspace (created and trained the first time, about a
 ## minute), its status, and InvRISE heatmaps of a few of its images.

@@ -86,7 +86,13 @@ public enum SafeTensors {
             guard begin >= 0, end >= begin, end <= dataCount else {
                 throw fail("tensor '\(name)': data offsets \(begin)…\(end) lie outside the \(dataCount) data bytes (truncated?)")
             }
-            let count = shape.reduce(1, *)
+            // A hostile header can declare dimensions whose product overflows: check each step.
+            var count = 1
+            for dimension in shape {
+                let (product, overflow) = count.multipliedReportingOverflow(by: dimension)
+                guard !overflow, product <= dataCount else { throw fail("tensor '\(name)': shape \(shape) is larger than the file") }
+                count = product
+            }
             guard end - begin == count * dtype.byteSize else {
                 throw fail("tensor '\(name)': \(end - begin) bytes do not hold shape \(shape) of \(dtypeName)")
             }
