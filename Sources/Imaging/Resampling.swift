@@ -81,6 +81,14 @@ extension Image {
         return Image(width: newWidth, height: newHeight, channels: channels, pixels: out)
     }
 
+    /// The image as a network sees it: `channels` colour channels (grey or RGB, alpha
+    /// dropped) at `size` × `size`. The aspect ratio is not kept — parts are photographed
+    /// square-on by a fixed camera, and padding would change what the network saw in
+    /// training — and shrinking averages areas (see `resizedForInput`).
+    public func modelInput(channels: Int, size: Int) -> Image {
+        converted(toChannels: channels).resizedForInput(width: size, height: size)
+    }
+
     /// Resized to fit `side` × `side` for a network input: area averaging when shrinking,
     /// bilinear when enlarging; aspect ratio is not kept (callers crop first if it matters).
     public func resizedForInput(width newWidth: Int, height newHeight: Int) -> Image {

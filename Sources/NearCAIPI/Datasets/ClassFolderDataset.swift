@@ -102,8 +102,7 @@ public struct ClassFolderDataset: Sendable {
                     problems.append(DatasetProblem(path: maskPath, reason: "\(error.reason); mask ignored"))
                 }
             }
-            let prepared = image.converted(toChannels: channels).resizedForInput(width: size, height: size)
-            loaded.append((item, prepared, mask))
+            loaded.append((item, image.modelInput(channels: channels, size: size), mask))
             kept.append(item)
         }
         items = kept

@@ -87,8 +87,7 @@ public final class InspectionSession {
     /// OK training originals to paste defects into.
     func okHosts(size: Int, channels: Int, limit: Int) throws -> [(name: String, image: Image)] {
         try workspace.labelledItems(split: "train").filter { $0.label == 0 && !$0.isGenerated }.prefix(limit).map { item in
-            (item.path, try ImageFile.read(try workspace.file(of: item)).image.converted(toChannels: channels)
-                .resizedForInput(width: size, height: size))
+            (item.path, try ImageFile.read(try workspace.file(of: item)).image.modelInput(channels: channels, size: size))
         }
     }
 }

@@ -81,15 +81,7 @@ public final class PoolModel {
             let part = items[start..<min(start + 32, items.count)]
             var pixels: [Float] = []
             for (_, path) in part { pixels += try workspace.image(path, size: size, channels: channels).pixels }
-            // Normalise as the classifier does, then one forward pass gives both outputs.
-            let batch = part.count, plane = size * size
-            for b in 0..<batch {
-                for c in 0..<channels {
-                    let base = (b * channels + c) * plane
-                    for i in 0..<plane { pixels[base + i] = (pixels[base + i] - info.mean[c]) / info.std[c] }
-                }
-            }
-            let (probabilities, embedding) = model(Tensor(shape: [batch, channels, size, size], data: pixels))
+            let (probabilities, embedding) = classifier.outputs(pixels, batch: part.count)
             let width = embedding.shape[1]
             for (offset, (id, path)) in part.enumerated() {
                 predictions.append(PoolPrediction(

@@ -52,7 +52,7 @@ extension Workspace {
 
     /// The item's image from the data root, prepared for a model (channels, square size).
     public func image(_ path: String, size: Int, channels: Int) throws -> Image {
-        try ImageFile.read("\(try dataRoot)/\(path)").image.converted(toChannels: channels).resizedForInput(width: size, height: size)
+        try ImageFile.read("\(try dataRoot)/\(path)").image.modelInput(channels: channels, size: size)
     }
 
     public func rounds() throws -> [Round] {
@@ -88,7 +88,7 @@ extension Workspace {
         let channels = try ImageFile.read(try file(of: originals.first ?? training[0])).image.colorChannels
         let load = { (items: [LabelledItem]) throws -> [(Image, Int)] in
             try items.map { item in
-                (try ImageFile.read(try self.file(of: item)).image.converted(toChannels: channels).resizedForInput(width: size, height: size), item.label)
+                (try ImageFile.read(try self.file(of: item)).image.modelInput(channels: channels, size: size), item.label)
             }
         }
         let trainingImages = try load(training), validationImages = try load(validation), testImages = try load(test)
@@ -107,16 +107,16 @@ extension Workspace {
         // A fine-tuned model keeps the normalisation it was first trained with.
         let info = try previous.flatMap { fromScratch ? nil : try Checkpoint.load("\(path)/\($0.checkpoint)").info }
             ?? CheckpointInfo(configuration: configuration, classNames: ClassFolderDataset.classNames, mean: mean, std: std)
-        let trainingSet = SupervisedTraining.batch(trainingImages.map(\.0), labels: trainingImages.map(\.1), mean: info.mean, std: info.std)
+        let trainingSet = SupervisedTraining.batch(trainingImages.map(\.0), labels: trainingImages.map(\.1), info: info)
         let validationSet = validationImages.isEmpty ? nil
-            : SupervisedTraining.batch(validationImages.map(\.0), labels: validationImages.map(\.1), mean: info.mean, std: info.std)
+            : SupervisedTraining.batch(validationImages.map(\.0), labels: validationImages.map(\.1), info: info)
         let report = Trainer.train(model, on: trainingSet, validation: validationSet, options: options, progress: progress)
         if report.cancelled { throw WorkspaceError(path, "training cancelled; no round recorded") }
 
         let classifierInfo = info
         func evaluate(_ images: [(Image, Int)]) -> ClassificationMetrics {
             guard !images.isEmpty else { return ClassificationMetrics(predictions: [], truth: []) }
-            let set = SupervisedTraining.batch(images.map(\.0), labels: images.map(\.1), mean: classifierInfo.mean, std: classifierInfo.std)
+            let set = SupervisedTraining.batch(images.map(\.0), labels: images.map(\.1), info: classifierInfo)
             var predictions: [Int] = []
             var start = 0
             while start < set.count {

@@ -43,17 +43,13 @@ public enum SupervisedTraining {
         return (mean, std)
     }
 
-    /// NCHW tensor of normalised images with their labels.
-    public static func batch(_ images: [Image], labels: [Int], mean: [Float], std: [Float]) -> LabelledImages {
+    /// NCHW tensor of images normalised as `info` says, with their labels.
+    public static func batch(_ images: [Image], labels: [Int], info: CheckpointInfo) -> LabelledImages {
         let first = images[0]
         var data = [Float]()
         data.reserveCapacity(images.count * first.pixels.count)
-        for image in images {
-            for c in 0..<image.channels {
-                let (m, s) = (mean[c], std[c])
-                data += image.plane(c).pixels.map { ($0 - m) / s }
-            }
-        }
+        for image in images { data += image.pixels }
+        info.normalise(&data, batch: images.count)
         return LabelledImages(images: Tensor(shape: [images.count, first.channels, first.height, first.width], data: data),
                               labels: labels)
     }
@@ -64,10 +60,11 @@ public enum SupervisedTraining {
                              options: TrainingOptions, classNames: [String],
                              progress: (TrainingProgress) -> Bool) -> (model: ResNet, info: CheckpointInfo, report: TrainingReport) {
         let (mean, std) = normalisation(of: training.map(\.0))
+        let info = CheckpointInfo(configuration: configuration, classNames: classNames, mean: mean, std: std)
         let model = ResNet(configuration, seed: options.seed)
-        let trainingSet = batch(training.map(\.0), labels: training.map(\.1), mean: mean, std: std)
-        let validationSet = validation.isEmpty ? nil : batch(validation.map(\.0), labels: validation.map(\.1), mean: mean, std: std)
+        let trainingSet = batch(training.map(\.0), labels: training.map(\.1), info: info)
+        let validationSet = validation.isEmpty ? nil : batch(validation.map(\.0), labels: validation.map(\.1), info: info)
         let report = Trainer.train(model, on: trainingSet, validation: validationSet, options: options, progress: progress)
-        return (model, CheckpointInfo(configuration: configuration, classNames: classNames, mean: mean, std: std), report)
+        return (model, info, report)
     }
 }

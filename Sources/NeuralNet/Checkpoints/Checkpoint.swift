@@ -14,6 +14,23 @@ public struct CheckpointInfo: Equatable, Sendable {
         self.mean = mean
         self.std = std
     }
+
+    /// Normalises `batch` NCHW images in place: x' = (x − mean[c]) / std[c]. A channel without
+    /// statistics (or with std 0) is left as it is.
+    public func normalise(_ pixels: inout [Float], batch: Int) {
+        let channels = configuration.inputChannels
+        let plane = pixels.count / max(batch * channels, 1)
+        pixels.withUnsafeMutableBufferPointer { values in
+            for b in 0..<batch {
+                for c in 0..<channels {
+                    let m = c < mean.count ? mean[c] : 0
+                    let s = c < std.count && std[c] != 0 ? std[c] : 1
+                    let base = (b * channels + c) * plane
+                    for i in base..<(base + plane) { values[i] = (values[i] - m) / s }
+                }
+            }
+        }
+    }
 }
 
 /// Model checkpoints as safetensors files with torchvision's ResNet state-dict names, so a
