@@ -103,7 +103,7 @@ public struct SaliencyExplainer {
                     }
                 }
             }
-            let scores = probabilities(Array(inputs[0..<(n * channels * plane)]), n)
+            let scores = probabilities(n == batchSize ? inputs : Array(inputs[0..<(n * channels * plane)]), n)
             maskBatch.withUnsafeBufferPointer { m in
                 for b in 0..<n {
                     let f = scores[b * classCount + targetClass]

@@ -67,7 +67,7 @@ public final class InspectionSession {
                 }
             }
         }
-        outcome.pending = try workspace.status().pendingFeedback
+        outcome.pending = try workspace.pendingFeedbackCount()
         outcome.retrainDue = outcome.pending >= interactionsPerRound
         return outcome
     }

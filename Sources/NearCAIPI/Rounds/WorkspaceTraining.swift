@@ -96,38 +96,26 @@ extension Workspace {
         let start = Date()
         let previous = try activeRound()
         let configuration = ResNetConfiguration.named(architecture, inputChannels: channels, inputSize: size, classCount: 2)!
-        let (mean, std) = SupervisedTraining.normalisation(of: trainingImages.map(\.0))
-        let model: ResNet
+        let model: ResNet, info: CheckpointInfo
         if let previous, !fromScratch {
-            model = try Checkpoint.load("\(path)/\(previous.checkpoint)").model
+            // A fine-tuned model keeps the normalisation it was first trained with.
+            (model, info) = try Checkpoint.load("\(path)/\(previous.checkpoint)")
         } else {
+            let (mean, std) = SupervisedTraining.normalisation(of: trainingImages.map(\.0))
+            info = CheckpointInfo(configuration: configuration, classNames: ClassFolderDataset.classNames, mean: mean, std: std)
             model = ResNet(configuration, seed: options.seed)
             if let pretrained { try Checkpoint.loadWeights(into: model, from: pretrained, replaceHeadIfClassesDiffer: true) }
         }
-        // A fine-tuned model keeps the normalisation it was first trained with.
-        let info = try previous.flatMap { fromScratch ? nil : try Checkpoint.load("\(path)/\($0.checkpoint)").info }
-            ?? CheckpointInfo(configuration: configuration, classNames: ClassFolderDataset.classNames, mean: mean, std: std)
         let trainingSet = SupervisedTraining.batch(trainingImages.map(\.0), labels: trainingImages.map(\.1), info: info)
         let validationSet = validationImages.isEmpty ? nil
             : SupervisedTraining.batch(validationImages.map(\.0), labels: validationImages.map(\.1), info: info)
         let report = Trainer.train(model, on: trainingSet, validation: validationSet, options: options, progress: progress)
         if report.cancelled { throw WorkspaceError(path, "training cancelled; no round recorded") }
 
-        let classifierInfo = info
         func evaluate(_ images: [(Image, Int)]) -> ClassificationMetrics {
             guard !images.isEmpty else { return ClassificationMetrics(predictions: [], truth: []) }
-            let set = SupervisedTraining.batch(images.map(\.0), labels: images.map(\.1), info: classifierInfo)
-            var predictions: [Int] = []
-            var start = 0
-            while start < set.count {
-                let end = min(start + 32, set.count)
-                let plane = set.images.count / set.count
-                let slice = Tensor(shape: [end - start] + Array(set.images.shape.dropFirst()),
-                                   data: Array(set.images.data[(start * plane)..<(end * plane)]))
-                predictions += argmax(model(slice).probabilities)
-                start = end
-            }
-            return ClassificationMetrics(predictions: predictions, truth: images.map(\.1))
+            let set = SupervisedTraining.batch(images.map(\.0), labels: images.map(\.1), info: info)
+            return ClassificationMetrics(predictions: Trainer.predictions(model, on: set), truth: set.labels)
         }
         let metrics = RoundMetrics(validation: evaluate(validationImages), test: evaluate(testImages), epochs: report.epochsRun,
                                    bestEpoch: report.bestEpoch, seconds: Date().timeIntervalSince(start))

@@ -212,6 +212,15 @@ public final class Workspace {
         public var rounds: [(number: Int, status: String, trainingSize: Int, metrics: String)] = []
     }
 
+    /// Feedback events no round has trained on yet (reverted ones excluded).
+    public func pendingFeedbackCount() throws -> Int {
+        if case .integer(let pending)? = try database.query(
+            "SELECT count(*) FROM feedback WHERE round_id IS NULL AND reverted = 0").first?.first {
+            return Int(pending)
+        }
+        return 0
+    }
+
     public func status() throws -> Status {
         var status = Status()
         for row in try database.query("""
@@ -229,10 +238,7 @@ public final class Workspace {
             if case .integer(let label) = row[1] { known = Int(label) } else { known = -1 }
             status.perSplit[split, default: [:]][known, default: 0] += n
         }
-        if case .integer(let pending)? = try database.query(
-            "SELECT count(*) FROM feedback WHERE round_id IS NULL AND reverted = 0").first?.first {
-            status.pendingFeedback = Int(pending)
-        }
+        status.pendingFeedback = try pendingFeedbackCount()
         for row in try database.query("SELECT number, status, training_size, metrics FROM rounds ORDER BY number") {
             if case .integer(let number) = row[0], case .text(let state) = row[1], case .integer(let size) = row[2],
                case .text(let metrics) = row[3] {

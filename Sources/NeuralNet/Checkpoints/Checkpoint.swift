@@ -50,11 +50,10 @@ public enum Checkpoint {
         }
         var metadata = metadataFields(info)
         // The CRC covers the data section, which does not depend on the header.
-        let dataOnly = SafeTensors.encode(tensors, metadata: [:])
-        let headerLength = Int(dataOnly[0..<8].enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) })
-        metadata["data_crc32"] = String(SafeTensors.crc32(dataOnly[(8 + headerLength)...]), radix: 16)
+        let (entries, data) = SafeTensors.encodeData(tensors)
+        metadata["data_crc32"] = String(SafeTensors.crc32(data[...]), radix: 16)
         do {
-            try BinaryFile.writeAtomically(SafeTensors.encode(tensors, metadata: metadata), to: path)
+            try BinaryFile.writeAtomically(SafeTensors.assemble(entries: entries, data: data, metadata: metadata), to: path)
         } catch {
             throw CheckpointError(path: path, message: error.description)
         }

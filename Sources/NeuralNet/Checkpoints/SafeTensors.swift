@@ -29,6 +29,13 @@ public enum SafeTensors {
     static let maxHeaderBytes = 64 << 20
 
     public static func encode(_ tensors: [(String, StoredTensor)], metadata: [String: String]) -> [UInt8] {
+        let (entries, data) = encodeData(tensors)
+        return assemble(entries: entries, data: data, metadata: metadata)
+    }
+
+    /// The data section (raw little-endian values, in order) and the header entries that
+    /// locate each tensor in it.
+    static func encodeData(_ tensors: [(String, StoredTensor)]) -> (entries: [String: Any], data: [UInt8]) {
         var header: [String: Any] = [:]
         var data: [UInt8] = []
         for (name, tensor) in tensors {
@@ -41,6 +48,12 @@ public enum SafeTensors {
             }
             header[name] = ["dtype": tensor.dtype.rawValue, "shape": tensor.shape, "data_offsets": [begin, data.count]]
         }
+        return (header, data)
+    }
+
+    /// Length, JSON header (entries plus metadata, space-padded to 8 bytes), data.
+    static func assemble(entries: [String: Any], data: [UInt8], metadata: [String: String]) -> [UInt8] {
+        var header = entries
         header["__metadata__"] = metadata
         var json = Array((try? JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])) ?? Data())
         // Pad with spaces so the data starts 8-byte aligned, as the reference writer does.

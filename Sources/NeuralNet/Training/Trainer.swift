@@ -162,19 +162,31 @@ public enum Trainer {
     /// Mean (weighted) loss and accuracy in inference mode, in batches of 32.
     public static func evaluate(_ model: ResNet, on data: LabelledImages, classWeights: [Float]? = nil) -> (loss: Float, accuracy: Float) {
         var lossSum: Float = 0, weightSum: Float = 0, correct = 0
-        var start = 0
-        while start < data.count {
-            let slice = Array(start..<min(start + 32, data.count))[...]
-            let (images, labels) = data.batch(slice)
-            let (logits, _) = model.forward(images, training: false)
+        forEachInferenceBatch(model, data) { logits, labels in
             let (loss, _) = softmaxCrossEntropy(logits: logits, labels: labels, classWeights: classWeights)
             let batchWeight = labels.reduce(Float(0)) { $0 + (classWeights?[$1] ?? 1) }
             lossSum += loss * batchWeight
             weightSum += batchWeight
             correct += zip(argmax(logits), labels).filter { $0 == $1 }.count
-            start += 32
         }
         return (lossSum / max(weightSum, 1e-12), Float(correct) / Float(max(data.count, 1)))
+    }
+
+    /// The predicted class of every image, in inference mode.
+    public static func predictions(_ model: ResNet, on data: LabelledImages) -> [Int] {
+        var predicted: [Int] = []
+        forEachInferenceBatch(model, data) { logits, _ in predicted += argmax(logits) }
+        return predicted
+    }
+
+    /// Runs `data` through the model in inference mode, 32 images at a time.
+    static func forEachInferenceBatch(_ model: ResNet, _ data: LabelledImages, _ body: (_ logits: Tensor, _ labels: [Int]) -> Void) {
+        var start = 0
+        while start < data.count {
+            let (images, labels) = data.batch(Array(start..<min(start + 32, data.count))[...])
+            body(model.forward(images, training: false).logits, labels)
+            start += 32
+        }
     }
 
     static func classWeights(_ weighting: TrainingOptions.ClassWeighting, labels: [Int], classes: Int) -> [Float]? {
