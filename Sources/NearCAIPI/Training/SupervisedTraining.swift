@@ -7,16 +7,24 @@ import SeededRandom
 public enum StratifiedSplit {
     /// Indices of `labels` for the first part (about `fraction` of each class) and the rest.
     public static func split(labels: [Int], fraction: Double, seed: UInt64) -> (first: [Int], rest: [Int]) {
-        var random = SplitMix64(seed: seed)
         var first: [Int] = [], rest: [Int] = []
-        for label in Set(labels).sorted() {
-            var members = labels.indices.filter { labels[$0] == label }
-            for i in stride(from: members.count - 1, to: 0, by: -1) { members.swapAt(i, random.integer(0, i)) }
+        for (_, members) in shuffledClasses(labels: labels, seed: seed) {
             let cut = Int((Double(members.count) * fraction).rounded())
             first += members[..<cut]
             rest += members[cut...]
         }
         return (first.sorted(), rest.sorted())
+    }
+
+    /// The indices of each class (in ascending label order), each shuffled by one seeded
+    /// generator (Fisher–Yates): the common start of every stratified split.
+    public static func shuffledClasses(labels: [Int], seed: UInt64) -> [(label: Int, members: [Int])] {
+        var random = SplitMix64(seed: seed)
+        return Set(labels).sorted().map { label in
+            var members = labels.indices.filter { labels[$0] == label }
+            for i in stride(from: members.count - 1, to: 0, by: -1) { members.swapAt(i, random.integer(0, i)) }
+            return (label, members)
+        }
     }
 }
 

@@ -1,7 +1,6 @@
 import FileAccess
 import Foundation
 import Imaging
-import SeededRandom
 import Storage
 
 /// How `init` builds a workspace.
@@ -158,12 +157,9 @@ public final class Workspace {
         guard fractions.count == 4, fractions.allSatisfy({ $0 >= 0 }), abs(fractions.reduce(0, +) - 1) < 1e-6 else {
             throw WorkspaceError(path, "split fractions must be four non-negative numbers summing to 1")
         }
-        var random = SplitMix64(seed: options.seed)
         var names = [String](repeating: "pool", count: labels.count)
         let total = labels.count
-        for label in [0, 1] {
-            var members = labels.indices.filter { labels[$0] == label }
-            for i in stride(from: members.count - 1, to: 0, by: -1) { members.swapAt(i, random.integer(0, i)) }
+        for (_, members) in StratifiedSplit.shuffledClasses(labels: labels, seed: options.seed) {
             var counts: [Int]
             if let train = options.initialTrain {
                 guard train > 0, train < total else { throw WorkspaceError(path, "--initial-train must be between 1 and \(total - 1)") }

@@ -160,9 +160,9 @@ enum BenchCommand: Command {
         explainer.batchSize = 32
         _ = explainer.explain(image, classCount: 2, probabilities: classifier.probabilityFunction)
         explainer.masks.count = 1000
-        let start = now()
+        let start = monotonicSeconds()
         _ = explainer.explain(image, classCount: 2, probabilities: classifier.probabilityFunction)
-        return now() - start
+        return monotonicSeconds() - start
     }
 
     /// VmHWM of /proc/self/status: the most memory this process has held resident.
@@ -171,7 +171,7 @@ enum BenchCommand: Command {
         defer { fclose(file) }
         var line = [CChar](repeating: 0, count: 256)
         while fgets(&line, 256, file) != nil {
-            let text = String(cString: line)
+            let text = String(decoding: line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
             if text.hasPrefix("VmHWM:") {
                 let kilobytes = Double(text.split(separator: " ").compactMap { Double($0) }.first ?? 0)
                 return kilobytes / 1024
@@ -184,20 +184,19 @@ enum BenchCommand: Command {
     static func measure(seconds: Double, _ body: () -> Void) -> Double {
         body()  // warm-up: first-touch of buffers, thread start-up
         var best = Double.infinity
-        let start = now()
+        let start = monotonicSeconds()
         repeat {
             var calls = 0
-            let batchStart = now()
+            let batchStart = monotonicSeconds()
             repeat {
                 body()
                 calls += 1
-            } while now() - batchStart < seconds / 5
-            best = min(best, (now() - batchStart) / Double(calls))
-        } while now() - start < seconds
+            } while monotonicSeconds() - batchStart < seconds / 5
+            best = min(best, (monotonicSeconds() - batchStart) / Double(calls))
+        } while monotonicSeconds() - start < seconds
         return best
     }
 
-    static func now() -> Double { monotonicSeconds() }
 
     static func rounded(_ value: Double) -> String {
         value >= 100 ? String(Int(value.rounded())) : String(Double(Int(value * 100)) / 100)

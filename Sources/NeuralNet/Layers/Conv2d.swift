@@ -46,36 +46,35 @@ public final class Conv2d {
     /// Whether the input already is the column matrix (1×1, stride 1, no padding).
     private var isPointwise: Bool { kernel == 1 && stride == 1 && padding == 0 }
 
+    /// Y[C_out, N·H'·W'] = W · cols into `y`: packs the input (im2col) unless it already is
+    /// the column matrix. Both the training and the inference forward use it.
+    private func multiply(_ x: FeatureMap, outHeight oh: Int, outWidth ow: Int, into y: UnsafeMutablePointer<Float>) {
+        let columnsWide = x.batch * oh * ow
+        let depth = inChannels * kernel * kernel
+        if !isPointwise { pack(x, outHeight: oh, outWidth: ow) }
+        weight.value.withUnsafeBufferPointer { w in
+            (isPointwise ? x.data : columns).withUnsafeBufferPointer { cols in
+                BLAS.sgemm(.none, .none, m: outChannels, n: columnsWide, k: depth, alpha: 1,
+                           a: w.baseAddress!, lda: depth, b: cols.baseAddress!, ldb: columnsWide,
+                           beta: 0, c: y, ldc: columnsWide)
+            }
+        }
+    }
+
     public func callAsFunction(_ x: FeatureMap) -> FeatureMap { forward(x, training: false) }
 
     public func forward(_ x: FeatureMap, training: Bool) -> FeatureMap {
         precondition(x.channels == inChannels, "conv expects \(inChannels) channels, got \(x.channels)")
         let (oh, ow) = outputSize(height: x.height, width: x.width)
         let columnsWide = x.batch * oh * ow
-        let depth = inChannels * kernel * kernel
         var y = FeatureMap(channels: outChannels, batch: x.batch, height: oh, width: ow,
                            data: takeBuffer(&trainingOutput, count: outChannels * columnsWide))
-        weight.value.withUnsafeBufferPointer { w in
-            y.data.withUnsafeMutableBufferPointer { out in
-                if isPointwise {
-                    x.data.withUnsafeBufferPointer { cols in
-                        BLAS.sgemm(.none, .none, m: outChannels, n: columnsWide, k: depth, alpha: 1,
-                                   a: w.baseAddress!, lda: depth, b: cols.baseAddress!, ldb: columnsWide,
-                                   beta: 0, c: out.baseAddress!, ldc: columnsWide)
-                    }
-                } else {
-                    pack(x, outHeight: oh, outWidth: ow)
-                    columns.withUnsafeBufferPointer { cols in
-                        BLAS.sgemm(.none, .none, m: outChannels, n: columnsWide, k: depth, alpha: 1,
-                                   a: w.baseAddress!, lda: depth, b: cols.baseAddress!, ldb: columnsWide,
-                                   beta: 0, c: out.baseAddress!, ldc: columnsWide)
-                    }
-                }
-                if let bias {
-                    for o in 0..<outChannels {
-                        let b = bias.value[o]
-                        for i in 0..<columnsWide { out[o * columnsWide + i] += b }
-                    }
+        y.data.withUnsafeMutableBufferPointer { out in
+            multiply(x, outHeight: oh, outWidth: ow, into: out.baseAddress!)
+            if let bias {
+                for o in 0..<outChannels {
+                    let b = bias.value[o]
+                    for i in 0..<columnsWide { out[o * columnsWide + i] += b }
                 }
             }
         }
@@ -93,21 +92,15 @@ public final class Conv2d {
         precondition(x.channels == inChannels, "conv expects \(inChannels) channels, got \(x.channels)")
         let (oh, ow) = outputSize(height: x.height, width: x.width)
         let columnsWide = x.batch * oh * ow
-        let depth = inChannels * kernel * kernel
         var out = inferenceOutput
         inferenceOutput = []
         if out.count != outChannels * columnsWide {
             out = [Float](unsafeUninitializedCapacity: outChannels * columnsWide) { _, count in count = outChannels * columnsWide }
         }
-        if !isPointwise { pack(x, outHeight: oh, outWidth: ow) }
         let folded = batchNorm?.inferenceScaleShift()
-        weight.value.withUnsafeBufferPointer { w in
+        do {
             out.withUnsafeMutableBufferPointer { target in
-                (isPointwise ? x.data : columns).withUnsafeBufferPointer { cols in
-                    BLAS.sgemm(.none, .none, m: outChannels, n: columnsWide, k: depth, alpha: 1,
-                               a: w.baseAddress!, lda: depth, b: cols.baseAddress!, ldb: columnsWide,
-                               beta: 0, c: target.baseAddress!, ldc: columnsWide)
-                }
+                multiply(x, outHeight: oh, outWidth: ow, into: target.baseAddress!)
                 let y = target.baseAddress!
                 for o in 0..<outChannels {
                     var a: Float = 1, c: Float = bias?.value[o] ?? 0
