@@ -56,8 +56,7 @@ run: build
 	  $(NEARCAIPI) init $(WORKSPACE) --data SampleData/weld && $(NEARCAIPI) train $(WORKSPACE); \
 	fi
 	$(NEARCAIPI) status $(WORKSPACE)
-	$(NEARCAIPI) explain $(WORKSPACE)/$$(ls $(WORKSPACE)/models | tail -1 | sed 's|^|models/|') \
-	  SampleData/weld/nok/weld_0004.png SampleData/weld/nok/weld_0005.png SampleData/weld/ok/weld_0001.png \
+	$(NEARCAIPI) explain $(WORKSPACE) SampleData/weld/nok/weld_0004.png SampleData/weld/nok/weld_0005.png SampleData/weld/ok/weld_0001.png \
 	  --out $(RUN_DIR)/heatmaps
 
 bench: build

@@ -35,7 +35,7 @@ import TestSupport
     }
 
     @Test(arguments: [
-        (["explain"], "missing the checkpoint"),
+        (["explain"], "missing the workspace or checkpoint"),
         (["explain", "model.safetensors"], "missing the image(s) to explain"),
         (["explain", "m", "i.png", "--out", "/tmp/x", "--p", "1.5"], "'--p' must be a number between 0 and 1"),
         (["explain", "m", "i.png", "--out", "/tmp/x", "--method", "gradcam"], "'--method' must be one of: rise, invrise"),

@@ -42,6 +42,15 @@ import TestSupport
         #expect(try prediction().contains("\"round\": 1"))
         #expect(FileManager.default.fileExists(atPath: workspace + "/models/round-002.safetensors"))  // kept, not deleted
 
+        // explain takes the workspace and uses its active round (round 1 again, after the rollback).
+        let explained = try Tool.run(["explain", workspace, data + "/nok/" + image, "--out", directory.file("maps"), "--masks", "8"])
+        #expect(explained.status == 0, "\(explained.standardError)")
+        #expect(explained.standardOutput.contains("invrise 8 masks"))
+        // A workspace without a trained round is refused with the reason.
+        #expect(try Tool.run(["init", directory.file("fresh"), "--data", data, "--input", "32"]).status == 0)
+        let untrained = try Tool.run(["explain", directory.file("fresh"), data + "/nok/" + image, "--out", directory.file("m2")])
+        #expect(untrained.status == 1 && untrained.standardError.contains("no trained model yet"))
+
         let bad = try Tool.run(["rollback", workspace, "--to", "7"])
         #expect(bad.status == 1 && bad.standardError.contains("no round 7"))
         try expectUsageError(["rollback", workspace], "missing required option '--to'")

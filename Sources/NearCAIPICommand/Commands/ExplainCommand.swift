@@ -1,6 +1,7 @@
 import Explanations
 import FileAccess
 import Imaging
+import NearCAIPI
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -10,12 +11,12 @@ enum ExplainCommand: Command {
     static let name = "explain"
     static let summary = "explain the model's decision on images with an InvRISE (or RISE) heatmap"
     static let help = """
-    Usage: nearcaipi explain CHECKPOINT IMAGE... --out DIR [--method invrise|rise] [--masks K]
+    Usage: nearcaipi explain WORKSPACE_OR_CHECKPOINT IMAGE... --out DIR [--method invrise|rise] [--masks K]
                              [--grid L] [--p P] [--fill zero|mean|blur] [--seed N]
                              [--scale fixed|minmax] [--batch N]
 
-    For each image: the predicted class and its confidence, and the heatmap of the
-    explanation, written as
+    The model is a checkpoint file, or a workspace folder's active round. For each image: the
+    predicted class and its confidence, and the heatmap of the explanation, written as
       DIR/<name>_overlay.png   the image, the heatmap laid over it, and a colour bar
       DIR/<name>_heatmap.png   the raw heatmap, 16-bit grey (0 = 0, 65535 = 1)
     An image that cannot be read is reported by name and skipped; the others go on.
@@ -39,7 +40,7 @@ enum ExplainCommand: Command {
 
     static func run(_ arguments: Arguments) throws {
         guard arguments.positionals.count >= 2 else {
-            throw UsageError(arguments.positionals.isEmpty ? "missing the checkpoint" : "missing the image(s) to explain")
+            throw UsageError(arguments.positionals.isEmpty ? "missing the workspace or checkpoint" : "missing the image(s) to explain")
         }
         let checkpoint = arguments.positionals[0]
         let images = Array(arguments.positionals.dropFirst())
@@ -59,7 +60,16 @@ enum ExplainCommand: Command {
         explainer.batchSize = try arguments.integer("--batch", default: 32, in: 1...1024)
 
         let classifier: ImageClassifier
-        do { classifier = try ImageClassifier(checkpoint: checkpoint) } catch { throw RuntimeFailure(error.description) }
+        do {
+            if BinaryFile.isDirectory(checkpoint) {
+                let active = try Workspace(opening: checkpoint).activeModel()
+                classifier = ImageClassifier(model: active.model, info: active.info)
+            } else {
+                classifier = try ImageClassifier(checkpoint: checkpoint)
+            }
+        } catch {
+            throw RuntimeFailure("\(error)")
+        }
         do { try BinaryFile.createDirectory(directory) } catch { throw RuntimeFailure(error.description) }
 
         var failures = 0
