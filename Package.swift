@@ -42,7 +42,7 @@ let package = Package(
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "SeededRandom", "FileAccess"], exclude: ["Fixtures"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage"]),
         .testTarget(name: "ExplanationsTests", dependencies: ["Explanations", "Imaging", "NeuralNet"]),
-        .testTarget(name: "NearCAIPITests", dependencies: ["NearCAIPI", "NeuralNet", "Imaging", "Storage", "FileAccess", "TestSupport"]),
+        .testTarget(name: "NearCAIPITests", dependencies: ["NearCAIPI", "NeuralNet", "Imaging", "Storage", "FileAccess", "SeededRandom", "TestSupport"]),
         .testTarget(name: "FileAccessTests", dependencies: ["FileAccess"]),
         .testTarget(name: "SyntheticPartsTests",
                     dependencies: ["SyntheticParts", "SeededRandom", "Imaging", "TestSupport"]),

@@ -102,3 +102,21 @@ import TestSupport
         #expect(grey.rgb().pixels == [0.4, 0.4, 0.4])
     }
 }
+
+@Suite struct DrawingTests {
+    @Test func textIsDrawnFromTheFontAndClipped() {
+        var image = Image(width: 20, height: 9, channels: 1)
+        image.text("1", x: 1, y: 1, color: [1])
+        // The glyph of "1": its stem is column 2 of the 5×7 cell, rows 0-6.
+        #expect((1...7).allSatisfy { image[0, $0, 3] == 1 })
+        #expect(image[0, 1, 1] == 0 && image[0, 7, 2] == 1 && image[0, 7, 4] == 1)
+        // Unknown characters are a hollow box; drawing past the edge is clipped, not a crash.
+        var box = Image(width: 8, height: 8, channels: 1)
+        box.text("€", x: 0, y: 0, color: [1])
+        #expect(box[0, 0, 0] == 1 && box[0, 3, 2] == 0 && box[0, 6, 4] == 1)
+        box.text("WWW", x: 5, y: 6, scale: 3, color: [0.5])
+        box.line(from: (-10, -10), to: (20, 20), thickness: 3, color: [0.25])
+        #expect(box[0, 4, 4] == 0.25)
+        #expect(BitmapFont.width(of: "abc", scale: 2) == 36)
+    }
+}

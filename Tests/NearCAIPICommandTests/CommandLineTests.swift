@@ -26,6 +26,15 @@ import TestSupport
         (["scan", "a", "b"], "unexpected argument 'b'"),
         (["bench", "--seconds", "99"], "'--seconds' must be a number between 0.1 and 10"),
         (["bench", "--models", "vgg"], "'--models' takes resnet18-w4, resnet18 or none; got 'vgg'"),
+        (["simulate", "--out", "/tmp/x"], "missing required option '--data'"),
+        (["simulate", "--data", "SampleData/weld", "--out", "/tmp/x", "--strategies", "al,magic"],
+         "'--strategies' takes random, al, near-al, caipi, near-caipi; got 'magic'"),
+        (["simulate", "--data", "SampleData/weld", "--out", "/tmp/x", "--strategies", "al,al"], "needs distinct strategy names"),
+        (["simulate", "--data", "SampleData/weld", "--out", "/tmp/x", "--seeds", "1,x"], "'--seeds' needs distinct non-negative integers"),
+        (["simulate", "--data", "SampleData/weld", "--out", "/tmp/x", "--rounds", "0"], "'--rounds' must be between 1 and 100, got 0"),
+        (["simulate", "--data", "SampleData/weld", "--out", "/tmp/x", "--test-fraction", "0.6", "--validation-fraction", "0.5"],
+         "must leave images for the pool"),
+        (["simulate", "--data", "SampleData/weld", "--out", "/tmp/x", "extra"], "unexpected argument 'extra'"),
     ])
     func usageErrorsExitTwoAndWriteNothing(arguments: [String], message: String) throws {
         try expectUsageError(arguments, message)

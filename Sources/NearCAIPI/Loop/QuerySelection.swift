@@ -30,6 +30,13 @@ public enum QueryStrategy: String, Sendable, CaseIterable {
 
 /// The model's view of one pool item.
 public struct PoolPrediction: Sendable {
+    public init(itemID: Int64, path: String, probabilities: [Float], embedding: [Float]) {
+        self.itemID = itemID
+        self.path = path
+        self.probabilities = probabilities
+        self.embedding = embedding
+    }
+
     public var itemID: Int64
     public var path: String
     public var probabilities: [Float]
@@ -134,19 +141,32 @@ public final class PoolModel {
     /// Cosine similarity of embeddings (eq. 3) between the item at `path` and every other pool
     /// item: near hit = most similar of the same class, near miss = most similar of the other
     /// class, farthest = least similar. An item's class is its known label where the workspace
-    /// has one (expert feedback), else the model's prediction.
-    public func neighbours(of path: String) throws -> Neighbours {
+    /// has one (expert feedback), else the model's prediction. `among` limits the candidates
+    /// (the items still in the pool); nil compares with every item predicted.
+    public func neighbours(of path: String, among candidates: Set<Int64>? = nil) throws -> Neighbours {
         guard let query = predictions.first(where: { $0.path == path }) else {
             throw WorkspaceError(workspace.path, "'\(path)' is not in the pool")
         }
         var known: [Int64: Int] = [:]
-        for row in try workspace.database.query("SELECT id, label FROM items WHERE split = 'pool' AND label IS NOT NULL") {
+        // Any split: a query the expert just answered has left the pool, and its class is the
+        // expert's label, not the (wrong) prediction.
+        for row in try workspace.database.query("SELECT id, label FROM items WHERE label IS NOT NULL AND origin = 'original'") {
             if case .integer(let id) = row[0], case .integer(let label) = row[1] { known[id] = Int(label) }
         }
-        let classOf = { (p: PoolPrediction) in known[p.itemID] ?? p.predictedLabel }
+        let among = predictions.filter { candidates?.contains($0.itemID) ?? true }
+        return Neighbours.search(for: query, among: among) { known[$0.itemID] ?? $0.predictedLabel }
+    }
+}
+
+extension Neighbours {
+    /// Eq. 3 over `candidates` (the query itself is skipped): near hit = highest cosine
+    /// similarity of embeddings with the same class, near miss = highest with another class,
+    /// farthest = lowest of all.
+    public static func search(for query: PoolPrediction, among candidates: [PoolPrediction],
+                              classOf: (PoolPrediction) -> Int) -> Neighbours {
         let queryClass = classOf(query)
         var result = Neighbours()
-        for other in predictions where other.itemID != query.itemID {
+        for other in candidates where other.itemID != query.itemID {
             let similarity = cosine(query.embedding, other.embedding)
             if classOf(other) == queryClass {
                 if similarity > (result.nearHit?.similarity ?? -.infinity) { result.nearHit = (other.path, similarity) }

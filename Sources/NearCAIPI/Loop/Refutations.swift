@@ -57,7 +57,9 @@ public enum RefutationMaker {
         case .zoomOut:
             let scale = random.uniform(0.65, 0.85)
             let transform = { (i: Image) in i.zoomed(by: scale, aboutX: centre.x, y: centre.y, border: .reflect) }
-            return Refutation(image: transform(image), mask: moved { $0.zoomed(by: scale, aboutX: centre.x, y: centre.y, border: .constant(0)) },
+            // The mask goes through the same transform, border included: a defect that the
+            // reflected border repeats is marked where it appears.
+            return Refutation(image: transform(image), mask: moved(transform),
                               transform: String(format: "zoom-out %.2f about (%.1f,%.1f)", scale, centre.x, centre.y))
         case .flip:
             let horizontal = random.chance(0.5)
@@ -71,8 +73,8 @@ public enum RefutationMaker {
         case .shift:
             let reach = max(image.width, image.height) / 12
             let dx = random.integer(-reach, reach), dy = random.integer(-reach, reach)
-            return Refutation(image: image.shifted(dx: dx, dy: dy, border: .edge),
-                              mask: moved { $0.shifted(dx: dx, dy: dy, border: .constant(0)) }, transform: "shift (\(dx),\(dy))")
+            let transform = { (i: Image) in i.shifted(dx: dx, dy: dy, border: .edge) }
+            return Refutation(image: transform(image), mask: moved(transform), transform: "shift (\(dx),\(dy))")
         case .photometric:
             let brightness = random.uniform(-0.08, 0.08), contrast = random.uniform(0.85, 1.15)
             return Refutation(image: image.adjusted(brightness: brightness, contrast: contrast), mask: region,

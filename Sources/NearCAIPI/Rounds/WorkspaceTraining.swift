@@ -81,6 +81,10 @@ extension Workspace {
                            progress: (TrainingProgress) -> Bool) throws -> (Round, RoundMetrics) {
         let architecture = try setting("architecture") ?? "resnet18-w4"
         let size = Int(try setting("input_size") ?? "128") ?? 128
+        // Feedback recorded while this round trains (other inspectors keep working) is not in
+        // its training set, so it stays pending for the next round.
+        var lastFeedback: Int64 = 0
+        if case .integer(let id)? = try database.query("SELECT max(id) FROM feedback").first?.first { lastFeedback = id }
         let training = try labelledItems(split: "train"), validation = try labelledItems(split: "val"), test = try labelledItems(split: "test")
         guard Set(training.map(\.label)).count == 2 else { throw WorkspaceError(path, "the training split needs OK and NOK images") }
         // The training-set size of a round counts originals and generated items alike.
@@ -131,8 +135,8 @@ extension Workspace {
                 """, [.integer(Int64(number)), previous.map { .integer(Int64($0.number)) } ?? .null, .text(file),
                       .integer(Int64(training.count)), .text(json), .text(ISO8601DateFormatter().string(from: Date()))])
             // The feedback this round trained on is now part of it.
-            try database.query("UPDATE feedback SET round_id = (SELECT id FROM rounds WHERE number = ?) WHERE round_id IS NULL AND reverted = 0",
-                               [.integer(Int64(number))])
+            try database.query("UPDATE feedback SET round_id = (SELECT id FROM rounds WHERE number = ?) WHERE round_id IS NULL AND reverted = 0 AND id <= ?",
+                               [.integer(Int64(number)), .integer(lastFeedback)])
         }
         return (Round(number: number, checkpoint: file, status: "active", trainingSize: training.count), metrics)
     }

@@ -46,8 +46,10 @@ extension Workspace {
     /// With `acceptIntoTraining`, an item whose label the feedback establishes leaves the pool
     /// for the training split in the same transaction (Algorithm 1: what the expert accepted
     /// becomes training data).
+    /// `alongside` runs inside the same transaction (closing a review with its answer).
     @discardableResult
-    public func recordFeedback(_ event: FeedbackEvent, at time: Date = Date(), acceptIntoTraining: Bool = false) throws -> Int64 {
+    public func recordFeedback(_ event: FeedbackEvent, at time: Date = Date(), acceptIntoTraining: Bool = false,
+                               alongside: (Database) throws -> Void = { _ in }) throws -> Int64 {
         guard let row = try database.query("SELECT id FROM items WHERE path = ? AND usable = 1", [.text(event.itemPath)]).first,
               case .integer(let item) = row[0] else {
             throw WorkspaceError(path, "no usable item '\(event.itemPath)' in this workspace")
@@ -75,6 +77,7 @@ extension Workspace {
                             try database.query("DELETE FROM leases WHERE item_id = ?", [.integer(item)])
                         }
                     }
+                    try alongside(database)
                     return id
                 }
             } catch let error as SQLiteError where error.isBusy && attempt < 5 {

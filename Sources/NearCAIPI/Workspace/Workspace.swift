@@ -197,6 +197,11 @@ public final class Workspace {
         return nil
     }
 
+    /// Sets (or replaces) a workspace setting.
+    public func setSetting(_ key: String, _ value: String) throws {
+        try database.query("INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)", [.text(key), .text(value)])
+    }
+
     /// Counts for `status`.
     public struct Status: Sendable {
         public var usable = 0, unusable = 0, withMask = 0

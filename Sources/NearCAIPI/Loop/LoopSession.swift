@@ -1,0 +1,298 @@
+import Explanations
+import Foundation
+import Imaging
+import NeuralNet
+import Storage
+
+/// How a workspace's loop runs; stored in its settings table so every inspector's session and
+/// the operator's retraining agree.
+public struct LoopSettings: Sendable, Equatable {
+    public var queryStrategy: QueryStrategy = .leastConfidence
+    /// Accepted regions become refutations (CAIPI).
+    public var makesRefutations = true
+    /// A wrong prediction queues its near hit and near miss for the supervisor (Near …).
+    public var asksNeighbours = true
+    /// Refutations per accepted item (the design default is 4).
+    public var refutationsPerItem = 4
+    /// Interactions per retraining round (the paper: 42 on casting, 27 on welding).
+    public var interactionsPerRound = 42
+    /// How long a query stays reserved for the inspector it was given to.
+    public var leaseSeconds: Double = 600
+
+    public init() {}
+
+    public init(strategy: LoopStrategy) {
+        queryStrategy = strategy.querySelection
+        makesRefutations = strategy.makesRefutations
+        asksNeighbours = strategy.asksNeighbours
+    }
+
+    static let keys = ["query_strategy", "refutations", "near_neighbours", "refutations_per_item", "interactions_per_round", "lease_seconds"]
+
+    /// The workspace's settings, defaults for what it does not set. A stored value the engine
+    /// cannot read is an error naming the setting, not a silent default.
+    public static func stored(in workspace: Workspace) throws -> LoopSettings {
+        var settings = LoopSettings()
+        func read<T>(_ key: String, _ parse: (String) -> T?) throws -> T? {
+            guard let text = try workspace.setting(key) else { return nil }
+            guard let value = parse(text) else { throw WorkspaceError(workspace.path, "setting '\(key)' has an unusable value '\(text)'") }
+            return value
+        }
+        if let value = try read("query_strategy", QueryStrategy.init(rawValue:)) { settings.queryStrategy = value }
+        if let value = try read("refutations", { ["on": true, "off": false][$0] }) { settings.makesRefutations = value }
+        if let value = try read("near_neighbours", { ["on": true, "off": false][$0] }) { settings.asksNeighbours = value }
+        if let value = try read("refutations_per_item", { Int($0).flatMap { (0...64).contains($0) ? $0 : nil } }) { settings.refutationsPerItem = value }
+        if let value = try read("interactions_per_round", { Int($0).flatMap { $0 >= 1 ? $0 : nil } }) { settings.interactionsPerRound = value }
+        if let value = try read("lease_seconds", { Double($0).flatMap { $0 > 0 ? $0 : nil } }) { settings.leaseSeconds = value }
+        return settings
+    }
+
+    public func store(in workspace: Workspace) throws {
+        try workspace.database.transaction {
+            for (key, value) in [("query_strategy", queryStrategy.rawValue), ("refutations", makesRefutations ? "on" : "off"),
+                                 ("near_neighbours", asksNeighbours ? "on" : "off"), ("refutations_per_item", String(refutationsPerItem)),
+                                 ("interactions_per_round", String(interactionsPerRound)), ("lease_seconds", String(leaseSeconds))] {
+                try workspace.setSetting(key, value)
+            }
+        }
+    }
+}
+
+/// What happened when an answer was submitted.
+public struct SubmitOutcome: Sendable, Equatable {
+    public var feedbackID: Int64
+    /// Paths (relative to the workspace) of the refutations made from this answer.
+    public var refutations: [String]
+    /// Pool items queued for the supervisor (near hit first, then near miss).
+    public var queuedReviews: [String]
+    /// Interactions not yet trained on, and whether they reach the round size.
+    public var pending: Int
+    public var retrainDue: Bool
+}
+
+/// A near hit or near miss waiting for the supervisor.
+public struct Review: Sendable, Equatable {
+    public var id: Int64
+    public var path: String
+    /// "near-hit" or "near-miss".
+    public var reason: String
+    /// The wrongly predicted query it belongs to.
+    public var of: String
+}
+
+/// What the active model says about one item.
+public struct ItemView: Sendable {
+    public var path: String
+    /// At the model's input size and channels, values in [0, 1].
+    public var image: Image
+    public var probabilities: [Float]
+    public var embedding: [Float]
+    /// The label the engine knows (training data, expert feedback); nil in the pool.
+    public var knownLabel: Int?
+    public var predictedLabel: Int { probabilities[1] > probabilities[0] ? 1 : 0 }
+    public var confidence: Float { probabilities.max() ?? 0 }
+}
+
+/// The one session API of the NearCAIPI loop (Algorithm 1): the TUI, the CLI and the
+/// simulated expert all work through it. One session belongs to one user and is used from one
+/// thread; several sessions (processes) can share a workspace — leases and IMMEDIATE
+/// transactions keep them apart.
+public final class LoopSession {
+    public let workspace: Workspace
+    public let user: String
+    public var settings: LoopSettings
+    /// The active round's predictions over the pool ("codebook" of embeddings), refreshed after
+    /// every retraining or rollback.
+    public private(set) var pool: PoolModel
+
+    public init(workspace: Workspace, user: String, settings: LoopSettings? = nil) throws {
+        self.workspace = workspace
+        self.user = user
+        self.settings = try settings ?? LoopSettings.stored(in: workspace)
+        pool = try PoolModel(workspace: workspace)
+    }
+
+    public var classifier: ImageClassifier { pool.classifier }
+
+    // MARK: Queries
+
+    /// The next query for this user, leased to them (nil when the pool is exhausted).
+    public func nextQuery(seed: UInt64 = 1) throws -> Query? {
+        try pool.nextQuery(for: user, strategy: settings.queryStrategy, leaseSeconds: settings.leaseSeconds, seed: seed)
+    }
+
+    /// Gives the query back unanswered.
+    public func release(_ query: Query) throws { try pool.release(query, for: user) }
+
+    /// The active model's prediction and embedding for any item of the workspace (pool items
+    /// from the codebook, others computed).
+    public func view(of path: String) throws -> ItemView {
+        let image = try itemImage(path)
+        let known = try itemRow(path).label
+        if let cached = pool.predictions.first(where: { $0.path == path }) {
+            return ItemView(path: path, image: image, probabilities: cached.probabilities, embedding: cached.embedding, knownLabel: known)
+        }
+        let (probabilities, embedding) = classifier.outputs(image.pixels, batch: 1)
+        return ItemView(path: path, image: image, probabilities: probabilities.data, embedding: embedding.data, knownLabel: known)
+    }
+
+    /// InvRISE heatmap of the item for its predicted class with the active model.
+    public func explain(_ view: ItemView, masks: Int = 1000, progress: (SaliencyProgress) -> Bool = { _ in true }) -> SaliencyResult {
+        let explainer = SaliencyExplainer(method: .invrise, masks: RISEMasks(count: masks))
+        return explainer.explain(view.image, target: view.predictedLabel, classCount: 2,
+                                 probabilities: classifier.probabilityFunction, progress: progress)
+    }
+
+    // MARK: Answers
+
+    /// Records the expert's answer (durably, first), then:
+    /// - an established label moves the item from the pool into training;
+    /// - with refutations on, refutations are made from the relevant region — the painted mask
+    ///   if there is one, else the heatmap's top 10 % when the explanation was confirmed;
+    /// - with near neighbours on, a wrong prediction queues the item's near hit and near miss
+    ///   for the supervisor.
+    public func submit(_ event: FeedbackEvent, heatmap: Image? = nil, seed: UInt64 = 1) throws -> SubmitOutcome {
+        try answer(event, heatmap: heatmap, seed: seed, closingReview: nil)
+    }
+
+    /// The supervisor's answer on a near hit or near miss: feedback, training data and
+    /// refutations as for a query, and the review closed in the same transaction.
+    public func answerReview(_ review: Review, _ event: FeedbackEvent, heatmap: Image? = nil, seed: UInt64 = 1) throws -> SubmitOutcome {
+        guard event.itemPath == review.path else {
+            throw WorkspaceError(workspace.path, "the answer is about '\(event.itemPath)', the review about '\(review.path)'")
+        }
+        return try answer(event, heatmap: heatmap, seed: seed, closingReview: review.id)
+    }
+
+    private func answer(_ event: FeedbackEvent, heatmap: Image?, seed: UInt64, closingReview: Int64?) throws -> SubmitOutcome {
+        let id = try workspace.recordFeedback(event, acceptIntoTraining: true) { database in
+            if let closingReview { try database.query("UPDATE review_queue SET done = 1 WHERE id = ?", [.integer(closingReview)]) }
+        }
+        var outcome = SubmitOutcome(feedbackID: id, refutations: [], queuedReviews: [], pending: 0, retrainDue: false)
+        if settings.makesRefutations, let label = event.establishedLabel {
+            let size = classifier.inputSize, channels = classifier.channels
+            var region: BinaryMask? = nil
+            if let png = event.correctedMask {
+                region = BinaryMask(thresholding: try ImageFile.decode(png, name: "corrected mask").image).resized(width: size, height: size)
+            } else if event.explanation == .right, let heatmap {
+                region = SaliencyMetrics.topFraction(heatmap.resizedForInput(width: size, height: size))
+            }
+            if let region, !region.isEmpty {
+                let image = try workspace.image(event.itemPath, size: size, channels: channels)
+                let hosts = label == 1 ? try okHosts(size: size, channels: channels, limit: 8) : []
+                let made = RefutationMaker.make(image: image, region: region, isDefect: label == 1, count: settings.refutationsPerItem,
+                                                seed: seed ^ UInt64(bitPattern: id), okImages: hosts)
+                outcome.refutations = try workspace.addRefutations(of: event.itemPath, label: label, made)
+            }
+        }
+        if settings.asksNeighbours, event.prediction == .wrong, closingReview == nil,
+           pool.predictions.contains(where: { $0.path == event.itemPath }) {
+            outcome.queuedReviews = try queueNeighbours(of: event.itemPath)
+        }
+        outcome.pending = try workspace.pendingFeedbackCount()
+        outcome.retrainDue = outcome.pending >= settings.interactionsPerRound
+        return outcome
+    }
+
+    private func queueNeighbours(of path: String) throws -> [String] {
+        let neighbours = try self.neighbours(of: path)
+        let database = workspace.database
+        var queued: [String] = []
+        let now = ISO8601DateFormatter().string(from: Date())
+        try database.transaction {
+            for (reason, neighbour) in [("near-hit", neighbours.nearHit), ("near-miss", neighbours.nearMiss)] {
+                guard let neighbour else { continue }
+                try database.query("""
+                    INSERT OR IGNORE INTO review_queue (item_id, reason, of_item_id, created)
+                    SELECT n.id, ?, q.id, ? FROM items n, items q WHERE n.path = ? AND q.path = ?
+                    """, [.text(reason), .text(now), .text(neighbour.path), .text(path)])
+                queued.append(neighbour.path)
+            }
+        }
+        return queued
+    }
+
+    /// Near hit, near miss and farthest item among the items still in the pool.
+    public func neighbours(of path: String) throws -> Neighbours {
+        let inPool = Set(try workspace.database.query("SELECT id FROM items WHERE split = 'pool' AND usable = 1").compactMap { row -> Int64? in
+            if case .integer(let id) = row[0] { return id } else { return nil }
+        })
+        return try pool.neighbours(of: path, among: inPool)
+    }
+
+    /// The supervisor's open reviews, oldest first. A review whose item has meanwhile been
+    /// answered by someone else is not listed.
+    public func reviewQueue() throws -> [Review] {
+        try workspace.database.query("""
+            SELECT r.id, n.path, r.reason, q.path FROM review_queue r
+            JOIN items n ON n.id = r.item_id JOIN items q ON q.id = r.of_item_id
+            WHERE r.done = 0 AND n.split = 'pool' ORDER BY r.id
+            """).compactMap { row in
+            guard case .integer(let id) = row[0], case .text(let path) = row[1], case .text(let reason) = row[2],
+                  case .text(let of) = row[3] else { return nil }
+            return Review(id: id, path: path, reason: reason, of: of)
+        }
+    }
+
+    /// The refutations made from an item: (path relative to the workspace, transform).
+    public func refutations(of path: String) throws -> [(path: String, transform: String)] {
+        try workspace.database.query("""
+            SELECT r.path, r.transform FROM items r JOIN items p ON p.id = r.parent_id
+            WHERE p.path = ? AND r.origin = 'refutation' ORDER BY r.id
+            """, [.text(path)]).compactMap { row in
+            guard case .text(let file) = row[0], case .text(let transform) = row[1] else { return nil }
+            return (file, transform)
+        }
+    }
+
+    // MARK: Rounds
+
+    public func pendingFeedback() throws -> Int { try workspace.pendingFeedbackCount() }
+
+    public var retrainDue: Bool { get throws { try pendingFeedback() >= settings.interactionsPerRound } }
+
+    /// Trains the next round (fine-tuning the active weights unless `fromScratch`) and
+    /// refreshes the pool's predictions. `progress` returning false cancels: no round is
+    /// recorded and the active model stays.
+    @discardableResult
+    public func retrain(options: TrainingOptions, fromScratch: Bool = false,
+                        progress: (TrainingProgress) -> Bool = { _ in true }) throws -> (Round, RoundMetrics) {
+        let result = try workspace.trainRound(options: options, fromScratch: fromScratch, progress: progress)
+        try refresh()
+        return result
+    }
+
+    public func rounds() throws -> [Round] { try workspace.rounds() }
+
+    /// Makes round `number` active again and refreshes the pool's predictions.
+    public func rollback(to number: Int) throws {
+        try workspace.rollback(to: number)
+        try refresh()
+    }
+
+    /// Re-reads the active model and the pool (after another process trained a round).
+    public func refresh() throws { pool = try PoolModel(workspace: workspace) }
+
+    // MARK: Helpers
+
+    func itemRow(_ path: String) throws -> (origin: String, label: Int?) {
+        guard let row = try workspace.database.query("SELECT origin, label FROM items WHERE path = ?", [.text(path)]).first,
+              case .text(let origin) = row[0] else { throw WorkspaceError(workspace.path, "no item '\(path)'") }
+        if case .integer(let label) = row[1] { return (origin, Int(label)) }
+        return (origin, nil)
+    }
+
+    /// An item's image at the model's input: originals from the data root, refutations from the workspace.
+    public func itemImage(_ path: String) throws -> Image {
+        let origin = try itemRow(path).origin
+        let file = origin == "original" ? "\(try workspace.dataRoot)/\(path)" : "\(workspace.path)/\(path)"
+        return try ImageFile.read(file).image.modelInput(channels: classifier.channels, size: classifier.inputSize)
+    }
+
+    /// OK training originals to paste defects into.
+    func okHosts(size: Int, channels: Int, limit: Int) throws -> [(name: String, image: Image)] {
+        try workspace.labelledItems(split: "train").filter { $0.label == 0 && !$0.isGenerated }.prefix(limit).map { item in
+            (item.path, try ImageFile.read(try workspace.file(of: item)).image.modelInput(channels: channels, size: size))
+        }
+    }
+}

@@ -1,0 +1,62 @@
+import Explanations
+import FileAccess
+import Imaging
+import Storage
+
+/// An expert who answers from the data set's ground truth (the main paper's protocol, sec.
+/// 4.2: the simulated user always corrects to the ground truth).
+///
+/// - The prediction is judged against the true label and corrected to it.
+/// - For an item with a ground-truth mask: given a heatmap, the explanation is right when the
+///   heatmap's maximum falls inside the mask (the pointing game) and its top 10 % and the mask
+///   grown by a few pixels overlap on at least half of the smaller of the two (a small pore
+///   cannot fill a tenth of the image); otherwise it is wrong and the true mask
+///   is painted. Without a heatmap (a simulation that skips InvRISE) the true mask is given
+///   as the correction, with no verdict on an explanation nobody saw.
+/// - An item without a mask (every OK item, NOK items of unmasked data sets): the label is
+///   accepted and the mask skipped.
+public struct SimulatedExpert: Sendable {
+    public var name: String
+
+    public init(name: String = "simulated-expert") { self.name = name }
+
+    /// The truth the workspace holds for an item: its label and mask path (relative to the
+    /// data root), from the index that `init` built.
+    public static func truth(of path: String, in workspace: Workspace) throws -> (label: Int, maskPath: String?) {
+        guard let row = try workspace.database.query("SELECT truth_label, truth_mask_path FROM items WHERE path = ?", [.text(path)]).first,
+              case .integer(let label) = row[0] else {
+            throw WorkspaceError(workspace.path, "no ground truth for '\(path)'; the simulated expert needs a labelled data set")
+        }
+        if case .text(let mask) = row[1] { return (Int(label), mask) }
+        return (Int(label), nil)
+    }
+
+    /// The answer on `view` (the active model's prediction), with its heatmap if one was computed.
+    public func answer(_ view: ItemView, heatmap: Image? = nil, in workspace: Workspace) throws -> FeedbackEvent {
+        try answer(path: view.path, predictedLabel: view.predictedLabel, confidence: view.confidence, heatmap: heatmap, in: workspace)
+    }
+
+    public func answer(path: String, predictedLabel: Int, confidence: Float, heatmap: Image? = nil,
+                       in workspace: Workspace) throws -> FeedbackEvent {
+        let truth = try Self.truth(of: path, in: workspace)
+        var event = FeedbackEvent(itemPath: path, user: name, predictedLabel: predictedLabel, predictedConfidence: Double(confidence),
+                                  prediction: predictedLabel == truth.label ? .right : .wrong, correctedLabel: truth.label)
+        guard truth.label == 1, let maskPath = truth.maskPath else { return event }
+        let mask = BinaryMask(thresholding: try ImageFile.read("\(try workspace.dataRoot)/\(maskPath)").image)
+        if let heatmap, predictedLabel == truth.label {
+            let region = mask.resized(width: heatmap.width, height: heatmap.height)
+            let top = SaliencyMetrics.topFraction(heatmap)
+            let grown = region.dilated(radius: max(1, heatmap.width / 32))
+            if SaliencyMetrics.hit(heatmap, mask: region), top.area > 0, 2 * top.intersectionArea(with: grown) >= min(top.area, grown.area) {
+                event.explanation = .right
+                return event
+            }
+            event.explanation = .wrong
+        } else if heatmap != nil {
+            // The explanation of a wrong prediction explains the wrong class: wrong by definition.
+            event.explanation = .wrong
+        }
+        event.correctedMask = try ImageFile.encodePNG(mask.image, name: maskPath)
+        return event
+    }
+}

@@ -1,0 +1,196 @@
+import FileAccess
+import Foundation
+import NeuralNet
+import Storage
+
+/// The main paper's experiment (sec. 4.2, Tables 2–3): every strategy spends the same budget
+/// of expert interactions, answered by the simulated expert, on its own copy of one workspace
+/// that starts from the same split and the same initial model.
+public struct SimulationPlan: Sendable {
+    public var dataRoot: String
+    /// Layout, class folder names, architecture, input size, split fractions (train is given
+    /// by `initialTrain`); the seed is set per run.
+    public var workspace = WorkspaceOptions()
+    public var strategies: [LoopStrategy] = LoopStrategy.allCases
+    public var seeds: [UInt64] = [1, 2, 3]
+    public var rounds = 5
+    public var interactionsPerRound = 10
+    public var refutationsPerItem = 4
+    /// Training of the initial model (from scratch).
+    public var initialTraining = TrainingOptions()
+    /// Training of every later round.
+    public var roundTraining = TrainingOptions()
+    /// Retrain every round from scratch instead of fine-tuning the active weights.
+    public var fromScratch = false
+    public var out: String
+
+    public init(dataRoot: String, out: String) {
+        self.dataRoot = dataRoot
+        self.out = out
+    }
+}
+
+/// One measured point: a strategy's model after a round, on the test split.
+public struct SimulationRow: Sendable, Equatable {
+    public var strategy: LoopStrategy
+    public var seed: UInt64
+    /// 0 = the initial model, 1… = after each round of interactions.
+    public var round: Int
+    public var trainingSize: Int
+    public var accuracy: Double
+    public var f1: Double
+    public var mcc: Double
+}
+
+public struct SimulationProgress: Sendable {
+    public enum Stage: Sendable, Equatable {
+        case creating, initialTraining(epoch: Int), interacting(done: Int), training(epoch: Int), finished
+    }
+    public var seed: UInt64
+    /// nil while the shared initial workspace of a seed is being prepared.
+    public var strategy: LoopStrategy?
+    public var round: Int
+    public var stage: Stage
+}
+
+/// Runs a plan. Everything lives in workspaces under `plan.out`, so an interrupted run resumes
+/// where it stopped: a finished round is in its workspace's rounds table, the interactions of
+/// an unfinished one are feedback rows, and a copy or creation that was cut short is redone.
+public final class Simulation {
+    public let plan: SimulationPlan
+    let expert = SimulatedExpert(name: "simulated-expert")
+    let supervisor = SimulatedExpert(name: "simulated-supervisor")
+
+    public init(plan: SimulationPlan) { self.plan = plan }
+
+    public func run(progress: (SimulationProgress) -> Void = { _ in }) throws -> [SimulationRow] {
+        try BinaryFile.createDirectory(plan.out)
+        var rows: [SimulationRow] = []
+        for seed in plan.seeds {
+            let base = try initialWorkspace(seed: seed, progress: progress)
+            for strategy in plan.strategies {
+                let workspace = try strategyWorkspace(strategy, seed: seed, from: base)
+                try runStrategy(strategy, seed: seed, workspace: workspace, progress: progress)
+                rows += try Self.rows(of: workspace, strategy: strategy, seed: seed)
+                progress(SimulationProgress(seed: seed, strategy: strategy, round: plan.rounds, stage: .finished))
+            }
+        }
+        return rows
+    }
+
+    func seedFolder(_ seed: UInt64) -> String { "\(plan.out)/seed-\(seed)" }
+
+    /// The seed's split and initial model, shared by every strategy.
+    func initialWorkspace(seed: UInt64, progress: (SimulationProgress) -> Void) throws -> Workspace {
+        let path = "\(seedFolder(seed))/initial"
+        try BinaryFile.createDirectory(seedFolder(seed))
+        let workspace: Workspace
+        if BinaryFile.exists("\(path)/\(Workspace.databaseName)") {
+            workspace = try Workspace(opening: path)
+        } else {
+            progress(SimulationProgress(seed: seed, strategy: nil, round: 0, stage: .creating))
+            var options = plan.workspace
+            options.seed = seed
+            workspace = try Workspace.create(at: path, dataRoot: plan.dataRoot, options: options).0
+        }
+        if try workspace.activeRound() == nil {
+            var training = plan.initialTraining
+            training.seed = seed
+            _ = try workspace.trainRound(options: training, fromScratch: true) { epoch in
+                progress(SimulationProgress(seed: seed, strategy: nil, round: 0, stage: .initialTraining(epoch: epoch.epoch)))
+                return true
+            }
+        }
+        // Copies are taken from the main database file alone.
+        try workspace.database.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return workspace
+    }
+
+    /// A strategy's own copy of the initial workspace (database and initial checkpoint),
+    /// made under a temporary name and renamed into place when complete.
+    func strategyWorkspace(_ strategy: LoopStrategy, seed: UInt64, from base: Workspace) throws -> Workspace {
+        let path = "\(seedFolder(seed))/\(strategy.rawValue)"
+        if !BinaryFile.exists("\(path)/\(Workspace.databaseName)") {
+            let temporary = "\(path).copying"
+            let files = FileManager.default
+            try? files.removeItem(atPath: temporary)
+            try? files.removeItem(atPath: path)
+            do {
+                try BinaryFile.createDirectory("\(temporary)/models")
+                for round in try base.rounds() {
+                    try files.copyItem(atPath: "\(base.path)/\(round.checkpoint)", toPath: "\(temporary)/\(round.checkpoint)")
+                }
+                try files.copyItem(atPath: "\(base.path)/\(Workspace.databaseName)", toPath: "\(temporary)/\(Workspace.databaseName)")
+                try files.moveItem(atPath: temporary, toPath: path)
+            } catch let error as FileAccessError {
+                throw error
+            } catch {
+                throw WorkspaceError(path, "cannot copy the initial workspace: \(error.localizedDescription)")
+            }
+        }
+        let workspace = try Workspace(opening: path)
+        var settings = LoopSettings(strategy: strategy)
+        settings.interactionsPerRound = plan.interactionsPerRound
+        settings.refutationsPerItem = plan.refutationsPerItem
+        try settings.store(in: workspace)
+        return workspace
+    }
+
+    /// Interactions of the round in progress: the simulated expert's answers to queries that
+    /// no round has trained on yet (the supervisor's answers on near hits and misses come on
+    /// top, as in Algorithm 1).
+    func interactionsSoFar(_ workspace: Workspace) throws -> Int {
+        if case .integer(let count)? = try workspace.database.query(
+            "SELECT count(*) FROM feedback WHERE round_id IS NULL AND reverted = 0 AND user = ?", [.text(expert.name)]).first?.first {
+            return Int(count)
+        }
+        return 0
+    }
+
+    func runStrategy(_ strategy: LoopStrategy, seed: UInt64, workspace: Workspace,
+                     progress: (SimulationProgress) -> Void) throws {
+        while true {
+            let finished = try workspace.rounds().count - 1
+            guard finished < plan.rounds else { return }
+            let round = finished + 1
+            let session = try LoopSession(workspace: workspace, user: expert.name)
+            var done = try interactionsSoFar(workspace)
+            try answerReviews(session, seed: seed)
+            while done < plan.interactionsPerRound {
+                progress(SimulationProgress(seed: seed, strategy: strategy, round: round, stage: .interacting(done: done)))
+                guard let query = try session.nextQuery(seed: seed &* 1_000 &+ UInt64(round)) else { break }
+                let view = try session.view(of: query.path)
+                let answer = try expert.answer(view, in: workspace)
+                _ = try session.submit(answer, seed: seed)
+                try answerReviews(session, seed: seed)
+                done += 1
+            }
+            guard done > 0 else { return }  // the pool is exhausted: nothing left to learn from
+            var training = plan.roundTraining
+            training.seed = seed &+ UInt64(round)
+            try session.retrain(options: training, fromScratch: plan.fromScratch) { epoch in
+                progress(SimulationProgress(seed: seed, strategy: strategy, round: round, stage: .training(epoch: epoch.epoch)))
+                return true
+            }
+        }
+    }
+
+    /// The supervisor's side: every open near hit / near miss answered from the truth.
+    func answerReviews(_ session: LoopSession, seed: UInt64) throws {
+        for review in try session.reviewQueue() {
+            let view = try session.view(of: review.path)
+            let answer = try supervisor.answer(view, in: session.workspace)
+            _ = try session.answerReview(review, answer, seed: seed)
+        }
+    }
+
+    /// The measured rounds of one strategy's workspace.
+    public static func rows(of workspace: Workspace, strategy: LoopStrategy, seed: UInt64) throws -> [SimulationRow] {
+        try workspace.database.query("SELECT number, training_size, metrics FROM rounds WHERE status != 'failed' ORDER BY number").compactMap { row in
+            guard case .integer(let number) = row[0], case .integer(let size) = row[1], case .text(let json) = row[2] else { return nil }
+            let metrics = try JSONDecoder().decode(RoundMetrics.self, from: Data(json.utf8))
+            return SimulationRow(strategy: strategy, seed: seed, round: Int(number) - 1, trainingSize: Int(size),
+                                 accuracy: metrics.test.accuracy, f1: metrics.test.f1, mcc: metrics.test.mcc)
+        }
+    }
+}
