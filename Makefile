@@ -8,7 +8,7 @@ RUN_DIR  := .run
 # The system C libraries the C shims wrap, and tmux for the terminal tests.
 PACKAGES := libncurses-dev libpng-dev libjpeg-dev libopenblas-dev libsqlite3-dev tmux
 
-.PHONY: setup build debug test torture run bench sample clean
+.PHONY: simulate setup build debug test torture run bench sample clean
 
 ## Installs the missing Debian packages; silent when everything is there.
 setup:
@@ -55,9 +55,19 @@ run: build
 	@if [ ! -f $(WORKSPACE)/workspace.sqlite ]; then \
 	  $(NEARCAIPI) init $(WORKSPACE) --data SampleData/weld && $(NEARCAIPI) train $(WORKSPACE); \
 	fi
-	$(NEARCAIPI) status $(WORKSPACE)
-	$(NEARCAIPI) explain $(WORKSPACE) SampleData/weld/nok/weld_0004.png SampleData/weld/nok/weld_0005.png SampleData/weld/ok/weld_0001.png \
-	  --out $(RUN_DIR)/heatmaps
+	@if [ -t 0 ] && [ -t 1 ]; then \
+	  $(NEARCAIPI) label $(WORKSPACE) --role operator; \
+	else \
+	  echo "make run: no terminal on standard input/output, so the labelling screens cannot start;"; \
+	  echo "showing the workspace and three InvRISE heatmaps instead."; \
+	  $(NEARCAIPI) status $(WORKSPACE) && \
+	  $(NEARCAIPI) explain $(WORKSPACE) SampleData/weld/nok/weld_0004.png SampleData/weld/nok/weld_0005.png SampleData/weld/ok/weld_0001.png \
+	    --out $(RUN_DIR)/heatmaps; \
+	fi
+
+## The paper's strategy comparison (Tables 2-3) on the bundled weld data; see Docs/Benchmarks.md.
+simulate: build
+	$(NEARCAIPI) simulate --data SampleData/weld --out $(RUN_DIR)/simulation
 
 bench: build
 	$(SWIFT) run -c release --skip-build nearcaipi bench

@@ -29,7 +29,7 @@ let package = Package(
         .target(name: "NearCAIPI", dependencies: ["Explanations", "NeuralNet", "Imaging", "Storage",
                                                   "FileAccess", "SeededRandom"]),
         .target(name: "SyntheticParts", dependencies: ["Imaging", "SeededRandom"]),
-        .target(name: "InspectorUI", dependencies: ["CNCurses", "Imaging"]),
+        .target(name: "InspectorUI", dependencies: ["CNCurses", "Imaging", "Explanations", "NearCAIPI", "NeuralNet", "Storage"]),
 
         // MARK: The executable: argument parsing and wiring only.
         .executableTarget(name: "NearCAIPICommand",
@@ -46,7 +46,7 @@ let package = Package(
         .testTarget(name: "FileAccessTests", dependencies: ["FileAccess"]),
         .testTarget(name: "SyntheticPartsTests",
                     dependencies: ["SyntheticParts", "SeededRandom", "Imaging", "TestSupport"]),
-        .testTarget(name: "InspectorUITests", dependencies: ["InspectorUI"]),
+        .testTarget(name: "InspectorUITests", dependencies: ["InspectorUI", "Imaging", "TestSupport"], exclude: ["Snapshots"]),
         .testTarget(name: "NearCAIPICommandTests", dependencies: ["TestSupport", "Imaging", "Storage"], exclude: ["Snapshots"]),
     ]
 )

@@ -39,4 +39,30 @@ static inline int nc_mvwaddwstr(WINDOW *w, int y, int x, const wchar_t *s, int n
     return waddnwstr(w, s, n);
 }
 
+// Mouse: the button masks are macros.
+static inline mmask_t nc_button1_pressed(void) { return BUTTON1_PRESSED; }
+static inline mmask_t nc_button1_released(void) { return BUTTON1_RELEASED; }
+static inline mmask_t nc_button1_clicked(void) { return BUTTON1_CLICKED; }
+static inline mmask_t nc_report_mouse_position(void) { return REPORT_MOUSE_POSITION; }
+static inline mmask_t nc_all_mouse_events(void) { return ALL_MOUSE_EVENTS; }
+/// Reads the pending mouse event: returns OK and fills (y, x, state), else ERR.
+static inline int nc_getmouse(int *y, int *x, mmask_t *state) {
+    MEVENT event;
+    if (getmouse(&event) != OK) return ERR;
+    *y = event.y; *x = event.x; *state = event.bstate;
+    return OK;
+}
+/// One wide character at (y, x) in colour pair `pair` (extended pairs above 32767 included)
+/// with attributes `attrs`.
+static inline int nc_put_cell(WINDOW *w, int y, int x, wchar_t ch, int pair, attr_t attrs) {
+    cchar_t cell;
+    wchar_t text[2] = { ch, 0 };
+    if (setcchar(&cell, text, attrs, 0, &pair) == ERR) return ERR;
+    return mvwadd_wch(w, y, x, &cell);
+}
+/// Switches attributes and an extended colour pair on for the following text.
+static inline int nc_set_attributes(WINDOW *w, attr_t attrs, int pair) {
+    return wattr_set(w, attrs, 0, &pair);
+}
+
 #endif

@@ -1,0 +1,710 @@
+import Explanations
+import Foundation
+import Imaging
+import NearCAIPI
+import NeuralNet
+import Storage
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Who is at the terminal: which screens they get.
+public enum Role: String, Sendable, CaseIterable {
+    case inspector, supervisor, `operator`
+
+    var screens: [LabelApp.Screen] {
+        switch self {
+        case .inspector: [.inspector]
+        case .supervisor: [.inspector, .supervisor]
+        case .operator: [.inspector, .supervisor, .operator]
+        }
+    }
+}
+
+/// Set by the signal handlers; the UI loop polls it and leaves cleanly (endwin, mouse off).
+nonisolated(unsafe) private var pendingSignal: Int32 = 0
+
+/// `nearcaipi label`: the interactive loop in the terminal. One UI thread owns curses and the
+/// session; heatmaps and retraining run on worker threads and hand results back through
+/// locked state that the loop polls every 50 ms.
+public final class LabelApp {
+    public enum Screen: String, Sendable { case inspector, supervisor, `operator` }
+
+    struct Answer {
+        var prediction: FeedbackEvent.Verdict?
+        var explanation: FeedbackEvent.Verdict?
+        var mask: BinaryMask?
+    }
+
+    struct Shown {
+        var view: ItemView
+        var query: Query?
+        var review: Review?
+    }
+
+    let session: LoopSession
+    let workspacePath: String
+    let role: Role
+    let graphics: GraphicsMode
+    let truecolor: Bool
+    var screen: CursesScreen!
+    var terminalOutput: UnsafeMutablePointer<FILE>?
+    var heatmaps: HeatmapWorker!
+    let retrainer = RetrainWorker()
+
+    var current: Screen
+    var shown: Shown?
+    var upcoming: [ItemView] = []
+    var answer = Answer()
+    var editor: MaskEditor?
+    var showOverlay = true
+    var showOutline = false
+    var showHelp = false
+    var message = ""
+    var queriesAnswered = 0
+    // Supervisor
+    var reviewIndex = 0
+    var refutationBrowser: (list: [(path: String, transform: String)], index: Int)?
+    var showLog = false
+    var logUser: String?
+    // Operator
+    var selectedRound = 0
+    var confirmRollback: Int?
+    var lastRetrainVersion = 0
+    var seenHeatmapVersion = -1
+    var rawImages: [(row: Int, column: Int, bytes: [UInt8])] = []
+    var mouseTarget: (box: Layout.Box, width: Int, height: Int, columns: Int, rows: Int)?
+
+    public init(workspace: Workspace, user: String, role: Role, graphics: GraphicsMode, truecolor: Bool) throws {
+        session = try LoopSession(workspace: workspace, user: user)
+        workspacePath = workspace.path
+        self.role = role
+        self.graphics = graphics
+        self.truecolor = truecolor
+        current = role == .operator ? .operator : role == .supervisor ? .supervisor : .inspector
+        if role == .operator || role == .supervisor { current = .inspector }
+    }
+
+    /// Runs until the user quits or a signal arrives; returns the exit status. The terminal
+    /// is restored on every path.
+    public func run() throws -> Int32 {
+        let (model, _, round) = try session.workspace.activeModel()
+        _ = model
+        heatmaps = try HeatmapWorker(checkpoint: "\(workspacePath)/\(round.checkpoint)")
+        defer { heatmaps.stop() }
+        for number in [SIGINT, SIGTERM, SIGHUP] {
+            signal(number) { pendingSignal = $0 }
+        }
+        let term = ProcessInfo.processInfo.environment["TERM"] ?? "xterm"
+        guard let output = fdopen(dup(STDOUT_FILENO), "w"), let input = fdopen(dup(STDIN_FILENO), "r") else {
+            throw TerminalError(message: "cannot open the terminal streams")
+        }
+        terminalOutput = output
+        defer { fclose(input) }
+        screen = try CursesScreen(terminalType: term, output: output, input: input)
+        defer {
+            writeRaw("\u{1B}[?1002l\u{1B}[?1006l")
+            screen.end()
+        }
+        screen.configureForInteraction(timeout: 50, mouse: true)
+        writeRaw("\u{1B}[?1002h")
+        try nextQuery()
+        draw()
+        while pendingSignal == 0 {
+            let input = screen.read()
+            var changed = false
+            switch input {
+            case .none: break
+            case .resize:
+                screen.invalidate()
+                changed = true
+            default:
+                if try handle(input) == false { return 0 }
+                changed = true
+            }
+            if try pollWorkers() { changed = true }
+            if changed { draw() }
+        }
+        // Interrupted: everything confirmed is already stored; the lease expires on its own.
+        if let query = shown?.query { try? session.release(query) }
+        return pendingSignal == SIGINT ? 130 : 128 + pendingSignal
+    }
+
+    // MARK: Work
+
+    func nextQuery() throws {
+        if let query = shown?.query { try? session.release(query) }
+        answer = Answer()
+        editor = nil
+        guard let query = try session.nextQuery() else {
+            shown = nil
+            message = "The pool has nothing left to ask. Tab to the other screens, q to quit."
+            return
+        }
+        let view = try session.view(of: query.path)
+        shown = Shown(view: view, query: query, review: nil)
+        // The next queries by the same ranking, so their heatmaps are ready when reached.
+        let strategy = session.settings.queryStrategy
+        let ranked = session.pool.predictions.filter { $0.path != query.path }
+            .sorted { strategy.informativeness($0.probabilities) > strategy.informativeness($1.probabilities) }
+        upcoming = ranked.prefix(2).compactMap { try? session.view(of: $0.path) }
+        requestHeatmaps()
+    }
+
+    func requestHeatmaps() {
+        var items: [(String, Image, Int)] = []
+        if let shown { items.append((shown.view.path, shown.view.image, shown.view.predictedLabel)) }
+        if current == .supervisor, let views = try? supervisorViews() {
+            for view in views.compactMap({ $0 }) { items.append((view.path, view.image, view.predictedLabel)) }
+        }
+        for view in upcoming { items.append((view.path, view.image, view.predictedLabel)) }
+        heatmaps.request(items.map { (path: $0.0, image: $0.1, target: $0.2) })
+    }
+
+    func submit() throws {
+        guard let shown, let prediction = answer.prediction else {
+            message = "First say whether the prediction is right (y) or wrong (n)."
+            return
+        }
+        var event = FeedbackEvent(itemPath: shown.view.path, user: session.user, predictedLabel: shown.view.predictedLabel,
+                                  predictedConfidence: Double(shown.view.confidence), prediction: prediction,
+                                  explanation: answer.explanation)
+        if let mask = answer.mask, !mask.isEmpty {
+            event.correctedMask = try ImageFile.encodePNG(mask.image, name: "painted mask")
+        }
+        let heatmap = heatmaps.result(for: shown.view.path).flatMap { $0.complete ? $0.heatmap : nil }
+        // Stored (committed to disk) before the screen moves on.
+        let outcome: SubmitOutcome
+        if let review = shown.review {
+            outcome = try session.answerReview(review, event, heatmap: heatmap)
+        } else {
+            outcome = try session.submit(event, heatmap: heatmap)
+            queriesAnswered += 1
+        }
+        var parts = ["saved answer #\(outcome.feedbackID)"]
+        if !outcome.refutations.isEmpty { parts.append("\(outcome.refutations.count) refutations") }
+        if !outcome.queuedReviews.isEmpty { parts.append("near hit and near miss queued for the supervisor") }
+        if outcome.retrainDue { parts.append("retraining due (\(outcome.pending)/\(session.settings.interactionsPerRound))") }
+        message = parts.joined(separator: " · ")
+        if shown.review != nil {
+            answer = Answer()
+            editor = nil
+            self.shown = nil
+            requestHeatmaps()
+        } else {
+            try nextQuery()
+        }
+    }
+
+    func pollWorkers() throws -> Bool {
+        var changed = false
+        let version = heatmaps.currentVersion
+        if version != seenHeatmapVersion {
+            seenHeatmapVersion = version
+            changed = true
+        }
+        let retrainVersion = retrainer.currentVersion
+        if retrainVersion != lastRetrainVersion {
+            lastRetrainVersion = retrainVersion
+            changed = true
+            switch retrainer.state {
+            case .finished(let round, let mcc):
+                try session.refresh()
+                if let active = try session.workspace.activeRound() {
+                    try heatmaps.reload(checkpoint: "\(workspacePath)/\(active.checkpoint)")
+                }
+                message = String(format: "Round %d trained and active (test MCC %.3f).", round, mcc)
+                if current == .inspector || shown == nil { try nextQuery() }
+            case .failed(let reason):
+                message = "Retraining stopped: \(reason)"
+            default: break
+            }
+        }
+        return changed
+    }
+
+    func retrainOptions() throws -> TrainingOptions {
+        var options = TrainingOptions()
+        options.method = .adam(learningRate: 0.0005)
+        options.epochs = Int(try session.workspace.setting("retrain_epochs") ?? "20") ?? 20
+        options.patience = 25
+        options.classWeighting = .balanced
+        options.seed = UInt64((try session.rounds().count) + 1)
+        return options
+    }
+
+    // MARK: Input
+
+    /// false: quit.
+    func handle(_ input: CursesScreen.Input) throws -> Bool {
+        if showHelp { showHelp = false; return true }
+        if var editing = editor {
+            switch input {
+            case .up, .character("k"): editing.apply(.move(dx: 0, dy: -1))
+            case .down, .character("j"): editing.apply(.move(dx: 0, dy: 1))
+            case .left, .character("h"): editing.apply(.move(dx: -1, dy: 0))
+            case .right, .character("l"): editing.apply(.move(dx: 1, dy: 0))
+            case .character(" "): editing.apply(.togglePen)
+            case .character("+"), .character("="): editing.apply(.biggerBrush)
+            case .character("-"): editing.apply(.smallerBrush)
+            case .character("e"): editing.apply(.toggleErase)
+            case .character("r"): editing.apply(.rectangleCorner)
+            case .character("u"): editing.apply(.undo)
+            case .character("U"), .character("\u{12}"): editing.apply(.redo)
+            case .character("c"): editing.apply(.clear)
+            case .character("t"):
+                if let path = shown?.view.path, let result = heatmaps.result(for: path) {
+                    editing.apply(.replace(SaliencyMetrics.topFraction(result.heatmap)))
+                } else {
+                    message = "No heatmap yet to start from."
+                }
+            case .mouse(let row, let column, let pressed, let released):
+                if let target = mouseTarget {
+                    let x = (column - target.box.column) * target.width / max(1, target.columns)
+                    let y = (row - target.box.row) * target.height / max(1, target.rows)
+                    editing.apply(pressed ? .press(x: x, y: y) : released ? .release(x: x, y: y) : .drag(x: x, y: y))
+                }
+            case .enter:
+                answer.mask = editing.mask
+                editor = nil
+                message = editing.mask.isEmpty ? "Empty mask: nothing painted." : "Mask painted (\(editing.mask.area) pixels). Enter to submit."
+                return true
+            case .escape:
+                editor = nil
+                answer.explanation = nil
+                message = "Mask editing cancelled."
+                return true
+            default: break
+            }
+            editor = editing
+            return true
+        }
+        if let round = confirmRollback {
+            if input == .character("y") {
+                try session.rollback(to: round)
+                if let active = try session.workspace.activeRound() { try heatmaps.reload(checkpoint: "\(workspacePath)/\(active.checkpoint)") }
+                message = "Rolled back to round \(round); later rounds are kept, marked rolled back."
+                try nextQuery()
+            } else {
+                message = "Rollback cancelled."
+            }
+            confirmRollback = nil
+            return true
+        }
+        switch input {
+        case .character("q"): return false
+        case .character("?"): showHelp = true
+        case .tab, .backTab:
+            let screens = role.screens
+            let index = screens.firstIndex(of: current) ?? 0
+            current = screens[(index + (input == .tab ? 1 : screens.count - 1)) % screens.count]
+            if current == .inspector, shown?.review != nil || shown == nil { try nextQuery() }
+            if current == .supervisor { try showReview() }
+            message = ""
+        case .character("o"): showOverlay.toggle()
+        case .character("t") where current != .operator: showOutline.toggle()
+        default:
+            switch current {
+            case .inspector, .supervisor: try handleAnswerKeys(input)
+            case .operator: try handleOperatorKeys(input)
+            }
+        }
+        return true
+    }
+
+    func handleAnswerKeys(_ input: CursesScreen.Input) throws {
+        if current == .supervisor {
+            switch input {
+            case .left, .right:
+                let count = (try? session.reviewQueue().count) ?? 0
+                if count > 0 { reviewIndex = (reviewIndex + (input == .right ? 1 : count - 1)) % count }
+                try showReview()
+                return
+            case .character("f"):
+                if refutationBrowser == nil, let review = try session.reviewQueue().dropFirst(reviewIndex).first ?? session.reviewQueue().first {
+                    let list = try session.refutations(of: review.of)
+                    refutationBrowser = list.isEmpty ? nil : (list, 0)
+                    message = list.isEmpty ? "No refutations were made from \(review.of)." : ""
+                } else {
+                    refutationBrowser = nil
+                }
+                return
+            case .down, .up:
+                if var browser = refutationBrowser {
+                    browser.index = (browser.index + (input == .down ? 1 : browser.list.count - 1)) % browser.list.count
+                    refutationBrowser = browser
+                }
+                return
+            case .character("L"):
+                showLog.toggle()
+                return
+            case .character("u") where showLog:
+                let users = Array(Set(try session.workspace.feedbackLog().compactMap { row -> String? in
+                    if case .text(let user) = row[2] { return user } else { return nil }
+                })).sorted()
+                if let now = logUser, let index = users.firstIndex(of: now) {
+                    logUser = index + 1 < users.count ? users[index + 1] : nil
+                } else {
+                    logUser = users.first
+                }
+                return
+            default: break
+            }
+        }
+        guard shown != nil else { return }
+        switch input {
+        case .character("y"):
+            answer.prediction = .right
+            message = "Prediction right. g: explanation right, b: wrong (paint the defect), Enter: submit."
+        case .character("n"):
+            answer.prediction = .wrong
+            message = "Prediction wrong: the label becomes \(shown!.view.predictedLabel == 1 ? "OK" : "NOK"). g / b for the explanation, Enter: submit."
+        case .character("g"):
+            answer.explanation = .right
+            answer.mask = nil
+        case .character("b"):
+            answer.explanation = .wrong
+            let size = shown!.view.image.width
+            editor = MaskEditor(width: size, height: shown!.view.image.height, start: answer.mask)
+            message = "Paint the defect: arrows/hjkl move, space pen, +/- brush, r rectangle, e erase, u undo, t top 10 %, Enter done."
+            _ = size
+        case .character("s"):
+            if let shown {
+                let event = FeedbackEvent(itemPath: shown.view.path, user: session.user, predictedLabel: shown.view.predictedLabel,
+                                          predictedConfidence: Double(shown.view.confidence), prediction: .skip, explanation: .skip)
+                if let review = shown.review { _ = try session.answerReview(review, event) } else { _ = try session.submit(event) }
+                message = "Skipped \(shown.view.path)."
+                if shown.review != nil { self.shown = nil; try showReview() } else { try nextQuery() }
+            }
+        case .enter: try submit()
+        default: break
+        }
+    }
+
+    func handleOperatorKeys(_ input: CursesScreen.Input) throws {
+        let rounds = try session.rounds()
+        switch input {
+        case .up: selectedRound = max(0, selectedRound - 1)
+        case .down: selectedRound = min(max(0, rounds.count - 1), selectedRound + 1)
+        case .character("r"), .character("T"):
+            if retrainer.isRunning { message = "A round is already training." ; return }
+            retrainer.start(workspacePath: workspacePath, options: try retrainOptions(), fromScratch: input == .character("T"))
+            message = "Training the next round in the background; the other screens stay usable."
+        case .character("c"):
+            if retrainer.isRunning { retrainer.cancel(); message = "Cancelling: no round will be recorded." }
+        case .character("R"):
+            guard rounds.indices.contains(selectedRound) else { return }
+            let round = rounds[selectedRound]
+            if round.status == "active" { message = "Round \(round.number) is already active."; return }
+            confirmRollback = round.number
+            message = "Roll back to round \(round.number)? Later rounds are marked rolled back. y / n"
+        case .character("x"):
+            var number = 1
+            while FileManager.default.fileExists(atPath: "\(workspacePath)/export-\(number)") { number += 1 }
+            let summary = try session.workspace.export(to: "\(workspacePath)/export-\(number)", format: .folders)
+            message = "Exported \(summary.images) labelled images and \(summary.masks) masks to \(workspacePath)/export-\(number)."
+        default: break
+        }
+    }
+
+    func showReview() throws {
+        answer = Answer()
+        editor = nil
+        let reviews = try session.reviewQueue()
+        guard !reviews.isEmpty else {
+            shown = nil
+            return
+        }
+        reviewIndex = min(reviewIndex, reviews.count - 1)
+        let review = reviews[reviewIndex]
+        shown = Shown(view: try session.view(of: review.path), query: nil, review: review)
+        requestHeatmaps()
+    }
+
+    /// The supervisor's four panels: the query, near hit, near miss, farthest.
+    func supervisorViews() throws -> [ItemView?] {
+        guard let review = shown?.review else { return [] }
+        let query = try? session.view(of: review.of)
+        let neighbours = try? session.neighbours(of: review.of)
+        let hit = (neighbours?.nearHit?.path).flatMap { try? session.view(of: $0) }
+        let miss = (neighbours?.nearMiss?.path).flatMap { try? session.view(of: $0) }
+        let far = (neighbours?.farthest?.path).flatMap { try? session.view(of: $0) }
+        return [query, review.reason == "near-hit" ? shown?.view : hit, review.reason == "near-miss" ? shown?.view : miss, far]
+    }
+
+    // MARK: Drawing
+
+    func writeRaw(_ text: String) { writeRaw(Array(text.utf8)) }
+
+    func writeRaw(_ bytes: [UInt8]) {
+        if let terminalOutput { fflush(terminalOutput) }
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes[offset...].withUnsafeBytes { Glibc.write(STDOUT_FILENO, $0.baseAddress, $0.count) }
+            if written <= 0 { if errno == EINTR { continue } else { return } }
+            offset += written
+        }
+    }
+
+    func draw() {
+        screen.clear()
+        rawImages = []
+        mouseTarget = nil
+        let (rows, columns) = screen.size
+        let layout = Layout(rows: rows, columns: columns)
+        if layout.isTooSmall {
+            let text = "Enlarge the terminal to at least \(Layout.minimumColumns)×\(Layout.minimumRows) (now \(columns)×\(rows))."
+            screen.put(text, row: rows / 2, column: max(0, (columns - text.count) / 2), bold: true)
+            screen.refresh()
+            return
+        }
+        let tabs = role.screens.map { $0 == current ? "[\($0.rawValue)]" : $0.rawValue }.joined(separator: " ")
+        let pending = (try? session.pendingFeedback()) ?? 0
+        screen.put(" NearCAIPI · \(workspacePath) · \(session.user) (\(role.rawValue)) · \(tabs) · pending \(pending)/\(session.settings.interactionsPerRound)",
+                   row: 0, column: 0, reverse: true)
+        if case .running(let epoch, let of, let loss) = retrainer.state {
+            let done = of > 0 ? epoch * 20 / of : 0
+            screen.put("training [" + String(repeating: "#", count: done) + String(repeating: ".", count: 20 - done)
+                       + String(format: "] epoch %d/%d loss %.3f", epoch, of, loss), row: 1, column: 1, bold: true)
+        }
+        if showHelp {
+            drawHelp(layout)
+        } else {
+            switch current {
+            case .inspector: drawInspector(layout)
+            case .supervisor: drawSupervisor(layout)
+            case .operator: drawOperator(layout)
+            }
+        }
+        screen.put(message, row: layout.messageRow, column: 1)
+        screen.put(hints, row: layout.hintRow, column: 0, dim: true)
+        screen.refresh()
+        if !rawImages.isEmpty {
+            var bytes = Array("\u{1B}7".utf8)
+            for image in rawImages {
+                bytes += Array("\u{1B}[\(image.row + 1);\(image.column + 1)H".utf8)
+                bytes += image.bytes
+            }
+            bytes += Array("\u{1B}8".utf8)
+            writeRaw(bytes)
+        }
+    }
+
+    var hints: String {
+        if editor != nil { return " arrows/hjkl move · space pen · +/- brush · r rect · e erase · u undo · U redo · c clear · t top10% · Enter done · Esc cancel" }
+        if confirmRollback != nil { return " y confirm rollback · any other key cancels" }
+        switch current {
+        case .inspector: return " y/n prediction right/wrong · g/b explanation right/wrong · Enter submit · s skip · o overlay · t outline · Tab screens · ? help · q quit"
+        case .supervisor: return " ←/→ review · y/n g/b Enter answer · f refutations · L log (u user) · o t · Tab · ? · q"
+        case .operator: return " r retrain · T from scratch · c cancel · ↑/↓ round · R rollback · x export · Tab · ? · q"
+        }
+    }
+
+    func label(_ value: Int) -> String { value == 1 ? "NOK" : "OK" }
+
+    /// The overlay of `view`'s heatmap (this map's own min–max), with the top-10 % outline.
+    func overlay(for view: ItemView) -> (Image, String) {
+        guard let result = heatmaps.result(for: view.path) else { return (view.image.rgb(), "heatmap: computing…") }
+        var image = view.image.overlaid(with: result.heatmap, range: SaliencyDisplay.imageMinMax.range(for: result.heatmap))
+        if showOutline {
+            let top = SaliencyMetrics.topFraction(result.heatmap)
+            for y in 0..<top.height { for x in 0..<top.width where top[y, x] {
+                let edge = y == 0 || x == 0 || y == top.height - 1 || x == top.width - 1
+                    || !top[y - 1, x] || !top[y + 1, x] || !top[y, x - 1] || !top[y, x + 1]
+                if edge { for c in 0..<3 { image[c, y, x] = 1 } }
+            } }
+        }
+        let state = result.complete ? "InvRISE \(result.masksDone) masks" : "heatmap: \(result.masksDone)/\(heatmaps.masks) masks…"
+        return (image, state)
+    }
+
+    /// Draws `image` fitted into `box`; returns the drawn size in cells.
+    @discardableResult
+    func drawImage(_ image: Image, in box: Layout.Box, maskTint: MaskEditor? = nil) -> (columns: Int, rows: Int) {
+        let fit = CellRenderer.fit(width: image.width, height: image.height, columns: box.columns, rows: box.rows)
+        guard fit.columns > 0 else { return fit }
+        var picture = image.rgb()
+        if let editing = maskTint {
+            for y in 0..<picture.height { for x in 0..<picture.width where editing.mask[y, x] {
+                picture[0, y, x] = 0.5 + picture[0, y, x] / 2
+                picture[1, y, x] /= 2
+                picture[2, y, x] /= 2
+            } }
+            let r = editing.brush
+            for y in max(0, editing.y - r)...min(picture.height - 1, editing.y + r) {
+                for x in max(0, editing.x - r)...min(picture.width - 1, editing.x + r)
+                where y == editing.y - r || y == editing.y + r || x == editing.x - r || x == editing.x + r {
+                    picture[0, y, x] = 1; picture[1, y, x] = 1; picture[2, y, x] = 0
+                }
+            }
+        }
+        switch graphics {
+        case .sixel:
+            let cellWidth = 10, cellHeight = 20
+            let scale = min(Double(box.columns * cellWidth) / Double(image.width), Double(box.rows * cellHeight) / Double(image.height))
+            let sized = picture.areaResized(width: max(1, Int(Double(image.width) * scale)), height: max(1, Int(Double(image.height) * scale)))
+            rawImages.append((box.row, box.column, SixelEncoder.encode(sized)))
+            return (Int((Double(sized.width) / Double(cellWidth)).rounded(.up)), Int((Double(sized.height) / Double(cellHeight)).rounded(.up)))
+        case .halfblock:
+            let grid = CellRenderer.halfBlock(picture, columns: fit.columns, rows: fit.rows)
+            if truecolor {
+                rawImages.append((box.row, box.column, Array(CellRenderer.truecolorSequence(grid, row: box.row, column: box.column).utf8).dropFirst(0).map { $0 }))
+            } else {
+                for row in 0..<grid.rows {
+                    for column in 0..<grid.columns {
+                        let cell = grid[row, column]
+                        let pair = screen.pair(foreground: cell.foreground?.xterm256 ?? -1, background: cell.background?.xterm256 ?? -1)
+                        screen.putCell(cell.character, row: box.row + row, column: box.column + column, pair: pair)
+                    }
+                }
+            }
+        case .ascii:
+            let grid = CellRenderer.ascii(picture, columns: fit.columns, rows: fit.rows)
+            for row in 0..<grid.rows {
+                var line = String(grid.cells[(row * grid.columns)..<((row + 1) * grid.columns)].map(\.character))
+                if let editing = maskTint {
+                    // Painted cells as X, the brush as O: shapes survive without colour.
+                    line = String(line.enumerated().map { column, character -> Character in
+                        let x = column * image.width / grid.columns, y = row * image.height / grid.rows
+                        if abs(x - editing.x) <= max(editing.brush, image.width / grid.columns / 2)
+                            && abs(y - editing.y) <= max(editing.brush, image.height / grid.rows / 2) { return "O" }
+                        return editing.mask[min(image.height - 1, y), min(image.width - 1, x)] ? "X" : character
+                    })
+                }
+                screen.put(line, row: box.row + row, column: box.column)
+            }
+        }
+        return fit
+    }
+
+    func drawInspector(_ layout: Layout) {
+        guard let shown else { return }
+        let view = shown.view
+        let drawn = drawImage(view.image, in: layout.leftImage, maskTint: editor)
+        mouseTarget = (layout.leftImage, view.image.width, view.image.height, drawn.columns, drawn.rows)
+        let (overlayImage, state) = overlay(for: view)
+        drawImage(showOverlay ? overlayImage : view.image, in: layout.rightImage)
+        drawColorBar(layout.colorBar)
+        let d = layout.details
+        let answered = answer.prediction.map { "prediction \($0.rawValue)" } ?? "prediction ?"
+        let explained = answer.explanation.map { "explanation \($0.rawValue)" } ?? "explanation ?"
+        screen.put("item: \(view.path)", row: d.row, column: d.column, bold: true)
+        screen.put(String(format: "predicted: %@ %.2f  ·  %@", label(view.predictedLabel), view.confidence, state), row: d.row + 1, column: d.column)
+        let left = session.pool.predictions.count - queriesAnswered
+        screen.put("query \(queriesAnswered + 1) · about \(max(0, left)) in the pool · your answer: \(answered), \(explained)\(answer.mask.map { ", mask \($0.area) px" } ?? "")",
+                   row: d.row + 2, column: d.column)
+    }
+
+    func drawColorBar(_ box: Layout.Box) {
+        let bar = ColorMap.jet.bar(width: 1, height: max(2, box.rows * 2))
+        // The bar image runs from high (top) to low.
+        drawImage(bar, in: Layout.Box(row: box.row, column: box.column, rows: box.rows, columns: 1))
+        screen.put("hi", row: box.row, column: box.column + 1, dim: true)
+        screen.put("lo", row: box.row + box.rows - 1, column: box.column + 1, dim: true)
+    }
+
+    func drawSupervisor(_ layout: Layout) {
+        if showLog { drawLog(layout); return }
+        let reviews = (try? session.reviewQueue()) ?? []
+        guard let shown, let review = shown.review else {
+            screen.put(reviews.isEmpty ? "No near hits or misses waiting for review." : "←/→ to open a review.", row: 3, column: 2)
+            return
+        }
+        screen.put("review \(reviewIndex + 1) of \(reviews.count): \(review.reason) of \(review.of) (the wrongly predicted query)",
+                   row: 2, column: 1, bold: true)
+        let views = (try? supervisorViews()) ?? []
+        let names = ["query (now labelled)", "near hit", "near miss", "farthest"]
+        for (index, box) in layout.quadrants.enumerated() {
+            let title = names[index]
+            guard index < views.count, let view = views[index] else {
+                screen.put(String("\(title): none".prefix(box.columns)), row: box.row - 1, column: box.column, dim: true)
+                continue
+            }
+            if index == 0, let browser = refutationBrowser {
+                let item = browser.list[browser.index]
+                if let image = try? session.itemImage(item.path) {
+                    drawImage(image, in: box)
+                    screen.put(String("refutation \(browser.index + 1)/\(browser.list.count): \(item.transform)".prefix(box.columns)),
+                               row: box.row - 1, column: box.column, bold: true)
+                }
+                continue
+            }
+            let selected = view.path == shown.view.path
+            let (image, state) = overlay(for: view)
+            let drawn = drawImage(showOverlay ? image : view.image, in: box, maskTint: selected ? editor : nil)
+            if selected { mouseTarget = (box, view.image.width, view.image.height, drawn.columns, drawn.rows) }
+            let known = view.knownLabel.map { " · labelled \(label($0))" } ?? ""
+            let heading = String(format: "%@%@: %@ %.2f%@ · %@", selected ? "▶ " : "", title, label(view.predictedLabel), view.confidence, known, state)
+            screen.put(String(heading.prefix(box.columns)), row: box.row - 1, column: box.column, bold: selected)
+        }
+    }
+
+    func drawLog(_ layout: Layout) {
+        let rows = ((try? session.workspace.feedbackLog()) ?? []).filter { row in
+            guard let logUser else { return true }
+            if case .text(let user) = row[2] { return user == logUser }
+            return false
+        }
+        screen.put("feedback log\(logUser.map { " of \($0)" } ?? " (all users)") — \(rows.count) events", row: 2, column: 1, bold: true)
+        let room = layout.messageRow - 4
+        for (offset, row) in rows.suffix(room).enumerated() {
+            let text = row.map { value -> String in
+                switch value {
+                case .integer(let v): return String(v)
+                case .real(let v): return String(format: "%.2f", v)
+                case .text(let v): return v
+                case .null: return "–"
+                case .blob: return "blob"
+                }
+            }.joined(separator: "  ")
+            screen.put(text, row: 3 + offset, column: 1)
+        }
+    }
+
+    func drawOperator(_ layout: Layout) {
+        let rounds = (try? session.rounds()) ?? []
+        let metrics: [RoundMetrics?] = (try? session.workspace.database.query("SELECT metrics FROM rounds ORDER BY number"))?.map { row in
+            if case .text(let json) = row[0] { return try? JSONDecoder().decode(RoundMetrics.self, from: Data(json.utf8)) }
+            return nil
+        } ?? []
+        screen.put("round  status        train size   test acc    F1     MCC", row: 3, column: 2, bold: true)
+        for (index, round) in rounds.enumerated() {
+            let m = index < metrics.count ? metrics[index] : nil
+            let text = String(format: "%5d  %-12@  %10d   %8.3f  %5.3f  %6.3f", round.number, round.status as NSString, round.trainingSize,
+                              m?.test.accuracy ?? .nan, m?.test.f1 ?? .nan, m?.test.mcc ?? .nan)
+            screen.put(text, row: 4 + index, column: 2, reverse: index == selectedRound, pair: 0)
+            if 4 + index >= layout.messageRow - 6 { break }
+        }
+        let chartRow = min(layout.messageRow - 5, 5 + rounds.count)
+        let bars: [Character] = ["▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"]
+        for (offset, (name, key)) in [("acc", \ClassificationMetrics.accuracy), ("F1 ", \ClassificationMetrics.f1), ("MCC", \ClassificationMetrics.mcc)].enumerated() {
+            let line = metrics.map { m -> Character in
+                guard let value = m?.test[keyPath: key], value.isFinite else { return " " }
+                return bars[max(0, min(7, Int((max(0, value) * 7).rounded())))]
+            }
+            screen.put("\(name) across rounds  \(String(line))", row: chartRow + offset, column: 2)
+        }
+        let pending = (try? session.pendingFeedback()) ?? 0
+        screen.put("feedback pending: \(pending) of \(session.settings.interactionsPerRound) per round\(pending >= session.settings.interactionsPerRound ? " — retraining due" : "")",
+                   row: chartRow + 3, column: 2)
+    }
+
+    func drawHelp(_ layout: Layout) {
+        let lines = [
+            "Inspector: y / n  the prediction is right / wrong (wrong flips the label)",
+            "           g / b  the explanation is right / wrong (b opens the mask editor)",
+            "           Enter  submit (stored at once) · s skip · o overlay · t top-10 % outline",
+            "Mask editor: arrows or hjkl move the brush · space pen down/up · mouse paints",
+            "           + / - brush size · r rectangle corner · e erase mode · u undo · U redo",
+            "           c clear · t start from the heatmap's top 10 % · Enter done · Esc cancel",
+            "Supervisor: ←/→ next review · y/n g/b Enter answer it · f refutations (↑/↓)",
+            "           L feedback log · u filter by user",
+            "Operator:  r retrain (fine-tune) · T from scratch · c cancel · ↑/↓ select round",
+            "           R roll back to the selected round (asks) · x export labels and masks",
+            "Everywhere: Tab next screen · ? this help · q quit          (any key closes help)",
+        ]
+        for (offset, line) in lines.enumerated() where 2 + offset < layout.messageRow {
+            screen.put(line, row: 2 + offset, column: 2)
+        }
+    }
+}

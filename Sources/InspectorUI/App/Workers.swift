@@ -1,0 +1,173 @@
+import Explanations
+import Foundation
+import Imaging
+import NearCAIPI
+import NeuralNet
+
+/// Computes InvRISE heatmaps on a background thread with its own copy of the model (the UI's
+/// model is not shared across threads), most urgent first: the item on screen, then the next
+/// queries, so moving on is instant. Partial maps are published while a map is computed, so
+/// the screen can draw it progressively.
+final class HeatmapWorker: @unchecked Sendable {
+    struct Result {
+        var heatmap: Image
+        var masksDone: Int
+        var complete: Bool
+    }
+
+    private let lock = NSCondition()
+    private var queue: [(path: String, image: Image, target: Int)] = []
+    private var results: [String: Result] = [:]
+    private var classifier: ImageClassifier
+    private var stopped = false
+    private var generation = 0
+    let masks: Int
+    /// Incremented whenever a result changes; the UI redraws when it sees a new value.
+    private(set) var version = 0
+
+    init(checkpoint: String, masks: Int = 1000) throws {
+        classifier = try ImageClassifier(checkpoint: checkpoint)
+        self.masks = masks
+        let thread = Thread { [weak self] in self?.loop() }
+        thread.stackSize = 8 << 20
+        thread.start()
+    }
+
+    /// Replaces the waiting list (the first is computed first). Items already done are skipped.
+    func request(_ items: [(path: String, image: Image, target: Int)]) {
+        lock.lock()
+        queue = items.filter { results[$0.path]?.complete != true }
+        lock.signal()
+        lock.unlock()
+    }
+
+    func result(for path: String) -> Result? {
+        lock.lock()
+        defer { lock.unlock() }
+        return results[path]
+    }
+
+    var currentVersion: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return version
+    }
+
+    /// A new round is active: forget every map, load its model.
+    func reload(checkpoint: String) throws {
+        let fresh = try ImageClassifier(checkpoint: checkpoint)
+        lock.lock()
+        classifier = fresh
+        results = [:]
+        queue = []
+        generation += 1
+        version += 1
+        lock.unlock()
+    }
+
+    func stop() {
+        lock.lock()
+        stopped = true
+        lock.signal()
+        lock.unlock()
+    }
+
+    private func loop() {
+        while true {
+            lock.lock()
+            while queue.isEmpty && !stopped { lock.wait() }
+            if stopped { lock.unlock(); return }
+            let item = queue.removeFirst()
+            let model = classifier, started = generation
+            lock.unlock()
+            let explainer = SaliencyExplainer(method: .invrise, masks: RISEMasks(count: masks))
+            var last = 0
+            let result = explainer.explain(item.image, target: item.target, classCount: 2,
+                                           probabilities: model.probabilityFunction) { progress in
+                self.lock.lock()
+                defer { self.lock.unlock() }
+                if self.stopped || self.generation != started { return false }
+                // Publish about ten partial maps per item.
+                if progress.masksDone - last >= self.masks / 10 {
+                    last = progress.masksDone
+                    self.results[item.path] = Result(heatmap: progress.heatmap, masksDone: progress.masksDone, complete: false)
+                    self.version += 1
+                }
+                return true
+            }
+            lock.lock()
+            if generation == started && !result.cancelled {
+                results[item.path] = Result(heatmap: result.heatmap, masksDone: result.masksUsed, complete: true)
+                version += 1
+            }
+            lock.unlock()
+        }
+    }
+}
+
+/// Trains the next round on a background thread with its own workspace connection, so the
+/// screens stay usable; progress and the outcome are read by the UI loop.
+final class RetrainWorker: @unchecked Sendable {
+    enum State {
+        case idle
+        case running(epoch: Int, of: Int, loss: Float)
+        case finished(round: Int, mcc: Double)
+        case failed(String)
+    }
+
+    private let lock = NSLock()
+    private var stateValue: State = .idle
+    private var cancelRequested = false
+    private(set) var version = 0
+
+    var state: State {
+        lock.lock()
+        defer { lock.unlock() }
+        return stateValue
+    }
+
+    var isRunning: Bool { if case .running = state { return true } else { return false } }
+
+    private func set(_ state: State) {
+        lock.lock()
+        stateValue = state
+        version += 1
+        lock.unlock()
+    }
+
+    var currentVersion: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return version
+    }
+
+    func start(workspacePath: String, options: TrainingOptions, fromScratch: Bool) {
+        guard !isRunning else { return }
+        lock.lock()
+        cancelRequested = false
+        lock.unlock()
+        set(.running(epoch: 0, of: options.epochs, loss: 0))
+        let thread = Thread {
+            do {
+                let workspace = try Workspace(opening: workspacePath)
+                let (round, metrics) = try workspace.trainRound(options: options, fromScratch: fromScratch) { progress in
+                    self.set(.running(epoch: progress.epoch, of: options.epochs, loss: progress.loss))
+                    self.lock.lock()
+                    defer { self.lock.unlock() }
+                    return !self.cancelRequested
+                }
+                self.set(.finished(round: round.number, mcc: metrics.test.mcc))
+            } catch {
+                self.set(.failed("\(error)"))
+            }
+        }
+        thread.stackSize = 8 << 20
+        thread.start()
+    }
+
+    func cancel() {
+        lock.lock()
+        cancelRequested = true
+        lock.unlock()
+    }
+}

@@ -1,0 +1,57 @@
+import Foundation
+import InspectorUI
+import NearCAIPI
+
+/// `nearcaipi label`: the interactive loop in the terminal.
+enum LabelCommand: Command {
+    static let name = "label"
+    static let summary = "the interactive loop in the terminal: inspector, supervisor and operator screens"
+    static let help = """
+    Usage: nearcaipi label WORKSPACE [--user NAME] [--role inspector|supervisor|operator]
+                           [--graphics auto|sixel|halfblock|ascii]
+
+    Shows the pool image the active model is least sure of, its InvRISE heatmap (computed in
+    the background, drawn as it progresses, the next queries' maps computed ahead), and takes
+    the verdicts: prediction right / wrong, explanation right / wrong with a painted mask.
+    Every answer is stored before the next image appears. Supervisors also review the near
+    hits and near misses of wrong predictions; operators also retrain, roll back and export.
+    Press ? in the program for every key. The workspace needs a trained round
+    ('nearcaipi train WORKSPACE').
+
+    Options:
+      --user NAME        who answers (default: $USER); recorded with every answer
+      --role ROLE        inspector (default), supervisor or operator: which screens you get
+      --graphics MODE    auto (default): sixel when the terminal's device attributes list it,
+                         ascii for TERM=dumb or NO_COLOR, half-block otherwise
+    """
+    static let options: Set<String> = ["--user", "--role", "--graphics"]
+    static let flags: Set<String> = []
+
+    enum GraphicsChoice: String, CaseIterable { case auto, sixel, halfblock, ascii }
+
+    static func run(_ arguments: Arguments) throws {
+        let path = try arguments.positionals(exactly: ["the workspace folder WORKSPACE"])[0]
+        let environment = ProcessInfo.processInfo.environment
+        let user = arguments.string("--user") ?? environment["USER"] ?? "inspector"
+        guard !user.isEmpty, user.count <= 64 else { throw UsageError("option '--user' needs a name of 1 to 64 characters") }
+        let role = try arguments.choice("--role", default: Role.inspector)
+        let choice = try arguments.choice("--graphics", default: GraphicsChoice.auto)
+        guard isatty(STDIN_FILENO) == 1, isatty(STDOUT_FILENO) == 1 else {
+            throw RuntimeFailure("label needs a terminal on standard input and output")
+        }
+        let workspace: Workspace
+        do { workspace = try Workspace(opening: path) } catch { throw RuntimeFailure("\(error)") }
+        let override = choice == .auto ? nil : GraphicsMode(rawValue: choice.rawValue)
+        let attributes = override == nil ? queryPrimaryDeviceAttributes() : nil
+        let mode = GraphicsMode.choose(override: override, deviceAttributes: attributes, environment: environment)
+        let truecolor = ["truecolor", "24bit"].contains(environment["COLORTERM"] ?? "")
+        let status: Int32
+        do {
+            let app = try LabelApp(workspace: workspace, user: user, role: role, graphics: mode, truecolor: truecolor)
+            status = try app.run()
+        } catch {
+            throw RuntimeFailure("\(error)")
+        }
+        if status != 0 { exit(status) }
+    }
+}

@@ -1,0 +1,150 @@
+import Foundation
+import Storage
+import Testing
+import TestSupport
+
+/// `nearcaipi label` end to end in a real terminal: tmux runs it detached, the test types
+/// keys (`send-keys`) and reads the screen (`capture-pane -p`), then checks the workspace.
+@Suite(.serialized) struct LabelTerminalTests {
+    /// A tmux session running one command; killed when the test ends.
+    /// Each on its own tmux server (socket), so tests never touch anyone's tmux.
+    final class TmuxSession {
+        let name: String
+        init(_ command: String, columns: Int, rows: Int) throws {
+            name = "nearcaipi-test-\(getpid())-\(Int.random(in: 0..<1_000_000))"
+            // The server this starts would inherit a pipe and hold it open: no output read here.
+            try Self.tmux(["new-session", "-d", "-s", name, "-x", "\(columns)", "-y", "\(rows)", command], socket: name, capture: false)
+        }
+        deinit { _ = try? Self.tmux(["kill-server"], socket: name, capture: false) }
+
+        /// Runs tmux. Commands that may start the server go through `system`: the server
+        /// daemonises and keeps descriptors that Foundation's Process would wait on forever.
+        @discardableResult
+        static func tmux(_ arguments: [String], socket: String? = nil, capture: Bool = true) throws -> String {
+            let words = ["env", "TERM=xterm-256color", "tmux"] + (socket.map { ["-L", $0] } ?? []) + arguments
+            guard capture else {
+                let quoted = words.map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }.joined(separator: " ")
+                _ = system(quoted + " >/dev/null 2>&1 </dev/null")
+                return ""
+            }
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = Array(words.dropFirst())
+            let pipe = Pipe()
+            process.standardOutput = pipe
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            let data = pipe.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            return String(decoding: data, as: UTF8.self)
+        }
+
+        func tmux(_ arguments: [String]) throws { try Self.tmux(arguments, socket: name, capture: false) }
+
+        func keys(_ keys: String...) throws {
+            try tmux(["send-keys", "-t", name] + keys)
+            usleep(250_000)
+        }
+        var screen: String { (try? Self.tmux(["capture-pane", "-p", "-t", name], socket: name)) ?? "" }
+
+        /// Waits until the screen shows `text` (or fails after `seconds`).
+        @discardableResult
+        func waitFor(_ text: String, seconds: Double = 60) -> String {
+            let deadline = Date().addingTimeInterval(seconds)
+            while Date() < deadline {
+                let now = screen
+                if now.contains(text) { return now }
+                usleep(200_000)
+            }
+            Issue.record("the screen never showed '\(text)'; it shows:\n\(screen)")
+            return screen
+        }
+    }
+
+    static var tmuxAvailable: Bool { (try? TmuxSession.tmux(["-V"]))?.hasPrefix("tmux") ?? false }
+
+    /// A small trained workspace whose operator retraining runs one epoch.
+    static func workspace(_ directory: TemporaryDirectory) throws -> String {
+        let path = directory.file("ws")
+        let made = try Tool.run(["init", path, "--data", repositoryRoot() + "/SampleData/weld", "--input", "32"])
+        #expect(made.status == 0, "\(made.standardError)")
+        let trained = try Tool.run(["train", path, "--epochs", "1"])
+        #expect(trained.status == 0, "\(trained.standardError)")
+        let database = try Database(path: path + "/workspace.sqlite")
+        try database.query("INSERT OR REPLACE INTO settings (key, value) VALUES ('retrain_epochs', '1')")
+        return path
+    }
+
+    func command(_ workspace: String, _ extra: String = "") -> String {
+        "TERM=xterm-256color \(Tool.executable) label \(workspace) --user tess --role operator \(extra); echo EXIT=$?; sleep 60"
+    }
+
+    @Test(.enabled(if: tmuxAvailable)) func answersPaintsReviewsRetrainsAndQuits() throws {
+        let directory = TemporaryDirectory("label-tmux")
+        defer { directory.remove() }
+        let workspace = try Self.workspace(directory)
+        let tmux = try TmuxSession(command(workspace, "--graphics ascii"), columns: 120, rows: 40)
+        tmux.waitFor("item: ")
+        tmux.waitFor("InvRISE 1000 masks")
+
+        // 1: prediction right.
+        try tmux.keys("y")
+        try tmux.keys("Enter")
+        tmux.waitFor("saved answer #1")
+        // 2: prediction wrong, explanation wrong, a painted mask.
+        try tmux.keys("n")
+        try tmux.keys("b")
+        tmux.waitFor("Paint the defect")
+        try tmux.keys("Space")
+        try tmux.keys("Right")
+        try tmux.keys("Right")
+        try tmux.keys("Down")
+        #expect(tmux.screen.contains("XXX"))  // the painted region is visible in ASCII mode
+        try tmux.keys("Enter")
+        tmux.waitFor("Mask painted")
+        try tmux.keys("Enter")
+        tmux.waitFor("near hit and near miss queued for the supervisor")
+        // 3: skipped.
+        try tmux.keys("s")
+        tmux.waitFor("Skipped ")
+
+        // The supervisor screen shows the wrong prediction's near hit and near miss.
+        try tmux.keys("Tab")
+        let supervisor = tmux.waitFor("near hit")
+        #expect(supervisor.contains("near miss") && supervisor.contains("review 1 of 2"))
+
+        // The operator retrains in the background and sees the new round.
+        try tmux.keys("Tab")
+        tmux.waitFor("round  status")
+        try tmux.keys("r")
+        tmux.waitFor("Round 2 trained and active", seconds: 180)
+        try tmux.keys("q")
+        tmux.waitFor("EXIT=0")
+
+        let database = try Database(path: workspace + "/workspace.sqlite")
+        let rows = try database.query("SELECT user, prediction_verdict, corrected_mask IS NOT NULL, round_id FROM feedback ORDER BY id")
+        #expect(rows.map { $0[1] } == [.text("right"), .text("wrong"), .text("skip")])
+        #expect(rows.allSatisfy { $0[0] == .text("tess") && $0[3] != .null })
+        #expect(rows.map { $0[2] } == [.integer(0), .integer(1), .integer(0)])
+        #expect(try database.query("SELECT number, status FROM rounds ORDER BY number") == [[.integer(1), .text("superseded")], [.integer(2), .text("active")]])
+    }
+
+    @Test(.enabled(if: tmuxAvailable)) func resizingAndATooSmallWindowAreHandled() throws {
+        let directory = TemporaryDirectory("label-resize")
+        defer { directory.remove() }
+        let workspace = try Self.workspace(directory)
+        let tmux = try TmuxSession(command(workspace, "--graphics halfblock"), columns: 100, rows: 30)
+        tmux.waitFor("item: ")
+        for (columns, rows) in [(140, 45), (80, 24), (50, 10), (30, 6), (100, 30)] {
+            try tmux.tmux(["resize-window", "-t", tmux.name, "-x", "\(columns)", "-y", "\(rows)"])
+            usleep(400_000)
+            if columns < 60 {
+                tmux.waitFor("Enlarge the terminal")
+            } else {
+                tmux.waitFor("item: ")
+            }
+        }
+        try tmux.keys("q")
+        tmux.waitFor("EXIT=0")
+    }
+}
