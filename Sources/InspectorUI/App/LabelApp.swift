@@ -91,7 +91,10 @@ public final class LabelApp {
         let (model, _, round) = try session.workspace.activeModel()
         _ = model
         heatmaps = try HeatmapWorker(checkpoint: "\(workspacePath)/\(round.checkpoint)")
-        defer { heatmaps.stop() }
+        defer {
+            heatmaps.stop()
+            retrainer.cancelAndWait()
+        }
         for number in [SIGINT, SIGTERM, SIGHUP] {
             signal(number) { pendingSignal = $0 }
         }

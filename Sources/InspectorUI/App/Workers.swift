@@ -65,14 +65,21 @@ final class HeatmapWorker: @unchecked Sendable {
         lock.unlock()
     }
 
-    func stop() {
+    private let finished = DispatchSemaphore(value: 0)
+
+    /// Stops the thread and waits (up to `timeout` seconds) until it has left its loop: a
+    /// process must not exit while a worker is inside OpenBLAS, whose exit handler waits for
+    /// its busy threads.
+    func stop(timeout: Double = 10) {
         lock.lock()
         stopped = true
         lock.signal()
         lock.unlock()
+        _ = finished.wait(timeout: .now() + timeout)
     }
 
     private func loop() {
+        defer { finished.signal() }
         while true {
             lock.lock()
             while queue.isEmpty && !stopped { lock.wait() }
@@ -169,5 +176,14 @@ final class RetrainWorker: @unchecked Sendable {
         lock.lock()
         cancelRequested = true
         lock.unlock()
+    }
+
+    /// Cancels a running round and waits (up to `timeout` seconds) for its thread to stop,
+    /// before the process exits (nothing half-done is recorded: a cancelled round is not).
+    func cancelAndWait(timeout: Double = 30) {
+        guard isRunning else { return }
+        cancel()
+        let deadline = Date().addingTimeInterval(timeout)
+        while isRunning && Date() < deadline { usleep(20_000) }
     }
 }
