@@ -81,15 +81,16 @@ public final class LabelApp {
         self.role = role
         self.graphics = graphics
         self.truecolor = truecolor
-        current = role == .operator ? .operator : role == .supervisor ? .supervisor : .inspector
-        if role == .operator || role == .supervisor { current = .inspector }
+        // Everyone starts on the inspector screen; Tab reaches the others the role has.
+        current = .inspector
     }
 
     /// Runs until the user quits or a signal arrives; returns the exit status. The terminal
     /// is restored on every path.
     public func run() throws -> Int32 {
-        let (model, _, round) = try session.workspace.activeModel()
-        _ = model
+        guard let round = try session.workspace.activeRound() else {
+            throw WorkspaceError(workspacePath, "no trained model yet; run 'nearcaipi train \(workspacePath)'")
+        }
         heatmaps = try HeatmapWorker(checkpoint: "\(workspacePath)/\(round.checkpoint)")
         defer {
             heatmaps.stop()
@@ -367,10 +368,8 @@ public final class LabelApp {
             answer.mask = nil
         case .character("b"):
             answer.explanation = .wrong
-            let size = shown!.view.image.width
-            editor = MaskEditor(width: size, height: shown!.view.image.height, start: answer.mask)
+            editor = MaskEditor(width: shown!.view.image.width, height: shown!.view.image.height, start: answer.mask)
             message = "Paint the defect: arrows/hjkl move, space pen, +/- brush, r rectangle, e erase, u undo, t top 10 %, Enter done."
-            _ = size
         case .character("s"):
             if let shown {
                 let event = FeedbackEvent(itemPath: shown.view.path, user: session.user, predictedLabel: shown.view.predictedLabel,
@@ -551,7 +550,7 @@ public final class LabelApp {
         case .halfblock:
             let grid = CellRenderer.halfBlock(picture, columns: fit.columns, rows: fit.rows)
             if truecolor {
-                rawImages.append((box.row, box.column, Array(CellRenderer.truecolorSequence(grid, row: box.row, column: box.column).utf8).dropFirst(0).map { $0 }))
+                rawImages.append((box.row, box.column, Array(CellRenderer.truecolorSequence(grid, row: box.row, column: box.column).utf8)))
             } else {
                 for row in 0..<grid.rows {
                     for column in 0..<grid.columns {
@@ -675,7 +674,7 @@ public final class LabelApp {
             let m = index < metrics.count ? metrics[index] : nil
             let text = String(format: "%5d  %-12@  %10d   %8.3f  %5.3f  %6.3f", round.number, round.status as NSString, round.trainingSize,
                               m?.test.accuracy ?? .nan, m?.test.f1 ?? .nan, m?.test.mcc ?? .nan)
-            screen.put(text, row: 4 + index, column: 2, reverse: index == selectedRound, pair: 0)
+            screen.put(text, row: 4 + index, column: 2, reverse: index == selectedRound)
             if 4 + index >= layout.messageRow - 6 { break }
         }
         let chartRow = min(layout.messageRow - 5, 5 + rounds.count)
