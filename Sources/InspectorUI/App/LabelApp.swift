@@ -66,6 +66,7 @@ public final class LabelApp {
     var reviewIndex = 0
     var refutationBrowser: (list: [(path: String, transform: String)], index: Int)?
     var showLog = false
+    var reviewPanels: [ItemView?] = []
     var logUser: String?
     // Operator
     var selectedRound = 0
@@ -148,9 +149,7 @@ public final class LabelApp {
         let view = try session.view(of: query.path)
         shown = Shown(view: view, query: query, review: nil)
         // The next queries by the same ranking, so their heatmaps are ready when reached.
-        let strategy = session.settings.queryStrategy
-        let ranked = session.pool.predictions.filter { $0.path != query.path }
-            .sorted { strategy.informativeness($0.probabilities) > strategy.informativeness($1.probabilities) }
+        let ranked = session.pool.ranked(by: session.settings.queryStrategy).filter { $0.path != query.path }
         upcoming = ranked.prefix(2).compactMap { try? session.view(of: $0.path) }
         requestHeatmaps()
     }
@@ -158,8 +157,8 @@ public final class LabelApp {
     func requestHeatmaps() {
         var items: [(String, Image, Int)] = []
         if let shown { items.append((shown.view.path, shown.view.image, shown.view.predictedLabel)) }
-        if current == .supervisor, let views = try? supervisorViews() {
-            for view in views.compactMap({ $0 }) { items.append((view.path, view.image, view.predictedLabel)) }
+        if current == .supervisor, shown?.review != nil {
+            for view in reviewPanels.compactMap({ $0 }) { items.append((view.path, view.image, view.predictedLabel)) }
         }
         for view in upcoming { items.append((view.path, view.image, view.predictedLabel)) }
         heatmaps.request(items.map { (path: $0.0, image: $0.1, target: $0.2) })
@@ -214,6 +213,7 @@ public final class LabelApp {
             switch retrainer.state {
             case .finished(let round, let mcc):
                 try session.refresh()
+                if shown?.review != nil { loadReviewPanels() }
                 if let active = try session.workspace.activeRound() {
                     try heatmaps.reload(checkpoint: "\(workspacePath)/\(active.checkpoint)")
                 }
@@ -286,6 +286,7 @@ public final class LabelApp {
         if let round = confirmRollback {
             if input == .character("y") {
                 try session.rollback(to: round)
+                if shown?.review != nil { loadReviewPanels() }
                 if let active = try session.workspace.activeRound() { try heatmaps.reload(checkpoint: "\(workspacePath)/\(active.checkpoint)") }
                 message = "Rolled back to round \(round); later rounds are kept, marked rolled back."
                 try nextQuery()
@@ -420,10 +421,17 @@ public final class LabelApp {
         reviewIndex = min(reviewIndex, reviews.count - 1)
         let review = reviews[reviewIndex]
         shown = Shown(view: try session.view(of: review.path), query: nil, review: review)
+        loadReviewPanels()
         requestHeatmaps()
     }
 
     /// The supervisor's four panels: the query, near hit, near miss, farthest.
+    /// Loads the supervisor's four panels — the query, near hit, near miss, farthest — once
+    /// per review (and after a model change), not on every redraw: each view reads an image.
+    func loadReviewPanels() {
+        reviewPanels = (try? supervisorViews()) ?? []
+    }
+
     func supervisorViews() throws -> [ItemView?] {
         guard let review = shown?.review else { return [] }
         let query = try? session.view(of: review.of)
@@ -614,7 +622,7 @@ public final class LabelApp {
         }
         screen.put("review \(reviewIndex + 1) of \(reviews.count): \(review.reason) of \(review.of) (the wrongly predicted query)",
                    row: 2, column: 1, bold: true)
-        let views = (try? supervisorViews()) ?? []
+        let views = reviewPanels
         let names = ["query (now labelled)", "near hit", "near miss", "farthest"]
         for (index, box) in layout.quadrants.enumerated() {
             let title = names[index]

@@ -23,7 +23,7 @@ final class HeatmapWorker: @unchecked Sendable {
     private var generation = 0
     let masks: Int
     /// Incremented whenever a result changes; the UI redraws when it sees a new value.
-    private(set) var version = 0
+    private var version = 0
 
     init(checkpoint: String, masks: Int = 1000) throws {
         classifier = try ImageClassifier(checkpoint: checkpoint)
@@ -125,7 +125,7 @@ final class RetrainWorker: @unchecked Sendable {
     private let lock = NSLock()
     private var stateValue: State = .idle
     private var cancelRequested = false
-    private(set) var version = 0
+    private var version = 0
 
     var state: State {
         lock.lock()

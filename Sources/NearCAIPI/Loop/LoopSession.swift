@@ -27,8 +27,6 @@ public struct LoopSettings: Sendable, Equatable {
         asksNeighbours = strategy.asksNeighbours
     }
 
-    static let keys = ["query_strategy", "refutations", "near_neighbours", "refutations_per_item", "interactions_per_round", "lease_seconds"]
-
     /// The workspace's settings, defaults for what it does not set. A stored value the engine
     /// cannot read is an error naming the setting, not a silent default.
     public static func stored(in workspace: Workspace) throws -> LoopSettings {
@@ -127,8 +125,9 @@ public final class LoopSession {
     /// The active model's prediction and embedding for any item of the workspace (pool items
     /// from the codebook, others computed).
     public func view(of path: String) throws -> ItemView {
-        let image = try itemImage(path)
-        let known = try itemRow(path).label
+        let row = try itemRow(path)
+        let image = try itemImage(path, origin: row.origin)
+        let known = row.label
         if let cached = pool.predictions.first(where: { $0.path == path }) {
             return ItemView(path: path, image: image, probabilities: cached.probabilities, embedding: cached.embedding, knownLabel: known)
         }
@@ -283,8 +282,9 @@ public final class LoopSession {
     }
 
     /// An item's image at the model's input: originals from the data root, refutations from the workspace.
-    public func itemImage(_ path: String) throws -> Image {
-        let origin = try itemRow(path).origin
+    public func itemImage(_ path: String) throws -> Image { try itemImage(path, origin: itemRow(path).origin) }
+
+    func itemImage(_ path: String, origin: String) throws -> Image {
         let file = origin == "original" ? "\(try workspace.dataRoot)/\(path)" : "\(workspace.path)/\(path)"
         return try ImageFile.read(file).image.modelInput(channels: classifier.channels, size: classifier.inputSize)
     }

@@ -105,13 +105,7 @@ public final class PoolModel {
     /// same item. nil when the pool has nothing left to ask.
     public func nextQuery(for user: String, strategy: QueryStrategy = .leastConfidence, leaseSeconds: Double = 600,
                           seed: UInt64 = 1, now: Double = Date().timeIntervalSince1970) throws -> Query? {
-        var order = predictions
-        if strategy == .random {
-            var random = SplitMix64(seed: seed)
-            for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, random.integer(0, i)) }
-        } else {
-            order.sort { strategy.informativeness($0.probabilities) > strategy.informativeness($1.probabilities) }
-        }
+        let order = ranked(by: strategy, seed: seed)
         let database = workspace.database
         return try database.transaction { () throws -> Query? in
             let answered = Set(try database.query("SELECT DISTINCT item_id FROM feedback WHERE reverted = 0").compactMap { row -> Int64? in
@@ -131,6 +125,19 @@ public final class PoolModel {
             return Query(itemID: pick.itemID, path: pick.path, predictedLabel: pick.predictedLabel,
                          confidence: pick.confidence, expires: expires)
         }
+    }
+
+    /// The pool in the order `strategy` asks it: most informative first, or a seeded shuffle
+    /// for `random`. The UI uses the same order to compute the next queries' heatmaps ahead.
+    public func ranked(by strategy: QueryStrategy, seed: UInt64 = 1) -> [PoolPrediction] {
+        var order = predictions
+        if strategy == .random {
+            var random = SplitMix64(seed: seed)
+            for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, random.integer(0, i)) }
+        } else {
+            order.sort { strategy.informativeness($0.probabilities) > strategy.informativeness($1.probabilities) }
+        }
+        return order
     }
 
     /// Gives a leased item back (the expert moved on without answering).

@@ -149,11 +149,12 @@ public final class Simulation {
 
     func runStrategy(_ strategy: LoopStrategy, seed: UInt64, workspace: Workspace,
                      progress: (SimulationProgress) -> Void) throws {
+        // One session: its pool predictions are refreshed by every retrain, not recomputed.
+        let session = try LoopSession(workspace: workspace, user: expert.name)
         while true {
             let finished = try workspace.rounds().count - 1
             guard finished < plan.rounds else { return }
             let round = finished + 1
-            let session = try LoopSession(workspace: workspace, user: expert.name)
             var done = try interactionsSoFar(workspace)
             try answerReviews(session, seed: seed)
             while done < plan.interactionsPerRound {
