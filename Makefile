@@ -5,8 +5,9 @@
 
 SWIFT    ?= swift
 RUN_DIR  := .run
-# The system C libraries the C shims wrap, and tmux for the terminal tests.
-PACKAGES := libncurses-dev libpng-dev libjpeg-dev libopenblas-dev libsqlite3-dev tmux
+# The system C libraries the C shims wrap; tmux and libsixel-bin (sixel2png, img2sixel) for
+# the terminal tests and benchmarks.
+PACKAGES := libncurses-dev libpng-dev libjpeg-dev libopenblas-dev libsqlite3-dev tmux libsixel-bin
 
 .PHONY: simulate setup build debug test torture run bench sample clean
 

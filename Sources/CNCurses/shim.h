@@ -14,6 +14,9 @@
 #include <stdio.h>
 #include <wchar.h>
 #include <ncursesw/curses.h>
+// openpty (in libc since glibc 2.34): a pseudo-terminal for measuring the screens without a
+// terminal emulator.
+#include <pty.h>
 
 // ncurses exposes these as global variables or macros. Swift 6 strict concurrency rejects
 // mutable globals and cannot import function-like macros, so each one gets an accessor.

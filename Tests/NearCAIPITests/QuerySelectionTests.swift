@@ -58,6 +58,18 @@ import TestSupport
             #expect(try pool.nextQuery(for: user, now: now + 10_000)?.itemID != anna.itemID)
         }
 
+        // What the screens compute heatmaps for ahead is what nextQuery then offers: the
+        // ranking without answered items and without items leased to anyone.
+        let soon = now + 20_000
+        let dora = try #require(try pool.nextQuery(for: "dora", now: soon))
+        let ahead = try pool.upcoming(after: dora, for: "dora", strategy: .leastConfidence, count: 3, now: soon)
+        #expect(ahead.count == 3 && !ahead.contains { $0.itemID == anna.itemID || $0.itemID == dora.itemID })
+        try workspace.recordFeedback(FeedbackEvent(itemPath: dora.path, user: "dora", predictedLabel: dora.predictedLabel, prediction: .right))
+        #expect(try pool.nextQuery(for: "dora", now: soon)?.itemID == ahead[0].itemID)
+        let emil = try #require(try pool.nextQuery(for: "emil", now: soon))
+        #expect(emil.itemID == ahead[1].itemID)
+        #expect(try pool.upcoming(after: nil, for: "dora", strategy: .leastConfidence, count: 1, now: soon).first?.itemID == ahead[2].itemID)
+
         // Near hit: same class, most similar; near miss: other class, most similar; farthest: least similar.
         let neighbours = try pool.neighbours(of: ben.path)
         let query = try #require(pool.predictions.first { $0.path == ben.path })

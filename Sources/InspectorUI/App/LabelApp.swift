@@ -21,6 +21,18 @@ public enum Role: String, Sendable, CaseIterable {
     }
 }
 
+/// A picture written to the terminal outside ncurses, where it went and what it showed.
+struct RawImage {
+    var row: Int, column: Int, columns: Int, rows: Int
+    var key: Int
+    var bytes: [UInt8]
+
+    struct Place: Hashable { var row: Int, column: Int, columns: Int, rows: Int }
+    struct Identity: Hashable { var place: Place, key: Int }
+    var place: Place { Place(row: row, column: column, columns: columns, rows: rows) }
+    var identity: Identity { Identity(place: place, key: key) }
+}
+
 /// Set by the signal handlers; the UI loop polls it and leaves cleanly (endwin, mouse off).
 nonisolated(unsafe) private var pendingSignal: Int32 = 0
 
@@ -47,8 +59,10 @@ public final class LabelApp {
     let role: Role
     let graphics: GraphicsMode
     let truecolor: Bool
+    let terminal: TerminalReport
     var screen: CursesScreen!
     var terminalOutput: UnsafeMutablePointer<FILE>?
+    var terminalInput: UnsafeMutablePointer<FILE>?
     var heatmaps: HeatmapWorker!
     let retrainer = RetrainWorker()
 
@@ -73,15 +87,25 @@ public final class LabelApp {
     var confirmRollback: Int?
     var lastRetrainVersion = 0
     var seenHeatmapVersion = -1
-    var rawImages: [(row: Int, column: Int, bytes: [UInt8])] = []
+    /// Pictures written straight to the terminal after ncurses' refresh (sixel, 24-bit
+    /// half-block), this frame's and the previous frame's.
+    var rawImages: [RawImage] = []
+    var sentImages: [RawImage] = []
+    /// Set after a resize or anything else that repaints the whole terminal.
+    var resendImages = true
+    /// Encoded sixel pictures by content, so a redraw that does not change a picture does not
+    /// encode it again.
+    var sixelCache: [Int: [UInt8]] = [:]
     var mouseTarget: (box: Layout.Box, width: Int, height: Int, columns: Int, rows: Int)?
 
-    public init(workspace: Workspace, user: String, role: Role, graphics: GraphicsMode, truecolor: Bool) throws {
+    public init(workspace: Workspace, user: String, role: Role, graphics: GraphicsMode, truecolor: Bool,
+                terminal: TerminalReport = TerminalReport()) throws {
         session = try LoopSession(workspace: workspace, user: user)
         workspacePath = workspace.path
         self.role = role
         self.graphics = graphics
         self.truecolor = truecolor
+        self.terminal = terminal
         // Everyone starts on the inspector screen; Tab reaches the others the role has.
         current = .inspector
     }
@@ -89,50 +113,71 @@ public final class LabelApp {
     /// Runs until the user quits or a signal arrives; returns the exit status. The terminal
     /// is restored on every path.
     public func run() throws -> Int32 {
-        guard let round = try session.workspace.activeRound() else {
-            throw WorkspaceError(workspacePath, "no trained model yet; run 'nearcaipi train \(workspacePath)'")
-        }
-        heatmaps = try HeatmapWorker(checkpoint: "\(workspacePath)/\(round.checkpoint)")
-        defer {
-            heatmaps.stop()
-            retrainer.cancelAndWait()
-        }
         for number in [SIGINT, SIGTERM, SIGHUP] {
             signal(number) { pendingSignal = $0 }
         }
-        let term = ProcessInfo.processInfo.environment["TERM"] ?? "xterm"
-        guard let output = fdopen(dup(STDOUT_FILENO), "w"), let input = fdopen(dup(STDIN_FILENO), "r") else {
-            throw TerminalError(message: "cannot open the terminal streams")
-        }
-        terminalOutput = output
-        defer { fclose(input) }
-        screen = try CursesScreen(terminalType: term, output: output, input: input)
-        defer {
-            writeRaw("\u{1B}[?1002l\u{1B}[?1006l")
-            screen.end()
-        }
-        screen.configureForInteraction(timeout: 50, mouse: true)
-        writeRaw("\u{1B}[?1002h")
-        try nextQuery()
-        draw()
+        defer { finish() }
+        try start(terminalType: ProcessInfo.processInfo.environment["TERM"] ?? "xterm",
+                  inputDescriptor: STDIN_FILENO, outputDescriptor: STDOUT_FILENO)
         while pendingSignal == 0 {
-            let input = screen.read()
-            var changed = false
-            switch input {
-            case .none: break
-            case .resize:
-                screen.invalidate()
-                changed = true
-            default:
-                if try handle(input) == false { return 0 }
-                changed = true
-            }
-            if try pollWorkers() { changed = true }
-            if changed { draw() }
+            if try step(screen.read()) == false { return 0 }
         }
         // Interrupted: everything confirmed is already stored; the lease expires on its own.
         if let query = shown?.query { try? session.release(query) }
         return pendingSignal == SIGINT ? 130 : 128 + pendingSignal
+    }
+
+    /// Starts the heatmap worker and curses on the terminal behind the two descriptors (the
+    /// process's own, or a pseudo-terminal in the benchmark) and draws the first query.
+    /// `finish()` undoes it, also after a failure half-way.
+    func start(terminalType: String, inputDescriptor: Int32, outputDescriptor: Int32) throws {
+        guard let round = try session.workspace.activeRound() else {
+            throw WorkspaceError(workspacePath, "no trained model yet; run 'nearcaipi train \(workspacePath)'")
+        }
+        heatmaps = try HeatmapWorker(checkpoint: "\(workspacePath)/\(round.checkpoint)")
+        guard let output = fdopen(dup(outputDescriptor), "w"), let input = fdopen(dup(inputDescriptor), "r") else {
+            throw TerminalError(message: "cannot open the terminal streams")
+        }
+        terminalOutput = output
+        terminalInput = input
+        screen = try CursesScreen(terminalType: terminalType, output: output, input: input)
+        screen.configureForInteraction(timeout: 50, mouse: true)
+        writeRaw("\u{1B}[?1002h")
+        try nextQuery()
+        draw()
+    }
+
+    /// One turn of the loop: handles `input`, takes the workers' results, redraws what
+    /// changed. false when the user quits.
+    func step(_ input: CursesScreen.Input) throws -> Bool {
+        var changed = false
+        switch input {
+        case .none: break
+        case .resize:
+            screen.invalidate()
+            resendImages = true
+            changed = true
+        default:
+            if try handle(input) == false { return false }
+            changed = true
+        }
+        if try pollWorkers() { changed = true }
+        if changed { draw() }
+        return true
+    }
+
+    /// Restores the terminal first (mouse reporting off, `endwin`), then stops the workers
+    /// and waits for them, so no thread is inside OpenBLAS when the process exits.
+    func finish() {
+        if let screen {
+            writeRaw("\u{1B}[?1002l\u{1B}[?1006l")
+            screen.end()
+        }
+        heatmaps?.stop()
+        retrainer.cancelAndWait()
+        for stream in [terminalOutput, terminalInput] { if let stream { fclose(stream) } }
+        terminalOutput = nil
+        terminalInput = nil
     }
 
     // MARK: Work
@@ -149,8 +194,7 @@ public final class LabelApp {
         let view = try session.view(of: query.path)
         shown = Shown(view: view, query: query, review: nil)
         // The next queries by the same ranking, so their heatmaps are ready when reached.
-        let ranked = session.pool.ranked(by: session.settings.queryStrategy).filter { $0.path != query.path }
-        upcoming = ranked.prefix(2).compactMap { try? session.view(of: $0.path) }
+        upcoming = try session.upcoming(after: query, count: 2).compactMap { try? session.view(of: $0.path) }
         requestHeatmaps()
     }
 
@@ -447,10 +491,11 @@ public final class LabelApp {
     func writeRaw(_ text: String) { writeRaw(Array(text.utf8)) }
 
     func writeRaw(_ bytes: [UInt8]) {
-        if let terminalOutput { fflush(terminalOutput) }
+        guard let output = terminalOutput else { return }
+        fflush(output)
         var offset = 0
         while offset < bytes.count {
-            let written = bytes[offset...].withUnsafeBytes { Glibc.write(STDOUT_FILENO, $0.baseAddress, $0.count) }
+            let written = bytes[offset...].withUnsafeBytes { Glibc.write(fileno(output), $0.baseAddress, $0.count) }
             if written <= 0 { if errno == EINTR { continue } else { return } }
             offset += written
         }
@@ -488,16 +533,29 @@ public final class LabelApp {
         }
         screen.put(message, row: layout.messageRow, column: 1)
         screen.put(hints, row: layout.hintRow, column: 0, dim: true)
+        // A picture that vanished or changed its place or size leaves pixels that ncurses
+        // does not know of: the whole terminal is cleared and repainted, pictures included.
+        // Otherwise only pictures that changed are sent: the others are still on the glass,
+        // as the text cells under them stayed blank.
+        let places = Set(rawImages.map(\.place))
+        if sentImages.contains(where: { !places.contains($0.place) }) {
+            screen.invalidate()
+            resendImages = true
+        }
         screen.refresh()
-        if !rawImages.isEmpty {
+        let previous = Set(sentImages.map(\.identity))
+        let due = rawImages.filter { resendImages || !previous.contains($0.identity) }
+        if !due.isEmpty {
             var bytes = Array("\u{1B}7".utf8)
-            for image in rawImages {
+            for image in due {
                 bytes += Array("\u{1B}[\(image.row + 1);\(image.column + 1)H".utf8)
                 bytes += image.bytes
             }
             bytes += Array("\u{1B}8".utf8)
             writeRaw(bytes)
         }
+        sentImages = rawImages
+        resendImages = false
     }
 
     var hints: String {
@@ -550,15 +608,39 @@ public final class LabelApp {
         }
         switch graphics {
         case .sixel:
-            let cellWidth = 10, cellHeight = 20
-            let scale = min(Double(box.columns * cellWidth) / Double(image.width), Double(box.rows * cellHeight) / Double(image.height))
-            let sized = picture.areaResized(width: max(1, Int(Double(image.width) * scale)), height: max(1, Int(Double(image.height) * scale)))
-            rawImages.append((box.row, box.column, SixelEncoder.encode(sized)))
-            return (Int((Double(sized.width) / Double(cellWidth)).rounded(.up)), Int((Double(sized.height) / Double(cellHeight)).rounded(.up)))
+            // Pixels per cell: the kernel's window size follows font changes, then what the
+            // terminal reported, then xterm's default.
+            let cell = terminalOutput.flatMap { CellSize.fromWindowSize(of: fileno($0)) } ?? terminal.cellSize ?? .assumed
+            let room = (width: box.columns * cell.width, height: box.rows * cell.height / 6 * 6)
+            let fit = min(Double(room.width) / Double(image.width), Double(room.height) / Double(image.height))
+            // Enlarged by a whole factor (every pixel a crisp block, quantised once at its own
+            // size), reduced by area averaging; whole sixel bands (6 pixel rows) only, so the
+            // last band never reaches below the box.
+            var source = picture, scale = max(1, Int(fit))
+            while scale > 1, (image.height * scale + 5) / 6 * 6 > room.height { scale -= 1 }
+            if fit < 1 {
+                source = picture.areaResized(width: max(1, Int(Double(image.width) * fit)),
+                                             height: max(6, Int(Double(image.height) * fit) / 6 * 6))
+            }
+            var hasher = Hasher()
+            hasher.combine(scale)
+            hasher.combine(source.width)
+            source.pixels.withUnsafeBytes { hasher.combine(bytes: $0) }
+            let key = hasher.finalize()
+            let registers = min(SixelEncoder.defaultRegisters, terminal.colorRegisters ?? SixelEncoder.defaultRegisters)
+            let bytes = sixelCache[key] ?? SixelEncoder.encode(source, scale: scale, registers: registers)
+            if sixelCache.count > 16 { sixelCache.removeAll() }
+            sixelCache[key] = bytes
+            let size = (width: source.width * scale, height: source.height * scale)
+            let drawn = ((size.width + cell.width - 1) / cell.width, (size.height + cell.height - 1) / cell.height)
+            rawImages.append(RawImage(row: box.row, column: box.column, columns: drawn.0, rows: drawn.1, key: key, bytes: bytes))
+            return drawn
         case .halfblock:
             let grid = CellRenderer.halfBlock(picture, columns: fit.columns, rows: fit.rows)
             if truecolor {
-                rawImages.append((box.row, box.column, Array(CellRenderer.truecolorSequence(grid, row: box.row, column: box.column).utf8)))
+                let bytes = Array(CellRenderer.truecolorSequence(grid, row: box.row, column: box.column).utf8)
+                rawImages.append(RawImage(row: box.row, column: box.column, columns: grid.columns, rows: grid.rows,
+                                          key: bytes.hashValue, bytes: bytes))
             } else {
                 for row in 0..<grid.rows {
                     for column in 0..<grid.columns {

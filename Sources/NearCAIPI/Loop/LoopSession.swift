@@ -119,6 +119,12 @@ public final class LoopSession {
         try pool.nextQuery(for: user, strategy: settings.queryStrategy, leaseSeconds: settings.leaseSeconds, seed: seed)
     }
 
+    /// The `count` items most likely to follow `current` (same ranking, nothing answered or
+    /// leased), so their heatmaps can be computed before they are asked.
+    public func upcoming(after current: Query?, count: Int, seed: UInt64 = 1) throws -> [PoolPrediction] {
+        try pool.upcoming(after: current, for: user, strategy: settings.queryStrategy, count: count, seed: seed)
+    }
+
     /// Gives the query back unanswered.
     public func release(_ query: Query) throws { try pool.release(query, for: user) }
 

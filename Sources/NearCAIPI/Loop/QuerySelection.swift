@@ -108,15 +108,7 @@ public final class PoolModel {
         let order = ranked(by: strategy, seed: seed)
         let database = workspace.database
         return try database.transaction { () throws -> Query? in
-            let answered = Set(try database.query("SELECT DISTINCT item_id FROM feedback WHERE reverted = 0").compactMap { row -> Int64? in
-                if case .integer(let id) = row[0] { return id } else { return nil }
-            })
-            var heldByOthers: Set<Int64> = []
-            var heldByUser: Set<Int64> = []
-            for row in try database.query("SELECT item_id, user FROM leases WHERE expires > ?", [.real(now)]) {
-                guard case .integer(let id) = row[0], case .text(let holder) = row[1] else { continue }
-                if holder == user { heldByUser.insert(id) } else { heldByOthers.insert(id) }
-            }
+            let (answered, heldByOthers, heldByUser) = try itemStates(for: user, now: now)
             guard let pick = order.first(where: { !answered.contains($0.itemID) && !heldByOthers.contains($0.itemID) && !heldByUser.contains($0.itemID) })
                 ?? order.first(where: { heldByUser.contains($0.itemID) && !answered.contains($0.itemID) }) else { return nil }
             let expires = now + leaseSeconds
@@ -127,8 +119,34 @@ public final class PoolModel {
         }
     }
 
+    /// What `nextQuery` will most likely offer `user` after `current`: the same ranking
+    /// without the items answered or leased to anyone (the UI computes their heatmaps ahead).
+    public func upcoming(after current: Query?, for user: String, strategy: QueryStrategy, count: Int, seed: UInt64 = 1,
+                         now: Double = Date().timeIntervalSince1970) throws -> [PoolPrediction] {
+        let (answered, heldByOthers, heldByUser) = try itemStates(for: user, now: now)
+        return Array(ranked(by: strategy, seed: seed).lazy.filter {
+            $0.itemID != current?.itemID && !answered.contains($0.itemID)
+                && !heldByOthers.contains($0.itemID) && !heldByUser.contains($0.itemID)
+        }.prefix(count))
+    }
+
+    /// Items with a standing answer, and items leased (unexpired) to others and to `user`.
+    private func itemStates(for user: String, now: Double) throws -> (answered: Set<Int64>, heldByOthers: Set<Int64>, heldByUser: Set<Int64>) {
+        let database = workspace.database
+        let answered = Set(try database.query("SELECT DISTINCT item_id FROM feedback WHERE reverted = 0").compactMap { row -> Int64? in
+            if case .integer(let id) = row[0] { return id } else { return nil }
+        })
+        var heldByOthers: Set<Int64> = []
+        var heldByUser: Set<Int64> = []
+        for row in try database.query("SELECT item_id, user FROM leases WHERE expires > ?", [.real(now)]) {
+            guard case .integer(let id) = row[0], case .text(let holder) = row[1] else { continue }
+            if holder == user { heldByUser.insert(id) } else { heldByOthers.insert(id) }
+        }
+        return (answered, heldByOthers, heldByUser)
+    }
+
     /// The pool in the order `strategy` asks it: most informative first, or a seeded shuffle
-    /// for `random`. The UI uses the same order to compute the next queries' heatmaps ahead.
+    /// for `random`. `nextQuery` and `upcoming` both take this order.
     public func ranked(by strategy: QueryStrategy, seed: UInt64 = 1) -> [PoolPrediction] {
         var order = predictions
         if strategy == .random {

@@ -11,7 +11,7 @@ enum BenchCommand: Command {
     static let name = "bench"
     static let summary = "measure sgemm peak and image pipeline speed on this machine (text or --json)"
     static let help = """
-    Usage: nearcaipi bench [--json] [--seconds S] [--models LIST]
+    Usage: nearcaipi bench [--json] [--seconds S] [--models LIST] [--workspace PATH]
 
     Measures, on this machine:
       - cblas_sgemm GFLOP/s for a convolution-shaped product (M=64, K=576, N=12544: a 3×3
@@ -23,15 +23,22 @@ enum BenchCommand: Command {
         2 classes): training images/s (batch 16, SGD with momentum, forward + backward + step),
         inference images/s (batch 32), and the GFLOP/s those rates mean (a training step counts
         three forward passes of work); the time of one 1000-mask InvRISE heatmap (batches of
-        32 masked images); the peak resident memory after training resnet18-w4 at batch 32.
+        32 masked images); the peak resident memory after training resnet18-w4 at batch 32;
+      - the sixel encoder on a 256×256 heatmap overlay: time, bytes and PSNR (decoded by
+        libsixel's sixel2png), beside libsixel's img2sixel on the same PNG (a whole process);
+      - with --workspace: the labelling screens on a copy of that workspace, on a
+        pseudo-terminal of 160×48 cells, in each graphics mode: key press to redraw (median and
+        95th percentile, with the heatmaps ready and while they compute) and Enter on an
+        answered query to the next query drawn with its precomputed heatmap.
 
     Options:
       --json        print one JSON object instead of the table
       --seconds S   minimum time per measurement, 0.1-10 (default 0.5)
       --models LIST comma-separated models to measure: resnet18-w4, resnet18, or none
                     (default: resnet18-w4,resnet18)
+      --workspace PATH  a trained workspace to time the labelling screens on (left unchanged)
     """
-    static let options: Set<String> = ["--seconds", "--models"]
+    static let options: Set<String> = ["--seconds", "--models", "--workspace"]
     static let modelChoices: [String: (String, ResNetConfiguration)] = [
         "resnet18-w4": ("resnet18-w4@128", .resnet18w4()),
         "resnet18": ("resnet18@224", .resnet18()),
@@ -77,6 +84,11 @@ enum BenchCommand: Command {
             _ = measureTraining(.resnet18w4(), batch: 32, seconds: 0)
             peakMegabytes = peakResidentMegabytes()
         }
+        let sixel = try InterfaceBench.sixel(seconds: seconds)
+        let screens = try arguments.string("--workspace").map { try InterfaceBench.screens(workspacePath: $0) } ?? []
+        func milliseconds(_ value: Double?) -> String { value.map { rounded($0 * 1000) } ?? "null" }
+        func optional(_ value: Double?) -> String { value.map(rounded) ?? "null" }
+
         let models = chosen.map { (name: String, configuration: ResNetConfiguration) in
                 (name, measureTraining(configuration, batch: 16, seconds: seconds),
                  measureInference(configuration, batch: 32, seconds: seconds), measureInvRISE(configuration))
@@ -93,6 +105,16 @@ enum BenchCommand: Command {
             "sgemm_gflops": \(rounded(threaded)), "sgemm_gflops_1_thread": \(rounded(oneThread)), \
             "imaging": {"png_decode_128_rgb_per_s": \(rounded(1 / decodeSeconds)), \
             "area_resize_1600x1200_to_128_ms": \(rounded(resizeSeconds * 1000))}, \
+            "sixel_256_overlay": {"encode_ms": \(rounded(sixel.encodeMilliseconds)), "psnr_db": \(optional(sixel.psnr)), \
+            "bytes": \(sixel.bytes), "img2sixel_ms": \(optional(sixel.img2sixelMilliseconds)), \
+            "img2sixel_psnr_db": \(optional(sixel.img2sixelPSNR)), "img2sixel_bytes": \(sixel.img2sixelBytes.map(String.init) ?? "null")}, \
+            "screens": [\(screens.map { timing in
+                "{\"graphics\": \"\(timing.graphics.rawValue)\(timing.truecolor ? "-24bit" : "")\", "
+                + "\"key_to_redraw_ms_median\": \(milliseconds(InterfaceBench.percentile(timing.keyToRedraw, 0.5))), "
+                + "\"key_to_redraw_ms_p95\": \(milliseconds(InterfaceBench.percentile(timing.keyToRedraw, 0.95))), "
+                + "\"key_to_redraw_while_computing_ms_median\": \(milliseconds(InterfaceBench.percentile(timing.keyToRedrawWhileComputing, 0.5))), "
+                + "\"next_query_ms_max\": \(milliseconds(timing.nextQuery.max())), \"bytes_per_redraw\": \(timing.bytesPerRedraw)}"
+            }.joined(separator: ", "))], \
             "models": {\(modelFields)}\(peakMegabytes.map { ", \"train_resnet18-w4_batch32_peak_rss_mb\": \(rounded($0))" } ?? "")}
             """)
         } else {
@@ -109,6 +131,21 @@ enum BenchCommand: Command {
                 print("\(name)  InvRISE, 1000 masks, one image  \(rounded(invrise)) s")
             }
             if let peakMegabytes { print("peak resident memory, training resnet18-w4 at batch 32: \(rounded(peakMegabytes)) MB") }
+            print("sixel, 256x256 overlay        encode \(rounded(sixel.encodeMilliseconds)) ms  \(sixel.bytes) bytes  PSNR "
+                  + (sixel.psnr.map { rounded($0) + " dB" } ?? "? (no sixel2png)"))
+            if let time = sixel.img2sixelMilliseconds {
+                print("img2sixel, same PNG (process)        \(rounded(time)) ms  \(sixel.img2sixelBytes ?? 0) bytes  PSNR "
+                      + (sixel.img2sixelPSNR.map { rounded($0) + " dB" } ?? "?"))
+            } else {
+                print("img2sixel: not installed (Debian libsixel-bin), no comparison")
+            }
+            for timing in screens {
+                let mode = timing.graphics.rawValue + (timing.truecolor ? " 24-bit" : "")
+                print("screens \(timing.columns)x\(timing.rows) \(mode): key → redraw median \(milliseconds(InterfaceBench.percentile(timing.keyToRedraw, 0.5))) ms"
+                      + ", p95 \(milliseconds(InterfaceBench.percentile(timing.keyToRedraw, 0.95))) ms"
+                      + " (while heatmaps compute: median \(milliseconds(InterfaceBench.percentile(timing.keyToRedrawWhileComputing, 0.5))) ms)"
+                      + "; next query \(milliseconds(timing.nextQuery.max())) ms at most; \(timing.bytesPerRedraw) bytes per redraw")
+            }
         }
     }
 

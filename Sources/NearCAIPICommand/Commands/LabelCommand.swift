@@ -42,12 +42,13 @@ enum LabelCommand: Command {
         let workspace: Workspace
         do { workspace = try Workspace(opening: path) } catch { throw RuntimeFailure("\(error)") }
         let override = choice == .auto ? nil : GraphicsMode(rawValue: choice.rawValue)
-        let attributes = override == nil ? queryPrimaryDeviceAttributes() : nil
-        let mode = GraphicsMode.choose(override: override, deviceAttributes: attributes, environment: environment)
+        // Asked before curses starts (its own input handling would swallow the replies).
+        let report = TerminalReport.query()
+        let mode = GraphicsMode.choose(override: override, deviceAttributes: report.deviceAttributes, environment: environment)
         let truecolor = ["truecolor", "24bit"].contains(environment["COLORTERM"] ?? "")
         let status: Int32
         do {
-            let app = try LabelApp(workspace: workspace, user: user, role: role, graphics: mode, truecolor: truecolor)
+            let app = try LabelApp(workspace: workspace, user: user, role: role, graphics: mode, truecolor: truecolor, terminal: report)
             status = try app.run()
         } catch {
             throw RuntimeFailure("\(error)")
