@@ -143,6 +143,9 @@ public final class LabelApp {
         screen = try CursesScreen(terminalType: terminalType, output: output, input: input)
         screen.configureForInteraction(timeout: 50, mouse: true)
         writeRaw("\u{1B}[?1002h")
+        // Sixel scrolling mode (DECSDM reset): a picture starts at the cursor. With DECSDM
+        // set (xterm's sixelScrolling: false) every picture would land at the top left.
+        if graphics == .sixel { writeRaw("\u{1B}[?80l") }
         try nextQuery()
         draw()
     }

@@ -1,0 +1,84 @@
+import Foundation
+import NearCAIPI
+import NeuralNet
+
+/// `nearcaipi expert`: the simulated expert answering a workspace's queries through the same
+/// session as the screens — a second inspector for demonstrations, a load for several people
+/// at once, and the subject of the crash tests.
+enum ExpertCommand: Command {
+    static let name = "expert"
+    static let summary = "answer a workspace's queries as the simulated expert (truth from the data set), retraining on the way"
+    static let help = """
+    Usage: nearcaipi expert WORKSPACE [--user NAME] [--answers N] [--retrain-every K]
+                            [--epochs E] [--lease-seconds S]
+
+    Takes the next query as an inspector would (leased to NAME), answers it from the data
+    set's truth — the class from its folder, a painted mask from its mask file where the
+    prediction says NOK or the class is NOK — and submits it through the session: feedback,
+    refutations, near hits and near misses as the workspace's strategy says. Answers the
+    supervisor's open reviews too. Prints "stored ID ITEM" for each answer once it is
+    committed; whatever was printed survives a crash. Progress goes to standard error.
+
+    Options:
+      --user NAME         who answers (default: simulated-expert)
+      --answers N         how many queries to answer, 1-100000 (default: until the pool is empty)
+      --retrain-every K   train a round (fine-tuning, balanced class weights) after every K
+                          answers of this run, 1-100000 (default: never)
+      --epochs E          epochs per round, 1-500 (default: 3)
+      --lease-seconds S   how long a query stays reserved, 1-86400 (default: the workspace's)
+    """
+    static let options: Set<String> = ["--user", "--answers", "--retrain-every", "--epochs", "--lease-seconds"]
+    static let flags: Set<String> = []
+
+    static func run(_ arguments: Arguments) throws {
+        let path = try arguments.positionals(exactly: ["the workspace folder WORKSPACE"])[0]
+        let user = arguments.string("--user") ?? "simulated-expert"
+        guard !user.isEmpty, user.count <= 64 else { throw UsageError("option '--user' needs a name of 1 to 64 characters") }
+        let answers = try arguments.integer("--answers", default: 100_000, in: 1...100_000)
+        let retrainEvery = try arguments.integer("--retrain-every", default: 0, in: 1...100_000)
+        let epochs = try arguments.integer("--epochs", default: 3, in: 1...500)
+        let leaseSeconds = arguments.string("--lease-seconds") == nil ? nil : try arguments.integer("--lease-seconds", default: 600, in: 1...86_400)
+
+        do {
+            let workspace = try Workspace(opening: path)
+            let session = try LoopSession(workspace: workspace, user: user)
+            if let leaseSeconds { session.settings.leaseSeconds = Double(leaseSeconds) }
+            let expert = SimulatedExpert(name: user)
+            var answered = 0, sinceRound = 0
+            while answered < answers {
+                for review in try session.reviewQueue() {
+                    let view = try session.view(of: review.path)
+                    let outcome = try session.answerReview(review, try expert.answer(view, in: workspace))
+                    printNow("stored \(outcome.feedbackID) \(review.path) review")
+                }
+                guard let query = try session.nextQuery(seed: UInt64(answered + 1)) else {
+                    printError("nearcaipi expert: the pool has nothing left to ask")
+                    break
+                }
+                printError("answering \(query.path)")
+                let view = try session.view(of: query.path)
+                let outcome = try session.submit(try expert.answer(view, in: workspace), seed: UInt64(answered + 1))
+                printNow("stored \(outcome.feedbackID) \(query.path)")
+                answered += 1
+                sinceRound += 1
+                if retrainEvery > 0, sinceRound >= retrainEvery {
+                    var options = TrainingOptions()
+                    options.method = .adam(learningRate: 0.0005)
+                    options.epochs = epochs
+                    options.patience = epochs
+                    options.classWeighting = .balanced
+                    options.seed = UInt64(try session.rounds().count + 1)
+                    printError("retraining")
+                    let (round, metrics) = try session.retrain(options: options) { progress in
+                        printError("retraining epoch \(progress.epoch)/\(epochs)")
+                        return true
+                    }
+                    printError(String(format: "round %d trained (test MCC %.3f)", round.number, metrics.test.mcc))
+                    sinceRound = 0
+                }
+            }
+        } catch {
+            throw RuntimeFailure("\(error)")
+        }
+    }
+}
