@@ -41,10 +41,11 @@ test: setup
 	$(SWIFT) build --build-tests
 	$(SWIFT) test
 
-## The long form of the hostile-input tests: thousands of mutated image files and checkpoints.
+## The long form of the reliability tests: thousands of mutated image files and checkpoints,
+## over a hundred kills of a working expert (see Docs/Reliability.md).
 torture: setup
 	$(SWIFT) build --build-tests
-	NEARCAIPI_TORTURE=1 $(SWIFT) test --filter 'Hostile'
+	NEARCAIPI_TORTURE=1 $(SWIFT) test --filter 'Hostile|KillAnywhere|SeveralInspectors'
 
 NEARCAIPI := .build/release/nearcaipi
 WORKSPACE := $(RUN_DIR)/weld-workspace

@@ -21,6 +21,13 @@
 // ncurses exposes these as global variables or macros. Swift 6 strict concurrency rejects
 // mutable globals and cannot import function-like macros, so each one gets an accessor.
 static inline WINDOW *nc_stdscr(void) { return stdscr; }
+
+// Whether the current terminal can move the cursor (terminfo 'cup'). tigetstr returns
+// (char *)-1 for a name that is not a string capability and NULL for one that is absent.
+static inline int nc_can_address_cursor(void) {
+    char *cup = tigetstr("cup");
+    return cup != NULL && cup != (char *)-1;
+}
 static inline int nc_lines(void) { return LINES; }
 static inline int nc_cols(void) { return COLS; }
 static inline int nc_colors(void) { return COLORS; }

@@ -12,15 +12,26 @@ public struct SampleDatasetSpec: Sendable, Equatable {
     public var count: Int
     public var size: Int
     public var seed: UInt64
+    /// When set, each part (drawn at `size`×`size`) is resampled to this camera resolution,
+    /// image bilinearly and mask thresholded at ½: data at e.g. the paper's 1600×1200 welding
+    /// camera for tests of scale.
+    public var camera: (width: Int, height: Int)?
 
-    public init(family: PartFamily, count: Int, size: Int, seed: UInt64) {
+    public init(family: PartFamily, count: Int, size: Int, seed: UInt64, camera: (width: Int, height: Int)? = nil) {
         self.family = family
         self.count = count
         self.size = size
         self.seed = seed
+        self.camera = camera
+    }
+
+    public static func == (a: Self, b: Self) -> Bool {
+        a.family == b.family && a.count == b.count && a.size == b.size && a.seed == b.seed
+            && a.camera?.width == b.camera?.width && a.camera?.height == b.camera?.height
     }
 
     public static let sizeRange = 32...1024
+    public static let cameraRange = 32...4096
     public static let countRange = 1...100_000
 }
 
@@ -41,7 +52,12 @@ public enum SampleDataset {
         var manifest = "file,label,defect,mask,defect_pixels\n"
         let digits = max(4, String(spec.count).count)
         for index in 0..<spec.count {
-            let part = spec.family.makePart(index: index, seed: spec.seed, size: spec.size)
+            var part = spec.family.makePart(index: index, seed: spec.seed, size: spec.size)
+            if let camera = spec.camera {
+                part = SyntheticPart(image: part.image.resized(width: camera.width, height: camera.height),
+                                     label: part.label, defect: part.defect,
+                                     mask: BinaryMask(thresholding: part.mask.image.resized(width: camera.width, height: camera.height)))
+            }
             let number = String(index + 1)
             let name = "\(spec.family.rawValue)_\(String(repeating: "0", count: digits - number.count))\(number).png"
             let file = "\(part.label.rawValue)/\(name)"

@@ -135,16 +135,70 @@ import TestSupport
         let workspace = try Self.workspace(directory)
         let tmux = try TmuxSession(command(workspace, "--graphics halfblock"), columns: 100, rows: 30)
         tmux.waitFor("item: ")
-        for (columns, rows) in [(140, 45), (80, 24), (50, 10), (30, 6), (100, 30)] {
+        for (columns, rows) in [(140, 45), (80, 24), (50, 10), (30, 6), (10, 5), (100, 30)] {
             try tmux.tmux(["resize-window", "-t", tmux.name, "-x", "\(columns)", "-y", "\(rows)"])
             usleep(400_000)
             if columns < 60 {
-                tmux.waitFor("Enlarge the terminal")
+                tmux.waitFor(columns < 20 ? "Enlarge" : "Enlarge the terminal")
             } else {
                 tmux.waitFor("item: ")
             }
         }
         try tmux.keys("q")
         tmux.waitFor("EXIT=0")
+    }
+
+    /// Closing the terminal (SIGHUP) in the middle of painting a mask: the process leaves
+    /// through the normal path (terminal restored, exit 129), the answer confirmed before is
+    /// stored, the half-painted one is not.
+    @Test(.enabled(if: tmuxAvailable)) func hangupMidEditKeepsConfirmedWorkAndRestoresTheTerminal() throws {
+        let directory = TemporaryDirectory("label-hup")
+        defer { directory.remove() }
+        let workspace = try Self.workspace(directory)
+        let tmux = try TmuxSession(command(workspace, "--graphics ascii"), columns: 100, rows: 30)
+        tmux.waitFor("item: ")
+        try tmux.keys("y")
+        try tmux.keys("Enter")
+        tmux.waitFor("saved answer #1")
+        try tmux.keys("n")
+        try tmux.keys("b")
+        tmux.waitFor("Paint the defect")
+        try tmux.keys("Space")
+        try tmux.keys("Right")
+        let pids = try Self.shell("pgrep -f '^\(Tool.executable) label \(workspace)'").split(separator: "\n").compactMap { Int32($0) }
+        #expect(pids.count == 1)
+        for pid in pids { kill(pid, SIGHUP) }
+        let screen = tmux.waitFor("EXIT=129")
+        #expect(!screen.contains("Paint the defect"), "the screen was not restored:\n\(screen)")
+        let database = try Database(path: workspace + "/workspace.sqlite")
+        #expect(try database.query("SELECT prediction_verdict FROM feedback") == [[.text("right")]])
+    }
+
+    /// A terminal that cannot move the cursor is refused with a message naming it; a colourless
+    /// one (NO_COLOR) gets the ASCII screens.
+    @Test(.enabled(if: tmuxAvailable)) func dumbAndColourlessTerminals() throws {
+        let directory = TemporaryDirectory("label-dumb")
+        defer { directory.remove() }
+        let workspace = try Self.workspace(directory)
+        let dumb = try TmuxSession("TERM=dumb \(Tool.executable) label \(workspace); echo EXIT=$?; sleep 60", columns: 100, rows: 30)
+        let refused = dumb.waitFor("EXIT=1")
+        #expect(refused.contains("'dumb' cannot move the cursor"))
+        let colourless = try TmuxSession("NO_COLOR=1 " + command(workspace), columns: 100, rows: 30)
+        colourless.waitFor("item: ")
+        #expect(colourless.screen.contains("@") || colourless.screen.contains("#") || colourless.screen.contains("%"))
+        try colourless.keys("q")
+        colourless.waitFor("EXIT=0")
+    }
+
+    static func shell(_ command: String) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", command]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: data, as: UTF8.self)
     }
 }

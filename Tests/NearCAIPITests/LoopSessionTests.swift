@@ -139,6 +139,14 @@ import TestSupport
         #expect(try session.reviewQueue().map(\.id) == [reviews[1].id])
         #expect(try workspace.database.query("SELECT split FROM items WHERE path = ?", [.text(reviews[0].path)])[0] == [.text("train")])
         #expect(throws: WorkspaceError.self) { try session.answerReview(reviews[1], try supervisor.answer(hit, in: workspace)) }
+        // A second supervisor who had the same review open answers after the first: refused,
+        // nothing recorded, no refutation made.
+        let rows = try workspace.database.query("SELECT count(*) FROM feedback")
+        let items = try workspace.database.query("SELECT count(*) FROM items")
+        let other = try LoopSession(workspace: workspace, user: "otto", settings: settings)
+        #expect(throws: ReviewAlreadyAnswered.self) { try other.answerReview(reviews[0], try supervisor.answer(hit, in: workspace)) }
+        #expect(try workspace.database.query("SELECT count(*) FROM feedback") == rows)
+        #expect(try workspace.database.query("SELECT count(*) FROM items") == items)
 
         // A retrain trains on all three answers, refreshes the pool and leaves nothing pending.
         var training = TrainingOptions()

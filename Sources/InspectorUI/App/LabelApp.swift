@@ -226,7 +226,16 @@ public final class LabelApp {
         // Stored (committed to disk) before the screen moves on.
         let outcome: SubmitOutcome
         if let review = shown.review {
-            outcome = try session.answerReview(review, event, heatmap: heatmap)
+            do {
+                outcome = try session.answerReview(review, event, heatmap: heatmap)
+            } catch let taken as ReviewAlreadyAnswered {
+                message = "\(taken)."
+                answer = Answer()
+                editor = nil
+                self.shown = nil
+                try showReview()
+                return
+            }
         } else {
             outcome = try session.submit(event, heatmap: heatmap)
             queriesAnswered += 1
@@ -422,8 +431,12 @@ public final class LabelApp {
             if let shown {
                 let event = FeedbackEvent(itemPath: shown.view.path, user: session.user, predictedLabel: shown.view.predictedLabel,
                                           predictedConfidence: Double(shown.view.confidence), prediction: .skip, explanation: .skip)
-                if let review = shown.review { _ = try session.answerReview(review, event) } else { _ = try session.submit(event) }
                 message = "Skipped \(shown.view.path)."
+                if let review = shown.review {
+                    do { _ = try session.answerReview(review, event) } catch let taken as ReviewAlreadyAnswered { message = "\(taken)." }
+                } else {
+                    _ = try session.submit(event)
+                }
                 if shown.review != nil { self.shown = nil; try showReview() } else { try nextQuery() }
             }
         case .enter: try submit()

@@ -24,6 +24,14 @@ public final class CursesScreen {
         guard let screen = newterm(terminalType, output, input) else {
             throw TerminalError(message: "cannot start the terminal: unknown or unusable terminal type '\(terminalType)'")
         }
+        // A terminal that cannot move the cursor (TERM=dumb, a printer) would get every
+        // screen written one after another: refused, with the terminal left as it was.
+        guard nc_can_address_cursor() != 0 else {
+            endwin()
+            delscreen(screen)
+            throw TerminalError(message: "the terminal type '\(terminalType)' cannot move the cursor, which the full-screen "
+                                + "labelling needs; run it in a terminal such as xterm (TERM=xterm-256color)")
+        }
         self.screen = screen
         cbreak()
         noecho()

@@ -162,6 +162,8 @@ public final class LoopSession {
 
     /// The supervisor's answer on a near hit or near miss: feedback, training data and
     /// refutations as for a query, and the review closed in the same transaction.
+    /// Throws `ReviewAlreadyAnswered` (and records nothing) when someone else answered the
+    /// review first.
     public func answerReview(_ review: Review, _ event: FeedbackEvent, heatmap: Image? = nil, seed: UInt64 = 1) throws -> SubmitOutcome {
         guard event.itemPath == review.path else {
             throw WorkspaceError(workspace.path, "the answer is about '\(event.itemPath)', the review about '\(review.path)'")
@@ -171,7 +173,12 @@ public final class LoopSession {
 
     private func answer(_ event: FeedbackEvent, heatmap: Image?, seed: UInt64, closingReview: Int64?) throws -> SubmitOutcome {
         let id = try workspace.recordFeedback(event, acceptIntoTraining: true) { database in
-            if let closingReview { try database.query("UPDATE review_queue SET done = 1 WHERE id = ?", [.integer(closingReview)]) }
+            if let closingReview {
+                // Two supervisors may answer the same review at once: the first closes it, the
+                // second's answer is rolled back with its transaction.
+                try database.query("UPDATE review_queue SET done = 1 WHERE id = ? AND done = 0", [.integer(closingReview)])
+                guard database.changes == 1 else { throw ReviewAlreadyAnswered(path: event.itemPath) }
+            }
         }
         var outcome = SubmitOutcome(feedbackID: id, refutations: [], queuedReviews: [], pending: 0, retrainDue: false)
         if settings.makesRefutations, let label = event.establishedLabel {
@@ -301,4 +308,10 @@ public final class LoopSession {
             (item.path, try ImageFile.read(try workspace.file(of: item)).image.modelInput(channels: channels, size: size))
         }
     }
+}
+
+/// Someone else answered this near hit / near miss review first; their answer stands.
+public struct ReviewAlreadyAnswered: Error, CustomStringConvertible, Sendable {
+    public let path: String
+    public var description: String { "the review of '\(path)' was answered by someone else meanwhile; that answer stands" }
 }

@@ -40,25 +40,37 @@ enum ExpertCommand: Command {
         let leaseSeconds = arguments.string("--lease-seconds") == nil ? nil : try arguments.integer("--lease-seconds", default: 600, in: 1...86_400)
 
         do {
+            let opening = monotonicSeconds()
             let workspace = try Workspace(opening: path)
             let session = try LoopSession(workspace: workspace, user: user)
+            printError(String(format: "session open: %d pool items predicted in %.2f s", session.pool.predictions.count,
+                              monotonicSeconds() - opening))
             if let leaseSeconds { session.settings.leaseSeconds = Double(leaseSeconds) }
             let expert = SimulatedExpert(name: user)
             var answered = 0, sinceRound = 0
             while answered < answers {
                 for review in try session.reviewQueue() {
                     let view = try session.view(of: review.path)
-                    let outcome = try session.answerReview(review, try expert.answer(view, in: workspace))
-                    printNow("stored \(outcome.feedbackID) \(review.path) review")
+                    do {
+                        let outcome = try session.answerReview(review, try expert.answer(view, in: workspace))
+                        printNow("stored \(outcome.feedbackID) \(review.path) review")
+                    } catch let taken as ReviewAlreadyAnswered {
+                        printError("\(taken)")
+                    }
                 }
+                let picking = monotonicSeconds()
                 guard let query = try session.nextQuery(seed: UInt64(answered + 1)) else {
                     printError("nearcaipi expert: the pool has nothing left to ask")
                     break
                 }
-                printError("answering \(query.path)")
+                printError(String(format: "answering %@ (picked in %.1f ms)", query.path, (monotonicSeconds() - picking) * 1000))
                 let view = try session.view(of: query.path)
-                let outcome = try session.submit(try expert.answer(view, in: workspace), seed: UInt64(answered + 1))
+                let answer = try expert.answer(view, in: workspace)
+                let storing = monotonicSeconds()
+                let outcome = try session.submit(answer, seed: UInt64(answered + 1))
                 printNow("stored \(outcome.feedbackID) \(query.path)")
+                printError(String(format: "stored in %.1f ms (%d refutations, %d reviews queued)", (monotonicSeconds() - storing) * 1000,
+                                  outcome.refutations.count, outcome.queuedReviews.count))
                 answered += 1
                 sinceRound += 1
                 if retrainEvery > 0, sinceRound >= retrainEvery {
@@ -69,8 +81,12 @@ enum ExpertCommand: Command {
                     options.classWeighting = .balanced
                     options.seed = UInt64(try session.rounds().count + 1)
                     printError("retraining")
+                    var shownEpoch = 0
                     let (round, metrics) = try session.retrain(options: options) { progress in
-                        printError("retraining epoch \(progress.epoch)/\(epochs)")
+                        if progress.epoch != shownEpoch {
+                            shownEpoch = progress.epoch
+                            printError("retraining epoch \(progress.epoch)/\(epochs)")
+                        }
                         return true
                     }
                     printError(String(format: "round %d trained (test MCC %.3f)", round.number, metrics.test.mcc))

@@ -6,7 +6,8 @@ enum SampleCommand: Command {
     static let name = "sample"
     static let summary = "write a synthetic OK/NOK data set (weld seams or cast discs) with exact defect masks"
     static let help = """
-    Usage: nearcaipi sample --out DIR [--family weld|cast] [--count N] [--size S] [--seed N] [--force]
+    Usage: nearcaipi sample --out DIR [--family weld|cast] [--count N] [--size S] [--seed N]
+                        [--camera WxH] [--force]
 
     Writes a synthetic industrial data set in the class-folder layout:
       DIR/ok/*.png, DIR/nok/*.png, DIR/masks/*.png (the exact defect mask of each NOK image,
@@ -24,9 +25,11 @@ enum SampleCommand: Command {
       --count N       number of images, 1-100000 (default 200)
       --size S        image side in pixels, 32-1024 (default 128)
       --seed N        random seed (default 1)
+      --camera WxH    resample every part (drawn at --size) to a camera resolution, e.g.
+                      1600x1200 (the paper's welding camera); sides 32-4096
       --force         write into DIR even if it already holds files
     """
-    static let options: Set<String> = ["--out", "--family", "--count", "--size", "--seed"]
+    static let options: Set<String> = ["--out", "--family", "--count", "--size", "--seed", "--camera"]
     static let flags: Set<String> = ["--force"]
 
     static func run(_ arguments: Arguments) throws {
@@ -36,7 +39,8 @@ enum SampleCommand: Command {
             family: try arguments.choice("--family", default: PartFamily.weld),
             count: try arguments.integer("--count", default: 200, in: SampleDatasetSpec.countRange),
             size: try arguments.integer("--size", default: 128, in: SampleDatasetSpec.sizeRange),
-            seed: try arguments.unsigned("--seed", default: 1))
+            seed: try arguments.unsigned("--seed", default: 1),
+            camera: try camera(arguments.string("--camera")))
         if BinaryFile.exists(directory) {
             guard BinaryFile.isDirectory(directory) else {
                 throw RuntimeFailure("\(directory): exists and is not a directory")
@@ -54,7 +58,19 @@ enum SampleCommand: Command {
         }
         let defects = summary.defectCounts.filter { $0.key != "none" }.sorted { $0.key < $1.key }
             .map { "\($0.key) \($0.value)" }.joined(separator: ", ")
-        print("Wrote \(spec.count) \(spec.family.rawValue) images (\(spec.size)x\(spec.size), seed \(spec.seed)) to \(directory)")
+        let resolution = spec.camera.map { "\($0.width)x\($0.height)" } ?? "\(spec.size)x\(spec.size)"
+        print("Wrote \(spec.count) \(spec.family.rawValue) images (\(resolution), seed \(spec.seed)) to \(directory)")
         print("  OK \(summary.okCount), NOK \(summary.nokCount): \(defects)")
+    }
+
+    /// "WxH" → the two sides, each within `SampleDatasetSpec.cameraRange`.
+    static func camera(_ text: String?) throws(UsageError) -> (width: Int, height: Int)? {
+        guard let text else { return nil }
+        let parts = text.lowercased().split(separator: "x")
+        guard parts.count == 2, let width = Int(parts[0]), let height = Int(parts[1]),
+              SampleDatasetSpec.cameraRange.contains(width), SampleDatasetSpec.cameraRange.contains(height) else {
+            throw UsageError("option '--camera' needs WIDTHxHEIGHT with sides of 32-4096, got '\(text)'")
+        }
+        return (width, height)
     }
 }

@@ -1,0 +1,154 @@
+import Foundation
+import Storage
+import Testing
+import TestSupport
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Kill anywhere: the simulated expert (`nearcaipi expert`, the screens' own session API)
+/// answers, makes refutations and retrains every few answers, and is SIGKILLed at random
+/// moments. After every kill the workspace must open, hold every acknowledged answer exactly
+/// once, have a loadable active checkpoint, and let the work go on. `make test`: 6 kills;
+/// `make torture` (NEARCAIPI_TORTURE=1): 120.
+@Suite(.serialized) struct KillAnywhereTests {
+    static var kills: Int { ProcessInfo.processInfo.environment["NEARCAIPI_TORTURE"] == nil ? 6 : 120 }
+
+    /// What the process was doing when it was killed, from its last progress line.
+    enum Phase: String, CaseIterable {
+        case startingUp = "starting up", answering = "answering (feedback, refutations)", reviewing = "between answers",
+             training = "training", checkpointing = "after the last epoch (checkpoint, metrics)"
+    }
+
+    /// A process whose standard output and error are collected by threads as they arrive.
+    final class Running: @unchecked Sendable {
+        let process = Process()
+        private let lock = NSLock()
+        private var out = "", err = ""
+        private var readers: [Thread] = []
+
+        init(_ arguments: [String]) throws {
+            process.executableURL = URL(fileURLWithPath: Tool.executable)
+            process.arguments = arguments
+            let (stdout, stderr) = (Pipe(), Pipe())
+            process.standardOutput = stdout
+            process.standardError = stderr
+            try process.run()
+            for (pipe, isError) in [(stdout, false), (stderr, true)] {
+                let thread = Thread { [self] in
+                    while true {
+                        let chunk = pipe.fileHandleForReading.availableData
+                        if chunk.isEmpty { return }
+                        lock.lock()
+                        if isError { err += String(decoding: chunk, as: UTF8.self) } else { out += String(decoding: chunk, as: UTF8.self) }
+                        lock.unlock()
+                    }
+                }
+                thread.start()
+                readers.append(thread)
+            }
+        }
+
+        var output: (out: String, err: String) { lock.lock(); defer { lock.unlock() }; return (out, err) }
+
+        func killAndWait() -> (out: String, err: String) {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            usleep(50_000)   // the readers reach the end of the pipes
+            return output
+        }
+    }
+
+    static func phase(of stderr: String, epochs: Int) -> Phase {
+        guard let last = stderr.split(separator: "\n").last else { return .startingUp }
+        if last.hasPrefix("answering") { return .answering }
+        if last == "retraining epoch \(epochs)/\(epochs)" { return .checkpointing }
+        if last.hasPrefix("retraining") { return .training }
+        return .reviewing
+    }
+
+    @Test func everyAcknowledgedAnswerSurvivesKillsAnywhere() throws {
+        let directory = TemporaryDirectory("killanywhere")
+        defer { directory.remove() }
+        let data = directory.file("data"), pristine = directory.file("pristine"), workspace = directory.file("ws")
+        #expect(try Tool.run(["sample", "--out", data, "--count", "60", "--size", "32"]).status == 0)
+        #expect(try Tool.run(["init", pristine, "--data", data, "--input", "32"]).status == 0)
+        #expect(try Tool.run(["train", pristine, "--epochs", "2"]).status == 0)
+        func fresh() throws {
+            try? FileManager.default.removeItem(atPath: workspace)
+            try FileManager.default.copyItem(atPath: pristine, toPath: workspace)
+        }
+        try fresh()
+        let probe = data + "/ok/" + (try FileManager.default.contentsOfDirectory(atPath: data + "/ok").sorted()[0])
+
+        var random = SystemRandomNumberGenerator()
+        var acknowledgedTotal = 0, checkedRows = 0, refills = 0
+        var phases: [Phase: Int] = [:]
+        var acknowledged: [Int64: String] = [:]   // feedback id → item, for the current workspace copy
+        let epochs = 2
+        var kill = 0
+        while kill < Self.kills {
+            let running = try Running(["expert", workspace, "--user", "expert", "--retrain-every", "3", "--epochs", "\(epochs)"])
+            if kill % 2 == 1 {
+                // Aimed: a few milliseconds after an answer has begun (feedback, refutations).
+                let wanted = 1 + Int.random(in: 0...3, using: &random)
+                let deadline = Date().addingTimeInterval(20)
+                while running.output.err.components(separatedBy: "answering ").count - 1 < wanted, Date() < deadline,
+                      running.process.isRunning { usleep(1_000) }
+                usleep(UInt32.random(in: 0...40_000, using: &random))
+            } else {
+                usleep(UInt32.random(in: 150_000...3_000_000, using: &random))
+            }
+            let (out, err) = running.killAndWait()
+            if running.process.terminationReason != .uncaughtSignal {
+                // It finished before the kill: the pool was exhausted. Start again from a fresh copy.
+                #expect(err.contains("nothing left to ask"), "kill \(kill): exited by itself: \(err.suffix(300))")
+                try fresh()
+                acknowledged = [:]
+                refills += 1
+                continue
+            }
+            kill += 1
+            phases[Self.phase(of: err, epochs: epochs), default: 0] += 1
+            for line in out.split(separator: "\n") where line.hasPrefix("stored ") {
+                let fields = line.split(separator: " ")
+                if fields.count >= 3, let id = Int64(fields[1]) { acknowledged[id] = String(fields[2]); acknowledgedTotal += 1 }
+            }
+
+            // It opens, and is intact.
+            let database = try Database(path: workspace + "/workspace.sqlite")
+            #expect(try database.query("PRAGMA integrity_check").first?.first == .text("ok"))
+            // Every acknowledged answer is there, once, for the item it was given on.
+            for (id, item) in acknowledged {
+                let rows = try database.query("SELECT i.path FROM feedback f JOIN items i ON i.id = f.item_id WHERE f.id = ?", [.integer(id)])
+                #expect(rows.count == 1 && rows.first?.first == .text(item), "kill \(kill): answer \(id) on \(item) missing")
+                checkedRows += 1
+            }
+            // No query was answered twice (a restarted expert does not redo acknowledged work).
+            let doubled = try database.query("""
+                SELECT item_id FROM feedback WHERE user = 'expert' AND reverted = 0
+                  AND item_id NOT IN (SELECT item_id FROM review_queue)
+                GROUP BY item_id HAVING count(*) > 1
+                """)
+            #expect(doubled.isEmpty, "kill \(kill): items answered twice: \(doubled)")
+            // Every recorded round's checkpoint exists; no round is half-recorded.
+            for row in try database.query("SELECT number, checkpoint, status FROM rounds") {
+                guard case .text(let checkpoint) = row[1] else { Issue.record("round without checkpoint: \(row)"); continue }
+                #expect(FileManager.default.fileExists(atPath: workspace + "/" + checkpoint), "kill \(kill): \(checkpoint) missing")
+            }
+            #expect(try database.query("SELECT count(*) FROM rounds WHERE status = 'active'").first?.first == .integer(1))
+        }
+        // The active checkpoint loads, and the interrupted work can be taken up again: a run
+        // that is not killed answers and trains a round.
+        #expect(try Tool.run(["predict", workspace, probe]).status == 0)
+        let roundsBefore = try Database(path: workspace + "/workspace.sqlite").query("SELECT count(*) FROM rounds").first?.first
+        let resumed = try Tool.run(["expert", workspace, "--user", "expert", "--answers", "2", "--retrain-every", "2", "--epochs", "1"])
+        if !resumed.standardError.contains("nothing left to ask") {
+            #expect(resumed.status == 0, "\(resumed.standardError.suffix(400))")
+            let roundsAfter = try Database(path: workspace + "/workspace.sqlite").query("SELECT count(*) FROM rounds").first?.first
+            #expect(roundsAfter != roundsBefore)
+        }
+        let summary = Phase.allCases.map { "\($0.rawValue): \(phases[$0] ?? 0)" }.joined(separator: ", ")
+        print("kill-anywhere: \(Self.kills) kills (\(refills) pool refills); \(acknowledgedTotal) answers acknowledged, \(checkedRows) row checks; killed while \(summary)")
+    }
+}

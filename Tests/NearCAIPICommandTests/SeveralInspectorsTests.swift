@@ -1,0 +1,107 @@
+import Foundation
+import Storage
+import Testing
+import TestSupport
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Several people at once on one workspace, each a separate process through the session API:
+/// four inspectors answering while the operator trains a round, and an inspector that crashes
+/// holding a query.
+@Suite(.serialized) struct SeveralInspectorsTests {
+    static func trainedWorkspace(_ directory: TemporaryDirectory, count: Int) throws -> (workspace: String, data: String) {
+        let data = directory.file("data"), workspace = directory.file("ws")
+        #expect(try Tool.run(["sample", "--out", data, "--count", "\(count)", "--size", "32"]).status == 0)
+        #expect(try Tool.run(["init", workspace, "--data", data, "--input", "32"]).status == 0)
+        #expect(try Tool.run(["train", workspace, "--epochs", "2"]).status == 0)
+        return (workspace, data)
+    }
+
+    static func acknowledged(_ output: String) -> [(id: Int64, item: String, review: Bool)] {
+        output.split(separator: "\n").compactMap { line in
+            let fields = line.split(separator: " ")
+            guard fields.count >= 3, fields[0] == "stored", let id = Int64(fields[1]) else { return nil }
+            return (id, String(fields[2]), fields.count > 3)
+        }
+    }
+
+    @Test func fourInspectorsAndARetrainingOperatorLoseNothing() throws {
+        let directory = TemporaryDirectory("inspectors")
+        defer { directory.remove() }
+        let (workspace, _) = try Self.trainedWorkspace(directory, count: 100)
+        let inspectors = try (0..<4).map { index in
+            try KillAnywhereTests.Running(["expert", workspace, "--user", "inspector\(index)", "--answers", "6"])
+        }
+        usleep(300_000)
+        let operatorRun = try KillAnywhereTests.Running(["train", workspace, "--epochs", "3"])
+        for process in inspectors + [operatorRun] { process.process.waitUntilExit() }
+        usleep(50_000)
+        #expect(operatorRun.process.terminationStatus == 0, "\(operatorRun.output.err.suffix(300))")
+        var all: [(id: Int64, item: String, review: Bool)] = []
+        for (index, inspector) in inspectors.enumerated() {
+            #expect(inspector.process.terminationStatus == 0, "inspector\(index): \(inspector.output.err.suffix(300))")
+            let stored = Self.acknowledged(inspector.output.out)
+            #expect(stored.filter { !$0.review }.count == 6, "inspector\(index) answered \(stored.count)")
+            all += stored
+        }
+        let database = try Database(path: workspace + "/workspace.sqlite")
+        // 0 lost, 0 duplicated: exactly the acknowledged rows, each once.
+        let rows = try database.query("SELECT id FROM feedback WHERE user LIKE 'inspector%'").compactMap { row -> Int64? in
+            if case .integer(let id) = row[0] { return id } else { return nil }
+        }
+        #expect(Set(rows) == Set(all.map(\.id)) && rows.count == all.count)
+        // No query went to two people: every item was answered as a query by one inspector.
+        let queries = all.filter { !$0.review }.map(\.item)
+        #expect(Set(queries).count == queries.count, "an item was given to two inspectors: \(queries)")
+        // How long the inspectors waited while the operator trained (reported, see Reliability.md).
+        func milliseconds(after marker: String) -> [Double] {
+            inspectors.flatMap { inspector in
+                inspector.output.err.split(separator: "\n").compactMap { line -> Double? in
+                    guard let range = line.range(of: marker) else { return nil }
+                    return Double(line[range.upperBound...].prefix { $0 != " " && $0 != ")" })
+                }
+            }
+        }
+        let picks = milliseconds(after: "picked in "), stores = milliseconds(after: "stored in ")
+        #expect(picks.count >= 24 && stores.count >= 24)
+        print("several inspectors: 4 processes, \(all.count) answers, operator trained meanwhile; slowest query pick "
+              + "\(picks.max() ?? 0) ms, slowest answer stored \(stores.max() ?? 0) ms (median \(stores.sorted()[stores.count / 2]) ms)")
+        // The operator's round is there.
+        #expect(try database.query("SELECT count(*) FROM rounds").first?.first == .integer(2))
+    }
+
+    @Test func aCrashedInspectorsQueryIsFreedWhenItsLeaseExpires() throws {
+        let directory = TemporaryDirectory("lease")
+        defer { directory.remove() }
+        let (workspace, _) = try Self.trainedWorkspace(directory, count: 40)
+        // Refutations and near neighbours off: each answer then takes one query only.
+        let database = try Database(path: workspace + "/workspace.sqlite")
+        try database.query("INSERT OR REPLACE INTO settings (key, value) VALUES ('refutations', 'off'), ('near_neighbours', 'off')")
+        let crashing = try KillAnywhereTests.Running(["expert", workspace, "--user", "crashing", "--lease-seconds", "3"])
+        var held: String?
+        for _ in 0..<400 where held == nil {
+            usleep(10_000)
+            let leases = try database.query("SELECT i.path FROM leases l JOIN items i ON i.id = l.item_id WHERE l.user = 'crashing'")
+            if case .text(let path)? = leases.first?.first { held = path }
+        }
+        let (out, _) = crashing.killAndWait()
+        let item = try #require(held)
+        // The lease may have been for an answer that was stored just before the kill; then
+        // the next lease is the one it held. Take what the database says.
+        let answered = Set(Self.acknowledged(out).map(\.item))
+        let stillHeld = try database.query("SELECT i.path FROM leases l JOIN items i ON i.id = l.item_id WHERE l.user = 'crashing'")
+            .compactMap { row -> String? in if case .text(let path) = row[0] { return path } else { return nil } }
+        guard let orphan = stillHeld.first(where: { !answered.contains($0) }) else {
+            Issue.record("the crashed inspector held no unanswered query (last seen \(item))")
+            return
+        }
+        // While the lease runs, nobody else is given it.
+        let early = try Tool.run(["expert", workspace, "--user", "other", "--answers", "1"])
+        #expect(!early.standardOutput.contains(orphan))
+        sleep(3)
+        // After it expired, it is asked again.
+        let later = try Tool.run(["expert", workspace, "--user", "other", "--answers", "1"])
+        #expect(later.standardOutput.contains("stored") && later.standardOutput.contains(orphan), "\(later.standardOutput)")
+    }
+}
