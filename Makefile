@@ -6,10 +6,10 @@
 SWIFT    ?= swift
 RUN_DIR  := .run
 # The system C libraries the C shims wrap; tmux and libsixel-bin (sixel2png, img2sixel) for
-# the terminal tests and benchmarks.
-PACKAGES := libncurses-dev libpng-dev libjpeg-dev libopenblas-dev libsqlite3-dev tmux libsixel-bin
+# the terminal tests and benchmarks; time (peak memory) for make scale.
+PACKAGES := libncurses-dev libpng-dev libjpeg-dev libopenblas-dev libsqlite3-dev tmux libsixel-bin time
 
-.PHONY: simulate setup build debug test torture run bench sample clean
+.PHONY: simulate setup build debug test torture scale run bench sample clean
 
 ## Installs the missing Debian packages; silent when everything is there.
 setup:
@@ -55,6 +55,11 @@ $(WORKSPACE)/workspace.sqlite:
 	@$(MAKE) --no-print-directory build
 	@mkdir -p $(RUN_DIR)
 	$(NEARCAIPI) init $(WORKSPACE) --data SampleData/weld && $(NEARCAIPI) train $(WORKSPACE)
+
+## Memory and times with 10 000 pool images and with 1 000 images at 1600x1200 (about an
+## hour, several GB under .run/scale); see Docs/Reliability.md.
+scale: build
+	sh Tests/Scale/scale.sh
 
 ## The main job: the labelling screens on the sample workspace, as operator (every screen).
 ## Without a terminal (CI, a pipe): the workspace's status and three InvRISE heatmaps.

@@ -104,4 +104,15 @@ import Glibc
         let later = try Tool.run(["expert", workspace, "--user", "other", "--answers", "1"])
         #expect(later.standardOutput.contains("stored") && later.standardOutput.contains(orphan), "\(later.standardOutput)")
     }
+
+    @Test func expertAndCameraUsageErrors() throws {
+        try expectUsageError(["expert"], "WORKSPACE")
+        try expectUsageError(["expert", "ws", "--answers", "0"], "option '--answers' must be between 1 and 100000")
+        try expectUsageError(["expert", "ws", "--epochs", "many"], "option '--epochs' needs a whole number")
+        try expectUsageError(["expert", "ws", "--lease-seconds", "0"], "option '--lease-seconds' must be between 1 and 86400")
+        try expectUsageError(["expert", "ws", "--user", ""], "option '--user' needs a name")
+        try expectUsageError(["sample", "--out", "x", "--camera", "1600"], "option '--camera' needs WIDTHxHEIGHT")
+        try expectUsageError(["sample", "--out", "x", "--camera", "9000x10"], "option '--camera' needs WIDTHxHEIGHT")
+        #expect(!FileManager.default.fileExists(atPath: "x") && !FileManager.default.fileExists(atPath: "ws"))
+    }
 }
