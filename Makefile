@@ -45,7 +45,7 @@ test: setup
 ## over a hundred kills of a working expert (see Docs/Reliability.md).
 torture: setup
 	$(SWIFT) build --build-tests
-	NEARCAIPI_TORTURE=1 $(SWIFT) test --filter 'Hostile|KillAnywhere|SeveralInspectors'
+	NEARCAIPI_TORTURE=1 $(SWIFT) test --filter 'Hostile|KillAnywhere|SeveralInspectors|killedScreens'
 
 NEARCAIPI := .build/release/nearcaipi
 WORKSPACE := $(RUN_DIR)/weld-workspace

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Storage
 import Testing
 import TestSupport
@@ -200,5 +203,38 @@ import TestSupport
         let data = pipe.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         return String(decoding: data, as: UTF8.self)
+    }
+
+    /// SIGKILL of the screens while the inspector answers as fast as tmux types: every
+    /// answer the screen acknowledged ("saved answer #N") is in the workspace after the kill,
+    /// and the screens start again on it. `make test`: 3 kills; `make torture`: 20.
+    @Test(.enabled(if: tmuxAvailable)) func killedScreensKeepEveryAcknowledgedAnswer() throws {
+        let directory = TemporaryDirectory("label-kill")
+        defer { directory.remove() }
+        let workspace = try Self.workspace(directory)
+        let kills = ProcessInfo.processInfo.environment["NEARCAIPI_TORTURE"] == nil ? 3 : 20
+        var acknowledgedTotal = 0
+        for kill in 0..<kills {
+            let tmux = try TmuxSession(command(workspace, "--graphics halfblock"), columns: 100, rows: 30)
+            tmux.waitFor("item: ")
+            for _ in 0..<Int.random(in: 1...4) {
+                try tmux.tmux(["send-keys", "-t", tmux.name, "y", "Enter"])
+                usleep(UInt32.random(in: 20_000...300_000))
+            }
+            let screen = tmux.screen
+            let pids = try Self.shell("pgrep -f '^\(Tool.executable) label \(workspace)'").split(separator: "\n").compactMap { Int32($0) }
+            #expect(pids.count == 1)
+            for pid in pids { Glibc.kill(pid, SIGKILL) }
+            tmux.waitFor("EXIT=137")
+            let database = try Database(path: workspace + "/workspace.sqlite")
+            #expect(try database.query("PRAGMA integrity_check").first?.first == .text("ok"))
+            if let range = screen.range(of: "saved answer #") {
+                let id = Int64(screen[range.upperBound...].prefix { $0.isNumber }) ?? -1
+                #expect(try database.query("SELECT count(*) FROM feedback WHERE id = ?", [.integer(id)]).first?.first == .integer(1),
+                        "kill \(kill): answer #\(id) was acknowledged on screen but is not stored")
+                acknowledgedTotal += 1
+            }
+        }
+        #expect(acknowledgedTotal > 0)
     }
 }
