@@ -84,4 +84,40 @@ import TestSupport
         }
         #expect(throws: WorkspaceError.self) { try pool.neighbours(of: "not/in/pool.png") }
     }
+
+    /// The pool predictions are cached beside the checkpoint: a second session reads them
+    /// (same values), and a cache that is damaged or belongs to a replaced checkpoint is
+    /// ignored, never believed.
+    @Test func poolPredictionsAreCachedAndDistrusted() throws {
+        let directory = TemporaryDirectory("poolcache")
+        defer { directory.remove() }
+        let workspace = try Self.trainedWorkspace(directory)
+        let first = try PoolModel(workspace: workspace)
+        let round = try #require(try workspace.activeRound())
+        let cache = workspace.path + "/" + round.checkpoint.replacingOccurrences(of: ".safetensors", with: ".pool")
+        #expect(FileManager.default.fileExists(atPath: cache))
+        func same(_ a: PoolModel, _ b: PoolModel) -> Bool {
+            a.predictions.map(\.itemID) == b.predictions.map(\.itemID)
+                && a.predictions.map(\.probabilities) == b.predictions.map(\.probabilities)
+                && a.predictions.map(\.embedding) == b.predictions.map(\.embedding)
+        }
+        #expect(same(first, try PoolModel(workspace: workspace)))
+        // Damaged: a flipped byte in the middle of the entries, then a truncation.
+        var bytes = try Array(Data(contentsOf: URL(fileURLWithPath: cache)))
+        bytes[bytes.count / 2] ^= 0xFF
+        try Data(bytes.prefix(bytes.count - 7)).write(to: URL(fileURLWithPath: cache))
+        #expect(same(first, try PoolModel(workspace: workspace)))
+        // A cache whose values were changed but whose header still matches the checkpoint is
+        // believed — it is a cache; a checkpoint replaced under it makes it stale: ignored.
+        bytes = try Array(Data(contentsOf: URL(fileURLWithPath: cache)))
+        let tampered = bytes.count - 4
+        bytes[tampered] ^= 0x40
+        try Data(bytes).write(to: URL(fileURLWithPath: cache))
+        #expect(!same(first, try PoolModel(workspace: workspace)))   // read, not recomputed
+        let checkpoint = workspace.path + "/" + round.checkpoint
+        let original = try Data(contentsOf: URL(fileURLWithPath: checkpoint))
+        usleep(20_000)
+        try original.write(to: URL(fileURLWithPath: checkpoint))   // same weights, new file
+        #expect(same(first, try PoolModel(workspace: workspace)))
+    }
 }

@@ -4,7 +4,8 @@
 #   2. 1 000 weld images at the paper's welding camera resolution, 1600x1200.
 # For each: generate, init, train one round (1 epoch), then the simulated expert answers
 # three queries through the session (pool predicted, queries picked, answers stored with
-# refutations and near hit / near miss searches). Every step runs under /usr/bin/time:
+# refutations and near hit / near miss searches), twice: the second session reads the pool
+# predictions the first one cached. Every step runs under /usr/bin/time:
 # wall time and peak resident memory.
 set -eu
 tool=.build/release/nearcaipi
@@ -27,7 +28,9 @@ run_case() {
     echo "$name: $(du -sh "$data" | cut -f1) of images"
     step "$name: init" "$tool" init "$workspace" --data "$data" --split 0.02,0.01,0.02,0.95
     step "$name: train one round (1 epoch)" "$tool" train "$workspace" --epochs 1
-    step "$name: expert answers 3 queries" "$tool" expert "$workspace" --answers 3
+    step "$name: expert answers 3 queries (pool predicted)" "$tool" expert "$workspace" --answers 3
+    grep -E "session open|picked in|stored in" "$out/step.err" | sed "s/^/$name:   /"
+    step "$name: expert answers 3 more (pool predictions read from the cache)" "$tool" expert "$workspace" --answers 3
     grep -E "session open|picked in|stored in" "$out/step.err" | sed "s/^/$name:   /"
 }
 run_case pool-10000x128 10000 "--size 128"

@@ -163,6 +163,10 @@ final class RetrainWorker: @unchecked Sendable {
                     defer { self.lock.unlock() }
                     return !self.cancelRequested
                 }
+                // The new round's pool predictions, computed here and cached beside its
+                // checkpoint, so the UI thread's refresh only reads them (with thousands of
+                // pool items, computing them takes tens of seconds).
+                _ = try PoolModel(workspace: workspace)
                 self.set(.finished(round: round.number, mcc: metrics.test.mcc))
             } catch {
                 self.set(.failed("\(error)"))

@@ -72,20 +72,33 @@ public final class PoolModel {
     public let classifier: ImageClassifier
     public private(set) var predictions: [PoolPrediction] = []
 
-    /// Runs the active round over every usable pool item (batches of 32).
+    /// Runs the active round over every usable pool item (batches of 32) — or reads what an
+    /// earlier session of the same checkpoint stored (`PoolCache`) and runs only the items
+    /// it lacks. With 9 500 pool items the full run takes about 30 s on 2 cores; reading the
+    /// cache takes milliseconds, so the screens open at once after the first time.
     public init(workspace: Workspace) throws {
         self.workspace = workspace
-        let (model, info, _) = try workspace.activeModel()
+        let (model, info, round) = try workspace.activeModel()
         classifier = ImageClassifier(model: model, info: info)
         let rows = try workspace.database.query("SELECT id, path FROM items WHERE split = 'pool' AND usable = 1 ORDER BY id")
         let items = rows.compactMap { row -> (Int64, String)? in
             guard case .integer(let id) = row[0], case .text(let path) = row[1] else { return nil }
             return (id, path)
         }
+        let cache = PoolCache(workspace: workspace, round: round)
+        let known = cache.read()
+        var missing: [(Int64, String)] = []
+        for (id, path) in items {
+            if let stored = known[id] {
+                predictions.append(PoolPrediction(itemID: id, path: path, probabilities: stored.probabilities, embedding: stored.embedding))
+            } else {
+                missing.append((id, path))
+            }
+        }
         let size = classifier.inputSize, channels = classifier.channels
         var start = 0
-        while start < items.count {
-            let part = items[start..<min(start + 32, items.count)]
+        while start < missing.count {
+            let part = missing[start..<min(start + 32, missing.count)]
             var pixels: [Float] = []
             for (_, path) in part { pixels += try workspace.image(path, size: size, channels: channels).pixels }
             let (probabilities, embedding) = classifier.outputs(pixels, batch: part.count)
@@ -97,6 +110,8 @@ public final class PoolModel {
             }
             start += 32
         }
+        predictions.sort { $0.itemID < $1.itemID }
+        if !missing.isEmpty { cache.write(predictions) }
     }
 
     /// Leases the most informative pool item that nobody else holds (expired leases are
