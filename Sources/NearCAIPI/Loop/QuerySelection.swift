@@ -71,6 +71,8 @@ public final class PoolModel {
     public let workspace: Workspace
     public let classifier: ImageClassifier
     public private(set) var predictions: [PoolPrediction] = []
+    private var rankings: [String: [PoolPrediction]] = [:]
+    private let rankingLock = NSLock()
 
     /// Runs the active round over every usable pool item (batches of 32) — or reads what an
     /// earlier session of the same checkpoint stored (`PoolCache`) and runs only the items
@@ -163,13 +165,22 @@ public final class PoolModel {
     /// The pool in the order `strategy` asks it: most informative first, or a seeded shuffle
     /// for `random`. `nextQuery` and `upcoming` both take this order.
     public func ranked(by strategy: QueryStrategy, seed: UInt64 = 1) -> [PoolPrediction] {
+        // The predictions never change after init: each order is computed once (sorting
+        // 9 500 items by informativeness is most of a query's time otherwise).
+        let key = "\(strategy.rawValue)/\(strategy == .random ? seed : 0)"
+        rankingLock.lock()
+        defer { rankingLock.unlock() }
+        if let known = rankings[key] { return known }
         var order = predictions
         if strategy == .random {
             var random = SplitMix64(seed: seed)
             for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, random.integer(0, i)) }
         } else {
-            order.sort { strategy.informativeness($0.probabilities) > strategy.informativeness($1.probabilities) }
+            let scores = Dictionary(uniqueKeysWithValues: order.map { ($0.itemID, strategy.informativeness($0.probabilities)) })
+            order.sort { scores[$0.itemID]! > scores[$1.itemID]! }
         }
+        if rankings.count > 8 { rankings.removeAll() }
+        rankings[key] = order
         return order
     }
 
