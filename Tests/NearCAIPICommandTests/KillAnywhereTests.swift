@@ -137,10 +137,12 @@ import Glibc
                 #expect(FileManager.default.fileExists(atPath: workspace + "/" + checkpoint), "kill \(kill): \(checkpoint) missing")
             }
             #expect(try database.query("SELECT count(*) FROM rounds WHERE status = 'active'").first?.first == .integer(1))
+            // The active checkpoint loads and predicts.
+            let predicted = try Tool.run(["predict", workspace, probe])
+            #expect(predicted.status == 0, "kill \(kill): the active checkpoint does not load: \(predicted.standardError)")
         }
-        // The active checkpoint loads, and the interrupted work can be taken up again: a run
-        // that is not killed answers and trains a round.
-        #expect(try Tool.run(["predict", workspace, probe]).status == 0)
+        // The interrupted work can be taken up again: a run that is not killed answers and
+        // trains a round.
         let roundsBefore = try Database(path: workspace + "/workspace.sqlite").query("SELECT count(*) FROM rounds").first?.first
         let resumed = try Tool.run(["expert", workspace, "--user", "expert", "--answers", "2", "--retrain-every", "2", "--epochs", "1"])
         if !resumed.standardError.contains("nothing left to ask") {

@@ -43,7 +43,7 @@ enum ExpertCommand: Command {
             let opening = monotonicSeconds()
             let workspace = try Workspace(opening: path)
             let session = try LoopSession(workspace: workspace, user: user)
-            printError(String(format: "session open: %d pool items predicted in %.2f s", session.pool.predictions.count,
+            printError(String(format: "session open: %d pool items ready in %.2f s", session.pool.predictions.count,
                               monotonicSeconds() - opening))
             if let leaseSeconds { session.settings.leaseSeconds = Double(leaseSeconds) }
             let expert = SimulatedExpert(name: user)

@@ -146,6 +146,11 @@ enum TrainCommand: Command {
                          metrics.validation.f1, metrics.validation.mcc, metrics.validation.count))
             print(String(format: "  test:       accuracy %.3f  F1 %.3f  MCC %.3f  (%d images)", metrics.test.accuracy,
                          metrics.test.f1, metrics.test.mcc, metrics.test.count))
+            // The new round's pool predictions, cached now so the screens open at once.
+            let caching = monotonicSeconds()
+            let pool = try PoolModel(workspace: workspace)
+            printError(String(format: "pool predictions cached for the screens: %d items, %.1f s",
+                              pool.predictions.count, monotonicSeconds() - caching))
         } catch let error as UsageError {
             throw error
         } catch {
