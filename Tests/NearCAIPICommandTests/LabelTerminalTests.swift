@@ -236,5 +236,6 @@ import TestSupport
             }
         }
         #expect(acknowledgedTotal > 0)
+        print("killed screens: \(kills) kills, \(acknowledgedTotal) with an acknowledged answer on screen, all stored")
     }
 }
