@@ -42,10 +42,12 @@ test: setup
 	$(SWIFT) test
 
 ## The long form of the reliability tests: thousands of mutated image files and checkpoints,
-## over a hundred kills of a working expert (see Docs/Reliability.md).
+## over a hundred kills of a working expert, twenty of the screens, then make scale
+## (see Docs/Reliability.md; about 30 minutes the first time, as scale generates its data).
 torture: setup
 	$(SWIFT) build --build-tests
 	NEARCAIPI_TORTURE=1 $(SWIFT) test --filter 'Hostile|KillAnywhere|SeveralInspectors|killedScreens'
+	$(MAKE) --no-print-directory scale
 
 NEARCAIPI := .build/release/nearcaipi
 WORKSPACE := $(RUN_DIR)/weld-workspace

@@ -147,6 +147,12 @@ import TestSupport
                 tmux.waitFor("item: ")
             }
         }
+        // A storm: 30 sizes as fast as tmux applies them, then a normal size again.
+        for step in 0..<30 {
+            try tmux.tmux(["resize-window", "-t", tmux.name, "-x", "\(10 + (step * 37) % 150)", "-y", "\(5 + (step * 11) % 50)"])
+        }
+        try tmux.tmux(["resize-window", "-t", tmux.name, "-x", "100", "-y", "30"])
+        tmux.waitFor("item: ")
         try tmux.keys("q")
         tmux.waitFor("EXIT=0")
     }
