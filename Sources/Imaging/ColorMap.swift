@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Maps a scalar in [0, 1] to a colour, for heatmaps and colour bars.
 public enum ColorMap: String, CaseIterable, Sendable {
     /// Blue → cyan → yellow → red; the map most saliency papers print.
@@ -78,5 +82,21 @@ extension Image {
         let alpha = min(max(opacity, 0), 1)
         for i in out.pixels.indices { out.pixels[i] = base.pixels[i] * (1 - alpha) + colours.pixels[i] * alpha }
         return out
+    }
+}
+
+extension Image {
+    /// Peak signal-to-noise ratio of `other` against this image, in dB, over every sample
+    /// of their RGB forms (values in [0, 1], so the peak is 1): 10 · log10(1 / MSE).
+    /// Identical images give a large finite value (the MSE is floored at 10⁻¹²).
+    public func peakSignalToNoiseRatio(of other: Image) -> Double {
+        precondition(other.width == width && other.height == height, "images of different sizes")
+        let a = rgb(), b = other.rgb()
+        var squared = 0.0
+        for i in a.pixels.indices {
+            let d = Double(a.pixels[i] - b.pixels[i])
+            squared += d * d
+        }
+        return 10 * log10(1 / max(squared / Double(a.pixels.count), 1e-12))
     }
 }

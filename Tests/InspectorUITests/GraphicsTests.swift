@@ -90,13 +90,11 @@ struct SixelDecoder {
     }
 
     static func psnr(_ decoded: SixelDecoder, _ image: Image) -> Double {
-        var squared = 0.0
-        for y in 0..<image.height { for x in 0..<image.width { for c in 0..<3 {
-            let d = Double(decoded.pixels[y][3 * x + c]) - Double(image[min(c, image.channels - 1), y, x])
-            squared += d * d
+        var picture = Image(width: decoded.width, height: decoded.height, channels: 3)
+        for y in 0..<decoded.height { for x in 0..<decoded.width { for c in 0..<3 {
+            picture[c, y, x] = decoded.pixels[y][3 * x + c]
         } } }
-        let mse = squared / Double(image.width * image.height * 3)
-        return 10 * log10(1 / max(mse, 1e-12))
+        return image.peakSignalToNoiseRatio(of: picture)
     }
 
     @Test func greyImagesDecodeExactlyToSixelPrecision() throws {
@@ -154,13 +152,6 @@ struct SixelDecoder {
         return try ImageFile.read(output).image
     }
 
-    static func psnr(_ a: Image, _ b: Image) -> Double {
-        let a = a.rgb(), b = b.rgb()
-        var squared = 0.0
-        for i in a.pixels.indices { let d = Double(a.pixels[i] - b.pixels[i]); squared += d * d }
-        return 10 * log10(1 / max(squared / Double(a.pixels.count), 1e-12))
-    }
-
     @Test func aSampleImageAndItsOverlayDecodeToTheSourceWithSixel2png() throws {
         let directory = TemporaryDirectory("sixel2png")
         defer { directory.remove() }
@@ -168,7 +159,7 @@ struct SixelDecoder {
         // The image as stored (RGB, a few hundred colours): median cut with dithering.
         let asStored = try Self.decodedBySixel2png(SixelEncoder.encode(sample), in: directory)
         #expect(asStored.width == sample.width && asStored.height == sample.height)
-        let storedQuality = Self.psnr(asStored, sample)
+        let storedQuality = sample.peakSignalToNoiseRatio(of: asStored)
         #expect(storedQuality > 36, "sample PSNR \(storedQuality) dB")
         // Its grey version: the exact grey palette; sixel keeps percent, so every pixel is
         // within half a percent plus sixel2png's rounding to 8 bits.
@@ -189,7 +180,7 @@ struct SixelDecoder {
         let overlay = sample.overlaid(with: heat, range: 0...1)
         let colour = try Self.decodedBySixel2png(SixelEncoder.encode(overlay), in: directory)
         #expect(colour.width == overlay.width && colour.height == overlay.height)
-        let quality = Self.psnr(colour, overlay)
+        let quality = overlay.peakSignalToNoiseRatio(of: colour)
         #expect(quality > 34, "overlay PSNR \(quality) dB")
     }
 }

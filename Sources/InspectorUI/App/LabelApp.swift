@@ -284,13 +284,7 @@ public final class LabelApp {
     }
 
     func retrainOptions() throws -> TrainingOptions {
-        var options = TrainingOptions()
-        options.method = .adam(learningRate: 0.0005)
-        options.epochs = Int(try session.workspace.setting("retrain_epochs") ?? "20") ?? 20
-        options.patience = 25
-        options.classWeighting = .balanced
-        options.seed = UInt64((try session.rounds().count) + 1)
-        return options
+        try session.roundTraining(epochs: Int(try session.workspace.setting("retrain_epochs") ?? "20") ?? 20)
     }
 
     // MARK: Input

@@ -276,6 +276,21 @@ public final class LoopSession {
 
     public func rounds() throws -> [Round] { try workspace.rounds() }
 
+    /// How a round is trained from within the loop (the screens' retrain, `nearcaipi
+    /// expert`): fine-tuning with Adam at 5·10⁻⁴, `epochs` epochs (without early stopping
+    /// below 25), class weights by inverse frequency — refutations come only from defect
+    /// regions, so without them the training set drifts to NOK (`Docs/Loop.md`) — seeded by
+    /// the round's number.
+    public func roundTraining(epochs: Int) throws -> TrainingOptions {
+        var options = TrainingOptions()
+        options.method = .adam(learningRate: 0.0005)
+        options.epochs = epochs
+        options.patience = max(25, epochs)
+        options.classWeighting = .balanced
+        options.seed = UInt64(try rounds().count + 1)
+        return options
+    }
+
     /// Makes round `number` active again and refreshes the pool's predictions.
     public func rollback(to number: Int) throws {
         try workspace.rollback(to: number)

@@ -1,6 +1,5 @@
 import Foundation
 import NearCAIPI
-import NeuralNet
 
 /// `nearcaipi expert`: the simulated expert answering a workspace's queries through the same
 /// session as the screens — a second inspector for demonstrations, a load for several people
@@ -74,12 +73,7 @@ enum ExpertCommand: Command {
                 answered += 1
                 sinceRound += 1
                 if retrainEvery > 0, sinceRound >= retrainEvery {
-                    var options = TrainingOptions()
-                    options.method = .adam(learningRate: 0.0005)
-                    options.epochs = epochs
-                    options.patience = epochs
-                    options.classWeighting = .balanced
-                    options.seed = UInt64(try session.rounds().count + 1)
+                    let options = try session.roundTraining(epochs: epochs)
                     printError("retraining")
                     var shownEpoch = 0
                     let (round, metrics) = try session.retrain(options: options) { progress in

@@ -65,10 +65,7 @@ enum InterfaceBench {
         let decoded = sixelFile + ".png"
         guard run(tool, ["-i", sixelFile, "-o", decoded]) == 0, let image = try? ImageFile.read(decoded).image,
               image.width == picture.width, image.height == picture.height else { return nil }
-        let a = image.rgb(), b = picture.rgb()
-        var squared = 0.0
-        for i in a.pixels.indices { let d = Double(a.pixels[i] - b.pixels[i]); squared += d * d }
-        return 10 * log10(1 / max(squared / Double(a.pixels.count), 1e-12))
+        return picture.peakSignalToNoiseRatio(of: image)
     }
 
     /// The screens on a copy of `workspacePath`, in each graphics mode.
