@@ -82,6 +82,24 @@ import TestSupport
         "TERM=xterm-256color \(Tool.executable) label \(workspace) --user tess --role operator \(extra); echo EXIT=$?; sleep 60"
     }
 
+    /// Answers the first query "prediction right", then says the next one is wrong with a
+    /// wrong explanation and starts painting (pen down, one step right).
+    func answerOneThenStartPainting(_ tmux: TmuxSession) throws {
+        try tmux.keys("y")
+        try tmux.keys("Enter")
+        tmux.waitFor("saved answer #1")
+        try tmux.keys("n")
+        try tmux.keys("b")
+        tmux.waitFor("Paint the defect")
+        try tmux.keys("Space")
+        try tmux.keys("Right")
+    }
+
+    /// The process IDs of `nearcaipi label` on `workspace` (not of the shell running it).
+    static func labelProcesses(_ workspace: String) throws -> [Int32] {
+        try shell("pgrep -f '^\(Tool.executable) label \(workspace)'").split(separator: "\n").compactMap { Int32($0) }
+    }
+
     @Test(.enabled(if: tmuxAvailable)) func answersPaintsReviewsRetrainsAndQuits() throws {
         let directory = TemporaryDirectory("label-tmux")
         defer { directory.remove() }
@@ -90,16 +108,8 @@ import TestSupport
         tmux.waitFor("item: ")
         tmux.waitFor("InvRISE 1000 masks")
 
-        // 1: prediction right.
-        try tmux.keys("y")
-        try tmux.keys("Enter")
-        tmux.waitFor("saved answer #1")
-        // 2: prediction wrong, explanation wrong, a painted mask.
-        try tmux.keys("n")
-        try tmux.keys("b")
-        tmux.waitFor("Paint the defect")
-        try tmux.keys("Space")
-        try tmux.keys("Right")
+        // 1: prediction right. 2: prediction wrong, explanation wrong, a painted mask.
+        try answerOneThenStartPainting(tmux)
         try tmux.keys("Right")
         try tmux.keys("Down")
         #expect(tmux.screen.contains("XXX"))  // the painted region is visible in ASCII mode
@@ -166,15 +176,8 @@ import TestSupport
         let workspace = try Self.workspace(directory)
         let tmux = try TmuxSession(command(workspace, "--graphics ascii"), columns: 100, rows: 30)
         tmux.waitFor("item: ")
-        try tmux.keys("y")
-        try tmux.keys("Enter")
-        tmux.waitFor("saved answer #1")
-        try tmux.keys("n")
-        try tmux.keys("b")
-        tmux.waitFor("Paint the defect")
-        try tmux.keys("Space")
-        try tmux.keys("Right")
-        let pids = try Self.shell("pgrep -f '^\(Tool.executable) label \(workspace)'").split(separator: "\n").compactMap { Int32($0) }
+        try answerOneThenStartPainting(tmux)
+        let pids = try Self.labelProcesses(workspace)
         #expect(pids.count == 1)
         for pid in pids { kill(pid, SIGHUP) }
         let screen = tmux.waitFor("EXIT=129")
@@ -228,7 +231,7 @@ import TestSupport
                 usleep(UInt32.random(in: 20_000...300_000))
             }
             let screen = tmux.screen
-            let pids = try Self.shell("pgrep -f '^\(Tool.executable) label \(workspace)'").split(separator: "\n").compactMap { Int32($0) }
+            let pids = try Self.labelProcesses(workspace)
             #expect(pids.count == 1)
             for pid in pids { Glibc.kill(pid, SIGKILL) }
             tmux.waitFor("EXIT=137")

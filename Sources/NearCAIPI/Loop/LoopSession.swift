@@ -328,5 +328,6 @@ public final class LoopSession {
 /// Someone else answered this near hit / near miss review first; their answer stands.
 public struct ReviewAlreadyAnswered: Error, CustomStringConvertible, Sendable {
     public let path: String
+    public init(path: String) { self.path = path }
     public var description: String { "the review of '\(path)' was answered by someone else meanwhile; that answer stands" }
 }

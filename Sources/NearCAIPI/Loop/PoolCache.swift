@@ -45,12 +45,10 @@ struct PoolCache {
             return T(littleEndian: value)
         }
         func floats(_ count: Int) -> [Float]? {
-            guard offset + 4 * count <= bytes.count else { return nil }
             var values = [Float](repeating: 0, count: count)
             for i in 0..<count {
-                let raw = UInt32(bytes[offset]) | UInt32(bytes[offset + 1]) << 8 | UInt32(bytes[offset + 2]) << 16 | UInt32(bytes[offset + 3]) << 24
+                guard let raw = take(UInt32.self) else { return nil }
                 values[i] = Float(bitPattern: raw)
-                offset += 4
             }
             return values
         }

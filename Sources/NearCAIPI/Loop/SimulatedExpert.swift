@@ -59,4 +59,21 @@ public struct SimulatedExpert: Sendable {
         event.correctedMask = try ImageFile.encodePNG(mask.image, name: maskPath)
         return event
     }
+
+    /// Answers every open near hit / near miss review of `session` from the truth, as a
+    /// supervisor. A review that another process answered first is skipped (its outcome is
+    /// nil): that answer stands.
+    @discardableResult
+    public func answerOpenReviews(in session: LoopSession, seed: UInt64 = 1) throws -> [(review: Review, outcome: SubmitOutcome?)] {
+        var answered: [(review: Review, outcome: SubmitOutcome?)] = []
+        for review in try session.reviewQueue() {
+            let view = try session.view(of: review.path)
+            do {
+                answered.append((review, try session.answerReview(review, try answer(view, in: session.workspace), seed: seed)))
+            } catch is ReviewAlreadyAnswered {
+                answered.append((review, nil))
+            }
+        }
+        return answered
+    }
 }

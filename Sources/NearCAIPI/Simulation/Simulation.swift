@@ -156,14 +156,14 @@ public final class Simulation {
             guard finished < plan.rounds else { return }
             let round = finished + 1
             var done = try interactionsSoFar(workspace)
-            try answerReviews(session, seed: seed)
+            try supervisor.answerOpenReviews(in: session, seed: seed)
             while done < plan.interactionsPerRound {
                 progress(SimulationProgress(seed: seed, strategy: strategy, round: round, stage: .interacting(done: done)))
                 guard let query = try session.nextQuery(seed: seed &* 1_000 &+ UInt64(round)) else { break }
                 let view = try session.view(of: query.path)
                 let answer = try expert.answer(view, in: workspace)
                 _ = try session.submit(answer, seed: seed)
-                try answerReviews(session, seed: seed)
+                try supervisor.answerOpenReviews(in: session, seed: seed)
                 done += 1
             }
             guard done > 0 else { return }  // the pool is exhausted: nothing left to learn from
@@ -173,15 +173,6 @@ public final class Simulation {
                 progress(SimulationProgress(seed: seed, strategy: strategy, round: round, stage: .training(epoch: epoch.epoch)))
                 return true
             }
-        }
-    }
-
-    /// The supervisor's side: every open near hit / near miss answered from the truth.
-    func answerReviews(_ session: LoopSession, seed: UInt64) throws {
-        for review in try session.reviewQueue() {
-            let view = try session.view(of: review.path)
-            let answer = try supervisor.answer(view, in: session.workspace)
-            _ = try session.answerReview(review, answer, seed: seed)
         }
     }
 

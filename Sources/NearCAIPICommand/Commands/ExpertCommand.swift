@@ -48,13 +48,11 @@ enum ExpertCommand: Command {
             let expert = SimulatedExpert(name: user)
             var answered = 0, sinceRound = 0
             while answered < answers {
-                for review in try session.reviewQueue() {
-                    let view = try session.view(of: review.path)
-                    do {
-                        let outcome = try session.answerReview(review, try expert.answer(view, in: workspace))
+                for (review, outcome) in try expert.answerOpenReviews(in: session) {
+                    if let outcome {
                         printNow("stored \(outcome.feedbackID) \(review.path) review")
-                    } catch let taken as ReviewAlreadyAnswered {
-                        printError("\(taken)")
+                    } else {
+                        printError("\(ReviewAlreadyAnswered(path: review.path))")
                     }
                 }
                 let picking = monotonicSeconds()
