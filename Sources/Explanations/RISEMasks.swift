@@ -14,7 +14,10 @@ public struct RISEMasks: Sendable, Equatable {
     public var keepProbability: Float
     public var seed: UInt64
 
-    public init(count: Int = 1000, grid: Int = 8, keepProbability: Float = 0.5, seed: UInt64 = 1) {
+    /// The grid used unless told otherwise (chosen by measurement, Docs/Explanations.md).
+    public static let standardGrid = 8
+
+    public init(count: Int = 1000, grid: Int = standardGrid, keepProbability: Float = 0.5, seed: UInt64 = 1) {
         self.count = count
         self.grid = grid
         self.keepProbability = keepProbability

@@ -6,6 +6,12 @@ import Imaging
 public typealias ProbabilityFunction = (_ images: [Float], _ batch: Int) -> [Float]
 
 /// How hidden pixels are filled in a masked image I ⊙ m + fill ⊙ (1 − m).
+///
+/// The fill decides what the map means. A defect classifier sees a black blob as a defect,
+/// so with `zero` every masked copy stays NOK and the map is flat; the fills that stay in
+/// distribution (`blur`, `mean`, and above all the normal-part fills) make InvRISE ask "how
+/// much does making this region look normal lower the confidence?". Docs/Explanations.md
+/// has the measured comparison that chose the default.
 public enum MaskFill: String, Sendable, CaseIterable {
     /// 0, as in the paper.
     case zero
@@ -13,6 +19,17 @@ public enum MaskFill: String, Sendable, CaseIterable {
     case mean
     /// A blurred copy of the image (box blur, radius size/16): hides detail, keeps context.
     case blur
+    /// The per-pixel median of the normal (OK) parts (`NormalParts.median`).
+    case median
+    /// The same pixels of the most similar normal part (`NormalParts.nearest`), the query's
+    /// near miss among the OK parts.
+    case normal
+
+    /// Whether the fill needs normal parts; without them the explainer uses `blur`.
+    public var needsNormalParts: Bool { self == .median || self == .normal }
+
+    /// The fill the explainer uses unless told otherwise (chosen by measurement).
+    public static let standard = MaskFill.normal
 }
 
 public enum SaliencyMethod: String, Sendable, CaseIterable {
@@ -23,6 +40,65 @@ public enum SaliencyMethod: String, Sendable, CaseIterable {
     case invrise
 }
 
+/// How far a map stands above its own sampling noise.
+///
+/// The masks are split into two independent halves (even and odd mask numbers) and each
+/// half gives its own map, A and B. Their half-difference D = (A − B) / 2 is pure sampling
+/// noise with the same spread and the same blob-shaped spatial structure as the noise in the
+/// full map S ≈ (A + B) / 2, so whatever a statistic shows on D, noise alone shows on S.
+/// The statistic is the map's *peak*: the mean of its top 1 % of pixels above its median.
+/// A defect lights up a small region, so the peak is what an inspector sees, and the
+/// contrast is peak(S) / peak(D): about 1 for a map that is only noise, large for a map whose
+/// hot region its masks measured well. (The spread of the whole map would not do: a defect
+/// covering 2 % of the part barely moves it, however clear the map.) σ = RMS(D) is reported
+/// as the noise.
+public struct HeatmapNoise: Sendable, Equatable {
+    /// σ, the noise of one pixel of the map, in the map's own units.
+    public var noise: Float
+    /// How far the map's top 1 % stands above its median, in the map's own units.
+    public var peak: Float
+    /// The same for the noise map D.
+    public var noisePeak: Float
+    /// peak / noisePeak (infinite for a noise-free map with a peak, 0 for one without).
+    public var contrast: Float
+
+    /// Below this contrast a map is shown as flat: its hot region is not told apart from the
+    /// hot spots that the noise of its masks alone makes (Docs/Explanations.md: the contrasts
+    /// measured on OK and NOK parts).
+    public static let flatBelow: Float = 3
+    /// Below this peak (in probability, the map's unit) a map is flat whatever its contrast:
+    /// a region that moves the confidence by less than half a percent decides nothing, however
+    /// precisely that is measured.
+    public static let minimumPeak: Float = 0.005
+    /// The share of pixels whose mean is the peak.
+    static let peakFraction = 0.01
+
+    public var isFlat: Bool { contrast < Self.flatBelow || peak < Self.minimumPeak }
+
+    public init(noise: Float, peak: Float, noisePeak: Float) {
+        self.noise = noise
+        self.peak = peak
+        self.noisePeak = noisePeak
+        contrast = noisePeak > 0 ? peak / noisePeak : (peak > 0 ? .infinity : 0)
+    }
+
+    /// From the two half maps and the full map (same size).
+    public init(halfA: [Float], halfB: [Float], full: [Float]) {
+        let difference = zip(halfA, halfB).map { ($0 - $1) / 2 }
+        let noise = (difference.reduce(0) { $0 + $1 * $1 } / Float(max(difference.count, 1))).squareRoot()
+        self.init(noise: noise, peak: Self.peak(of: full), noisePeak: Self.peak(of: difference))
+    }
+
+    /// Mean of the top `peakFraction` of the values minus their median.
+    static func peak(of values: [Float]) -> Float {
+        guard !values.isEmpty else { return 0 }
+        let sorted = values.sorted()
+        let top = max(1, Int((Double(sorted.count) * peakFraction).rounded()))
+        let mean = sorted[(sorted.count - top)...].reduce(0, +) / Float(top)
+        return mean - sorted[sorted.count / 2]
+    }
+}
+
 /// What the explainer reports after each batch of masks.
 public struct SaliencyProgress: Sendable {
     public var masksDone: Int
@@ -31,55 +107,92 @@ public struct SaliencyProgress: Sendable {
     public var heatmap: Image
     /// Largest change of any pixel since the previous batch.
     public var change: Float
+    /// The map's noise and contrast so far.
+    public var noise: HeatmapNoise
 }
 
 public struct SaliencyResult: Sendable {
     /// Absolute saliency, one channel, the image's size. Display scaling is the caller's
-    /// explicit choice (see `SaliencyDisplay`).
+    /// explicit choice (see `HeatmapDisplay`).
     public var heatmap: Image
     public var masksUsed: Int
     public var cancelled: Bool
     /// The class explained and its probability on the unmasked image.
     public var targetClass: Int
     public var targetProbability: Float
+    /// The fill actually used (a normal-part fill without normal parts falls back to blur).
+    public var fill: MaskFill
+    /// The map's sampling noise and contrast.
+    public var noise: HeatmapNoise
+}
+
+/// When the explainer may stop before its last mask: once the map is measured well enough
+/// that more masks would not change what an inspector sees.
+public struct SaliencyConvergence: Sendable, Equatable {
+    /// Never stop before this many masks (the noise estimate needs some).
+    public var minimumMasks: Int
+    /// Stop once the contrast reaches this: the map's structure stands this far above its noise.
+    public var contrast: Float
+    /// Or once the noise is below this (map units): a map this precise that is still flat is
+    /// flat, and more masks will not make it otherwise.
+    public var noise: Float
+
+    public init(minimumMasks: Int = 250, contrast: Float = 8, noise: Float = 0.002) {
+        self.minimumMasks = minimumMasks
+        self.contrast = contrast
+        self.noise = noise
+    }
+
+    func isReached(masks: Int, _ estimate: HeatmapNoise) -> Bool {
+        masks >= minimumMasks && (estimate.contrast >= contrast || estimate.noise <= noise)
+    }
 }
 
 /// RISE and InvRISE (the main paper, sec. 3.3) over a probability function.
-public struct SaliencyExplainer {
+public struct SaliencyExplainer: Sendable {
     public var method: SaliencyMethod = .invrise
     public var masks = RISEMasks()
-    public var fill: MaskFill = .zero
+    public var fill: MaskFill = .standard
+    /// The OK parts the normal-part fills draw from.
+    public var normalParts: NormalParts? = nil
     /// Masked images per forward batch.
     public var batchSize = 32
-    /// Stop early once no pixel moves more than this between batches (nil: use all masks).
-    public var convergenceTolerance: Float? = nil
+    /// Stop early once the map is measured well enough (nil: use all masks).
+    public var convergence: SaliencyConvergence? = nil
 
-    public init(method: SaliencyMethod = .invrise, masks: RISEMasks = RISEMasks(), fill: MaskFill = .zero) {
+    public init(method: SaliencyMethod = .invrise, masks: RISEMasks = RISEMasks(), fill: MaskFill = .standard,
+                normalParts: NormalParts? = nil) {
         self.method = method
         self.masks = masks
         self.fill = fill
+        self.normalParts = normalParts
     }
 
     /// Explains `image` (already at the model's input size and channel count, values in
-    /// [0, 1]) for class `target` (nil: the predicted class). `progress` is called after
-    /// every batch; returning false cancels and returns the heatmap so far.
+    /// [0, 1]) for class `target` (nil: the predicted class). `embedding` (the image's
+    /// penultimate-layer features) lets the `.normal` fill choose its part as near misses are
+    /// chosen. `progress` is called after every batch; returning false cancels and returns
+    /// the heatmap so far.
     public func explain(_ image: Image, target: Int? = nil, classCount: Int,
-                        probabilities: ProbabilityFunction,
+                        probabilities: ProbabilityFunction, embedding: [Float]? = nil,
                         progress: (SaliencyProgress) -> Bool = { _ in true }) -> SaliencyResult {
         let (width, height, channels) = (image.width, image.height, image.channels)
         let plane = width * height
         let unmasked = probabilities(image.pixels, 1)
         let targetClass = target ?? (0..<classCount).max { unmasked[$0] < unmasked[$1] }!
-        let background = fillImage(for: image)
+        let (background, usedFill) = fillImage(for: image, embedding: embedding)
 
-        var weighted = [Float](repeating: 0, count: plane)   // Σ weight_i · mask term_i
-        var normaliser = [Float](repeating: 0, count: plane)  // Σ m̄ (InvRISE)
+        // Two independent halves (even and odd masks) of the sums, for the noise estimate.
+        var weighted = [[Float]](repeating: [Float](repeating: 0, count: plane), count: 2)  // Σ weight_i · mask term_i
+        var normaliser = [[Float]](repeating: [Float](repeating: 0, count: plane), count: 2)  // Σ m̄ (InvRISE)
         var previous = [Float](repeating: 0, count: plane)
+        var halves = [[Float]](repeating: [Float](repeating: 0, count: plane), count: 2)
         var maskBatch = [Float](repeating: 0, count: batchSize * plane)
         var inputs = [Float](repeating: 0, count: batchSize * channels * plane)
         var done = 0
         var cancelled = false
         var heatmap = Image(width: width, height: height, channels: 1)
+        var estimate = HeatmapNoise(noise: 0, peak: 0, noisePeak: 0)
         while done < masks.count {
             let n = min(batchSize, masks.count - done)
             maskBatch.withUnsafeMutableBufferPointer { m in
@@ -106,58 +219,77 @@ public struct SaliencyExplainer {
             let scores = probabilities(n == batchSize ? inputs : Array(inputs[0..<(n * channels * plane)]), n)
             maskBatch.withUnsafeBufferPointer { m in
                 for b in 0..<n {
+                    let half = (done + b) % 2
                     let f = scores[b * classCount + targetClass]
                     let mask = m.baseAddress! + b * plane
-                    switch method {
-                    case .rise:
-                        for i in 0..<plane { weighted[i] += f * mask[i] }
-                    case .invrise:
-                        let w = 1 - f
-                        for i in 0..<plane {
-                            let hidden = 1 - mask[i]
-                            weighted[i] += w * hidden
-                            normaliser[i] += hidden
+                    weighted[half].withUnsafeMutableBufferPointer { sum in
+                        switch method {
+                        case .rise:
+                            for i in 0..<plane { sum[i] += f * mask[i] }
+                        case .invrise:
+                            let w = 1 - f
+                            normaliser[half].withUnsafeMutableBufferPointer { hiddenSum in
+                                for i in 0..<plane {
+                                    let hidden = 1 - mask[i]
+                                    sum[i] += w * hidden
+                                    hiddenSum[i] += hidden
+                                }
+                            }
                         }
                     }
                 }
             }
             done += n
-            // The running heatmap: the estimator with the k masks used so far.
+            // The running heatmap (the estimator over the masks so far) and its two halves.
+            let counts = [Float((done + 1) / 2), Float(done / 2)]
+            func estimator(_ sum: Float, _ hidden: Float, masks: Float) -> Float {
+                switch method {
+                case .rise: return masks > 0 ? sum / (masks * self.masks.keepProbability) : 0
+                case .invrise: return hidden > 0 ? sum / hidden : 0
+                }
+            }
             var change: Float = 0
             for i in 0..<plane {
-                let value: Float
-                switch method {
-                case .rise: value = weighted[i] / (Float(done) * masks.keepProbability)
-                case .invrise: value = normaliser[i] > 0 ? weighted[i] / normaliser[i] : 0
-                }
+                let value = estimator(weighted[0][i] + weighted[1][i], normaliser[0][i] + normaliser[1][i], masks: Float(done))
+                halves[0][i] = estimator(weighted[0][i], normaliser[0][i], masks: counts[0])
+                halves[1][i] = estimator(weighted[1][i], normaliser[1][i], masks: counts[1])
                 change = max(change, abs(value - previous[i]))
                 previous[i] = value
             }
             heatmap = Image(width: width, height: height, channels: 1, pixels: previous)
-            if !progress(SaliencyProgress(masksDone: done, masksTotal: masks.count, heatmap: heatmap, change: change)) {
+            estimate = done >= 2 ? HeatmapNoise(halfA: halves[0], halfB: halves[1], full: previous) : HeatmapNoise(noise: 0, peak: 0, noisePeak: 0)
+            if !progress(SaliencyProgress(masksDone: done, masksTotal: masks.count, heatmap: heatmap, change: change, noise: estimate)) {
                 cancelled = true
                 break
             }
-            if let tolerance = convergenceTolerance, done > n, change < tolerance { break }
+            if let convergence, convergence.isReached(masks: done, estimate) { break }
         }
         return SaliencyResult(heatmap: heatmap, masksUsed: done, cancelled: cancelled,
-                              targetClass: targetClass, targetProbability: unmasked[targetClass])
+                              targetClass: targetClass, targetProbability: unmasked[targetClass], fill: usedFill, noise: estimate)
     }
 
-    /// The per-pixel fill values (channels × plane).
-    func fillImage(for image: Image) -> [Float] {
+    /// The per-pixel fill values (channels × plane) and the fill they are: a normal-part fill
+    /// without normal parts of the image's shape falls back to blur.
+    public func fillImage(for image: Image, embedding: [Float]? = nil) -> ([Float], MaskFill) {
         switch fill {
         case .zero:
-            return [Float](repeating: 0, count: image.pixels.count)
+            return ([Float](repeating: 0, count: image.pixels.count), .zero)
         case .mean:
             var out = image.pixels
             for c in 0..<image.channels {
                 let mean = image.plane(c).mean
                 for i in 0..<image.planeSize { out[c * image.planeSize + i] = mean }
             }
-            return out
+            return (out, .mean)
+        case .median, .normal:
+            if let normalParts, normalParts.median.width == image.width, normalParts.median.height == image.height,
+               normalParts.median.channels == image.channels {
+                return fill == .median ? (normalParts.median.pixels, .median)
+                    : (normalParts.nearest(to: image, embedding: embedding).pixels, .normal)
+            }
+            return (boxBlur(image, radius: max(1, max(image.width, image.height) / 16)).pixels, .blur)
         case .blur:
-            return boxBlur(image, radius: max(1, max(image.width, image.height) / 16)).pixels
+            return (boxBlur(image, radius: max(1, max(image.width, image.height) / 16)).pixels, .blur)
         }
     }
 }
@@ -187,19 +319,3 @@ func boxBlur(_ image: Image, radius: Int) -> Image {
     return out
 }
 
-/// How a heatmap's absolute values map to colours for display.
-public enum SaliencyDisplay: Sendable, Equatable {
-    /// A fixed range, the same for every image (a normal image's flat map stays calm).
-    case fixed(ClosedRange<Float>)
-    /// This image's own minimum to maximum (shows structure, exaggerates flat maps).
-    case imageMinMax
-
-    public func range(for heatmap: Image) -> ClosedRange<Float> {
-        switch self {
-        case .fixed(let range): return range
-        case .imageMinMax:
-            let low = heatmap.pixels.min() ?? 0, high = heatmap.pixels.max() ?? 1
-            return low < high ? low...high : low...(low + 1e-6)
-        }
-    }
-}

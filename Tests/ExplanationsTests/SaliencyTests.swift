@@ -118,7 +118,7 @@ import Testing
             return progress.masksDone < 80
         }
         #expect(seen == [40, 80] && cancelled.cancelled && cancelled.masksUsed == 80)
-        explainer.convergenceTolerance = 10  // any change is below it: stop after the second batch
+        explainer.convergence = SaliencyConvergence(minimumMasks: 80, contrast: 0, noise: 0)  // reached at once: stop at the minimum
         let converged = explainer.explain(image, classCount: 2, probabilities: model)
         #expect(converged.masksUsed == 80 && !converged.cancelled)
     }
@@ -159,4 +159,171 @@ import Testing
         #expect(SaliencyMetrics.hit(heat, mask: top))
         #expect(!SaliencyMetrics.hit(heat, mask: BinaryMask(width: 10, height: 2)))
     }
+}
+
+/// What a person relies on in a heatmap: that it points at the defect, that noise is not
+/// drawn as structure, and that the raw file keeps the map.
+@Suite struct HeatmapMeaningTests {
+    static let size = 48
+    static let defect = PixelRect(x: 28, y: 10, width: 8, height: 8)
+
+    /// A textured normal part (seeded, so parts differ), in register like a fixed camera's.
+    static func normalPart(_ seed: Int) -> Image {
+        var image = Image(width: size, height: size, channels: 1)
+        for y in 0..<size { for x in 0..<size {
+            let grain = Float((x * 37 + y * 91 + seed * 53) % 17) / 17
+            image[0, y, x] = 0.35 + 0.2 * Float(y) / Float(size) + 0.05 * grain
+        } }
+        return image
+    }
+
+    static func defective(_ base: Image, at square: PixelRect) -> Image {
+        var image = base
+        for y in square.y..<square.maxY { for x in square.x..<square.maxX { image[0, y, x] = 0.95 } }
+        return image
+    }
+
+    /// An anomaly detector: P(NOK) grows with the largest deviation of any pixel from the
+    /// normal appearance — so a black blob (the zero fill) is as much a defect as a real one.
+    static func anomalyModel(normal: Image) -> ProbabilityFunction {
+        { images, batch in
+            (0..<batch).flatMap { b -> [Float] in
+                var deviation: Float = 0
+                for i in 0..<(size * size) { deviation = max(deviation, abs(images[b * size * size + i] - normal.pixels[i])) }
+                let nok = min(max((deviation - 0.1) * 4, 0), 1)
+                return [1 - nok, nok]
+            }
+        }
+    }
+
+    static func truth(_ square: PixelRect) -> BinaryMask {
+        var mask = BinaryMask(width: size, height: size)
+        for y in square.y..<square.maxY { for x in square.x..<square.maxX { mask[y, x] = true } }
+        return mask
+    }
+
+    @Test func theNormalFillFindsTheDefectWhereTheZeroFillSeesOnlyItsOwnBlobs() {
+        let parts = (0..<8).map(Self.normalPart)
+        let normal = NormalParts(parts: parts)!
+        let model = Self.anomalyModel(normal: normal.median)
+        let image = Self.defective(Self.normalPart(3), at: Self.defect)
+        let masks = RISEMasks(count: 400, grid: 8, seed: 5)
+
+        let zero = SaliencyExplainer(method: .invrise, masks: masks, fill: .zero).explain(image, classCount: 2, probabilities: model)
+        // Every masked copy is still NOK: the map is flat and must be shown so.
+        #expect(HeatmapDisplay(zero).isFlat, "zero fill: \(HeatmapDisplay(zero).caption)")
+
+        let filled = SaliencyExplainer(method: .invrise, masks: masks, fill: .normal, normalParts: normal)
+            .explain(image, classCount: 2, probabilities: model)
+        #expect(filled.fill == .normal)
+        #expect(!HeatmapDisplay(filled).isFlat, "normal fill: \(HeatmapDisplay(filled).caption)")
+        let top = SaliencyMetrics.topFraction(filled.heatmap)
+        #expect(SaliencyMetrics.hit(filled.heatmap, mask: Self.truth(Self.defect)))
+        #expect(top.intersectionArea(with: Self.truth(Self.defect)) >= Self.defect.area / 2)
+    }
+
+    @Test func twoDefectsInDifferentPlacesGiveDifferentMaps() {
+        let normal = NormalParts(parts: (0..<8).map(Self.normalPart))!
+        let model = Self.anomalyModel(normal: normal.median)
+        let explainer = SaliencyExplainer(method: .invrise, masks: RISEMasks(count: 300, seed: 2), fill: .median, normalParts: normal)
+        let other = PixelRect(x: 6, y: 32, width: 8, height: 8)
+        let a = explainer.explain(Self.defective(Self.normalPart(1), at: Self.defect), classCount: 2, probabilities: model)
+        let b = explainer.explain(Self.defective(Self.normalPart(1), at: other), classCount: 2, probabilities: model)
+        #expect(SaliencyMetrics.hit(a.heatmap, mask: Self.truth(Self.defect)))
+        #expect(SaliencyMetrics.hit(b.heatmap, mask: Self.truth(other)))
+        #expect(spearman(a.heatmap.pixels, b.heatmap.pixels) < 0.5)
+    }
+
+    @Test func noiseIsMeasuredAndAMapOfNoiseIsFlat() {
+        // A model that ignores the image but for a coin toss per call: pure sampling noise.
+        var state: UInt64 = 7
+        let noisy: ProbabilityFunction = { _, batch in
+            (0..<batch).flatMap { _ -> [Float] in
+                state = state &* 6364136223846793005 &+ 1442695040888963407
+                let p = Float(state >> 40) / Float(1 << 24) * 0.5 + 0.25
+                return [1 - p, p]
+            }
+        }
+        let image = Self.normalPart(0)
+        let result = SaliencyExplainer(method: .invrise, masks: RISEMasks(count: 200, seed: 1), fill: .blur)
+            .explain(image, target: 1, classCount: 2, probabilities: noisy)
+        #expect(result.noise.noise > 0)
+        #expect(result.noise.contrast < HeatmapNoise.flatBelow, "contrast \(result.noise.contrast)")
+        #expect(HeatmapDisplay(result).caption.hasPrefix("flat: the decision does not hinge on one region"))
+        // Shown flat: one neutral grey over the image, not stretched noise.
+        let overlay = HeatmapDisplay(result).overlay(on: image, heatmap: result.heatmap)
+        let expected = image.overlaid(with: Image(width: Self.size, height: Self.size, channels: 1, filledWith: 0.5), colorMap: .grey, range: 0...1)
+        #expect(overlay == expected)
+    }
+
+    @Test func convergenceStopsOnceTheMapIsMeasured() {
+        let normal = NormalParts(parts: (0..<8).map(Self.normalPart))!
+        // NOK as bright as the defect square: hiding any part of it lowers the confidence.
+        let model = SaliencyTests.squareModel(size: Self.size, square: Self.defect)
+        var explainer = SaliencyExplainer(method: .invrise, masks: RISEMasks(count: 2000, seed: 4), fill: .median, normalParts: normal)
+        explainer.convergence = SaliencyConvergence(minimumMasks: 200, contrast: 4, noise: 0)
+        let result = explainer.explain(Self.defective(Self.normalPart(2), at: Self.defect), classCount: 2, probabilities: model)
+        #expect(result.masksUsed >= 200 && result.masksUsed < 2000 && result.noise.contrast >= 4, "\(result.masksUsed) masks, \(result.noise)")
+    }
+
+    @Test func aNormalFillWithoutNormalPartsFallsBackToBlurAndSaysSo() {
+        let image = Self.normalPart(0)
+        let result = SaliencyExplainer(masks: RISEMasks(count: 8), fill: .normal)
+            .explain(image, classCount: 2, probabilities: Self.anomalyModel(normal: image))
+        #expect(result.fill == .blur)
+    }
+
+    @Test func theNearestNormalPartIsNeverTheQueryItself() {
+        let parts = (0..<4).map(Self.normalPart)
+        let normal = NormalParts(parts: parts)!
+        #expect(normal.nearest(to: parts[2]) != parts[2])
+    }
+
+    @Test func theRawHeatmapFileKeepsTheMapWithinOne65535thOfItsRange() throws {
+        var map = Image(width: 40, height: 30, channels: 1)
+        for i in map.pixels.indices { map.pixels[i] = 6.9e-5 + 3.0e-4 * Float((i * 7919) % 1200) / 1200 }
+        let bytes = try HeatmapFile.encode(map, noise: HeatmapNoise(noise: 1e-6, peak: 8e-5, noisePeak: 2e-6))
+        let back = try HeatmapFile.decode(bytes, name: "map.png")
+        let range = (map.pixels.max()! - map.pixels.min()!)
+        #expect(back.width == 40 && back.height == 30)
+        for i in map.pixels.indices { #expect(abs(back.pixels[i] - map.pixels[i]) <= range / 65535 + 1e-9) }
+        // Distinct levels survive: the old fixed 0…1 file held about 20 for such a map.
+        #expect(Set(back.pixels).count > 1000)
+        let text = PNGText.entries(of: bytes)
+        #expect(text["heatmap-noise"] != nil && text["heatmap-contrast"] != nil)
+    }
+
+    @Test func aDamagedTextChunkIsIgnoredNotTrusted() throws {
+        let map = Image(width: 4, height: 4, channels: 1, pixels: (0..<16).map { Float($0) })
+        var bytes = try HeatmapFile.encode(map)
+        // Flip a byte inside the first text chunk's data: its CRC no longer matches.
+        bytes[8 + 25 + 8 + 2] ^= 0x20
+        #expect(PNGText.entries(of: bytes)["heatmap-min"] == nil)
+    }
+}
+
+/// Spearman's rank correlation (average ranks for ties).
+func spearman(_ a: [Float], _ b: [Float]) -> Float {
+    func ranks(_ values: [Float]) -> [Double] {
+        let order = values.indices.sorted { values[$0] < values[$1] }
+        var result = [Double](repeating: 0, count: values.count)
+        var start = 0
+        while start < order.count {
+            var end = start
+            while end + 1 < order.count && values[order[end + 1]] == values[order[start]] { end += 1 }
+            for k in start...end { result[order[k]] = Double(start + end) / 2 }
+            start = end + 1
+        }
+        return result
+    }
+    let ra = ranks(a), rb = ranks(b)
+    let n = Double(a.count)
+    let ma = ra.reduce(0, +) / n, mb = rb.reduce(0, +) / n
+    var covariance = 0.0, va = 0.0, vb = 0.0
+    for i in 0..<a.count {
+        covariance += (ra[i] - ma) * (rb[i] - mb)
+        va += (ra[i] - ma) * (ra[i] - ma)
+        vb += (rb[i] - mb) * (rb[i] - mb)
+    }
+    return va > 0 && vb > 0 ? Float(covariance / (va * vb).squareRoot()) : 0
 }

@@ -212,6 +212,22 @@ struct SixelDecoder {
         #expect(String(CellRenderer.ascii(ramp, columns: 10, rows: 1).cells.map(\.character)) == " .:-=+*#%@")
     }
 
+    /// On a grey-ramp screen the heatmap's colour bar, read from hi (top) to lo, only ever
+    /// gets darker: hot and cold can never be the same character (with jet they were: `.`).
+    @Test(arguments: GraphicsMode.allCases)
+    func theHeatmapBarIsMonotoneInBrightness(mode: GraphicsMode) {
+        let bar = mode.heatmapColors.bar(width: 1, height: 20)
+        let characters = CellRenderer.ascii(bar, columns: 1, rows: 10).cells.map(\.character)
+        let levels = characters.map { CellRenderer.ramp.firstIndex(of: $0)! }
+        if mode == .ascii {
+            #expect(zip(levels, levels.dropFirst()).allSatisfy { $0 >= $1 }, "\(String(characters))")
+            #expect(levels.first! > levels.last!)
+        } else {
+            // Colour screens keep jet, whose brightness is not monotone: that is why ASCII differs.
+            #expect(!zip(levels, levels.dropFirst()).allSatisfy { $0 >= $1 })
+        }
+    }
+
     @Test func xtermColoursAreChosenByError() {
         #expect(RGB(0, 0, 0).xterm256 == 16)
         #expect(RGB(255, 255, 255).xterm256 == 231)

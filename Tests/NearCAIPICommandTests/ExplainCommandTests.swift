@@ -16,7 +16,8 @@ import TestSupport
         #expect(result.status == 0, "\(result.standardError)")
         #expect(result.standardError.contains("/no/such/part.png: cannot read") && result.standardError.contains("(skipped)"))
         #expect(result.standardOutput.contains("weld_0004.png: "))
-        #expect(result.standardOutput.contains("invrise 40 masks in"))
+        #expect(result.standardOutput.contains("invrise of nok 40 masks, fill blur"))  // a checkpoint without --normal: blur
+        #expect(result.standardError.contains("the normal fill needs OK parts (--normal DIR or a workspace); using blur"))
         let overlay = try #require(FileManager.default.contents(atPath: out + "/weld_0004_overlay.png"))
         let heatmap = try #require(FileManager.default.contents(atPath: out + "/weld_0004_heatmap.png"))
         // PNG header: width and height big-endian at bytes 16…23, bit depth at 24.
@@ -25,8 +26,12 @@ import TestSupport
             let width = bytes[16..<20].reduce(0) { $0 << 8 | Int($1) }, height = bytes[20..<24].reduce(0) { $0 << 8 | Int($1) }
             return (width, height, Int(bytes[24]))
         }
-        #expect(dimensions(overlay) == (2 * 128 + 3 * 6 + 12, 128, 8))
+        // The 128-pixel input enlarged twice, side by side with its overlay, a bar, three lines of text.
+        #expect(dimensions(overlay) == (2 * 256 + 3 * 6 + 12, 256 + 27, 8))
         #expect(dimensions(heatmap) == (128, 128, 16))
+        // The raw file carries the map's range.
+        let text = String(decoding: heatmap, as: UTF8.self)
+        #expect(text.contains("heatmap-min") && text.contains("heatmap-max"))
 
         // Same seed, same heatmap file.
         let again = try Tool.run(["explain", Self.checkpoint, Self.image, "--out", out, "--masks", "40", "--seed", "3"])

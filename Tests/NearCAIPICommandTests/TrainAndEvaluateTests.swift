@@ -21,11 +21,21 @@ import TestSupport
         let evaluation = try Tool.run(["eval-explanations", "--data", data, "--model", checkpoint, "--masks", "16",
                                        "--limit", "3", "--csv", csv])
         #expect(evaluation.status == 0, "\(evaluation.standardError)")
-        #expect(evaluation.standardOutput.contains("of 16 images); heatmaps of 3 masked NOK images, 16 masks each"))
+        #expect(evaluation.standardOutput.contains("of 16 images); heatmaps of 3 masked NOK images, 16 masks, grid 8"))
+        #expect(evaluation.standardOutput.contains("ceiling (a perfect map, top 10 %): Dice "))
         #expect(evaluation.standardOutput.contains("RISE") && evaluation.standardOutput.contains("InvRISE"))
         let table = try String(contentsOfFile: csv, encoding: .utf8).split(separator: "\n")
-        #expect(table.count == 3 && table[0] == "method,images,model_accuracy,dice,jaccard,hit_accuracy,pixel_auroc")
-        #expect(table[1].hasPrefix("RISE,3,") && table[2].hasPrefix("InvRISE,3,"))
+        #expect(table.count == 3 && table[0] == "method,fill,images,model_accuracy,dice,jaccard,hit_accuracy,pixel_auroc,median_contrast")
+        #expect(table[1].hasPrefix("rise,normal,3,") && table[2].hasPrefix("invrise,normal,3,"))
+
+        // Several fills, JSON, and the data set's own OK parts as the normal parts.
+        let json = try Tool.run(["eval-explanations", "--data", data, "--model", checkpoint, "--masks", "16", "--limit", "2",
+                                 "--methods", "invrise", "--fill", "zero,normal", "--json"])
+        #expect(json.status == 0, "\(json.standardError)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(json.standardOutput.utf8)) as? [String: Any])
+        let rows = try #require(report["rows"] as? [[String: Any]])
+        #expect(rows.map { $0["fill"] as? String } == ["zero", "normal"])
+        #expect(rows.allSatisfy { ($0["images"] as? Int) == 2 && $0["medianContrast"] != nil })
     }
 
     @Test(arguments: [
@@ -34,6 +44,8 @@ import TestSupport
         (["train", "--data", "d", "--out", "m", "--validation", "1"], "'--validation' must be a fraction between 0 and 1"),
         (["train", "--data", "d", "--out", "m", "--channels", "2"], "'--channels' must be 1 or 3"),
         (["eval-explanations", "--data", "d", "--model", "m", "--methods", "gradcam"], "'--methods' takes rise and/or invrise"),
+        (["eval-explanations", "--data", "d", "--model", "m", "--fill", "noise"], "'--fill' takes zero, mean, blur, median, normal or all"),
+        (["eval-explanations", "--data", "d", "--model", "m", "--layout", "coco"], "'--layout' must be one of: auto, mvtec, folders"),
     ])
     func usageErrors(arguments: [String], message: String) throws {
         try expectUsageError(arguments, message)

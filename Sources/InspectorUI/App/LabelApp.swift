@@ -134,7 +134,7 @@ public final class LabelApp {
         guard let round = try session.workspace.activeRound() else {
             throw WorkspaceError(workspacePath, "no trained model yet; run 'nearcaipi train \(workspacePath)'")
         }
-        heatmaps = try HeatmapWorker(checkpoint: "\(workspacePath)/\(round.checkpoint)")
+        heatmaps = try HeatmapWorker(checkpoint: "\(workspacePath)/\(round.checkpoint)", explainer: try session.explainer())
         guard let output = fdopen(dup(outputDescriptor), "w"), let input = fdopen(dup(inputDescriptor), "r") else {
             throw TerminalError(message: "cannot open the terminal streams")
         }
@@ -202,13 +202,11 @@ public final class LabelApp {
     }
 
     func requestHeatmaps() {
-        var items: [(String, Image, Int)] = []
-        if let shown { items.append((shown.view.path, shown.view.image, shown.view.predictedLabel)) }
-        if current == .supervisor, shown?.review != nil {
-            for view in reviewPanels.compactMap({ $0 }) { items.append((view.path, view.image, view.predictedLabel)) }
-        }
-        for view in upcoming { items.append((view.path, view.image, view.predictedLabel)) }
-        heatmaps.request(items.map { (path: $0.0, image: $0.1, target: $0.2) })
+        var views: [ItemView] = []
+        if let shown { views.append(shown.view) }
+        if current == .supervisor, shown?.review != nil { views += reviewPanels.compactMap { $0 } }
+        views += upcoming
+        heatmaps.request(views.map { HeatmapWorker.Item(path: $0.path, image: $0.image, target: LoopSession.explainedClass, embedding: $0.embedding) })
     }
 
     func submit() throws {
@@ -222,7 +220,9 @@ public final class LabelApp {
         if let mask = answer.mask, !mask.isEmpty {
             event.correctedMask = try ImageFile.encodePNG(mask.image, name: "painted mask")
         }
-        let heatmap = heatmaps.result(for: shown.view.path).flatMap { $0.complete ? $0.heatmap : nil }
+        // A confirmed map becomes refutations only when it is complete and not flat: a flat
+        // map's top 10 % is noise, not a region.
+        let heatmap = heatmaps.result(for: shown.view.path).flatMap { $0.complete && !$0.display.isFlat ? $0.heatmap : nil }
         // Stored (committed to disk) before the screen moves on.
         let outcome: SubmitOutcome
         if let review = shown.review {
@@ -271,7 +271,7 @@ public final class LabelApp {
                 try session.refresh()
                 if shown?.review != nil { loadReviewPanels() }
                 if let active = try session.workspace.activeRound() {
-                    try heatmaps.reload(checkpoint: "\(workspacePath)/\(active.checkpoint)")
+                    try heatmaps.reload(checkpoint: "\(workspacePath)/\(active.checkpoint)", explainer: try session.explainer())
                 }
                 message = String(format: "Round %d trained and active (test MCC %.3f).", round, mcc)
                 if current == .inspector || shown == nil { try nextQuery() }
@@ -337,7 +337,7 @@ public final class LabelApp {
             if input == .character("y") {
                 try session.rollback(to: round)
                 if shown?.review != nil { loadReviewPanels() }
-                if let active = try session.workspace.activeRound() { try heatmaps.reload(checkpoint: "\(workspacePath)/\(active.checkpoint)") }
+                if let active = try session.workspace.activeRound() { try heatmaps.reload(checkpoint: "\(workspacePath)/\(active.checkpoint)", explainer: try session.explainer()) }
                 message = "Rolled back to round \(round); later rounds are kept, marked rolled back."
                 try nextQuery()
             } else {
@@ -580,11 +580,15 @@ public final class LabelApp {
 
     func label(_ value: Int) -> String { value == 1 ? "NOK" : "OK" }
 
-    /// The overlay of `view`'s heatmap (this map's own min–max), with the top-10 % outline.
-    func overlay(for view: ItemView) -> (Image, String) {
+    /// The overlay of `view`'s heatmap (this map's own min–max, or neutral grey when the map
+    /// is flat), with the top-10 % outline of a map that is not flat; and a line saying what
+    /// it shows.
+    func overlay(for view: ItemView, compact: Bool = false) -> (Image, String) {
         guard let result = heatmaps.result(for: view.path) else { return (view.image.rgb(), "heatmap: computing…") }
-        var image = view.image.overlaid(with: result.heatmap, range: SaliencyDisplay.imageMinMax.range(for: result.heatmap))
-        if showOutline {
+        let display = result.display
+        var image = display.overlay(on: view.image, heatmap: result.heatmap, colorMap: heatmapColors,
+                                    opacity: graphics == .ascii ? 0.85 : 0.5)
+        if showOutline && !display.isFlat {
             let top = SaliencyMetrics.topFraction(result.heatmap)
             for y in 0..<top.height { for x in 0..<top.width where top[y, x] {
                 let edge = y == 0 || x == 0 || y == top.height - 1 || x == top.width - 1
@@ -593,7 +597,7 @@ public final class LabelApp {
             } }
         }
         let state = result.complete ? "InvRISE \(result.masksDone) masks" : "heatmap: \(result.masksDone)/\(heatmaps.masks) masks…"
-        return (image, state)
+        return (image, "\(state) · \(compact ? display.shortCaption : display.caption)")
     }
 
     /// Draws `image` fitted into `box`; returns the drawn size in cells.
@@ -697,8 +701,10 @@ public final class LabelApp {
                    row: d.row + 2, column: d.column)
     }
 
+    var heatmapColors: ColorMap { graphics.heatmapColors }
+
     func drawColorBar(_ box: Layout.Box) {
-        let bar = ColorMap.jet.bar(width: 1, height: max(2, box.rows * 2))
+        let bar = heatmapColors.bar(width: 1, height: max(2, box.rows * 2))
         // The bar image runs from high (top) to low.
         drawImage(bar, in: Layout.Box(row: box.row, column: box.column, rows: box.rows, columns: 1))
         screen.put("hi", row: box.row, column: box.column + 1, dim: true)
@@ -732,7 +738,7 @@ public final class LabelApp {
                 continue
             }
             let selected = view.path == shown.view.path
-            let (image, state) = overlay(for: view)
+            let (image, state) = overlay(for: view, compact: true)
             let drawn = drawImage(showOverlay ? image : view.image, in: box, maskTint: selected ? editor : nil)
             if selected { mouseTarget = (box, view.image.width, view.image.height, drawn.columns, drawn.rows) }
             let known = view.knownLabel.map { " · labelled \(label($0))" } ?? ""
@@ -804,6 +810,10 @@ public final class LabelApp {
             "Operator:  r retrain (fine-tune) · T from scratch · c cancel · ↑/↓ select round",
             "           R roll back to the selected round (asks) · x export labels and masks",
             "Everywhere: Tab next screen · ? this help · q quit          (any key closes help)",
+            "Heatmap:   red (hi) = hiding that region behind a normal part's lowers the model's",
+            "           confidence most: what the decision hinges on; blue (lo) = no effect.",
+            "           Colours span this map's own range (printed with its contrast: structure",
+            "           over the noise of its masks). Grey \"flat\" = no region decides it.",
         ]
         for (offset, line) in lines.enumerated() where 2 + offset < layout.messageRow {
             screen.put(line, row: 2 + offset, column: 2)

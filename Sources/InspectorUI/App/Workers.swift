@@ -13,28 +13,39 @@ final class HeatmapWorker: @unchecked Sendable {
         var heatmap: Image
         var masksDone: Int
         var complete: Bool
+        var noise: HeatmapNoise
+        var display: HeatmapDisplay { HeatmapDisplay(heatmap: heatmap, noise: noise) }
+    }
+    struct Item {
+        var path: String
+        var image: Image
+        var target: Int
+        /// The item's embedding, with which the normal-part fill picks its OK part.
+        var embedding: [Float]
     }
 
     private let lock = NSCondition()
-    private var queue: [(path: String, image: Image, target: Int)] = []
+    private var queue: [Item] = []
     private var results: [String: Result] = [:]
     private var classifier: ImageClassifier
+    private var explainer: SaliencyExplainer
     private var stopped = false
     private var generation = 0
-    let masks: Int
+    var masks: Int { explainer.masks.count }
     /// Incremented whenever a result changes; the UI redraws when it sees a new value.
     private var version = 0
 
-    init(checkpoint: String, masks: Int = 1000) throws {
+    /// `explainer` is the session's (`LoopSession.explainer()`), for the same round as `checkpoint`.
+    init(checkpoint: String, explainer: SaliencyExplainer) throws {
         classifier = try ImageClassifier(checkpoint: checkpoint)
-        self.masks = masks
+        self.explainer = explainer
         let thread = Thread { [weak self] in self?.loop() }
         thread.stackSize = 8 << 20
         thread.start()
     }
 
     /// Replaces the waiting list (the first is computed first). Items already done are skipped.
-    func request(_ items: [(path: String, image: Image, target: Int)]) {
+    func request(_ items: [Item]) {
         lock.lock()
         queue = items.filter { results[$0.path]?.complete != true }
         lock.signal()
@@ -54,10 +65,11 @@ final class HeatmapWorker: @unchecked Sendable {
     }
 
     /// A new round is active: forget every map, load its model.
-    func reload(checkpoint: String) throws {
+    func reload(checkpoint: String, explainer: SaliencyExplainer) throws {
         let fresh = try ImageClassifier(checkpoint: checkpoint)
         lock.lock()
         classifier = fresh
+        self.explainer = explainer
         results = [:]
         queue = []
         generation += 1
@@ -85,26 +97,26 @@ final class HeatmapWorker: @unchecked Sendable {
             while queue.isEmpty && !stopped { lock.wait() }
             if stopped { lock.unlock(); return }
             let item = queue.removeFirst()
-            let model = classifier, started = generation
+            let model = classifier, explainer = explainer, started = generation
             lock.unlock()
-            let explainer = SaliencyExplainer(method: .invrise, masks: RISEMasks(count: masks))
             var last = 0
             let result = explainer.explain(item.image, target: item.target, classCount: 2,
-                                           probabilities: model.probabilityFunction) { progress in
+                                           probabilities: model.probabilityFunction, embedding: item.embedding) { progress in
                 self.lock.lock()
                 defer { self.lock.unlock() }
                 if self.stopped || self.generation != started { return false }
                 // Publish about ten partial maps per item.
                 if progress.masksDone - last >= self.masks / 10 {
                     last = progress.masksDone
-                    self.results[item.path] = Result(heatmap: progress.heatmap, masksDone: progress.masksDone, complete: false)
+                    self.results[item.path] = Result(heatmap: progress.heatmap, masksDone: progress.masksDone, complete: false,
+                                                     noise: progress.noise)
                     self.version += 1
                 }
                 return true
             }
             lock.lock()
             if generation == started && !result.cancelled {
-                results[item.path] = Result(heatmap: result.heatmap, masksDone: result.masksUsed, complete: true)
+                results[item.path] = Result(heatmap: result.heatmap, masksDone: result.masksUsed, complete: true, noise: result.noise)
                 version += 1
             }
             lock.unlock()

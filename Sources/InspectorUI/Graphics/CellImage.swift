@@ -57,6 +57,13 @@ public struct CellGrid: Sendable, Equatable {
 }
 
 /// How images reach the terminal.
+extension GraphicsMode {
+    /// Jet where colours are seen; on a grey-ramp (ASCII) screen only brightness is, and jet's
+    /// brightness rises and falls again (dark blue, bright yellow, dark red), so hot and cold
+    /// would look alike: a ramp that only rises instead.
+    public var heatmapColors: ColorMap { self == .ascii ? .grey : .jet }
+}
+
 public enum GraphicsMode: String, Sendable, CaseIterable {
     /// True pixels (DEC sixel), written to the tty after curses has drawn the text.
     case sixel

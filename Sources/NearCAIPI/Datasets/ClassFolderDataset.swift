@@ -76,6 +76,24 @@ public struct ClassFolderDataset: Sendable {
         }
     }
 
+    /// A data set of `items` below `root` (paths relative to it), read as any other.
+    public init(root: String, items: [DatasetItem]) {
+        self.root = root
+        self.items = items
+    }
+
+    /// The data set at `root` in `layout` as `init` reads it: MVTec AD, class folders (with
+    /// the folder names given), or whichever `root` looks like.
+    public static func open(_ root: String, layout: WorkspaceOptions.Layout = .auto,
+                            okFolders: [String] = ["ok", "good"], nokFolders: [String] = ["nok", "defect", "def"]) throws -> ClassFolderDataset {
+        let resolved = layout == .auto ? (MVTecDataset.detect(root) ? .mvtec : .folders) : layout
+        if resolved == .mvtec {
+            guard MVTecDataset.detect(root) else { throw WorkspaceError(root, "not the MVTec AD layout (no train/good or ground_truth folder)") }
+            return ClassFolderDataset(root: root, items: try MVTecDataset.items(root))
+        }
+        return try ClassFolderDataset(root: root, okFolders: okFolders, nokFolders: nokFolders)
+    }
+
     /// Reads every image (and mask) once; files that cannot be decoded become problems and
     /// leave the item list. Masks are thresholded at ½; an empty mask means "no mask".
     public mutating func load(size: Int, channels: Int) -> [(item: DatasetItem, image: Image, mask: BinaryMask?)] {

@@ -18,6 +18,12 @@ public struct LoopSettings: Sendable, Equatable {
     public var interactionsPerRound = 42
     /// How long a query stays reserved for the inspector it was given to.
     public var leaseSeconds: Double = 600
+    /// What hides a region in the InvRISE heatmaps (Docs/Explanations.md: why this default).
+    public var heatmapFill: MaskFill = .standard
+    /// Masks per heatmap (at most; the map stops once it is measured well enough).
+    public var heatmapMasks = 1000
+    /// Mask grid cells per side.
+    public var heatmapGrid = RISEMasks.standardGrid
 
     public init() {}
 
@@ -42,6 +48,9 @@ public struct LoopSettings: Sendable, Equatable {
         if let value = try read("refutations_per_item", { Int($0).flatMap { (0...64).contains($0) ? $0 : nil } }) { settings.refutationsPerItem = value }
         if let value = try read("interactions_per_round", { Int($0).flatMap { $0 >= 1 ? $0 : nil } }) { settings.interactionsPerRound = value }
         if let value = try read("lease_seconds", { Double($0).flatMap { $0 > 0 ? $0 : nil } }) { settings.leaseSeconds = value }
+        if let value = try read("heatmap_fill", MaskFill.init(rawValue:)) { settings.heatmapFill = value }
+        if let value = try read("heatmap_masks", { Int($0).flatMap { (10...100_000).contains($0) ? $0 : nil } }) { settings.heatmapMasks = value }
+        if let value = try read("heatmap_grid", { Int($0).flatMap { (2...64).contains($0) ? $0 : nil } }) { settings.heatmapGrid = value }
         return settings
     }
 
@@ -49,7 +58,9 @@ public struct LoopSettings: Sendable, Equatable {
         try workspace.database.transaction {
             for (key, value) in [("query_strategy", queryStrategy.rawValue), ("refutations", makesRefutations ? "on" : "off"),
                                  ("near_neighbours", asksNeighbours ? "on" : "off"), ("refutations_per_item", String(refutationsPerItem)),
-                                 ("interactions_per_round", String(interactionsPerRound)), ("lease_seconds", String(leaseSeconds))] {
+                                 ("interactions_per_round", String(interactionsPerRound)), ("lease_seconds", String(leaseSeconds)),
+                                 ("heatmap_fill", heatmapFill.rawValue), ("heatmap_masks", String(heatmapMasks)),
+                                 ("heatmap_grid", String(heatmapGrid))] {
                 try workspace.setSetting(key, value)
             }
         }
@@ -141,11 +152,28 @@ public final class LoopSession {
         return ItemView(path: path, image: image, probabilities: probabilities.data, embedding: embedding.data, knownLabel: known)
     }
 
-    /// InvRISE heatmap of the item for its predicted class with the active model.
-    public func explain(_ view: ItemView, masks: Int = 1000, progress: (SaliencyProgress) -> Bool = { _ in true }) -> SaliencyResult {
-        let explainer = SaliencyExplainer(method: .invrise, masks: RISEMasks(count: masks))
-        return explainer.explain(view.image, target: view.predictedLabel, classCount: 2,
-                                 probabilities: classifier.probabilityFunction, progress: progress)
+    /// The loop's InvRISE explainer: the workspace's fill, masks and grid, the OK training
+    /// parts as normal parts, stopping once a map is measured well enough.
+    public func explainer() throws -> SaliencyExplainer {
+        var explainer = SaliencyExplainer(method: .invrise,
+                                          masks: RISEMasks(count: settings.heatmapMasks, grid: settings.heatmapGrid),
+                                          fill: settings.heatmapFill,
+                                          normalParts: settings.heatmapFill.needsNormalParts ? try pool.normalParts : nil)
+        explainer.convergence = SaliencyConvergence()
+        return explainer
+    }
+
+    /// The class the loop's heatmaps explain: NOK, whatever the prediction. InvRISE with a
+    /// normal fill then answers the inspector's question for every part — which region, made
+    /// normal, lowers P(NOK) most — so a part predicted OK at 0.51 still shows the region that
+    /// nearly made it NOK; for the OK class the same masks would only ask whether a normal
+    /// region stays normal, and its map is flat by construction.
+    public static let explainedClass = 1
+
+    /// InvRISE heatmap of the item for the NOK class with the active model.
+    public func explain(_ view: ItemView, progress: (SaliencyProgress) -> Bool = { _ in true }) throws -> SaliencyResult {
+        try explainer().explain(view.image, target: Self.explainedClass, classCount: 2,
+                                probabilities: classifier.probabilityFunction, embedding: view.embedding, progress: progress)
     }
 
     // MARK: Answers

@@ -116,6 +116,21 @@ public final class PoolModel {
         if !missing.isEmpty { cache.write(predictions) }
     }
 
+    /// The workspace's normal parts for this round's model (`Workspace.normalParts`), read
+    /// on first use.
+    public var normalParts: NormalParts? {
+        get throws {
+            normalPartsLock.lock()
+            defer { normalPartsLock.unlock() }
+            if let loadedNormalParts { return loadedNormalParts }
+            let parts = try workspace.normalParts(for: classifier)
+            loadedNormalParts = .some(parts)
+            return parts
+        }
+    }
+    private var loadedNormalParts: NormalParts?? = nil
+    private let normalPartsLock = NSLock()
+
     /// Leases the most informative pool item that nobody else holds (expired leases are
     /// free again) and that has no standing feedback, to `user` for `leaseSeconds`. The
     /// check and the lease are one IMMEDIATE transaction, so two inspectors never get the

@@ -1,3 +1,4 @@
+import Explanations
 import FileAccess
 import Foundation
 import Imaging
@@ -50,9 +51,35 @@ extension Workspace {
 
     public var dataRoot: String { get throws { try setting("data_root") ?? "" } }
 
+    /// Whether rounds train with `OcclusionAugmentation` (setting `occlusion_training`, on or off).
+    public var occlusionTraining: Bool {
+        get throws {
+            guard let text = try setting("occlusion_training") else { return OcclusionAugmentation.standard }
+            guard let value = ["on": true, "off": false][text] else {
+                throw WorkspaceError(path, "setting 'occlusion_training' has an unusable value '\(text)' (on or off)")
+            }
+            return value
+        }
+    }
+
     /// The item's image from the data root, prepared for a model (channels, square size).
     public func image(_ path: String, size: Int, channels: Int) throws -> Image {
         try ImageFile.read("\(try dataRoot)/\(path)").image.modelInput(channels: channels, size: size)
+    }
+
+    /// The OK parts of the training split (originals, not refutations), prepared for
+    /// `classifier` with its embeddings: what the normal-part heatmap fills draw from. At most
+    /// `NormalParts.maximumParts`, evenly chosen; a part that cannot be read is left out.
+    public func normalParts(for classifier: ImageClassifier) throws -> NormalParts? {
+        let items = try labelledItems(split: "train").filter { $0.label == 0 && !$0.isGenerated }
+        let step = max(1, (items.count + NormalParts.maximumParts - 1) / NormalParts.maximumParts)
+        var images: [Image] = []
+        for item in stride(from: 0, to: items.count, by: step).map({ items[$0] }) {
+            if let image = try? ImageFile.read(try file(of: item)).image {
+                images.append(classifier.prepare(image))
+            }
+        }
+        return classifier.normalParts(images)
     }
 
     public func rounds() throws -> [Round] {
@@ -113,6 +140,8 @@ extension Workspace {
         let trainingSet = SupervisedTraining.batch(trainingImages.map(\.0), labels: trainingImages.map(\.1), info: info)
         let validationSet = validationImages.isEmpty ? nil
             : SupervisedTraining.batch(validationImages.map(\.0), labels: validationImages.map(\.1), info: info)
+        var options = options
+        if try occlusionTraining, let occlusion = OcclusionAugmentation(okImagesOf: trainingSet) { options = occlusion.installed(in: options) }
         let report = Trainer.train(model, on: trainingSet, validation: validationSet, options: options, progress: progress)
         if report.cancelled { throw WorkspaceError(path, "training cancelled; no round recorded") }
 

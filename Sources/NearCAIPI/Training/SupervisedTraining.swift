@@ -65,13 +65,15 @@ public enum SupervisedTraining {
     /// Trains a fresh model of `configuration` on the training images, early-stopping on the
     /// validation images; returns the model (best validation epoch) and its checkpoint info.
     public static func train(configuration: ResNetConfiguration, training: [(Image, Int)], validation: [(Image, Int)],
-                             options: TrainingOptions, classNames: [String],
+                             options: TrainingOptions, classNames: [String], occlusion: Bool = OcclusionAugmentation.standard,
                              progress: (TrainingProgress) -> Bool) -> (model: ResNet, info: CheckpointInfo, report: TrainingReport) {
         let (mean, std) = normalisation(of: training.map(\.0))
         let info = CheckpointInfo(configuration: configuration, classNames: classNames, mean: mean, std: std)
         let model = ResNet(configuration, seed: options.seed)
         let trainingSet = batch(training.map(\.0), labels: training.map(\.1), info: info)
         let validationSet = validation.isEmpty ? nil : batch(validation.map(\.0), labels: validation.map(\.1), info: info)
+        var options = options
+        if occlusion, let augmentation = OcclusionAugmentation(okImagesOf: trainingSet) { options = augmentation.installed(in: options) }
         let report = Trainer.train(model, on: trainingSet, validation: validationSet, options: options, progress: progress)
         return (model, info, report)
     }

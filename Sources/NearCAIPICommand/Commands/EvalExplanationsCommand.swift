@@ -1,39 +1,69 @@
 import Explanations
 import FileAccess
+import Foundation
 import Imaging
 import NearCAIPI
 import NeuralNet
 
-/// `nearcaipi eval-explanations`: the main paper's Table 1 for a model on a data set.
+/// `nearcaipi eval-explanations`: the main paper's Table 1 for a model on a data set, per
+/// method and fill.
 enum EvalExplanationsCommand: Command {
     static let name = "eval-explanations"
     static let summary = "score RISE / InvRISE heatmaps against the data set's defect masks (the paper's Table 1)"
     static let help = """
-    Usage: nearcaipi eval-explanations --data DIR --model CHECKPOINT [--methods rise,invrise]
-                                       [--limit N] [--masks K] [--seed N] [--csv FILE]
+    Usage: nearcaipi eval-explanations --data DIR --model CHECKPOINT_OR_WORKSPACE [--layout auto|mvtec|folders]
+                                       [--ok NAMES] [--nok NAMES] [--methods rise,invrise] [--fill LIST]
+                                       [--normal DIR] [--limit N] [--masks K] [--grid L] [--seed N]
+                                       [--csv FILE] [--json]
 
-    Classifies every readable image of the class-folder data set (model accuracy), then for
-    each NOK image that has a mask computes each method's heatmap for the NOK class and
+    Classifies every readable image of the data set (model accuracy), then for each NOK image
+    that has a mask computes each method's heatmap with each fill, for the NOK class, and
     scores it as the main paper does: the top 10 % most salient pixels against the mask
     (Dice, Jaccard), hit accuracy (the most salient pixel lies in the mask), plus the
-    threshold-free pixel AUROC. Prints one row per method; --csv writes the same as CSV.
+    threshold-free pixel AUROC and the median contrast of the maps (structure over the noise
+    of the masks). "ceiling" is what a perfect map would score on Dice and Jaccard: with the
+    top 10 % binarisation, a defect smaller than a tenth of the image caps both.
 
     Options:
-      --data DIR         the data set folder (read only)
-      --model CHECKPOINT the classifier
+      --data DIR         the data set folder (read only), in any layout 'init' reads
+      --layout NAME      auto (default), mvtec or folders
+      --ok NAMES, --nok NAMES  comma-separated class folder names (folders layout)
+      --model PATH       a checkpoint, or a workspace folder (its active round)
       --methods LIST     rise, invrise or both (default: rise,invrise)
+      --fill LIST        fills to compare, comma-separated: \(MaskFill.allCases.map(\.rawValue).joined(separator: ", ")),
+                         or all (default: \(MaskFill.standard.rawValue))
+      --normal DIR       OK images for the normal and median fills (default: the workspace's
+                         OK training parts, or the data set's own OK images)
       --limit N          score at most N masked NOK images, 1-100000 (default: all)
       --masks K          masks per heatmap, 1-100000 (default 1000)
+      --grid L           mask grid cells per side, 2-64 (default \(RISEMasks.standardGrid))
       --seed N           mask seed (default 1)
       --csv FILE         also write the table as CSV
+      --json             print the table as JSON instead of text
     """
-    static let options: Set<String> = ["--data", "--model", "--methods", "--limit", "--masks", "--seed", "--csv"]
-    static let flags: Set<String> = []
+    static let options: Set<String> = ["--data", "--model", "--methods", "--fill", "--normal", "--limit", "--masks", "--grid",
+                                       "--seed", "--csv", "--layout", "--ok", "--nok"]
+    static let flags: Set<String> = ["--json"]
 
-    struct Row {
+    struct Row: Codable {
+        var method: String
+        var fill: String
         var images = 0
-        var dice: Float = 0, jaccard: Float = 0, hits = 0
-        var auroc: Float = 0, aurocCount = 0
+        var dice: Float = 0, jaccard: Float = 0, hitAccuracy: Float = 0
+        var pixelAUROC: Float? = nil
+        var medianContrast: Float = 0
+        var seconds: Double = 0
+    }
+
+    struct Report: Codable {
+        var modelAccuracy: Float
+        var imagesClassified: Int
+        var maskedNOKImages: Int
+        var masks: Int
+        var grid: Int
+        var ceilingDice: Float
+        var ceilingJaccard: Float
+        var rows: [Row]
     }
 
     static func run(_ arguments: Arguments) throws {
@@ -47,13 +77,31 @@ enum EvalExplanationsCommand: Command {
             }
             methods.append(method)
         }
+        var fills: [MaskFill] = []
+        for name in (arguments.string("--fill") ?? MaskFill.standard.rawValue).split(separator: ",") {
+            if name == "all" { fills += MaskFill.allCases; continue }
+            guard let fill = MaskFill(rawValue: String(name)) else {
+                throw UsageError("option '--fill' takes \(MaskFill.allCases.map(\.rawValue).joined(separator: ", ")) or all, comma-separated; got '\(name)'")
+            }
+            fills.append(fill)
+        }
         let limit = try arguments.integer("--limit", default: 100_000, in: 1...100_000)
         let masks = RISEMasks(count: try arguments.integer("--masks", default: 1000, in: 1...100_000),
+                              grid: try arguments.integer("--grid", default: RISEMasks.standardGrid, in: 2...64),
                               seed: try arguments.unsigned("--seed", default: 1))
+        let layout = try arguments.choice("--layout", default: WorkspaceOptions.Layout.auto)
 
-        let classifier: ImageClassifier
-        do { classifier = try ImageClassifier(checkpoint: modelPath) } catch { throw RuntimeFailure(error.description) }
-        var dataset = try TrainCommand.openDataset(data, arguments)
+        let (classifier, workspace) = try ModelSource.open(modelPath)
+        var dataset: ClassFolderDataset
+        do {
+            let names = { (option: String, fallback: [String]) in
+                arguments.string(option).map { $0.split(separator: ",").map(String.init) } ?? fallback
+            }
+            dataset = try ClassFolderDataset.open(data, layout: layout, okFolders: names("--ok", ["ok", "good"]),
+                                                  nokFolders: names("--nok", ["nok", "defect", "def"]))
+        } catch {
+            throw RuntimeFailure("\(data): \(error)")
+        }
         let loaded = dataset.load(size: classifier.inputSize, channels: classifier.channels)
         for problem in dataset.problems { printError("nearcaipi eval-explanations: \(problem) (skipped)") }
         guard !loaded.isEmpty else { throw RuntimeFailure("\(data): no readable image") }
@@ -71,39 +119,72 @@ enum EvalExplanationsCommand: Command {
         }
         let accuracy = Float(correct) / Float(loaded.count)
 
-        let scored = loaded.filter { $0.item.label == 1 && $0.mask != nil }.prefix(limit)
-        var rows: [SaliencyMethod: Row] = [:]
-        for method in methods {
-            var row = Row()
-            let explainer = SaliencyExplainer(method: method, masks: masks, fill: .zero)
-            for entry in scored {
-                let mask = entry.mask!
-                let result = explainer.explain(entry.image, target: 1, classCount: 2, probabilities: classifier.probabilityFunction)
-                let top = SaliencyMetrics.topFraction(result.heatmap)
-                row.images += 1
-                row.dice += SaliencyMetrics.dice(top, mask)
-                row.jaccard += SaliencyMetrics.jaccard(top, mask)
-                row.hits += SaliencyMetrics.hit(result.heatmap, mask: mask) ? 1 : 0
-                if let auroc = SaliencyMetrics.pixelAUROC(result.heatmap, mask: mask) {
-                    row.auroc += auroc
-                    row.aurocCount += 1
-                }
-            }
-            rows[method] = row
+        let scored = Array(loaded.filter { $0.item.label == 1 && $0.mask != nil }.prefix(limit))
+        let normalParts = try ModelSource.normalParts(
+            fill: fills.contains(where: \.needsNormalParts) ? .normal : .zero, classifier: classifier, workspace: workspace,
+            folder: arguments.string("--normal"), fallback: loaded.filter { $0.item.label == 0 }.map(\.image), command: name)
+        let embeddings = scored.map { classifier.outputs($0.image.pixels, batch: 1).embeddings.data }
+        var ceilingDice: Float = 0, ceilingJaccard: Float = 0
+        for entry in scored {
+            let perfect = Image(width: entry.mask!.width, height: entry.mask!.height, channels: 1, pixels: entry.mask!.bits.map { $0 ? 1 : 0 })
+            let top = SaliencyMetrics.topFraction(perfect)
+            ceilingDice += SaliencyMetrics.dice(top, entry.mask!) / Float(max(scored.count, 1))
+            ceilingJaccard += SaliencyMetrics.jaccard(top, entry.mask!) / Float(max(scored.count, 1))
         }
 
-        print(String(format: "model accuracy %.3f (%d of %d images); heatmaps of %d masked NOK images, %d masks each",
-                     accuracy, correct, loaded.count, scored.count, masks.count))
-        print("method    images   Dice   Jaccard   hit accuracy   pixel AUROC")
-        var csv = "method,images,model_accuracy,dice,jaccard,hit_accuracy,pixel_auroc\n"
+        var rows: [Row] = []
         for method in methods {
-            let row = rows[method]!
-            let n = Float(max(row.images, 1))
-            let values = (row.dice / n, row.jaccard / n, Float(row.hits) / n, row.aurocCount > 0 ? row.auroc / Float(row.aurocCount) : Float.nan)
-            let label = method == .rise ? "RISE" : "InvRISE"
-            let padded = label + String(repeating: " ", count: max(0, 8 - label.count))
-            print(padded + String(format: " %7d  %5.3f    %5.3f          %5.3f         %5.3f", row.images, values.0, values.1, values.2, values.3))
-            csv += String(format: "%@,%d,%.4f,%.4f,%.4f,%.4f,%.4f\n", label, row.images, accuracy, values.0, values.1, values.2, values.3)
+            for fill in fills {
+                var row = Row(method: method.rawValue, fill: fill.rawValue)
+                let explainer = SaliencyExplainer(method: method, masks: masks, fill: fill, normalParts: normalParts)
+                var contrasts: [Float] = [], aurocs: [Float] = []
+                let began = monotonicSeconds()
+                for (entry, embedding) in zip(scored, embeddings) {
+                    let mask = entry.mask!
+                    let result = explainer.explain(entry.image, target: 1, classCount: 2,
+                                                   probabilities: classifier.probabilityFunction, embedding: embedding)
+                    let top = SaliencyMetrics.topFraction(result.heatmap)
+                    row.images += 1
+                    row.dice += SaliencyMetrics.dice(top, mask)
+                    row.jaccard += SaliencyMetrics.jaccard(top, mask)
+                    row.hitAccuracy += SaliencyMetrics.hit(result.heatmap, mask: mask) ? 1 : 0
+                    if let auroc = SaliencyMetrics.pixelAUROC(result.heatmap, mask: mask) { aurocs.append(auroc) }
+                    contrasts.append(result.noise.contrast)
+                }
+                let n = Float(max(row.images, 1))
+                row.dice /= n
+                row.jaccard /= n
+                row.hitAccuracy /= n
+                row.pixelAUROC = aurocs.isEmpty ? nil : aurocs.reduce(0, +) / Float(aurocs.count)
+                contrasts.sort()
+                row.medianContrast = contrasts.isEmpty ? 0 : contrasts[contrasts.count / 2]
+                row.seconds = monotonicSeconds() - began
+                rows.append(row)
+            }
+        }
+        let report = Report(modelAccuracy: accuracy, imagesClassified: loaded.count, maskedNOKImages: scored.count,
+                            masks: masks.count, grid: masks.grid, ceilingDice: ceilingDice, ceilingJaccard: ceilingJaccard, rows: rows)
+
+        var csv = "method,fill,images,model_accuracy,dice,jaccard,hit_accuracy,pixel_auroc,median_contrast\n"
+        for row in rows {
+            csv += String(format: "%@,%@,%d,%.4f,%.4f,%.4f,%.4f,%.4f,%.2f\n", row.method, row.fill, row.images, accuracy, row.dice,
+                          row.jaccard, row.hitAccuracy, row.pixelAUROC ?? .nan, row.medianContrast)
+        }
+        if arguments.flag("--json") {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+        } else {
+            print(String(format: "model accuracy %.3f (%d of %d images); heatmaps of %d masked NOK images, %d masks, grid %d",
+                         accuracy, correct, loaded.count, scored.count, masks.count, masks.grid))
+            print(String(format: "ceiling (a perfect map, top 10 %%): Dice %.3f, Jaccard %.3f", ceilingDice, ceilingJaccard))
+            print("method    fill     images   Dice   Jaccard   hit accuracy   pixel AUROC   median contrast")
+            for row in rows {
+                func pad(_ text: String, _ width: Int) -> String { text + String(repeating: " ", count: max(0, width - text.count)) }
+                let label = row.method == "rise" ? "RISE" : "InvRISE"
+                print(pad(label, 10) + pad(row.fill, 8) + String(format: " %6d  %5.3f    %5.3f          %5.3f         %5.3f          %6.1f",
+                                                                 row.images, row.dice, row.jaccard, row.hitAccuracy, row.pixelAUROC ?? .nan, row.medianContrast))
+            }
         }
         if let path = arguments.string("--csv") {
             do { try BinaryFile.writeAtomically(Array(csv.utf8), to: path) } catch { throw RuntimeFailure(error.description) }

@@ -1,3 +1,4 @@
+import Explanations
 import Foundation
 import InspectorUI
 import NearCAIPI
@@ -8,7 +9,7 @@ enum LabelCommand: Command {
     static let summary = "the interactive loop in the terminal: inspector, supervisor and operator screens"
     static let help = """
     Usage: nearcaipi label WORKSPACE [--user NAME] [--role inspector|supervisor|operator]
-                           [--graphics auto|sixel|halfblock|ascii]
+                           [--graphics auto|sixel|halfblock|ascii] [--fill NAME]
 
     Shows the pool image the active model is least sure of, its InvRISE heatmap (computed in
     the background, drawn as it progresses, the next queries' maps computed ahead), and takes
@@ -23,8 +24,11 @@ enum LabelCommand: Command {
       --role ROLE        inspector (default), supervisor or operator: which screens you get
       --graphics MODE    auto (default): sixel when the terminal's device attributes list it,
                          ascii for TERM=dumb or NO_COLOR, half-block otherwise
+      --fill NAME        what hides a region in the heatmaps, stored for the workspace:
+                         \(MaskFill.allCases.map(\.rawValue).joined(separator: ", ")) (default \(MaskFill.standard.rawValue): the same
+                         pixels of the most similar OK training part; see 'explain --help')
     """
-    static let options: Set<String> = ["--user", "--role", "--graphics"]
+    static let options: Set<String> = ["--user", "--role", "--graphics", "--fill"]
     static let flags: Set<String> = []
 
     enum GraphicsChoice: String, CaseIterable { case auto, sixel, halfblock, ascii }
@@ -36,11 +40,15 @@ enum LabelCommand: Command {
         guard !user.isEmpty, user.count <= 64 else { throw UsageError("option '--user' needs a name of 1 to 64 characters") }
         let role = try arguments.choice("--role", default: Role.inspector)
         let choice = try arguments.choice("--graphics", default: GraphicsChoice.auto)
+        let fill: MaskFill? = arguments.string("--fill") == nil ? nil : try arguments.choice("--fill", default: MaskFill.standard)
         guard isatty(STDIN_FILENO) == 1, isatty(STDOUT_FILENO) == 1 else {
             throw RuntimeFailure("label needs a terminal on standard input and output")
         }
         let workspace: Workspace
-        do { workspace = try Workspace(opening: path) } catch { throw RuntimeFailure("\(error)") }
+        do {
+            workspace = try Workspace(opening: path)
+            if let fill { try workspace.setSetting("heatmap_fill", fill.rawValue) }
+        } catch { throw RuntimeFailure("\(error)") }
         let override = choice == .auto ? nil : GraphicsMode(rawValue: choice.rawValue)
         // Asked before curses starts (its own input handling would swallow the replies).
         let report = TerminalReport.query()

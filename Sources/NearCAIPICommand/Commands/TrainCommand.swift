@@ -13,7 +13,7 @@ enum TrainCommand: Command {
            nearcaipi train --data DIR --out CHECKPOINT [--arch NAME] [--size S] [--channels 1|3]
                            [--epochs N] [--batch N] [--optimizer adam|sgd] [--lr X]
                            [--validation F] [--patience N] [--balanced] [--no-augment] [--seed N]
-                           [--ok NAMES] [--nok NAMES]
+                           [--ok NAMES] [--nok NAMES] [--occlusion on|off]
 
     With a WORKSPACE: trains on its training split (fine-tuning the active round's weights
     unless --from-scratch; --pretrained loads a backbone such as a converted torchvision
@@ -33,24 +33,30 @@ enum TrainCommand: Command {
       --arch NAME         resnet18-w4 (default), resnet18-w2, resnet18-w8 or resnet18
       --size S            input side in pixels, 32-512 (default 128; resnet18: 224)
       --channels C        1 (grey) or 3 (RGB); default: what the first image holds
-      --epochs N          at most this many epochs, 1-1000 (default 80)
+      --epochs N          at most this many epochs, 1-1000 (default 250; the learning rate
+                          decays along a cosine over them)
       --batch N           mini-batch size, 1-256 (default 16)
       --optimizer NAME    adam (default) or sgd (momentum 0.9; the paper's setting with --lr 0.001)
       --lr X              learning rate (default 0.0005)
       --validation F      fraction of each class held out for early stopping (default 0.2)
-      --patience N        epochs without validation improvement before stopping (default 25;
+      --patience N        epochs without validation improvement before stopping (default 100;
                           small validation sets need a long patience)
       --balanced          weight the classes inversely to their frequency
-      --no-augment        no flips, shifts or brightness/contrast changes
+      --no-augment        no flips, shifts or brightness/contrast changes (nor occlusion)
+      --occlusion on|off  OK training parts with random regions swapped in from other OK parts,
+                          so that a masked part is not a defect by itself and heatmaps point at
+                          defects (default \(OcclusionAugmentation.standard ? "on" : "off"); with a
+                          WORKSPACE the choice is stored for its later rounds)
       --seed N            seed of initial weights, split, shuffling and augmentation (default 1)
       --ok NAMES, --nok NAMES  comma-separated class folder names
     """
     static let options: Set<String> = ["--data", "--out", "--arch", "--size", "--channels", "--epochs", "--batch",
                                        "--optimizer", "--lr", "--validation", "--patience", "--seed", "--ok", "--nok",
-                                       "--pretrained"]
+                                       "--pretrained", "--occlusion"]
     static let flags: Set<String> = ["--balanced", "--no-augment", "--from-scratch"]
 
     enum Optimizer: String, CaseIterable { case adam, sgd }
+    enum Switch: String, CaseIterable { case on, off }
 
     static func run(_ arguments: Arguments) throws {
         if !arguments.positionals.isEmpty {
@@ -90,7 +96,8 @@ enum TrainCommand: Command {
             configuration: configuration,
             training: trainingIndices.map { (loaded[$0].image, labels[$0]) },
             validation: validationIndices.map { (loaded[$0].image, labels[$0]) },
-            options: options, classNames: ClassFolderDataset.classNames) { progress in
+            options: options, classNames: ClassFolderDataset.classNames,
+            occlusion: try arguments.choice("--occlusion", default: OcclusionAugmentation.standard ? Switch.on : .off) == .on) { progress in
                 reportEpoch(progress, of: options.epochs)
                 return true
             }
@@ -108,9 +115,9 @@ enum TrainCommand: Command {
         }
         let optimizer = try arguments.choice("--optimizer", default: Optimizer.adam)
         options.method = optimizer == .adam ? .adam(learningRate: rate) : .sgd(learningRate: rate, momentum: 0.9)
-        options.epochs = try arguments.integer("--epochs", default: 80, in: 1...1000)
+        options.epochs = try arguments.integer("--epochs", default: 250, in: 1...1000)
         options.batchSize = try arguments.integer("--batch", default: 16, in: 1...256)
-        options.patience = try arguments.integer("--patience", default: 25, in: 1...1000)
+        options.patience = try arguments.integer("--patience", default: 100, in: 1...1000)
         options.classWeighting = arguments.flag("--balanced") ? .balanced : .none
         options.augment = !arguments.flag("--no-augment")
         options.seed = try arguments.unsigned("--seed", default: 1)
@@ -135,6 +142,10 @@ enum TrainCommand: Command {
         let pretrained = arguments.string("--pretrained")
         do {
             let workspace = try Workspace(opening: path)
+            if let occlusion = arguments.string("--occlusion") {
+                guard Switch(rawValue: occlusion) != nil else { throw UsageError("option '--occlusion' must be on or off, got '\(occlusion)'") }
+                try workspace.setSetting("occlusion_training", occlusion)
+            }
             let (round, metrics) = try workspace.trainRound(options: options, fromScratch: arguments.flag("--from-scratch"),
                                                             pretrained: pretrained) { progress in
                 reportEpoch(progress, of: options.epochs)

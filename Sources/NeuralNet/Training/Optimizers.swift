@@ -1,5 +1,7 @@
 /// Updates parameters from their accumulated gradients.
 public protocol Optimizer: AnyObject {
+    /// η, which a schedule may change between steps.
+    var learningRate: Float { get set }
     func step()
 }
 

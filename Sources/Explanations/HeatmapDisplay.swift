@@ -1,0 +1,104 @@
+import FileAccess
+import Imaging
+
+/// How a heatmap is shown to a person: never stretching noise to full colour.
+///
+/// A map whose contrast (`HeatmapNoise`) is below `HeatmapNoise.flatBelow` is shown as
+/// *flat*: a neutral grey over the image and the words "the decision does not hinge on one
+/// region", with its absolute range. Any other map is drawn from its own minimum (blue) to
+/// its own maximum (red), and its absolute range and contrast are printed beside it, so a
+/// strong map and a faint one are told apart by their numbers, not their colours.
+public struct HeatmapDisplay: Sendable, Equatable {
+    /// The map's own minimum and maximum.
+    public var range: ClosedRange<Float>
+    public var noise: HeatmapNoise
+
+    public init(heatmap: Image, noise: HeatmapNoise) {
+        let low = heatmap.pixels.min() ?? 0, high = heatmap.pixels.max() ?? 0
+        range = low...max(high, low)
+        self.noise = noise
+    }
+
+    public init(_ result: SaliencyResult) { self.init(heatmap: result.heatmap, noise: result.noise) }
+
+    public var isFlat: Bool { noise.isFlat }
+
+    /// The image with the map laid over it: jet from the map's minimum to its maximum, or a
+    /// neutral grey when the map is flat.
+    /// `colorMap` must rise in brightness from low to high where only brightness is seen (a
+    /// grey-ramp terminal): `.grey` or `.inferno` there, `.jet` where colours are.
+    public func overlay(on image: Image, heatmap: Image, colorMap: ColorMap = .jet, opacity: Float = 0.5) -> Image {
+        if isFlat {
+            let grey = Image(width: heatmap.width, height: heatmap.height, channels: 1, filledWith: 0.5)
+            return image.overlaid(with: grey, colorMap: .grey, range: 0...1, opacity: opacity)
+        }
+        let stretched = range.upperBound > range.lowerBound ? range : range.lowerBound...(range.lowerBound + 1e-6)
+        return image.overlaid(with: heatmap, colorMap: colorMap, range: stretched, opacity: opacity)
+    }
+
+    /// One line for the screens and the command line.
+    public var caption: String {
+        let values = "\(Self.format(range.lowerBound)) to \(Self.format(range.upperBound))"
+        let contrast = noise.contrast.isFinite ? String(format: "%.1f", noise.contrast) : "inf"
+        return isFlat ? "flat: the decision does not hinge on one region (map \(values), contrast \(contrast))"
+            : "map \(values), contrast \(contrast)"
+    }
+
+    /// The same in a few characters, for small panels.
+    public var shortCaption: String {
+        let contrast = noise.contrast.isFinite ? String(format: "%.1f", noise.contrast) : "inf"
+        return isFlat ? "flat (contrast \(contrast))" : "contrast \(contrast)"
+    }
+
+    /// What the two ends of the colour bar mean for `method`.
+    public static func barLabels(_ method: SaliencyMethod = .invrise, className: String) -> (high: String, low: String) {
+        let p = "P(\(className.uppercased()))"
+        switch method {
+        case .invrise: return ("hi: hiding it lowers \(p) most", "lo: hiding it changes nothing")
+        case .rise: return ("hi: keeping it keeps \(p)", "lo: not needed for \(p)")
+        }
+    }
+
+    static func format(_ value: Float) -> String { String(format: "%.3g", value) }
+}
+
+/// The raw heatmap file: a 16-bit grey PNG of the map normalised to its own minimum and
+/// maximum, with the minimum, maximum, noise and contrast in `tEXt` chunks
+/// (`heatmap-min`, `heatmap-max`, `heatmap-noise`, `heatmap-contrast`), so the map's
+/// values come back within (max − min) / 131070 and any PNG viewer shows its structure.
+public enum HeatmapFile {
+    public static func encode(_ heatmap: Image, noise: HeatmapNoise? = nil) throws(ImageFileError) -> [UInt8] {
+        let low = heatmap.pixels.min() ?? 0, high = heatmap.pixels.max() ?? 0
+        let span = high - low
+        let normalised = Image(width: heatmap.width, height: heatmap.height, channels: 1,
+                               pixels: heatmap.pixels.map { span > 0 ? ($0 - low) / span : 0 })
+        var entries = [("heatmap-min", "\(low)"), ("heatmap-max", "\(high)")]
+        if let noise { entries += [("heatmap-noise", "\(noise.noise)"), ("heatmap-contrast", "\(noise.contrast)")] }
+        return PNGText.inserting(entries.map { (keyword: $0.0, text: $0.1) }, into: try ImageFile.encodePNG(normalised, bitDepth: 16))
+    }
+
+    public static func write(_ heatmap: Image, noise: HeatmapNoise? = nil, to path: String) throws(ImageFileError) {
+        let bytes = try encode(heatmap, noise: noise)
+        do { try BinaryFile.writeAtomically(bytes, to: path) } catch {
+            throw ImageFileError(path: path, reason: .cannotWrite(error.description))
+        }
+    }
+
+    /// The map in its own units; a PNG without the range chunks reads as its 0…1 samples.
+    public static func read(_ path: String) throws(ImageFileError) -> Image {
+        let bytes: [UInt8]
+        do { bytes = try BinaryFile.read(path, limit: ImageFile.maxFileBytes) } catch {
+            throw ImageFileError(path: path, reason: .cannotRead(error.description))
+        }
+        return try decode(bytes, name: path)
+    }
+
+    public static func decode(_ bytes: [UInt8], name: String) throws(ImageFileError) -> Image {
+        var map = try ImageFile.decode(bytes, name: name).image.greyscale()
+        let text = PNGText.entries(of: bytes)
+        if let low = text["heatmap-min"].flatMap(Float.init), let high = text["heatmap-max"].flatMap(Float.init) {
+            for i in map.pixels.indices { map.pixels[i] = low + map.pixels[i] * (high - low) }
+        }
+        return map
+    }
+}

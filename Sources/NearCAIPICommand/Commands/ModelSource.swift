@@ -1,0 +1,49 @@
+import Explanations
+import FileAccess
+import Imaging
+import NearCAIPI
+
+/// Where the explanation commands take their model and their normal parts from.
+enum ModelSource {
+    /// A checkpoint file, or a workspace folder's active round (and the workspace).
+    static func open(_ path: String) throws -> (ImageClassifier, Workspace?) {
+        do {
+            if BinaryFile.isDirectory(path) {
+                let workspace = try Workspace(opening: path)
+                let active = try workspace.activeModel()
+                return (ImageClassifier(model: active.model, info: active.info), workspace)
+            }
+            return (try ImageClassifier(checkpoint: path), nil)
+        } catch {
+            throw RuntimeFailure("\(error)")
+        }
+    }
+
+    /// The normal parts a normal-part fill needs: the OK images of `folder`, else the
+    /// workspace's OK training parts, else `fallback` (already prepared OK images). nil, with
+    /// a note that blur is used instead, when the fill needs them and there are none.
+    static func normalParts(fill: MaskFill, classifier: ImageClassifier, workspace: Workspace?, folder: String?,
+                            fallback: [Image] = [], command: String) throws -> NormalParts? {
+        guard fill.needsNormalParts else { return nil }
+        var parts: NormalParts? = nil
+        if let folder {
+            let paths = ClassFolderDataset.images(below: folder, relative: "")
+            var images: [Image] = []
+            for path in paths {
+                do { images.append(classifier.prepare(try ImageFile.read("\(folder)/\(path)").image)) } catch {
+                    printError("nearcaipi \(command): \(error) (skipped)")
+                }
+            }
+            guard !images.isEmpty else { throw RuntimeFailure("\(folder): no readable OK image for the normal parts") }
+            parts = classifier.normalParts(images)
+        } else if let workspace {
+            do { parts = try workspace.normalParts(for: classifier) } catch { throw RuntimeFailure("\(error)") }
+        } else {
+            parts = classifier.normalParts(fallback)
+        }
+        if parts == nil {
+            printError("nearcaipi \(command): the \(fill.rawValue) fill needs OK parts (--normal DIR or a workspace); using blur")
+        }
+        return parts
+    }
+}
