@@ -40,8 +40,11 @@ public struct HeatmapDisplay: Sendable, Equatable {
     public var caption: String {
         let values = "\(Self.format(range.lowerBound)) to \(Self.format(range.upperBound))"
         let contrast = noise.contrast.isFinite ? String(format: "%.1f", noise.contrast) : "inf"
-        return isFlat ? "flat: the decision does not hinge on one region (map \(values), contrast \(contrast))"
-            : "map \(values), contrast \(contrast)"
+        guard isFlat else { return "map \(values), contrast \(contrast)" }
+        if let lowering = noise.lowering, lowering < HeatmapNoise.minimumPeak {
+            return "flat: hiding no region lowers the confidence (map \(values), contrast \(contrast))"
+        }
+        return "flat: the decision does not hinge on one region (map \(values), contrast \(contrast))"
     }
 
     /// The same in a few characters, for small panels.

@@ -40,21 +40,3 @@ public final class ImageClassifier {
     public var probabilityFunction: ProbabilityFunction { { [self] images, batch in probabilities(images, batch: batch) } }
 }
 
-extension ImageClassifier {
-    /// Normal parts for the in-distribution fills: `images` (prepared OK parts) with their
-    /// embeddings from this classifier, so `.normal` picks a query's most similar OK part as
-    /// near misses are picked. nil when there are none.
-    public func normalParts(_ images: [Image]) -> NormalParts? {
-        guard !images.isEmpty else { return nil }
-        var embeddings: [[Float]] = []
-        var start = 0
-        while start < images.count {
-            let part = images[start..<min(start + 32, images.count)]
-            let features = outputs(part.flatMap(\.pixels), batch: part.count).embeddings
-            let width = features.shape[1]
-            for offset in 0..<part.count { embeddings.append(Array(features.data[(offset * width)..<((offset + 1) * width)])) }
-            start += 32
-        }
-        return NormalParts(parts: images, embeddings: embeddings)
-    }
-}

@@ -21,8 +21,7 @@ public enum MaskFill: String, Sendable, CaseIterable {
     case blur
     /// The per-pixel median of the normal (OK) parts (`NormalParts.median`).
     case median
-    /// The same pixels of the most similar normal part (`NormalParts.nearest`), the query's
-    /// near miss among the OK parts.
+    /// The same pixels of the best aligned normal part (`NormalParts.nearest`).
     case normal
 
     /// Whether the fill needs normal parts; without them the explainer uses `blur`.
@@ -61,11 +60,17 @@ public struct HeatmapNoise: Sendable, Equatable {
     public var noisePeak: Float
     /// peak / noisePeak (infinite for a noise-free map with a peak, 0 for one without).
     public var contrast: Float
+    /// InvRISE only: how much hiding the map's hottest region lowered the confidence below the
+    /// unmasked image's, max S − (1 − f(I)), on average over the masks that hid it. When no
+    /// region's hiding lowers it (masked copies of a clean part that only ever look *more*
+    /// defective), the map's shape is the shape of the perturbation's artefacts, not of the
+    /// decision. nil for RISE.
+    public var lowering: Float? = nil
 
     /// Below this contrast a map is shown as flat: its hot region is not told apart from the
     /// hot spots that the noise of its masks alone makes (Docs/Explanations.md: the contrasts
     /// measured on OK and NOK parts).
-    public static let flatBelow: Float = 3
+    public static let flatBelow: Float = 2
     /// Below this peak (in probability, the map's unit) a map is flat whatever its contrast:
     /// a region that moves the confidence by less than half a percent decides nothing, however
     /// precisely that is measured.
@@ -73,7 +78,7 @@ public struct HeatmapNoise: Sendable, Equatable {
     /// The share of pixels whose mean is the peak.
     static let peakFraction = 0.01
 
-    public var isFlat: Bool { contrast < Self.flatBelow || peak < Self.minimumPeak }
+    public var isFlat: Bool { contrast < Self.flatBelow || peak < Self.minimumPeak || (lowering ?? 1) < Self.minimumPeak }
 
     public init(noise: Float, peak: Float, noisePeak: Float) {
         self.noise = noise
@@ -169,18 +174,16 @@ public struct SaliencyExplainer: Sendable {
     }
 
     /// Explains `image` (already at the model's input size and channel count, values in
-    /// [0, 1]) for class `target` (nil: the predicted class). `embedding` (the image's
-    /// penultimate-layer features) lets the `.normal` fill choose its part as near misses are
-    /// chosen. `progress` is called after every batch; returning false cancels and returns
-    /// the heatmap so far.
+    /// [0, 1]) for class `target` (nil: the predicted class). `progress` is called after
+    /// every batch; returning false cancels and returns the heatmap so far.
     public func explain(_ image: Image, target: Int? = nil, classCount: Int,
-                        probabilities: ProbabilityFunction, embedding: [Float]? = nil,
+                        probabilities: ProbabilityFunction,
                         progress: (SaliencyProgress) -> Bool = { _ in true }) -> SaliencyResult {
         let (width, height, channels) = (image.width, image.height, image.channels)
         let plane = width * height
         let unmasked = probabilities(image.pixels, 1)
         let targetClass = target ?? (0..<classCount).max { unmasked[$0] < unmasked[$1] }!
-        let (background, usedFill) = fillImage(for: image, embedding: embedding)
+        let (background, usedFill) = fillImage(for: image)
 
         // Two independent halves (even and odd masks) of the sums, for the noise estimate.
         var weighted = [[Float]](repeating: [Float](repeating: 0, count: plane), count: 2)  // Σ weight_i · mask term_i
@@ -258,6 +261,7 @@ public struct SaliencyExplainer: Sendable {
             }
             heatmap = Image(width: width, height: height, channels: 1, pixels: previous)
             estimate = done >= 2 ? HeatmapNoise(halfA: halves[0], halfB: halves[1], full: previous) : HeatmapNoise(noise: 0, peak: 0, noisePeak: 0)
+            if method == .invrise { estimate.lowering = (previous.max() ?? 0) - (1 - unmasked[targetClass]) }
             if !progress(SaliencyProgress(masksDone: done, masksTotal: masks.count, heatmap: heatmap, change: change, noise: estimate)) {
                 cancelled = true
                 break
@@ -270,7 +274,7 @@ public struct SaliencyExplainer: Sendable {
 
     /// The per-pixel fill values (channels × plane) and the fill they are: a normal-part fill
     /// without normal parts of the image's shape falls back to blur.
-    public func fillImage(for image: Image, embedding: [Float]? = nil) -> ([Float], MaskFill) {
+    public func fillImage(for image: Image) -> ([Float], MaskFill) {
         switch fill {
         case .zero:
             return ([Float](repeating: 0, count: image.pixels.count), .zero)
@@ -285,7 +289,7 @@ public struct SaliencyExplainer: Sendable {
             if let normalParts, normalParts.median.width == image.width, normalParts.median.height == image.height,
                normalParts.median.channels == image.channels {
                 return fill == .median ? (normalParts.median.pixels, .median)
-                    : (normalParts.nearest(to: image, embedding: embedding).pixels, .normal)
+                    : (normalParts.nearest(to: image).pixels, .normal)
             }
             return (boxBlur(image, radius: max(1, max(image.width, image.height) / 16)).pixels, .blur)
         case .blur:

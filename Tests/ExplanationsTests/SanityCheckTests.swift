@@ -10,8 +10,9 @@ import TestSupport
 @Suite struct SanityCheckTests {
     static let root = repositoryRoot()
     static let checkpoint = root + "/Tests/ExplanationsTests/Fixtures/weld-model.safetensors"
-    /// Bundled NOK parts with masks, of different defect kinds.
-    static let defects = ["weld_0004", "weld_0005", "weld_0008"]
+    /// Bundled NOK parts with masks, of different defect kinds at different places along the
+    /// seam (mask centres at x = 52, 15 and 96 of 128): an interruption, a black area, pores.
+    static let defects = ["weld_0004", "weld_0007", "weld_0010"]
 
     static func load(_ name: String, _ classifier: ImageClassifier, folder: String) throws -> Image {
         classifier.prepare(try ImageFile.read("\(root)/SampleData/weld/\(folder)/\(name).png").image)
@@ -22,12 +23,11 @@ import TestSupport
             try load($0, classifier, folder: "ok")
         }
         return SaliencyExplainer(method: .invrise, masks: RISEMasks(count: 300, seed: 1), fill: .standard,
-                                 normalParts: classifier.normalParts(ok))
+                                 normalParts: NormalParts(parts: ok))
     }
 
     static func map(_ classifier: ImageClassifier, _ explainer: SaliencyExplainer, _ image: Image) -> SaliencyResult {
-        explainer.explain(image, target: 1, classCount: 2, probabilities: classifier.probabilityFunction,
-                          embedding: classifier.outputs(image.pixels, batch: 1).embeddings.data)
+        explainer.explain(image, target: 1, classCount: 2, probabilities: classifier.probabilityFunction)
     }
 
     /// Model-parameter randomisation: the same architecture with fresh random weights must

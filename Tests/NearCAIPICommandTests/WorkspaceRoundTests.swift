@@ -45,7 +45,7 @@ import TestSupport
         // explain takes the workspace and uses its active round (round 1 again, after the rollback).
         let explained = try Tool.run(["explain", workspace, data + "/nok/" + image, "--out", directory.file("maps"), "--masks", "8"])
         #expect(explained.status == 0, "\(explained.standardError)")
-        #expect(explained.standardOutput.contains("invrise 8 masks"))
+        #expect(explained.standardOutput.contains("invrise of nok 8 masks, fill normal"))
         // A workspace without a trained round is refused with the reason.
         #expect(try Tool.run(["init", directory.file("fresh"), "--data", data, "--input", "32"]).status == 0)
         let untrained = try Tool.run(["explain", directory.file("fresh"), data + "/nok/" + image, "--out", directory.file("m2")])

@@ -206,7 +206,7 @@ public final class LabelApp {
         if let shown { views.append(shown.view) }
         if current == .supervisor, shown?.review != nil { views += reviewPanels.compactMap { $0 } }
         views += upcoming
-        heatmaps.request(views.map { HeatmapWorker.Item(path: $0.path, image: $0.image, target: LoopSession.explainedClass, embedding: $0.embedding) })
+        heatmaps.request(views.map { HeatmapWorker.Item(path: $0.path, image: $0.image, target: LoopSession.explainedClass) })
     }
 
     func submit() throws {
@@ -596,7 +596,7 @@ public final class LabelApp {
                 if edge { for c in 0..<3 { image[c, y, x] = 1 } }
             } }
         }
-        let state = result.complete ? "InvRISE \(result.masksDone) masks" : "heatmap: \(result.masksDone)/\(heatmaps.masks) masks…"
+        let state = result.complete ? "InvRISE of NOK, \(result.masksDone) masks" : "heatmap: \(result.masksDone)/\(heatmaps.masks) masks…"
         return (image, "\(state) · \(compact ? display.shortCaption : display.caption)")
     }
 
@@ -690,7 +690,7 @@ public final class LabelApp {
         mouseTarget = (layout.leftImage, view.image.width, view.image.height, drawn.columns, drawn.rows)
         let (overlayImage, state) = overlay(for: view)
         drawImage(showOverlay ? overlayImage : view.image, in: layout.rightImage)
-        drawColorBar(layout.colorBar)
+        drawColorBar(layout.colorBar, flat: heatmaps.result(for: view.path)?.display.isFlat ?? false)
         let d = layout.details
         let answered = answer.prediction.map { "prediction \($0.rawValue)" } ?? "prediction ?"
         let explained = answer.explanation.map { "explanation \($0.rawValue)" } ?? "explanation ?"
@@ -703,12 +703,17 @@ public final class LabelApp {
 
     var heatmapColors: ColorMap { graphics.heatmapColors }
 
-    func drawColorBar(_ box: Layout.Box) {
-        let bar = heatmapColors.bar(width: 1, height: max(2, box.rows * 2))
+    /// The colour bar beside the overlay; a flat map has no hi and lo, so its bar is the same
+    /// neutral grey as its overlay, unlabelled.
+    func drawColorBar(_ box: Layout.Box, flat: Bool = false) {
+        let height = max(2, box.rows * 2)
+        let bar = flat ? Image(width: 1, height: height, channels: 3, filledWith: 0.5) : heatmapColors.bar(width: 1, height: height)
         // The bar image runs from high (top) to low.
         drawImage(bar, in: Layout.Box(row: box.row, column: box.column, rows: box.rows, columns: 1))
-        screen.put("hi", row: box.row, column: box.column + 1, dim: true)
-        screen.put("lo", row: box.row + box.rows - 1, column: box.column + 1, dim: true)
+        if !flat {
+            screen.put("hi", row: box.row, column: box.column + 1, dim: true)
+            screen.put("lo", row: box.row + box.rows - 1, column: box.column + 1, dim: true)
+        }
     }
 
     func drawSupervisor(_ layout: Layout) {
@@ -795,6 +800,11 @@ public final class LabelApp {
         let pending = (try? session.pendingFeedback()) ?? 0
         screen.put("feedback pending: \(pending) of \(session.settings.interactionsPerRound) per round\(pending >= session.settings.interactionsPerRound ? " — retraining due" : "")",
                    row: chartRow + 3, column: 2)
+        let settings = session.settings
+        if chartRow + 4 < layout.messageRow {
+            screen.put("heatmaps: InvRISE of NOK, fill \(settings.heatmapFill.rawValue), up to \(settings.heatmapMasks) masks, grid \(settings.heatmapGrid) (nearcaipi label --fill NAME changes the fill)",
+                       row: chartRow + 4, column: 2, dim: true)
+        }
     }
 
     func drawHelp(_ layout: Layout) {

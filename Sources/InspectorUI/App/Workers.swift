@@ -20,8 +20,6 @@ final class HeatmapWorker: @unchecked Sendable {
         var path: String
         var image: Image
         var target: Int
-        /// The item's embedding, with which the normal-part fill picks its OK part.
-        var embedding: [Float]
     }
 
     private let lock = NSCondition()
@@ -101,7 +99,7 @@ final class HeatmapWorker: @unchecked Sendable {
             lock.unlock()
             var last = 0
             let result = explainer.explain(item.image, target: item.target, classCount: 2,
-                                           probabilities: model.probabilityFunction, embedding: item.embedding) { progress in
+                                           probabilities: model.probabilityFunction) { progress in
                 self.lock.lock()
                 defer { self.lock.unlock() }
                 if self.stopped || self.generation != started { return false }

@@ -173,7 +173,7 @@ public final class LoopSession {
     /// InvRISE heatmap of the item for the NOK class with the active model.
     public func explain(_ view: ItemView, progress: (SaliencyProgress) -> Bool = { _ in true }) throws -> SaliencyResult {
         try explainer().explain(view.image, target: Self.explainedClass, classCount: 2,
-                                probabilities: classifier.probabilityFunction, embedding: view.embedding, progress: progress)
+                                probabilities: classifier.probabilityFunction, progress: progress)
     }
 
     // MARK: Answers

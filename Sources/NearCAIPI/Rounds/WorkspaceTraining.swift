@@ -68,7 +68,7 @@ extension Workspace {
     }
 
     /// The OK parts of the training split (originals, not refutations), prepared for
-    /// `classifier` with its embeddings: what the normal-part heatmap fills draw from. At most
+    /// `classifier`: what the normal-part heatmap fills draw from. At most
     /// `NormalParts.maximumParts`, evenly chosen; a part that cannot be read is left out.
     public func normalParts(for classifier: ImageClassifier) throws -> NormalParts? {
         let items = try labelledItems(split: "train").filter { $0.label == 0 && !$0.isGenerated }
@@ -79,7 +79,7 @@ extension Workspace {
                 images.append(classifier.prepare(image))
             }
         }
-        return classifier.normalParts(images)
+        return NormalParts(parts: images)
     }
 
     public func rounds() throws -> [Round] {

@@ -123,7 +123,6 @@ enum EvalExplanationsCommand: Command {
         let normalParts = try ModelSource.normalParts(
             fill: fills.contains(where: \.needsNormalParts) ? .normal : .zero, classifier: classifier, workspace: workspace,
             folder: arguments.string("--normal"), fallback: loaded.filter { $0.item.label == 0 }.map(\.image), command: name)
-        let embeddings = scored.map { classifier.outputs($0.image.pixels, batch: 1).embeddings.data }
         var ceilingDice: Float = 0, ceilingJaccard: Float = 0
         for entry in scored {
             let perfect = Image(width: entry.mask!.width, height: entry.mask!.height, channels: 1, pixels: entry.mask!.bits.map { $0 ? 1 : 0 })
@@ -139,10 +138,10 @@ enum EvalExplanationsCommand: Command {
                 let explainer = SaliencyExplainer(method: method, masks: masks, fill: fill, normalParts: normalParts)
                 var contrasts: [Float] = [], aurocs: [Float] = []
                 let began = monotonicSeconds()
-                for (entry, embedding) in zip(scored, embeddings) {
+                for entry in scored {
                     let mask = entry.mask!
                     let result = explainer.explain(entry.image, target: 1, classCount: 2,
-                                                   probabilities: classifier.probabilityFunction, embedding: embedding)
+                                                   probabilities: classifier.probabilityFunction)
                     let top = SaliencyMetrics.topFraction(result.heatmap)
                     row.images += 1
                     row.dice += SaliencyMetrics.dice(top, mask)

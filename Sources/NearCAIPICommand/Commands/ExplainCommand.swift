@@ -34,7 +34,7 @@ enum ExplainCommand: Command {
       --grid L         mask grid cells per side, 2-64 (default \(RISEMasks.standardGrid))
       --p P            probability a grid cell is kept, between 0 and 1 (default 0.5)
       --fill NAME      what hides a region: \(MaskFill.allCases.map(\.rawValue).joined(separator: ", ")) (default \(MaskFill.standard.rawValue)).
-                       normal = the same pixels of the most similar OK part, median = the
+                       normal = the same pixels of the best aligned OK part, median = the
                        per-pixel median of the OK parts; both take the OK parts from the
                        workspace's training split or from --normal, else fall back to blur
       --normal DIR     a folder of OK images (with a checkpoint: the normal parts)
@@ -74,10 +74,9 @@ enum ExplainCommand: Command {
             }
             let input = classifier.prepare(decoded.image)
             let start = monotonicSeconds()
-            let embedding = classifier.outputs(input.pixels, batch: 1).embeddings.data
             let predicted = classifier.probabilities(input.pixels, batch: 1)
             let result = explainer.explain(input, target: target, classCount: classifier.classNames.count,
-                                           probabilities: classifier.probabilityFunction, embedding: embedding)
+                                           probabilities: classifier.probabilityFunction)
             let seconds = monotonicSeconds() - start
             let base = baseName(path)
             let display = HeatmapDisplay(result)

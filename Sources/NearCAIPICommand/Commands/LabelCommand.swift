@@ -26,7 +26,7 @@ enum LabelCommand: Command {
                          ascii for TERM=dumb or NO_COLOR, half-block otherwise
       --fill NAME        what hides a region in the heatmaps, stored for the workspace:
                          \(MaskFill.allCases.map(\.rawValue).joined(separator: ", ")) (default \(MaskFill.standard.rawValue): the same
-                         pixels of the most similar OK training part; see 'explain --help')
+                         pixels of the best aligned OK training part; see 'explain --help')
     """
     static let options: Set<String> = ["--user", "--role", "--graphics", "--fill"]
     static let flags: Set<String> = []

@@ -35,11 +35,11 @@ enum ModelSource {
                 }
             }
             guard !images.isEmpty else { throw RuntimeFailure("\(folder): no readable OK image for the normal parts") }
-            parts = classifier.normalParts(images)
+            parts = NormalParts(parts: images)
         } else if let workspace {
             do { parts = try workspace.normalParts(for: classifier) } catch { throw RuntimeFailure("\(error)") }
         } else {
-            parts = classifier.normalParts(fallback)
+            parts = NormalParts(parts: fallback)
         }
         if parts == nil {
             printError("nearcaipi \(command): the \(fill.rawValue) fill needs OK parts (--normal DIR or a workspace); using blur")
