@@ -29,7 +29,11 @@ final class HeatmapWorker: @unchecked Sendable {
     private var explainer: SaliencyExplainer
     private var stopped = false
     private var generation = 0
-    var masks: Int { explainer.masks.count }
+    var masks: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return explainer.masks.count
+    }
     /// Incremented whenever a result changes; the UI redraws when it sees a new value.
     private var version = 0
 
