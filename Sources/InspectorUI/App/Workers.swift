@@ -108,7 +108,7 @@ final class HeatmapWorker: @unchecked Sendable {
                 defer { self.lock.unlock() }
                 if self.stopped || self.generation != started { return false }
                 // Publish about ten partial maps per item.
-                if progress.masksDone - last >= self.masks / 10 {
+                if progress.masksDone - last >= explainer.masks.count / 10 {
                     last = progress.masksDone
                     self.results[item.path] = Result(heatmap: progress.heatmap, masksDone: progress.masksDone, complete: false,
                                                      noise: progress.noise)
