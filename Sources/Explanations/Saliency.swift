@@ -110,8 +110,6 @@ public struct SaliencyProgress: Sendable {
     public var masksTotal: Int
     /// The heatmap from the masks so far (absolute values, not stretched).
     public var heatmap: Image
-    /// Largest change of any pixel since the previous batch.
-    public var change: Float
     /// The map's noise and contrast so far.
     public var noise: HeatmapNoise
 }
@@ -188,7 +186,7 @@ public struct SaliencyExplainer: Sendable {
         // Two independent halves (even and odd masks) of the sums, for the noise estimate.
         var weighted = [[Float]](repeating: [Float](repeating: 0, count: plane), count: 2)  // Σ weight_i · mask term_i
         var normaliser = [[Float]](repeating: [Float](repeating: 0, count: plane), count: 2)  // Σ m̄ (InvRISE)
-        var previous = [Float](repeating: 0, count: plane)
+        var current = [Float](repeating: 0, count: plane)
         var halves = [[Float]](repeating: [Float](repeating: 0, count: plane), count: 2)
         var maskBatch = [Float](repeating: 0, count: batchSize * plane)
         var inputs = [Float](repeating: 0, count: batchSize * channels * plane)
@@ -251,18 +249,16 @@ public struct SaliencyExplainer: Sendable {
                 case .invrise: return hidden > 0 ? sum / hidden : 0
                 }
             }
-            var change: Float = 0
             for i in 0..<plane {
                 let value = estimator(weighted[0][i] + weighted[1][i], normaliser[0][i] + normaliser[1][i], masks: Float(done))
                 halves[0][i] = estimator(weighted[0][i], normaliser[0][i], masks: counts[0])
                 halves[1][i] = estimator(weighted[1][i], normaliser[1][i], masks: counts[1])
-                change = max(change, abs(value - previous[i]))
-                previous[i] = value
+                current[i] = value
             }
-            heatmap = Image(width: width, height: height, channels: 1, pixels: previous)
-            estimate = done >= 2 ? HeatmapNoise(halfA: halves[0], halfB: halves[1], full: previous) : HeatmapNoise(noise: 0, peak: 0, noisePeak: 0)
-            if method == .invrise { estimate.lowering = (previous.max() ?? 0) - (1 - unmasked[targetClass]) }
-            if !progress(SaliencyProgress(masksDone: done, masksTotal: masks.count, heatmap: heatmap, change: change, noise: estimate)) {
+            heatmap = Image(width: width, height: height, channels: 1, pixels: current)
+            estimate = done >= 2 ? HeatmapNoise(halfA: halves[0], halfB: halves[1], full: current) : HeatmapNoise(noise: 0, peak: 0, noisePeak: 0)
+            if method == .invrise { estimate.lowering = (current.max() ?? 0) - (1 - unmasked[targetClass]) }
+            if !progress(SaliencyProgress(masksDone: done, masksTotal: masks.count, heatmap: heatmap, noise: estimate)) {
                 cancelled = true
                 break
             }
