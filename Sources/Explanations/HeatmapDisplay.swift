@@ -13,13 +13,19 @@ public struct HeatmapDisplay: Sendable, Equatable {
     public var range: ClosedRange<Float>
     public var noise: HeatmapNoise
 
-    public init(heatmap: Image, noise: HeatmapNoise) {
+    /// The class the map explains, as the captions name it.
+    public var className: String
+
+    public init(heatmap: Image, noise: HeatmapNoise, className: String = "NOK") {
         let low = heatmap.pixels.min() ?? 0, high = heatmap.pixels.max() ?? 0
         range = low...max(high, low)
         self.noise = noise
+        self.className = className
     }
 
-    public init(_ result: SaliencyResult) { self.init(heatmap: result.heatmap, noise: result.noise) }
+    public init(_ result: SaliencyResult, className: String = "NOK") {
+        self.init(heatmap: result.heatmap, noise: result.noise, className: className)
+    }
 
     public var isFlat: Bool { noise.isFlat }
 
@@ -36,15 +42,23 @@ public struct HeatmapDisplay: Sendable, Equatable {
         return image.overlaid(with: heatmap, colorMap: colorMap, range: stretched, opacity: opacity)
     }
 
-    /// One line for the screens and the command line.
+    /// One line for the screens and the command line. For InvRISE the map's values are said
+    /// as what a person can check: how much hiding the red (hottest) and the blue (coldest)
+    /// region lowered P(class) below the unmasked part's, on average over the masks that hid
+    /// it — S(λ) − (1 − f(I)); a negative figure means hiding it raised P(class).
     public var caption: String {
-        let values = "\(Self.format(range.lowerBound)) to \(Self.format(range.upperBound))"
-        let contrast = noise.contrast.isFinite ? String(format: "%.1f", noise.contrast) : "inf"
-        guard isFlat else { return "map \(values), contrast \(contrast)" }
-        if let lowering = noise.lowering, lowering < HeatmapNoise.minimumPeak {
-            return "flat: hiding no region lowers the confidence (map \(values), contrast \(contrast))"
+        let contrast = "contrast " + (noise.contrast.isFinite ? String(format: "%.1f", noise.contrast) : "inf")
+        let p = "P(\(className.uppercased()))"
+        guard let lowering = noise.lowering else {
+            let values = "map \(Self.format(range.lowerBound)) to \(Self.format(range.upperBound))"
+            return isFlat ? "flat: the decision does not hinge on one region (\(values), \(contrast))" : "\(values), \(contrast)"
         }
-        return "flat: the decision does not hinge on one region (map \(values), contrast \(contrast))"
+        let coldest = lowering - (range.upperBound - range.lowerBound)
+        if lowering < HeatmapNoise.minimumPeak {
+            return "flat: hiding no region lowers \(p) (at most by \(Self.format(lowering)), \(contrast))"
+        }
+        let drops = "hiding red lowers \(p) by \(Self.format(lowering)), blue by \(Self.format(coldest))"
+        return isFlat ? "flat: the decision does not hinge on one region (\(drops), \(contrast))" : "\(drops), \(contrast)"
     }
 
     /// The same in a few characters, for small panels.
@@ -57,7 +71,7 @@ public struct HeatmapDisplay: Sendable, Equatable {
     public static func barLabels(_ method: SaliencyMethod = .invrise, className: String) -> (high: String, low: String) {
         let p = "P(\(className.uppercased()))"
         switch method {
-        case .invrise: return ("hi: hiding it lowers \(p) most", "lo: hiding it changes nothing")
+        case .invrise: return ("hi: hiding it lowers \(p) most", "lo: hiding it lowers \(p) least")
         case .rise: return ("hi: keeping it keeps \(p)", "lo: not needed for \(p)")
         }
     }

@@ -106,7 +106,7 @@ import TestSupport
         let workspace = try Self.workspace(directory)
         let tmux = try TmuxSession(command(workspace, "--graphics ascii"), columns: 120, rows: 40)
         tmux.waitFor("item: ")
-        tmux.waitFor(" masks · ")  // a complete map (a partial one reads "masks… ·")
+        tmux.waitFor("InvRISE of NOK, ")  // a complete map (a partial one reads "heatmap: N/1000 masks…")
 
         // 1: prediction right. 2: prediction wrong, explanation wrong, a painted mask.
         try answerOneThenStartPainting(tmux)

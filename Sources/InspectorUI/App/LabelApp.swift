@@ -596,7 +596,9 @@ public final class LabelApp {
                 if edge { for c in 0..<3 { image[c, y, x] = 1 } }
             } }
         }
-        let state = result.complete ? "InvRISE of NOK, \(result.masksDone) masks" : "heatmap: \(result.masksDone)/\(heatmaps.masks) masks…"
+        // A map that stopped before its last mask was measured well enough (the convergence stop).
+        let masks = result.masksDone < heatmaps.masks ? "\(result.masksDone) masks, enough" : "\(result.masksDone) masks"
+        let state = result.complete ? (compact ? masks : "InvRISE of NOK, \(masks)") : "heatmap: \(result.masksDone)/\(heatmaps.masks) masks…"
         return (image, "\(state) · \(compact ? display.shortCaption : display.caption)")
     }
 
@@ -820,10 +822,10 @@ public final class LabelApp {
             "Operator:  r retrain (fine-tune) · T from scratch · c cancel · ↑/↓ select round",
             "           R roll back to the selected round (asks) · x export labels and masks",
             "Everywhere: Tab next screen · ? this help · q quit          (any key closes help)",
-            "Heatmap:   red (hi) = hiding that region behind a normal part's lowers the model's",
-            "           confidence most: what the decision hinges on; blue (lo) = no effect.",
-            "           Colours span this map's own range (printed with its contrast: structure",
-            "           over the noise of its masks). Grey \"flat\" = no region decides it.",
+            "Heatmap:   red (hi) = hiding that region behind a normal part's pixels lowers P(NOK)",
+            "           most: what the NOK decision hinges on; blue (lo) = lowers it least. The",
+            "           line below says by how much, and the contrast (over the noise of the",
+            "           random masks). Grey \"flat\" = no region decides it.",
         ]
         for (offset, line) in lines.enumerated() where 2 + offset < layout.messageRow {
             screen.put(line, row: 2 + offset, column: 2)

@@ -79,7 +79,7 @@ enum ExplainCommand: Command {
                                            probabilities: classifier.probabilityFunction)
             let seconds = monotonicSeconds() - start
             let base = baseName(path)
-            let display = HeatmapDisplay(result)
+            let display = HeatmapDisplay(result, className: classifier.classNames[result.targetClass])
             do {
                 try ImageFile.writePNG(overlayPanel(input, heatmap: result.heatmap, display: display, method: explainer.method,
                                                     className: classifier.classNames[result.targetClass]),
