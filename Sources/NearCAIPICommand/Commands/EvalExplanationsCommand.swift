@@ -23,6 +23,8 @@ enum EvalExplanationsCommand: Command {
     threshold-free pixel AUROC and the median contrast of the maps (structure over the noise
     of the masks). "ceiling" is what a perfect map would score on Dice and Jaccard: with the
     top 10 % binarisation, a defect smaller than a tenth of the image caps both.
+    Each map costs one forward pass per mask (about 4 s for 1000 masks of the default model on
+    2 cores), so a run computes methods × fills × NOK images maps: --limit and --masks bound it.
 
     Options:
       --data DIR         the data set folder (read only), in any layout 'init' reads
@@ -34,7 +36,8 @@ enum EvalExplanationsCommand: Command {
                          or all (default: \(MaskFill.standard.rawValue))
       --normal DIR       OK images for the normal and median fills (default: the workspace's
                          OK training parts, or the data set's own OK images)
-      --limit N          score at most N masked NOK images, 1-100000 (default: all)
+      --limit N          score at most N of the NOK images that have a mask, 1-100000
+                         (default: all)
       --masks K          masks per heatmap, 1-100000 (default 1000)
       --grid L           mask grid cells per side, 2-64 (default \(RISEMasks.standardGrid))
       --seed N           mask seed (default 1)
