@@ -68,7 +68,7 @@ public struct HeatmapDisplay: Sendable, Equatable {
     }
 
     /// What the two ends of the colour bar mean for `method`.
-    public static func barLabels(_ method: SaliencyMethod = .invrise, className: String) -> (high: String, low: String) {
+    public func barLabels(_ method: SaliencyMethod = .invrise) -> (high: String, low: String) {
         let p = "P(\(className.uppercased()))"
         switch method {
         case .invrise: return ("hi: hiding it lowers \(p) most", "lo: hiding it lowers \(p) least")

@@ -23,9 +23,14 @@ public struct NormalParts: Sendable {
         guard let first = allParts.first else { return nil }
         precondition(allParts.allSatisfy { $0.width == first.width && $0.height == first.height && $0.channels == first.channels },
                      "normal parts differ in shape")
-        let step = max(1, (allParts.count + Self.maximumParts - 1) / Self.maximumParts)
-        parts = stride(from: 0, to: allParts.count, by: step).map { allParts[$0] }
+        parts = Self.kept(of: allParts.count).map { allParts[$0] }
         median = Self.pixelMedian(parts)
+    }
+
+    /// The indices of `count` candidate parts that are kept: at most `maximumParts`, evenly
+    /// spaced (a caller reading parts from files reads only these).
+    public static func kept(of count: Int) -> StrideTo<Int> {
+        stride(from: 0, to: count, by: max(1, (count + maximumParts - 1) / maximumParts))
     }
 
     /// The part nearest to `image` in pixels (mean squared difference): the best *aligned*

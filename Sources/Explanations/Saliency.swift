@@ -80,6 +80,9 @@ public struct HeatmapNoise: Sendable, Equatable {
 
     public var isFlat: Bool { contrast < Self.flatBelow || peak < Self.minimumPeak || (lowering ?? 1) < Self.minimumPeak }
 
+    /// Before any pair of masks: nothing measured yet.
+    public static let unmeasured = HeatmapNoise(noise: 0, peak: 0, noisePeak: 0)
+
     public init(noise: Float, peak: Float, noisePeak: Float) {
         self.noise = noise
         self.peak = peak
@@ -123,6 +126,8 @@ public struct SaliencyResult: Sendable {
     /// The class explained and its probability on the unmasked image.
     public var targetClass: Int
     public var targetProbability: Float
+    /// Every class's probability on the unmasked image.
+    public var probabilities: [Float]
     /// The fill actually used (a normal-part fill without normal parts falls back to blur).
     public var fill: MaskFill
     /// The map's sampling noise and contrast.
@@ -193,7 +198,7 @@ public struct SaliencyExplainer: Sendable {
         var done = 0
         var cancelled = false
         var heatmap = Image(width: width, height: height, channels: 1)
-        var estimate = HeatmapNoise(noise: 0, peak: 0, noisePeak: 0)
+        var estimate = HeatmapNoise.unmeasured
         while done < masks.count {
             let n = min(batchSize, masks.count - done)
             maskBatch.withUnsafeMutableBufferPointer { m in
@@ -256,7 +261,7 @@ public struct SaliencyExplainer: Sendable {
                 current[i] = value
             }
             heatmap = Image(width: width, height: height, channels: 1, pixels: current)
-            estimate = done >= 2 ? HeatmapNoise(halfA: halves[0], halfB: halves[1], full: current) : HeatmapNoise(noise: 0, peak: 0, noisePeak: 0)
+            estimate = done >= 2 ? HeatmapNoise(halfA: halves[0], halfB: halves[1], full: current) : .unmeasured
             if method == .invrise { estimate.lowering = (current.max() ?? 0) - (1 - unmasked[targetClass]) }
             if !progress(SaliencyProgress(masksDone: done, masksTotal: masks.count, heatmap: heatmap, noise: estimate)) {
                 cancelled = true
@@ -265,12 +270,14 @@ public struct SaliencyExplainer: Sendable {
             if let convergence, convergence.isReached(masks: done, estimate) { break }
         }
         return SaliencyResult(heatmap: heatmap, masksUsed: done, cancelled: cancelled,
-                              targetClass: targetClass, targetProbability: unmasked[targetClass], fill: usedFill, noise: estimate)
+                              targetClass: targetClass, targetProbability: unmasked[targetClass], probabilities: unmasked,
+                              fill: usedFill, noise: estimate)
     }
 
     /// The per-pixel fill values (channels × plane) and the fill they are: a normal-part fill
     /// without normal parts of the image's shape falls back to blur.
     public func fillImage(for image: Image) -> ([Float], MaskFill) {
+        let blurred = { (boxBlur(image, radius: max(1, max(image.width, image.height) / 16)).pixels, MaskFill.blur) }
         switch fill {
         case .zero:
             return ([Float](repeating: 0, count: image.pixels.count), .zero)
@@ -287,9 +294,9 @@ public struct SaliencyExplainer: Sendable {
                 return fill == .median ? (normalParts.median.pixels, .median)
                     : (normalParts.nearest(to: image).pixels, .normal)
             }
-            return (boxBlur(image, radius: max(1, max(image.width, image.height) / 16)).pixels, .blur)
+            return blurred()
         case .blur:
-            return (boxBlur(image, radius: max(1, max(image.width, image.height) / 16)).pixels, .blur)
+            return blurred()
         }
     }
 }

@@ -72,9 +72,9 @@ extension Workspace {
     /// `NormalParts.maximumParts`, evenly chosen; a part that cannot be read is left out.
     public func normalParts(for classifier: ImageClassifier) throws -> NormalParts? {
         let items = try labelledItems(split: "train").filter { $0.label == 0 && !$0.isGenerated }
-        let step = max(1, (items.count + NormalParts.maximumParts - 1) / NormalParts.maximumParts)
         var images: [Image] = []
-        for item in stride(from: 0, to: items.count, by: step).map({ items[$0] }) {
+        // Only the parts NormalParts would keep are read.
+        for item in NormalParts.kept(of: items.count).map({ items[$0] }) {
             if let image = try? ImageFile.read(try file(of: item)).image {
                 images.append(classifier.prepare(image))
             }
@@ -140,9 +140,9 @@ extension Workspace {
         let trainingSet = SupervisedTraining.batch(trainingImages.map(\.0), labels: trainingImages.map(\.1), info: info)
         let validationSet = validationImages.isEmpty ? nil
             : SupervisedTraining.batch(validationImages.map(\.0), labels: validationImages.map(\.1), info: info)
-        var options = options
-        if try occlusionTraining, let occlusion = OcclusionAugmentation(okImagesOf: trainingSet) { options = occlusion.installed(in: options) }
-        let report = Trainer.train(model, on: trainingSet, validation: validationSet, options: options, progress: progress)
+        let report = Trainer.train(model, on: trainingSet, validation: validationSet,
+                                   options: OcclusionAugmentation.options(options, on: trainingSet, enabled: try occlusionTraining),
+                                   progress: progress)
         if report.cancelled { throw WorkspaceError(path, "training cancelled; no round recorded") }
 
         func evaluate(_ images: [(Image, Int)]) -> ClassificationMetrics {

@@ -16,7 +16,7 @@ public struct OcclusionAugmentation: Sendable {
     /// The share of OK images in a batch that get a swapped region.
     public var probability: Float = 0.5
     public var grid = RISEMasks.standardGrid
-    let okLabel = 0
+    static let okLabel = 0
 
     /// Whether training uses it unless told otherwise (chosen by measurement, Docs/Explanations.md).
     public static let standard = false
@@ -25,7 +25,7 @@ public struct OcclusionAugmentation: Sendable {
     public init?(okImagesOf set: LabelledImages) {
         let size = set.images.shape.dropFirst().reduce(1, *)
         let data = set.images.data
-        donors = set.labels.indices.filter { set.labels[$0] == 0 }.map { Array(data[($0 * size)..<(($0 + 1) * size)]) }
+        donors = set.labels.indices.filter { set.labels[$0] == Self.okLabel }.map { Array(data[($0 * size)..<(($0 + 1) * size)]) }
         guard donors.count >= 2 else { return nil }
     }
 
@@ -34,7 +34,7 @@ public struct OcclusionAugmentation: Sendable {
         let (channels, height, width) = (images.shape[1], images.shape[2], images.shape[3])
         let plane = height * width, size = channels * plane
         var mask = [Float](repeating: 0, count: plane)
-        for (index, label) in labels.enumerated() where label == okLabel && random.chance(probability) {
+        for (index, label) in labels.enumerated() where label == Self.okLabel && random.chance(probability) {
             let donor = donors[random.integer(0, donors.count - 1)]
             RISEMasks(count: 1, grid: grid, seed: random.next()).write(mask: 0, width: width, height: height, into: &mask)
             images.data.withUnsafeMutableBufferPointer { data in
@@ -46,10 +46,12 @@ public struct OcclusionAugmentation: Sendable {
         }
     }
 
-    /// `options` with this augmentation installed.
-    public func installed(in options: TrainingOptions) -> TrainingOptions {
+    /// `options` with occlusion training on `set` installed when `enabled` (and `set` has
+    /// OK donors), else `options` as they are.
+    public static func options(_ options: TrainingOptions, on set: LabelledImages, enabled: Bool) -> TrainingOptions {
+        guard enabled, let augmentation = OcclusionAugmentation(okImagesOf: set) else { return options }
         var options = options
-        options.batchAugmentation = { images, labels, random in self.apply(to: &images, labels: labels, random: &random) }
+        options.batchAugmentation = { images, labels, random in augmentation.apply(to: &images, labels: labels, random: &random) }
         return options
     }
 }

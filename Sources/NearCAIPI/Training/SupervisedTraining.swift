@@ -72,9 +72,8 @@ public enum SupervisedTraining {
         let model = ResNet(configuration, seed: options.seed)
         let trainingSet = batch(training.map(\.0), labels: training.map(\.1), info: info)
         let validationSet = validation.isEmpty ? nil : batch(validation.map(\.0), labels: validation.map(\.1), info: info)
-        var options = options
-        if occlusion, let augmentation = OcclusionAugmentation(okImagesOf: trainingSet) { options = augmentation.installed(in: options) }
-        let report = Trainer.train(model, on: trainingSet, validation: validationSet, options: options, progress: progress)
+        let report = Trainer.train(model, on: trainingSet, validation: validationSet,
+                                   options: OcclusionAugmentation.options(options, on: trainingSet, enabled: occlusion), progress: progress)
         return (model, info, report)
     }
 }

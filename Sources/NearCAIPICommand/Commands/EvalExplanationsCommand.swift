@@ -95,16 +95,7 @@ enum EvalExplanationsCommand: Command {
         let layout = try arguments.choice("--layout", default: WorkspaceOptions.Layout.auto)
 
         let (classifier, workspace) = try ModelSource.open(modelPath)
-        var dataset: ClassFolderDataset
-        do {
-            let names = { (option: String, fallback: [String]) in
-                arguments.string(option).map { $0.split(separator: ",").map(String.init) } ?? fallback
-            }
-            dataset = try ClassFolderDataset.open(data, layout: layout, okFolders: names("--ok", ["ok", "good"]),
-                                                  nokFolders: names("--nok", ["nok", "defect", "def"]))
-        } catch {
-            throw RuntimeFailure("\(data): \(error)")
-        }
+        var dataset = try TrainCommand.openDataset(data, arguments, layout: layout)
         let loaded = dataset.load(size: classifier.inputSize, channels: classifier.channels)
         for problem in dataset.problems { printError("nearcaipi eval-explanations: \(problem) (skipped)") }
         guard !loaded.isEmpty else { throw RuntimeFailure("\(data): no readable image") }
@@ -124,7 +115,7 @@ enum EvalExplanationsCommand: Command {
 
         let scored = Array(loaded.filter { $0.item.label == 1 && $0.mask != nil }.prefix(limit))
         let normalParts = try ModelSource.normalParts(
-            fill: fills.contains(where: \.needsNormalParts) ? .normal : .zero, classifier: classifier, workspace: workspace,
+            for: fills, classifier: classifier, workspace: workspace,
             folder: arguments.string("--normal"), fallback: loaded.filter { $0.item.label == 0 }.map(\.image), command: name)
         var ceilingDice: Float = 0, ceilingJaccard: Float = 0
         for entry in scored {

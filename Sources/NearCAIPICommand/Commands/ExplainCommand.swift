@@ -23,9 +23,11 @@ enum ExplainCommand: Command {
                                maximum (65535), both stored in the file's text chunks
                                heatmap-min and heatmap-max (with heatmap-noise and -contrast)
     A map whose contrast (its hot region over the hot spots that the noise of its masks makes)
-    is below 3 is drawn flat, in neutral grey: the decision does not hinge on one region. Any
-    other map is drawn from its own minimum (blue) to its maximum (red). An image that cannot be read is reported by
-    name and skipped; the others go on.
+    is below \(Int(HeatmapNoise.flatBelow)), or where hiding no region lowers the explained class's probability, is
+    drawn flat, in neutral grey: the decision does not hinge on one region. Any other map is
+    drawn from its own minimum (blue) to its maximum (red), and the line printed for it says
+    how much hiding the red and the blue region lowered that probability. An image that
+    cannot be read is reported by name and skipped; the others go on.
 
     Options:
       --out DIR        where to write (created if missing)
@@ -60,7 +62,7 @@ enum ExplainCommand: Command {
             throw UsageError("option '--class' must be \((classifier.classNames + ["predicted"]).joined(separator: ", ")); got '\(explained)'")
         }
         let target = classifier.classNames.firstIndex(of: explained)
-        explainer.normalParts = try ModelSource.normalParts(fill: explainer.fill, classifier: classifier, workspace: workspace,
+        explainer.normalParts = try ModelSource.normalParts(for: [explainer.fill], classifier: classifier, workspace: workspace,
                                                             folder: arguments.string("--normal"), command: name)
         do { try BinaryFile.createDirectory(directory) } catch { throw RuntimeFailure(error.description) }
 
@@ -74,22 +76,20 @@ enum ExplainCommand: Command {
             }
             let input = classifier.prepare(decoded.image)
             let start = monotonicSeconds()
-            let predicted = classifier.probabilities(input.pixels, batch: 1)
             let result = explainer.explain(input, target: target, classCount: classifier.classNames.count,
                                            probabilities: classifier.probabilityFunction)
             let seconds = monotonicSeconds() - start
             let base = baseName(path)
             let display = HeatmapDisplay(result, className: classifier.classNames[result.targetClass])
             do {
-                try ImageFile.writePNG(overlayPanel(input, heatmap: result.heatmap, display: display, method: explainer.method,
-                                                    className: classifier.classNames[result.targetClass]),
+                try ImageFile.writePNG(overlayPanel(input, heatmap: result.heatmap, display: display, method: explainer.method),
                                        to: "\(directory)/\(base)_overlay.png")
                 try HeatmapFile.write(result.heatmap, noise: result.noise, to: "\(directory)/\(base)_heatmap.png")
             } catch {
                 throw RuntimeFailure(error.description)
             }
-            let best = predicted.indices.max { predicted[$0] < predicted[$1] }!
-            print("\(path): \(classifier.classNames[best]) \(String(format: "%.3f", predicted[best])), \(explainer.method.rawValue) of \(classifier.classNames[result.targetClass]) \(result.masksUsed) masks, fill \(result.fill.rawValue), \(String(format: "%.2f", seconds)) s: \(display.caption) → \(directory)/\(base)_overlay.png")
+            let best = result.probabilities.indices.max { result.probabilities[$0] < result.probabilities[$1] }!
+            print("\(path): \(classifier.classNames[best]) \(String(format: "%.3f", result.probabilities[best])), \(explainer.method.rawValue) of \(classifier.classNames[result.targetClass]) \(result.masksUsed) masks, fill \(result.fill.rawValue), \(String(format: "%.2f", seconds)) s: \(display.caption) → \(directory)/\(base)_overlay.png")
         }
         if failures == images.count { throw RuntimeFailure("no image could be read") }
     }
@@ -118,7 +118,7 @@ enum ExplainCommand: Command {
 
     /// The image and the overlay side by side, then a colour bar (or, for a flat map, a grey
     /// block), on a dark background, with the map's caption and what the bar's ends mean.
-    static func overlayPanel(_ image: Image, heatmap: Image, display: HeatmapDisplay, method: SaliencyMethod, className: String) -> Image {
+    static func overlayPanel(_ image: Image, heatmap: Image, display: HeatmapDisplay, method: SaliencyMethod) -> Image {
         // Enlarged to at least 256 pixels, so the map can be looked at and the text fits.
         let factor = max(1, (256 + image.width - 1) / image.width)
         let size = image.width * factor, gap = 6, barWidth = 12, textHeight = 3 * 9
@@ -128,7 +128,7 @@ enum ExplainCommand: Command {
         panel.paste(enlarged(display.overlay(on: image, heatmap: heatmap)), atX: size + gap, y: 0)
         let bar = display.isFlat ? Image(width: barWidth, height: size, channels: 3, filledWith: 0.5) : ColorMap.jet.bar(width: barWidth, height: size)
         panel.paste(bar, atX: 2 * size + 3 * gap, y: 0)
-        let labels = HeatmapDisplay.barLabels(method, className: className)
+        let labels = display.barLabels(method)
         let lines = display.isFlat ? [display.caption] : [display.caption, "red " + labels.high, "blue " + labels.low]
         for (row, line) in lines.enumerated() {
             panel.text(line, x: 2, y: size + 2 + row * 9, color: [0.9, 0.9, 0.9])

@@ -19,12 +19,12 @@ enum ModelSource {
         }
     }
 
-    /// The normal parts a normal-part fill needs: the OK images of `folder`, else the
-    /// workspace's OK training parts, else `fallback` (already prepared OK images). nil, with
-    /// a note that blur is used instead, when the fill needs them and there are none.
-    static func normalParts(fill: MaskFill, classifier: ImageClassifier, workspace: Workspace?, folder: String?,
+    /// The normal parts the normal-part fills among `fills` need: the OK images of `folder`,
+    /// else the workspace's OK training parts, else `fallback` (already prepared OK images).
+    /// nil when no fill needs them, or, with a note that blur is used instead, when there are none.
+    static func normalParts(for fills: [MaskFill], classifier: ImageClassifier, workspace: Workspace?, folder: String?,
                             fallback: [Image] = [], command: String) throws -> NormalParts? {
-        guard fill.needsNormalParts else { return nil }
+        guard let fill = fills.first(where: \.needsNormalParts) else { return nil }
         var parts: NormalParts? = nil
         if let folder {
             let paths = ClassFolderDataset.images(below: folder, relative: "")

@@ -169,13 +169,17 @@ enum TrainCommand: Command {
         }
     }
 
-    static func openDataset(_ data: String, _ arguments: Arguments) throws -> ClassFolderDataset {
+    /// The data set at `data` with the class folder names of `--ok` / `--nok`, in `layout`.
+    static func openDataset(_ data: String, _ arguments: Arguments,
+                            layout: WorkspaceOptions.Layout = .folders) throws -> ClassFolderDataset {
         let names = { (option: String, fallback: [String]) in
             arguments.string(option).map { $0.split(separator: ",").map(String.init) } ?? fallback
         }
         do {
-            return try ClassFolderDataset(root: data, okFolders: names("--ok", ["ok", "good"]),
-                                          nokFolders: names("--nok", ["nok", "defect", "def"]))
+            return try ClassFolderDataset.open(data, layout: layout, okFolders: names("--ok", ["ok", "good"]),
+                                               nokFolders: names("--nok", ["nok", "defect", "def"]))
+        } catch let error as WorkspaceError {
+            throw RuntimeFailure("\(error)")
         } catch {
             throw RuntimeFailure("\(data): not a readable data set folder")
         }

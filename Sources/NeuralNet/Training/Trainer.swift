@@ -59,7 +59,7 @@ public struct TrainingOptions: Sendable {
     /// Cosine decay of the learning rate over the epochs, η_e = η · ½ (1 + cos(π (e − 1) / E)):
     /// late epochs take small steps, so the weights settle instead of ending wherever the
     /// last large step threw them (with a few dozen training images, that is the difference
-    /// between a model and a coin toss, measured in Docs/NeuralNet.md).
+    /// between a model and a coin toss, measured in Docs/Workspace.md).
     public var cosineSchedule = true
     /// A further augmentation of each mini-batch (normalised NCHW images and their labels),
     /// applied after the built-in one when `augment` is on. The engine mixes occluded regions
