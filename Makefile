@@ -7,7 +7,7 @@ SWIFT    ?= swift
 RUN_DIR  := .run
 # The system C libraries the C shims wrap; tmux and libsixel-bin (sixel2png, img2sixel) for
 # the terminal tests and benchmarks; time (peak memory) for make scale.
-PACKAGES := libncurses-dev libpng-dev libjpeg-dev libopenblas-dev libsqlite3-dev tmux libsixel-bin time
+PACKAGES := libncurses-dev libpng-dev libjpeg-dev libopenblas-dev libdnnl-dev libsqlite3-dev tmux libsixel-bin time
 
 .PHONY: simulate setup build debug test torture scale run bench sample clean
 
@@ -36,10 +36,12 @@ setup:
 build: setup
 	$(SWIFT) build -c release
 
-## Everything CI checks: the debug build, then every test.
+## Everything CI checks: the debug build, then every test on each backend (oneDNN, the
+## default, and the OpenBLAS reference).
 test: setup
 	$(SWIFT) build --build-tests
-	$(SWIFT) test
+	NEARCAIPI_BACKEND=onednn $(SWIFT) test
+	NEARCAIPI_BACKEND=openblas $(SWIFT) test
 
 ## The long form of the reliability tests: thousands of mutated image files and checkpoints,
 ## over a hundred kills of a working expert, twenty of the screens, then make scale

@@ -16,6 +16,8 @@ let package = Package(
                        providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite",
                        providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CDNNL", path: "Sources/CDNNL",
+                       providers: [.apt(["libdnnl-dev"])]),
         .target(name: "CImageCodecs", path: "Sources/CImageCodecs",
                 linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("jpeg")]),
 
@@ -23,7 +25,7 @@ let package = Package(
         .target(name: "FileAccess"),
         .target(name: "SeededRandom"),
         .target(name: "Imaging", dependencies: ["CImageCodecs", "FileAccess"]),
-        .target(name: "NeuralNet", dependencies: ["CBLAS", "FileAccess", "SeededRandom"]),
+        .target(name: "NeuralNet", dependencies: ["CBLAS", "CDNNL", "FileAccess", "SeededRandom"]),
         .target(name: "Storage", dependencies: ["CSQLite"]),
         .target(name: "Explanations", dependencies: ["Imaging", "NeuralNet", "SeededRandom", "FileAccess"]),
         .target(name: "NearCAIPI", dependencies: ["Explanations", "NeuralNet", "Imaging", "Storage",

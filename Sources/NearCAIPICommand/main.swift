@@ -1,3 +1,4 @@
+import NeuralNet
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -23,6 +24,14 @@ let version = "0.1.0"
     for command in commands {
         text += "  \(command.name)\(String(repeating: " ", count: width - command.name.count))  \(command.summary)\n"
     }
+    text += """
+
+    Every verb also takes:
+      --backend NAME  how the network is computed: onednn (the default: oneDNN's direct
+                      convolutions) or openblas (im2col + OpenBLAS, the reference); the
+                      environment variable \(Backend.environmentVariable) sets the same
+
+    """
     text += "\nExit status: 0 done, 1 the work failed, 2 the command line was wrong."
     return text
 }
@@ -48,12 +57,13 @@ let version = "0.1.0"
         printError("nearcaipi: unknown verb '\(verb)'. Run 'nearcaipi --help' for the list.")
         return 2
     }
-    let rest = Array(words.dropFirst())
+    var rest = Array(words.dropFirst())
     if rest.contains("--help") || rest.contains("-h") {
         print(command.help)
         return 0
     }
     do {
+        try chooseBackend(&rest)
         let arguments = try Arguments(rest, options: command.options, flags: command.flags)
         try command.run(arguments)
         return 0
@@ -65,6 +75,32 @@ let version = "0.1.0"
         printError("nearcaipi \(command.name): \(error)")
         return 1
     }
+}
+
+/// Takes `--backend NAME` out of the words (any verb accepts it) and sets the process's
+/// backend; checks `NEARCAIPI_BACKEND` the same way.
+func chooseBackend(_ words: inout [String]) throws {
+    if let value = Backend.unrecognisedEnvironmentValue {
+        throw UsageError("environment variable \(Backend.environmentVariable) must be onednn or openblas; got '\(value)'")
+    }
+    var chosen: String?
+    if let index = words.firstIndex(of: "--backend") {
+        guard index + 1 < words.count else { throw UsageError("option '--backend' needs a value: onednn or openblas") }
+        chosen = words[index + 1]
+        words.removeSubrange(index...(index + 1))
+    } else if let index = words.firstIndex(where: { $0.hasPrefix("--backend=") }) {
+        chosen = String(words[index].dropFirst("--backend=".count))
+        words.remove(at: index)
+    }
+    guard let chosen else { return }
+    guard let backend = Backend(rawValue: chosen) else {
+        throw UsageError("option '--backend' takes onednn or openblas; got '\(chosen)'")
+    }
+    if backend == .oneDNN && !Backend.oneDNNIsAvailable {
+        throw RuntimeFailure("the oneDNN backend cannot start here (libdnnl did not create a CPU engine); "
+                             + "use --backend openblas")
+    }
+    Backend.default = backend
 }
 
 exit(runMain(Array(CommandLine.arguments.dropFirst())))

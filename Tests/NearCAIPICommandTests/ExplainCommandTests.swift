@@ -50,6 +50,35 @@ import TestSupport
         try expectUsageError(arguments, message)
     }
 
+    /// Either backend explains the same part the same way (the trained weld model, a real
+    /// defect): the same prediction, and the same measured map to the printed precision.
+    @Test func bothBackendsGiveTheSameExplanation() throws {
+        let directory = TemporaryDirectory("explain-backends")
+        defer { directory.remove() }
+        let model = repositoryRoot() + "/Tests/ExplanationsTests/Fixtures/weld-model.safetensors"
+        var reports: [String] = []
+        for (backend, viaEnvironment) in [("onednn", false), ("openblas", false), ("openblas", true)] {
+            let arguments = ["explain", model, Self.image, "--out", directory.file(backend), "--masks", "120", "--seed", "3",
+                             "--normal", repositoryRoot() + "/SampleData/weld/ok"]
+            let result = try viaEnvironment
+                ? Tool.run(arguments, environment: ["NEARCAIPI_BACKEND": backend])
+                : Tool.run(arguments + ["--backend", backend])
+            #expect(result.status == 0, "\(result.standardError)")
+            // Everything but the time taken and the output path.
+            let line = result.standardOutput.components(separatedBy: " → ").first ?? ""
+            reports.append(line.replacingOccurrences(of: #", [0-9.]+ s: "#, with: " | ", options: .regularExpression))
+        }
+        #expect(reports[0] == reports[1] && reports[1] == reports[2], "\(reports)")
+        #expect(reports[0].contains("nok 0.9") && reports[0].contains("hiding red lowers P(NOK) by 0."), "\(reports[0])")
+    }
+
+    @Test func anUnknownBackendIsAUsageError() throws {
+        try expectUsageError(["explain", Self.checkpoint, Self.image, "--backend", "metal"],
+                             "option '--backend' takes onednn or openblas; got 'metal'")
+        let result = try Tool.run(["explain", Self.checkpoint, Self.image], environment: ["NEARCAIPI_BACKEND": "gpu"])
+        #expect(result.status == 2 && result.standardError.contains("NEARCAIPI_BACKEND must be onednn or openblas; got 'gpu'"))
+    }
+
     @Test func aBrokenCheckpointIsARuntimeFailure() throws {
         let directory = TemporaryDirectory("explain-bad")
         defer { directory.remove() }

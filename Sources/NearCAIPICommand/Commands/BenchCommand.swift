@@ -13,7 +13,8 @@ enum BenchCommand: Command {
     static let help = """
     Usage: nearcaipi bench [--json] [--seconds S] [--models LIST] [--workspace PATH]
 
-    Measures, on this machine:
+    Measures, on this machine, with the backend chosen (--backend; oneDNN unless told), and
+    names oneDNN's implementation of every convolution shape (e.g. brgconv:avx512_core):
       - cblas_sgemm GFLOP/s for a convolution-shaped product (M=64, K=576, N=12544: a 3×3
         convolution of 64 channels over 16 images of 28×28), with 1 thread and with all cores;
         this is the peak the network's convolutions are measured against;
@@ -94,14 +95,21 @@ enum BenchCommand: Command {
                  measureInference(configuration, batch: 32, seconds: seconds), measureInvRISE(configuration))
             }
 
+        let backend = Backend.default
+        let implementations = chosen.map { name, configuration in
+            (name, convolutionImplementations(configuration))
+        }
         if arguments.flag("--json") {
-            let modelFields = models.map { name, train, infer, invrise in
-                "\"\(name)\": {\"train_img_s\": \(rounded(train.imagesPerSecond)), \"train_gflops\": \(rounded(train.gflops)), "
+            let modelFields = zip(models, implementations).map { model, chosenKernels in
+                let (name, train, infer, invrise) = model
+                let kernels = chosenKernels.1.map { shape, kernel in "\"\(shape)\": \"\(kernel)\"" }.joined(separator: ", ")
+                return "\"\(name)\": {\"train_img_s\": \(rounded(train.imagesPerSecond)), \"train_gflops\": \(rounded(train.gflops)), "
                     + "\"infer_img_s\": \(rounded(infer.imagesPerSecond)), \"infer_gflops\": \(rounded(infer.gflops)), "
-                    + "\"invrise_1000_s\": \(rounded(invrise))}"
+                    + "\"invrise_1000_s\": \(rounded(invrise)), \"onednn_convolutions\": {\(kernels)}}"
             }.joined(separator: ", ")
             print("""
-            {"machine": {"cores": \(cores), "blas_core": "\(BLAS.coreName)", "blas_threads": \(allThreads)}, \
+            {"backend": "\(backend.rawValue)", "onednn_version": "\(DNNL.version)", \
+            "machine": {"cores": \(cores), "blas_core": "\(BLAS.coreName)", "blas_threads": \(allThreads)}, \
             "sgemm_gflops": \(rounded(threaded)), "sgemm_gflops_1_thread": \(rounded(oneThread)), \
             "imaging": {"png_decode_128_rgb_per_s": \(rounded(1 / decodeSeconds)), \
             "area_resize_1600x1200_to_128_ms": \(rounded(resizeSeconds * 1000))}, \
@@ -119,6 +127,16 @@ enum BenchCommand: Command {
             """)
         } else {
             print("machine: \(cores) cores, OpenBLAS core \(BLAS.coreName), \(allThreads) BLAS threads")
+            print("backend: \(backend.rawValue)" + (backend == .oneDNN ? " (oneDNN \(DNNL.version))" : ""))
+            for (name, kernels) in implementations where !kernels.isEmpty {
+                // Counted per implementation: which kernels ran how many convolution shapes.
+                for mode in ["infer", "train"] {
+                    var counts: [String: Int] = [:]
+                    for (shape, kernel) in kernels where shape.hasPrefix(mode) { counts[kernel, default: 0] += 1 }
+                    print("\(name)  oneDNN \(mode == "infer" ? "inference" : "training ") convolutions: "
+                          + counts.sorted { $0.key < $1.key }.map { "\($0.key) ×\($0.value)" }.joined(separator: ", "))
+                }
+            }
             print("sgemm 64x576 · 576x12544      1 thread  \(rounded(oneThread)) GFLOP/s")
             print("sgemm 64x576 · 576x12544    \(allThreads) threads  \(rounded(threaded)) GFLOP/s")
             print("PNG decode 128x128 RGB              \(rounded(1 / decodeSeconds)) images/s")
@@ -147,6 +165,33 @@ enum BenchCommand: Command {
                       + "; next query \(milliseconds(timing.nextQuery.max())) ms at most; \(timing.bytesPerRedraw) bytes per redraw")
             }
         }
+    }
+
+    /// oneDNN's implementation per distinct convolution shape of the model's inference plan
+    /// (batch 32) and training plan (batch 16), e.g. "train 16→32 3×3/2": "brgconv:avx512_core";
+    /// empty on the OpenBLAS backend.
+    static func convolutionImplementations(_ configuration: ResNetConfiguration) -> [(shape: String, kernel: String)] {
+        let model = ResNet(configuration, seed: 1)
+        var convolutions: [String: Conv2d] = ["conv1": model.conv1]
+        for (s, stage) in model.stages.enumerated() {
+            for (b, block) in stage.enumerated() {
+                convolutions["layer\(s + 1).\(b).conv1"] = block.conv1
+                convolutions["layer\(s + 1).\(b).conv2"] = block.conv2
+                if let downsample = block.downsample { convolutions["layer\(s + 1).\(b).downsample"] = downsample.conv }
+            }
+        }
+        var result: [(shape: String, kernel: String)] = []
+        var seen = Set<String>()
+        for (mode, training, batch) in [("infer", false, 32), ("train", true, 16)] {
+            for (layer, kernel) in model.oneDNNImplementations(batch: batch, training: training) ?? [] {
+                let name = layer.split(separator: " ").first.map(String.init) ?? layer
+                guard let conv = convolutions[name] else { continue }
+                let pass = layer.hasSuffix("∂W") ? " ∂W" : layer.hasSuffix("∂x") ? " ∂x" : ""
+                let shape = "\(mode) \(conv.inChannels)→\(conv.outChannels) \(conv.kernel)×\(conv.kernel)/\(conv.stride)\(pass)"
+                if seen.insert(shape).inserted { result.append((shape, kernel)) }
+            }
+        }
+        return result
     }
 
     struct Rate {

@@ -89,7 +89,11 @@ public struct FeatureMap: Sendable {
 /// gradient. Shared by reference between the layer that uses it and the optimiser.
 public final class Parameter {
     public let shape: [Int]
-    public var value: [Float]
+    /// Every change counts in `version`, so a backend that keeps a transformed copy (oneDNN's
+    /// folded, reordered inference weights) knows when to make it again.
+    public var value: [Float] { didSet { version &+= 1 } }
+    /// How many times `value` changed.
+    public private(set) var version: UInt64 = 0
     public var gradient: [Float]
     /// False for buffers (running statistics): the optimiser leaves them alone.
     public let isTrainable: Bool

@@ -60,6 +60,15 @@ public final class ResNet {
     public let stages: [[BasicBlock]]
     let average = GlobalAveragePool()
     public let fc: Linear
+    /// How forward and backward are computed; the parameters are the same either way.
+    public var backend: Backend = .default {
+        didSet { if backend != oldValue { plans = OneDNNPlans() } }
+    }
+    /// oneDNN plans for the shapes seen last, and whether the last training forward ran on one.
+    var plans = OneDNNPlans()
+    /// The backend that ran the last forward: `backend`, or OpenBLAS where oneDNN could not
+    /// make a plan for the shape (a warning says why).
+    public private(set) var lastForwardBackend: Backend?
 
     public init(_ configuration: ResNetConfiguration, seed: UInt64) {
         self.configuration = configuration
@@ -87,6 +96,12 @@ public final class ResNet {
     public func forward(_ images: Tensor, training: Bool) -> (logits: Tensor, embedding: Tensor) {
         precondition(images.shape.count == 4 && images.shape[1] == configuration.inputChannels,
                      "expected N × \(configuration.inputChannels) × H × W input")
+        if backend == .oneDNN, let embedding = oneDNNEmbeddings(images, training: training) {
+            lastForwardBackend = .oneDNN
+            return (fc.forward(embedding, training: training), embedding)
+        }
+        lastForwardBackend = .openBLAS
+        plans.trainedOn = nil
         var x = FeatureMap(nchw: images)
         if training {
             x = conv1.forward(x, training: true)
@@ -114,6 +129,11 @@ public final class ResNet {
 
     /// Backpropagates ∂loss/∂logits through the network, accumulating every gradient.
     public func backward(_ dLogits: Tensor) {
+        if let plan = plans.trainedOn {
+            plans.trainedOn = nil
+            plan.backward(fc.backward(dLogits))
+            return
+        }
         var d = average.backward(fc.backward(dLogits))
         for stage in stages.reversed() {
             for block in stage.reversed() { d = block.backward(d) }
@@ -122,6 +142,38 @@ public final class ResNet {
         d = relu.backward(d)
         d = bn1.backward(d)
         _ = conv1.backward(d)
+    }
+
+    /// The sum of the parameters' change counters: it moves whenever any weight or
+    /// statistic changed, so folded inference weights are rebuilt exactly then.
+    var parameterVersion: UInt64 { namedParameters.reduce(0) { $0 &+ $1.1.version } }
+
+    /// The embeddings on oneDNN, or nil (with one warning per process) when no plan could be
+    /// made for this shape; the caller then uses the reference path.
+    private func oneDNNEmbeddings(_ images: Tensor, training: Bool) -> Tensor? {
+        let shape = OneDNNPlans.Shape(batch: images.shape[0], height: images.shape[2], width: images.shape[3])
+        do {
+            if training {
+                let plan = try plans.training(for: shape, of: self)
+                plans.trainedOn = plan
+                return plan.forward(images)
+            }
+            plans.trainedOn = nil
+            return try plans.inference(for: shape, of: self).embeddings(images, modelVersion: parameterVersion)
+        } catch {
+            OneDNNPlans.warnOnce("\(error); using the OpenBLAS backend for this shape")
+            plans.trainedOn = nil
+            return nil
+        }
+    }
+
+    /// oneDNN's implementation per primitive of the inference or training plan for `batch`
+    /// images (for benchmark reports), or nil on the OpenBLAS backend.
+    public func oneDNNImplementations(batch: Int, training: Bool) -> [(layer: String, implementation: String)]? {
+        guard backend == .oneDNN else { return nil }
+        let shape = OneDNNPlans.Shape(batch: batch, height: configuration.inputSize, width: configuration.inputSize)
+        if training { return try? plans.training(for: shape, of: self).context.implementations }
+        return try? plans.inference(for: shape, of: self).context.implementations
     }
 
     /// Every parameter and buffer under torchvision's state-dict names.

@@ -1,0 +1,596 @@
+import CDNNL
+
+// The ResNet's passes as sequences of oneDNN primitives, built once per input shape.
+//
+// Activations stay in the layouts oneDNN's convolutions choose (`format_tag_any`: on
+// AVX-512 typically channel blocks of 16, nChw16c); batch norm, ReLU, pooling and the
+// residual add take whatever layout their input has. A reorder is inserted only where two
+// primitives disagree, at the network's input, and where plain data leaves (embeddings,
+// weight gradients). Each plan is a list of steps (closures over its memories), so running
+// it is a loop without decisions.
+
+/// Geometry of one convolution or pooling window along one spatial axis.
+private struct Window {
+    let input: Int, kernel: Int, stride: Int, padding: Int
+    var output: Int { (input + 2 * padding - kernel) / stride + 1 }
+    /// oneDNN wants the right padding that makes (input − kernel + left + right) / stride + 1
+    /// equal the output size (PyTorch's floor rule can leave it smaller than the left).
+    var paddingRight: Int { (output - 1) * stride + kernel - input - padding }
+}
+
+private func any4(_ n: Int, _ c: Int, _ h: Int, _ w: Int) throws(DNNLError) -> MemoryDescriptor {
+    try MemoryDescriptor([n, c, h, w], dnnl_format_tag_any)
+}
+
+private func vector(_ count: Int) throws(DNNLError) -> MemoryDescriptor { try MemoryDescriptor([count], dnnl_a) }
+
+/// What a plan shares between its steps: the stream, one scratchpad for every primitive
+/// (they run one after another), and the implementations chosen, for reports.
+final class PlanContext {
+    let stream: DNNLStream
+    private(set) var scratchpadBytes = 0
+    private(set) var scratchpad: Memory?
+    private(set) var implementations: [(layer: String, implementation: String)] = []
+
+    init() throws(DNNLError) { stream = try DNNLStream() }
+
+    /// Notes a primitive's scratchpad need and implementation.
+    func adopt(_ primitive: Primitive, as layer: String) {
+        scratchpadBytes = max(scratchpadBytes, primitive.scratchpadBytes)
+        implementations.append((layer, primitive.implementation))
+    }
+
+    func allocateScratchpad() throws(DNNLError) {
+        scratchpad = try Memory(MemoryDescriptor([max(scratchpadBytes / 4, 1)], dnnl_a))
+    }
+
+    func run(_ primitive: Primitive, _ arguments: [(Int32, Memory)]) {
+        primitive.execute(stream, arguments, scratchpad: scratchpad)
+    }
+
+    /// A reorder step from `source` into a new memory of layout `target`; or `source` itself
+    /// when the layouts already agree.
+    func conform(_ source: Memory, to target: MemoryDescriptor, steps: inout [() -> Void]) throws(DNNLError) -> Memory {
+        if source.descriptor == target { return source }
+        let reorder = try Primitive(reorderFrom: source.descriptor, to: target)
+        let result = try Memory(target)
+        steps.append { [stream] in reorder.execute(stream, [(DNNL_ARG_FROM, source), (DNNL_ARG_TO, result)]) }
+        return result
+    }
+}
+
+/// Plain-layout copies of a layer's parameters moved in and out of oneDNN memories.
+private func copy(_ values: [Float], into memory: Memory) {
+    values.withUnsafeBufferPointer { memory.floats.update(from: $0.baseAddress!, count: $0.count) }
+}
+
+private func add(_ memory: Memory, into gradient: inout [Float]) {
+    let source = memory.floats
+    gradient.withUnsafeMutableBufferPointer { g in for i in g.indices { g[i] += source[i] } }
+}
+
+// MARK: - Inference
+
+/// Inference for one batch shape. Batch norm is folded into the convolution weights and bias
+/// (refolded whenever the model's parameters changed); ReLU and the residual sum run as
+/// post-ops, the second convolution of a block writing onto its shortcut in place.
+final class OneDNNInferencePlan {
+    let context: PlanContext
+    private let input: Memory            // plain NCHW, bound to the caller's images per call
+    private let embedding: Memory        // plain [N, C]
+    private let steps: [() -> Void]
+    private let folds: [() -> Void]
+    private var foldedVersion: UInt64 = .max
+    let batch: Int
+
+    init(_ model: ResNet, batch: Int, height: Int, width: Int) throws(DNNLError) {
+        let context = try PlanContext()
+        self.context = context
+        self.batch = batch
+        let input = try Memory(unbound: MemoryDescriptor([batch, model.configuration.inputChannels, height, width],
+                                                         dnnl_nchw))
+        self.input = input
+        var steps: [() -> Void] = []
+        var folds: [() -> Void] = []
+
+        // One convolution with folded batch norm; `onto` is the shortcut the output is summed
+        // onto (the output then lives in the shortcut's memory).
+        func convolution(_ conv: Conv2d, _ bn: BatchNorm2d, _ x: Memory, relu: Bool, onto shortcut: Memory? = nil,
+                         name: String) throws(DNNLError) -> Memory {
+            let dims = x.descriptor.dims
+            let (n, h, w) = (dims[0], dims[2], dims[3])
+            let rows = Window(input: h, kernel: conv.kernel, stride: conv.stride, padding: conv.padding)
+            let columns = Window(input: w, kernel: conv.kernel, stride: conv.stride, padding: conv.padding)
+            var source = try any4(n, conv.inChannels, h, w).raw
+            var weights = try any4(conv.outChannels, conv.inChannels, conv.kernel, conv.kernel).raw
+            var bias = try vector(conv.outChannels).raw
+            var target = try any4(n, conv.outChannels, rows.output, columns.output).raw
+            var operation = dnnl_convolution_desc_t()
+            let strides: [Int64] = [Int64(conv.stride), Int64(conv.stride)]
+            let left: [Int64] = [Int64(conv.padding), Int64(conv.padding)]
+            let right: [Int64] = [Int64(rows.paddingRight), Int64(columns.paddingRight)]
+            try dnnlCheck(dnnl_convolution_forward_desc_init(&operation, dnnl_forward_inference, dnnl_convolution_direct,
+                                                             &source, &weights, &bias, &target, strides, left, right),
+                          "describing convolution \(name)")
+            var postOps = PostOps()
+            if shortcut != nil { postOps.steps.append(.sum) }
+            if relu { postOps.steps.append(.relu) }
+            let primitive = try Primitive(operation, postOps: postOps, what: "convolution \(name)")
+            context.adopt(primitive, as: name)
+            let src = try context.conform(x, to: primitive.memory(dnnl_query_src_md), steps: &steps)
+            let weightMemory = try Memory(primitive.memory(dnnl_query_weights_md))
+            let biasMemory = try Memory(primitive.memory(dnnl_query_weights_md, 1))
+            let dst: Memory
+            if let shortcut, shortcut.descriptor == primitive.memory(dnnl_query_dst_md) {
+                dst = shortcut
+            } else if let shortcut {
+                // The chosen layout differs from the shortcut's: sum onto a reordered copy.
+                dst = try context.conform(shortcut, to: primitive.memory(dnnl_query_dst_md), steps: &steps)
+            } else {
+                dst = try Memory(primitive.memory(dnnl_query_dst_md))
+            }
+            steps.append {
+                context.run(primitive, [(DNNL_ARG_SRC, src), (DNNL_ARG_WEIGHTS, weightMemory),
+                                        (DNNL_ARG_BIAS, biasMemory), (DNNL_ARG_DST, dst)])
+            }
+            // Folding: W'[o] = W[o] · γ/√(σ²+ε), b' = β − μ · γ/√(σ²+ε), reordered once per
+            // model version into the layout the primitive chose.
+            let plain = try Memory(MemoryDescriptor([conv.outChannels, conv.inChannels, conv.kernel, conv.kernel], dnnl_oihw))
+            let reorder = try Primitive(reorderFrom: plain.descriptor, to: weightMemory.descriptor)
+            folds.append {
+                let (scale, shift) = bn.inferenceScaleShift()
+                let perOutput = conv.inChannels * conv.kernel * conv.kernel
+                let target = plain.floats
+                conv.weight.value.withUnsafeBufferPointer { w in
+                    for o in 0..<conv.outChannels {
+                        let a = scale[o]
+                        for i in (o * perOutput)..<((o + 1) * perOutput) { target[i] = w[i] * a }
+                    }
+                }
+                let b = biasMemory.floats
+                for o in 0..<conv.outChannels { b[o] = shift[o] + (conv.bias?.value[o] ?? 0) * scale[o] }
+                reorder.execute(context.stream, [(DNNL_ARG_FROM, plain), (DNNL_ARG_TO, weightMemory)])
+            }
+            return dst
+        }
+
+        // The stem: conv1 + bn1 + ReLU, then max pool.
+        let images = try Memory(input.descriptor)
+        // A copy, so the caller's buffer is read by one step only.
+        steps.append { images.floats.update(from: input.floats, count: images.floatCount) }
+        var x = try convolution(model.conv1, model.bn1, images, relu: true, name: "conv1")
+        x = try Self.pooling(context, x, kernel: 3, stride: 2, padding: 1, max: true, name: "maxpool", steps: &steps)
+        for (s, stage) in model.stages.enumerated() {
+            for (b, block) in stage.enumerated() {
+                let name = "layer\(s + 1).\(b)"
+                let hidden = try convolution(block.conv1, block.bn1, x, relu: true, name: "\(name).conv1")
+                var shortcut = x
+                if let downsample = block.downsample {
+                    shortcut = try convolution(downsample.conv, downsample.bn, x, relu: false, name: "\(name).downsample")
+                }
+                x = try convolution(block.conv2, block.bn2, hidden, relu: true, onto: shortcut, name: "\(name).conv2")
+            }
+        }
+        let dims = x.descriptor.dims
+        let pooled = try Self.pooling(context, x, kernel: dims[2], kernelWidth: dims[3], stride: 1, padding: 0, max: false,
+                                      name: "avgpool", steps: &steps)
+        let embedding = try Memory(MemoryDescriptor([batch, dims[1], 1, 1], dnnl_nchw))
+        self.embedding = embedding
+        if pooled.descriptor == embedding.descriptor {
+            steps.append { embedding.floats.update(from: pooled.floats, count: embedding.floatCount) }
+        } else {
+            let reorder = try Primitive(reorderFrom: pooled.descriptor, to: embedding.descriptor)
+            steps.append { reorder.execute(context.stream, [(DNNL_ARG_FROM, pooled), (DNNL_ARG_TO, embedding)]) }
+        }
+        self.steps = steps
+        self.folds = folds
+        try context.allocateScratchpad()
+    }
+
+    /// Forward pooling for inference (max, or average over the whole plane).
+    fileprivate static func pooling(_ context: PlanContext, _ x: Memory, kernel: Int, kernelWidth: Int? = nil, stride: Int,
+                                    padding: Int, max: Bool, name: String,
+                                    steps: inout [() -> Void]) throws(DNNLError) -> Memory {
+        let dims = x.descriptor.dims
+        let rows = Window(input: dims[2], kernel: kernel, stride: stride, padding: padding)
+        let columns = Window(input: dims[3], kernel: kernelWidth ?? kernel, stride: stride, padding: padding)
+        var source = x.descriptor.raw
+        var target = try any4(dims[0], dims[1], rows.output, columns.output).raw
+        var operation = dnnl_pooling_desc_t()
+        try dnnlCheck(dnnl_pooling_forward_desc_init(&operation, dnnl_forward_inference,
+                                                     max ? dnnl_pooling_max : dnnl_pooling_avg_exclude_padding,
+                                                     &source, &target, [Int64(stride), Int64(stride)],
+                                                     [Int64(rows.kernel), Int64(columns.kernel)],
+                                                     [Int64(padding), Int64(padding)],
+                                                     [Int64(rows.paddingRight), Int64(columns.paddingRight)]),
+                      "describing \(name)")
+        let primitive = try Primitive(operation, what: name)
+        context.adopt(primitive, as: name)
+        let dst = try Memory(primitive.memory(dnnl_query_dst_md))
+        steps.append { context.run(primitive, [(DNNL_ARG_SRC, x), (DNNL_ARG_DST, dst)]) }
+        return dst
+    }
+
+    /// Embeddings [N, C] of an NCHW batch; refolds batch norm first if the weights changed.
+    func embeddings(_ images: Tensor, modelVersion: UInt64) -> Tensor {
+        if modelVersion != foldedVersion {
+            for fold in folds { fold() }
+            foldedVersion = modelVersion
+        }
+        images.data.withUnsafeBufferPointer { pixels in
+            input.bind(pixels.baseAddress!)
+            for step in steps { step() }
+        }
+        let count = embedding.floatCount
+        return Tensor(shape: [batch, count / batch], data: Array(UnsafeBufferPointer(start: embedding.floats, count: count)))
+    }
+}
+
+// MARK: - Training
+
+/// A value of the training graph and the memory its gradient is written into (same layout).
+/// The gradient memory may be replaced by another node's when the two are equal by
+/// construction (a projection shortcut's gradient is the residual sum's).
+private final class Node {
+    let value: Memory
+    var gradient: Memory
+
+    init(_ value: Memory) throws(DNNLError) {
+        self.value = value
+        gradient = try Memory(value.descriptor)
+    }
+}
+
+/// Where a convolution's input gradient goes.
+private enum InputGradient {
+    /// Not needed (the network's input).
+    case none
+    /// Written into the input node's gradient.
+    case write
+    /// Into a memory of its own, in the input's layout, for the caller to add.
+    case separate
+}
+
+/// One training forward and backward for one batch shape, batch norm on batch statistics.
+/// Weights are reordered into the convolutions' layouts at every forward (they change at
+/// every step); weight gradients come back to the plain torchvision layout and are added
+/// to `Parameter.gradient`, as the reference layers do.
+final class OneDNNTrainingPlan {
+    let context: PlanContext
+    private let input: Memory            // plain NCHW, bound to the caller's images per call
+    private let embedding: Memory        // plain [N, C, 1, 1]
+    private let embeddingGradient: Memory
+    private var forwardSteps: [() -> Void] = []
+    private var backwardSteps: [() -> Void] = []
+    let batch: Int
+
+    init(_ model: ResNet, batch: Int, height: Int, width: Int) throws(DNNLError) {
+        let context = try PlanContext()
+        self.context = context
+        self.batch = batch
+        let inputMemory = try Memory(unbound: MemoryDescriptor([batch, model.configuration.inputChannels, height, width],
+                                                               dnnl_nchw))
+        input = inputMemory
+        var forward: [() -> Void] = []
+        // Backward groups in forward order, run last to first.
+        var backward: [[() -> Void]] = []
+
+        func convolution(_ conv: Conv2d, _ x: Node, name: String,
+                         inputGradient: InputGradient) throws(DNNLError) -> (output: Node, inputGradient: Memory?) {
+            let dims = x.value.descriptor.dims
+            let (n, h, w) = (dims[0], dims[2], dims[3])
+            let rows = Window(input: h, kernel: conv.kernel, stride: conv.stride, padding: conv.padding)
+            let columns = Window(input: w, kernel: conv.kernel, stride: conv.stride, padding: conv.padding)
+            let strides: [Int64] = [Int64(conv.stride), Int64(conv.stride)]
+            let left: [Int64] = [Int64(conv.padding), Int64(conv.padding)]
+            let right: [Int64] = [Int64(rows.paddingRight), Int64(columns.paddingRight)]
+            var source = try any4(n, conv.inChannels, h, w).raw
+            let anyWeights = try any4(conv.outChannels, conv.inChannels, conv.kernel, conv.kernel).raw
+            var weights = anyWeights
+            var target = try any4(n, conv.outChannels, rows.output, columns.output).raw
+            var operation = dnnl_convolution_desc_t()
+            try dnnlCheck(dnnl_convolution_forward_desc_init(&operation, dnnl_forward_training, dnnl_convolution_direct,
+                                                             &source, &weights, nil, &target, strides, left, right),
+                          "describing convolution \(name)")
+            let forwardPrimitive = try Primitive(operation, what: "convolution \(name)")
+            context.adopt(forwardPrimitive, as: name)
+            let src = try context.conform(x.value, to: forwardPrimitive.memory(dnnl_query_src_md), steps: &forward)
+            let output = try Node(Memory(forwardPrimitive.memory(dnnl_query_dst_md)))
+            let plainDescriptor = try MemoryDescriptor([conv.outChannels, conv.inChannels, conv.kernel, conv.kernel], dnnl_oihw)
+            let plainWeights = try Memory(plainDescriptor)
+            let weightMemory = try Memory(forwardPrimitive.memory(dnnl_query_weights_md))
+            let toWeights = try Primitive(reorderFrom: plainDescriptor, to: weightMemory.descriptor)
+            forward.append {
+                copy(conv.weight.value, into: plainWeights)
+                toWeights.execute(context.stream, [(DNNL_ARG_FROM, plainWeights), (DNNL_ARG_TO, weightMemory)])
+                context.run(forwardPrimitive, [(DNNL_ARG_SRC, src), (DNNL_ARG_WEIGHTS, weightMemory),
+                                               (DNNL_ARG_DST, output.value)])
+            }
+
+            var steps: [() -> Void] = []
+            var diffSource = src.descriptor.raw
+            var diffTarget = output.value.descriptor.raw
+            // ∂W = Σ ∂y ⋆ x, back to oihw and added to the parameter's gradient.
+            var diffWeights = anyWeights
+            var weightsOperation = dnnl_convolution_desc_t()
+            try dnnlCheck(dnnl_convolution_backward_weights_desc_init(&weightsOperation, dnnl_convolution_direct,
+                                                                      &diffSource, &diffWeights, nil, &diffTarget,
+                                                                      strides, left, right),
+                          "describing backward weights of \(name)")
+            let weightsPrimitive = try Primitive(weightsOperation, hint: forwardPrimitive, what: "backward weights of \(name)")
+            context.adopt(weightsPrimitive, as: "\(name) ∂W")
+            let weightGradient = try Memory(weightsPrimitive.memory(dnnl_query_diff_weights_md))
+            let toPlain = try Primitive(reorderFrom: weightGradient.descriptor, to: plainDescriptor)
+            let plainGradient = try Memory(plainDescriptor)
+            steps.append {
+                context.run(weightsPrimitive, [(DNNL_ARG_SRC, src), (DNNL_ARG_DIFF_DST, output.gradient),
+                                               (DNNL_ARG_DIFF_WEIGHTS, weightGradient)])
+                toPlain.execute(context.stream, [(DNNL_ARG_FROM, weightGradient), (DNNL_ARG_TO, plainGradient)])
+                add(plainGradient, into: &conv.weight.gradient)
+            }
+            // ∂x = ∂y ⋆ Wᵀ (transposed convolution), in the layout x has.
+            var separate: Memory? = nil
+            if inputGradient != .none {
+                var dataWeights = anyWeights
+                var dataOperation = dnnl_convolution_desc_t()
+                try dnnlCheck(dnnl_convolution_backward_data_desc_init(&dataOperation, dnnl_convolution_direct,
+                                                                       &diffSource, &dataWeights, &diffTarget,
+                                                                       strides, left, right),
+                              "describing backward data of \(name)")
+                let dataPrimitive = try Primitive(dataOperation, hint: forwardPrimitive, what: "backward data of \(name)")
+                context.adopt(dataPrimitive, as: "\(name) ∂x")
+                var weightsForData = weightMemory
+                if dataPrimitive.memory(dnnl_query_weights_md) != weightMemory.descriptor {
+                    let other = try Memory(dataPrimitive.memory(dnnl_query_weights_md))
+                    let reorder = try Primitive(reorderFrom: plainDescriptor, to: other.descriptor)
+                    steps.append { reorder.execute(context.stream, [(DNNL_ARG_FROM, plainWeights), (DNNL_ARG_TO, other)]) }
+                    weightsForData = other
+                }
+                let chosen = dataPrimitive.memory(dnnl_query_diff_src_md)
+                let direct = inputGradient == .write && chosen == x.value.descriptor
+                let gradient = direct ? nil : try Memory(chosen)
+                let weightsUsed = weightsForData
+                steps.append {
+                    context.run(dataPrimitive, [(DNNL_ARG_DIFF_DST, output.gradient), (DNNL_ARG_WEIGHTS, weightsUsed),
+                                                (DNNL_ARG_DIFF_SRC, gradient ?? x.gradient)])
+                }
+                if let gradient {
+                    if inputGradient == .write {
+                        let reorder = try Primitive(reorderFrom: chosen, to: x.value.descriptor)
+                        steps.append { reorder.execute(context.stream, [(DNNL_ARG_FROM, gradient), (DNNL_ARG_TO, x.gradient)]) }
+                    } else {
+                        separate = try context.conform(gradient, to: x.value.descriptor, steps: &steps)
+                    }
+                }
+            }
+            backward.append(steps)
+            return (output, separate)
+        }
+
+        /// Batch norm on batch statistics, optionally with the ReLU fused (its mask kept in
+        /// the workspace); the running statistics follow PyTorch's momentum rule.
+        func batchNorm(_ bn: BatchNorm2d, _ x: Node, relu: Bool, name: String) throws(DNNLError) -> Node {
+            var data = x.value.descriptor.raw
+            let flags = dnnl_use_scale.rawValue | dnnl_use_shift.rawValue | (relu ? dnnl_fuse_norm_relu.rawValue : 0)
+            var operation = dnnl_batch_normalization_desc_t()
+            try dnnlCheck(dnnl_batch_normalization_forward_desc_init(&operation, dnnl_forward_training, &data,
+                                                                     bn.epsilon, flags),
+                          "describing batch norm \(name)")
+            let forwardPrimitive = try Primitive(operation, what: "batch norm \(name)")
+            context.adopt(forwardPrimitive, as: name)
+            let output = try Node(Memory(x.value.descriptor))
+            let channels = bn.channels
+            let (scale, shift) = try (Memory(vector(channels)), Memory(vector(channels)))
+            let (mean, variance) = try (Memory(vector(channels)), Memory(vector(channels)))
+            let workspaceDescriptor = forwardPrimitive.memory(dnnl_query_workspace_md)
+            let workspace = workspaceDescriptor.isZero ? nil : try Memory(workspaceDescriptor)
+            let dims = x.value.descriptor.dims
+            let length = Float(dims[0] * dims[2] * dims[3])
+            forward.append {
+                copy(bn.scale.value, into: scale)
+                copy(bn.shift.value, into: shift)
+                var arguments = [(DNNL_ARG_SRC, x.value), (DNNL_ARG_DST, output.value), (DNNL_ARG_SCALE, scale),
+                                 (DNNL_ARG_SHIFT, shift), (DNNL_ARG_MEAN, mean), (DNNL_ARG_VARIANCE, variance)]
+                if let workspace { arguments.append((DNNL_ARG_WORKSPACE, workspace)) }
+                context.run(forwardPrimitive, arguments)
+                // r ← (1 − m)·r + m·stat, the variance unbiased (σ² · L / (L − 1)).
+                let m = bn.momentum, unbias = length > 1 ? length / (length - 1) : 1
+                let (mu, sigma2) = (mean.floats, variance.floats)
+                for c in 0..<channels {
+                    bn.runningMean.value[c] = (1 - m) * bn.runningMean.value[c] + m * mu[c]
+                    bn.runningVariance.value[c] = (1 - m) * bn.runningVariance.value[c] + m * sigma2[c] * unbias
+                }
+                bn.batchesTracked += 1
+            }
+            var diffData = data
+            var backwardOperation = dnnl_batch_normalization_desc_t()
+            try dnnlCheck(dnnl_batch_normalization_backward_desc_init(&backwardOperation, dnnl_backward, &diffData, &data,
+                                                                      bn.epsilon, flags),
+                          "describing backward batch norm \(name)")
+            let backwardPrimitive = try Primitive(backwardOperation, hint: forwardPrimitive, what: "backward batch norm \(name)")
+            context.adopt(backwardPrimitive, as: "\(name) ∂")
+            let (scaleGradient, shiftGradient) = try (Memory(vector(channels)), Memory(vector(channels)))
+            backward.append([{
+                var arguments = [(DNNL_ARG_SRC, x.value), (DNNL_ARG_MEAN, mean), (DNNL_ARG_VARIANCE, variance),
+                                 (DNNL_ARG_DIFF_DST, output.gradient), (DNNL_ARG_SCALE, scale), (DNNL_ARG_SHIFT, shift),
+                                 (DNNL_ARG_DIFF_SRC, x.gradient), (DNNL_ARG_DIFF_SCALE, scaleGradient),
+                                 (DNNL_ARG_DIFF_SHIFT, shiftGradient)]
+                if let workspace { arguments.append((DNNL_ARG_WORKSPACE, workspace)) }
+                context.run(backwardPrimitive, arguments)
+                add(scaleGradient, into: &bn.scale.gradient)
+                add(shiftGradient, into: &bn.shift.gradient)
+            }])
+            return output
+        }
+
+        func pooling(_ x: Node, kernel: Int, kernelWidth: Int? = nil, stride: Int, padding: Int, max: Bool,
+                     name: String) throws(DNNLError) -> Node {
+            let dims = x.value.descriptor.dims
+            let rows = Window(input: dims[2], kernel: kernel, stride: stride, padding: padding)
+            let columns = Window(input: dims[3], kernel: kernelWidth ?? kernel, stride: stride, padding: padding)
+            let algorithm = max ? dnnl_pooling_max : dnnl_pooling_avg_exclude_padding
+            let strides: [Int64] = [Int64(stride), Int64(stride)], kernels = [Int64(rows.kernel), Int64(columns.kernel)]
+            let left: [Int64] = [Int64(padding), Int64(padding)]
+            let right: [Int64] = [Int64(rows.paddingRight), Int64(columns.paddingRight)]
+            var source = x.value.descriptor.raw
+            var target = try any4(dims[0], dims[1], rows.output, columns.output).raw
+            var operation = dnnl_pooling_desc_t()
+            try dnnlCheck(dnnl_pooling_forward_desc_init(&operation, dnnl_forward_training, algorithm, &source, &target,
+                                                         strides, kernels, left, right), "describing \(name)")
+            let forwardPrimitive = try Primitive(operation, what: name)
+            context.adopt(forwardPrimitive, as: name)
+            let output = try Node(Memory(forwardPrimitive.memory(dnnl_query_dst_md)))
+            let workspaceDescriptor = forwardPrimitive.memory(dnnl_query_workspace_md)
+            let workspace = workspaceDescriptor.isZero ? nil : try Memory(workspaceDescriptor)
+            forward.append {
+                var arguments = [(DNNL_ARG_SRC, x.value), (DNNL_ARG_DST, output.value)]
+                if let workspace { arguments.append((DNNL_ARG_WORKSPACE, workspace)) }
+                context.run(forwardPrimitive, arguments)
+            }
+            var diffSource = source
+            var diffTarget = output.value.descriptor.raw
+            var backwardOperation = dnnl_pooling_desc_t()
+            try dnnlCheck(dnnl_pooling_backward_desc_init(&backwardOperation, algorithm, &diffSource, &diffTarget,
+                                                          strides, kernels, left, right), "describing backward \(name)")
+            let backwardPrimitive = try Primitive(backwardOperation, hint: forwardPrimitive, what: "backward \(name)")
+            context.adopt(backwardPrimitive, as: "\(name) ∂")
+            backward.append([{
+                var arguments = [(DNNL_ARG_DIFF_DST, output.gradient), (DNNL_ARG_DIFF_SRC, x.gradient)]
+                if let workspace { arguments.append((DNNL_ARG_WORKSPACE, workspace)) }
+                context.run(backwardPrimitive, arguments)
+            }])
+            return output
+        }
+
+        /// y = relu(main + shortcut). Backward: ∂(main + shortcut) = ∂y where y > 0, written
+        /// as main's gradient; a projection shortcut gets the same gradient (aliased when
+        /// the layouts agree). An identity shortcut's share is added by the block.
+        func residual(_ main: Node, _ shortcut: Node, identity: Bool, name: String) throws(DNNLError) -> Node {
+            let aligned = try context.conform(shortcut.value, to: main.value.descriptor, steps: &forward)
+            var first = main.value.descriptor.raw, second = aligned.descriptor.raw, target = main.value.descriptor.raw
+            var operation = dnnl_binary_desc_t()
+            try dnnlCheck(dnnl_binary_desc_init(&operation, dnnl_binary_add, &first, &second, &target), "describing \(name) sum")
+            let sum = try Primitive(operation, postOps: PostOps(steps: [.relu]), what: "\(name) sum")
+            context.adopt(sum, as: "\(name) sum")
+            let output = try Node(Memory(main.value.descriptor))
+            forward.append {
+                context.run(sum, [(DNNL_ARG_SRC_0, main.value), (DNNL_ARG_SRC_1, aligned), (DNNL_ARG_DST, output.value)])
+            }
+            var data = main.value.descriptor.raw
+            var hintOperation = dnnl_eltwise_desc_t()
+            try dnnlCheck(dnnl_eltwise_forward_desc_init(&hintOperation, dnnl_forward_training,
+                                                         dnnl_eltwise_relu_use_dst_for_bwd, &data, 0, 0),
+                          "describing \(name) ReLU")
+            let hint = try Primitive(hintOperation, what: "\(name) ReLU")
+            var diffData = data
+            var backwardOperation = dnnl_eltwise_desc_t()
+            try dnnlCheck(dnnl_eltwise_backward_desc_init(&backwardOperation, dnnl_eltwise_relu_use_dst_for_bwd, &diffData,
+                                                          &data, 0, 0), "describing backward \(name) ReLU")
+            let backwardPrimitive = try Primitive(backwardOperation, hint: hint, what: "backward \(name) ReLU")
+            context.adopt(backwardPrimitive, as: "\(name) ReLU ∂")
+            var steps: [() -> Void] = [{
+                context.run(backwardPrimitive, [(DNNL_ARG_DST, output.value), (DNNL_ARG_DIFF_DST, output.gradient),
+                                                (DNNL_ARG_DIFF_SRC, main.gradient)])
+            }]
+            if !identity {
+                if shortcut.value.descriptor == main.value.descriptor {
+                    shortcut.gradient = main.gradient
+                } else {
+                    let reorder = try Primitive(reorderFrom: main.value.descriptor, to: shortcut.value.descriptor)
+                    steps.append {
+                        reorder.execute(context.stream, [(DNNL_ARG_FROM, main.gradient), (DNNL_ARG_TO, shortcut.gradient)])
+                    }
+                }
+            }
+            backward.append(steps)
+            return output
+        }
+
+        /// x.gradient += other (other in x's layout), in place.
+        func accumulate(_ other: Memory, into x: Node, name: String) throws(DNNLError) -> () -> Void {
+            var first = x.value.descriptor.raw, second = other.descriptor.raw, target = x.value.descriptor.raw
+            var operation = dnnl_binary_desc_t()
+            try dnnlCheck(dnnl_binary_desc_init(&operation, dnnl_binary_add, &first, &second, &target),
+                          "describing \(name) gradient sum")
+            let sum = try Primitive(operation, what: "\(name) gradient sum")
+            context.adopt(sum, as: "\(name) ∂ sum")
+            return { context.run(sum, [(DNNL_ARG_SRC_0, x.gradient), (DNNL_ARG_SRC_1, other), (DNNL_ARG_DST, x.gradient)]) }
+        }
+
+        // The stem: a copy of the images (kept for conv1's weight gradient), conv1, bn1 + ReLU,
+        // max pool.
+        let images = try Node(Memory(inputMemory.descriptor))
+        forward.append { images.value.floats.update(from: inputMemory.floats, count: images.value.floatCount) }
+        var x = try convolution(model.conv1, images, name: "conv1", inputGradient: .none).output
+        x = try batchNorm(model.bn1, x, relu: true, name: "bn1")
+        x = try pooling(x, kernel: 3, stride: 2, padding: 1, max: true, name: "maxpool")
+
+        for (s, stage) in model.stages.enumerated() {
+            for (b, block) in stage.enumerated() {
+                let name = "layer\(s + 1).\(b)"
+                let blockInput = x
+                // The block input has two consumers: conv1 writes its gradient, and the
+                // shortcut's share is added after (this slot runs after conv1's backward).
+                let slot = backward.count
+                backward.append([])
+                var main = try convolution(block.conv1, blockInput, name: "\(name).conv1", inputGradient: .write).output
+                main = try batchNorm(block.bn1, main, relu: true, name: "\(name).bn1")
+                main = try convolution(block.conv2, main, name: "\(name).conv2", inputGradient: .write).output
+                main = try batchNorm(block.bn2, main, relu: false, name: "\(name).bn2")
+                if let downsample = block.downsample {
+                    let (projection, projectionGradient) = try convolution(downsample.conv, blockInput,
+                                                                           name: "\(name).downsample",
+                                                                           inputGradient: .separate)
+                    let shortcut = try batchNorm(downsample.bn, projection, relu: false, name: "\(name).downsample.bn")
+                    x = try residual(main, shortcut, identity: false, name: name)
+                    backward[slot] = [try accumulate(projectionGradient!, into: blockInput, name: name)]
+                } else {
+                    x = try residual(main, blockInput, identity: true, name: name)
+                    var steps: [() -> Void] = []
+                    let share = try context.conform(main.gradient, to: blockInput.value.descriptor, steps: &steps)
+                    steps.append(try accumulate(share, into: blockInput, name: name))
+                    backward[slot] = steps
+                }
+            }
+        }
+
+        // Global average pool, then out to the plain [N, C] embedding; its gradient comes back
+        // the same way.
+        let dims = x.value.descriptor.dims
+        let pooled = try pooling(x, kernel: dims[2], kernelWidth: dims[3], stride: 1, padding: 0, max: false, name: "avgpool")
+        let plain = try MemoryDescriptor([batch, dims[1], 1, 1], dnnl_nchw)
+        embedding = try Memory(plain)
+        embeddingGradient = try Memory(plain)
+        let toPlain = try Primitive(reorderFrom: pooled.value.descriptor, to: plain)
+        let fromPlain = try Primitive(reorderFrom: plain, to: pooled.value.descriptor)
+        let (embeddingMemory, embeddingGradientMemory) = (embedding, embeddingGradient)
+        forward.append {
+            toPlain.execute(context.stream, [(DNNL_ARG_FROM, pooled.value), (DNNL_ARG_TO, embeddingMemory)])
+        }
+        backward.append([{
+            fromPlain.execute(context.stream, [(DNNL_ARG_FROM, embeddingGradientMemory), (DNNL_ARG_TO, pooled.gradient)])
+        }])
+        forwardSteps = forward
+        backwardSteps = backward.reversed().flatMap { $0 }
+        try context.allocateScratchpad()
+    }
+
+    /// The training forward: embeddings [N, C]; keeps what backward needs.
+    func forward(_ images: Tensor) -> Tensor {
+        images.data.withUnsafeBufferPointer { pixels in
+            input.bind(pixels.baseAddress!)
+            // The first step copies the images; nothing reads the caller's buffer after it.
+            for step in forwardSteps { step() }
+        }
+        let count = embedding.floatCount
+        return Tensor(shape: [batch, count / batch], data: Array(UnsafeBufferPointer(start: embedding.floats, count: count)))
+    }
+
+    /// Backpropagates ∂loss/∂embedding [N, C], adding every parameter's gradient.
+    func backward(_ dEmbedding: Tensor) {
+        dEmbedding.data.withUnsafeBufferPointer {
+            embeddingGradient.floats.update(from: $0.baseAddress!, count: embeddingGradient.floatCount)
+        }
+        for step in backwardSteps { step() }
+    }
+}
