@@ -43,7 +43,7 @@ let package = Package(
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "SeededRandom", "FileAccess"], exclude: ["Fixtures"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage"]),
-        .testTarget(name: "ExplanationsTests", dependencies: ["Explanations", "Imaging", "NeuralNet", "TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "ExplanationsTests", dependencies: ["Explanations", "Imaging", "NeuralNet", "SeededRandom", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "NearCAIPITests", dependencies: ["NearCAIPI", "NeuralNet", "Imaging", "Storage", "FileAccess", "SeededRandom", "TestSupport"]),
         .testTarget(name: "FileAccessTests", dependencies: ["FileAccess"]),
         .testTarget(name: "SyntheticPartsTests",

@@ -11,12 +11,14 @@
 // OpenMP's per-thread setting. The library is already loaded as oneDNN's dependency; looking
 // the two controls up at run time spares the package a link flag for libgomp.
 static inline void nc_dnnl_set_thread_count(int n) {
-    void (*set)(int) = (void (*)(int))dlsym(RTLD_DEFAULT, "omp_set_num_threads");
+    static void (*set)(int) = NULL;
+    if (!set) set = (void (*)(int))dlsym(RTLD_DEFAULT, "omp_set_num_threads");
     if (set) set(n);
 }
 
 static inline int nc_dnnl_thread_count(void) {
-    int (*get)(void) = (int (*)(void))dlsym(RTLD_DEFAULT, "omp_get_max_threads");
+    static int (*get)(void) = NULL;
+    if (!get) get = (int (*)(void))dlsym(RTLD_DEFAULT, "omp_get_max_threads");
     return get ? get() : 1;
 }
 

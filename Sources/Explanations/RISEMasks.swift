@@ -25,17 +25,38 @@ public struct RISEMasks: Sendable, Equatable {
     }
 
     /// Mask `index` at `width` × `height`, written row-major into `target`.
+    ///
+    /// The same values as resizing the grid with `Image.resized` and cropping, computed for
+    /// the cropped window only and separably: each grid row is interpolated along x once,
+    /// then each output row is the same lerp between two of those rows that the 2-D resize
+    /// makes (the same float operations, so the same bits), without the 2-D upsampled copy.
     public func write(mask index: Int, width: Int, height: Int, into target: UnsafeMutablePointer<Float>) {
         var random = SplitMix64(seed: SplitMix64.mix(seed) ^ SplitMix64.mix(UInt64(index) &+ 0x5249_5345))
-        var cells = Image(width: grid, height: grid, channels: 1)
-        for i in 0..<(grid * grid) { cells.pixels[i] = random.unit() < keepProbability ? 1 : 0 }
+        var cells = [Float](repeating: 0, count: grid * grid)
+        for i in 0..<(grid * grid) { cells[i] = random.unit() < keepProbability ? 1 : 0 }
         let cellWidth = (width + grid - 1) / grid, cellHeight = (height + grid - 1) / grid
         let offsetX = random.integer(0, cellWidth - 1), offsetY = random.integer(0, cellHeight - 1)
-        let up = cells.resized(width: (grid + 1) * cellWidth, height: (grid + 1) * cellHeight)
-        up.pixels.withUnsafeBufferPointer { source in
+        let xTaps = Image.bilinearTaps(from: grid, to: (grid + 1) * cellWidth)
+        let yTaps = Image.bilinearTaps(from: grid, to: (grid + 1) * cellHeight)
+        // Each grid row along x, over the window's columns.
+        var rows = [Float](repeating: 0, count: grid * width)
+        cells.withUnsafeBufferPointer { source in
+            rows.withUnsafeMutableBufferPointer { out in
+                for r in 0..<grid {
+                    let row = r * grid
+                    for x in 0..<width {
+                        let (x0, x1, wx) = xTaps[x + offsetX]
+                        out[r * width + x] = source[row + x0] + (source[row + x1] - source[row + x0]) * wx
+                    }
+                }
+            }
+        }
+        rows.withUnsafeBufferPointer { rows in
             for y in 0..<height {
-                let row = (y + offsetY) * up.width + offsetX
-                (target + y * width).update(from: source.baseAddress! + row, count: width)
+                let (y0, y1, wy) = yTaps[y + offsetY]
+                let top = rows.baseAddress! + y0 * width, bottom = rows.baseAddress! + y1 * width
+                let out = target + y * width
+                for x in 0..<width { out[x] = top[x] + (bottom[x] - top[x]) * wy }
             }
         }
     }

@@ -97,13 +97,47 @@ public struct HeatmapNoise: Sendable, Equatable {
         self.init(noise: noise, peak: Self.peak(of: full), noisePeak: Self.peak(of: difference))
     }
 
-    /// Mean of the top `peakFraction` of the values minus their median.
+    /// Mean of the top `peakFraction` of the values minus their median. By selection
+    /// (quickselect), not sorting: the map is measured after every batch of masks.
     static func peak(of values: [Float]) -> Float {
         guard !values.isEmpty else { return 0 }
-        let sorted = values.sorted()
-        let top = max(1, Int((Double(sorted.count) * peakFraction).rounded()))
-        let mean = sorted[(sorted.count - top)...].reduce(0, +) / Float(top)
-        return mean - sorted[sorted.count / 2]
+        var scratch = values
+        let count = scratch.count
+        let top = max(1, Int((Double(count) * peakFraction).rounded()))
+        return scratch.withUnsafeMutableBufferPointer { v in
+            // After selecting rank count − top, the top values are the slots above it;
+            // the median (rank count / 2 ≤ count − top) is then selected below it.
+            select(v, rank: count - top, in: 0..<count)
+            var sum: Float = 0
+            for i in (count - top)..<count { sum += v[i] }
+            if count / 2 < count - top { select(v, rank: count / 2, in: 0..<(count - top)) }
+            return sum / Float(top) - v[count / 2]
+        }
+    }
+
+    /// Rearranges `v[range]` so that `v[rank]` holds the value it would hold if the range
+    /// were sorted, with no larger value before it and no smaller one after it.
+    static func select(_ v: UnsafeMutableBufferPointer<Float>, rank: Int, in range: Range<Int>) {
+        var low = range.lowerBound, high = range.upperBound - 1
+        while low < high {
+            // Median of three as the pivot.
+            let middle = low + (high - low) / 2
+            if v[middle] < v[low] { v.swapAt(middle, low) }
+            if v[high] < v[low] { v.swapAt(high, low) }
+            if v[high] < v[middle] { v.swapAt(high, middle) }
+            let pivot = v[middle]
+            var i = low, j = high
+            while i <= j {
+                while v[i] < pivot { i += 1 }
+                while pivot < v[j] { j -= 1 }
+                if i <= j {
+                    v.swapAt(i, j)
+                    i += 1
+                    j -= 1
+                }
+            }
+            if rank <= j { high = j } else if rank >= i { low = i } else { return }
+        }
     }
 }
 

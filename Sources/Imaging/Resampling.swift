@@ -135,7 +135,7 @@ extension Image {
     }
 
     /// For each output index: the two source indices and the weight of the second.
-    static func bilinearTaps(from inSize: Int, to outSize: Int) -> [(Int, Int, Float)] {
+    public static func bilinearTaps(from inSize: Int, to outSize: Int) -> [(Int, Int, Float)] {
         let scale = Float(inSize) / Float(outSize)
         return (0..<outSize).map { o in
             let s = max((Float(o) + 0.5) * scale - 0.5, 0)

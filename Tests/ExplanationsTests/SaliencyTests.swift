@@ -1,5 +1,6 @@
 import Explanations
 import Imaging
+import SeededRandom
 import Testing
 
 @Suite struct SaliencyTests {
@@ -24,6 +25,46 @@ import Testing
         var image = Image(width: size, height: size, channels: 1, filledWith: 0.3)
         for y in square.y..<square.maxY { for x in square.x..<square.maxX { image[0, y, x] = 0.95 } }
         return image
+    }
+
+    /// A mask is the grid of kept cells, resized bilinearly to (grid + 1) cells and cropped
+    /// at the mask's random offset: the definition, written out with Image.resized.
+    @Test(arguments: [(128, 128, 8), (100, 60, 7), (33, 47, 4)])
+    func masksAreTheResizedGridCropped(width: Int, height: Int, grid: Int) {
+        let masks = RISEMasks(count: 20, grid: grid, keepProbability: 0.5, seed: 4)
+        var kept = 0
+        for index in 0..<20 {
+            let mask = masks.mask(index, width: width, height: height)
+            // Re-derive the grid and the offset from the same random stream.
+            var random = SplitMix64(seed: SplitMix64.mix(4) ^ SplitMix64.mix(UInt64(index) &+ 0x5249_5345))
+            var cells = Image(width: grid, height: grid, channels: 1)
+            for i in 0..<(grid * grid) { cells.pixels[i] = random.unit() < 0.5 ? 1 : 0 }
+            let cellWidth = (width + grid - 1) / grid, cellHeight = (height + grid - 1) / grid
+            let offsetX = random.integer(0, cellWidth - 1), offsetY = random.integer(0, cellHeight - 1)
+            let up = cells.resized(width: (grid + 1) * cellWidth, height: (grid + 1) * cellHeight)
+            for y in 0..<height {
+                for x in 0..<width {
+                    #expect(mask.pixels[y * width + x] == up.pixels[(y + offsetY) * up.width + x + offsetX])
+                }
+            }
+            kept += mask.pixels.filter { $0 > 0.5 }.count
+        }
+        #expect(kept > 0 && kept < 20 * width * height)
+    }
+
+    /// The peak by selection is the peak by sorting: the mean of the top 1 % minus the median.
+    @Test func peakBySelectionIsPeakBySorting() {
+        var random = SplitMix64(seed: 12)
+        for count in [1, 2, 3, 99, 100, 101, 1000, 16384] {
+            for ties in [false, true] {
+                let values = (0..<count).map { _ in ties ? Float(random.integer(0, 5)) : random.normal() }
+                let sorted = values.sorted()
+                let top = max(1, Int((Double(count) * 0.01).rounded()))
+                let expected = sorted[(count - top)...].reduce(0, +) / Float(top) - sorted[count / 2]
+                let noise = HeatmapNoise(halfA: values, halfB: values, full: values)
+                #expect(abs(noise.peak - expected) <= 1e-5 * max(1, abs(expected)), "count \(count), ties \(ties)")
+            }
+        }
     }
 
     @Test(arguments: SaliencyMethod.allCases)

@@ -103,3 +103,33 @@ struct SplitMix64Like {
         return Float(z >> 40) / Float(1 << 23) - 1
     }
 }
+
+/// The cores are shared, never oversubscribed, when a heatmap and a training run at once.
+@Suite struct CoreShareTests {
+    @Test func explainingAndTrainingSplitTheCores() throws {
+        let cores = CoreShare.cores
+        #expect(CoreShare.threads(for: .explaining) == cores)
+        let (alone, together) = CoreShare.run(as: .explaining) { () -> (Int, Int) in
+            let alone = CoreShare.threads(for: .explaining)
+            // A training thread starts while this heatmap computes.
+            final class Box: @unchecked Sendable { var threads = 0 }
+            let training = Box()
+            var explaining = 0
+            let started = DispatchSemaphore(value: 0), release = DispatchSemaphore(value: 0)
+            let thread = Thread {
+                CoreShare.run(as: .training) {
+                    training.threads = CoreShare.threads(for: .training)
+                    started.signal()
+                    release.wait()
+                }
+            }
+            thread.start()
+            started.wait()
+            explaining = CoreShare.threads(for: .explaining)
+            release.signal()
+            return (alone, training.threads + explaining)
+        }
+        #expect(alone == cores)
+        #expect(together == max(cores, 2), "explaining and training together use every core once (one each on 2 cores)")
+    }
+}

@@ -102,19 +102,23 @@ final class HeatmapWorker: @unchecked Sendable {
             let model = classifier, explainer = explainer, started = generation
             lock.unlock()
             var last = 0
-            let result = explainer.explain(item.image, target: item.target, classCount: 2,
-                                           probabilities: model.probabilityFunction) { progress in
-                self.lock.lock()
-                defer { self.lock.unlock() }
-                if self.stopped || self.generation != started { return false }
-                // Publish about ten partial maps per item.
-                if progress.masksDone - last >= explainer.masks.count / 10 {
-                    last = progress.masksDone
-                    self.results[item.path] = Result(heatmap: progress.heatmap, masksDone: progress.masksDone, complete: false,
-                                                     noise: progress.noise)
-                    self.version += 1
+            // Declared as explaining: while a round trains, this map gets one core and the
+            // training the rest (CoreShare's policy), re-read at every batch of masks.
+            let result = CoreShare.run(as: .explaining) {
+                explainer.explain(item.image, target: item.target, classCount: 2,
+                                  probabilities: model.probabilityFunction) { progress in
+                    self.lock.lock()
+                    defer { self.lock.unlock() }
+                    if self.stopped || self.generation != started { return false }
+                    // Publish about ten partial maps per item.
+                    if progress.masksDone - last >= explainer.masks.count / 10 {
+                        last = progress.masksDone
+                        self.results[item.path] = Result(heatmap: progress.heatmap, masksDone: progress.masksDone, complete: false,
+                                                         noise: progress.noise)
+                        self.version += 1
+                    }
+                    return true
                 }
-                return true
             }
             lock.lock()
             if generation == started && !result.cancelled {
@@ -169,25 +173,30 @@ final class RetrainWorker: @unchecked Sendable {
         lock.unlock()
         set(.running(epoch: 0, of: options.epochs, loss: 0))
         let thread = Thread {
-            do {
-                let workspace = try Workspace(opening: workspacePath)
-                let (round, metrics) = try workspace.trainRound(options: options, fromScratch: fromScratch) { progress in
-                    self.set(.running(epoch: progress.epoch, of: options.epochs, loss: progress.loss))
-                    self.lock.lock()
-                    defer { self.lock.unlock() }
-                    return !self.cancelRequested
-                }
-                // The new round's pool predictions, computed here and cached beside its
-                // checkpoint, so the UI thread's refresh only reads them (with thousands of
-                // pool items, computing them takes tens of seconds).
-                _ = try PoolModel(workspace: workspace)
-                self.set(.finished(round: round.number, mcc: metrics.test.mcc))
-            } catch {
-                self.set(.failed("\(error)"))
-            }
+            // Declared as training, for CoreShare's policy while heatmaps compute.
+            CoreShare.run(as: .training) { self.train(workspacePath: workspacePath, options: options, fromScratch: fromScratch) }
         }
         thread.stackSize = 8 << 20
         thread.start()
+    }
+
+    private func train(workspacePath: String, options: TrainingOptions, fromScratch: Bool) {
+        do {
+            let workspace = try Workspace(opening: workspacePath)
+            let (round, metrics) = try workspace.trainRound(options: options, fromScratch: fromScratch) { progress in
+                self.set(.running(epoch: progress.epoch, of: options.epochs, loss: progress.loss))
+                self.lock.lock()
+                defer { self.lock.unlock() }
+                return !self.cancelRequested
+            }
+            // The new round's pool predictions, computed here and cached beside its
+            // checkpoint, so the UI thread's refresh only reads them (with thousands of
+            // pool items, computing them takes tens of seconds).
+            _ = try PoolModel(workspace: workspace)
+            self.set(.finished(round: round.number, mcc: metrics.test.mcc))
+        } catch {
+            self.set(.failed("\(error)"))
+            }
     }
 
     func cancel() {

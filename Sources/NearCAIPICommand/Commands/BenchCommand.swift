@@ -23,8 +23,8 @@ enum BenchCommand: Command {
       - for the default model resnet18-w4 at 128×128 and the paper's resnet18 at 224×224 (RGB,
         2 classes): training images/s (batch 16, SGD with momentum, forward + backward + step),
         inference images/s (batch 32), and the GFLOP/s those rates mean (a training step counts
-        three forward passes of work); the time of one 1000-mask InvRISE heatmap (batches of
-        32 masked images); the peak resident memory after training resnet18-w4 at batch 32;
+        three forward passes of work); the time of one 1000-mask InvRISE heatmap as the screens
+        make it (default fill, batches of 32 masked images, no early stop); the peak resident memory after training resnet18-w4 at batch 32;
       - the sixel encoder on a 256×256 heatmap overlay: time, bytes and PSNR (decoded by
         libsixel's sixel2png), beside libsixel's img2sixel on the same PNG (a whole process);
       - with --workspace: the labelling screens on a copy of that workspace, on a
@@ -230,21 +230,31 @@ enum BenchCommand: Command {
         return Rate(imagesPerSecond: rate, gflops: model.forwardFlopsPerImage * rate / 1e9)
     }
 
-    /// Seconds for one 1000-mask InvRISE heatmap of one image (after a 100-mask warm-up, batches of 32).
+    /// Seconds for one 1000-mask InvRISE heatmap of one image, as the screens compute it: the
+    /// product's default fill (the best aligned of 64 OK parts), batches of 32 masks, every
+    /// mask (no early stop). Best of three, after a 100-mask warm-up.
     static func measureInvRISE(_ configuration: ResNetConfiguration) -> Double {
         let classifier = ImageClassifier(model: ResNet(configuration, seed: 1),
                                          info: CheckpointInfo(configuration: configuration, classNames: ["ok", "nok"],
                                                               mean: [0, 0, 0], std: [1, 1, 1]))
-        let size = configuration.inputSize
-        let image = Image(width: size, height: size, channels: configuration.inputChannels,
-                          pixels: inputs(configuration, batch: 1).data)
-        var explainer = SaliencyExplainer(method: .invrise, masks: RISEMasks(count: 100), fill: .zero)
+        let size = configuration.inputSize, channels = configuration.inputChannels
+        func part(_ index: Int) -> Image {
+            let image = PartFamily.weld.makePart(index: index, seed: 2, size: size).image
+            return image.channels == channels ? image : image.modelInput(channels: channels, size: size)
+        }
+        let normal = NormalParts(parts: (0..<64).map(part))
+        var explainer = SaliencyExplainer(method: .invrise, masks: RISEMasks(count: 100), fill: .standard, normalParts: normal)
         explainer.batchSize = 32
-        _ = explainer.explain(image, classCount: 2, probabilities: classifier.probabilityFunction)
+        let image = part(500)
+        _ = explainer.explain(image, target: 1, classCount: 2, probabilities: classifier.probabilityFunction)
         explainer.masks.count = 1000
-        let start = monotonicSeconds()
-        _ = explainer.explain(image, classCount: 2, probabilities: classifier.probabilityFunction)
-        return monotonicSeconds() - start
+        var best = Double.infinity
+        for _ in 0..<3 {
+            let start = monotonicSeconds()
+            _ = explainer.explain(image, target: 1, classCount: 2, probabilities: classifier.probabilityFunction)
+            best = min(best, monotonicSeconds() - start)
+        }
+        return best
     }
 
     /// VmHWM of /proc/self/status: the most memory this process has held resident.

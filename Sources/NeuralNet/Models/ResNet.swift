@@ -152,6 +152,7 @@ public final class ResNet {
     /// made for this shape; the caller then uses the reference path.
     private func oneDNNEmbeddings(_ images: Tensor, training: Bool) -> Tensor? {
         let shape = OneDNNPlans.Shape(batch: images.shape[0], height: images.shape[2], width: images.shape[3])
+        if let threads = CoreShare.threadsForCurrentThread(), threads != DNNL.threadCount { DNNL.threadCount = threads }
         do {
             if training {
                 let plan = try plans.training(for: shape, of: self)
