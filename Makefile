@@ -38,10 +38,12 @@ build: setup
 
 ## Everything CI checks: the debug build, then every test on each backend (oneDNN, the
 ## default, and the OpenBLAS reference).
+## OMP_WAIT_POLICY: the test runner gets the policy the nearcaipi executable sets for itself
+## (see DNNL.preferredWaitPolicy), as its tests run many passes side by side.
 test: setup
 	$(SWIFT) build --build-tests
-	NEARCAIPI_BACKEND=onednn $(SWIFT) test
-	NEARCAIPI_BACKEND=openblas $(SWIFT) test
+	OMP_WAIT_POLICY=PASSIVE NEARCAIPI_BACKEND=onednn $(SWIFT) test
+	OMP_WAIT_POLICY=PASSIVE NEARCAIPI_BACKEND=openblas $(SWIFT) test
 
 ## The long form of the reliability tests: thousands of mutated image files and checkpoints,
 ## over a hundred kills of a working expert, twenty of the screens, then make scale

@@ -50,7 +50,8 @@ import Glibc
         let conv = Conv2d(inChannels: 3, outChannels: 4, kernel: kernel, stride: stride, padding: padding, bias: bias, random: &random)
         var input = Self.randomValues(3 * 2 * 9 * 9, seed: 2)
         let x = FeatureMap(channels: 3, batch: 2, height: 9, width: 9, data: input)
-        let y = conv.forward(x, training: true)
+        conv.setTraining(true)
+        let y = conv(x)
         let r = Self.randomValues(y.data.count, seed: 3)
         let dx = conv.backward(FeatureMap(channels: y.channels, batch: y.batch, height: y.height, width: y.width, data: r))
         let forward = { (values: [Float]) -> Float in
@@ -80,7 +81,8 @@ import Glibc
         bn.shift.value = [0.1, 0.2, -0.3]
         var input = Self.randomValues(3 * 4 * 5 * 5, seed: 4, scale: 2)
         let shape = { (v: [Float]) in FeatureMap(channels: 3, batch: 4, height: 5, width: 5, data: v) }
-        let y = bn.forward(shape(input), training: true)
+        bn.setTraining(true)
+        let y = bn(shape(input))
         let r = Self.randomValues(y.data.count, seed: 5)
         let dx = bn.backward(shape(r))
         // Training-mode output depends on the batch statistics: recompute them each time.
@@ -88,7 +90,8 @@ import Glibc
             let probe = BatchNorm2d(channels: 3)
             probe.scale.value = bn.scale.value
             probe.shift.value = bn.shift.value
-            return Self.weightedSum(probe.forward(shape(v), training: true).data, r)
+            probe.setTraining(true)
+            return Self.weightedSum(probe(shape(v)).data, r)
         }
         Self.check("bn∂x", values: &input, analytic: dx.data, epsilon: 1e-2, loss: loss)
         var scales = bn.scale.value
@@ -96,7 +99,8 @@ import Glibc
             let probe = BatchNorm2d(channels: 3)
             probe.scale.value = g
             probe.shift.value = bn.shift.value
-            return Self.weightedSum(probe.forward(shape(input), training: true).data, r)
+            probe.setTraining(true)
+            return Self.weightedSum(probe(shape(input)).data, r)
         }
         #expect(bn.batchesTracked == 1)
         // Running statistics moved 10 % toward the batch's.
@@ -111,7 +115,9 @@ import Glibc
         }
         let shape = { (v: [Float]) in FeatureMap(channels: 2, batch: 2, height: 7, width: 7, data: v) }
         let relu = ReLU(), pool = MaxPool2d(kernel: 3, stride: 2, padding: 1)
-        let y = pool.forward(relu.forward(shape(input), training: true), training: true)
+        relu.setTraining(true)
+        pool.setTraining(true)
+        let y = pool(relu(shape(input)))
         #expect(y.height == 4 && y.width == 4)
         let r = Self.randomValues(y.data.count, seed: 6)
         let dx = relu.backward(pool.backward(FeatureMap(channels: 2, batch: 2, height: 4, width: 4, data: r)))
@@ -127,7 +133,8 @@ import Glibc
         var input = Self.randomValues(3 * 4 * 3 * 3, seed: 10)
         let labels = [0, 1, 1, 0], weights: [Float] = [0.3, 0.7]
         let shape = { (v: [Float]) in FeatureMap(channels: 3, batch: 4, height: 3, width: 3, data: v) }
-        let logits = linear.forward(average.forward(shape(input)), training: true)
+        linear.setTraining(true)
+        let logits = linear(average.forward(shape(input)))
         let (_, dLogits) = softmaxCrossEntropy(logits: logits, labels: labels, classWeights: weights)
         let dx = average.backward(linear.backward(dLogits))
         let loss = { (v: [Float]) -> Float in

@@ -20,6 +20,9 @@ public enum InterfaceBenchmark {
         public var keyToRedraw: [Double]
         /// The same keys while the heatmap worker is still computing (the two cores shared).
         public var keyToRedrawWhileComputing: [Double]
+        /// The same keys while a round retrains in the background and the heatmaps of the
+        /// queries are computed again at the same time (CoreShare's policy at work).
+        public var keyToRedrawWhileTraining: [Double]
         /// Seconds from Enter on an answered query (stored, committed) to the next query drawn
         /// with its precomputed heatmap.
         public var nextQuery: [Double]
@@ -65,6 +68,19 @@ public enum InterfaceBenchmark {
         }
 
         let whileComputing = try timedKeys(keys.count * 2)
+        // Both workers at once: a retraining round (cancelled after, nothing recorded) and the
+        // heatmaps of the shown and upcoming queries, recomputed from scratch.
+        app.retrainer.start(workspacePath: app.workspacePath, options: try app.retrainOptions(), fromScratch: false)
+        if let active = try workspace.activeRound() {
+            try app.heatmaps.reload(checkpoint: "\(app.workspacePath)/\(active.checkpoint)",
+                                    explainer: try app.session.explainer())
+        }
+        _ = try app.step(.none)
+        let whileTraining = try timedKeys(keys.count * 2)
+        guard app.retrainer.isRunning else {
+            throw TerminalError(message: "the retraining stopped before the keys were timed: \(app.retrainer.state)")
+        }
+        app.retrainer.cancelAndWait()
         try waitForHeatmaps()
         let idle = try timedKeys(keys.count * 4)
         var next: [Double] = []
@@ -80,7 +96,8 @@ public enum InterfaceBenchmark {
             }
         }
         return Timings(graphics: graphics, truecolor: truecolor, columns: columns, rows: rows, keyToRedraw: idle,
-                       keyToRedrawWhileComputing: whileComputing, nextQuery: next,
+                       keyToRedrawWhileComputing: whileComputing, keyToRedrawWhileTraining: whileTraining,
+                       nextQuery: next,
                        bytesPerRedraw: terminal.medianRedrawBytes)
     }
 }

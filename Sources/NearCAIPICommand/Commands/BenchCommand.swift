@@ -1,5 +1,6 @@
 import Explanations
 import Imaging
+import InspectorUI
 import NeuralNet
 import SyntheticParts
 #if canImport(Glibc)
@@ -29,7 +30,8 @@ enum BenchCommand: Command {
         libsixel's sixel2png), beside libsixel's img2sixel on the same PNG (a whole process);
       - with --workspace: the labelling screens on a copy of that workspace, on a
         pseudo-terminal of 160×48 cells, in each graphics mode: key press to redraw (median and
-        95th percentile, with the heatmaps ready and while they compute) and Enter on an
+        95th percentile, with the heatmaps ready, while they compute, and while a round
+        retrains as the heatmaps compute again — the two workers sharing the cores) and Enter on an
         answered query to the next query drawn with its precomputed heatmap.
 
     Options:
@@ -107,6 +109,7 @@ enum BenchCommand: Command {
                     + "\"infer_img_s\": \(rounded(infer.imagesPerSecond)), \"infer_gflops\": \(rounded(infer.gflops)), "
                     + "\"invrise_1000_s\": \(rounded(invrise)), \"onednn_convolutions\": {\(kernels)}}"
             }.joined(separator: ", ")
+            let screenFields = screens.map(screenJSON).joined(separator: ", ")
             print("""
             {"backend": "\(backend.rawValue)", "onednn_version": "\(DNNL.version)", \
             "machine": {"cores": \(cores), "blas_core": "\(BLAS.coreName)", "blas_threads": \(allThreads)}, \
@@ -116,13 +119,7 @@ enum BenchCommand: Command {
             "sixel_256_overlay": {"encode_ms": \(rounded(sixel.encodeMilliseconds)), "psnr_db": \(optional(sixel.psnr)), \
             "bytes": \(sixel.bytes), "img2sixel_ms": \(optional(sixel.img2sixelMilliseconds)), \
             "img2sixel_psnr_db": \(optional(sixel.img2sixelPSNR)), "img2sixel_bytes": \(sixel.img2sixelBytes.map(String.init) ?? "null")}, \
-            "screens": [\(screens.map { timing in
-                "{\"graphics\": \"\(timing.graphics.rawValue)\(timing.truecolor ? "-24bit" : "")\", "
-                + "\"key_to_redraw_ms_median\": \(milliseconds(InterfaceBench.percentile(timing.keyToRedraw, 0.5))), "
-                + "\"key_to_redraw_ms_p95\": \(milliseconds(InterfaceBench.percentile(timing.keyToRedraw, 0.95))), "
-                + "\"key_to_redraw_while_computing_ms_median\": \(milliseconds(InterfaceBench.percentile(timing.keyToRedrawWhileComputing, 0.5))), "
-                + "\"next_query_ms_max\": \(milliseconds(timing.nextQuery.max())), \"bytes_per_redraw\": \(timing.bytesPerRedraw)}"
-            }.joined(separator: ", "))], \
+            "screens": [\(screenFields)], \
             "models": {\(modelFields)}\(peakMegabytes.map { ", \"train_resnet18-w4_batch32_peak_rss_mb\": \(rounded($0))" } ?? "")}
             """)
         } else {
@@ -161,10 +158,30 @@ enum BenchCommand: Command {
                 let mode = timing.graphics.rawValue + (timing.truecolor ? " 24-bit" : "")
                 print("screens \(timing.columns)x\(timing.rows) \(mode): key → redraw median \(milliseconds(InterfaceBench.percentile(timing.keyToRedraw, 0.5))) ms"
                       + ", p95 \(milliseconds(InterfaceBench.percentile(timing.keyToRedraw, 0.95))) ms"
-                      + " (while heatmaps compute: median \(milliseconds(InterfaceBench.percentile(timing.keyToRedrawWhileComputing, 0.5))) ms)"
+                      + " (while heatmaps compute: median \(milliseconds(InterfaceBench.percentile(timing.keyToRedrawWhileComputing, 0.5))) ms;"
+                      + " while a round retrains and heatmaps compute: median \(milliseconds(InterfaceBench.percentile(timing.keyToRedrawWhileTraining, 0.5))) ms,"
+                      + " p95 \(milliseconds(InterfaceBench.percentile(timing.keyToRedrawWhileTraining, 0.95))) ms)"
                       + "; next query \(milliseconds(timing.nextQuery.max())) ms at most; \(timing.bytesPerRedraw) bytes per redraw")
             }
         }
+    }
+
+    /// One screen timing as a JSON object (milliseconds).
+    static func screenJSON(_ timing: InterfaceBenchmark.Timings) -> String {
+        func milliseconds(_ value: Double?) -> String { value.map { rounded($0 * 1000) } ?? "null" }
+        func median(_ values: [Double]) -> String { milliseconds(InterfaceBench.percentile(values, 0.5)) }
+        func p95(_ values: [Double]) -> String { milliseconds(InterfaceBench.percentile(values, 0.95)) }
+        let fields = [
+            "\"graphics\": \"\(timing.graphics.rawValue)\(timing.truecolor ? "-24bit" : "")\"",
+            "\"key_to_redraw_ms_median\": \(median(timing.keyToRedraw))",
+            "\"key_to_redraw_ms_p95\": \(p95(timing.keyToRedraw))",
+            "\"key_to_redraw_while_computing_ms_median\": \(median(timing.keyToRedrawWhileComputing))",
+            "\"key_to_redraw_while_training_ms_median\": \(median(timing.keyToRedrawWhileTraining))",
+            "\"key_to_redraw_while_training_ms_p95\": \(p95(timing.keyToRedrawWhileTraining))",
+            "\"next_query_ms_max\": \(milliseconds(timing.nextQuery.max()))",
+            "\"bytes_per_redraw\": \(timing.bytesPerRedraw)",
+        ]
+        return "{" + fields.joined(separator: ", ") + "}"
     }
 
     /// oneDNN's implementation per distinct convolution shape of the model's inference plan

@@ -41,11 +41,11 @@ public enum Checkpoint {
     public static let format = "nearcaipi-resnet-1"
 
     /// Writes atomically: a reader never sees a half-written checkpoint.
-    public static func save(_ model: ResNet, info: CheckpointInfo, to path: String) throws(CheckpointError) {
+    public static func save(_ model: any Network, info: CheckpointInfo, to path: String) throws(CheckpointError) {
         var tensors: [(String, StoredTensor)] = model.namedParameters.map { name, parameter in
             (name, StoredTensor(dtype: .float32, shape: parameter.shape, values: parameter.value))
         }
-        tensors += model.namedBatchNorms.map { name, bn in
+        tensors += model.layers(of: BatchNorm2d.self).map { name, bn in
             ("\(name).num_batches_tracked", StoredTensor(dtype: .int64, shape: [], values: [Float(bn.batchesTracked)]))
         }
         var metadata = metadataFields(info)
@@ -76,7 +76,7 @@ public enum Checkpoint {
     /// torchvision ResNet-18 converted to safetensors as a pretrained backbone. With
     /// `replaceHeadIfClassesDiffer`, an `fc` of another class count is skipped (the model keeps
     /// its freshly initialised head).
-    public static func loadWeights(into model: ResNet, from path: String, replaceHeadIfClassesDiffer: Bool) throws(CheckpointError) {
+    public static func loadWeights(into model: any Network, from path: String, replaceHeadIfClassesDiffer: Bool) throws(CheckpointError) {
         let (bytes, tensors, metadata) = try read(path)
         if metadata["data_crc32"] != nil { try verifyChecksum(bytes, metadata: metadata, path: path) }
         try assign(tensors, to: model, path: path, replaceHeadIfClassesDiffer: replaceHeadIfClassesDiffer)
@@ -136,29 +136,33 @@ public enum Checkpoint {
 
     /// Copies stored tensors into the model; refuses at the first missing, extra or
     /// mis-shaped tensor, naming it.
-    static func assign(_ tensors: [String: StoredTensor], to model: ResNet, path: String,
+    static func assign(_ tensors: [String: StoredTensor], to model: any Network, path: String,
                        replaceHeadIfClassesDiffer: Bool) throws(CheckpointError) {
         let expected = model.namedParameters
-        let headDiffers = tensors["fc.weight"].map { $0.shape != model.fc.weight.shape } ?? false
+        let head = model.headPrefix
+        let architecture = model.architectureName
+        let headDiffers = expected.contains { name, parameter in
+            name.hasPrefix(head) && tensors[name].map { $0.shape != parameter.shape } == true
+        }
         let skipHead = replaceHeadIfClassesDiffer && headDiffers
         var used: Set<String> = []
         for (name, parameter) in expected {
-            if skipHead && name.hasPrefix("fc.") { used.insert(name); continue }
+            if skipHead && name.hasPrefix(head) { used.insert(name); continue }
             guard let stored = tensors[name] else {
-                throw CheckpointError(path: path, message: "tensor '\(name)' of \(model.configuration.architecture) is missing")
+                throw CheckpointError(path: path, message: "tensor '\(name)' of \(architecture) is missing")
             }
             guard stored.shape == parameter.shape, stored.dtype == .float32 else {
-                throw CheckpointError(path: path, message: "tensor '\(name)' has shape \(stored.shape) \(stored.dtype.rawValue), \(model.configuration.architecture) needs \(parameter.shape) F32")
+                throw CheckpointError(path: path, message: "tensor '\(name)' has shape \(stored.shape) \(stored.dtype.rawValue), \(architecture) needs \(parameter.shape) F32")
             }
             used.insert(name)
         }
         for name in tensors.keys.sorted() where !used.contains(name) && !name.hasSuffix(".num_batches_tracked") {
-            throw CheckpointError(path: path, message: "tensor '\(name)' does not belong to \(model.configuration.architecture)")
+            throw CheckpointError(path: path, message: "tensor '\(name)' does not belong to \(architecture)")
         }
-        for (name, parameter) in expected where !(skipHead && name.hasPrefix("fc.")) {
+        for (name, parameter) in expected where !(skipHead && name.hasPrefix(head)) {
             parameter.value = tensors[name]!.values
         }
-        for (name, bn) in model.namedBatchNorms {
+        for (name, bn) in model.layers(of: BatchNorm2d.self) {
             if let count = tensors["\(name).num_batches_tracked"]?.values.first { bn.batchesTracked = Int64(count) }
         }
     }

@@ -1,14 +1,15 @@
 /// max(0, x) — or max(0, x + r) with a residual r, the end of a residual block; backward
 /// passes the gradient where the output was positive (to both summands).
-public final class ReLU {
+public final class ReLU: Layer {
+    public var isTraining = false
     private var output: [Float] = []
     private var inputGradient: [Float] = []
 
     public init() {}
 
-    public func callAsFunction(_ x: FeatureMap) -> FeatureMap { forward(x, training: false) }
+    public func callAsFunction(_ x: FeatureMap) -> FeatureMap { forward(x) }
 
-    public func forward(_ x: FeatureMap, adding residual: FeatureMap? = nil, training: Bool) -> FeatureMap {
+    public func forward(_ x: FeatureMap, adding residual: FeatureMap? = nil) -> FeatureMap {
         var y = FeatureMap(channels: x.channels, batch: x.batch, height: x.height, width: x.width,
                            data: takeBuffer(&output, count: x.data.count))
         x.data.withUnsafeBufferPointer { input in
@@ -44,10 +45,11 @@ public final class ReLU {
 
 /// Max pooling, square window, padding counts as −∞. Backward routes each output's gradient
 /// to the input position that won.
-public final class MaxPool2d {
+public final class MaxPool2d: Layer {
     public let kernel: Int
     public let stride: Int
     public let padding: Int
+    public var isTraining = false
     private var winners: [Int32] = []
     private var inputShape = (channels: 0, batch: 0, height: 0, width: 0)
     private var inferenceOutput: [Float] = []
@@ -59,9 +61,11 @@ public final class MaxPool2d {
         self.padding = padding
     }
 
-    public func callAsFunction(_ x: FeatureMap) -> FeatureMap { forward(x, training: false) }
+    public func callAsFunction(_ x: FeatureMap) -> FeatureMap { forward(x) }
 
-    public func forward(_ x: FeatureMap, training: Bool) -> FeatureMap {
+    /// In training mode the winners are kept for `backward`.
+    public func forward(_ x: FeatureMap) -> FeatureMap {
+        let training = isTraining
         let oh = (x.height + 2 * padding - kernel) / stride + 1
         let ow = (x.width + 2 * padding - kernel) / stride + 1
         let count = x.channels * x.batch * oh * ow
@@ -124,7 +128,8 @@ public final class MaxPool2d {
 }
 
 /// Mean over each channel's plane: CNHW feature map → [N, C] rows (the embedding).
-public final class GlobalAveragePool {
+public final class GlobalAveragePool: Layer {
+    public var isTraining = false
     private var inputShape = (channels: 0, batch: 0, height: 0, width: 0)
 
     public init() {}

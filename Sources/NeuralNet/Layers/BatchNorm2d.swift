@@ -6,7 +6,7 @@
 /// variance taking the unbiased σ² · L / (L − 1) (L = N·H·W), as PyTorch does.
 /// Inference uses the running statistics. Backward (per channel, sums over its L values):
 ///     ∂γ = Σ ∂y · x̂,   ∂β = Σ ∂y,   ∂x = γ / (L · √(σ² + ε)) · (L · ∂y − ∂β − x̂ · ∂γ).
-public final class BatchNorm2d {
+public final class BatchNorm2d: Layer {
     public let channels: Int
     public let epsilon: Float
     public let momentum: Float
@@ -16,6 +16,10 @@ public final class BatchNorm2d {
     public let runningVariance: Parameter
     /// Training batches seen (PyTorch's num_batches_tracked), kept for checkpoints.
     public var batchesTracked: Int64 = 0
+    public var isTraining = false
+    public var localParameters: [(name: String, parameter: Parameter)] {
+        [("weight", scale), ("bias", shift), ("running_mean", runningMean), ("running_var", runningVariance)]
+    }
 
     private var normalised: [Float] = []
     private var inverseDeviation: [Float] = []
@@ -32,7 +36,7 @@ public final class BatchNorm2d {
         runningVariance = Parameter(shape: [channels], filledWith: 1, isTrainable: false)
     }
 
-    public func callAsFunction(_ x: FeatureMap) -> FeatureMap { forward(x, training: false) }
+    public func callAsFunction(_ x: FeatureMap) -> FeatureMap { forward(x) }
 
     /// The inference transform as y = a·x + c per channel: a = γ / √(σ_run² + ε),
     /// c = β − μ_run · a.
@@ -46,12 +50,14 @@ public final class BatchNorm2d {
         return (scales, shifts)
     }
 
-    public func forward(_ x: FeatureMap, training: Bool) -> FeatureMap {
+    /// Training mode: batch statistics (kept for `backward`), running statistics updated;
+    /// otherwise the running statistics.
+    public func forward(_ x: FeatureMap) -> FeatureMap {
         precondition(x.channels == channels, "batch norm expects \(channels) channels")
         var y = FeatureMap(channels: x.channels, batch: x.batch, height: x.height, width: x.width,
                            data: takeBuffer(&output, count: x.data.count))
         let length = x.channelStride
-        if !training {
+        if !isTraining {
             let (scales, shifts) = inferenceScaleShift()
             x.data.withUnsafeBufferPointer { input in
                 y.data.withUnsafeMutableBufferPointer { out in

@@ -8,7 +8,7 @@ import SeededRandom
 /// input sample that weight (c, u, v) meets at output (n, i, j), so Y = W · cols with
 /// W viewed as [C_out, C_in·k·k] (PyTorch's weight layout, unchanged). Backward:
 /// ∂W = ∂Y · colsᵀ, ∂cols = Wᵀ · ∂Y, then ∂x is ∂cols scattered back (col2im).
-public final class Conv2d {
+public final class Conv2d: Layer {
     public let inChannels: Int
     public let outChannels: Int
     public let kernel: Int
@@ -16,6 +16,10 @@ public final class Conv2d {
     public let padding: Int
     public let weight: Parameter
     public let bias: Parameter?
+    public var isTraining = false
+    public var localParameters: [(name: String, parameter: Parameter)] {
+        [("weight", weight)] + (bias.map { [("bias", $0)] } ?? [])
+    }
 
     private var input: FeatureMap?
     private var columns: [Float] = []
@@ -61,9 +65,10 @@ public final class Conv2d {
         }
     }
 
-    public func callAsFunction(_ x: FeatureMap) -> FeatureMap { forward(x, training: false) }
+    public func callAsFunction(_ x: FeatureMap) -> FeatureMap { forward(x) }
 
-    public func forward(_ x: FeatureMap, training: Bool) -> FeatureMap {
+    /// The convolution; in training mode the input is kept for `backward`.
+    public func forward(_ x: FeatureMap) -> FeatureMap {
         precondition(x.channels == inChannels, "conv expects \(inChannels) channels, got \(x.channels)")
         let (oh, ow) = outputSize(height: x.height, width: x.width)
         let columnsWide = x.batch * oh * ow
@@ -78,7 +83,7 @@ public final class Conv2d {
                 }
             }
         }
-        input = training ? x : nil
+        input = isTraining ? x : nil
         trainingOutput = y.data
         return y
     }

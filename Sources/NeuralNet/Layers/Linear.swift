@@ -2,11 +2,13 @@ import SeededRandom
 
 /// Fully connected layer on rows: Y[N, out] = X[N, in] · Wᵀ + b, with W stored [out, in]
 /// (PyTorch's layout). Backward: ∂W += ∂Yᵀ · X, ∂b += Σ_rows ∂Y, ∂X = ∂Y · W.
-public final class Linear {
+public final class Linear: Layer {
     public let inFeatures: Int
     public let outFeatures: Int
     public let weight: Parameter
     public let bias: Parameter
+    public var isTraining = false
+    public var localParameters: [(name: String, parameter: Parameter)] { [("weight", weight), ("bias", bias)] }
     private var input: Tensor?
 
     public init(inFeatures: Int, outFeatures: Int, random: inout SplitMix64) {
@@ -19,9 +21,10 @@ public final class Linear {
         bias = Parameter(shape: [outFeatures], value: (0..<outFeatures).map { _ in random.uniform(-bound, bound) })
     }
 
-    public func callAsFunction(_ x: Tensor) -> Tensor { forward(x, training: false) }
+    public func callAsFunction(_ x: Tensor) -> Tensor { forward(x) }
 
-    public func forward(_ x: Tensor, training: Bool) -> Tensor {
+    /// In training mode the input is kept for `backward`.
+    public func forward(_ x: Tensor) -> Tensor {
         let rows = x.shape[0]
         precondition(x.shape[1] == inFeatures, "linear expects \(inFeatures) features")
         var y = Tensor(zeros: [rows, outFeatures])
@@ -35,7 +38,7 @@ public final class Linear {
                 }
             }
         }
-        input = training ? x : nil
+        input = isTraining ? x : nil
         return y
     }
 

@@ -5,7 +5,7 @@ import SeededRandom
 /// conv1 is 3×3 with the block's stride, conv2 3×3 stride 1; the shortcut is the identity,
 /// or a 1×1 convolution with the stride plus batch norm ("downsample") when the shape
 /// changes.
-public final class BasicBlock {
+public final class BasicBlock: Layer {
     public let conv1: Conv2d
     public let bn1: BatchNorm2d
     public let relu1 = ReLU()
@@ -13,6 +13,12 @@ public final class BasicBlock {
     public let bn2: BatchNorm2d
     public let downsample: (conv: Conv2d, bn: BatchNorm2d)?
     public let relu2 = ReLU()
+    public var isTraining = false
+    /// torchvision's names: the shortcut's convolution and batch norm are "downsample.0" and ".1".
+    public var children: [(name: String, layer: any Layer)] {
+        [("conv1", conv1), ("bn1", bn1), ("conv2", conv2), ("bn2", bn2)]
+            + (downsample.map { [("downsample.0", $0.conv), ("downsample.1", $0.bn)] } ?? [])
+    }
 
     public init(inChannels: Int, outChannels: Int, stride: Int, random: inout SplitMix64) {
         conv1 = Conv2d(inChannels: inChannels, outChannels: outChannels, kernel: 3, stride: stride, padding: 1, random: &random)
@@ -27,17 +33,16 @@ public final class BasicBlock {
         }
     }
 
-    public func forward(_ x: FeatureMap, training: Bool) -> FeatureMap {
-        var main = conv1.forward(x, training: training)
-        main = bn1.forward(main, training: training)
-        main = relu1.forward(main, training: training)
-        main = conv2.forward(main, training: training)
-        main = bn2.forward(main, training: training)
+    /// The training forward (each layer keeps what its backward needs).
+    public func forward(_ x: FeatureMap) -> FeatureMap {
+        var main = conv1(x)
+        main = bn1(main)
+        main = relu1(main)
+        main = conv2(main)
+        main = bn2(main)
         var shortcut = x
-        if let downsample {
-            shortcut = downsample.bn.forward(downsample.conv.forward(x, training: training), training: training)
-        }
-        return relu2.forward(main, adding: shortcut, training: training)
+        if let downsample { shortcut = downsample.bn(downsample.conv(x)) }
+        return relu2.forward(main, adding: shortcut)
     }
 
     /// Inference: every batch norm, the residual add and the ReLUs run in the epilogues of
@@ -57,24 +62,4 @@ public final class BasicBlock {
         let dShortcut = downsample.map { $0.conv.backward($0.bn.backward(d)) } ?? d
         return conv1.backward(dMain, adding: dShortcut)
     }
-
-    /// Parameters and buffers under torchvision's names, relative to the block.
-    func namedParameters(prefix: String) -> [(String, Parameter)] {
-        var list = [("\(prefix)conv1.weight", conv1.weight)] + batchNormParameters(bn1, "\(prefix)bn1")
-        list += [("\(prefix)conv2.weight", conv2.weight)] + batchNormParameters(bn2, "\(prefix)bn2")
-        if let downsample {
-            list += [("\(prefix)downsample.0.weight", downsample.conv.weight)]
-            list += batchNormParameters(downsample.bn, "\(prefix)downsample.1")
-        }
-        return list
-    }
-
-    var batchNorms: [(String, BatchNorm2d)] {
-        [("bn1", bn1), ("bn2", bn2)] + (downsample.map { [("downsample.1", $0.bn)] } ?? [])
-    }
-}
-
-func batchNormParameters(_ bn: BatchNorm2d, _ name: String) -> [(String, Parameter)] {
-    [("\(name).weight", bn.scale), ("\(name).bias", bn.shift),
-     ("\(name).running_mean", bn.runningMean), ("\(name).running_var", bn.runningVariance)]
 }

@@ -51,7 +51,7 @@ public struct ResNetConfiguration: Equatable, Sendable {
 /// The ResNet family (He et al.), torchvision's layout:
 ///     conv1 7×7/2 → bn1 → relu → maxpool 3×3/2 → layer1…layer4 (BasicBlocks; stages 2–4
 ///     start with stride 2) → global average pool (the embedding) → fc.
-public final class ResNet {
+public final class ResNet: Network {
     public let configuration: ResNetConfiguration
     public let conv1: Conv2d
     public let bn1: BatchNorm2d
@@ -92,33 +92,50 @@ public final class ResNet {
         fc = Linear(inFeatures: channels, outFeatures: configuration.classCount, random: &random)
     }
 
-    /// Logits [N, classes] and embeddings [N, embeddingSize] of an NCHW batch.
+    public var isTraining = false
+    public var architectureName: String { configuration.architecture }
+    public var headPrefix: String { "fc." }
+    /// torchvision's names: conv1, bn1, layer1.0 … layer4.1, fc (ReLU and pools hold nothing).
+    public var children: [(name: String, layer: any Layer)] {
+        var list: [(name: String, layer: any Layer)] = [("conv1", conv1), ("bn1", bn1)]
+        for (s, stage) in stages.enumerated() {
+            for (b, block) in stage.enumerated() { list.append(("layer\(s + 1).\(b)", block)) }
+        }
+        return list + [("fc", fc), ("relu", relu), ("maxpool", pool), ("avgpool", average)]
+    }
+
+    /// Sets the mode, then runs the forward.
     public func forward(_ images: Tensor, training: Bool) -> (logits: Tensor, embedding: Tensor) {
+        if training != isTraining { setTraining(training) }
+        return forward(images)
+    }
+
+    /// Logits [N, classes] and embeddings [N, embeddingSize] of an NCHW batch, in the
+    /// current mode (training: batch statistics, everything kept for `backward`).
+    public func forward(_ images: Tensor) -> (logits: Tensor, embedding: Tensor) {
+        let training = isTraining
         precondition(images.shape.count == 4 && images.shape[1] == configuration.inputChannels,
                      "expected N × \(configuration.inputChannels) × H × W input")
         if backend == .oneDNN, let embedding = oneDNNEmbeddings(images, training: training) {
             lastForwardBackend = .oneDNN
-            return (fc.forward(embedding, training: training), embedding)
+            return (fc(embedding), embedding)
         }
         lastForwardBackend = .openBLAS
         plans.trainedOn = nil
         var x = FeatureMap(nchw: images)
         if training {
-            x = conv1.forward(x, training: true)
-            x = bn1.forward(x, training: true)
-            x = relu.forward(x, training: true)
-            x = pool.forward(x, training: true)
+            x = pool(relu(bn1(conv1(x))))
             for stage in stages {
-                for block in stage { x = block.forward(x, training: true) }
+                for block in stage { x = block.forward(x) }
             }
         } else {
-            x = pool.forward(conv1.inferenceForward(x, batchNorm: bn1, relu: true), training: false)
+            x = pool(conv1.inferenceForward(x, batchNorm: bn1, relu: true))
             for stage in stages {
                 for block in stage { x = block.inferenceForward(x) }
             }
         }
         let embedding = average.forward(x)
-        return (fc.forward(embedding, training: training), embedding)
+        return (fc(embedding), embedding)
     }
 
     /// Inference: class probabilities and embeddings.
@@ -177,29 +194,8 @@ public final class ResNet {
         return try? plans.inference(for: shape, of: self).context.implementations
     }
 
-    /// Every parameter and buffer under torchvision's state-dict names.
-    public var namedParameters: [(String, Parameter)] {
-        var list = [("conv1.weight", conv1.weight)] + batchNormParameters(bn1, "bn1")
-        for (s, stage) in stages.enumerated() {
-            for (b, block) in stage.enumerated() { list += block.namedParameters(prefix: "layer\(s + 1).\(b).") }
-        }
-        return list + [("fc.weight", fc.weight), ("fc.bias", fc.bias)]
-    }
-
     /// Every batch norm with its torchvision name (for num_batches_tracked).
-    public var namedBatchNorms: [(String, BatchNorm2d)] {
-        var list = [("bn1", bn1)]
-        for (s, stage) in stages.enumerated() {
-            for (b, block) in stage.enumerated() {
-                list += block.batchNorms.map { ("layer\(s + 1).\(b).\($0.0)", $0.1) }
-            }
-        }
-        return list
-    }
-
-    public var trainableParameters: [Parameter] { namedParameters.map(\.1).filter(\.isTrainable) }
-
-    public func zeroGradients() { for p in trainableParameters { p.zeroGradient() } }
+    public var namedBatchNorms: [(String, BatchNorm2d)] { layers(of: BatchNorm2d.self) }
 
     /// Multiply-adds of one forward pass for one image, times two (FLOPs), convs and fc.
     public var forwardFlopsPerImage: Double {

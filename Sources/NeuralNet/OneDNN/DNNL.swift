@@ -1,4 +1,5 @@
 import CDNNL
+import Foundation
 
 // The one thin layer over oneDNN's C API. Every dnnl_* call of the package goes through
 // this file: handles are owned by classes that destroy them, statuses become `DNNLError`.
@@ -68,6 +69,22 @@ public enum DNNL {
     public static var threadCount: Int {
         get { Int(nc_dnnl_thread_count()) }
         set { nc_dnnl_set_thread_count(Int32(max(newValue, 1))) }
+    }
+
+    /// The variable that sets OpenMP's wait policy; libgomp reads it once, before `main`.
+    public static let waitPolicyVariable = "OMP_WAIT_POLICY"
+
+    /// The policy this product runs oneDNN with: idle OpenMP threads sleep instead of spinning
+    /// (libgomp's default lets them spin for a while after every parallel region). Alone on
+    /// the machine the two are level; side by side — several inspectors' screens on one
+    /// 2-core server, a heatmap beside a retraining — spinning threads hold the cores their
+    /// partners need (four InvRISE heatmaps at once on 2 cores: 9.1–9.6 s each spinning,
+    /// 2.3–2.5 s each passive; Docs/Benchmarks.md).
+    public static let preferredWaitPolicy = "PASSIVE"
+
+    /// OpenMP's wait policy of this process, as its environment set it ("default" if unset).
+    public static var waitPolicy: String {
+        ProcessInfo.processInfo.environment[waitPolicyVariable] ?? "default"
     }
 
     /// oneDNN's version, e.g. "2.6.3".
