@@ -103,13 +103,14 @@ func chooseBackend(_ words: inout [String]) throws {
     Backend.default = backend
 }
 
-/// OpenMP (under oneDNN) reads its wait policy once, in its library constructor, before
-/// `main`; setting it now would be too late. So when the environment has none, the process
-/// sets the product's policy and replaces itself with a fresh copy of the same command (one
-/// exec, before any thread or file). If the exec fails, it goes on with OpenMP's default.
+/// OpenMP (under oneDNN) reads how long idle threads spin once, in its library constructor,
+/// before `main`; setting it now would be too late. So when the environment says nothing,
+/// the process sets the product's spin count (DNNL.preferredSpinCount: why) and replaces
+/// itself with a fresh copy of the same command (one exec, before any thread or file).
+/// If the exec fails, it goes on with OpenMP's default.
 func startWithOpenMPWaitPolicy() {
-    guard getenv(DNNL.waitPolicyVariable) == nil else { return }
-    setenv(DNNL.waitPolicyVariable, DNNL.preferredWaitPolicy, 1)
+    guard getenv(DNNL.waitPolicyVariable) == nil, getenv(DNNL.spinCountVariable) == nil else { return }
+    setenv(DNNL.spinCountVariable, DNNL.preferredSpinCount, 1)
     execv("/proc/self/exe", CommandLine.unsafeArgv)
 }
 

@@ -74,6 +74,7 @@ public enum InterfaceBenchmark {
         if let active = try workspace.activeRound() {
             try app.heatmaps.reload(checkpoint: "\(app.workspacePath)/\(active.checkpoint)",
                                     explainer: try app.session.explainer())
+            app.requestHeatmaps()
         }
         _ = try app.step(.none)
         let whileTraining = try timedKeys(keys.count * 2)

@@ -112,7 +112,8 @@ enum BenchCommand: Command {
             let screenFields = screens.map(screenJSON).joined(separator: ", ")
             print("""
             {"backend": "\(backend.rawValue)", "onednn_version": "\(DNNL.version)", \
-            "machine": {"cores": \(cores), "blas_core": "\(BLAS.coreName)", "blas_threads": \(allThreads)}, \
+            "machine": {"cores": \(cores), "blas_core": "\(BLAS.coreName)", "blas_threads": \(allThreads), \
+            "openmp_idle_threads": "\(DNNL.waitPolicy)"}, \
             "sgemm_gflops": \(rounded(threaded)), "sgemm_gflops_1_thread": \(rounded(oneThread)), \
             "imaging": {"png_decode_128_rgb_per_s": \(rounded(1 / decodeSeconds)), \
             "area_resize_1600x1200_to_128_ms": \(rounded(resizeSeconds * 1000))}, \
@@ -124,7 +125,7 @@ enum BenchCommand: Command {
             """)
         } else {
             print("machine: \(cores) cores, OpenBLAS core \(BLAS.coreName), \(allThreads) BLAS threads")
-            print("backend: \(backend.rawValue)" + (backend == .oneDNN ? " (oneDNN \(DNNL.version))" : ""))
+            print("backend: \(backend.rawValue)" + (backend == .oneDNN ? " (oneDNN \(DNNL.version), OpenMP \(DNNL.waitPolicy))" : ""))
             for (name, kernels) in implementations where !kernels.isEmpty {
                 // Counted per implementation: which kernels ran how many convolution shapes.
                 for mode in ["infer", "train"] {

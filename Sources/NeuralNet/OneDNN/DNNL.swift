@@ -71,20 +71,28 @@ public enum DNNL {
         set { nc_dnnl_set_thread_count(Int32(max(newValue, 1))) }
     }
 
-    /// The variable that sets OpenMP's wait policy; libgomp reads it once, before `main`.
+    /// How long an idle OpenMP thread spins before it sleeps: libgomp's GOMP_SPINCOUNT,
+    /// read once, in its library constructor, before `main` (OMP_WAIT_POLICY sets the same).
+    public static let spinCountVariable = "GOMP_SPINCOUNT"
     public static let waitPolicyVariable = "OMP_WAIT_POLICY"
 
-    /// The policy this product runs oneDNN with: idle OpenMP threads sleep instead of spinning
-    /// (libgomp's default lets them spin for a while after every parallel region). Alone on
-    /// the machine the two are level; side by side — several inspectors' screens on one
-    /// 2-core server, a heatmap beside a retraining — spinning threads hold the cores their
-    /// partners need (four InvRISE heatmaps at once on 2 cores: 9.1–9.6 s each spinning,
-    /// 2.3–2.5 s each passive; Docs/Benchmarks.md).
-    public static let preferredWaitPolicy = "PASSIVE"
+    /// The spin count this product runs oneDNN with: about 20 µs (libgomp counts roughly
+    /// 100 000 spins per millisecond), against libgomp's default of 300 000 (≈ 3 ms).
+    /// A pass is a chain of primitives microseconds apart, so short spinning keeps a team's
+    /// threads awake within a pass (sleeping at once, OMP_WAIT_POLICY=PASSIVE, cost a third of
+    /// the training rate: 388–396 against 582–643 images/s); but a thread that spins for
+    /// milliseconds after every pass holds a core that a pass running beside it needs —
+    /// several inspectors' screens on one 2-core server, a heatmap beside a retraining. Four
+    /// InvRISE heatmaps at once on 2 cores: 8.9–9.4 s each with the default, 2.5–2.8 s with
+    /// this, 2.4 s passive (Docs/Benchmarks.md).
+    public static let preferredSpinCount = "2000"
 
-    /// OpenMP's wait policy of this process, as its environment set it ("default" if unset).
+    /// OpenMP's idle-thread setting of this process, as its environment set it.
     public static var waitPolicy: String {
-        ProcessInfo.processInfo.environment[waitPolicyVariable] ?? "default"
+        let environment = ProcessInfo.processInfo.environment
+        if let policy = environment[waitPolicyVariable] { return "OMP_WAIT_POLICY=\(policy)" }
+        if let spins = environment[spinCountVariable] { return "GOMP_SPINCOUNT=\(spins)" }
+        return "libgomp default"
     }
 
     /// oneDNN's version, e.g. "2.6.3".

@@ -155,10 +155,9 @@ final class OneDNNInferencePlan {
         }
 
         // The stem: conv1 + bn1 + ReLU, then max pool.
-        let images = try Memory(input.descriptor)
-        // A copy, so the caller's buffer is read by one step only.
-        steps.append { images.floats.update(from: input.floats, count: images.floatCount) }
-        var x = try convolution(model.conv1, model.bn1, images, relu: true, name: "conv1")
+        // The caller's images are read in place (the reorder into conv1's layout, or conv1
+        // itself); the steps all run while `embeddings` holds the buffer.
+        var x = try convolution(model.conv1, model.bn1, input, relu: true, name: "conv1")
         x = try Self.pooling(context, x, kernel: 3, stride: 2, padding: 1, max: true, name: "maxpool", steps: &steps)
         for (s, stage) in model.stages.enumerated() {
             for (b, block) in stage.enumerated() {
