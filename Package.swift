@@ -31,7 +31,7 @@ let package = Package(
         .target(name: "NearCAIPI", dependencies: ["Explanations", "NeuralNet", "Imaging", "Storage",
                                                   "FileAccess", "SeededRandom"]),
         .target(name: "SyntheticParts", dependencies: ["Imaging", "SeededRandom"]),
-        .target(name: "InspectorUI", dependencies: ["CNCurses", "Imaging", "Explanations", "NearCAIPI", "NeuralNet", "Storage"]),
+        .target(name: "InspectorUI", dependencies: ["CNCurses", "Imaging", "Explanations", "NearCAIPI", "NeuralNet"]),
 
         // MARK: The executable: argument parsing and wiring only.
         .executableTarget(name: "NearCAIPICommand",

@@ -154,8 +154,13 @@ import TestSupport
         let (round, _) = try session.retrain(options: training)
         #expect(try round.number == 2 && session.pendingFeedback() == 0)
         #expect(!session.pool.predictions.contains { $0.path == defect || $0.path == ok })
+        // The rounds as records: statuses from the schema's vocabulary, metrics decoded.
+        let trained = try session.rounds()
+        #expect(trained.map(\.status) == [.superseded, .active])
+        #expect(trained.allSatisfy { $0.metrics != nil } && trained[1].metrics?.epochs == 1)
         try session.rollback(to: 1)
         #expect(try session.pendingFeedback() == 0 && !session.pool.predictions.isEmpty)
+        #expect(try session.rounds().map(\.status) == [.active, .rolledBack])
     }
 
     @Test func labelOnlyStrategiesMakeNoRefutationsAndAskNoNeighbours() throws {

@@ -131,7 +131,10 @@ import TestSupport
         #expect(try label("test/crack/000.png") == .integer(1))
         #expect(try label("train/good/000.png") == .integer(0))
         #expect(try label("train/good/001.png") == .null)
-        #expect(try workspace.feedbackLog().count == 3)
+        let log = try workspace.feedbackLog()
+        #expect(log.map(\.itemPath) == ["test/crack/000.png", "train/good/000.png", "train/good/001.png"])
+        #expect(log.map(\.prediction) == [.wrong, .right, .skip] && log.allSatisfy { $0.user == "anna" && !$0.reverted })
+        #expect(log.allSatisfy { $0.correctedLabel == nil && $0.time.hasSuffix("Z") })
         #expect(throws: WorkspaceError.self) {
             try workspace.recordFeedback(FeedbackEvent(itemPath: "test/crack/003.png", user: "anna", prediction: .right))  // unusable
         }

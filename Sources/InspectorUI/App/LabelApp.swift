@@ -3,7 +3,6 @@ import Foundation
 import Imaging
 import NearCAIPI
 import NeuralNet
-import Storage
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -394,9 +393,7 @@ public final class LabelApp {
                 showLog.toggle()
                 return
             case .character("u") where showLog:
-                let users = Array(Set(try session.workspace.feedbackLog().compactMap { row -> String? in
-                    if case .text(let user) = row[2] { return user } else { return nil }
-                })).sorted()
+                let users = Array(Set(try session.workspace.feedbackLog().map(\.user))).sorted()
                 if let now = logUser, let index = users.firstIndex(of: now) {
                     logUser = index + 1 < users.count ? users[index + 1] : nil
                 } else {
@@ -452,7 +449,7 @@ public final class LabelApp {
         case .character("R"):
             guard rounds.indices.contains(selectedRound) else { return }
             let round = rounds[selectedRound]
-            if round.status == "active" { message = "Round \(round.number) is already active."; return }
+            if round.status == .active { message = "Round \(round.number) is already active."; return }
             confirmRollback = round.number
             message = "Roll back to round \(round.number)? Later rounds are marked rolled back. y / n"
         case .character("x"):
@@ -755,37 +752,24 @@ public final class LabelApp {
     }
 
     func drawLog(_ layout: Layout) {
-        let rows = ((try? session.workspace.feedbackLog()) ?? []).filter { row in
-            guard let logUser else { return true }
-            if case .text(let user) = row[2] { return user == logUser }
-            return false
-        }
+        let rows = ((try? session.workspace.feedbackLog()) ?? []).filter { logUser == nil || $0.user == logUser }
         screen.put("feedback log\(logUser.map { " of \($0)" } ?? " (all users)") — \(rows.count) events", row: 2, column: 1, bold: true)
         let room = layout.messageRow - 4
         for (offset, row) in rows.suffix(room).enumerated() {
-            let text = row.map { value -> String in
-                switch value {
-                case .integer(let v): return String(v)
-                case .real(let v): return String(format: "%.2f", v)
-                case .text(let v): return v
-                case .null: return "–"
-                case .blob: return "blob"
-                }
-            }.joined(separator: "  ")
+            let text = [String(row.id), row.itemPath, row.user, row.time, row.prediction?.rawValue ?? "–",
+                        row.explanation?.rawValue ?? "–", row.correctedLabel?.name ?? "–", row.reverted ? "reverted" : ""]
+                .joined(separator: "  ")
             screen.put(text, row: 3 + offset, column: 1)
         }
     }
 
     func drawOperator(_ layout: Layout) {
         let rounds = (try? session.rounds()) ?? []
-        let metrics: [RoundMetrics?] = (try? session.workspace.database.query("SELECT metrics FROM rounds ORDER BY number"))?.map { row in
-            if case .text(let json) = row[0] { return try? JSONDecoder().decode(RoundMetrics.self, from: Data(json.utf8)) }
-            return nil
-        } ?? []
+        let metrics = rounds.map(\.metrics)
         screen.put("round  status        train size   test acc    F1     MCC", row: 3, column: 2, bold: true)
         for (index, round) in rounds.enumerated() {
             let m = index < metrics.count ? metrics[index] : nil
-            let text = String(format: "%5d  %-12@  %10d   %8.3f  %5.3f  %6.3f", round.number, round.status as NSString, round.trainingSize,
+            let text = String(format: "%5d  %-12@  %10d   %8.3f  %5.3f  %6.3f", round.number, round.status.rawValue as NSString, round.trainingSize,
                               m?.test.accuracy ?? .nan, m?.test.f1 ?? .nan, m?.test.mcc ?? .nan)
             screen.put(text, row: 4 + index, column: 2, reverse: index == selectedRound)
             if 4 + index >= layout.messageRow - 6 { break }

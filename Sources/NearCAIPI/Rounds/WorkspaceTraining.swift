@@ -5,12 +5,27 @@ import Imaging
 import NeuralNet
 import Storage
 
-/// A recorded training round.
+/// Where a round stands. The raw values are the rounds table's CHECK list (Schema.swift),
+/// so the database and the code share one vocabulary.
+public enum RoundStatus: String, Sendable, CaseIterable {
+    /// The round whose model the loop uses (exactly one, once a round exists).
+    case active
+    /// Replaced by a later round.
+    case superseded
+    /// Undone by a rollback to an earlier round (kept, not used).
+    case rolledBack = "rolled_back"
+    /// Training did not complete.
+    case failed
+}
+
+/// A recorded training round, with what it measured.
 public struct Round: Sendable, Equatable {
     public var number: Int
     public var checkpoint: String
-    public var status: String
+    public var status: RoundStatus
     public var trainingSize: Int
+    /// Validation and test metrics; nil only for a round stored without readable metrics.
+    public var metrics: RoundMetrics?
 }
 
 /// What a round measured, stored as JSON in the rounds table.
@@ -82,15 +97,19 @@ extension Workspace {
         return NormalParts(parts: images)
     }
 
+    /// Every round, oldest first: the one reader of the rounds table.
     public func rounds() throws -> [Round] {
-        try database.query("SELECT number, checkpoint, status, training_size FROM rounds ORDER BY number").compactMap { row in
-            guard case .integer(let number) = row[0], case .text(let file) = row[1], case .text(let status) = row[2],
-                  case .integer(let size) = row[3] else { return nil }
-            return Round(number: Int(number), checkpoint: file, status: status, trainingSize: Int(size))
-        }
+        try database.query("SELECT number, checkpoint, status, training_size, metrics FROM rounds ORDER BY number")
+            .compactMap { row in
+                guard case .integer(let number) = row[0], case .text(let file) = row[1], case .text(let state) = row[2],
+                      let status = RoundStatus(rawValue: state), case .integer(let size) = row[3] else { return nil }
+                var metrics: RoundMetrics? = nil
+                if case .text(let json) = row[4] { metrics = try? JSONDecoder().decode(RoundMetrics.self, from: Data(json.utf8)) }
+                return Round(number: Int(number), checkpoint: file, status: status, trainingSize: Int(size), metrics: metrics)
+            }
     }
 
-    public func activeRound() throws -> Round? { try rounds().last { $0.status == "active" } }
+    public func activeRound() throws -> Round? { try rounds().last { $0.status == .active } }
 
     /// The active round's classifier.
     public func activeModel() throws -> (model: ResNet, info: CheckpointInfo, round: Round) {
@@ -167,13 +186,13 @@ extension Workspace {
             try database.query("UPDATE feedback SET round_id = (SELECT id FROM rounds WHERE number = ?) WHERE round_id IS NULL AND reverted = 0 AND id <= ?",
                                [.integer(Int64(number)), .integer(lastFeedback)])
         }
-        return (Round(number: number, checkpoint: file, status: "active", trainingSize: training.count), metrics)
+        return (Round(number: number, checkpoint: file, status: .active, trainingSize: training.count, metrics: metrics), metrics)
     }
 
     /// Makes round `number` active again; later rounds are marked rolled back (kept), and the
     /// feedback they trained on is marked reverted, so it is excluded until given again.
     public func rollback(to number: Int) throws {
-        guard try rounds().contains(where: { $0.number == number && $0.status != "failed" }) else {
+        guard try rounds().contains(where: { $0.number == number && $0.status != .failed }) else {
             throw WorkspaceError(path, "no round \(number) to roll back to")
         }
         try database.transaction {

@@ -58,16 +58,12 @@ extension Workspace {
         if format == .csv { try BinaryFile.writeAtomically(Array(labels.utf8), to: "\(directory)/labels.csv") }
         var log = "id,item,user,time,prediction,explanation,label,reverted\n"
         for entry in try feedbackLog() {
-            func text(_ value: SQLValue) -> String {
-                switch value {
-                case .integer(let v): return String(v)
-                case .text(let v): return v.contains(",") || v.contains("\"") ? "\"" + v.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : v
-                case .real(let v): return String(v)
-                default: return ""
-                }
+            func text(_ value: String) -> String {
+                value.contains(",") || value.contains("\"") ? "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : value
             }
-            var fields = entry.map(text)
-            if case .integer(let label) = entry[6] { fields[6] = label == 1 ? "nok" : "ok" }
+            let fields = [String(entry.id), text(entry.itemPath), text(entry.user), entry.time,
+                          entry.prediction?.rawValue ?? "", entry.explanation?.rawValue ?? "",
+                          entry.correctedLabel?.name ?? "", entry.reverted ? "1" : "0"]
             log += fields.joined(separator: ",") + "\n"
             summary.feedback += 1
         }

@@ -86,11 +86,36 @@ extension Workspace {
         }
     }
 
-    /// Every feedback event, oldest first: (id, item path, user, prediction verdict, label).
-    public func feedbackLog() throws -> [[SQLValue]] {
+    /// Every feedback event, oldest first.
+    public func feedbackLog() throws -> [FeedbackRecord] {
         try database.query("""
             SELECT f.id, i.path, f.user, f.time, f.prediction_verdict, f.explanation_verdict, f.corrected_label, f.reverted
             FROM feedback f JOIN items i ON i.id = f.item_id ORDER BY f.id
-            """)
+            """).compactMap { row in
+            guard case .integer(let id) = row[0], case .text(let path) = row[1], case .text(let user) = row[2],
+                  case .text(let time) = row[3], case .integer(let reverted) = row[7] else { return nil }
+            func verdict(_ value: SQLValue) -> FeedbackEvent.Verdict? {
+                if case .text(let text) = value { return FeedbackEvent.Verdict(rawValue: text) }
+                return nil
+            }
+            var label: ClassLabel? = nil
+            if case .integer(let value) = row[6] { label = ClassLabel(rawValue: Int(value)) }
+            return FeedbackRecord(id: id, itemPath: path, user: user, time: time, prediction: verdict(row[4]),
+                                  explanation: verdict(row[5]), correctedLabel: label, reverted: reverted != 0)
+        }
     }
+}
+
+/// A stored feedback event, as the log, the screens and exports show it.
+public struct FeedbackRecord: Sendable, Equatable {
+    public var id: Int64
+    public var itemPath: String
+    public var user: String
+    /// ISO 8601, UTC, as stored.
+    public var time: String
+    public var prediction: FeedbackEvent.Verdict?
+    public var explanation: FeedbackEvent.Verdict?
+    public var correctedLabel: ClassLabel?
+    /// Excluded from training (rolled back) until given again.
+    public var reverted: Bool
 }

@@ -210,7 +210,7 @@ public final class Workspace {
         /// split → (known label or -1 for hidden) → count
         public var perSplit: [String: [Int: Int]] = [:]
         public var pendingFeedback = 0
-        public var rounds: [(number: Int, status: String, trainingSize: Int, metrics: String)] = []
+        public var rounds: [Round] = []
     }
 
     /// Feedback events no round has trained on yet (reverted ones excluded).
@@ -240,12 +240,7 @@ public final class Workspace {
             status.perSplit[split, default: [:]][known, default: 0] += n
         }
         status.pendingFeedback = try pendingFeedbackCount()
-        for row in try database.query("SELECT number, status, training_size, metrics FROM rounds ORDER BY number") {
-            if case .integer(let number) = row[0], case .text(let state) = row[1], case .integer(let size) = row[2],
-               case .text(let metrics) = row[3] {
-                status.rounds.append((Int(number), state, Int(size), metrics))
-            }
-        }
+        status.rounds = try rounds()
         return status
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import NearCAIPI
 import NeuralNet
 
@@ -99,7 +100,13 @@ enum StatusCommand: Command {
                 let counts = status.perSplit[name] ?? [:]
                 return "{\"ok\": \(counts[0] ?? 0), \"nok\": \(counts[1] ?? 0), \"hidden\": \(counts[-1] ?? 0)}"
             }
-            let rounds = status.rounds.map { "{\"round\": \($0.number), \"status\": \"\($0.status)\", \"training_size\": \($0.trainingSize), \"metrics\": \($0.metrics)}" }
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = .sortedKeys
+            let rounds = status.rounds.map { round in
+                let metrics = round.metrics.flatMap { try? encoder.encode($0) }.map { String(decoding: $0, as: UTF8.self) } ?? "null"
+                return "{\"round\": \(round.number), \"status\": \"\(round.status.rawValue)\", "
+                    + "\"training_size\": \(round.trainingSize), \"metrics\": \(metrics)}"
+            }
             print("""
             {"images": {"usable": \(status.usable), "unreadable": \(status.unusable), "with_mask": \(status.withMask), \
             "ok": \(status.perClass[0] ?? 0), "nok": \(status.perClass[1] ?? 0)}, \
@@ -124,7 +131,13 @@ enum StatusCommand: Command {
         if status.rounds.isEmpty {
             print("  rounds: none yet")
         } else {
-            for round in status.rounds { print("  round \(round.number): \(round.status), \(round.trainingSize) training images, \(round.metrics)") }
+            for round in status.rounds {
+                let measured = round.metrics.map { m in
+                    String(format: "test accuracy %.3f, F1 %.3f, MCC %.3f; validation accuracy %.3f; best epoch %d of %d, %.0f s",
+                           m.test.accuracy, m.test.f1, m.test.mcc, m.validation.accuracy, m.bestEpoch, m.epochs, m.seconds)
+                } ?? "no metrics stored"
+                print("  round \(round.number): \(round.status.rawValue), \(round.trainingSize) training images, \(measured)")
+            }
         }
     }
 }
