@@ -30,24 +30,24 @@ let package = Package(
         .target(name: "Explanations", dependencies: ["Imaging", "NeuralNet", "SeededRandom", "FileAccess"]),
         .target(name: "NearCAIPI", dependencies: ["Explanations", "NeuralNet", "Imaging", "Storage",
                                                   "FileAccess", "SeededRandom"]),
-        .target(name: "SyntheticParts", dependencies: ["Imaging", "SeededRandom"]),
+        .target(name: "SyntheticParts", dependencies: ["Imaging", "FileAccess", "SeededRandom"]),
         .target(name: "InspectorUI", dependencies: ["CNCurses", "Imaging", "Explanations", "NearCAIPI", "NeuralNet"]),
 
         // MARK: The executable: argument parsing and wiring only.
         .executableTarget(name: "NearCAIPICommand",
                           dependencies: ["NearCAIPI", "Imaging", "NeuralNet", "Explanations", "SyntheticParts",
-                                         "Storage", "InspectorUI", "FileAccess"]),
+                                         "InspectorUI", "FileAccess"]),
 
         // MARK: Tests.
         .target(name: "TestSupport", dependencies: ["Imaging"], path: "Tests/TestSupport"),
-        .testTarget(name: "ImagingTests", dependencies: ["Imaging", "TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "ImagingTests", dependencies: ["Imaging", "FileAccess", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "SeededRandom", "FileAccess"], exclude: ["Fixtures"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage"]),
         .testTarget(name: "ExplanationsTests", dependencies: ["Explanations", "Imaging", "NeuralNet", "SeededRandom", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "NearCAIPITests", dependencies: ["NearCAIPI", "NeuralNet", "Imaging", "Storage", "FileAccess", "SeededRandom", "TestSupport"]),
         .testTarget(name: "FileAccessTests", dependencies: ["FileAccess"]),
         .testTarget(name: "SyntheticPartsTests",
-                    dependencies: ["SyntheticParts", "SeededRandom", "Imaging", "TestSupport"]),
+                    dependencies: ["SyntheticParts", "FileAccess", "Imaging", "TestSupport"]),
         .testTarget(name: "InspectorUITests", dependencies: ["InspectorUI", "Imaging", "TestSupport"], exclude: ["Snapshots"]),
         .testTarget(name: "NearCAIPICommandTests", dependencies: ["TestSupport", "Imaging", "Storage"], exclude: ["Snapshots"]),
     ]

@@ -87,8 +87,8 @@ enum BenchCommand: Command {
             _ = measureTraining(.resnet18w4(), batch: 32, seconds: 0)
             peakMegabytes = peakResidentMegabytes()
         }
-        let sixel = try InterfaceBench.sixel(seconds: seconds)
-        let screens = try arguments.string("--workspace").map { try InterfaceBench.screens(workspacePath: $0) } ?? []
+        let sixel = try InterfaceMeasurements.sixel(seconds: seconds)
+        let screens = try arguments.string("--workspace").map { try InterfaceMeasurements.screens(workspacePath: $0) } ?? []
         func milliseconds(_ value: Double?) -> String { value.map { rounded($0 * 1000) } ?? "null" }
         func optional(_ value: Double?) -> String { value.map(rounded) ?? "null" }
 
@@ -157,11 +157,11 @@ enum BenchCommand: Command {
             }
             for timing in screens {
                 let mode = timing.graphics.rawValue + (timing.truecolor ? " 24-bit" : "")
-                print("screens \(timing.columns)x\(timing.rows) \(mode): key → redraw median \(milliseconds(InterfaceBench.percentile(timing.keyToRedraw, 0.5))) ms"
-                      + ", p95 \(milliseconds(InterfaceBench.percentile(timing.keyToRedraw, 0.95))) ms"
-                      + " (while heatmaps compute: median \(milliseconds(InterfaceBench.percentile(timing.keyToRedrawWhileComputing, 0.5))) ms;"
-                      + " while a round retrains and heatmaps compute: median \(milliseconds(InterfaceBench.percentile(timing.keyToRedrawWhileTraining, 0.5))) ms,"
-                      + " p95 \(milliseconds(InterfaceBench.percentile(timing.keyToRedrawWhileTraining, 0.95))) ms)"
+                print("screens \(timing.columns)x\(timing.rows) \(mode): key → redraw median \(milliseconds(InterfaceMeasurements.percentile(timing.keyToRedraw, 0.5))) ms"
+                      + ", p95 \(milliseconds(InterfaceMeasurements.percentile(timing.keyToRedraw, 0.95))) ms"
+                      + " (while heatmaps compute: median \(milliseconds(InterfaceMeasurements.percentile(timing.keyToRedrawWhileComputing, 0.5))) ms;"
+                      + " while a round retrains and heatmaps compute: median \(milliseconds(InterfaceMeasurements.percentile(timing.keyToRedrawWhileTraining, 0.5))) ms,"
+                      + " p95 \(milliseconds(InterfaceMeasurements.percentile(timing.keyToRedrawWhileTraining, 0.95))) ms)"
                       + "; next query \(milliseconds(timing.nextQuery.max())) ms at most; \(timing.bytesPerRedraw) bytes per redraw")
             }
         }
@@ -170,8 +170,8 @@ enum BenchCommand: Command {
     /// One screen timing as a JSON object (milliseconds).
     static func screenJSON(_ timing: InterfaceBenchmark.Timings) -> String {
         func milliseconds(_ value: Double?) -> String { value.map { rounded($0 * 1000) } ?? "null" }
-        func median(_ values: [Double]) -> String { milliseconds(InterfaceBench.percentile(values, 0.5)) }
-        func p95(_ values: [Double]) -> String { milliseconds(InterfaceBench.percentile(values, 0.95)) }
+        func median(_ values: [Double]) -> String { milliseconds(InterfaceMeasurements.percentile(values, 0.5)) }
+        func p95(_ values: [Double]) -> String { milliseconds(InterfaceMeasurements.percentile(values, 0.95)) }
         let fields = [
             "\"graphics\": \"\(timing.graphics.rawValue)\(timing.truecolor ? "-24bit" : "")\"",
             "\"key_to_redraw_ms_median\": \(median(timing.keyToRedraw))",

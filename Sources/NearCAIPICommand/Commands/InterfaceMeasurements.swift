@@ -6,7 +6,7 @@ import SyntheticParts
 
 /// The terminal UI part of `nearcaipi bench`: the sixel encoder against libsixel's
 /// `img2sixel` on the same picture, and the labelling screens' response times.
-enum InterfaceBench {
+enum InterfaceMeasurements {
     struct SixelFigures {
         var encodeMilliseconds: Double
         var psnr: Double?

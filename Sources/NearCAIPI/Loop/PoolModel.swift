@@ -1,0 +1,164 @@
+import Foundation
+import Explanations
+import Imaging
+import NeuralNet
+import SeededRandom
+import Storage
+
+/// Predictions of the active model over the workspace's pool, and what the loop asks of them.
+public final class PoolModel {
+    public let workspace: Workspace
+    public let classifier: ImageClassifier
+    public private(set) var predictions: [PoolPrediction] = []
+    private var rankings: [String: [PoolPrediction]] = [:]
+    private let rankingLock = NSLock()
+
+    /// Runs the active round over every usable pool item (batches of 32) — or reads what an
+    /// earlier session of the same checkpoint stored (`PoolCache`) and runs only the items
+    /// it lacks. With 9 500 pool items the full run takes about 30 s on 2 cores; reading the
+    /// cache takes milliseconds, so the screens open at once after the first time.
+    public init(workspace: Workspace) throws {
+        self.workspace = workspace
+        let (model, info, round) = try workspace.activeModel()
+        classifier = ImageClassifier(model: model, info: info)
+        let rows = try workspace.database.query("SELECT id, path FROM items WHERE split = 'pool' AND usable = 1 ORDER BY id")
+        let items = rows.compactMap { row -> (Int64, String)? in
+            guard case .integer(let id) = row[0], case .text(let path) = row[1] else { return nil }
+            return (id, path)
+        }
+        let cache = PoolCache(workspace: workspace, round: round)
+        let known = cache.read()
+        var missing: [(Int64, String)] = []
+        for (id, path) in items {
+            if let stored = known[id] {
+                predictions.append(PoolPrediction(itemID: id, path: path, probabilities: stored.probabilities, embedding: stored.embedding))
+            } else {
+                missing.append((id, path))
+            }
+        }
+        let size = classifier.inputSize, channels = classifier.channels
+        var start = 0
+        while start < missing.count {
+            let part = missing[start..<min(start + 32, missing.count)]
+            var pixels: [Float] = []
+            for (_, path) in part { pixels += try workspace.image(path, size: size, channels: channels).pixels }
+            let (probabilities, embedding) = classifier.outputs(pixels, batch: part.count)
+            let width = embedding.shape[1]
+            for (offset, (id, path)) in part.enumerated() {
+                predictions.append(PoolPrediction(
+                    itemID: id, path: path, probabilities: Array(probabilities.data[(offset * 2)..<(offset * 2 + 2)]),
+                    embedding: Array(embedding.data[(offset * width)..<((offset + 1) * width)])))
+            }
+            start += 32
+        }
+        predictions.sort { $0.itemID < $1.itemID }
+        if !missing.isEmpty { cache.write(predictions) }
+    }
+
+    /// The workspace's normal parts for this round's model (`Workspace.normalParts`), read
+    /// on first use.
+    public var normalParts: NormalParts? {
+        get throws {
+            normalPartsLock.lock()
+            defer { normalPartsLock.unlock() }
+            if let loadedNormalParts { return loadedNormalParts }
+            let parts = try workspace.normalParts(for: classifier)
+            loadedNormalParts = .some(parts)
+            return parts
+        }
+    }
+    private var loadedNormalParts: NormalParts?? = nil
+    private let normalPartsLock = NSLock()
+
+    /// Leases the most informative pool item that nobody else holds (expired leases are
+    /// free again) and that has no standing feedback, to `user` for `leaseSeconds`. The
+    /// check and the lease are one IMMEDIATE transaction, so two inspectors never get the
+    /// same item. nil when the pool has nothing left to ask.
+    public func nextQuery(for user: String, strategy: QueryStrategy = .leastConfidence, leaseSeconds: Double = 600,
+                          seed: UInt64 = 1, now: Double = Date().timeIntervalSince1970) throws -> Query? {
+        let order = ranked(by: strategy, seed: seed)
+        let database = workspace.database
+        return try database.transaction { () throws -> Query? in
+            let (answered, heldByOthers, heldByUser) = try itemStates(for: user, now: now)
+            guard let pick = order.first(where: { !answered.contains($0.itemID) && !heldByOthers.contains($0.itemID) && !heldByUser.contains($0.itemID) })
+                ?? order.first(where: { heldByUser.contains($0.itemID) && !answered.contains($0.itemID) }) else { return nil }
+            let expires = now + leaseSeconds
+            try database.query("INSERT OR REPLACE INTO leases (item_id, user, expires) VALUES (?, ?, ?)",
+                               [.integer(pick.itemID), .text(user), .real(expires)])
+            return Query(itemID: pick.itemID, path: pick.path, predictedLabel: pick.predictedLabel,
+                         confidence: pick.confidence, expires: expires)
+        }
+    }
+
+    /// What `nextQuery` will most likely offer `user` after `current`: the same ranking
+    /// without the items answered or leased to anyone (the UI computes their heatmaps ahead).
+    public func upcoming(after current: Query?, for user: String, strategy: QueryStrategy, count: Int, seed: UInt64 = 1,
+                         now: Double = Date().timeIntervalSince1970) throws -> [PoolPrediction] {
+        let (answered, heldByOthers, heldByUser) = try itemStates(for: user, now: now)
+        return Array(ranked(by: strategy, seed: seed).lazy.filter {
+            $0.itemID != current?.itemID && !answered.contains($0.itemID)
+                && !heldByOthers.contains($0.itemID) && !heldByUser.contains($0.itemID)
+        }.prefix(count))
+    }
+
+    /// Items with a standing answer, and items leased (unexpired) to others and to `user`.
+    private func itemStates(for user: String, now: Double) throws -> (answered: Set<Int64>, heldByOthers: Set<Int64>, heldByUser: Set<Int64>) {
+        let database = workspace.database
+        let answered = Set(try database.query("SELECT DISTINCT item_id FROM feedback WHERE reverted = 0").compactMap { row -> Int64? in
+            if case .integer(let id) = row[0] { return id } else { return nil }
+        })
+        var heldByOthers: Set<Int64> = []
+        var heldByUser: Set<Int64> = []
+        for row in try database.query("SELECT item_id, user FROM leases WHERE expires > ?", [.real(now)]) {
+            guard case .integer(let id) = row[0], case .text(let holder) = row[1] else { continue }
+            if holder == user { heldByUser.insert(id) } else { heldByOthers.insert(id) }
+        }
+        return (answered, heldByOthers, heldByUser)
+    }
+
+    /// The pool in the order `strategy` asks it: most informative first, or a seeded shuffle
+    /// for `random`. `nextQuery` and `upcoming` both take this order.
+    public func ranked(by strategy: QueryStrategy, seed: UInt64 = 1) -> [PoolPrediction] {
+        // The predictions never change after init: each order is computed once (sorting
+        // 9 500 items by informativeness is most of a query's time otherwise).
+        let key = "\(strategy.rawValue)/\(strategy == .random ? seed : 0)"
+        rankingLock.lock()
+        defer { rankingLock.unlock() }
+        if let known = rankings[key] { return known }
+        var order = predictions
+        if strategy == .random {
+            var random = SplitMix64(seed: seed)
+            for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, random.integer(0, i)) }
+        } else {
+            let scores = Dictionary(uniqueKeysWithValues: order.map { ($0.itemID, strategy.informativeness($0.probabilities)) })
+            order.sort { scores[$0.itemID]! > scores[$1.itemID]! }
+        }
+        if rankings.count > 8 { rankings.removeAll() }
+        rankings[key] = order
+        return order
+    }
+
+    /// Gives a leased item back (the expert moved on without answering).
+    public func release(_ query: Query, for user: String) throws {
+        try workspace.database.query("DELETE FROM leases WHERE item_id = ? AND user = ?", [.integer(query.itemID), .text(user)])
+    }
+
+    /// Cosine similarity of embeddings (eq. 3) between the item at `path` and every other pool
+    /// item: near hit = most similar of the same class, near miss = most similar of the other
+    /// class, farthest = least similar. An item's class is its known label where the workspace
+    /// has one (expert feedback), else the model's prediction. `among` limits the candidates
+    /// (the items still in the pool); nil compares with every item predicted.
+    public func neighbours(of path: String, among candidates: Set<Int64>? = nil) throws -> Neighbours {
+        guard let query = predictions.first(where: { $0.path == path }) else {
+            throw WorkspaceError(workspace.path, "'\(path)' is not in the pool")
+        }
+        var known: [Int64: Int] = [:]
+        // Any split: a query the expert just answered has left the pool, and its class is the
+        // expert's label, not the (wrong) prediction.
+        for row in try workspace.database.query("SELECT id, label FROM items WHERE label IS NOT NULL AND origin = 'original'") {
+            if case .integer(let id) = row[0], case .integer(let label) = row[1] { known[id] = Int(label) }
+        }
+        let among = predictions.filter { candidates?.contains($0.itemID) ?? true }
+        return Neighbours.search(for: query, among: among) { known[$0.itemID] ?? $0.predictedLabel }
+    }
+}
