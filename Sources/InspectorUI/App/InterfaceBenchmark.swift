@@ -70,9 +70,10 @@ public enum InterfaceBenchmark {
         let whileComputing = try timedKeys(keys.count * 2)
         // Both workers at once: a retraining round (cancelled after, nothing recorded) and the
         // heatmaps of the shown and upcoming queries, recomputed from scratch.
-        app.retrainer.start(workspacePath: app.workspacePath, options: try app.retrainOptions(), fromScratch: false)
+        app.retrainer.start(workspacePath: app.workspacePath, user: "benchmark", options: try app.retrainOptions(),
+                            fromScratch: false)
         if let active = try workspace.activeRound() {
-            try app.heatmaps.reload(checkpoint: "\(app.workspacePath)/\(active.checkpoint)",
+            try app.heatmaps.reload(checkpoint: workspace.checkpointPath(of: active),
                                     explainer: try app.session.explainer())
             app.requestHeatmaps()
         }

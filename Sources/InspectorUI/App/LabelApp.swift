@@ -133,7 +133,7 @@ public final class LabelApp {
         guard let round = try session.workspace.activeRound() else {
             throw WorkspaceError(workspacePath, "no trained model yet; run 'nearcaipi train \(workspacePath)'")
         }
-        heatmaps = try HeatmapWorker(checkpoint: "\(workspacePath)/\(round.checkpoint)", explainer: try session.explainer())
+        heatmaps = try HeatmapWorker(checkpoint: session.workspace.checkpointPath(of: round), explainer: try session.explainer())
         guard let output = fdopen(dup(outputDescriptor), "w"), let input = fdopen(dup(inputDescriptor), "r") else {
             throw TerminalError(message: "cannot open the terminal streams")
         }
@@ -270,7 +270,7 @@ public final class LabelApp {
                 try session.refresh()
                 if shown?.review != nil { loadReviewPanels() }
                 if let active = try session.workspace.activeRound() {
-                    try heatmaps.reload(checkpoint: "\(workspacePath)/\(active.checkpoint)", explainer: try session.explainer())
+                    try heatmaps.reload(checkpoint: session.workspace.checkpointPath(of: active), explainer: try session.explainer())
                 }
                 message = String(format: "Round %d trained and active (test MCC %.3f).", round, mcc)
                 if current == .inspector || shown == nil { try nextQuery() }
@@ -336,7 +336,9 @@ public final class LabelApp {
             if input == .character("y") {
                 try session.rollback(to: round)
                 if shown?.review != nil { loadReviewPanels() }
-                if let active = try session.workspace.activeRound() { try heatmaps.reload(checkpoint: "\(workspacePath)/\(active.checkpoint)", explainer: try session.explainer()) }
+                if let active = try session.workspace.activeRound() {
+                    try heatmaps.reload(checkpoint: session.workspace.checkpointPath(of: active), explainer: try session.explainer())
+                }
                 message = "Rolled back to round \(round); later rounds are kept, marked rolled back."
                 try nextQuery()
             } else {
@@ -442,7 +444,8 @@ public final class LabelApp {
         case .down: selectedRound = min(max(0, rounds.count - 1), selectedRound + 1)
         case .character("r"), .character("T"):
             if retrainer.isRunning { message = "A round is already training." ; return }
-            retrainer.start(workspacePath: workspacePath, options: try retrainOptions(), fromScratch: input == .character("T"))
+            retrainer.start(workspacePath: workspacePath, user: session.user, options: try retrainOptions(),
+                            fromScratch: input == .character("T"))
             message = "Training the next round in the background; the other screens stay usable."
         case .character("c"):
             if retrainer.isRunning { retrainer.cancel(); message = "Cancelling: no round will be recorded." }

@@ -130,8 +130,11 @@ final class HeatmapWorker: @unchecked Sendable {
     }
 }
 
-/// Trains the next round on a background thread with its own workspace connection, so the
-/// screens stay usable; progress and the outcome are read by the UI loop.
+/// Trains the next round on a background thread with its own workspace connection and its own
+/// session, through the session's one retraining recipe (`LoopSession.retrain`: the round,
+/// then the new round's pool predictions, cached beside its checkpoint, so the UI thread's
+/// refresh only reads them), so the screens stay usable; progress and the outcome are read by
+/// the UI loop.
 final class RetrainWorker: @unchecked Sendable {
     enum State {
         case idle
@@ -166,7 +169,7 @@ final class RetrainWorker: @unchecked Sendable {
         return version
     }
 
-    func start(workspacePath: String, options: TrainingOptions, fromScratch: Bool) {
+    func start(workspacePath: String, user: String, options: TrainingOptions, fromScratch: Bool) {
         guard !isRunning else { return }
         lock.lock()
         cancelRequested = false
@@ -174,29 +177,27 @@ final class RetrainWorker: @unchecked Sendable {
         set(.running(epoch: 0, of: options.epochs, loss: 0))
         let thread = Thread {
             // Declared as training, for CoreShare's policy while heatmaps compute.
-            CoreShare.run(as: .training) { self.train(workspacePath: workspacePath, options: options, fromScratch: fromScratch) }
+            CoreShare.run(as: .training) {
+                self.train(workspacePath: workspacePath, user: user, options: options, fromScratch: fromScratch)
+            }
         }
         thread.stackSize = 8 << 20
         thread.start()
     }
 
-    private func train(workspacePath: String, options: TrainingOptions, fromScratch: Bool) {
+    private func train(workspacePath: String, user: String, options: TrainingOptions, fromScratch: Bool) {
         do {
-            let workspace = try Workspace(opening: workspacePath)
-            let (round, metrics) = try workspace.trainRound(options: options, fromScratch: fromScratch) { progress in
+            let session = try LoopSession(workspace: try Workspace(opening: workspacePath), user: user)
+            let (round, metrics) = try session.retrain(options: options, fromScratch: fromScratch) { progress in
                 self.set(.running(epoch: progress.epoch, of: options.epochs, loss: progress.loss))
                 self.lock.lock()
                 defer { self.lock.unlock() }
                 return !self.cancelRequested
             }
-            // The new round's pool predictions, computed here and cached beside its
-            // checkpoint, so the UI thread's refresh only reads them (with thousands of
-            // pool items, computing them takes tens of seconds).
-            _ = try PoolModel(workspace: workspace)
             self.set(.finished(round: round.number, mcc: metrics.test.mcc))
         } catch {
             self.set(.failed("\(error)"))
-            }
+        }
     }
 
     func cancel() {

@@ -20,7 +20,7 @@ struct PoolCache {
     let checkpoint: String
 
     init(workspace: Workspace, round: Round) {
-        checkpoint = "\(workspace.path)/\(round.checkpoint)"
+        checkpoint = workspace.checkpointPath(of: round)
         let base = round.checkpoint.hasSuffix(".safetensors") ? String(round.checkpoint.dropLast(".safetensors".count)) : round.checkpoint
         file = "\(workspace.path)/\(base).pool"
     }

@@ -111,10 +111,13 @@ extension Workspace {
 
     public func activeRound() throws -> Round? { try rounds().last { $0.status == .active } }
 
+    /// Where a round's checkpoint file is (the rounds table stores it relative to the workspace).
+    public func checkpointPath(of round: Round) -> String { "\(path)/\(round.checkpoint)" }
+
     /// The active round's classifier.
     public func activeModel() throws -> (model: ResNet, info: CheckpointInfo, round: Round) {
         guard let round = try activeRound() else { throw WorkspaceError(path, "no trained model yet; run 'nearcaipi train \(path)'") }
-        let (model, info) = try Checkpoint.load("\(path)/\(round.checkpoint)")
+        let (model, info) = try Checkpoint.load(checkpointPath(of: round))
         return (model, info, round)
     }
 
@@ -149,7 +152,7 @@ extension Workspace {
         let model: ResNet, info: CheckpointInfo
         if let previous, !fromScratch {
             // A fine-tuned model keeps the normalisation it was first trained with.
-            (model, info) = try Checkpoint.load("\(path)/\(previous.checkpoint)")
+            (model, info) = try Checkpoint.load(checkpointPath(of: previous))
         } else {
             let (mean, std) = SupervisedTraining.normalisation(of: trainingImages.map(\.0))
             info = CheckpointInfo(configuration: configuration, classNames: ClassFolderDataset.classNames, mean: mean, std: std)

@@ -118,7 +118,7 @@ public final class Simulation {
             do {
                 try BinaryFile.createDirectory("\(temporary)/models")
                 for round in try base.rounds() {
-                    try files.copyItem(atPath: "\(base.path)/\(round.checkpoint)", toPath: "\(temporary)/\(round.checkpoint)")
+                    try files.copyItem(atPath: base.checkpointPath(of: round), toPath: "\(temporary)/\(round.checkpoint)")
                 }
                 try files.copyItem(atPath: "\(base.path)/\(Workspace.databaseName)", toPath: "\(temporary)/\(Workspace.databaseName)")
                 try files.moveItem(atPath: temporary, toPath: path)
