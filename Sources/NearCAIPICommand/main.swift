@@ -72,7 +72,7 @@ let version = "0.1.0"
         printError("Run 'nearcaipi \(command.name) --help' for usage.")
         return 2
     } catch {
-        printError("nearcaipi \(command.name): \(error)")
+        printError("nearcaipi \(command.name): \(userMessage(for: error))")
         return 1
     }
 }

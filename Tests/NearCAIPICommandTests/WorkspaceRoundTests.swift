@@ -12,7 +12,11 @@ import TestSupport
         let created = try Tool.run(["init", workspace, "--data", data, "--input", "32", "--split", "0.5,0.2,0.3,0"])
         #expect(created.status == 0, "\(created.standardError)")
         let noModel = try Tool.run(["predict", workspace, data + "/ok/weld_0001.png"])
-        #expect(noModel.status == 1 && noModel.standardError.contains("no trained model yet"))
+        // The engine says what is wrong; the command line says which command fixes it.
+        #expect(noModel.status == 1 && noModel.standardError.contains("no trained model yet; run 'nearcaipi train \(workspace)'"))
+        let tooMany = try Tool.run(["init", directory.file("ws2"), "--data", data, "--initial-train", "24"])
+        #expect(tooMany.status == 1 && tooMany.standardError.contains("option '--initial-train' must be between 1 and 23"),
+                "\(tooMany.standardError)")
 
         for round in 1...2 {
             let trained = try Tool.run(["train", workspace, "--epochs", "2", "--batch", "8"] + (round == 2 ? ["--from-scratch", "--seed", "5"] : []))

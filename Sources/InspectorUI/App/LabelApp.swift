@@ -131,7 +131,7 @@ public final class LabelApp {
     /// `finish()` undoes it, also after a failure half-way.
     func start(terminalType: String, inputDescriptor: Int32, outputDescriptor: Int32) throws {
         guard let round = try session.workspace.activeRound() else {
-            throw WorkspaceError(workspacePath, "no trained model yet; run 'nearcaipi train \(workspacePath)'")
+            throw WorkspaceError.noTrainedModel(workspacePath)
         }
         heatmaps = try HeatmapWorker(checkpoint: session.workspace.checkpointPath(of: round), explainer: try session.explainer())
         guard let output = fdopen(dup(outputDescriptor), "w"), let input = fdopen(dup(inputDescriptor), "r") else {

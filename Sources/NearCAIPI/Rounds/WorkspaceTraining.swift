@@ -116,7 +116,7 @@ extension Workspace {
 
     /// The active round's classifier.
     public func activeModel() throws -> (model: ResNet, info: CheckpointInfo, round: Round) {
-        guard let round = try activeRound() else { throw WorkspaceError(path, "no trained model yet; run 'nearcaipi train \(path)'") }
+        guard let round = try activeRound() else { throw WorkspaceError.noTrainedModel(path) }
         let (model, info) = try Checkpoint.load(checkpointPath(of: round))
         return (model, info, round)
     }

@@ -162,7 +162,10 @@ public final class Workspace {
         for (_, members) in StratifiedSplit.shuffledClasses(labels: labels, seed: options.seed) {
             var counts: [Int]
             if let train = options.initialTrain {
-                guard train > 0, train < total else { throw WorkspaceError(path, "--initial-train must be between 1 and \(total - 1)") }
+                guard train > 0, train < total else {
+                    throw WorkspaceError(path, "the initial training set must hold between 1 and \(total - 1) images",
+                                         reason: .initialTrainingOutOfRange(available: total - 1))
+                }
                 let trainHere = Int((Double(train) * Double(members.count) / Double(total)).rounded())
                 let rest = fractions[1...].reduce(0, +)
                 let left = members.count - trainHere

@@ -86,7 +86,7 @@ enum ExpertCommand: Command {
                 }
             }
         } catch {
-            throw RuntimeFailure("\(error)")
+            throw RuntimeFailure(error)
         }
     }
 }

@@ -33,7 +33,7 @@ enum ExportCommand: Command {
             let summary = try workspace.export(to: out, format: format)
             print("Exported \(summary.images) labelled images, \(summary.masks) masks and \(summary.feedback) feedback events to \(out) (\(format.rawValue))")
         } catch {
-            throw RuntimeFailure("\(error)")
+            throw RuntimeFailure(error)
         }
     }
 }

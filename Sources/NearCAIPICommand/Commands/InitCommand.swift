@@ -69,7 +69,7 @@ enum InitCommand: Command {
                 printError("nearcaipi init: \(problem) (skipped)")
             }
         } catch {
-            throw RuntimeFailure("\(error)")
+            throw RuntimeFailure(error)
         }
         print("Created workspace \(workspace) over \(data) (\(summary.layout) layout): \(summary.items) images, \(summary.unusable.count) skipped as unreadable")
         try StatusCommand.printStatus(opened)

@@ -48,7 +48,7 @@ enum LabelCommand: Command {
         do {
             workspace = try Workspace(opening: path)
             if let fill { try workspace.setSetting("heatmap_fill", fill.rawValue) }
-        } catch { throw RuntimeFailure("\(error)") }
+        } catch { throw RuntimeFailure(error) }
         let override = choice == .auto ? nil : GraphicsMode(rawValue: choice.rawValue)
         // Asked before curses starts (its own input handling would swallow the replies).
         let report = TerminalReport.query()
@@ -59,7 +59,7 @@ enum LabelCommand: Command {
             let app = try LabelApp(workspace: workspace, user: user, role: role, graphics: mode, truecolor: truecolor, terminal: report)
             status = try app.run()
         } catch {
-            throw RuntimeFailure("\(error)")
+            throw RuntimeFailure(error)
         }
         if status != 0 { exit(status) }
     }

@@ -15,7 +15,7 @@ enum ModelSource {
             }
             return (try ImageClassifier(checkpoint: path), nil)
         } catch {
-            throw RuntimeFailure("\(error)")
+            throw RuntimeFailure(error)
         }
     }
 
@@ -37,7 +37,7 @@ enum ModelSource {
             guard !images.isEmpty else { throw RuntimeFailure("\(folder): no readable OK image for the normal parts") }
             parts = NormalParts(parts: images)
         } else if let workspace {
-            do { parts = try workspace.normalParts(for: classifier) } catch { throw RuntimeFailure("\(error)") }
+            do { parts = try workspace.normalParts(for: classifier) } catch { throw RuntimeFailure(error) }
         } else {
             parts = NormalParts(parts: fallback)
         }

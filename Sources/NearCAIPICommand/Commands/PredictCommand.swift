@@ -27,7 +27,7 @@ enum PredictCommand: Command {
             classifier = ImageClassifier(model: active.model, info: active.info)
             round = active.round
         } catch {
-            throw RuntimeFailure("\(error)")
+            throw RuntimeFailure(error)
         }
         var rows: [String] = [], failures = 0
         for path in arguments.positionals.dropFirst() {

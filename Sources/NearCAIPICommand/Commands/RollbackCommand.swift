@@ -23,7 +23,7 @@ enum RollbackCommand: Command {
             try workspace.rollback(to: round)
             print("round \(round) is active again; later rounds are marked rolled back")
         } catch {
-            throw RuntimeFailure("\(error)")
+            throw RuntimeFailure(error)
         }
     }
 }

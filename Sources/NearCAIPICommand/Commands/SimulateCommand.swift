@@ -116,7 +116,7 @@ enum SimulateCommand: Command {
                 last = line
             }
         } catch {
-            throw RuntimeFailure("\(error)")
+            throw RuntimeFailure(error)
         }
         let seconds = monotonicSeconds() - start
         let title = "NearCAIPI simulation on \(data): \(plan.rounds) rounds × \(plan.interactionsPerRound) interactions, \(plan.workspace.initialTrain!) initial training images"
@@ -126,7 +126,7 @@ enum SimulateCommand: Command {
             let chart = SimulationChart.draw(rows, strategies: plan.strategies, title: "MCC on the test split")
             try ImageFile.writePNG(chart, to: "\(out)/results.png")
         } catch {
-            throw RuntimeFailure("\(error)")
+            throw RuntimeFailure(error)
         }
         print(SimulationReport.markdown(rows, strategies: plan.strategies, title: title))
         print(String(format: "Wrote %@/results.csv, results.md and results.png in %.0f s.", out, seconds))

@@ -19,7 +19,7 @@ enum StatusCommand: Command {
     static func run(_ arguments: Arguments) throws {
         let path = try arguments.positionals(exactly: ["the workspace folder WORKSPACE"])[0]
         let workspace: Workspace
-        do { workspace = try Workspace(opening: path) } catch { throw RuntimeFailure("\(error)") }
+        do { workspace = try Workspace(opening: path) } catch { throw RuntimeFailure(error) }
         if arguments.flag("--json") {
             let status = try workspace.status()
             func split(_ name: String) -> String {

@@ -165,7 +165,7 @@ enum TrainCommand: Command {
         } catch let error as UsageError {
             throw error
         } catch {
-            throw RuntimeFailure("\(error)")
+            throw RuntimeFailure(error)
         }
     }
 
@@ -179,7 +179,7 @@ enum TrainCommand: Command {
             return try ClassFolderDataset.open(data, layout: layout, okFolders: names("--ok", ["ok", "good"]),
                                                nokFolders: names("--nok", ["nok", "defect", "def"]))
         } catch let error as WorkspaceError {
-            throw RuntimeFailure("\(error)")
+            throw RuntimeFailure(error)
         } catch {
             throw RuntimeFailure("\(data): not a readable data set folder")
         }

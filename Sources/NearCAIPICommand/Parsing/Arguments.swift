@@ -1,3 +1,5 @@
+import NearCAIPI
+
 /// A mistake in how the program was called: reported with the verb's usage, exit status 2.
 struct UsageError: Error, CustomStringConvertible {
     let message: String
@@ -8,8 +10,36 @@ struct UsageError: Error, CustomStringConvertible {
 /// The work could not be done (missing file, corrupt data, full disk): exit status 1.
 struct RuntimeFailure: Error, CustomStringConvertible {
     let message: String
-    init(_ message: String) { self.message = message }
+    /// The engine's error this failure reports, kept (not only its text).
+    let cause: Error?
+
+    init(_ message: String) {
+        self.message = message
+        cause = nil
+    }
+
+    /// The work failed with `cause`: told in the command line's words (`userMessage`).
+    init(_ cause: Error) {
+        message = userMessage(for: cause)
+        self.cause = cause
+    }
+
     var description: String { message }
+}
+
+/// An error as a person at the command line reads it: the engine's failures that the command
+/// line can do something about name the command or option that does it; the rest say what
+/// the error says.
+func userMessage(for error: Error) -> String {
+    guard let error = error as? WorkspaceError else { return "\(error)" }
+    switch error.reason {
+    case .noTrainedModel:
+        return "\(error.path): no trained model yet; run 'nearcaipi train \(error.path)'"
+    case .initialTrainingOutOfRange(let available):
+        return "\(error.path): option '--initial-train' must be between 1 and \(available)"
+    case .other:
+        return "\(error)"
+    }
 }
 
 /// The arguments of one verb, split into positionals, `--name value` options and flags.
