@@ -96,7 +96,7 @@ func chooseBackend(_ words: inout [String]) throws {
     guard let backend = Backend(rawValue: chosen) else {
         throw UsageError("option '--backend' takes onednn or openblas; got '\(chosen)'")
     }
-    if backend == .oneDNN && !Backend.oneDNNIsAvailable {
+    if backend == .oneDNN && !DNNL.isAvailable {
         throw RuntimeFailure("the oneDNN backend cannot start here (libdnnl did not create a CPU engine); "
                              + "use --backend openblas")
     }

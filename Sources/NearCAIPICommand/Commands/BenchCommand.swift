@@ -190,14 +190,10 @@ enum BenchCommand: Command {
     /// empty on the OpenBLAS backend.
     static func convolutionImplementations(_ configuration: ResNetConfiguration) -> [(shape: String, kernel: String)] {
         let model = ResNet(configuration, seed: 1)
-        var convolutions: [String: Conv2d] = ["conv1": model.conv1]
-        for (s, stage) in model.stages.enumerated() {
-            for (b, block) in stage.enumerated() {
-                convolutions["layer\(s + 1).\(b).conv1"] = block.conv1
-                convolutions["layer\(s + 1).\(b).conv2"] = block.conv2
-                if let downsample = block.downsample { convolutions["layer\(s + 1).\(b).downsample"] = downsample.conv }
-            }
-        }
+        // The plans name a shortcut's convolution "….downsample"; torchvision, "….downsample.0".
+        let convolutions = Dictionary(uniqueKeysWithValues: model.layers(of: Conv2d.self).map { name, conv in
+            (name.hasSuffix(".downsample.0") ? String(name.dropLast(2)) : name, conv)
+        })
         var result: [(shape: String, kernel: String)] = []
         var seen = Set<String>()
         for (mode, training, batch) in [("infer", false, 32), ("train", true, 16)] {

@@ -40,8 +40,3 @@ public enum Backend: String, Sendable, CaseIterable {
         return Backend(rawValue: value) == nil ? value : nil
     }
 }
-
-extension Backend {
-    /// Whether the oneDNN backend can run here.
-    public static var oneDNNIsAvailable: Bool { DNNL.isAvailable }
-}

@@ -163,7 +163,10 @@ public final class ResNet: Network {
 
     /// The sum of the parameters' change counters: it moves whenever any weight or
     /// statistic changed, so folded inference weights are rebuilt exactly then.
-    var parameterVersion: UInt64 { namedParameters.reduce(0) { $0 &+ $1.1.version } }
+    /// Read before every inference pass, so over a list made once (the layers are fixed at
+    /// init) rather than by walking the tree and building its names each time.
+    var parameterVersion: UInt64 { parameterList.reduce(0) { $0 &+ $1.version } }
+    private lazy var parameterList: [Parameter] = namedParameters.map(\.1)
 
     /// The embeddings on oneDNN, or nil (with one warning per process) when no plan could be
     /// made for this shape; the caller then uses the reference path.
@@ -193,9 +196,6 @@ public final class ResNet: Network {
         if training { return try? plans.training(for: shape, of: self).context.implementations }
         return try? plans.inference(for: shape, of: self).context.implementations
     }
-
-    /// Every batch norm with its torchvision name (for num_batches_tracked).
-    public var namedBatchNorms: [(String, BatchNorm2d)] { layers(of: BatchNorm2d.self) }
 
     /// Multiply-adds of one forward pass for one image, times two (FLOPs), convs and fc.
     public var forwardFlopsPerImage: Double {

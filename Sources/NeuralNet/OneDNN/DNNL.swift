@@ -244,23 +244,6 @@ final class Primitive {
         try self.init(descriptor: descriptor!, what: "reorder")
     }
 
-    /// dst = Σ sources (element-wise), all in `target`'s dimensions.
-    convenience init(sumOf sources: [MemoryDescriptor], into target: MemoryDescriptor) throws(DNNLError) {
-        var descriptor: dnnl_primitive_desc_t?
-        let scales = [Float](repeating: 1, count: sources.count)
-        let raws = sources.map(\.raw)
-        let status = withUnsafePointer(to: target.raw) { t in
-            scales.withUnsafeBufferPointer { s in
-                raws.withUnsafeBufferPointer { r in
-                    dnnl_sum_primitive_desc_create(&descriptor, t, Int32(sources.count), s.baseAddress, r.baseAddress,
-                                                   nil, DNNL.engine)
-                }
-            }
-        }
-        try dnnlCheck(status, "sum of \(sources.count) tensors")
-        try self.init(descriptor: descriptor!, what: "sum")
-    }
-
     private init(descriptor: dnnl_primitive_desc_t, what: @autoclosure () -> String) throws(DNNLError) {
         var primitive: dnnl_primitive_t?
         let status = dnnl_primitive_create(&primitive, descriptor)

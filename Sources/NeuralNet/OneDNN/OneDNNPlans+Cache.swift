@@ -7,36 +7,39 @@ struct OneDNNPlans {
         var batch: Int, height: Int, width: Int
     }
 
-    /// Plans kept per kind; the least recently used goes first.
-    static let capacity = 3
+    /// The plans of one kind for the shapes used last; the least recently used goes first.
+    struct Recent<Plan> {
+        static var capacity: Int { 3 }
+        private var entries: [(shape: Shape, plan: Plan)] = []
 
-    private var inferencePlans: [(Shape, OneDNNInferencePlan)] = []
-    private var trainingPlans: [(Shape, OneDNNTrainingPlan)] = []
+        mutating func plan(for shape: Shape, make: (Shape) throws(DNNLError) -> Plan) throws(DNNLError) -> Plan {
+            if let index = entries.firstIndex(where: { $0.shape == shape }) {
+                let entry = entries.remove(at: index)
+                entries.append(entry)
+                return entry.plan
+            }
+            let plan = try make(shape)
+            if entries.count == Self.capacity { entries.removeFirst() }
+            entries.append((shape, plan))
+            return plan
+        }
+    }
+
+    private var inferencePlans = Recent<OneDNNInferencePlan>()
+    private var trainingPlans = Recent<OneDNNTrainingPlan>()
     /// The plan whose training forward ran last, for the backward that follows it.
     var trainedOn: OneDNNTrainingPlan?
 
     mutating func inference(for shape: Shape, of model: ResNet) throws(DNNLError) -> OneDNNInferencePlan {
-        if let index = inferencePlans.firstIndex(where: { $0.0 == shape }) {
-            let entry = inferencePlans.remove(at: index)
-            inferencePlans.append(entry)
-            return entry.1
+        try inferencePlans.plan(for: shape) { (shape) throws(DNNLError) in
+            try OneDNNInferencePlan(model, batch: shape.batch, height: shape.height, width: shape.width)
         }
-        let plan = try OneDNNInferencePlan(model, batch: shape.batch, height: shape.height, width: shape.width)
-        if inferencePlans.count == Self.capacity { inferencePlans.removeFirst() }
-        inferencePlans.append((shape, plan))
-        return plan
     }
 
     mutating func training(for shape: Shape, of model: ResNet) throws(DNNLError) -> OneDNNTrainingPlan {
-        if let index = trainingPlans.firstIndex(where: { $0.0 == shape }) {
-            let entry = trainingPlans.remove(at: index)
-            trainingPlans.append(entry)
-            return entry.1
+        try trainingPlans.plan(for: shape) { (shape) throws(DNNLError) in
+            try OneDNNTrainingPlan(model, batch: shape.batch, height: shape.height, width: shape.width)
         }
-        let plan = try OneDNNTrainingPlan(model, batch: shape.batch, height: shape.height, width: shape.width)
-        if trainingPlans.count == Self.capacity { trainingPlans.removeFirst() }
-        trainingPlans.append((shape, plan))
-        return plan
     }
 
     private static let warningLock = NSLock()

@@ -9,13 +9,35 @@ import CDNNL
 // weight gradients). Each plan is a list of steps (closures over its memories), so running
 // it is a loop without decisions.
 
-/// Geometry of one convolution or pooling window along one spatial axis.
+/// Geometry of a convolution or pooling window over an NCHW input, in the terms oneDNN's
+/// operation descriptors take (spatial axes only, as Int64).
 private struct Window {
-    let input: Int, kernel: Int, stride: Int, padding: Int
-    var output: Int { (input + 2 * padding - kernel) / stride + 1 }
+    let height: Int, width: Int
+    let kernelHeight: Int, kernelWidth: Int, stride: Int, padding: Int
+
+    /// A `kernel` × (`kernelWidth` ?? `kernel`) window over input dimensions `dims` (N, C, H, W).
+    init(over dims: [Int], kernel: Int, kernelWidth: Int? = nil, stride: Int, padding: Int) {
+        (height, width) = (dims[2], dims[3])
+        (kernelHeight, self.kernelWidth) = (kernel, kernelWidth ?? kernel)
+        (self.stride, self.padding) = (stride, padding)
+    }
+
+    var outputHeight: Int { (height + 2 * padding - kernelHeight) / stride + 1 }
+    var outputWidth: Int { (width + 2 * padding - kernelWidth) / stride + 1 }
+    var strides: [Int64] { [Int64(stride), Int64(stride)] }
+    var kernels: [Int64] { [Int64(kernelHeight), Int64(kernelWidth)] }
+    var left: [Int64] { [Int64(padding), Int64(padding)] }
     /// oneDNN wants the right padding that makes (input − kernel + left + right) / stride + 1
     /// equal the output size (PyTorch's floor rule can leave it smaller than the left).
-    var paddingRight: Int { (output - 1) * stride + kernel - input - padding }
+    var right: [Int64] {
+        [Int64((outputHeight - 1) * stride + kernelHeight - height - padding),
+         Int64((outputWidth - 1) * stride + kernelWidth - width - padding)]
+    }
+
+    /// The output's dimensions for `channels` channels, layout left to the primitive.
+    func output(channels: Int, batch: Int) throws(DNNLError) -> MemoryDescriptor {
+        try MemoryDescriptor([batch, channels, outputHeight, outputWidth], dnnl_format_tag_any)
+    }
 }
 
 private func any4(_ n: Int, _ c: Int, _ h: Int, _ w: Int) throws(DNNLError) -> MemoryDescriptor {
@@ -98,19 +120,15 @@ final class OneDNNInferencePlan {
         func convolution(_ conv: Conv2d, _ bn: BatchNorm2d, _ x: Memory, relu: Bool, onto shortcut: Memory? = nil,
                          name: String) throws(DNNLError) -> Memory {
             let dims = x.descriptor.dims
-            let (n, h, w) = (dims[0], dims[2], dims[3])
-            let rows = Window(input: h, kernel: conv.kernel, stride: conv.stride, padding: conv.padding)
-            let columns = Window(input: w, kernel: conv.kernel, stride: conv.stride, padding: conv.padding)
-            var source = try any4(n, conv.inChannels, h, w).raw
+            let window = Window(over: dims, kernel: conv.kernel, stride: conv.stride, padding: conv.padding)
+            var source = try any4(dims[0], conv.inChannels, dims[2], dims[3]).raw
             var weights = try any4(conv.outChannels, conv.inChannels, conv.kernel, conv.kernel).raw
             var bias = try vector(conv.outChannels).raw
-            var target = try any4(n, conv.outChannels, rows.output, columns.output).raw
+            var target = try window.output(channels: conv.outChannels, batch: dims[0]).raw
             var operation = dnnl_convolution_desc_t()
-            let strides: [Int64] = [Int64(conv.stride), Int64(conv.stride)]
-            let left: [Int64] = [Int64(conv.padding), Int64(conv.padding)]
-            let right: [Int64] = [Int64(rows.paddingRight), Int64(columns.paddingRight)]
             try dnnlCheck(dnnl_convolution_forward_desc_init(&operation, dnnl_forward_inference, dnnl_convolution_direct,
-                                                             &source, &weights, &bias, &target, strides, left, right),
+                                                             &source, &weights, &bias, &target,
+                                                             window.strides, window.left, window.right),
                           "describing convolution \(name)")
             var postOps = PostOps()
             if shortcut != nil { postOps.steps.append(.sum) }
@@ -191,17 +209,14 @@ final class OneDNNInferencePlan {
                                     padding: Int, max: Bool, name: String,
                                     steps: inout [() -> Void]) throws(DNNLError) -> Memory {
         let dims = x.descriptor.dims
-        let rows = Window(input: dims[2], kernel: kernel, stride: stride, padding: padding)
-        let columns = Window(input: dims[3], kernel: kernelWidth ?? kernel, stride: stride, padding: padding)
+        let window = Window(over: dims, kernel: kernel, kernelWidth: kernelWidth, stride: stride, padding: padding)
         var source = x.descriptor.raw
-        var target = try any4(dims[0], dims[1], rows.output, columns.output).raw
+        var target = try window.output(channels: dims[1], batch: dims[0]).raw
         var operation = dnnl_pooling_desc_t()
         try dnnlCheck(dnnl_pooling_forward_desc_init(&operation, dnnl_forward_inference,
                                                      max ? dnnl_pooling_max : dnnl_pooling_avg_exclude_padding,
-                                                     &source, &target, [Int64(stride), Int64(stride)],
-                                                     [Int64(rows.kernel), Int64(columns.kernel)],
-                                                     [Int64(padding), Int64(padding)],
-                                                     [Int64(rows.paddingRight), Int64(columns.paddingRight)]),
+                                                     &source, &target, window.strides, window.kernels, window.left,
+                                                     window.right),
                       "describing \(name)")
         let primitive = try Primitive(operation, what: name)
         context.adopt(primitive, as: name)
@@ -277,16 +292,12 @@ final class OneDNNTrainingPlan {
         func convolution(_ conv: Conv2d, _ x: Node, name: String,
                          inputGradient: InputGradient) throws(DNNLError) -> (output: Node, inputGradient: Memory?) {
             let dims = x.value.descriptor.dims
-            let (n, h, w) = (dims[0], dims[2], dims[3])
-            let rows = Window(input: h, kernel: conv.kernel, stride: conv.stride, padding: conv.padding)
-            let columns = Window(input: w, kernel: conv.kernel, stride: conv.stride, padding: conv.padding)
-            let strides: [Int64] = [Int64(conv.stride), Int64(conv.stride)]
-            let left: [Int64] = [Int64(conv.padding), Int64(conv.padding)]
-            let right: [Int64] = [Int64(rows.paddingRight), Int64(columns.paddingRight)]
-            var source = try any4(n, conv.inChannels, h, w).raw
+            let window = Window(over: dims, kernel: conv.kernel, stride: conv.stride, padding: conv.padding)
+            let (strides, left, right) = (window.strides, window.left, window.right)
+            var source = try any4(dims[0], conv.inChannels, dims[2], dims[3]).raw
             let anyWeights = try any4(conv.outChannels, conv.inChannels, conv.kernel, conv.kernel).raw
             var weights = anyWeights
-            var target = try any4(n, conv.outChannels, rows.output, columns.output).raw
+            var target = try window.output(channels: conv.outChannels, batch: dims[0]).raw
             var operation = dnnl_convolution_desc_t()
             try dnnlCheck(dnnl_convolution_forward_desc_init(&operation, dnnl_forward_training, dnnl_convolution_direct,
                                                              &source, &weights, nil, &target, strides, left, right),
@@ -425,14 +436,11 @@ final class OneDNNTrainingPlan {
         func pooling(_ x: Node, kernel: Int, kernelWidth: Int? = nil, stride: Int, padding: Int, max: Bool,
                      name: String) throws(DNNLError) -> Node {
             let dims = x.value.descriptor.dims
-            let rows = Window(input: dims[2], kernel: kernel, stride: stride, padding: padding)
-            let columns = Window(input: dims[3], kernel: kernelWidth ?? kernel, stride: stride, padding: padding)
+            let window = Window(over: dims, kernel: kernel, kernelWidth: kernelWidth, stride: stride, padding: padding)
             let algorithm = max ? dnnl_pooling_max : dnnl_pooling_avg_exclude_padding
-            let strides: [Int64] = [Int64(stride), Int64(stride)], kernels = [Int64(rows.kernel), Int64(columns.kernel)]
-            let left: [Int64] = [Int64(padding), Int64(padding)]
-            let right: [Int64] = [Int64(rows.paddingRight), Int64(columns.paddingRight)]
+            let (strides, kernels, left, right) = (window.strides, window.kernels, window.left, window.right)
             var source = x.value.descriptor.raw
-            var target = try any4(dims[0], dims[1], rows.output, columns.output).raw
+            var target = try window.output(channels: dims[1], batch: dims[0]).raw
             var operation = dnnl_pooling_desc_t()
             try dnnlCheck(dnnl_pooling_forward_desc_init(&operation, dnnl_forward_training, algorithm, &source, &target,
                                                          strides, kernels, left, right), "describing \(name)")
