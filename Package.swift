@@ -49,6 +49,6 @@ let package = Package(
         .testTarget(name: "SyntheticPartsTests",
                     dependencies: ["SyntheticParts", "FileAccess", "Imaging", "TestSupport"]),
         .testTarget(name: "InspectorUITests", dependencies: ["InspectorUI", "Imaging", "TestSupport"], exclude: ["Snapshots"]),
-        .testTarget(name: "NearCAIPICommandTests", dependencies: ["TestSupport", "Imaging", "Storage"], exclude: ["Snapshots"]),
+        .testTarget(name: "NearCAIPICommandTests", dependencies: ["TestSupport", "Imaging", "NearCAIPI"], exclude: ["Snapshots"]),
     ]
 )

@@ -97,7 +97,7 @@ public enum HeatmapFile {
     public static func write(_ heatmap: Image, noise: HeatmapNoise? = nil, to path: String) throws(ImageFileError) {
         let bytes = try encode(heatmap, noise: noise)
         do { try BinaryFile.writeAtomically(bytes, to: path) } catch {
-            throw ImageFileError(path: path, reason: .cannotWrite(error.description))
+            throw ImageFileError(path: path, reason: .cannotWrite(error.systemMessage ?? error.description))
         }
     }
 
@@ -105,7 +105,7 @@ public enum HeatmapFile {
     public static func read(_ path: String) throws(ImageFileError) -> Image {
         let bytes: [UInt8]
         do { bytes = try BinaryFile.read(path, limit: ImageFile.maxFileBytes) } catch {
-            throw ImageFileError(path: path, reason: .cannotRead(error.description))
+            throw ImageFileError(path: path, reason: .cannotRead(error.systemMessage ?? error.description))
         }
         return try decode(bytes, name: path)
     }

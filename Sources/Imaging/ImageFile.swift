@@ -87,7 +87,7 @@ public enum ImageFile {
             switch error.reason {
             case .tooLarge: throw ImageFileError(path: path, reason: .tooLarge(error.description))
             case .notARegularFile: throw ImageFileError(path: path, reason: .cannotRead("not a regular file"))
-            case .cannotRead(let why), .cannotWrite(let why): throw ImageFileError(path: path, reason: .cannotRead(why))
+            case .cannotRead, .cannotWrite: throw ImageFileError(path: path, reason: .cannotRead(error.systemMessage ?? "unreadable"))
             }
         }
         return try decode(bytes, name: path, maxPixels: maxPixels)
@@ -166,7 +166,7 @@ public enum ImageFile {
         do {
             try BinaryFile.writeAtomically(bytes, to: path)
         } catch {
-            throw ImageFileError(path: path, reason: .cannotWrite(error.description))
+            throw ImageFileError(path: path, reason: .cannotWrite(error.systemMessage ?? error.description))
         }
     }
 

@@ -46,7 +46,7 @@ public enum SampleDataset {
     /// Generates and writes the data set. Files are written atomically; an existing file of
     /// the same name is replaced.
     public static func write(_ spec: SampleDatasetSpec, to directory: String,
-                             progress: (Int) -> Void = { _ in }) throws(FileAccessError) -> SampleDatasetSummary {
+                             progress: (Int) -> Void = { _ in }) throws -> SampleDatasetSummary {
         for folder in ["ok", "nok", "masks"] { try BinaryFile.createDirectory("\(directory)/\(folder)") }
         var summary = SampleDatasetSummary()
         var manifest = "file,label,defect,mask,defect_pixels\n"
@@ -61,11 +61,11 @@ public enum SampleDataset {
             let number = String(index + 1)
             let name = "\(spec.family.rawValue)_\(String(repeating: "0", count: digits - number.count))\(number).png"
             let file = "\(part.label.rawValue)/\(name)"
-            try writePNG(part.image, to: "\(directory)/\(file)")
+            try ImageFile.writePNG(part.image, to: "\(directory)/\(file)")
             var maskFile = ""
             if part.label == .nok {
                 maskFile = "masks/\(name)"
-                try writePNG(part.mask.image, to: "\(directory)/\(maskFile)")
+                try ImageFile.writePNG(part.mask.image, to: "\(directory)/\(maskFile)")
                 summary.nokCount += 1
             } else {
                 summary.okCount += 1
@@ -77,13 +77,5 @@ public enum SampleDataset {
         }
         try BinaryFile.writeAtomically(Array(manifest.utf8), to: "\(directory)/manifest.csv")
         return summary
-    }
-
-    private static func writePNG(_ image: Image, to path: String) throws(FileAccessError) {
-        do {
-            try ImageFile.writePNG(image, to: path)
-        } catch {
-            throw FileAccessError(path: path, reason: .cannotWrite(error.description))
-        }
     }
 }

@@ -1,5 +1,5 @@
 import Foundation
-import Storage
+import NearCAIPI
 import Testing
 import TestSupport
 #if canImport(Glibc)
@@ -116,38 +116,37 @@ import Glibc
             }
 
             // It opens, and is intact.
-            let database = try Database(path: workspace + "/workspace.sqlite")
-            #expect(try database.query("PRAGMA integrity_check").first?.first == .text("ok"))
+            let stored = try Workspace(opening: workspace)
+            #expect(try stored.integrityProblems().isEmpty)
             // Every acknowledged answer is there, once, for the item it was given on.
+            let log = try stored.feedbackLog()
+            let pathOfAnswer = Dictionary(log.map { ($0.id, $0.itemPath) }, uniquingKeysWith: { first, _ in first })
             for (id, item) in acknowledged {
-                let rows = try database.query("SELECT i.path FROM feedback f JOIN items i ON i.id = f.item_id WHERE f.id = ?", [.integer(id)])
-                #expect(rows.count == 1 && rows.first?.first == .text(item), "kill \(kill): answer \(id) on \(item) missing")
+                #expect(log.filter { $0.id == id }.count == 1 && pathOfAnswer[id] == item, "kill \(kill): answer \(id) on \(item) missing")
                 checkedRows += 1
             }
             // No query was answered twice (a restarted expert does not redo acknowledged work).
-            let doubled = try database.query("""
-                SELECT item_id FROM feedback WHERE user = 'expert' AND reverted = 0
-                  AND item_id NOT IN (SELECT item_id FROM review_queue)
-                GROUP BY item_id HAVING count(*) > 1
-                """)
+            let reviewed = Set(try stored.reviews().map(\.path))
+            let queryAnswers = log.filter { $0.user == "expert" && !$0.reverted && !reviewed.contains($0.itemPath) }.map(\.itemPath)
+            let doubled = Dictionary(grouping: queryAnswers, by: { $0 }).filter { $0.value.count > 1 }.keys.sorted()
             #expect(doubled.isEmpty, "kill \(kill): items answered twice: \(doubled)")
             // Every recorded round's checkpoint exists; no round is half-recorded.
-            for row in try database.query("SELECT number, checkpoint, status FROM rounds") {
-                guard case .text(let checkpoint) = row[1] else { Issue.record("round without checkpoint: \(row)"); continue }
-                #expect(FileManager.default.fileExists(atPath: workspace + "/" + checkpoint), "kill \(kill): \(checkpoint) missing")
+            let rounds = try stored.rounds()
+            for round in rounds {
+                #expect(FileManager.default.fileExists(atPath: stored.checkpointPath(of: round)), "kill \(kill): \(round.checkpoint) missing")
             }
-            #expect(try database.query("SELECT count(*) FROM rounds WHERE status = 'active'").first?.first == .integer(1))
+            #expect(rounds.filter { $0.status == .active }.count == 1)
             // The active checkpoint loads and predicts.
             let predicted = try Tool.run(["predict", workspace, probe])
             #expect(predicted.status == 0, "kill \(kill): the active checkpoint does not load: \(predicted.standardError)")
         }
         // The interrupted work can be taken up again: a run that is not killed answers and
         // trains a round.
-        let roundsBefore = try Database(path: workspace + "/workspace.sqlite").query("SELECT count(*) FROM rounds").first?.first
+        let roundsBefore = try Workspace(opening: workspace).rounds().count
         let resumed = try Tool.run(["expert", workspace, "--user", "expert", "--answers", "2", "--retrain-every", "2", "--epochs", "1"])
         if !resumed.standardError.contains("nothing left to ask") {
             #expect(resumed.status == 0, "\(resumed.standardError.suffix(400))")
-            let roundsAfter = try Database(path: workspace + "/workspace.sqlite").query("SELECT count(*) FROM rounds").first?.first
+            let roundsAfter = try Workspace(opening: workspace).rounds().count
             #expect(roundsAfter != roundsBefore)
         }
         let summary = Phase.allCases.map { "\($0.rawValue): \(phases[$0] ?? 0)" }.joined(separator: ", ")

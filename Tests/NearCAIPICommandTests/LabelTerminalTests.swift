@@ -2,7 +2,7 @@ import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
-import Storage
+import NearCAIPI
 import Testing
 import TestSupport
 
@@ -73,8 +73,7 @@ import TestSupport
         #expect(made.status == 0, "\(made.standardError)")
         let trained = try Tool.run(["train", path, "--epochs", "1"])
         #expect(trained.status == 0, "\(trained.standardError)")
-        let database = try Database(path: path + "/workspace.sqlite")
-        try database.query("INSERT OR REPLACE INTO settings (key, value) VALUES ('retrain_epochs', '1')")
+        try Workspace(opening: path).setRetrainEpochs(1)
         return path
     }
 
@@ -134,12 +133,12 @@ import TestSupport
         try tmux.keys("q")
         tmux.waitFor("EXIT=0")
 
-        let database = try Database(path: workspace + "/workspace.sqlite")
-        let rows = try database.query("SELECT user, prediction_verdict, corrected_mask IS NOT NULL, round_id FROM feedback ORDER BY id")
-        #expect(rows.map { $0[1] } == [.text("right"), .text("wrong"), .text("skip")])
-        #expect(rows.allSatisfy { $0[0] == .text("tess") && $0[3] != .null })
-        #expect(rows.map { $0[2] } == [.integer(0), .integer(1), .integer(0)])
-        #expect(try database.query("SELECT number, status FROM rounds ORDER BY number") == [[.integer(1), .text("superseded")], [.integer(2), .text("active")]])
+        let stored = try Workspace(opening: workspace)
+        let log = try stored.feedbackLog()
+        #expect(log.map(\.prediction) == [.right, .wrong, .skip])
+        #expect(log.allSatisfy { $0.user == "tess" && $0.roundNumber == 2 })
+        #expect(log.map(\.hasCorrectedMask) == [false, true, false])
+        #expect(try stored.rounds().map { "\($0.number) \($0.status)" } == ["1 superseded", "2 active"])
     }
 
     @Test(.enabled(if: tmuxAvailable)) func resizingAndATooSmallWindowAreHandled() throws {
@@ -182,8 +181,7 @@ import TestSupport
         for pid in pids { kill(pid, SIGHUP) }
         let screen = tmux.waitFor("EXIT=129")
         #expect(!screen.contains("Paint the defect"), "the screen was not restored:\n\(screen)")
-        let database = try Database(path: workspace + "/workspace.sqlite")
-        #expect(try database.query("SELECT prediction_verdict FROM feedback") == [[.text("right")]])
+        #expect(try Workspace(opening: workspace).feedbackLog().map(\.prediction) == [.right])
     }
 
     /// A terminal that cannot move the cursor is refused with a message naming it; a colourless
@@ -235,11 +233,11 @@ import TestSupport
             #expect(pids.count == 1)
             for pid in pids { Glibc.kill(pid, SIGKILL) }
             tmux.waitFor("EXIT=137")
-            let database = try Database(path: workspace + "/workspace.sqlite")
-            #expect(try database.query("PRAGMA integrity_check").first?.first == .text("ok"))
+            let stored = try Workspace(opening: workspace)
+            #expect(try stored.integrityProblems().isEmpty)
             if let range = screen.range(of: "saved answer #") {
                 let id = Int64(screen[range.upperBound...].prefix { $0.isNumber }) ?? -1
-                #expect(try database.query("SELECT count(*) FROM feedback WHERE id = ?", [.integer(id)]).first?.first == .integer(1),
+                #expect(try stored.feedbackLog().filter { $0.id == id }.count == 1,
                         "kill \(kill): answer #\(id) was acknowledged on screen but is not stored")
                 acknowledgedTotal += 1
             }

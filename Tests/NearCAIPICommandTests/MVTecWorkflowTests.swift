@@ -1,6 +1,6 @@
 import Foundation
 import Imaging
-import Storage
+import NearCAIPI
 import Testing
 import TestSupport
 
@@ -47,18 +47,19 @@ import TestSupport
         let object = try JSONSerialization.jsonObject(with: Data(status.standardOutput.utf8)) as? [String: Any]
         let hidden = ((object?["splits"] as? [String: Any])?["pool"] as? [String: Int])?["hidden"] ?? 0
         #expect(hidden == 2)
-        let pool = try Database(path: workspace + "/workspace.sqlite")
-            .query("SELECT path, truth_label FROM items WHERE split = 'pool' ORDER BY path LIMIT 1")
-        guard case .text(let poolItem)? = pool.first?.first, case .integer(let truth)? = pool.first?.last else {
+        let pool = try Workspace(opening: workspace).items(in: .pool).sorted { $0.path < $1.path }
+        guard let poolItem = pool.first?.path, let truth = pool.first?.truthLabel else {
             Issue.record("no pool item")
             return
         }
-        let given = truth == 1 ? "nok" : "ok"
+        let given = truth.name
         let csv = directory.file("verdicts.csv")
         try "path,prediction,explanation,label\n\(poolItem),,,\(given)\n".write(toFile: csv, atomically: true, encoding: .utf8)
         #expect(try Tool.run(["feedback", workspace, "--import", csv]).status == 0)
         let after = try Tool.run(["status", workspace, "--json"])
-        #expect(after.standardOutput.contains("\"pool\": {\"ok\": \(given == "ok" ? 1 : 0), \"nok\": \(given == "nok" ? 1 : 0), \"hidden\": 1}"))
+        let splits = (try JSONSerialization.jsonObject(with: Data(after.standardOutput.utf8)) as? [String: Any])?["splits"] as? [String: Any]
+        let pool = splits?["pool"] as? [String: Int]
+        #expect(pool == ["ok": given == "ok" ? 1 : 0, "nok": given == "nok" ? 1 : 0, "hidden": 1], "\(after.standardOutput)")
 
         #expect(try Tool.run(["train", workspace, "--epochs", "2", "--batch", "4"]).status == 0)
         let predicted = try Tool.run(["predict", workspace, data + "/test/hole/101.png", data + "/train/good/100.png"])

@@ -1,5 +1,5 @@
 import Foundation
-import Storage
+import NearCAIPI
 import Testing
 import TestSupport
 #if canImport(Glibc)
@@ -47,11 +47,9 @@ import Glibc
             #expect(stored.filter { !$0.review }.count == 6, "inspector\(index) answered \(stored.count): \(inspector.output.err.suffix(200))")
             all += stored
         }
-        let database = try Database(path: workspace + "/workspace.sqlite")
+        let stored = try Workspace(opening: workspace)
         // 0 lost, 0 duplicated: exactly the acknowledged rows, each once.
-        let rows = try database.query("SELECT id FROM feedback WHERE user LIKE 'inspector%'").compactMap { row -> Int64? in
-            if case .integer(let id) = row[0] { return id } else { return nil }
-        }
+        let rows = try stored.feedbackLog().filter { $0.user.hasPrefix("inspector") }.map(\.id)
         #expect(Set(rows) == Set(all.map(\.id)) && rows.count == all.count)
         // No query went to two people: every item was answered as a query by one inspector.
         let queries = all.filter { !$0.review }.map(\.item)
@@ -70,7 +68,7 @@ import Glibc
         print("several inspectors: 4 processes, \(all.count) answers, operator trained meanwhile; slowest query pick "
               + "\(picks.max() ?? 0) ms, slowest answer stored \(stores.max() ?? 0) ms (median \(stores.sorted()[stores.count / 2]) ms)")
         // The operator's round is there.
-        #expect(try database.query("SELECT count(*) FROM rounds").first?.first == .integer(2))
+        #expect(try stored.rounds().count == 2)
     }
 
     @Test func aCrashedInspectorsQueryIsFreedWhenItsLeaseExpires() throws {
@@ -78,22 +76,23 @@ import Glibc
         defer { directory.remove() }
         let (workspace, _) = try Self.trainedWorkspace(directory, count: 40)
         // Refutations and near neighbours off: each answer then takes one query only.
-        let database = try Database(path: workspace + "/workspace.sqlite")
-        try database.query("INSERT OR REPLACE INTO settings (key, value) VALUES ('refutations', 'off'), ('near_neighbours', 'off')")
+        let stored = try Workspace(opening: workspace)
+        var settings = try LoopSettings.stored(in: stored)
+        settings.makesRefutations = false
+        settings.asksNeighbours = false
+        try settings.store(in: stored)
         let crashing = try KillAnywhereTests.Running(["expert", workspace, "--user", "crashing", "--lease-seconds", "3"])
         var held: String?
         for _ in 0..<400 where held == nil {
             usleep(10_000)
-            let leases = try database.query("SELECT i.path FROM leases l JOIN items i ON i.id = l.item_id WHERE l.user = 'crashing'")
-            if case .text(let path)? = leases.first?.first { held = path }
+            held = try stored.leases(includingExpired: true).first { $0.user == "crashing" }?.path
         }
         let (out, _) = crashing.killAndWait()
         let item = try #require(held)
         // The lease may have been for an answer that was stored just before the kill; then
         // the next lease is the one it held. Take what the database says.
         let answered = Set(Self.acknowledged(out).map(\.item))
-        let stillHeld = try database.query("SELECT i.path FROM leases l JOIN items i ON i.id = l.item_id WHERE l.user = 'crashing'")
-            .compactMap { row -> String? in if case .text(let path) = row[0] { return path } else { return nil } }
+        let stillHeld = try stored.leases(includingExpired: true).filter { $0.user == "crashing" }.map(\.path)
         guard let orphan = stillHeld.first(where: { !answered.contains($0) }) else {
             Issue.record("the crashed inspector held no unanswered query (last seen \(item))")
             return

@@ -38,7 +38,7 @@ import TestSupport
         #expect(loaded.allSatisfy { $0.image.width == 4 && $0.image.channels == 3 })
         #expect(loaded.first { $0.item.path == "def_front/c.png" }?.mask?.width == 4)
         #expect(loaded.first { $0.item.path == "def_front/e.png" }?.mask == nil)  // all-zero mask: no mask
-        #expect(loaded.filter { $0.item.label == 0 }.count == 2)
+        #expect(loaded.filter { $0.item.label == .ok }.count == 2)
     }
 
     @Test func stratifiedSplitKeepsClassSharesAndIsSeeded() {

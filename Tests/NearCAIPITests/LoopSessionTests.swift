@@ -2,23 +2,22 @@ import FileAccess
 import Imaging
 @testable import NearCAIPI
 import NeuralNet
-import Storage
 import Testing
 import TestSupport
 
 @Suite struct NeighbourSearchTests {
-    func item(_ id: Int64, _ embedding: [Float], predicted: Int) -> PoolPrediction {
-        PoolPrediction(itemID: id, path: "p\(id)", probabilities: predicted == 1 ? [0.2, 0.8] : [0.8, 0.2], embedding: embedding)
+    func item(_ id: Int64, _ embedding: [Float], predicted: ClassLabel) -> PoolPrediction {
+        PoolPrediction(itemID: id, path: "p\(id)", probabilities: predicted == .nok ? [0.2, 0.8] : [0.8, 0.2], embedding: embedding)
     }
 
     @Test func nearHitMissAndFarthestFollowCosineSimilarity() {
-        let query = item(0, [1, 0, 0], predicted: 1)
+        let query = item(0, [1, 0, 0], predicted: .nok)
         let candidates = [
-            item(1, [0.9, 0.1, 0], predicted: 1),   // same class, very similar → near hit
-            item(2, [0.5, 0.5, 0], predicted: 1),   // same class, less similar
-            item(3, [0.8, 0.3, 0], predicted: 0),   // other class, most similar of them → near miss
-            item(4, [0, 1, 0], predicted: 0),       // other class, orthogonal
-            item(5, [-1, 0.1, 0], predicted: 0),    // pointing away → farthest
+            item(1, [0.9, 0.1, 0], predicted: .nok),   // same class, very similar → near hit
+            item(2, [0.5, 0.5, 0], predicted: .nok),   // same class, less similar
+            item(3, [0.8, 0.3, 0], predicted: .ok),   // other class, most similar of them → near miss
+            item(4, [0, 1, 0], predicted: .ok),       // other class, orthogonal
+            item(5, [-1, 0.1, 0], predicted: .ok),    // pointing away → farthest
             query,                                   // the query itself is never its own neighbour
         ]
         let found = Neighbours.search(for: query, among: candidates) { $0.predictedLabel }
@@ -28,7 +27,7 @@ import TestSupport
         let scaled = candidates.map { item($0.itemID, $0.embedding.map { $0 * 7 }, predicted: $0.predictedLabel) }
         #expect(Neighbours.search(for: query, among: scaled) { $0.predictedLabel } == found)
         // Known labels override predictions: p1 known OK makes p2 the near hit and p1 the near miss.
-        let known = Neighbours.search(for: query, among: candidates) { $0.itemID == 1 ? 0 : $0.predictedLabel }
+        let known = Neighbours.search(for: query, among: candidates) { $0.itemID == 1 ? .ok : $0.predictedLabel }
         #expect(known.nearHit?.path == "p2" && known.nearMiss?.path == "p1")
         // One class only: no near miss.
         let alone = Neighbours.search(for: query, among: [candidates[0], candidates[1]]) { $0.predictedLabel }
@@ -63,8 +62,8 @@ import TestSupport
         var defect: String?, ok: String?
         for prediction in session.pool.predictions {
             let truth = try SimulatedExpert.truth(of: prediction.path, in: session.workspace)
-            if truth.label == 1, truth.maskPath != nil, defect == nil { defect = prediction.path }
-            if truth.label == 0, ok == nil { ok = prediction.path }
+            if truth.label == .nok, truth.maskPath != nil, defect == nil { defect = prediction.path }
+            if truth.label == .ok, ok == nil { ok = prediction.path }
         }
         return (try #require(defect), try #require(ok))
     }
@@ -100,17 +99,18 @@ import TestSupport
             .resized(width: size, height: size)
 
         // 1. Right prediction, right explanation: the heatmap points at the true defect.
-        let rightRight = try expert.answer(path: defect, predictedLabel: 1, confidence: 0.9, heatmap: Self.heatmap(from: truthMask), in: workspace)
+        let rightRight = try expert.answer(path: defect, predictedLabel: .nok, confidence: 0.9, heatmap: Self.heatmap(from: truthMask), in: workspace)
         #expect(rightRight.prediction == .right && rightRight.explanation == .right && rightRight.correctedMask == nil)
         // 2. Right prediction, wrong explanation: the heatmap points at the opposite corner.
         var elsewhere = BinaryMask(width: size, height: size)
         let far = truthMask.boundingBox!.center.x < Float(size) / 2 ? size - 6 : 0
         for y in 0..<6 { for x in far..<(far + 6) { elsewhere.bits[y * size + x] = true } }
-        let rightWrong = try expert.answer(path: defect, predictedLabel: 1, confidence: 0.9, heatmap: Self.heatmap(from: elsewhere), in: workspace)
+        let rightWrong = try expert.answer(path: defect, predictedLabel: .nok, confidence: 0.9, heatmap: Self.heatmap(from: elsewhere), in: workspace)
         #expect(rightWrong.prediction == .right && rightWrong.explanation == .wrong && rightWrong.correctedMask != nil)
         let outcome = try session.submit(rightWrong, heatmap: Self.heatmap(from: elsewhere))
         // Accepted into training with its label; refutations from the painted (true) region.
-        #expect(try workspace.database.query("SELECT split, label FROM items WHERE path = ?", [.text(defect)])[0] == [.text("train"), .integer(1)])
+        let accepted = try #require(try workspace.item(at: defect))
+        #expect(accepted.split == .train && accepted.label == .nok)
         #expect(outcome.refutations.count == 4 && outcome.queuedReviews.isEmpty)
         for file in outcome.refutations {
             let mask = BinaryMask(thresholding: try ImageFile.read(workspace.path + "/" + file.replacingOccurrences(of: ".png", with: "_mask.png")).image)
@@ -120,13 +120,13 @@ import TestSupport
         #expect(try session.refutations(of: defect).map(\.path) == outcome.refutations)
 
         // 3. Wrong prediction: the OK item predicted NOK → corrected label, near hit and miss queued.
-        let wrong = try expert.answer(path: ok, predictedLabel: 1, confidence: 0.7, in: workspace)
-        #expect(wrong.prediction == .wrong && wrong.correctedLabel == 0 && wrong.explanation == nil && wrong.correctedMask == nil)
+        let wrong = try expert.answer(path: ok, predictedLabel: .nok, confidence: 0.7, in: workspace)
+        #expect(wrong.prediction == .wrong && wrong.correctedLabel == .ok && wrong.explanation == nil && wrong.correctedMask == nil)
         let queued = try session.submit(wrong)
         #expect(queued.refutations.isEmpty)  // an OK item without a region: label only
         #expect(queued.queuedReviews.count == 2 && queued.pending == 2 && !queued.retrainDue)
         let reviews = try session.reviewQueue()
-        #expect(reviews.map(\.reason) == ["near-hit", "near-miss"] && reviews.allSatisfy { $0.of == ok })
+        #expect(reviews.map(\.reason) == [.nearHit, .nearMiss] && reviews.allSatisfy { $0.of == ok })
         // The near hit is of the expert's class (OK), not of the wrong prediction's.
         let neighbours = try session.neighbours(of: ok)
         #expect(reviews[0].path == neighbours.nearHit?.path && reviews[1].path == neighbours.nearMiss?.path)
@@ -137,21 +137,21 @@ import TestSupport
         let answered = try session.answerReview(reviews[0], try supervisor.answer(hit, in: workspace))
         #expect(answered.pending == 3 && answered.retrainDue && answered.queuedReviews.isEmpty)
         #expect(try session.reviewQueue().map(\.id) == [reviews[1].id])
-        #expect(try workspace.database.query("SELECT split FROM items WHERE path = ?", [.text(reviews[0].path)])[0] == [.text("train")])
+        #expect(try workspace.item(at: reviews[0].path)?.split == .train)
         #expect(throws: WorkspaceError.self) { try session.answerReview(reviews[1], try supervisor.answer(hit, in: workspace)) }
         // A second supervisor who had the same review open answers after the first: refused,
         // nothing recorded, no refutation made.
-        let rows = try workspace.database.query("SELECT count(*) FROM feedback")
-        let items = try workspace.database.query("SELECT count(*) FROM items")
+        let log = try workspace.feedbackLog()
+        let training = try workspace.labelledItems(in: .train).map(\.path)
         let other = try LoopSession(workspace: workspace, user: "otto", settings: settings)
         #expect(throws: ReviewAlreadyAnswered.self) { try other.answerReview(reviews[0], try supervisor.answer(hit, in: workspace)) }
-        #expect(try workspace.database.query("SELECT count(*) FROM feedback") == rows)
-        #expect(try workspace.database.query("SELECT count(*) FROM items") == items)
+        #expect(try workspace.feedbackLog() == log)
+        #expect(try workspace.labelledItems(in: .train).map(\.path) == training)
 
         // A retrain trains on all three answers, refreshes the pool and leaves nothing pending.
-        var training = TrainingOptions()
-        training.epochs = 1
-        let (round, _) = try session.retrain(options: training)
+        var roundTraining = TrainingOptions()
+        roundTraining.epochs = 1
+        let (round, _) = try session.retrain(options: roundTraining)
         #expect(try round.number == 2 && session.pendingFeedback() == 0)
         #expect(!session.pool.predictions.contains { $0.path == defect || $0.path == ok })
         // The rounds as records: statuses from the schema's vocabulary, metrics decoded.
@@ -170,11 +170,11 @@ import TestSupport
         let session = try LoopSession(workspace: workspace, user: "al", settings: LoopSettings(strategy: .al))
         let (defect, ok) = try Self.poolItems(session)
         let expert = SimulatedExpert(name: "al")
-        #expect(try session.submit(try expert.answer(path: defect, predictedLabel: 0, confidence: 0.6, in: workspace))
+        #expect(try session.submit(try expert.answer(path: defect, predictedLabel: .ok, confidence: 0.6, in: workspace))
                 == SubmitOutcome(feedbackID: 1, refutations: [], queuedReviews: [], pending: 1, retrainDue: false))
-        _ = try session.submit(try expert.answer(path: ok, predictedLabel: 1, confidence: 0.6, in: workspace))
+        _ = try session.submit(try expert.answer(path: ok, predictedLabel: .nok, confidence: 0.6, in: workspace))
         #expect(try session.reviewQueue().isEmpty)
-        #expect(try workspace.database.query("SELECT count(*) FROM items WHERE origin = 'refutation'")[0] == [.integer(0)])
+        #expect(try workspace.labelledItems(in: .train).allSatisfy { $0.origin == .original })
     }
 
     @Test func settingsAreStoredAndBadStoredValuesNamed() throws {
@@ -186,8 +186,8 @@ import TestSupport
         settings.interactionsPerRound = 27
         try settings.store(in: workspace)
         #expect(try LoopSettings.stored(in: workspace) == settings)
-        try workspace.setSetting("interactions_per_round", "many")
-        #expect(throws: WorkspaceError(workspace.path, "setting 'interactions_per_round' has an unusable value 'many'")) {
+        try workspace.setSettings([(.interactionsPerRound, "many")])
+        #expect(throws: WorkspaceError(workspace.path, "setting 'interactions_per_round' has an unusable value 'many' (a whole number from 1)")) {
             try LoopSettings.stored(in: workspace)
         }
     }

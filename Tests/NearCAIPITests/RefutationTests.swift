@@ -3,7 +3,6 @@ import Imaging
 @testable import NearCAIPI
 import NeuralNet
 import SeededRandom
-import Storage
 import Testing
 import TestSupport
 
@@ -75,20 +74,16 @@ import TestSupport
         var options = WorkspaceOptions()
         options.inputSize = 32
         let (workspace, _) = try Workspace.create(at: directory.file("ws"), dataRoot: repositoryRoot() + "/SampleData/weld", options: options)
-        let parent = try #require(try workspace.labelledItems(split: "train").first { $0.label == 1 })
-        let maskRow = try workspace.database.query("SELECT truth_mask_path FROM items WHERE id = ?", [.integer(parent.id)])
-        guard case .text(let maskPath)? = maskRow.first?.first else { Issue.record("no mask"); return }
+        let parent = try #require(try workspace.labelledItems(in: .train).first { $0.label == .nok })
+        let maskPath = try #require(try workspace.item(at: parent.path)?.truthMaskPath)
         let image = try ImageFile.read(try workspace.file(of: parent)).image
         let region = BinaryMask(thresholding: try ImageFile.read(try workspace.dataRoot + "/" + maskPath).image)
         let refutations = RefutationMaker.make(image: image, region: region, isDefect: true, count: 4, seed: 9)
-        let paths = try workspace.addRefutations(of: parent.path, label: 1, refutations)
+        let paths = try workspace.addRefutations(of: parent.path, label: .nok, refutations)
         #expect(paths.count == 4 && paths.allSatisfy { BinaryFile.exists(directory.file("ws") + "/" + $0) })
-        let stored = try workspace.database.query("SELECT origin, parent_id, transform, split, label FROM items WHERE parent_id = ?",
-                                                  [.integer(parent.id)])
-        #expect(stored.count == 4)
-        #expect(stored.allSatisfy { $0[0] == .text("refutation") && $0[3] == .text("train") && $0[4] == .integer(1) })
-        let transforms = stored.compactMap { row -> String? in if case .text(let t) = row[2] { return t } else { return nil } }
-        #expect(Set(transforms) == Set(refutations.map(\.transform)))
+        let stored = try paths.map { try #require(try workspace.item(at: $0)) }
+        #expect(stored.allSatisfy { $0.origin == .refutation && $0.parentID == parent.id && $0.split == .train && $0.label == .nok })
+        #expect(Set(stored.compactMap(\.transform)) == Set(refutations.map(\.transform)))
 
         var training = TrainingOptions()
         training.epochs = 1

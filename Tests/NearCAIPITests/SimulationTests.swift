@@ -2,7 +2,6 @@ import FileAccess
 import Imaging
 @testable import NearCAIPI
 import NeuralNet
-import Storage
 import Testing
 import TestSupport
 
@@ -37,7 +36,7 @@ import TestSupport
         #expect(stages.contains(.initialTraining(epoch: 1)) && stages.contains(.training(epoch: 1)) && stages.last == .finished)
         // Each strategy's workspace: the expert's 3 interactions per round, all trained on.
         let alWorkspace = try Workspace(opening: directory.file("sim/seed-5/al"))
-        #expect(try alWorkspace.database.query("SELECT count(*) FROM feedback WHERE user = 'simulated-expert'")[0] == [.integer(6)])
+        #expect(try alWorkspace.feedbackLog().filter { $0.user == "simulated-expert" }.count == 6)
         #expect(try alWorkspace.pendingFeedbackCount() == 0)
         #expect(try LoopSettings.stored(in: alWorkspace).queryStrategy == .leastConfidence)
 
@@ -52,7 +51,7 @@ import TestSupport
         let longer = try Simulation(plan: Self.tinyPlan(directory, rounds: 3)).run()
         #expect(Array(longer.filter { $0.strategy == .al }.prefix(3)) == al)
         #expect(longer.filter { $0.strategy == .al }.map(\.trainingSize) == [12, 15, 18, 21])
-        #expect(try alWorkspace.database.query("SELECT count(*) FROM feedback WHERE user = 'simulated-expert'")[0] == [.integer(9)])
+        #expect(try alWorkspace.feedbackLog().filter { $0.user == "simulated-expert" }.count == 9)
     }
 
     @Test func reportHasThePapersShape() {

@@ -32,11 +32,11 @@ import TestSupport
         #expect(reported.map(\.path) == ["test/crack/003.png"])
         let status = try workspace.status()
         #expect(status.usable == 8 && status.unusable == 1)
-        #expect(status.perClass[0] == 5 && status.perClass[1] == 3)
+        #expect(status.perClass[.ok] == 5 && status.perClass[.nok] == 3)
         #expect(status.withMask == 2)  // the all-zero mask means "no mask"
-        let problem = try workspace.database.query("SELECT usable, problem FROM items WHERE path = ?", [.text("test/crack/003.png")])
-        #expect(problem.first?.first == .integer(0))
-        #expect(try workspace.setting("layout") == "mvtec")
+        let broken = try #require(try workspace.item(at: "test/crack/003.png"))
+        #expect(!broken.isUsable && broken.problem != nil)
+        #expect(try workspace.layout == .mvtec)
     }
 
     @Test func foldersLayoutSplitsStratifiedAndHidesPoolLabels() throws {
@@ -51,19 +51,19 @@ import TestSupport
         options.split = [0.2, 0.2, 0.2, 0.4]
         let (workspace, _) = try Workspace.create(at: directory.file("ws"), dataRoot: data, options: options)
         let status = try workspace.status()
-        #expect(status.perSplit["train"] == [0: 6, 1: 4] && status.perSplit["test"] == [0: 6, 1: 4])
-        #expect(status.perSplit["pool"] == [-1: 20])
-        let pool = try workspace.database.query("SELECT count(*) FROM items WHERE split = 'pool' AND label IS NULL AND truth_label IS NOT NULL")
-        #expect(pool == [[.integer(20)]])
+        #expect(status.perSplit[.train] == [.ok: 6, .nok: 4] && status.perSplit[.test] == [.ok: 6, .nok: 4])
+        #expect(status.perSplit[.pool] == [nil: 20])
+        let pool = try workspace.items(in: .pool)
+        #expect(pool.count == 20 && pool.allSatisfy { $0.label == nil && $0.truthLabel != nil })
 
         // --initial-train: exactly N training images, still stratified.
         options.initialTrain = 10
         let (second, _) = try Workspace.create(at: directory.file("ws2"), dataRoot: data, options: options)
-        #expect(try second.status().perSplit["train"] == [0: 6, 1: 4])
+        #expect(try second.status().perSplit[.train] == [.ok: 6, .nok: 4])
         // The same seed gives the same split.
         options.initialTrain = nil
         let (third, _) = try Workspace.create(at: directory.file("ws3"), dataRoot: data, options: options)
-        let splitOf = { (w: Workspace) in try w.database.query("SELECT path, split FROM items ORDER BY path") }
+        let splitOf = { (w: Workspace) in try Split.allCases.flatMap { try w.items(in: $0).map { "\($0.path) \($0.split)" } }.sorted() }
         #expect(try splitOf(third) == splitOf(workspace))
     }
 
@@ -77,9 +77,9 @@ import TestSupport
             try old.query("INSERT INTO items (path, split, truth_label) VALUES (?, 'train', 1)", [.text("a.png")])
         }
         let workspace = try Workspace(opening: directory.file("ws"))
-        #expect(try workspace.database.query("PRAGMA user_version") == [[.integer(Int64(WorkspaceSchema.currentVersion))]])
-        #expect(try workspace.database.query("SELECT path FROM items") == [[.text("a.png")]])
-        try workspace.database.query("INSERT INTO feedback (item_id, user, time, prediction_verdict) VALUES (1, 'anna', 'now', 'wrong')")
+        #expect(try workspace.schemaVersion == WorkspaceSchema.currentVersion)
+        #expect(try workspace.items(in: .train).map(\.path) == ["a.png"])
+        try workspace.recordFeedback(FeedbackEvent(itemPath: "a.png", user: "anna", prediction: .wrong))
         #expect(try workspace.status().pendingFeedback == 1)
     }
 
@@ -122,21 +122,35 @@ import TestSupport
         var options = WorkspaceOptions()
         options.split = [0, 0, 0, 1]  // everything in the pool: labels hidden
         let (workspace, _) = try Workspace.create(at: directory.file("ws"), dataRoot: directory.file("data"), options: options)
-        let label = { (path: String) in try workspace.database.query("SELECT label FROM items WHERE path = ?", [.text(path)]).first?.first }
-        #expect(try label("test/crack/000.png") == .null)
+        let label = { (path: String) in try workspace.item(at: path)?.label }
+        #expect(try label("test/crack/000.png") == nil)
         // "Prediction OK was wrong" establishes NOK; a confirmed prediction keeps it; a skip says nothing.
-        try workspace.recordFeedback(FeedbackEvent(itemPath: "test/crack/000.png", user: "anna", predictedLabel: 0, prediction: .wrong))
-        try workspace.recordFeedback(FeedbackEvent(itemPath: "train/good/000.png", user: "anna", predictedLabel: 0, prediction: .right))
+        try workspace.recordFeedback(FeedbackEvent(itemPath: "test/crack/000.png", user: "anna", predictedLabel: .ok, prediction: .wrong))
+        try workspace.recordFeedback(FeedbackEvent(itemPath: "train/good/000.png", user: "anna", predictedLabel: .ok, prediction: .right))
         try workspace.recordFeedback(FeedbackEvent(itemPath: "train/good/001.png", user: "anna", prediction: .skip))
-        #expect(try label("test/crack/000.png") == .integer(1))
-        #expect(try label("train/good/000.png") == .integer(0))
-        #expect(try label("train/good/001.png") == .null)
+        #expect(try label("test/crack/000.png") == .nok)
+        #expect(try label("train/good/000.png") == .ok)
+        #expect(try label("train/good/001.png") == nil)
         let log = try workspace.feedbackLog()
         #expect(log.map(\.itemPath) == ["test/crack/000.png", "train/good/000.png", "train/good/001.png"])
         #expect(log.map(\.prediction) == [.wrong, .right, .skip] && log.allSatisfy { $0.user == "anna" && !$0.reverted })
         #expect(log.allSatisfy { $0.correctedLabel == nil && $0.time.hasSuffix("Z") })
         #expect(throws: WorkspaceError.self) {
             try workspace.recordFeedback(FeedbackEvent(itemPath: "test/crack/003.png", user: "anna", prediction: .right))  // unusable
+        }
+    }
+
+    /// The code and the database share one vocabulary: every word the schema's CHECK lists
+    /// allow is a case of the engine's type, and nothing else is.
+    @Test func vocabularyIsTheSchemasCheckLists() {
+        #expect(WorkspaceSchema.allowedWords(of: "split") == Split.allCases.map(\.rawValue))
+        #expect(WorkspaceSchema.allowedWords(of: "origin") == ItemOrigin.allCases.map(\.rawValue))
+        #expect(WorkspaceSchema.allowedWords(of: "status") == RoundStatus.allCases.map(\.rawValue))
+        #expect(WorkspaceSchema.allowedWords(of: "reason") == ReviewReason.allCases.map(\.rawValue))
+        #expect(WorkspaceSchema.allowedWords(of: "prediction_verdict") == Verdict.allCases.map(\.rawValue))
+        #expect(WorkspaceSchema.allowedWords(of: "explanation_verdict") == Verdict.allCases.map(\.rawValue))
+        for column in ["label", "truth_label", "corrected_label"] {
+            #expect(WorkspaceSchema.allowedWords(of: column) == ClassLabel.allCases.map { String($0.rawValue) }, "\(column)")
         }
     }
 }

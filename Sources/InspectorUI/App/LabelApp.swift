@@ -42,8 +42,8 @@ public final class LabelApp {
     public enum Screen: String, Sendable { case inspector, supervisor, `operator` }
 
     struct Answer {
-        var prediction: FeedbackEvent.Verdict?
-        var explanation: FeedbackEvent.Verdict?
+        var prediction: Verdict?
+        var explanation: Verdict?
         var mask: BinaryMask?
     }
 
@@ -205,7 +205,7 @@ public final class LabelApp {
         if let shown { views.append(shown.view) }
         if current == .supervisor, shown?.review != nil { views += reviewPanels.compactMap { $0 } }
         views += upcoming
-        heatmaps.request(views.map { HeatmapWorker.Item(path: $0.path, image: $0.image, target: LoopSession.explainedClass) })
+        heatmaps.request(views.map { HeatmapWorker.Item(path: $0.path, image: $0.image, target: LoopSession.explainedClass.classIndex) })
     }
 
     func submit() throws {
@@ -283,7 +283,7 @@ public final class LabelApp {
     }
 
     func retrainOptions() throws -> TrainingOptions {
-        try session.roundTraining(epochs: Int(try session.workspace.setting("retrain_epochs") ?? "20") ?? 20)
+        try session.roundTraining(epochs: try session.workspace.retrainEpochs)
     }
 
     // MARK: Input
@@ -412,7 +412,7 @@ public final class LabelApp {
             message = "Prediction right. g: explanation right, b: wrong (paint the defect), Enter: submit."
         case .character("n"):
             answer.prediction = .wrong
-            message = "Prediction wrong: the label becomes \(shown!.view.predictedLabel == 1 ? "OK" : "NOK"). g / b for the explanation, Enter: submit."
+            message = "Prediction wrong: the label becomes \(shown!.view.predictedLabel.other.displayName). g / b for the explanation, Enter: submit."
         case .character("g"):
             answer.explanation = .right
             answer.mask = nil
@@ -493,7 +493,7 @@ public final class LabelApp {
         let hit = (neighbours?.nearHit?.path).flatMap { try? session.view(of: $0) }
         let miss = (neighbours?.nearMiss?.path).flatMap { try? session.view(of: $0) }
         let far = (neighbours?.farthest?.path).flatMap { try? session.view(of: $0) }
-        return [query, review.reason == "near-hit" ? shown?.view : hit, review.reason == "near-miss" ? shown?.view : miss, far]
+        return [query, review.reason == .nearHit ? shown?.view : hit, review.reason == .nearMiss ? shown?.view : miss, far]
     }
 
     // MARK: Drawing
@@ -578,7 +578,7 @@ public final class LabelApp {
         }
     }
 
-    func label(_ value: Int) -> String { value == 1 ? "NOK" : "OK" }
+    func label(_ value: ClassLabel) -> String { value.displayName }
 
     /// The overlay of `view`'s heatmap (this map's own min–max, or neutral grey when the map
     /// is flat), with the top-10 % outline of a map that is not flat; and a line saying what

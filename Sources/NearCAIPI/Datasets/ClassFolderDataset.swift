@@ -1,3 +1,4 @@
+import Foundation
 import FileAccess
 import Imaging
 
@@ -5,8 +6,7 @@ import Imaging
 public struct DatasetItem: Sendable, Equatable {
     /// Path relative to the data set root.
     public var path: String
-    /// 0 = OK, 1 = NOK.
-    public var label: Int
+    public var label: ClassLabel
     /// Relative path of the defect mask, if the data set has one for this image.
     public var maskPath: String?
 }
@@ -24,7 +24,8 @@ public struct DatasetProblem: Sendable, Equatable, CustomStringConvertible {
 /// `masks/` folder with the image's base name, or beside the image as `NAME_mask.png`.
 /// The data set folder is only read, never written.
 public struct ClassFolderDataset: Sendable {
-    public static let classNames = ["ok", "nok"]
+    /// The class names a checkpoint stores, in the network's output order.
+    public static let classNames = ClassLabel.allCases.map(\.name)
     public let root: String
     public private(set) var items: [DatasetItem] = []
     public private(set) var problems: [DatasetProblem] = []
@@ -33,9 +34,9 @@ public struct ClassFolderDataset: Sendable {
 
     public init(root: String, okFolders: [String] = ["ok", "good"], nokFolders: [String] = ["nok", "defect", "def"]) throws(FileAccessError) {
         self.root = root
-        guard BinaryFile.isDirectory(root) else { throw FileAccessError(path: root, reason: .notARegularFile) }
+        guard BinaryFile.isDirectory(root) else { throw FileAccessError(path: root, reason: .cannotRead(errno: BinaryFile.exists(root) ? ENOTDIR : ENOENT)) }
         var masks: [String: String] = [:]
-        var candidates: [(path: String, label: Int)] = []
+        var candidates: [(path: String, label: ClassLabel)] = []
         // Folders up to two levels down: root/X and root/X/Y.
         var folders: [String] = []
         for first in try BinaryFile.entries(of: root) where BinaryFile.isDirectory("\(root)/\(first)") && !first.hasPrefix(".") {
@@ -52,7 +53,7 @@ public struct ClassFolderDataset: Sendable {
                 for file in Self.images(below: "\(root)/\(folder)", relative: folder) { masks[Self.baseName(file)] = file }
                 continue
             }
-            let label = okNames.contains(name) ? 0 : (nokNames.contains(name) ? 1 : nil)
+            let label: ClassLabel? = okNames.contains(name) ? .ok : (nokNames.contains(name) ? .nok : nil)
             guard let label else { continue }
             // A class folder inside another class folder was already counted with its parent.
             if let parent = folder.split(separator: "/").first, folder.contains("/"),

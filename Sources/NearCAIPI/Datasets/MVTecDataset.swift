@@ -12,7 +12,7 @@ public enum MVTecDataset {
         var items: [DatasetItem] = []
         for good in ["train/good", "test/good"] where BinaryFile.isDirectory("\(root)/\(good)") {
             items += ClassFolderDataset.images(below: "\(root)/\(good)", relative: good).map {
-                DatasetItem(path: $0, label: 0, maskPath: nil)
+                DatasetItem(path: $0, label: .ok, maskPath: nil)
             }
         }
         if BinaryFile.isDirectory("\(root)/test") {
@@ -20,7 +20,7 @@ public enum MVTecDataset {
                 && BinaryFile.isDirectory("\(root)/test/\(defect)") {
                 for path in ClassFolderDataset.images(below: "\(root)/test/\(defect)", relative: "test/\(defect)") {
                     let mask = "ground_truth/\(defect)/\(ClassFolderDataset.baseName(path))_mask.png"
-                    items.append(DatasetItem(path: path, label: 1, maskPath: BinaryFile.exists("\(root)/\(mask)") ? mask : nil))
+                    items.append(DatasetItem(path: path, label: .nok, maskPath: BinaryFile.exists("\(root)/\(mask)") ? mask : nil))
                 }
             }
         }

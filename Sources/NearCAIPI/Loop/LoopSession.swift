@@ -2,7 +2,6 @@ import Explanations
 import Foundation
 import Imaging
 import NeuralNet
-import Storage
 
 /// How a workspace's loop runs; stored in its settings table so every inspector's session and
 /// the operator's retraining agree.
@@ -36,34 +35,37 @@ public struct LoopSettings: Sendable, Equatable {
     /// The workspace's settings, defaults for what it does not set. A stored value the engine
     /// cannot read is an error naming the setting, not a silent default.
     public static func stored(in workspace: Workspace) throws -> LoopSettings {
+        let standard = LoopSettings()
+        func whole(_ range: ClosedRange<Int>) -> (String) -> Int? { { Int($0).flatMap { range.contains($0) ? $0 : nil } } }
         var settings = LoopSettings()
-        func read<T>(_ key: String, _ parse: (String) -> T?) throws -> T? {
-            guard let text = try workspace.setting(key) else { return nil }
-            guard let value = parse(text) else { throw WorkspaceError(workspace.path, "setting '\(key)' has an unusable value '\(text)'") }
-            return value
+        settings.queryStrategy = try workspace.setting(.queryStrategy, fallback: standard.queryStrategy,
+                                                       expected: QueryStrategy.allCases.map(\.rawValue).joined(separator: ", "),
+                                                       QueryStrategy.init(rawValue:))
+        settings.makesRefutations = try workspace.setting(.refutations, fallback: standard.makesRefutations, expected: "on or off", Workspace.onOff)
+        settings.asksNeighbours = try workspace.setting(.nearNeighbours, fallback: standard.asksNeighbours, expected: "on or off", Workspace.onOff)
+        settings.refutationsPerItem = try workspace.setting(.refutationsPerItem, fallback: standard.refutationsPerItem,
+                                                            expected: "a whole number 0-64", whole(0...64))
+        settings.interactionsPerRound = try workspace.setting(.interactionsPerRound, fallback: standard.interactionsPerRound,
+                                                              expected: "a whole number from 1", whole(1...Int.max))
+        settings.leaseSeconds = try workspace.setting(.leaseSeconds, fallback: standard.leaseSeconds, expected: "seconds above 0") {
+            Double($0).flatMap { $0 > 0 && $0.isFinite ? $0 : nil }
         }
-        if let value = try read("query_strategy", QueryStrategy.init(rawValue:)) { settings.queryStrategy = value }
-        if let value = try read("refutations", { ["on": true, "off": false][$0] }) { settings.makesRefutations = value }
-        if let value = try read("near_neighbours", { ["on": true, "off": false][$0] }) { settings.asksNeighbours = value }
-        if let value = try read("refutations_per_item", { Int($0).flatMap { (0...64).contains($0) ? $0 : nil } }) { settings.refutationsPerItem = value }
-        if let value = try read("interactions_per_round", { Int($0).flatMap { $0 >= 1 ? $0 : nil } }) { settings.interactionsPerRound = value }
-        if let value = try read("lease_seconds", { Double($0).flatMap { $0 > 0 ? $0 : nil } }) { settings.leaseSeconds = value }
-        if let value = try read("heatmap_fill", MaskFill.init(rawValue:)) { settings.heatmapFill = value }
-        if let value = try read("heatmap_masks", { Int($0).flatMap { (10...100_000).contains($0) ? $0 : nil } }) { settings.heatmapMasks = value }
-        if let value = try read("heatmap_grid", { Int($0).flatMap { (2...64).contains($0) ? $0 : nil } }) { settings.heatmapGrid = value }
+        settings.heatmapFill = try workspace.setting(.heatmapFill, fallback: standard.heatmapFill,
+                                                     expected: MaskFill.allCases.map(\.rawValue).joined(separator: ", "), MaskFill.init(rawValue:))
+        settings.heatmapMasks = try workspace.setting(.heatmapMasks, fallback: standard.heatmapMasks, expected: "a whole number 10-100000",
+                                                      whole(10...100_000))
+        settings.heatmapGrid = try workspace.setting(.heatmapGrid, fallback: standard.heatmapGrid, expected: "a whole number 2-64", whole(2...64))
         return settings
     }
 
+    /// Stores every loop setting in the workspace, in one transaction.
     public func store(in workspace: Workspace) throws {
-        try workspace.database.transaction {
-            for (key, value) in [("query_strategy", queryStrategy.rawValue), ("refutations", makesRefutations ? "on" : "off"),
-                                 ("near_neighbours", asksNeighbours ? "on" : "off"), ("refutations_per_item", String(refutationsPerItem)),
-                                 ("interactions_per_round", String(interactionsPerRound)), ("lease_seconds", String(leaseSeconds)),
-                                 ("heatmap_fill", heatmapFill.rawValue), ("heatmap_masks", String(heatmapMasks)),
-                                 ("heatmap_grid", String(heatmapGrid))] {
-                try workspace.setSetting(key, value)
-            }
-        }
+        try workspace.setSettings([
+            (.queryStrategy, queryStrategy.rawValue), (.refutations, makesRefutations ? "on" : "off"),
+            (.nearNeighbours, asksNeighbours ? "on" : "off"), (.refutationsPerItem, String(refutationsPerItem)),
+            (.interactionsPerRound, String(interactionsPerRound)), (.leaseSeconds, String(leaseSeconds)),
+            (.heatmapFill, heatmapFill.rawValue), (.heatmapMasks, String(heatmapMasks)), (.heatmapGrid, String(heatmapGrid)),
+        ])
     }
 }
 
@@ -79,16 +81,6 @@ public struct SubmitOutcome: Sendable, Equatable {
     public var retrainDue: Bool
 }
 
-/// A near hit or near miss waiting for the supervisor.
-public struct Review: Sendable, Equatable {
-    public var id: Int64
-    public var path: String
-    /// "near-hit" or "near-miss".
-    public var reason: String
-    /// The wrongly predicted query it belongs to.
-    public var of: String
-}
-
 /// What the active model says about one item.
 public struct ItemView: Sendable {
     public var path: String
@@ -97,8 +89,8 @@ public struct ItemView: Sendable {
     public var probabilities: [Float]
     public var embedding: [Float]
     /// The label the engine knows (training data, expert feedback); nil in the pool.
-    public var knownLabel: Int?
-    public var predictedLabel: Int { probabilities[1] > probabilities[0] ? 1 : 0 }
+    public var knownLabel: ClassLabel?
+    public var predictedLabel: ClassLabel { ClassLabel(predictedFrom: probabilities) }
     public var confidence: Float { probabilities.max() ?? 0 }
 }
 
@@ -142,9 +134,9 @@ public final class LoopSession {
     /// The active model's prediction and embedding for any item of the workspace (pool items
     /// from the codebook, others computed).
     public func view(of path: String) throws -> ItemView {
-        let row = try itemRow(path)
-        let image = try itemImage(path, origin: row.origin)
-        let known = row.label
+        let item = try indexed(path)
+        let image = try itemImage(item)
+        let known = item.label
         if let cached = pool.predictions.first(where: { $0.path == path }) {
             return ItemView(path: path, image: image, probabilities: cached.probabilities, embedding: cached.embedding, knownLabel: known)
         }
@@ -168,11 +160,11 @@ public final class LoopSession {
     /// normal, lowers P(NOK) most — so a part predicted OK at 0.51 still shows the region that
     /// nearly made it NOK; for the OK class the same masks would only ask whether a normal
     /// region stays normal, and its map is flat by construction.
-    public static let explainedClass = 1
+    public static let explainedClass = ClassLabel.nok
 
     /// InvRISE heatmap of the item for the NOK class with the active model.
     public func explain(_ view: ItemView, progress: (SaliencyProgress) -> Bool = { _ in true }) throws -> SaliencyResult {
-        try explainer().explain(view.image, target: Self.explainedClass, classCount: 2,
+        try explainer().explain(view.image, target: Self.explainedClass.classIndex, classCount: ClassLabel.allCases.count,
                                 probabilities: classifier.probabilityFunction, progress: progress)
     }
 
@@ -200,13 +192,10 @@ public final class LoopSession {
     }
 
     private func answer(_ event: FeedbackEvent, heatmap: Image?, seed: UInt64, closingReview: Int64?) throws -> SubmitOutcome {
-        let id = try workspace.recordFeedback(event, acceptIntoTraining: true) { database in
-            if let closingReview {
-                // Two supervisors may answer the same review at once: the first closes it, the
-                // second's answer is rolled back with its transaction.
-                try database.query("UPDATE review_queue SET done = 1 WHERE id = ? AND done = 0", [.integer(closingReview)])
-                guard database.changes == 1 else { throw ReviewAlreadyAnswered(path: event.itemPath) }
-            }
+        let id = try workspace.recordFeedback(event, acceptIntoTraining: true) { store in
+            // Two supervisors may answer the same review at once: the first closes it, the
+            // second's answer is rolled back with its transaction.
+            if let closingReview, try !store.closeReview(closingReview) { throw ReviewAlreadyAnswered(path: event.itemPath) }
         }
         var outcome = SubmitOutcome(feedbackID: id, refutations: [], queuedReviews: [], pending: 0, retrainDue: false)
         if settings.makesRefutations, let label = event.establishedLabel {
@@ -219,8 +208,8 @@ public final class LoopSession {
             }
             if let region, !region.isEmpty {
                 let image = try workspace.image(event.itemPath, size: size, channels: channels)
-                let hosts = label == 1 ? try okHosts(size: size, channels: channels, limit: 8) : []
-                let made = RefutationMaker.make(image: image, region: region, isDefect: label == 1, count: settings.refutationsPerItem,
+                let hosts = label == .nok ? try okHosts(size: size, channels: channels, limit: 8) : []
+                let made = RefutationMaker.make(image: image, region: region, isDefect: label == .nok, count: settings.refutationsPerItem,
                                                 seed: seed ^ UInt64(bitPattern: id), okImages: hosts)
                 outcome.refutations = try workspace.addRefutations(of: event.itemPath, label: label, made)
             }
@@ -236,53 +225,29 @@ public final class LoopSession {
 
     private func queueNeighbours(of path: String) throws -> [String] {
         let neighbours = try self.neighbours(of: path)
-        let database = workspace.database
-        var queued: [String] = []
-        let now = ISO8601DateFormatter().string(from: Date())
-        try database.transaction {
-            for (reason, neighbour) in [("near-hit", neighbours.nearHit), ("near-miss", neighbours.nearMiss)] {
-                guard let neighbour else { continue }
-                try database.query("""
-                    INSERT OR IGNORE INTO review_queue (item_id, reason, of_item_id, created)
-                    SELECT n.id, ?, q.id, ? FROM items n, items q WHERE n.path = ? AND q.path = ?
-                    """, [.text(reason), .text(now), .text(neighbour.path), .text(path)])
-                queued.append(neighbour.path)
-            }
+        let found = [(ReviewReason.nearHit, neighbours.nearHit), (.nearMiss, neighbours.nearMiss)].compactMap { reason, neighbour in
+            neighbour.map { (reason, $0.path) }
         }
-        return queued
+        let now = Date()
+        try workspace.store.transaction {
+            for (reason, neighbour) in found { try workspace.store.queueReview(of: neighbour, reason: reason, forQuery: path, at: now) }
+        }
+        return found.map(\.1)
     }
 
     /// Near hit, near miss and farthest item among the items still in the pool.
     public func neighbours(of path: String) throws -> Neighbours {
-        let inPool = Set(try workspace.database.query("SELECT id FROM items WHERE split = 'pool' AND usable = 1").compactMap { row -> Int64? in
-            if case .integer(let id) = row[0] { return id } else { return nil }
-        })
+        let inPool = Set(try workspace.store.items(in: .pool, labelledOnly: false).map(\.id))
         return try pool.neighbours(of: path, among: inPool)
     }
 
     /// The supervisor's open reviews, oldest first. A review whose item has meanwhile been
     /// answered by someone else is not listed.
-    public func reviewQueue() throws -> [Review] {
-        try workspace.database.query("""
-            SELECT r.id, n.path, r.reason, q.path FROM review_queue r
-            JOIN items n ON n.id = r.item_id JOIN items q ON q.id = r.of_item_id
-            WHERE r.done = 0 AND n.split = 'pool' ORDER BY r.id
-            """).compactMap { row in
-            guard case .integer(let id) = row[0], case .text(let path) = row[1], case .text(let reason) = row[2],
-                  case .text(let of) = row[3] else { return nil }
-            return Review(id: id, path: path, reason: reason, of: of)
-        }
-    }
+    public func reviewQueue() throws -> [Review] { try workspace.store.reviews(openOnly: true) }
 
     /// The refutations made from an item: (path relative to the workspace, transform).
     public func refutations(of path: String) throws -> [(path: String, transform: String)] {
-        try workspace.database.query("""
-            SELECT r.path, r.transform FROM items r JOIN items p ON p.id = r.parent_id
-            WHERE p.path = ? AND r.origin = 'refutation' ORDER BY r.id
-            """, [.text(path)]).compactMap { row in
-            guard case .text(let file) = row[0], case .text(let transform) = row[1] else { return nil }
-            return (file, transform)
-        }
+        try workspace.store.refutations(of: path).map { ($0.path, $0.transform ?? "") }
     }
 
     // MARK: Rounds
@@ -330,24 +295,22 @@ public final class LoopSession {
 
     // MARK: Helpers
 
-    func itemRow(_ path: String) throws -> (origin: String, label: Int?) {
-        guard let row = try workspace.database.query("SELECT origin, label FROM items WHERE path = ?", [.text(path)]).first,
-              case .text(let origin) = row[0] else { throw WorkspaceError(workspace.path, "no item '\(path)'") }
-        if case .integer(let label) = row[1] { return (origin, Int(label)) }
-        return (origin, nil)
+    /// The indexed item at `path`, or an error naming it.
+    func indexed(_ path: String) throws -> ItemRecord {
+        guard let item = try workspace.item(at: path) else { throw WorkspaceError(workspace.path, "no item '\(path)'") }
+        return item
     }
 
     /// An item's image at the model's input: originals from the data root, refutations from the workspace.
-    public func itemImage(_ path: String) throws -> Image { try itemImage(path, origin: itemRow(path).origin) }
+    public func itemImage(_ path: String) throws -> Image { try itemImage(indexed(path)) }
 
-    func itemImage(_ path: String, origin: String) throws -> Image {
-        let file = origin == "original" ? "\(try workspace.dataRoot)/\(path)" : "\(workspace.path)/\(path)"
-        return try ImageFile.read(file).image.modelInput(channels: classifier.channels, size: classifier.inputSize)
+    func itemImage(_ item: ItemRecord) throws -> Image {
+        try ImageFile.read(try workspace.file(of: item)).image.modelInput(channels: classifier.channels, size: classifier.inputSize)
     }
 
     /// OK training originals to paste defects into.
     func okHosts(size: Int, channels: Int, limit: Int) throws -> [(name: String, image: Image)] {
-        try workspace.labelledItems(split: "train").filter { $0.label == 0 && !$0.isGenerated }.prefix(limit).map { item in
+        try workspace.labelledItems(in: .train).filter { $0.label == .ok && !$0.origin.isGenerated }.prefix(limit).map { item in
             (item.path, try ImageFile.read(try workspace.file(of: item)).image.modelInput(channels: channels, size: size))
         }
     }

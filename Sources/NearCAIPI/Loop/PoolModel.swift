@@ -3,7 +3,6 @@ import Explanations
 import Imaging
 import NeuralNet
 import SeededRandom
-import Storage
 
 /// Predictions of the active model over the workspace's pool, and what the loop asks of them.
 public final class PoolModel {
@@ -21,11 +20,7 @@ public final class PoolModel {
         self.workspace = workspace
         let (model, info, round) = try workspace.activeModel()
         classifier = ImageClassifier(model: model, info: info)
-        let rows = try workspace.database.query("SELECT id, path FROM items WHERE split = 'pool' AND usable = 1 ORDER BY id")
-        let items = rows.compactMap { row -> (Int64, String)? in
-            guard case .integer(let id) = row[0], case .text(let path) = row[1] else { return nil }
-            return (id, path)
-        }
+        let items = try workspace.store.items(in: .pool, labelledOnly: false).map { ($0.id, $0.path) }
         let cache = PoolCache(workspace: workspace, round: round)
         let known = cache.read()
         var missing: [(Int64, String)] = []
@@ -77,14 +72,13 @@ public final class PoolModel {
     public func nextQuery(for user: String, strategy: QueryStrategy = .leastConfidence, leaseSeconds: Double = 600,
                           seed: UInt64 = 1, now: Double = Date().timeIntervalSince1970) throws -> Query? {
         let order = ranked(by: strategy, seed: seed)
-        let database = workspace.database
-        return try database.transaction { () throws -> Query? in
+        let store = workspace.store
+        return try store.transaction { () throws -> Query? in
             let (answered, heldByOthers, heldByUser) = try itemStates(for: user, now: now)
             guard let pick = order.first(where: { !answered.contains($0.itemID) && !heldByOthers.contains($0.itemID) && !heldByUser.contains($0.itemID) })
                 ?? order.first(where: { heldByUser.contains($0.itemID) && !answered.contains($0.itemID) }) else { return nil }
             let expires = now + leaseSeconds
-            try database.query("INSERT OR REPLACE INTO leases (item_id, user, expires) VALUES (?, ?, ?)",
-                               [.integer(pick.itemID), .text(user), .real(expires)])
+            try store.lease(pick.itemID, to: user, until: expires)
             return Query(itemID: pick.itemID, path: pick.path, predictedLabel: pick.predictedLabel,
                          confidence: pick.confidence, expires: expires)
         }
@@ -103,15 +97,11 @@ public final class PoolModel {
 
     /// Items with a standing answer, and items leased (unexpired) to others and to `user`.
     private func itemStates(for user: String, now: Double) throws -> (answered: Set<Int64>, heldByOthers: Set<Int64>, heldByUser: Set<Int64>) {
-        let database = workspace.database
-        let answered = Set(try database.query("SELECT DISTINCT item_id FROM feedback WHERE reverted = 0").compactMap { row -> Int64? in
-            if case .integer(let id) = row[0] { return id } else { return nil }
-        })
+        let answered = try workspace.store.answeredItemIDs()
         var heldByOthers: Set<Int64> = []
         var heldByUser: Set<Int64> = []
-        for row in try database.query("SELECT item_id, user FROM leases WHERE expires > ?", [.real(now)]) {
-            guard case .integer(let id) = row[0], case .text(let holder) = row[1] else { continue }
-            if holder == user { heldByUser.insert(id) } else { heldByOthers.insert(id) }
+        for lease in try workspace.store.leases(unexpiredAt: now) {
+            if lease.user == user { heldByUser.insert(lease.itemID) } else { heldByOthers.insert(lease.itemID) }
         }
         return (answered, heldByOthers, heldByUser)
     }
@@ -140,7 +130,7 @@ public final class PoolModel {
 
     /// Gives a leased item back (the expert moved on without answering).
     public func release(_ query: Query, for user: String) throws {
-        try workspace.database.query("DELETE FROM leases WHERE item_id = ? AND user = ?", [.integer(query.itemID), .text(user)])
+        try workspace.store.releaseLease(query.itemID, of: user)
     }
 
     /// Cosine similarity of embeddings (eq. 3) between the item at `path` and every other pool
@@ -152,12 +142,9 @@ public final class PoolModel {
         guard let query = predictions.first(where: { $0.path == path }) else {
             throw WorkspaceError(workspace.path, "'\(path)' is not in the pool")
         }
-        var known: [Int64: Int] = [:]
         // Any split: a query the expert just answered has left the pool, and its class is the
         // expert's label, not the (wrong) prediction.
-        for row in try workspace.database.query("SELECT id, label FROM items WHERE label IS NOT NULL AND origin = 'original'") {
-            if case .integer(let id) = row[0], case .integer(let label) = row[1] { known[id] = Int(label) }
-        }
+        let known = try workspace.store.knownOriginalLabels()
         let among = predictions.filter { candidates?.contains($0.itemID) ?? true }
         return Neighbours.search(for: query, among: among) { known[$0.itemID] ?? $0.predictedLabel }
     }

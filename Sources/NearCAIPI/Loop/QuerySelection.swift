@@ -3,7 +3,6 @@ import Explanations
 import Imaging
 import NeuralNet
 import SeededRandom
-import Storage
 
 /// How the next query is chosen from the pool: the item of highest potential information.
 public enum QueryStrategy: String, Sendable, CaseIterable {
@@ -42,7 +41,7 @@ public struct PoolPrediction: Sendable {
     public var probabilities: [Float]
     /// Global-average-pooled features: what near hits and misses compare.
     public var embedding: [Float]
-    public var predictedLabel: Int { probabilities[1] > probabilities[0] ? 1 : 0 }
+    public var predictedLabel: ClassLabel { ClassLabel(predictedFrom: probabilities) }
     public var confidence: Float { probabilities.max() ?? 0 }
 }
 
@@ -50,7 +49,7 @@ public struct PoolPrediction: Sendable {
 public struct Query: Sendable, Equatable {
     public var itemID: Int64
     public var path: String
-    public var predictedLabel: Int
+    public var predictedLabel: ClassLabel
     public var confidence: Float
     public var expires: Double
 }
@@ -71,7 +70,7 @@ extension Neighbours {
     /// similarity of embeddings with the same class, near miss = highest with another class,
     /// farthest = lowest of all.
     public static func search(for query: PoolPrediction, among candidates: [PoolPrediction],
-                              classOf: (PoolPrediction) -> Int) -> Neighbours {
+                              classOf: (PoolPrediction) -> ClassLabel) -> Neighbours {
         let queryClass = classOf(query)
         var result = Neighbours()
         for other in candidates where other.itemID != query.itemID {

@@ -1,7 +1,6 @@
 import Explanations
 import FileAccess
 import Imaging
-import Storage
 
 /// An expert who answers from the data set's ground truth (the main paper's protocol, sec.
 /// 4.2: the simulated user always corrects to the ground truth).
@@ -22,13 +21,11 @@ public struct SimulatedExpert: Sendable {
 
     /// The truth the workspace holds for an item: its label and mask path (relative to the
     /// data root), from the index that `init` built.
-    public static func truth(of path: String, in workspace: Workspace) throws -> (label: Int, maskPath: String?) {
-        guard let row = try workspace.database.query("SELECT truth_label, truth_mask_path FROM items WHERE path = ?", [.text(path)]).first,
-              case .integer(let label) = row[0] else {
+    public static func truth(of path: String, in workspace: Workspace) throws -> (label: ClassLabel, maskPath: String?) {
+        guard let item = try workspace.item(at: path), let label = item.truthLabel else {
             throw WorkspaceError(workspace.path, "no ground truth for '\(path)'; the simulated expert needs a labelled data set")
         }
-        if case .text(let mask) = row[1] { return (Int(label), mask) }
-        return (Int(label), nil)
+        return (label, item.truthMaskPath)
     }
 
     /// The answer on `view` (the active model's prediction), with its heatmap if one was computed.
@@ -36,12 +33,12 @@ public struct SimulatedExpert: Sendable {
         try answer(path: view.path, predictedLabel: view.predictedLabel, confidence: view.confidence, heatmap: heatmap, in: workspace)
     }
 
-    public func answer(path: String, predictedLabel: Int, confidence: Float, heatmap: Image? = nil,
+    public func answer(path: String, predictedLabel: ClassLabel, confidence: Float, heatmap: Image? = nil,
                        in workspace: Workspace) throws -> FeedbackEvent {
         let truth = try Self.truth(of: path, in: workspace)
         var event = FeedbackEvent(itemPath: path, user: name, predictedLabel: predictedLabel, predictedConfidence: Double(confidence),
                                   prediction: predictedLabel == truth.label ? .right : .wrong, correctedLabel: truth.label)
-        guard truth.label == 1, let maskPath = truth.maskPath else { return event }
+        guard truth.label == .nok, let maskPath = truth.maskPath else { return event }
         let mask = BinaryMask(thresholding: try ImageFile.read("\(try workspace.dataRoot)/\(maskPath)").image)
         if let heatmap, predictedLabel == truth.label {
             let region = mask.resized(width: heatmap.width, height: heatmap.height)

@@ -3,79 +3,31 @@ import FileAccess
 import Foundation
 import Imaging
 import NeuralNet
-import Storage
-
-/// Where a round stands. The raw values are the rounds table's CHECK list (Schema.swift),
-/// so the database and the code share one vocabulary.
-public enum RoundStatus: String, Sendable, CaseIterable {
-    /// The round whose model the loop uses (exactly one, once a round exists).
-    case active
-    /// Replaced by a later round.
-    case superseded
-    /// Undone by a rollback to an earlier round (kept, not used).
-    case rolledBack = "rolled_back"
-    /// Training did not complete.
-    case failed
-}
-
-/// A recorded training round, with what it measured.
-public struct Round: Sendable, Equatable {
-    public var number: Int
-    public var checkpoint: String
-    public var status: RoundStatus
-    public var trainingSize: Int
-    /// Validation and test metrics; nil only for a round stored without readable metrics.
-    public var metrics: RoundMetrics?
-}
-
-/// What a round measured, stored as JSON in the rounds table.
-public struct RoundMetrics: Sendable, Codable, Equatable {
-    public var validation: ClassificationMetrics
-    public var test: ClassificationMetrics
-    public var epochs: Int
-    public var bestEpoch: Int
-    public var seconds: Double
-}
 
 extension Workspace {
-    /// A usable item with its known label, as read from the index.
+    /// A usable item whose label the engine knows.
     public struct LabelledItem: Sendable {
         public var id: Int64
         public var path: String
-        public var label: Int
-        /// Where the file lives: originals below the data root, generated items (refutations)
-        /// below the workspace.
-        public var isGenerated: Bool
+        public var label: ClassLabel
+        public var origin: ItemOrigin
     }
 
     /// Usable items of a split whose label the engine knows (feedback labels and generated
-    /// training items included).
-    public func labelledItems(split: String) throws -> [LabelledItem] {
-        try database.query("SELECT id, path, label, origin FROM items WHERE split = ? AND usable = 1 AND label IS NOT NULL ORDER BY id",
-                           [.text(split)]).compactMap { row in
-            guard case .integer(let id) = row[0], case .text(let path) = row[1], case .integer(let label) = row[2],
-                  case .text(let origin) = row[3] else { return nil }
-            return LabelledItem(id: id, path: path, label: Int(label), isGenerated: origin != "original")
+    /// training items included), in the order they were indexed.
+    public func labelledItems(in split: Split) throws -> [LabelledItem] {
+        try store.items(in: split, labelledOnly: true).compactMap { item in
+            item.label.map { LabelledItem(id: item.id, path: item.path, label: $0, origin: item.origin) }
         }
     }
 
     /// The file of an item: generated items below the workspace, originals below the data root.
-    public func file(of item: LabelledItem) throws -> String {
-        item.isGenerated ? "\(path)/\(item.path)" : "\(try dataRoot)/\(item.path)"
+    public func file(of path: String, origin: ItemOrigin) throws -> String {
+        origin.isGenerated ? "\(self.path)/\(path)" : "\(try dataRoot)/\(path)"
     }
 
-    public var dataRoot: String { get throws { try setting("data_root") ?? "" } }
-
-    /// Whether rounds train with `OcclusionAugmentation` (setting `occlusion_training`, on or off).
-    public var occlusionTraining: Bool {
-        get throws {
-            guard let text = try setting("occlusion_training") else { return OcclusionAugmentation.standard }
-            guard let value = ["on": true, "off": false][text] else {
-                throw WorkspaceError(path, "setting 'occlusion_training' has an unusable value '\(text)' (on or off)")
-            }
-            return value
-        }
-    }
+    public func file(of item: LabelledItem) throws -> String { try file(of: item.path, origin: item.origin) }
+    public func file(of item: ItemRecord) throws -> String { try file(of: item.path, origin: item.origin) }
 
     /// The item's image from the data root, prepared for a model (channels, square size).
     public func image(_ path: String, size: Int, channels: Int) throws -> Image {
@@ -86,7 +38,7 @@ extension Workspace {
     /// `classifier`: what the normal-part heatmap fills draw from. At most
     /// `NormalParts.maximumParts`, evenly chosen; a part that cannot be read is left out.
     public func normalParts(for classifier: ImageClassifier) throws -> NormalParts? {
-        let items = try labelledItems(split: "train").filter { $0.label == 0 && !$0.isGenerated }
+        let items = try labelledItems(in: .train).filter { $0.label == .ok && !$0.origin.isGenerated }
         var images: [Image] = []
         // Only the parts NormalParts would keep are read.
         for item in NormalParts.kept(of: items.count).map({ items[$0] }) {
@@ -97,17 +49,8 @@ extension Workspace {
         return NormalParts(parts: images)
     }
 
-    /// Every round, oldest first: the one reader of the rounds table.
-    public func rounds() throws -> [Round] {
-        try database.query("SELECT number, checkpoint, status, training_size, metrics FROM rounds ORDER BY number")
-            .compactMap { row in
-                guard case .integer(let number) = row[0], case .text(let file) = row[1], case .text(let state) = row[2],
-                      let status = RoundStatus(rawValue: state), case .integer(let size) = row[3] else { return nil }
-                var metrics: RoundMetrics? = nil
-                if case .text(let json) = row[4] { metrics = try? JSONDecoder().decode(RoundMetrics.self, from: Data(json.utf8)) }
-                return Round(number: Int(number), checkpoint: file, status: status, trainingSize: Int(size), metrics: metrics)
-            }
-    }
+    /// Every round, oldest first.
+    public func rounds() throws -> [Round] { try store.rounds() }
 
     public func activeRound() throws -> Round? { try rounds().last { $0.status == .active } }
 
@@ -128,27 +71,27 @@ extension Workspace {
     /// old active round or the new one, never a half-written checkpoint in use.
     public func trainRound(options: TrainingOptions, fromScratch: Bool, pretrained: String? = nil,
                            progress: (TrainingProgress) -> Bool) throws -> (Round, RoundMetrics) {
-        let architecture = try setting("architecture") ?? "resnet18-w4"
-        let size = Int(try setting("input_size") ?? "128") ?? 128
+        let architecture = try self.architecture
+        let size = try inputSize
         // Feedback recorded while this round trains (other inspectors keep working) is not in
         // its training set, so it stays pending for the next round.
-        var lastFeedback: Int64 = 0
-        if case .integer(let id)? = try database.query("SELECT max(id) FROM feedback").first?.first { lastFeedback = id }
-        let training = try labelledItems(split: "train"), validation = try labelledItems(split: "val"), test = try labelledItems(split: "test")
+        let lastFeedback = try store.lastFeedbackID()
+        let training = try labelledItems(in: .train), validation = try labelledItems(in: .validation), test = try labelledItems(in: .test)
         guard Set(training.map(\.label)).count == 2 else { throw WorkspaceError(path, "the training split needs OK and NOK images") }
         // The training-set size of a round counts originals and generated items alike.
-        let originals = training.filter { !$0.isGenerated }
+        let originals = training.filter { !$0.origin.isGenerated }
         let channels = try ImageFile.read(try file(of: originals.first ?? training[0])).image.colorChannels
         let load = { (items: [LabelledItem]) throws -> [(Image, Int)] in
             try items.map { item in
-                (try ImageFile.read(try self.file(of: item)).image.modelInput(channels: channels, size: size), item.label)
+                (try ImageFile.read(try self.file(of: item)).image.modelInput(channels: channels, size: size), item.label.classIndex)
             }
         }
         let trainingImages = try load(training), validationImages = try load(validation), testImages = try load(test)
 
         let start = Date()
         let previous = try activeRound()
-        let configuration = ResNetConfiguration.named(architecture, inputChannels: channels, inputSize: size, classCount: 2)!
+        let configuration = ResNetConfiguration.named(architecture, inputChannels: channels, inputSize: size,
+                                                      classCount: ClassLabel.allCases.count)!
         let model: ResNet, info: CheckpointInfo
         if let previous, !fromScratch {
             // A fine-tuned model keeps the normalisation it was first trained with.
@@ -177,19 +120,9 @@ extension Workspace {
         let number = (try rounds().map(\.number).max() ?? 0) + 1
         let file = "models/round-\(String(format: "%03d", number)).safetensors"
         try Checkpoint.save(model, info: info, to: "\(path)/\(file)")
-        let json = String(decoding: try JSONEncoder().encode(metrics), as: UTF8.self)
-        try database.transaction {
-            try database.query("UPDATE rounds SET status = 'superseded' WHERE status = 'active'")
-            try database.query("""
-                INSERT INTO rounds (number, parent_id, checkpoint, training_size, metrics, created, status)
-                VALUES (?, (SELECT id FROM rounds WHERE number = ?), ?, ?, ?, ?, 'active')
-                """, [.integer(Int64(number)), previous.map { .integer(Int64($0.number)) } ?? .null, .text(file),
-                      .integer(Int64(training.count)), .text(json), .text(ISO8601DateFormatter().string(from: Date()))])
-            // The feedback this round trained on is now part of it.
-            try database.query("UPDATE feedback SET round_id = (SELECT id FROM rounds WHERE number = ?) WHERE round_id IS NULL AND reverted = 0 AND id <= ?",
-                               [.integer(Int64(number)), .integer(lastFeedback)])
-        }
-        return (Round(number: number, checkpoint: file, status: .active, trainingSize: training.count, metrics: metrics), metrics)
+        let round = Round(number: number, checkpoint: file, status: .active, trainingSize: training.count, metrics: metrics)
+        try store.recordActiveRound(round, parentNumber: previous?.number, lastFeedbackID: lastFeedback)
+        return (round, metrics)
     }
 
     /// Makes round `number` active again; later rounds are marked rolled back (kept), and the
@@ -198,14 +131,6 @@ extension Workspace {
         guard try rounds().contains(where: { $0.number == number && $0.status != .failed }) else {
             throw WorkspaceError(path, "no round \(number) to roll back to")
         }
-        try database.transaction {
-            try database.query("""
-                UPDATE feedback SET reverted = 1
-                WHERE round_id IN (SELECT id FROM rounds WHERE number > ?)
-                """, [.integer(Int64(number))])
-            try database.query("UPDATE rounds SET status = 'rolled_back' WHERE number > ?", [.integer(Int64(number))])
-            try database.query("UPDATE rounds SET status = 'superseded' WHERE number < ? AND status = 'active'", [.integer(Int64(number))])
-            try database.query("UPDATE rounds SET status = 'active' WHERE number = ?", [.integer(Int64(number))])
-        }
+        try store.rollback(to: number)
     }
 }

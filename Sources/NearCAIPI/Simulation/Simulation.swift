@@ -1,7 +1,6 @@
 import FileAccess
 import Foundation
 import NeuralNet
-import Storage
 
 /// The main paper's experiment (sec. 4.2, Tables 2–3): every strategy spends the same budget
 /// of expert interactions, answered by the simulated expert, on its own copy of one workspace
@@ -102,7 +101,7 @@ public final class Simulation {
             }
         }
         // Copies are taken from the main database file alone.
-        try workspace.database.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        try workspace.store.checkpointLog()
         return workspace
     }
 
@@ -112,21 +111,14 @@ public final class Simulation {
         let path = "\(seedFolder(seed))/\(strategy.rawValue)"
         if !BinaryFile.exists("\(path)/\(Workspace.databaseName)") {
             let temporary = "\(path).copying"
-            let files = FileManager.default
-            try? files.removeItem(atPath: temporary)
-            try? files.removeItem(atPath: path)
-            do {
-                try BinaryFile.createDirectory("\(temporary)/models")
-                for round in try base.rounds() {
-                    try files.copyItem(atPath: base.checkpointPath(of: round), toPath: "\(temporary)/\(round.checkpoint)")
-                }
-                try files.copyItem(atPath: "\(base.path)/\(Workspace.databaseName)", toPath: "\(temporary)/\(Workspace.databaseName)")
-                try files.moveItem(atPath: temporary, toPath: path)
-            } catch let error as FileAccessError {
-                throw error
-            } catch {
-                throw WorkspaceError(path, "cannot copy the initial workspace: \(error.localizedDescription)")
+            try BinaryFile.removeTree(temporary)
+            try BinaryFile.removeTree(path)
+            try BinaryFile.createDirectory("\(temporary)/models")
+            for round in try base.rounds() {
+                try BinaryFile.copy(base.checkpointPath(of: round), to: "\(temporary)/\(round.checkpoint)")
             }
+            try BinaryFile.copy("\(base.path)/\(Workspace.databaseName)", to: "\(temporary)/\(Workspace.databaseName)")
+            try BinaryFile.move(temporary, to: path)
         }
         let workspace = try Workspace(opening: path)
         var settings = LoopSettings(strategy: strategy)
@@ -140,11 +132,7 @@ public final class Simulation {
     /// no round has trained on yet (the supervisor's answers on near hits and misses come on
     /// top, as in Algorithm 1).
     func interactionsSoFar(_ workspace: Workspace) throws -> Int {
-        if case .integer(let count)? = try workspace.database.query(
-            "SELECT count(*) FROM feedback WHERE round_id IS NULL AND reverted = 0 AND user = ?", [.text(expert.name)]).first?.first {
-            return Int(count)
-        }
-        return 0
+        try workspace.pendingFeedbackCount(user: expert.name)
     }
 
     func runStrategy(_ strategy: LoopStrategy, seed: UInt64, workspace: Workspace,
@@ -178,10 +166,11 @@ public final class Simulation {
 
     /// The measured rounds of one strategy's workspace.
     public static func rows(of workspace: Workspace, strategy: LoopStrategy, seed: UInt64) throws -> [SimulationRow] {
-        try workspace.database.query("SELECT number, training_size, metrics FROM rounds WHERE status != 'failed' ORDER BY number").compactMap { row in
-            guard case .integer(let number) = row[0], case .integer(let size) = row[1], case .text(let json) = row[2] else { return nil }
-            let metrics = try JSONDecoder().decode(RoundMetrics.self, from: Data(json.utf8))
-            return SimulationRow(strategy: strategy, seed: seed, round: Int(number) - 1, trainingSize: Int(size),
+        try workspace.rounds().filter { $0.status != .failed }.map { round in
+            guard let metrics = round.metrics else {
+                throw WorkspaceError(workspace.path, "round \(round.number) has no readable metrics")
+            }
+            return SimulationRow(strategy: strategy, seed: seed, round: round.number - 1, trainingSize: round.trainingSize,
                                  accuracy: metrics.test.accuracy, f1: metrics.test.f1, mcc: metrics.test.mcc)
         }
     }

@@ -1,6 +1,5 @@
 import FileAccess
 import Imaging
-import Storage
 
 extension Workspace {
     public enum ExportFormat: String, Sendable, CaseIterable { case folders, mvtec, csv }
@@ -16,44 +15,39 @@ extension Workspace {
     public func export(to directory: String, format: ExportFormat) throws -> ExportSummary {
         let root = try dataRoot
         var summary = ExportSummary()
-        let rows = try database.query("""
-            SELECT i.id, i.path, i.label, i.split, i.truth_mask_path,
-                   (SELECT corrected_mask FROM feedback f WHERE f.item_id = i.id AND f.reverted = 0
-                    AND f.corrected_mask IS NOT NULL ORDER BY f.id DESC LIMIT 1)
-            FROM items i WHERE i.usable = 1 AND i.label IS NOT NULL AND i.origin = 'original' ORDER BY i.path
-            """)
         var labels = "file,source,label,split,mask\n"
-        for row in rows {
-            guard case .text(let path) = row[1], case .integer(let label) = row[2], case .text(let split) = row[3] else { continue }
+        for exported in try store.exportedItems() {
+            guard let label = exported.item.label else { continue }
+            let path = exported.item.path, split = exported.item.split
             let name = path.replacingOccurrences(of: "/", with: "_")
             let stem = ClassFolderDataset.baseName(name)
             let imageFolder: String, maskFile: String
             switch format {
             case .folders, .csv:
-                imageFolder = format == .csv ? "images" : (label == 1 ? "nok" : "ok")
+                imageFolder = format == .csv ? "images" : label.name
                 maskFile = "masks/\(stem).png"
             case .mvtec:
-                imageFolder = label == 1 ? "test/defect" : (split == "train" ? "train/good" : "test/good")
+                imageFolder = label == .nok ? "test/defect" : (split == .train ? "train/good" : "test/good")
                 maskFile = "ground_truth/defect/\(stem)_mask.png"
             }
             try BinaryFile.createDirectory("\(directory)/\(imageFolder)")
             try BinaryFile.writeAtomically(try BinaryFile.read("\(root)/\(path)"), to: "\(directory)/\(imageFolder)/\(name)")
             summary.images += 1
             var maskBytes: [UInt8]? = nil
-            if case .blob(let corrected) = row[5] {
+            if let corrected = exported.correctedMask {
                 maskBytes = corrected
-            } else if split != "pool", case .text(let truth) = row[4] {
+            } else if split != .pool, let truth = exported.item.truthMaskPath {
                 maskBytes = try BinaryFile.read("\(root)/\(truth)")
             }
             var writtenMask = ""
-            if label == 1, let maskBytes {
+            if label == .nok, let maskBytes {
                 let folder = String(maskFile[..<maskFile.lastIndex(of: "/")!])
                 try BinaryFile.createDirectory("\(directory)/\(folder)")
                 try BinaryFile.writeAtomically(maskBytes, to: "\(directory)/\(maskFile)")
                 writtenMask = maskFile
                 summary.masks += 1
             }
-            labels += "\(imageFolder)/\(name),\(path),\(label == 1 ? "nok" : "ok"),\(split),\(writtenMask)\n"
+            labels += "\(imageFolder)/\(name),\(path),\(label.name),\(split.rawValue),\(writtenMask)\n"
         }
         if format == .csv { try BinaryFile.writeAtomically(Array(labels.utf8), to: "\(directory)/labels.csv") }
         var log = "id,item,user,time,prediction,explanation,label,reverted\n"

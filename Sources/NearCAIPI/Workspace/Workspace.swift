@@ -1,7 +1,6 @@
 import FileAccess
 import Foundation
 import Imaging
-import Storage
 
 /// How `init` builds a workspace.
 public struct WorkspaceOptions: Sendable {
@@ -30,11 +29,12 @@ public struct WorkspaceSummary: Sendable {
 }
 
 /// One inspection project: `WORKSPACE/workspace.sqlite` (WAL) and `WORKSPACE/models/`.
-/// The data set it indexes is read, never written.
+/// The data set it indexes is read, never written. Everything stored goes through its
+/// `store` (Store/), which only the engine sees.
 public final class Workspace {
-    public static let databaseName = "workspace.sqlite"
+    public static let databaseName = WorkspaceStore.fileName
     public let path: String
-    public let database: Database
+    let store: WorkspaceStore
 
     /// Opens an existing workspace, applying schema migrations if it is older.
     public init(opening path: String) throws {
@@ -43,8 +43,7 @@ public final class Workspace {
             throw WorkspaceError(path, BinaryFile.isDirectory(path) ? "not a workspace (no \(Self.databaseName))" : "no such workspace")
         }
         self.path = path
-        database = try Database(path: file)
-        _ = try WorkspaceSchema.migrate(database, path: path)
+        store = try WorkspaceStore(opening: file, workspacePath: path)
     }
 
     /// Creates a workspace for the data set at `dataRoot`. Everything is written to a
@@ -100,66 +99,56 @@ public final class Workspace {
         let usable = items.filter { problems[$0.path] == nil }
         let classes = Set(usable.map(\.label))
         guard classes.count == 2 else {
-            throw WorkspaceError(dataRoot, "needs usable images of both classes (OK and NOK); found only \(classes.first.map { $0 == 0 ? "OK" : "NOK" } ?? "none")")
+            throw WorkspaceError(dataRoot, "needs usable images of both classes (OK and NOK); found only \(classes.first?.displayName ?? "none")")
         }
         let splits = try assignSplits(labels: usable.map(\.label), options: options, path: path)
 
         try BinaryFile.createDirectory("\(path)/models")
+        let settings: [(key: String, value: String)] = [
+            (SettingKey.dataRoot.rawValue, absoluteRoot), (SettingKey.layout.rawValue, layout.rawValue),
+            (SettingKey.architecture.rawValue, options.architecture), (SettingKey.inputSize.rawValue, String(options.inputSize)),
+            (SettingKey.seed.rawValue, String(options.seed)), (SettingKey.classNames.rawValue, ClassLabel.allCases.map(\.name).joined(separator: ",")),
+            (SettingKey.split.rawValue, options.split.map { String($0) }.joined(separator: ",")),
+            (SettingKey.created.rawValue, ISO8601DateFormatter().string(from: Date())),
+        ]
+        var next = 0
+        let originals = items.map { item -> NewOriginal in
+            let problem = problems[item.path]
+            let split = problem == nil ? splits[next] : .pool
+            if problem == nil { next += 1 }
+            // The pool's labels are hidden from the engine until someone gives them.
+            return NewOriginal(path: item.path, contentHash: hashes[item.path], split: split, label: split == .pool ? nil : item.label,
+                               truthLabel: item.label, truthMaskPath: usableMasks[item.path], problem: problem)
+        }
         let temporary = "\(file).creating-\(getpid())"
+        let removeTemporary = { for suffix in ["", "-wal", "-shm"] { try? BinaryFile.remove(temporary + suffix) } }
         do {
-            let database = try Database(path: temporary)
-            _ = try WorkspaceSchema.migrate(database, path: path)
-            try database.transaction {
-                let settings: [(String, String)] = [
-                    ("data_root", absoluteRoot), ("layout", layout.rawValue), ("architecture", options.architecture),
-                    ("input_size", String(options.inputSize)), ("seed", String(options.seed)),
-                    ("class_names", "ok,nok"), ("split", options.split.map { String($0) }.joined(separator: ",")),
-                    ("created", ISO8601DateFormatter().string(from: Date())),
-                ]
-                let setting = try database.prepare("INSERT INTO settings (key, value) VALUES (?, ?)")
-                for (key, value) in settings {
-                    try setting.bind([.text(key), .text(value)])
-                    _ = try setting.step()
-                }
-                let insert = try database.prepare("""
-                    INSERT INTO items (path, content_hash, split, label, truth_label, truth_mask_path, usable, problem)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                    """)
-                var next = 0
-                for item in items {
-                    let problem = problems[item.path]
-                    let split = problem == nil ? splits[next] : "pool"
-                    if problem == nil { next += 1 }
-                    // The pool's labels are hidden from the engine until someone gives them.
-                    let known: SQLValue = split == "pool" ? .null : .integer(Int64(item.label))
-                    try insert.bind([.text(item.path), hashes[item.path].map { .text($0) } ?? .null, .text(split), known,
-                                     .integer(Int64(item.label)), usableMasks[item.path].map { .text($0) } ?? .null,
-                                     .integer(problem == nil ? 1 : 0), problem.map { .text($0) } ?? .null])
-                    _ = try insert.step()
-                }
-            }
-            try database.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            let store = try WorkspaceStore(opening: temporary, workspacePath: path)
+            try store.create(settings: settings, originals: originals)
+            try store.checkpointLog()
         } catch {
-            for suffix in ["", "-wal", "-shm"] { unlink(temporary + suffix) }
+            removeTemporary()
             throw error
         }
-        for suffix in ["-wal", "-shm"] { unlink(temporary + suffix) }
-        guard rename(temporary, file) == 0 else {
-            unlink(temporary)
-            throw WorkspaceError(path, "cannot move the new database into place: \(String(cString: strerror(errno)))")
+        for suffix in ["-wal", "-shm"] { try? BinaryFile.remove(temporary + suffix) }
+        do {
+            try BinaryFile.move(temporary, to: file)
+        } catch {
+            removeTemporary()
+            throw WorkspaceError(path, "cannot move the new database into place: \(error.systemMessage ?? "\(error)")")
         }
         return (try Workspace(opening: path), summary)
     }
 
-    /// Stratified, seeded split names for usable items in order.
-    static func assignSplits(labels: [Int], options: WorkspaceOptions, path: String) throws -> [String] {
+    /// Stratified, seeded splits for usable items in order.
+    static func assignSplits(labels: [ClassLabel], options: WorkspaceOptions, path: String) throws -> [Split] {
         let fractions = options.split
         guard fractions.count == 4, fractions.allSatisfy({ $0 >= 0 }), abs(fractions.reduce(0, +) - 1) < 1e-6 else {
             throw WorkspaceError(path, "split fractions must be four non-negative numbers summing to 1")
         }
-        var names = [String](repeating: "pool", count: labels.count)
+        var names = [Split](repeating: .pool, count: labels.count)
         let total = labels.count
-        for (_, members) in StratifiedSplit.shuffledClasses(labels: labels, seed: options.seed) {
+        for (_, members) in StratifiedSplit.shuffledClasses(labels: labels.map(\.classIndex), seed: options.seed) {
             var counts: [Int]
             if let train = options.initialTrain {
                 guard train > 0, train < total else {
@@ -174,8 +163,8 @@ public final class Workspace {
                 counts = fractions.map { Int((Double(members.count) * $0).rounded()) }
             }
             var start = 0
-            for (split, count) in zip(["train", "val", "test", "pool"], counts) {
-                let end = split == "pool" ? members.count : min(start + count, members.count)
+            for (split, count) in zip([Split.train, .validation, .test, .pool], counts) {
+                let end = split == .pool ? members.count : min(start + count, members.count)
                 for index in members[start..<end] { names[index] = split }
                 start = end
             }
@@ -193,57 +182,53 @@ public final class Workspace {
 
     // MARK: Reading
 
-    public func setting(_ key: String) throws -> String? {
-        if case .text(let value)? = try database.query("SELECT value FROM settings WHERE key = ?", [.text(key)]).first?.first {
-            return value
-        }
-        return nil
-    }
-
-    /// Sets (or replaces) a workspace setting.
-    public func setSetting(_ key: String, _ value: String) throws {
-        try database.query("INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)", [.text(key), .text(value)])
-    }
-
     /// Counts for `status`.
     public struct Status: Sendable {
         public var usable = 0, unusable = 0, withMask = 0
-        /// truth class → count of usable items
-        public var perClass: [Int: Int] = [:]
-        /// split → (known label or -1 for hidden) → count
-        public var perSplit: [String: [Int: Int]] = [:]
+        /// the data set's class → count of usable items
+        public var perClass: [ClassLabel: Int] = [:]
+        /// split → label the engine knows (nil: hidden in the pool) → count of usable items
+        public var perSplit: [Split: [ClassLabel?: Int]] = [:]
         public var pendingFeedback = 0
         public var rounds: [Round] = []
     }
 
-    /// Feedback events no round has trained on yet (reverted ones excluded).
-    public func pendingFeedbackCount() throws -> Int {
-        if case .integer(let pending)? = try database.query(
-            "SELECT count(*) FROM feedback WHERE round_id IS NULL AND reverted = 0").first?.first {
-            return Int(pending)
-        }
-        return 0
-    }
+    /// Feedback events no round has trained on yet (reverted ones excluded); only `user`'s
+    /// when given.
+    public func pendingFeedbackCount(user: String? = nil) throws -> Int { try store.pendingFeedbackCount(user: user) }
 
     public func status() throws -> Status {
         var status = Status()
-        for row in try database.query("""
-            SELECT split, label, truth_label, usable, truth_mask_path IS NOT NULL, count(*) FROM items
-            WHERE origin = 'original' GROUP BY 1, 2, 3, 4, 5
-            """) {
-            guard case .text(let split) = row[0], case .integer(let usable) = row[3], case .integer(let masked) = row[4],
-                  case .integer(let count) = row[5] else { continue }
-            let n = Int(count)
-            if usable == 0 { status.unusable += n; continue }
-            status.usable += n
-            if masked == 1 { status.withMask += n }
-            if case .integer(let truth) = row[2] { status.perClass[Int(truth), default: 0] += n }
-            let known: Int
-            if case .integer(let label) = row[1] { known = Int(label) } else { known = -1 }
-            status.perSplit[split, default: [:]][known, default: 0] += n
+        for group in try store.originalCounts() {
+            guard group.isUsable else { status.unusable += group.count; continue }
+            status.usable += group.count
+            if group.hasMask { status.withMask += group.count }
+            if let truth = group.truthLabel { status.perClass[truth, default: 0] += group.count }
+            status.perSplit[group.split, default: [:]][group.label, default: 0] += group.count
         }
         status.pendingFeedback = try pendingFeedbackCount()
         status.rounds = try rounds()
         return status
     }
+
+    /// The indexed item at `path` (an original's path below the data root, a generated
+    /// item's below the workspace), or nil.
+    public func item(at path: String) throws -> ItemRecord? { try store.item(at: path) }
+
+    /// The usable items of `split`, in the order they were indexed.
+    public func items(in split: Split) throws -> [ItemRecord] { try store.items(in: split, labelledOnly: false) }
+
+    /// Who holds which query: the leases not yet expired, or all that are stored.
+    public func leases(includingExpired: Bool = false) throws -> [Lease] {
+        try store.leases(unexpiredAt: includingExpired ? nil : Date().timeIntervalSince1970)
+    }
+
+    /// Every near hit / near miss review ever queued, oldest first, open or answered.
+    public func reviews() throws -> [Review] { try store.reviews(openOnly: false) }
+
+    /// What SQLite's integrity check finds wrong with the database file; empty when it is intact.
+    public func integrityProblems() throws -> [String] { try store.integrityProblems() }
+
+    /// The version of the schema the database is at (WorkspaceSchema.currentVersion once open).
+    public var schemaVersion: Int { get throws { try store.schemaVersion } }
 }

@@ -106,17 +106,17 @@ enum EvalExplanationsCommand: Command {
         while start < loaded.count {
             let part = loaded[start..<min(start + 32, loaded.count)]
             let probabilities = classifier.probabilities(part.flatMap(\.image.pixels), batch: part.count)
-            for (offset, entry) in part.enumerated() where (probabilities[2 * offset + 1] > probabilities[2 * offset] ? 1 : 0) == entry.item.label {
+            for (offset, entry) in part.enumerated() where ClassLabel(predictedFrom: Array(probabilities[(2 * offset)..<(2 * offset + 2)])) == entry.item.label {
                 correct += 1
             }
             start += 32
         }
         let accuracy = Float(correct) / Float(loaded.count)
 
-        let scored = Array(loaded.filter { $0.item.label == 1 && $0.mask != nil }.prefix(limit))
+        let scored = Array(loaded.filter { $0.item.label == .nok && $0.mask != nil }.prefix(limit))
         let normalParts = try ModelSource.normalParts(
             for: fills, classifier: classifier, workspace: workspace,
-            folder: arguments.string("--normal"), fallback: loaded.filter { $0.item.label == 0 }.map(\.image), command: name)
+            folder: arguments.string("--normal"), fallback: loaded.filter { $0.item.label == .ok }.map(\.image), command: name)
         var ceilingDice: Float = 0, ceilingJaccard: Float = 0
         for entry in scored {
             let perfect = Image(width: entry.mask!.width, height: entry.mask!.height, channels: 1, pixels: entry.mask!.bits.map { $0 ? 1 : 0 })

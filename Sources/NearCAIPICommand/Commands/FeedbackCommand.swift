@@ -37,15 +37,17 @@ enum FeedbackCommand: Command {
         for (offset, line) in lines.enumerated() where !line.isEmpty {
             let number = offset + 2
             let fields = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
-            func verdict(_ text: String) -> FeedbackEvent.Verdict?? { text.isEmpty ? .some(nil) : FeedbackEvent.Verdict(rawValue: text).map { .some($0) } }
+            // An empty field is no verdict (or no label); any other word must be one of the vocabulary's.
+            func verdict(_ text: String) -> Verdict?? { text.isEmpty ? .some(nil) : Verdict(rawValue: text).map { .some($0) } }
+            func label(_ text: String) -> ClassLabel?? { text.isEmpty ? .some(nil) : ClassLabel.allCases.first { $0.name == text }.map { .some($0) } }
             guard fields.count == 4, let prediction = verdict(fields[1]), let explanation = verdict(fields[2]),
-                  ["", "ok", "nok"].contains(fields[3]) else {
+                  let correctedLabel = label(fields[3]) else {
                 printError("nearcaipi feedback: \(file):\(number): expected path,right|wrong|skip,right|wrong|skip,ok|nok (skipped)")
                 skipped += 1
                 continue
             }
             let event = FeedbackEvent(itemPath: fields[0], user: user, prediction: prediction, explanation: explanation,
-                                      correctedLabel: fields[3].isEmpty ? nil : (fields[3] == "nok" ? 1 : 0))
+                                      correctedLabel: correctedLabel)
             do {
                 try workspace.recordFeedback(event)
                 recorded += 1

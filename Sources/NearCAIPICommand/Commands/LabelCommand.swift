@@ -47,7 +47,11 @@ enum LabelCommand: Command {
         let workspace: Workspace
         do {
             workspace = try Workspace(opening: path)
-            if let fill { try workspace.setSetting("heatmap_fill", fill.rawValue) }
+            if let fill {
+                var settings = try LoopSettings.stored(in: workspace)
+                settings.heatmapFill = fill
+                try settings.store(in: workspace)
+            }
         } catch { throw RuntimeFailure(error) }
         let override = choice == .auto ? nil : GraphicsMode(rawValue: choice.rawValue)
         // Asked before curses starts (its own input handling would swallow the replies).

@@ -29,7 +29,14 @@ enum PredictCommand: Command {
         } catch {
             throw RuntimeFailure(error)
         }
-        var rows: [String] = [], failures = 0
+        /// One line of `predict --json`.
+        struct PredictionEntry: Encodable {
+            var image: String
+            var `class`: String
+            var confidence: Float
+            var round: Int
+        }
+        var rows: [PredictionEntry] = [], failures = 0
         for path in arguments.positionals.dropFirst() {
             let image: Image
             do { image = try ImageFile.read(path).image } catch {
@@ -38,15 +45,19 @@ enum PredictCommand: Command {
                 continue
             }
             let probabilities = classifier.probabilities(classifier.prepare(image).pixels, batch: 1)
-            let best = probabilities[1] > probabilities[0] ? 1 : 0
+            let best = ClassLabel(predictedFrom: probabilities).classIndex
             let name = classifier.classNames[best]
             if arguments.flag("--json") {
-                rows.append("{\"image\": \"\(jsonEscaped(path))\", \"class\": \"\(name)\", \"confidence\": \(probabilities[best]), \"round\": \(round.number)}")
+                rows.append(PredictionEntry(image: path, class: name, confidence: probabilities[best], round: round.number))
             } else {
                 print("\(path): \(name) \(String(format: "%.3f", probabilities[best]))")
             }
         }
-        if arguments.flag("--json") { print("[" + rows.joined(separator: ", ") + "]") }
+        if arguments.flag("--json") {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            print(String(decoding: try encoder.encode(rows), as: UTF8.self))
+        }
         if failures == arguments.positionals.count - 1 { throw RuntimeFailure("no image could be read") }
     }
 }

@@ -54,7 +54,7 @@ enum SampleCommand: Command {
         do {
             summary = try SampleDataset.write(spec, to: directory)
         } catch {
-            throw RuntimeFailure(error.description)
+            throw RuntimeFailure(error)
         }
         let defects = summary.defectCounts.filter { $0.key != "none" }.sorted { $0.key < $1.key }
             .map { "\($0.key) \($0.value)" }.joined(separator: ", ")

@@ -21,37 +21,49 @@ enum StatusCommand: Command {
         let workspace: Workspace
         do { workspace = try Workspace(opening: path) } catch { throw RuntimeFailure(error) }
         if arguments.flag("--json") {
-            let status = try workspace.status()
-            func split(_ name: String) -> String {
-                let counts = status.perSplit[name] ?? [:]
-                return "{\"ok\": \(counts[0] ?? 0), \"nok\": \(counts[1] ?? 0), \"hidden\": \(counts[-1] ?? 0)}"
-            }
             let encoder = JSONEncoder()
-            encoder.outputFormatting = .sortedKeys
-            let rounds = status.rounds.map { round in
-                let metrics = round.metrics.flatMap { try? encoder.encode($0) }.map { String(decoding: $0, as: UTF8.self) } ?? "null"
-                return "{\"round\": \(round.number), \"status\": \"\(round.status.rawValue)\", "
-                    + "\"training_size\": \(round.trainingSize), \"metrics\": \(metrics)}"
-            }
-            print("""
-            {"images": {"usable": \(status.usable), "unreadable": \(status.unusable), "with_mask": \(status.withMask), \
-            "ok": \(status.perClass[0] ?? 0), "nok": \(status.perClass[1] ?? 0)}, \
-            "splits": {"train": \(split("train")), "val": \(split("val")), "test": \(split("test")), "pool": \(split("pool"))}, \
-            "pending_feedback": \(status.pendingFeedback), "rounds": [\(rounds.joined(separator: ", "))]}
-            """)
+            encoder.outputFormatting = [.sortedKeys]
+            print(String(decoding: try encoder.encode(StatusReport(try workspace.status())), as: UTF8.self))
         } else {
             try printStatus(workspace)
         }
     }
 
+    /// `status --json`: what `status` prints, as one JSON object.
+    struct StatusReport: Encodable {
+        struct Images: Encodable { var usable, unreadable, with_mask, ok, nok: Int }
+        struct SplitCounts: Encodable { var ok, nok, hidden: Int }
+        struct RoundEntry: Encodable {
+            var round: Int
+            var status: String
+            var training_size: Int
+            var metrics: RoundMetrics?
+        }
+        var images: Images
+        var splits: [String: SplitCounts]
+        var pending_feedback: Int
+        var rounds: [RoundEntry]
+
+        init(_ status: Workspace.Status) {
+            images = Images(usable: status.usable, unreadable: status.unusable, with_mask: status.withMask,
+                            ok: status.perClass[.ok] ?? 0, nok: status.perClass[.nok] ?? 0)
+            splits = Dictionary(uniqueKeysWithValues: Split.allCases.map { split in
+                let counts = status.perSplit[split] ?? [:]
+                return (split.rawValue, SplitCounts(ok: counts[.ok] ?? 0, nok: counts[.nok] ?? 0, hidden: counts[nil] ?? 0))
+            })
+            pending_feedback = status.pendingFeedback
+            rounds = status.rounds.map { RoundEntry(round: $0.number, status: $0.status.rawValue, training_size: $0.trainingSize, metrics: $0.metrics) }
+        }
+    }
+
     static func printStatus(_ workspace: Workspace) throws {
         let status = try workspace.status()
-        print("  images: \(status.usable) usable (OK \(status.perClass[0] ?? 0), NOK \(status.perClass[1] ?? 0); \(status.withMask) with a defect mask), \(status.unusable) unreadable")
-        for split in ["train", "val", "test", "pool"] {
+        print("  images: \(status.usable) usable (OK \(status.perClass[.ok] ?? 0), NOK \(status.perClass[.nok] ?? 0); \(status.withMask) with a defect mask), \(status.unusable) unreadable")
+        for split in Split.allCases {
             let counts = status.perSplit[split] ?? [:]
-            let known = "OK \(counts[0] ?? 0), NOK \(counts[1] ?? 0)"
-            let hidden = (counts[-1] ?? 0) > 0 ? ", \(counts[-1]!) with labels hidden" : ""
-            print("  \(split.padding(toLength: 5, withPad: " ", startingAt: 0)) \(known)\(hidden)")
+            let known = "OK \(counts[.ok] ?? 0), NOK \(counts[.nok] ?? 0)"
+            let hidden = (counts[nil] ?? 0) > 0 ? ", \(counts[nil]!) with labels hidden" : ""
+            print("  \(split.rawValue.padding(toLength: 5, withPad: " ", startingAt: 0)) \(known)\(hidden)")
         }
         print("  feedback not yet trained on: \(status.pendingFeedback)")
         if status.rounds.isEmpty {

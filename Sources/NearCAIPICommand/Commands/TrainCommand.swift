@@ -85,7 +85,7 @@ enum TrainCommand: Command {
         let inputChannels = try channels ?? firstImageChannels(dataset)
         let loaded = dataset.load(size: size, channels: inputChannels)
         for problem in dataset.problems { printError("nearcaipi train: \(problem) (skipped)") }
-        let labels = loaded.map(\.item.label)
+        let labels = loaded.map(\.item.label.classIndex)
         guard Set(labels).count == 2 else { throw RuntimeFailure("\(data): needs readable OK and NOK images, found \(labels.count) image(s) of \(Set(labels).count) class(es)") }
         let (validationIndices, trainingIndices) = StratifiedSplit.split(labels: labels, fraction: validationShare, seed: seed)
 
@@ -101,7 +101,7 @@ enum TrainCommand: Command {
                 reportEpoch(progress, of: options.epochs)
                 return true
             }
-        do { try Checkpoint.save(model, info: info, to: out) } catch { throw RuntimeFailure(error.description) }
+        do { try Checkpoint.save(model, info: info, to: out) } catch { throw RuntimeFailure(error) }
         let best = report.history[report.bestEpoch - 1]
         print(String(format: "best epoch %d of %d%@: validation loss %.4f, accuracy %.3f; %.0f s; checkpoint %@",
                      report.bestEpoch, report.epochsRun, report.stoppedEarly ? " (stopped early)" : "",
@@ -143,8 +143,8 @@ enum TrainCommand: Command {
         do {
             let workspace = try Workspace(opening: path)
             if let occlusion = arguments.string("--occlusion") {
-                guard Switch(rawValue: occlusion) != nil else { throw UsageError("option '--occlusion' must be on or off, got '\(occlusion)'") }
-                try workspace.setSetting("occlusion_training", occlusion)
+                guard let choice = Switch(rawValue: occlusion) else { throw UsageError("option '--occlusion' must be on or off, got '\(occlusion)'") }
+                try workspace.setOcclusionTraining(choice == .on)
             }
             let (round, metrics) = try workspace.trainRound(options: options, fromScratch: arguments.flag("--from-scratch"),
                                                             pretrained: pretrained) { progress in

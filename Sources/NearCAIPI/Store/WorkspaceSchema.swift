@@ -1,4 +1,5 @@
-import Storage
+import Foundation
+internal import Storage
 
 /// The workspace database's schema, as ordered migrations. `PRAGMA user_version` records how
 /// many have been applied; opening a workspace applies the missing ones in one transaction.
@@ -74,6 +75,17 @@ public enum WorkspaceSchema {
 
     public static var currentVersion: Int { migrations.count }
 
+    /// The words a CHECK constraint allows in `column`, as the schema states them (in the
+    /// latest migration that mentions the column): what the vocabulary's raw values must be.
+    static func allowedWords(of column: String) -> [String] {
+        for migration in migrations.reversed() {
+            guard let start = migration.range(of: "CHECK (\(column) IN (") else { continue }
+            let list = migration[start.upperBound...].prefix { $0 != ")" }
+            return list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "'")) }
+        }
+        return []
+    }
+
     /// Brings `database` to the current version. Refuses a database from a newer NearCAIPI.
     static func migrate(_ database: Database, path: String, upTo target: Int = currentVersion) throws -> Int {
         let found: Int
@@ -95,34 +107,4 @@ public enum WorkspaceSchema {
         }
         return found
     }
-}
-
-/// A workspace could not be created, opened or used: the workspace and the reason.
-public struct WorkspaceError: Error, CustomStringConvertible, Equatable, Sendable {
-    /// The failures a caller may answer differently (a command line names its own command or
-    /// option for them); every other failure is `.other`, told by the message.
-    public enum Reason: Sendable, Equatable {
-        /// No round has been trained yet, so there is no model to use.
-        case noTrainedModel
-        /// The initial training set asked for is not between 1 and `available` images.
-        case initialTrainingOutOfRange(available: Int)
-        case other
-    }
-
-    public let path: String
-    public let message: String
-    public let reason: Reason
-
-    public init(_ path: String, _ message: String, reason: Reason = .other) {
-        self.path = path
-        self.message = message
-        self.reason = reason
-    }
-
-    /// No round trained yet at `path`.
-    public static func noTrainedModel(_ path: String) -> WorkspaceError {
-        WorkspaceError(path, "no trained model yet", reason: .noTrainedModel)
-    }
-
-    public var description: String { "\(path): \(message)" }
 }

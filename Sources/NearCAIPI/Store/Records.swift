@@ -1,0 +1,86 @@
+import Foundation
+
+/// The workspace's rows as the engine, the screens and the command line read them: typed
+/// records decoded once, by the store, never positional rows.
+
+/// One indexed image: an original of the data set or an item the engine made (a refutation).
+public struct ItemRecord: Sendable, Equatable {
+    public var id: Int64
+    /// Originals: relative to the data root; generated items: relative to the workspace.
+    public var path: String
+    public var split: Split
+    /// What the engine knows: the data set's label outside the pool, an expert's inside it;
+    /// nil for a pool item nobody has labelled yet.
+    public var label: ClassLabel?
+    /// The data set's own label (what the simulated expert answers from, what evaluation uses).
+    public var truthLabel: ClassLabel?
+    /// The data set's defect mask, relative to the data root (generated items: the workspace).
+    public var truthMaskPath: String?
+    public var origin: ItemOrigin
+    /// The item a refutation was made from.
+    public var parentID: Int64?
+    /// How a refutation was made (auditable, reproducible).
+    public var transform: String?
+    /// Whether the file could be decoded when the workspace was made.
+    public var isUsable: Bool
+    /// Why an unusable file cannot be used.
+    public var problem: String?
+}
+
+/// A stored feedback event, as the log, the screens and exports show it.
+public struct FeedbackRecord: Sendable, Equatable {
+    public var id: Int64
+    public var itemPath: String
+    public var user: String
+    /// ISO 8601, UTC, as stored.
+    public var time: String
+    public var prediction: Verdict?
+    public var explanation: Verdict?
+    public var correctedLabel: ClassLabel?
+    /// Whether the expert painted the defect region.
+    public var hasCorrectedMask: Bool
+    /// The round that trained on it; nil while pending.
+    public var roundNumber: Int?
+    /// Excluded from training (rolled back) until given again.
+    public var reverted: Bool
+}
+
+/// A recorded training round, with what it measured.
+public struct Round: Sendable, Equatable {
+    public var number: Int
+    /// The checkpoint file, relative to the workspace (`Workspace.checkpointPath(of:)`).
+    public var checkpoint: String
+    public var status: RoundStatus
+    public var trainingSize: Int
+    /// Validation and test metrics; nil only for a round stored without readable metrics.
+    public var metrics: RoundMetrics?
+}
+
+/// What a round measured, stored as JSON in the rounds table.
+public struct RoundMetrics: Sendable, Codable, Equatable {
+    public var validation: ClassificationMetrics
+    public var test: ClassificationMetrics
+    public var epochs: Int
+    public var bestEpoch: Int
+    public var seconds: Double
+}
+
+/// A near hit or near miss waiting for the supervisor.
+public struct Review: Sendable, Equatable {
+    public var id: Int64
+    public var path: String
+    public var reason: ReviewReason
+    /// The wrongly predicted query it belongs to.
+    public var of: String
+    /// Not yet answered.
+    public var isOpen: Bool
+}
+
+/// A query reserved for one person until it expires.
+public struct Lease: Sendable, Equatable {
+    public var itemID: Int64
+    public var path: String
+    public var user: String
+    /// Seconds since 1970.
+    public var expires: Double
+}

@@ -1,0 +1,69 @@
+import Foundation
+internal import Storage
+
+/// An original with a known label, as an export writes it.
+struct ExportedItem {
+    var item: ItemRecord
+    /// The latest painted mask (PNG) of a standing answer, if any.
+    var correctedMask: [UInt8]?
+}
+
+extension WorkspaceStore {
+    /// Inserts `event` about `itemID`; returns the feedback id. Call inside a transaction.
+    func insertFeedback(_ event: FeedbackEvent, itemID: Int64, time: Date) throws -> Int64 {
+        try database.query("""
+            INSERT INTO feedback (item_id, user, time, predicted_label, predicted_confidence, prediction_verdict,
+                                  explanation_verdict, corrected_label, corrected_mask)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """, [.integer(itemID), .text(event.user), .text(ISO8601DateFormatter().string(from: time)),
+                  SQLValue(event.predictedLabel), event.predictedConfidence.map { .real($0) } ?? .null,
+                  SQLValue(word: event.prediction), SQLValue(word: event.explanation), SQLValue(event.correctedLabel),
+                  event.correctedMask.map { .blob($0) } ?? .null])
+        return database.lastInsertRowID
+    }
+
+    /// Every feedback event, oldest first.
+    func feedbackLog() throws -> [FeedbackRecord] {
+        try database.query("""
+            SELECT f.id, i.path, f.user, f.time, f.prediction_verdict, f.explanation_verdict, f.corrected_label,
+                   f.corrected_mask IS NOT NULL, r.number, f.reverted
+            FROM feedback f JOIN items i ON i.id = f.item_id LEFT JOIN rounds r ON r.id = f.round_id ORDER BY f.id
+            """).compactMap { row in
+            guard let id = row[0].integerValue, let path = row[1].textValue, let user = row[2].textValue, let time = row[3].textValue,
+                  let masked = row[7].integerValue, let reverted = row[9].integerValue else { return nil }
+            return FeedbackRecord(id: id, itemPath: path, user: user, time: time, prediction: row[4].word(Verdict.self),
+                                  explanation: row[5].word(Verdict.self), correctedLabel: row[6].classLabel,
+                                  hasCorrectedMask: masked != 0, roundNumber: row[8].integerValue.map(Int.init), reverted: reverted != 0)
+        }
+    }
+
+    /// Feedback no round has trained on yet (reverted excluded); only `user`'s when given.
+    func pendingFeedbackCount(user: String? = nil) throws -> Int {
+        let rows = try user.map {
+            try database.query("SELECT count(*) FROM feedback WHERE round_id IS NULL AND reverted = 0 AND user = ?", [.text($0)])
+        } ?? database.query("SELECT count(*) FROM feedback WHERE round_id IS NULL AND reverted = 0")
+        return Int(rows.first?.first?.integerValue ?? 0)
+    }
+
+    /// Items with a standing (not reverted) answer.
+    func answeredItemIDs() throws -> Set<Int64> {
+        Set(try database.query("SELECT DISTINCT item_id FROM feedback WHERE reverted = 0").compactMap { $0[0].integerValue })
+    }
+
+    /// The newest feedback id (0 when there is none).
+    func lastFeedbackID() throws -> Int64 {
+        try database.query("SELECT max(id) FROM feedback").first?.first?.integerValue ?? 0
+    }
+
+    /// Usable originals whose label is known, by path, each with its latest standing mask.
+    func exportedItems() throws -> [ExportedItem] {
+        try database.query("""
+            SELECT \(Self.itemColumns("i")),
+                   (SELECT corrected_mask FROM feedback f WHERE f.item_id = i.id AND f.reverted = 0
+                    AND f.corrected_mask IS NOT NULL ORDER BY f.id DESC LIMIT 1)
+            FROM items i WHERE i.usable = 1 AND i.label IS NOT NULL AND i.origin = 'original' ORDER BY i.path
+            """).compactMap { row in
+            Self.itemRecord(row).map { ExportedItem(item: $0, correctedMask: row[11].blobValue) }
+        }
+    }
+}

@@ -1,0 +1,59 @@
+import Foundation
+internal import Storage
+
+/// Who is being asked what: the leases on queries and the supervisor's review queue.
+extension WorkspaceStore {
+    // MARK: Leases
+
+    /// Reserves `itemID` for `user` until `expires` (replacing an expired or own lease).
+    func lease(_ itemID: Int64, to user: String, until expires: Double) throws {
+        try database.query("INSERT OR REPLACE INTO leases (item_id, user, expires) VALUES (?, ?, ?)",
+                           [.integer(itemID), .text(user), .real(expires)])
+    }
+
+    func releaseLease(_ itemID: Int64, of user: String) throws {
+        try database.query("DELETE FROM leases WHERE item_id = ? AND user = ?", [.integer(itemID), .text(user)])
+    }
+
+    /// Leases that have not expired at `now` (all leases when nil), oldest item first.
+    func leases(unexpiredAt now: Double?) throws -> [Lease] {
+        try database.query("""
+            SELECT l.item_id, i.path, l.user, l.expires FROM leases l JOIN items i ON i.id = l.item_id
+            WHERE l.expires > ? ORDER BY l.item_id
+            """, [.real(now ?? -.infinity)]).compactMap { row in
+            guard let id = row[0].integerValue, let path = row[1].textValue, let user = row[2].textValue, let expires = row[3].realValue else { return nil }
+            return Lease(itemID: id, path: path, user: user, expires: expires)
+        }
+    }
+
+    // MARK: Reviews
+
+    /// Queues the pool item at `path` for the supervisor as the `reason` of the query at
+    /// `queryPath` (once: the same pair is not queued twice).
+    func queueReview(of path: String, reason: ReviewReason, forQuery queryPath: String, at time: Date) throws {
+        try database.query("""
+            INSERT OR IGNORE INTO review_queue (item_id, reason, of_item_id, created)
+            SELECT n.id, ?, q.id, ? FROM items n, items q WHERE n.path = ? AND q.path = ?
+            """, [.text(reason.rawValue), .text(ISO8601DateFormatter().string(from: time)), .text(path), .text(queryPath)])
+    }
+
+    /// Closes review `id`; false when it was already closed (someone else answered first).
+    func closeReview(_ id: Int64) throws -> Bool {
+        try database.query("UPDATE review_queue SET done = 1 WHERE id = ? AND done = 0", [.integer(id)])
+        return database.changes == 1
+    }
+
+    /// With `openOnly`, the open reviews whose item is still in the pool (someone may have
+    /// answered the item as a query meanwhile); else every review. Oldest first.
+    func reviews(openOnly: Bool) throws -> [Review] {
+        try database.query("""
+            SELECT r.id, n.path, r.reason, q.path, r.done FROM review_queue r
+            JOIN items n ON n.id = r.item_id JOIN items q ON q.id = r.of_item_id
+            \(openOnly ? "WHERE r.done = 0 AND n.split = 'pool'" : "") ORDER BY r.id
+            """).compactMap { row in
+            guard let id = row[0].integerValue, let path = row[1].textValue, let reason = row[2].word(ReviewReason.self),
+                  let of = row[3].textValue, let done = row[4].integerValue else { return nil }
+            return Review(id: id, path: path, reason: reason, of: of, isOpen: done == 0)
+        }
+    }
+}

@@ -1,0 +1,94 @@
+import Foundation
+internal import Storage
+
+/// The one door to a workspace's database: every SQL statement of the engine is in this
+/// folder (Store/), and everything leaves it as a typed record (Records.swift) or a value of
+/// the vocabulary (Vocabulary.swift). The rest of the engine, the screens and the command
+/// line never see a row.
+///
+/// One store is one SQLite connection (WAL, synchronous FULL): used from one thread; several
+/// processes share a workspace through IMMEDIATE transactions and leases.
+final class WorkspaceStore {
+    static let fileName = "workspace.sqlite"
+
+    let database: Database
+    /// The workspace folder, for the errors the store reports.
+    let workspacePath: String
+
+    /// Opens the database at `file`, applying the schema's missing migrations.
+    init(opening file: String, workspacePath: String) throws {
+        database = try Database(path: file)
+        self.workspacePath = workspacePath
+        _ = try WorkspaceSchema.migrate(database, path: workspacePath)
+    }
+
+    /// Runs `body` in one IMMEDIATE transaction: all of it is committed, or none.
+    func transaction<T>(_ body: () throws -> T) throws -> T { try database.transaction(body) }
+
+    /// Runs the write `body` in a transaction, trying again a few times when another process
+    /// held the write lock past the busy timeout, so concurrent inspectors do not lose writes.
+    func writeRetryingWhenBusy<T>(_ body: () throws -> T) throws -> T {
+        var attempt = 0
+        while true {
+            do {
+                return try database.transaction(body)
+            } catch let error as SQLiteError where error.isBusy && attempt < 5 {
+                attempt += 1
+            }
+        }
+    }
+
+    /// The schema version the file is at (`PRAGMA user_version`).
+    var schemaVersion: Int {
+        get throws { try database.query("PRAGMA user_version").first?.first?.integerValue.map(Int.init) ?? 0 }
+    }
+
+    /// Moves everything from the write-ahead log into the main file, so that the file alone
+    /// is a complete copy.
+    func checkpointLog() throws { try database.execute("PRAGMA wal_checkpoint(TRUNCATE)") }
+
+    /// What `PRAGMA integrity_check` reports, without its "ok" for an intact file.
+    func integrityProblems() throws -> [String] {
+        try database.query("PRAGMA integrity_check").compactMap { $0.first?.textValue }.filter { $0 != "ok" }
+    }
+
+    // MARK: Settings
+
+    func setting(_ key: String) throws -> String? {
+        try database.query("SELECT value FROM settings WHERE key = ?", [.text(key)]).first?.first?.textValue
+    }
+
+    /// Sets (or replaces) settings, all in one transaction.
+    func setSettings(_ pairs: [(key: String, value: String)]) throws {
+        try database.transaction { try writeSettings(pairs) }
+    }
+
+    /// Sets settings within the caller's transaction.
+    func writeSettings(_ pairs: [(key: String, value: String)]) throws {
+        for (key, value) in pairs {
+            try database.query("INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)", [.text(key), .text(value)])
+        }
+    }
+}
+
+/// Reading columns: the value of the expected kind, or nil (NULL or another kind).
+extension SQLValue {
+    var integerValue: Int64? { if case .integer(let value) = self { value } else { nil } }
+    var realValue: Double? {
+        switch self {
+        case .real(let value): value
+        case .integer(let value): Double(value)
+        default: nil
+        }
+    }
+    var textValue: String? { if case .text(let value) = self { value } else { nil } }
+    var blobValue: [UInt8]? { if case .blob(let value) = self { value } else { nil } }
+
+    /// A column of the vocabulary: nil for NULL or for a word the vocabulary does not know.
+    func word<Word: RawRepresentable>(_: Word.Type) -> Word? where Word.RawValue == String { textValue.flatMap(Word.init(rawValue:)) }
+    var classLabel: ClassLabel? { integerValue.flatMap { ClassLabel(rawValue: Int($0)) } }
+
+    init(_ label: ClassLabel?) { self = label.map { .integer(Int64($0.rawValue)) } ?? .null }
+    init<Word: RawRepresentable>(word: Word?) where Word.RawValue == String { self = word.map { .text($0.rawValue) } ?? .null }
+    init(_ text: String?) { self = text.map { .text($0) } ?? .null }
+}

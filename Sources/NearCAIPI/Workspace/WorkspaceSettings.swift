@@ -1,0 +1,89 @@
+import NeuralNet
+
+/// The keys of the settings table: every setting the engine stores, named once.
+enum SettingKey: String, CaseIterable {
+    // Fixed by `init`.
+    case dataRoot = "data_root", layout, architecture, inputSize = "input_size", seed, classNames = "class_names", split, created
+    // How rounds train (`train`, the operator's screen).
+    case occlusionTraining = "occlusion_training", retrainEpochs = "retrain_epochs"
+    // How the loop runs (LoopSettings).
+    case queryStrategy = "query_strategy", refutations, nearNeighbours = "near_neighbours"
+    case refutationsPerItem = "refutations_per_item", interactionsPerRound = "interactions_per_round", leaseSeconds = "lease_seconds"
+    case heatmapFill = "heatmap_fill", heatmapMasks = "heatmap_masks", heatmapGrid = "heatmap_grid"
+}
+
+/// Typed settings of a workspace. A stored value the engine cannot use is refused with the
+/// setting's name and the value, never replaced by a default in silence (a workspace edited
+/// by hand or by a newer version must not train a different network than it says).
+extension Workspace {
+    /// The value stored for `key`, or nil.
+    func setting(_ key: SettingKey) throws -> String? { try store.setting(key.rawValue) }
+
+    /// Stores `values` in one transaction.
+    func setSettings(_ values: [(SettingKey, String)]) throws {
+        try store.setSettings(values.map { (key: $0.0.rawValue, value: $0.1) })
+    }
+
+    /// `parse`d value of `key`; `fallback` when unset; an error naming the setting, its
+    /// value and `expected` when `parse` refuses it.
+    func setting<Value>(_ key: SettingKey, fallback: Value?, expected: String, _ parse: (String) -> Value?) throws -> Value {
+        guard let text = try setting(key) else {
+            guard let fallback else { throw WorkspaceError(path, "setting '\(key.rawValue)' is missing") }
+            return fallback
+        }
+        guard let value = parse(text) else {
+            throw WorkspaceError(path, "setting '\(key.rawValue)' has an unusable value '\(text)' (\(expected))")
+        }
+        return value
+    }
+
+    /// Where the data set is (absolute; set by `init`).
+    public var dataRoot: String {
+        get throws { try setting(.dataRoot, fallback: nil, expected: "a folder") { $0.isEmpty ? nil : $0 } }
+    }
+
+    /// The data set's layout as `init` found it.
+    public var layout: WorkspaceOptions.Layout {
+        get throws { try setting(.layout, fallback: .folders, expected: "mvtec or folders", WorkspaceOptions.Layout.init(rawValue:)) }
+    }
+
+    /// The network every round trains (`ResNetConfiguration.named`).
+    public var architecture: String {
+        get throws {
+            try setting(.architecture, fallback: "resnet18-w4", expected: "resnet18 or resnet18-wK with K 1, 2, 4 or 8") {
+                ResNetConfiguration.named($0, inputChannels: 3, inputSize: 128, classCount: 2) == nil ? nil : $0
+            }
+        }
+    }
+
+    /// The side of the square model input, in pixels.
+    public var inputSize: Int {
+        get throws { try setting(.inputSize, fallback: 128, expected: "a whole number 32-512") { Int($0).flatMap { (32...512).contains($0) ? $0 : nil } } }
+    }
+
+    /// Whether rounds train with `OcclusionAugmentation`.
+    public var occlusionTraining: Bool {
+        get throws { try setting(.occlusionTraining, fallback: OcclusionAugmentation.standard, expected: "on or off", Self.onOff) }
+    }
+
+    public func setOcclusionTraining(_ enabled: Bool) throws { try setSettings([(.occlusionTraining, enabled ? "on" : "off")]) }
+
+    /// Epochs of a round started from the screens.
+    public var retrainEpochs: Int {
+        get throws {
+            try setting(.retrainEpochs, fallback: Self.standardRetrainEpochs, expected: "a whole number 1-500") {
+                Int($0).flatMap { (1...500).contains($0) ? $0 : nil }
+            }
+        }
+    }
+
+    public func setRetrainEpochs(_ epochs: Int) throws {
+        guard (1...500).contains(epochs) else { throw WorkspaceError(path, "retraining epochs must be between 1 and 500; got \(epochs)") }
+        try setSettings([(.retrainEpochs, String(epochs))])
+    }
+
+    /// Epochs of a round started from the screens, unless the workspace says otherwise.
+    public static let standardRetrainEpochs = 20
+
+    static func onOff(_ text: String) -> Bool? { ["on": true, "off": false][text] }
+}
