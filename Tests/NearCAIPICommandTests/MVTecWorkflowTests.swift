@@ -58,8 +58,8 @@ import TestSupport
         #expect(try Tool.run(["feedback", workspace, "--import", csv]).status == 0)
         let after = try Tool.run(["status", workspace, "--json"])
         let splits = (try JSONSerialization.jsonObject(with: Data(after.standardOutput.utf8)) as? [String: Any])?["splits"] as? [String: Any]
-        let pool = splits?["pool"] as? [String: Int]
-        #expect(pool == ["ok": given == "ok" ? 1 : 0, "nok": given == "nok" ? 1 : 0, "hidden": 1], "\(after.standardOutput)")
+        let poolCounts = splits?["pool"] as? [String: Int]
+        #expect(poolCounts == ["ok": given == "ok" ? 1 : 0, "nok": given == "nok" ? 1 : 0, "hidden": 1], "\(after.standardOutput)")
 
         #expect(try Tool.run(["train", workspace, "--epochs", "2", "--batch", "4"]).status == 0)
         let predicted = try Tool.run(["predict", workspace, data + "/test/hole/101.png", data + "/train/good/100.png"])

@@ -1,4 +1,5 @@
 import Explanations
+import Foundation
 import Imaging
 import NearCAIPI
 
