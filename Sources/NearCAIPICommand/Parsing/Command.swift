@@ -1,14 +1,27 @@
-/// One verb of `nearcaipi`.
+/// One verb of `nearcaipi`. Its parameters are declared once (`parameters`): the parser, the
+/// help text and `run` all take them from there.
 protocol Command {
     static var name: String { get }
     /// One line for the verb list.
     static var summary: String { get }
-    /// The full help text: usage line(s), then options.
-    static var help: String { get }
-    static var options: Set<String> { get }
-    static var flags: Set<String> { get }
+    /// What the verb does, in prose: the help text between the usage line(s) and the options.
+    static var discussion: String { get }
+    /// Every positional, option and flag the verb accepts, in the order the help lists them.
+    static var parameters: [any Parameter] { get }
+    /// The usage lines, each one way of calling the verb; one line with every parameter unless
+    /// the verb has several forms (train with a workspace or with a data set).
+    static var usageForms: [[any Parameter]] { get }
+    /// Prose after the options, if any.
+    static var epilogue: String { get }
     /// Runs the verb. Throws UsageError (exit 2) or RuntimeFailure (exit 1).
     static func run(_ arguments: Arguments) throws
+}
+
+extension Command {
+    static var usageForms: [[any Parameter]] { [parameters] }
+    static var epilogue: String { "" }
+    /// The full help text, generated around `discussion`.
+    static var help: String { HelpText.help(for: self) }
 }
 
 /// Writes to standard error, unbuffered: progress and diagnostics never mix into the
