@@ -197,6 +197,29 @@ public enum BinaryFile {
         syncDirectory(containing: destination)
     }
 
+    /// Copies a directory tree (directories and regular files; symbolic links are not
+    /// followed and not copied) to `destination`, which must not exist yet.
+    public static func copyTree(_ source: String, to destination: String) throws(FileAccessError) {
+        guard isDirectory(source) else { return try copy(source, to: destination) }
+        try createDirectory(destination)
+        for name in try entries(of: source) {
+            var status = stat()
+            guard lstat("\(source)/\(name)", &status) == 0 else { throw FileAccessError(path: "\(source)/\(name)", reason: .cannotRead(errno: errno)) }
+            switch status.st_mode & S_IFMT {
+            case S_IFDIR: try copyTree("\(source)/\(name)", to: "\(destination)/\(name)")
+            case S_IFREG: try copy("\(source)/\(name)", to: "\(destination)/\(name)")
+            default: continue
+            }
+        }
+    }
+
+    /// The process's working directory, or "." when it cannot be told.
+    public static var currentDirectory: String {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        guard getcwd(&buffer, buffer.count) != nil else { return "." }
+        return String(cString: buffer)
+    }
+
     /// Copies a regular file's content to `destination`, atomically.
     public static func copy(_ source: String, to destination: String) throws(FileAccessError) {
         try writeAtomically(try read(source), to: destination)

@@ -1,3 +1,4 @@
+import Foundation
 import NeuralNet
 #if canImport(Glibc)
 import Glibc
@@ -24,16 +25,58 @@ let version = "0.1.0"
     for command in commands {
         text += "  \(command.name)\(String(repeating: " ", count: width - command.name.count))  \(command.summary)\n"
     }
-    text += """
-
-    Every verb also takes:
-      --backend NAME  how the network is computed: onednn (the default: oneDNN's direct
-                      convolutions) or openblas (im2col + OpenBLAS, the reference); the
-                      environment variable \(Backend.environmentVariable) sets the same
-
-    """
-    text += "\nExit status: 0 done, 1 the work failed, 2 the command line was wrong."
+    text += "\nEvery verb also takes:\n"
+    text += HelpText.optionLines(everyVerbTakes.compactMap(\.helpEntry)).joined(separator: "\n")
+    text += "\n\nExit status: 0 done, 1 the work failed, 2 the command line was wrong."
     return text
+}
+
+/// How the network is computed, for the whole process.
+let backendOption = Option<Backend?>(
+    name: "--backend", placeholder: "NAME",
+    help: "how the network is computed: onednn (oneDNN's direct convolutions) or openblas (im2col + OpenBLAS, the reference)",
+    format: ValueFormat { (text) throws(Refusal) in
+        guard let backend = Backend(rawValue: text) else { throw Refusal("takes onednn or openblas; got '\(text)'") }
+        return backend
+    },
+    defaultDescription: "onednn", note: "the environment variable \(Backend.environmentVariable) sets the same")
+
+/// The options every verb accepts besides its own.
+let everyVerbTakes: [any Parameter] = [backendOption]
+
+/// Every verb's declared parameters as one JSON object, for tools that read the command line's
+/// shape (completion scripts; the test that checks every declaration against the help texts).
+@MainActor func declarationsJSON() throws -> String {
+    struct Declaration: Encodable {
+        var kind: String
+        var name: String?
+        var repeatable: Bool?
+        var usage: String
+        var `default`: String?
+
+        init(_ parameter: any Parameter) {
+            switch parameter.kind {
+            case .positional: kind = "positional"
+            case .flag(let flag): kind = "flag"; name = flag
+            case .option(let option, let repeats): kind = "option"; name = option; repeatable = repeats
+            }
+            usage = parameter.usage
+            `default` = parameter.helpEntry?.shownDefault
+        }
+    }
+    struct Verb: Encodable {
+        var name: String
+        var parameters: [Declaration]
+    }
+    struct Declarations: Encodable {
+        var verbs: [Verb]
+        var every_verb: [Declaration]
+    }
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    let declarations = Declarations(verbs: commands.map { Verb(name: $0.name, parameters: $0.parameters.map(Declaration.init)) },
+                                    every_verb: everyVerbTakes.map(Declaration.init))
+    return String(decoding: try encoder.encode(declarations), as: UTF8.self)
 }
 
 @MainActor func runMain(_ words: [String]) -> Int32 {
@@ -49,6 +92,15 @@ let version = "0.1.0"
         }
         return 0
     }
+    if verb == "--dump-declarations" {
+        do {
+            print(try declarationsJSON())
+            return 0
+        } catch {
+            printError("nearcaipi: cannot describe the declarations: \(error)")
+            return 1
+        }
+    }
     if verb == "--version" || verb == "version" {
         print("nearcaipi \(version)")
         return 0
@@ -57,14 +109,17 @@ let version = "0.1.0"
         printError("nearcaipi: unknown verb '\(verb)'. Run 'nearcaipi --help' for the list.")
         return 2
     }
-    var rest = Array(words.dropFirst())
+    let rest = Array(words.dropFirst())
     if rest.contains("--help") || rest.contains("-h") {
         print(command.help)
         return 0
     }
     do {
-        try chooseBackend(&rest)
-        let arguments = try Arguments(rest, options: command.options, flags: command.flags)
+        if let value = Backend.unrecognisedEnvironmentValue {
+            throw UsageError("environment variable \(Backend.environmentVariable) must be onednn or openblas; got '\(value)'")
+        }
+        let arguments = try Arguments(rest, declared: command.parameters + everyVerbTakes)
+        if let backend = try arguments[backendOption] { try choose(backend) }
         try command.run(arguments)
         return 0
     } catch let error as UsageError {
@@ -77,25 +132,8 @@ let version = "0.1.0"
     }
 }
 
-/// Takes `--backend NAME` out of the words (any verb accepts it) and sets the process's
-/// backend; checks `NEARCAIPI_BACKEND` the same way.
-func chooseBackend(_ words: inout [String]) throws {
-    if let value = Backend.unrecognisedEnvironmentValue {
-        throw UsageError("environment variable \(Backend.environmentVariable) must be onednn or openblas; got '\(value)'")
-    }
-    var chosen: String?
-    if let index = words.firstIndex(of: "--backend") {
-        guard index + 1 < words.count else { throw UsageError("option '--backend' needs a value: onednn or openblas") }
-        chosen = words[index + 1]
-        words.removeSubrange(index...(index + 1))
-    } else if let index = words.firstIndex(where: { $0.hasPrefix("--backend=") }) {
-        chosen = String(words[index].dropFirst("--backend=".count))
-        words.remove(at: index)
-    }
-    guard let chosen else { return }
-    guard let backend = Backend(rawValue: chosen) else {
-        throw UsageError("option '--backend' takes onednn or openblas; got '\(chosen)'")
-    }
+/// Makes `backend` the process's backend, if it can start here.
+func choose(_ backend: Backend) throws {
     if backend == .oneDNN && !DNNL.isAvailable {
         throw RuntimeFailure("the oneDNN backend cannot start here (libdnnl did not create a CPU engine); "
                              + "use --backend openblas")

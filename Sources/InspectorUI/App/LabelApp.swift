@@ -456,10 +456,9 @@ public final class LabelApp {
             confirmRollback = round.number
             message = "Roll back to round \(round.number)? Later rounds are marked rolled back. y / n"
         case .character("x"):
-            var number = 1
-            while FileManager.default.fileExists(atPath: "\(workspacePath)/export-\(number)") { number += 1 }
-            let summary = try session.workspace.export(to: "\(workspacePath)/export-\(number)", format: .folders)
-            message = "Exported \(summary.images) labelled images and \(summary.masks) masks to \(workspacePath)/export-\(number)."
+            let folder = session.workspace.newExportFolder()
+            let summary = try session.workspace.export(to: folder, format: .folders)
+            message = "Exported \(summary.images) labelled images and \(summary.masks) masks to \(folder)."
         default: break
         }
     }

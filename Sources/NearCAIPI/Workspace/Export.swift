@@ -8,6 +8,13 @@ extension Workspace {
         public var images = 0, masks = 0, feedback = 0
     }
 
+    /// A new folder for an export inside the workspace: `export-N` with the first N not taken.
+    public func newExportFolder() -> String {
+        var number = 1
+        while BinaryFile.exists("\(path)/export-\(number)") { number += 1 }
+        return "\(path)/export-\(number)"
+    }
+
     /// Writes what the workspace knows: every usable original whose label is known (data
     /// set labels outside the pool, expert labels inside it), its mask — the expert's latest
     /// correction, else the data set's mask outside the pool — and the feedback log.

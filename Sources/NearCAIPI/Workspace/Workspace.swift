@@ -54,7 +54,7 @@ public final class Workspace {
         let file = "\(path)/\(databaseName)"
         guard !BinaryFile.exists(file) else { throw WorkspaceError(path, "already a workspace; choose another folder") }
         guard BinaryFile.isDirectory(dataRoot) else { throw WorkspaceError(dataRoot, "no such data folder") }
-        let absoluteRoot = dataRoot.hasPrefix("/") ? dataRoot : FileManager.default.currentDirectoryPath + "/" + dataRoot
+        let absoluteRoot = dataRoot.hasPrefix("/") ? dataRoot : BinaryFile.currentDirectory + "/" + dataRoot
 
         let layout: WorkspaceOptions.Layout = options.layout == .auto ? (MVTecDataset.detect(dataRoot) ? .mvtec : .folders) : options.layout
         var items: [DatasetItem]

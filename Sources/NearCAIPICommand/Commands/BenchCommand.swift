@@ -11,9 +11,7 @@ import Glibc
 enum BenchCommand: Command {
     static let name = "bench"
     static let summary = "measure sgemm peak and image pipeline speed on this machine (text or --json)"
-    static let help = """
-    Usage: nearcaipi bench [--json] [--seconds S] [--models LIST] [--workspace PATH]
-
+    static let discussion = """
     Measures, on this machine, with the backend chosen (--backend; oneDNN unless told), and
     names oneDNN's implementation of every convolution shape (e.g. brgconv:avx512_core):
       - cblas_sgemm GFLOP/s for a convolution-shaped product (M=64, K=576, N=12544: a 3×3
@@ -33,34 +31,36 @@ enum BenchCommand: Command {
         95th percentile, with the heatmaps ready, while they compute, and while a round
         retrains as the heatmaps compute again — the two workers sharing the cores) and Enter on an
         answered query to the next query drawn with its precomputed heatmap.
-
-    Options:
-      --json        print one JSON object instead of the table
-      --seconds S   minimum time per measurement, 0.1-10 (default 0.5)
-      --models LIST comma-separated models to measure: resnet18-w4, resnet18, or none
-                    (default: resnet18-w4,resnet18)
-      --workspace PATH  a trained workspace to time the labelling screens on (left unchanged)
     """
-    static let options: Set<String> = ["--seconds", "--models", "--workspace"]
+
     static let modelChoices: [String: (String, ResNetConfiguration)] = [
         "resnet18-w4": ("resnet18-w4@128", .resnet18w4()),
         "resnet18": ("resnet18@224", .resnet18()),
     ]
-    static let flags: Set<String> = ["--json"]
+
+    static let json = Flag(name: "--json", help: "print one JSON object instead of the table")
+    static let seconds = Option<Double>(name: "--seconds", placeholder: "S", help: "minimum time per measurement",
+                                        format: .number(.between(0.1, 10)), default: 0.5)
+    static let models = Option<[String]>(
+        name: "--models", placeholder: "LIST", help: "comma-separated models to measure: resnet18-w4, resnet18, or none",
+        format: ValueFormat(describe: { $0.joined(separator: ",") }) { (text) throws(Refusal) in
+            let names = text.split(separator: ",").map(String.init)
+            for name in names where name != "none" && modelChoices[name] == nil {
+                throw Refusal("takes resnet18-w4, resnet18 or none; got '\(name)'")
+            }
+            return names
+        },
+        default: ["resnet18-w4", "resnet18"])
+    static let workspace = Option<String?>(name: "--workspace", placeholder: "PATH",
+                                           help: "a trained workspace to time the labelling screens on (left unchanged)",
+                                           format: .text)
+    static let parameters: [any Parameter] = [json, seconds, models, workspace]
 
     static func run(_ arguments: Arguments) throws {
-        _ = try arguments.positionals(exactly: [])
-        guard let seconds = Double(arguments.string("--seconds") ?? "0.5"), (0.1...10).contains(seconds) else {
-            throw UsageError("option '--seconds' must be a number between 0.1 and 10")
-        }
-        let modelNames = (arguments.string("--models") ?? "resnet18-w4,resnet18").split(separator: ",").map(String.init)
-        var chosen: [(String, ResNetConfiguration)] = []
-        for name in modelNames where name != "none" {
-            guard let choice = modelChoices[name] else {
-                throw UsageError("option '--models' takes resnet18-w4, resnet18 or none; got '\(name)'")
-            }
-            chosen.append(choice)
-        }
+        _ = try arguments.positionals([])
+        let seconds = try arguments[Self.seconds]
+        let modelNames = try arguments[Self.models]
+        let chosen = modelNames.compactMap { modelChoices[$0] }
         let cores = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
         let allThreads = BLAS.threadCount
 
@@ -88,7 +88,7 @@ enum BenchCommand: Command {
             peakMegabytes = peakResidentMegabytes()
         }
         let sixel = try InterfaceMeasurements.sixel(seconds: seconds)
-        let screens = try arguments.string("--workspace").map { try InterfaceMeasurements.screens(workspacePath: $0) } ?? []
+        let screens = try arguments[workspace].map { try InterfaceMeasurements.screens(workspacePath: $0) } ?? []
         func milliseconds(_ value: Double?) -> String { value.map { rounded($0 * 1000) } ?? "null" }
         func optional(_ value: Double?) -> String { value.map(rounded) ?? "null" }
 
@@ -101,7 +101,7 @@ enum BenchCommand: Command {
         let implementations = chosen.map { name, configuration in
             (name, convolutionImplementations(configuration))
         }
-        if arguments.flag("--json") {
+        if arguments[json] {
             let modelFields = zip(models, implementations).map { model, chosenKernels in
                 let (name, train, infer, invrise) = model
                 let kernels = chosenKernels.1.map { shape, kernel in "\"\(shape)\": \"\(kernel)\"" }.joined(separator: ", ")

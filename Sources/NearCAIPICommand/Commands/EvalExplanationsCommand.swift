@@ -10,12 +10,7 @@ import NeuralNet
 enum EvalExplanationsCommand: Command {
     static let name = "eval-explanations"
     static let summary = "score RISE / InvRISE heatmaps against the data set's defect masks (the paper's Table 1)"
-    static let help = """
-    Usage: nearcaipi eval-explanations --data DIR --model CHECKPOINT_OR_WORKSPACE [--layout auto|mvtec|folders]
-                                       [--ok NAMES] [--nok NAMES] [--methods rise,invrise] [--fill LIST]
-                                       [--normal DIR] [--limit N] [--masks K] [--grid L] [--seed N]
-                                       [--csv FILE] [--json]
-
+    static let discussion = """
     Classifies every readable image of the data set (model accuracy), then for each NOK image
     that has a mask computes each method's heatmap with each fill, for the NOK class, and
     scores it as the main paper does: the top 10 % most salient pixels against the mask
@@ -25,28 +20,54 @@ enum EvalExplanationsCommand: Command {
     top 10 % binarisation, a defect smaller than a tenth of the image caps both.
     Each map costs one forward pass per mask (about 4 s for 1000 masks of the default model on
     2 cores), so a run computes methods × fills × NOK images maps: --limit and --masks bound it.
-
-    Options:
-      --data DIR         the data set folder (read only), in any layout 'init' reads
-      --layout NAME      auto (default), mvtec or folders
-      --ok NAMES, --nok NAMES  comma-separated class folder names (folders layout)
-      --model PATH       a checkpoint, or a workspace folder (its active round)
-      --methods LIST     rise, invrise or both (default: rise,invrise)
-      --fill LIST        fills to compare, comma-separated: \(MaskFill.allCases.map(\.rawValue).joined(separator: ", ")),
-                         or all (default: \(MaskFill.standard.rawValue))
-      --normal DIR       OK images for the normal and median fills (default: the workspace's
-                         OK training parts, or the data set's own OK images)
-      --limit N          score at most N of the NOK images that have a mask, 1-100000
-                         (default: all)
-      --masks K          masks per heatmap, 1-100000 (default 1000)
-      --grid L           mask grid cells per side, 2-64 (default \(RISEMasks.standardGrid))
-      --seed N           mask seed (default 1)
-      --csv FILE         also write the table as CSV
-      --json             print the table as JSON instead of text
     """
-    static let options: Set<String> = ["--data", "--model", "--methods", "--fill", "--normal", "--limit", "--masks", "--grid",
-                                       "--seed", "--csv", "--layout", "--ok", "--nok"]
-    static let flags: Set<String> = ["--json"]
+
+    static let data = Option<String>(name: "--data", placeholder: "DIR",
+                                     help: "the data set folder (read only), in any layout 'init' reads", format: .text)
+    static let model = Option<String>(name: "--model", placeholder: "PATH",
+                                      help: "a checkpoint, or a workspace folder (its active round)", format: .text)
+    static let methods = Option<[SaliencyMethod]>(
+        name: "--methods", placeholder: "LIST", help: "rise, invrise or both, comma-separated",
+        format: ValueFormat(describe: { $0.map(\.rawValue).joined(separator: ",") }) { (text) throws(Refusal) in
+            var methods: [SaliencyMethod] = []
+            for name in text.split(separator: ",") {
+                guard let method = SaliencyMethod(rawValue: String(name)) else {
+                    throw Refusal("takes rise and/or invrise, comma-separated; got '\(name)'")
+                }
+                methods.append(method)
+            }
+            return methods
+        },
+        default: [.rise, .invrise])
+    static let fills = Option<[MaskFill]>(
+        name: "--fill", placeholder: "LIST", help: "fills to compare (comma-separated, or all)",
+        format: ValueFormat(allowed: .choices(MaskFill.allCases.map(\.rawValue)),
+                            describe: { $0.map(\.rawValue).joined(separator: ",") }) { (text) throws(Refusal) in
+            var fills: [MaskFill] = []
+            for name in text.split(separator: ",") {
+                if name == "all" { fills += MaskFill.allCases; continue }
+                guard let fill = MaskFill(rawValue: String(name)) else {
+                    throw Refusal("takes \(MaskFill.allCases.map(\.rawValue).joined(separator: ", ")) or all, comma-separated; got '\(name)'")
+                }
+                fills.append(fill)
+            }
+            return fills
+        },
+        default: [MaskFill.standard])
+    static let normal = Option<String?>(
+        name: "--normal", placeholder: "DIR", help: "OK images for the normal and median fills", format: .text,
+        defaultDescription: "the workspace's OK training parts, or the data set's own OK images")
+    static let limit = Option<Int?>(name: "--limit", placeholder: "N", help: "score at most N of the NOK images that have a mask",
+                                    format: .wholeNumber(in: 1...100_000), defaultDescription: "all")
+    static let masks = Option<Int>(name: "--masks", placeholder: "K", help: "masks per heatmap", format: .wholeNumber(in: 1...100_000),
+                                   default: 1000)
+    static let grid = Option<Int>(name: "--grid", placeholder: "L", help: "mask grid cells per side", format: .wholeNumber(in: 2...64),
+                                  default: RISEMasks.standardGrid)
+    static let seed = Option<UInt64>(name: "--seed", placeholder: "N", help: "mask seed", format: .nonNegativeWholeNumber, default: 1)
+    static let csv = Option<String?>(name: "--csv", placeholder: "FILE", help: "also write the table as CSV", format: .text)
+    static let json = Flag(name: "--json", help: "print the table as JSON instead of text")
+    static let parameters: [any Parameter] = [data, model, SharedParameters.layout, SharedParameters.okFolders,
+                                              SharedParameters.nokFolders, methods, fills, normal, limit, masks, grid, seed, csv, json]
 
     struct Row: Codable {
         var method: String
@@ -70,29 +91,15 @@ enum EvalExplanationsCommand: Command {
     }
 
     static func run(_ arguments: Arguments) throws {
-        _ = try arguments.positionals(exactly: [])
-        let data = try arguments.requiredString("--data")
-        let modelPath = try arguments.requiredString("--model")
-        var methods: [SaliencyMethod] = []
-        for name in (arguments.string("--methods") ?? "rise,invrise").split(separator: ",") {
-            guard let method = SaliencyMethod(rawValue: String(name)) else {
-                throw UsageError("option '--methods' takes rise and/or invrise, comma-separated; got '\(name)'")
-            }
-            methods.append(method)
-        }
-        var fills: [MaskFill] = []
-        for name in (arguments.string("--fill") ?? MaskFill.standard.rawValue).split(separator: ",") {
-            if name == "all" { fills += MaskFill.allCases; continue }
-            guard let fill = MaskFill(rawValue: String(name)) else {
-                throw UsageError("option '--fill' takes \(MaskFill.allCases.map(\.rawValue).joined(separator: ", ")) or all, comma-separated; got '\(name)'")
-            }
-            fills.append(fill)
-        }
-        let limit = try arguments.integer("--limit", default: 100_000, in: 1...100_000)
-        let masks = RISEMasks(count: try arguments.integer("--masks", default: 1000, in: 1...100_000),
-                              grid: try arguments.integer("--grid", default: RISEMasks.standardGrid, in: 2...64),
-                              seed: try arguments.unsigned("--seed", default: 1))
-        let layout = try arguments.choice("--layout", default: WorkspaceOptions.Layout.auto)
+        _ = try arguments.positionals([])
+        let data = try arguments[Self.data]
+        let modelPath = try arguments[model]
+        let methods = try arguments[Self.methods]
+        let fills = try arguments[Self.fills]
+        // Not given: every NOK image that has a mask.
+        let limit = try arguments[Self.limit] ?? .max
+        let masks = RISEMasks(count: try arguments[Self.masks], grid: try arguments[grid], seed: try arguments[seed])
+        let layout = try arguments[SharedParameters.layout]
 
         let (classifier, workspace) = try ModelSource.open(modelPath)
         var dataset = try TrainCommand.openDataset(data, arguments, layout: layout)
@@ -116,7 +123,7 @@ enum EvalExplanationsCommand: Command {
         let scored = Array(loaded.filter { $0.item.label == .nok && $0.mask != nil }.prefix(limit))
         let normalParts = try ModelSource.normalParts(
             for: fills, classifier: classifier, workspace: workspace,
-            folder: arguments.string("--normal"), fallback: loaded.filter { $0.item.label == .ok }.map(\.image), command: name)
+            folder: try arguments[normal], fallback: loaded.filter { $0.item.label == .ok }.map(\.image), command: name)
         var ceilingDice: Float = 0, ceilingJaccard: Float = 0
         for entry in scored {
             let perfect = Image(width: entry.mask!.width, height: entry.mask!.height, channels: 1, pixels: entry.mask!.bits.map { $0 ? 1 : 0 })
@@ -163,7 +170,7 @@ enum EvalExplanationsCommand: Command {
             csv += String(format: "%@,%@,%d,%.4f,%.4f,%.4f,%.4f,%.4f,%.2f\n", row.method, row.fill, row.images, accuracy, row.dice,
                           row.jaccard, row.hitAccuracy, row.pixelAUROC ?? .nan, row.medianContrast)
         }
-        if arguments.flag("--json") {
+        if arguments[json] {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             print(String(decoding: try encoder.encode(report), as: UTF8.self))
@@ -179,7 +186,7 @@ enum EvalExplanationsCommand: Command {
                                                                  row.images, row.dice, row.jaccard, row.hitAccuracy, row.pixelAUROC ?? .nan, row.medianContrast))
             }
         }
-        if let path = arguments.string("--csv") {
+        if let path = try arguments[Self.csv] {
             do { try BinaryFile.writeAtomically(Array(csv.utf8), to: path) } catch { throw RuntimeFailure(error.description) }
         }
     }

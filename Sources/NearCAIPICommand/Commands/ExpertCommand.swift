@@ -7,36 +7,37 @@ import NearCAIPI
 enum ExpertCommand: Command {
     static let name = "expert"
     static let summary = "answer a workspace's queries as the simulated expert (truth from the data set), retraining on the way"
-    static let help = """
-    Usage: nearcaipi expert WORKSPACE [--user NAME] [--answers N] [--retrain-every K]
-                            [--epochs E] [--lease-seconds S]
-
+    static let discussion = """
     Takes the next query as an inspector would (leased to NAME), answers it from the data
     set's truth — the class from its folder, a painted mask from its mask file where the
     prediction says NOK or the class is NOK — and submits it through the session: feedback,
     refutations, near hits and near misses as the workspace's strategy says. Answers the
     supervisor's open reviews too. Prints "stored ID ITEM" for each answer once it is
     committed; whatever was printed survives a crash. Progress goes to standard error.
-
-    Options:
-      --user NAME         who answers (default: simulated-expert)
-      --answers N         how many queries to answer, 1-100000 (default: until the pool is empty)
-      --retrain-every K   train a round (fine-tuning, balanced class weights) after every K
-                          answers of this run, 1-100000 (default: never)
-      --epochs E          epochs per round, 1-500 (default: 3)
-      --lease-seconds S   how long a query stays reserved, 1-86400 (default: the workspace's)
     """
-    static let options: Set<String> = ["--user", "--answers", "--retrain-every", "--epochs", "--lease-seconds"]
-    static let flags: Set<String> = []
+
+    static let user = Option<String>(name: "--user", placeholder: "NAME", help: "who answers", format: .personName,
+                                     default: "simulated-expert")
+    static let answers = Option<Int?>(name: "--answers", placeholder: "N", help: "how many queries to answer",
+                                      format: .wholeNumber(in: 1...100_000), defaultDescription: "until the pool is empty")
+    static let retrainEvery = Option<Int?>(
+        name: "--retrain-every", placeholder: "K",
+        help: "train a round (fine-tuning, balanced class weights) after every K answers of this run",
+        format: .wholeNumber(in: 1...100_000), defaultDescription: "never")
+    static let epochs = Option<Int>(name: "--epochs", placeholder: "E", help: "epochs per round", format: .wholeNumber(in: 1...500),
+                                    default: 3)
+    static let leaseSeconds = Option<Int?>(name: "--lease-seconds", placeholder: "S", help: "how long a query stays reserved",
+                                           format: .wholeNumber(in: 1...86_400), defaultDescription: "the workspace's")
+    static let parameters: [any Parameter] = [Positional.workspace, user, answers, retrainEvery, epochs, leaseSeconds]
 
     static func run(_ arguments: Arguments) throws {
-        let path = try arguments.positionals(exactly: ["the workspace folder WORKSPACE"])[0]
-        let user = arguments.string("--user") ?? "simulated-expert"
-        guard !user.isEmpty, user.count <= 64 else { throw UsageError("option '--user' needs a name of 1 to 64 characters") }
-        let answers = try arguments.integer("--answers", default: 100_000, in: 1...100_000)
-        let retrainEvery = try arguments.integer("--retrain-every", default: 0, in: 1...100_000)
-        let epochs = try arguments.integer("--epochs", default: 3, in: 1...500)
-        let leaseSeconds = arguments.string("--lease-seconds") == nil ? nil : try arguments.integer("--lease-seconds", default: 600, in: 1...86_400)
+        let path = try arguments.positionals([Positional.workspace])[0]
+        let user = try arguments[Self.user]
+        // Not given: answer until the pool has nothing left to ask.
+        let answers = try arguments[Self.answers] ?? .max
+        let retrainEvery = try arguments[Self.retrainEvery]
+        let epochs = try arguments[Self.epochs]
+        let leaseSeconds = try arguments[Self.leaseSeconds]
 
         do {
             let opening = monotonicSeconds()
@@ -70,7 +71,7 @@ enum ExpertCommand: Command {
                                   outcome.refutations.count, outcome.queuedReviews.count))
                 answered += 1
                 sinceRound += 1
-                if retrainEvery > 0, sinceRound >= retrainEvery {
+                if let retrainEvery, sinceRound >= retrainEvery {
                     let options = try session.roundTraining(epochs: epochs)
                     printError("retraining")
                     var shownEpoch = 0

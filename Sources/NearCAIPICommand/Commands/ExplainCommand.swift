@@ -10,11 +10,7 @@ import Glibc
 enum ExplainCommand: Command {
     static let name = "explain"
     static let summary = "explain the model's decision on images with an InvRISE (or RISE) heatmap"
-    static let help = """
-    Usage: nearcaipi explain WORKSPACE_OR_CHECKPOINT IMAGE... --out DIR [--method invrise|rise] [--masks K]
-                             [--grid L] [--p P] [--fill NAME] [--normal DIR] [--class NAME] [--seed N]
-                             [--batch N]
-
+    static let discussion = """
     The model is a checkpoint file, or a workspace folder's active round. For each image: the
     predicted class and its confidence, and the heatmap of the NOK class (which region, made
     normal, lowers P(NOK) most) with its range, noise and contrast, written as
@@ -28,42 +24,50 @@ enum ExplainCommand: Command {
     drawn from its own minimum (blue) to its maximum (red), and the line printed for it says
     how much hiding the red and the blue region lowered that probability. An image that
     cannot be read is reported by name and skipped; the others go on.
-
-    Options:
-      --out DIR        where to write (created if missing)
-      --method NAME    invrise (default; the main paper's) or rise
-      --masks K        number of random masks, 1-100000 (default 1000)
-      --grid L         mask grid cells per side, 2-64 (default \(RISEMasks.standardGrid))
-      --p P            probability a grid cell is kept, between 0 and 1 (default 0.5)
-      --fill NAME      what hides a region: \(MaskFill.allCases.map(\.rawValue).joined(separator: ", ")) (default \(MaskFill.standard.rawValue)).
-                       normal = the same pixels of the best aligned OK part, median = the
-                       per-pixel median of the OK parts; both take the OK parts from the
-                       workspace's training split or from --normal, else fall back to blur
-      --normal DIR     a folder of OK images (with a checkpoint: the normal parts)
-      --class NAME     the class explained: nok (default), ok, or predicted
-      --seed N         mask seed; the same seed gives the same heatmap (default 1)
-      --batch N        masked images per forward pass, 1-1024 (default 32)
     """
-    static let options: Set<String> = ["--out", "--method", "--masks", "--grid", "--p", "--fill", "--normal", "--class", "--seed",
-                                       "--batch"]
-    static let flags: Set<String> = []
+
+    static let source = Positional(placeholder: "WORKSPACE_OR_CHECKPOINT", missing: "the workspace or checkpoint")
+    static let images = Positional(placeholder: "IMAGE", missing: "the image(s) to explain", repeats: true)
+    static let out = Option<String>(name: "--out", placeholder: "DIR", help: "where to write (created if missing)", format: .text)
+    static let method = Option<SaliencyMethod>(name: "--method", placeholder: "NAME", help: "how the heatmap is made",
+                                               format: .choice, default: .invrise, note: "invrise is the main paper's")
+    static let masks = Option<Int>(name: "--masks", placeholder: "K", help: "number of random masks",
+                                   format: .wholeNumber(in: 1...100_000), default: 1000)
+    static let grid = Option<Int>(name: "--grid", placeholder: "L", help: "mask grid cells per side", format: .wholeNumber(in: 2...64),
+                                  default: RISEMasks.standardGrid)
+    static let keepProbability = Option<Float>(name: "--p", placeholder: "P", help: "probability a grid cell is kept",
+                                                format: .number(.strictlyBetween(0, 1)), default: 0.5)
+    static let fill = Option<MaskFill>(
+        name: "--fill", placeholder: "NAME", help: "what hides a region", format: .choice, default: .standard,
+        note: """
+        normal = the same pixels of the best aligned OK part, median = the per-pixel median of the OK parts; \
+        both take the OK parts from the workspace's training split or from --normal, else fall back to blur
+        """)
+    static let normal = Option<String?>(name: "--normal", placeholder: "DIR",
+                                        help: "a folder of OK images (with a checkpoint: the normal parts)", format: .text)
+    static let explainedClass = Option<String>(name: "--class", placeholder: "NAME",
+                                               help: "the class explained: nok, ok, or predicted", format: .text, default: "nok")
+    static let seed = Option<UInt64>(name: "--seed", placeholder: "N", help: "mask seed; the same seed gives the same heatmap",
+                                     format: .nonNegativeWholeNumber, default: 1)
+    static let batch = Option<Int>(name: "--batch", placeholder: "N", help: "masked images per forward pass",
+                                   format: .wholeNumber(in: 1...1024), default: 32)
+    static let parameters: [any Parameter] = [source, images, out, method, masks, grid, keepProbability, fill, normal,
+                                              explainedClass, seed, batch]
 
     static func run(_ arguments: Arguments) throws {
-        guard arguments.positionals.count >= 2 else {
-            throw UsageError(arguments.positionals.isEmpty ? "missing the workspace or checkpoint" : "missing the image(s) to explain")
-        }
-        let source = arguments.positionals[0]
-        let images = Array(arguments.positionals.dropFirst())
-        let directory = try arguments.requiredString("--out")
+        let paths = try arguments.positionals([Self.source, Self.images])
+        let source = paths[0]
+        let images = Array(paths.dropFirst())
+        let directory = try arguments[out]
         var explainer = try explainerOptions(arguments)
         let (classifier, workspace) = try ModelSource.open(source)
-        let explained = arguments.string("--class") ?? "nok"
+        let explained = try arguments[explainedClass]
         guard explained == "predicted" || classifier.classNames.contains(explained) else {
             throw UsageError("option '--class' must be \((classifier.classNames + ["predicted"]).joined(separator: ", ")); got '\(explained)'")
         }
         let target = classifier.classNames.firstIndex(of: explained)
         explainer.normalParts = try ModelSource.normalParts(for: [explainer.fill], classifier: classifier, workspace: workspace,
-                                                            folder: arguments.string("--normal"), command: name)
+                                                            folder: try arguments[normal], command: name)
         do { try BinaryFile.createDirectory(directory) } catch { throw RuntimeFailure(error.description) }
 
         var failures = 0
@@ -97,16 +101,12 @@ enum ExplainCommand: Command {
     /// The explainer the options describe (method, masks, grid, p, seed, fill, batch), without
     /// normal parts.
     static func explainerOptions(_ arguments: Arguments) throws -> SaliencyExplainer {
-        guard let p = Float(arguments.string("--p") ?? "0.5"), p > 0, p < 1 else {
-            throw UsageError("option '--p' must be a number between 0 and 1 (exclusive)")
-        }
         var explainer = SaliencyExplainer(
-            method: try arguments.choice("--method", default: SaliencyMethod.invrise),
-            masks: RISEMasks(count: try arguments.integer("--masks", default: 1000, in: 1...100_000),
-                             grid: try arguments.integer("--grid", default: RISEMasks.standardGrid, in: 2...64),
-                             keepProbability: p, seed: try arguments.unsigned("--seed", default: 1)),
-            fill: try arguments.choice("--fill", default: MaskFill.standard))
-        explainer.batchSize = try arguments.integer("--batch", default: 32, in: 1...1024)
+            method: try arguments[method],
+            masks: RISEMasks(count: try arguments[masks], grid: try arguments[grid],
+                             keepProbability: try arguments[keepProbability], seed: try arguments[seed]),
+            fill: try arguments[fill])
+        explainer.batchSize = try arguments[batch]
         return explainer
     }
 

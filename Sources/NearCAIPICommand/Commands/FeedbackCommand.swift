@@ -5,9 +5,7 @@ import NearCAIPI
 enum FeedbackCommand: Command {
     static let name = "feedback"
     static let summary = "record expert verdicts from a CSV file into a workspace"
-    static let help = """
-    Usage: nearcaipi feedback WORKSPACE --import FILE.csv [--user NAME]
-
+    static let discussion = """
     FILE.csv has a header line and the columns path,prediction,explanation,label:
       path         the item, relative to the data set root (as `status` and the index name it)
       prediction   the verdict on the shown prediction: right, wrong or skip (may be empty)
@@ -17,13 +15,16 @@ enum FeedbackCommand: Command {
     acknowledged survives a crash. A malformed line or an unknown item is reported with its
     line number and skipped; the exit status is 1 if any line was skipped.
     """
-    static let options: Set<String> = ["--import", "--user"]
-    static let flags: Set<String> = []
+
+    static let file = Option<String>(name: "--import", placeholder: "FILE.csv", help: "the verdicts to record", format: .text)
+    static let user = Option<String>(name: "--user", placeholder: "NAME", help: "who gave them, recorded with each",
+                                     format: .text, default: "import")
+    static let parameters: [any Parameter] = [Positional.workspace, file, user]
 
     static func run(_ arguments: Arguments) throws {
-        let path = try arguments.positionals(exactly: ["the workspace folder WORKSPACE"])[0]
-        let file = try arguments.requiredString("--import")
-        let user = arguments.string("--user") ?? "import"
+        let path = try arguments.positionals([Positional.workspace])[0]
+        let file = try arguments[Self.file]
+        let user = try arguments[Self.user]
         let text: String
         do { text = String(decoding: try BinaryFile.read(file), as: UTF8.self) } catch { throw RuntimeFailure(error.description) }
         let workspace: Workspace

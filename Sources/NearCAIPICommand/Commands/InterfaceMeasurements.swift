@@ -1,3 +1,4 @@
+import FileAccess
 import Foundation
 import Imaging
 import InspectorUI
@@ -29,8 +30,8 @@ enum InterfaceMeasurements {
 
     static func sixel(seconds: Double) throws -> SixelFigures {
         let directory = NSTemporaryDirectory() + "nearcaipi-bench-sixel-\(getpid())"
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try BinaryFile.createDirectory(directory)
+        defer { try? BinaryFile.removeTree(directory) }
         // Both encoders get the picture as the same 8-bit PNG, and are judged against it.
         let png = "\(directory)/overlay.png"
         try Data(try ImageFile.encodePNG(overlayPicture())).write(to: URL(fileURLWithPath: png))
@@ -71,11 +72,11 @@ enum InterfaceMeasurements {
     /// The screens on a copy of `workspacePath`, in each graphics mode.
     static func screens(workspacePath: String) throws -> [InterfaceBenchmark.Timings] {
         let copy = NSTemporaryDirectory() + "nearcaipi-bench-workspace-\(getpid())"
-        try? FileManager.default.removeItem(atPath: copy)
-        do { try FileManager.default.copyItem(atPath: workspacePath, toPath: copy) } catch {
-            throw RuntimeFailure("cannot copy the workspace '\(workspacePath)' for the benchmark: \(error.localizedDescription)")
+        try? BinaryFile.removeTree(copy)
+        do { try BinaryFile.copyTree(workspacePath, to: copy) } catch {
+            throw RuntimeFailure("cannot copy the workspace '\(workspacePath)' for the benchmark: \(error)")
         }
-        defer { try? FileManager.default.removeItem(atPath: copy) }
+        defer { try? BinaryFile.removeTree(copy) }
         var all: [InterfaceBenchmark.Timings] = []
         for (mode, truecolor) in [(GraphicsMode.sixel, false), (.halfblock, false), (.halfblock, true), (.ascii, false)] {
             let workspace = try Workspace(opening: copy)

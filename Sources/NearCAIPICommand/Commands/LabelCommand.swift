@@ -7,10 +7,7 @@ import NearCAIPI
 enum LabelCommand: Command {
     static let name = "label"
     static let summary = "the interactive loop in the terminal: inspector, supervisor and operator screens"
-    static let help = """
-    Usage: nearcaipi label WORKSPACE [--user NAME] [--role inspector|supervisor|operator]
-                           [--graphics auto|sixel|halfblock|ascii] [--fill NAME]
-
+    static let discussion = """
     Shows the pool image the active model is least sure of, its InvRISE heatmap (computed in
     the background, drawn as it progresses, the next queries' maps computed ahead), and takes
     the verdicts: prediction right / wrong, explanation right / wrong with a painted mask.
@@ -18,29 +15,31 @@ enum LabelCommand: Command {
     hits and near misses of wrong predictions; operators also retrain, roll back and export.
     Press ? in the program for every key. The workspace needs a trained round
     ('nearcaipi train WORKSPACE').
-
-    Options:
-      --user NAME        who answers (default: $USER); recorded with every answer
-      --role ROLE        inspector (default), supervisor or operator: which screens you get
-      --graphics MODE    auto (default): sixel when the terminal's device attributes list it,
-                         ascii for TERM=dumb or NO_COLOR, half-block otherwise
-      --fill NAME        what hides a region in the heatmaps, stored for the workspace:
-                         \(MaskFill.allCases.map(\.rawValue).joined(separator: ", ")) (default \(MaskFill.standard.rawValue): the same
-                         pixels of the best aligned OK training part; see 'explain --help')
     """
-    static let options: Set<String> = ["--user", "--role", "--graphics", "--fill"]
-    static let flags: Set<String> = []
+
+    static let user = Option<String?>(name: "--user", placeholder: "NAME", help: "who answers; recorded with every answer",
+                                      format: .personName, defaultDescription: "$USER")
+    static let role = Option<Role>(name: "--role", placeholder: "ROLE", help: "which screens you get", format: .choice,
+                                   default: .inspector)
+    static let graphics = Option<GraphicsChoice>(
+        name: "--graphics", placeholder: "MODE", help: "how images are drawn", format: .choice, default: .auto,
+        note: "auto: sixel when the terminal's device attributes list it, ascii for TERM=dumb or NO_COLOR, half-block otherwise")
+    static let fill = Option<MaskFill?>(
+        name: "--fill", placeholder: "NAME", help: "what hides a region in the heatmaps, stored for the workspace",
+        format: .choice, defaultDescription: MaskFill.standard.rawValue,
+        note: "the same pixels of the best aligned OK training part; see 'explain --help'")
+    static let parameters: [any Parameter] = [Positional.workspace, user, role, graphics, fill]
 
     enum GraphicsChoice: String, CaseIterable { case auto, sixel, halfblock, ascii }
 
     static func run(_ arguments: Arguments) throws {
-        let path = try arguments.positionals(exactly: ["the workspace folder WORKSPACE"])[0]
+        let path = try arguments.positionals([Positional.workspace])[0]
         let environment = ProcessInfo.processInfo.environment
-        let user = arguments.string("--user") ?? environment["USER"] ?? "inspector"
+        let user = try arguments[Self.user] ?? environment["USER"] ?? "inspector"
         guard !user.isEmpty, user.count <= 64 else { throw UsageError("option '--user' needs a name of 1 to 64 characters") }
-        let role = try arguments.choice("--role", default: Role.inspector)
-        let choice = try arguments.choice("--graphics", default: GraphicsChoice.auto)
-        let fill: MaskFill? = arguments.string("--fill") == nil ? nil : try arguments.choice("--fill", default: MaskFill.standard)
+        let role = try arguments[Self.role]
+        let choice = try arguments[graphics]
+        let fill = try arguments[Self.fill]
         guard isatty(STDIN_FILENO) == 1, isatty(STDOUT_FILENO) == 1 else {
             throw RuntimeFailure("label needs a terminal on standard input and output")
         }

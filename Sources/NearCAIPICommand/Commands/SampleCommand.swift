@@ -5,10 +5,7 @@ import SyntheticParts
 enum SampleCommand: Command {
     static let name = "sample"
     static let summary = "write a synthetic OK/NOK data set (weld seams or cast discs) with exact defect masks"
-    static let help = """
-    Usage: nearcaipi sample --out DIR [--family weld|cast] [--count N] [--size S] [--seed N]
-                        [--camera WxH] [--force]
-
+    static let discussion = """
     Writes a synthetic industrial data set in the class-folder layout:
       DIR/ok/*.png, DIR/nok/*.png, DIR/masks/*.png (the exact defect mask of each NOK image,
       same base name) and DIR/manifest.csv (file,label,defect,mask,defect_pixels).
@@ -18,35 +15,45 @@ enum SampleCommand: Command {
       weld   MIG weld seams on aluminium plates (RGB). Defects: pores, crack, black_area,
              interruption, irregular_scale, end_crater, no_seam.
       cast   cast discs with a centre hole (grey). Defects: scratch, blowhole, chipped_edge.
-
-    Options:
-      --out DIR       where to write (created if missing)
-      --family NAME   weld (default) or cast
-      --count N       number of images, 1-100000 (default 200)
-      --size S        image side in pixels, 32-1024 (default 128)
-      --seed N        random seed (default 1)
-      --camera WxH    resample every part (drawn at --size) to a camera resolution, e.g.
-                      1600x1200 (the paper's welding camera); sides 32-4096
-      --force         write into DIR even if it already holds files
     """
-    static let options: Set<String> = ["--out", "--family", "--count", "--size", "--seed", "--camera"]
-    static let flags: Set<String> = ["--force"]
+
+    static let out = Option<String>(name: "--out", placeholder: "DIR", help: "where to write (created if missing)",
+                                    format: .text)
+    static let family = Option<PartFamily>(name: "--family", placeholder: "NAME", help: "the kind of part", format: .choice,
+                                           default: .weld)
+    static let count = Option<Int>(name: "--count", placeholder: "N", help: "number of images",
+                                   format: .wholeNumber(in: SampleDatasetSpec.countRange), default: 200)
+    static let size = Option<Int>(name: "--size", placeholder: "S", help: "image side in pixels",
+                                  format: .wholeNumber(in: SampleDatasetSpec.sizeRange), default: 128)
+    static let seed = Option<UInt64>(name: "--seed", placeholder: "N", help: "random seed", format: .nonNegativeWholeNumber,
+                                     default: 1)
+    private static let sides = "\(SampleDatasetSpec.cameraRange.lowerBound)-\(SampleDatasetSpec.cameraRange.upperBound)"
+    /// "WxH", each side within `SampleDatasetSpec.cameraRange`.
+    static let camera = Option<(width: Int, height: Int)?>(
+        name: "--camera", placeholder: "WxH",
+        help: "resample every part (drawn at --size) to a camera resolution, e.g. 1600x1200 (the paper's welding camera)",
+        format: ValueFormat(allowed: .span("sides \(sides)")) { (text) throws(Refusal) in
+            let parts = text.lowercased().split(separator: "x")
+            guard parts.count == 2, let width = Int(parts[0]), let height = Int(parts[1]),
+                  SampleDatasetSpec.cameraRange.contains(width), SampleDatasetSpec.cameraRange.contains(height) else {
+                throw Refusal("needs WIDTHxHEIGHT with sides of \(sides), got '\(text)'")
+            }
+            return (width, height)
+        })
+    static let force = Flag(name: "--force", help: "write into DIR even if it already holds files")
+    static let parameters: [any Parameter] = [out, family, count, size, seed, camera, force]
 
     static func run(_ arguments: Arguments) throws {
-        _ = try arguments.positionals(exactly: [])
-        let directory = try arguments.requiredString("--out")
-        let spec = SampleDatasetSpec(
-            family: try arguments.choice("--family", default: PartFamily.weld),
-            count: try arguments.integer("--count", default: 200, in: SampleDatasetSpec.countRange),
-            size: try arguments.integer("--size", default: 128, in: SampleDatasetSpec.sizeRange),
-            seed: try arguments.unsigned("--seed", default: 1),
-            camera: try camera(arguments.string("--camera")))
+        _ = try arguments.positionals([])
+        let directory = try arguments[out]
+        let spec = SampleDatasetSpec(family: try arguments[family], count: try arguments[count], size: try arguments[size],
+                                     seed: try arguments[seed], camera: try arguments[camera])
         if BinaryFile.exists(directory) {
             guard BinaryFile.isDirectory(directory) else {
                 throw RuntimeFailure("\(directory): exists and is not a directory")
             }
             let existing = (try? BinaryFile.entries(of: directory)) ?? []
-            if !existing.isEmpty && !arguments.flag("--force") {
+            if !existing.isEmpty && !arguments[force] {
                 throw RuntimeFailure("\(directory): already holds files; pass --force to write into it")
             }
         }
@@ -61,16 +68,5 @@ enum SampleCommand: Command {
         let resolution = spec.camera.map { "\($0.width)x\($0.height)" } ?? "\(spec.size)x\(spec.size)"
         print("Wrote \(spec.count) \(spec.family.rawValue) images (\(resolution), seed \(spec.seed)) to \(directory)")
         print("  OK \(summary.okCount), NOK \(summary.nokCount): \(defects)")
-    }
-
-    /// "WxH" → the two sides, each within `SampleDatasetSpec.cameraRange`.
-    static func camera(_ text: String?) throws(UsageError) -> (width: Int, height: Int)? {
-        guard let text else { return nil }
-        let parts = text.lowercased().split(separator: "x")
-        guard parts.count == 2, let width = Int(parts[0]), let height = Int(parts[1]),
-              SampleDatasetSpec.cameraRange.contains(width), SampleDatasetSpec.cameraRange.contains(height) else {
-            throw UsageError("option '--camera' needs WIDTHxHEIGHT with sides of 32-4096, got '\(text)'")
-        }
-        return (width, height)
     }
 }

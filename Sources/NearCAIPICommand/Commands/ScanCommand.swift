@@ -8,24 +8,24 @@ import NearCAIPI
 enum ScanCommand: Command {
     static let name = "scan"
     static let summary = "check a class-folder data set: classes, sizes, masks, unreadable files; draw a contact sheet"
-    static let help = """
-    Usage: nearcaipi scan DIR [--sheet FILE.png] [--thumb PIXELS] [--columns N]
-
+    static let discussion = """
     Reads every PNG/JPEG below DIR (class folders such as ok/ and nok/, masks in masks/ with
     the same base names) and reports per class the image count, sizes and colour kinds; for
     NOK images whether a mask exists, decodes, matches the image size and is non-empty; and
     each file that cannot be decoded, with the reason. Unreadable files are skipped, not fatal.
-
-    Options:
-      --sheet FILE.png   also write a contact sheet: every image as a thumbnail, framed green
-                         (OK) or red (NOK), with the defect mask tinted red
-      --thumb PIXELS     thumbnail side, 16-256 (default 64)
-      --columns N        thumbnails per row, 1-64 (default 16)
-
-    Exit status 1 when DIR cannot be read or holds no image at all.
     """
-    static let options: Set<String> = ["--sheet", "--thumb", "--columns"]
-    static let flags: Set<String> = []
+    static let epilogue = "Exit status 1 when DIR cannot be read or holds no image at all."
+
+    static let folder = Positional(placeholder: "DIR", missing: "the data set folder DIR")
+    static let sheet = Option<String?>(
+        name: "--sheet", placeholder: "FILE.png",
+        help: "also write a contact sheet: every image as a thumbnail, framed green (OK) or red (NOK), with the defect mask tinted red",
+        format: .text)
+    static let thumb = Option<Int>(name: "--thumb", placeholder: "PIXELS", help: "thumbnail side", format: .wholeNumber(in: 16...256),
+                                   default: 64)
+    static let columns = Option<Int>(name: "--columns", placeholder: "N", help: "thumbnails per row", format: .wholeNumber(in: 1...64),
+                                     default: 16)
+    static let parameters: [any Parameter] = [folder, sheet, thumb, columns]
 
     struct Entry {
         let relativePath: String
@@ -34,10 +34,10 @@ enum ScanCommand: Command {
     }
 
     static func run(_ arguments: Arguments) throws {
-        let directory = try arguments.positionals(exactly: ["the data set folder DIR"])[0]
-        let sheetPath = arguments.string("--sheet")
-        let thumb = try arguments.integer("--thumb", default: 64, in: 16...256)
-        let columns = try arguments.integer("--columns", default: 16, in: 1...64)
+        let directory = try arguments.positionals([folder])[0]
+        let sheetPath = try arguments[Self.sheet]
+        let thumb = try arguments[Self.thumb]
+        let columns = try arguments[Self.columns]
         guard BinaryFile.isDirectory(directory) else { throw RuntimeFailure("\(directory): not a directory") }
 
         let files = try listImages(in: directory)

@@ -8,13 +8,7 @@ import NeuralNet
 enum SimulateCommand: Command {
     static let name = "simulate"
     static let summary = "compare the five strategies with a simulated expert (the paper's Tables 2-3)"
-    static let help = """
-    Usage: nearcaipi simulate --data DIR --out DIR [--layout auto|mvtec|folders] [--ok NAMES] [--nok NAMES]
-                              [--strategies LIST] [--rounds R] [--per-round N] [--initial-train N0]
-                              [--seeds LIST] [--test-fraction F] [--validation-fraction F]
-                              [--refutations K] [--epochs E] [--initial-epochs E] [--patience P]
-                              [--lr X] [--from-scratch] [--arch NAME] [--input S]
-
+    static let discussion = """
     For every seed: one workspace over the data set with N0 training images, a validation and
     a test split and the rest as the unlabelled pool, and one initial model trained from
     scratch. Every strategy then gets its own copy of that workspace and runs R rounds of N
@@ -32,77 +26,100 @@ enum SimulateCommand: Command {
     Writes to --out: results.csv (strategy, seed, round, train size, accuracy, F1, MCC on the
     test split), results.md (strategy x metric by round, mean ± std over seeds), results.png
     (mean MCC per round, one line per strategy) and one workspace per seed and strategy.
-
-    Options:
-      --rounds R              rounds of interactions, 1-100 (default 5)
-      --per-round N           expert interactions per round, 1-10000 (default 10)
-      --initial-train N0      training images of the initial model (default 20)
-      --seeds LIST            comma-separated seeds (default 1,2,3)
-      --test-fraction F       share of the images held out for testing (default 0.2)
-      --validation-fraction F share held out for early stopping (default 0.1)
-      --refutations K         refutations per accepted defect region, 0-64 (default 4)
-      --epochs E              epochs of each round's training, 1-1000 (default 10)
-      --initial-epochs E      epochs of the initial model, 1-1000 (default 60)
-      --patience P            epochs without validation improvement before stopping (default 25)
-      --lr X                  Adam learning rate (default 0.0005)
-      --arch NAME, --input S  model (default resnet18-w4 at 128)
     """
-    static let options: Set<String> = ["--data", "--out", "--layout", "--ok", "--nok", "--strategies", "--rounds", "--per-round",
-                                       "--initial-train", "--seeds", "--test-fraction", "--validation-fraction", "--refutations",
-                                       "--epochs", "--initial-epochs", "--patience", "--lr", "--arch", "--input"]
-    static let flags: Set<String> = ["--from-scratch"]
 
-    static func run(_ arguments: Arguments) throws {
-        _ = try arguments.positionals(exactly: [])
-        let data = try arguments.requiredString("--data"), out = try arguments.requiredString("--out")
-        var plan = SimulationPlan(dataRoot: data, out: out)
-        plan.workspace.layout = try arguments.choice("--layout", default: WorkspaceOptions.Layout.auto)
-        if let names = arguments.string("--ok") { plan.workspace.okFolders = names.split(separator: ",").map(String.init) }
-        if let names = arguments.string("--nok") { plan.workspace.nokFolders = names.split(separator: ",").map(String.init) }
-        if let text = arguments.string("--strategies") {
-            plan.strategies = try text.split(separator: ",").map { word in
+    /// The plan's own defaults, shown and used where an option is not given.
+    private static let standard = SimulationPlan(dataRoot: "", out: "")
+
+    static let data = Option<String>(name: "--data", placeholder: "DIR", help: "the data set folder (read only)", format: .text)
+    static let out = Option<String>(name: "--out", placeholder: "DIR", help: "where the results and workspaces go", format: .text)
+    static let strategies = Option<[LoopStrategy]>(
+        name: "--strategies", placeholder: "LIST", help: "the strategies to compare, comma-separated",
+        format: ValueFormat(describe: { $0.map(\.rawValue).joined(separator: ",") }) { (text) throws(Refusal) in
+            let strategies = try text.split(separator: ",").map { (word) throws(Refusal) in
                 guard let strategy = LoopStrategy(rawValue: String(word)) else {
-                    throw UsageError("option '--strategies' takes random, al, near-al, caipi, near-caipi; got '\(word)'")
+                    throw Refusal("takes random, al, near-al, caipi, near-caipi; got '\(word)'")
                 }
                 return strategy
             }
-            guard !plan.strategies.isEmpty, Set(plan.strategies).count == plan.strategies.count else {
-                throw UsageError("option '--strategies' needs distinct strategy names, got '\(text)'")
+            guard !strategies.isEmpty, Set(strategies).count == strategies.count else {
+                throw Refusal("needs distinct strategy names, got '\(text)'")
             }
-        }
-        if let text = arguments.string("--seeds") {
+            return strategies
+        },
+        default: standard.strategies)
+    static let rounds = Option<Int>(name: "--rounds", placeholder: "R", help: "rounds of interactions", format: .wholeNumber(in: 1...100),
+                                    default: standard.rounds)
+    static let perRound = Option<Int>(name: "--per-round", placeholder: "N", help: "expert interactions per round",
+                                      format: .wholeNumber(in: 1...10_000), default: standard.interactionsPerRound)
+    static let initialTrain = Option<Int>(name: "--initial-train", placeholder: "N0", help: "training images of the initial model",
+                                          format: .wholeNumber(in: 2...1_000_000), default: 20)
+    static let seeds = Option<[UInt64]>(
+        name: "--seeds", placeholder: "LIST", help: "comma-separated seeds",
+        format: ValueFormat(describe: { $0.map(String.init).joined(separator: ",") }) { (text) throws(Refusal) in
             let seeds = text.split(separator: ",").map { UInt64($0) }
             guard !seeds.isEmpty, seeds.allSatisfy({ $0 != nil }), Set(seeds).count == seeds.count else {
-                throw UsageError("option '--seeds' needs distinct non-negative integers separated by commas, got '\(text)'")
+                throw Refusal("needs distinct non-negative integers separated by commas, got '\(text)'")
             }
-            plan.seeds = seeds.map { $0! }
-        }
-        plan.rounds = try arguments.integer("--rounds", default: 5, in: 1...100)
-        plan.interactionsPerRound = try arguments.integer("--per-round", default: 10, in: 1...10_000)
-        plan.workspace.initialTrain = try arguments.integer("--initial-train", default: 20, in: 2...1_000_000)
-        let test = try fraction(arguments, "--test-fraction", default: 0.2)
-        let validation = try fraction(arguments, "--validation-fraction", default: 0.1)
+            return seeds.map { $0! }
+        },
+        default: standard.seeds)
+    static let testFraction = Option<Double>(name: "--test-fraction", placeholder: "F", help: "share of the images held out for testing",
+                                             format: .number(.fraction), default: 0.2)
+    static let validationFraction = Option<Double>(name: "--validation-fraction", placeholder: "F",
+                                                   help: "share held out for early stopping", format: .number(.fraction), default: 0.1)
+    static let refutations = Option<Int>(name: "--refutations", placeholder: "K", help: "refutations per accepted defect region",
+                                         format: .wholeNumber(in: 0...64), default: standard.refutationsPerItem)
+    static let epochs = Option<Int>(name: "--epochs", placeholder: "E", help: "epochs of each round's training",
+                                    format: .wholeNumber(in: 1...1000), default: 10)
+    static let initialEpochs = Option<Int>(name: "--initial-epochs", placeholder: "E", help: "epochs of the initial model",
+                                           format: .wholeNumber(in: 1...1000), default: 60)
+    static let patience = Option<Int>(name: "--patience", placeholder: "P", help: "epochs without validation improvement before stopping",
+                                      format: .wholeNumber(in: 1...1000), default: 25)
+    static let learningRate = Option<Float>(name: "--lr", placeholder: "X", help: "Adam learning rate",
+                                            format: .number(.strictlyBetween(0, 10)), default: 0.0005)
+    static let fromScratch = Flag(name: "--from-scratch", help: "train every round from fresh weights, not the active round's")
+    static let architecture = Option<String>(name: "--arch", placeholder: "NAME", help: "the model",
+                                             format: .oneOf(["resnet18-w4", "resnet18"]), default: standard.workspace.architecture)
+    /// Its default depends on --arch: resnet18 is made for 224 pixels.
+    static let input = Option<Int?>(name: "--input", placeholder: "S", help: "model input side", format: .wholeNumber(in: 32...512),
+                                    defaultDescription: "128; resnet18: 224")
+    static let parameters: [any Parameter] = [
+        data, out, SharedParameters.layout, SharedParameters.okFolders, SharedParameters.nokFolders, strategies, rounds, perRound,
+        initialTrain, seeds, testFraction, validationFraction, refutations, epochs, initialEpochs, patience, learningRate,
+        fromScratch, architecture, input,
+    ]
+
+    static func run(_ arguments: Arguments) throws {
+        _ = try arguments.positionals([])
+        let data = try arguments[Self.data], out = try arguments[Self.out]
+        var plan = SimulationPlan(dataRoot: data, out: out)
+        plan.workspace.layout = try arguments[SharedParameters.layout]
+        plan.workspace.okFolders = try arguments[SharedParameters.okFolders]
+        plan.workspace.nokFolders = try arguments[SharedParameters.nokFolders]
+        plan.strategies = try arguments[strategies]
+        plan.seeds = try arguments[seeds]
+        plan.rounds = try arguments[rounds]
+        plan.interactionsPerRound = try arguments[perRound]
+        plan.workspace.initialTrain = try arguments[initialTrain]
+        let test = try arguments[testFraction]
+        let validation = try arguments[validationFraction]
         guard test + validation < 1 else { throw UsageError("options '--test-fraction' and '--validation-fraction' must leave images for the pool") }
         // Train is fixed by --initial-train; the other fractions share the rest.
         plan.workspace.split = [0, validation, test, 1 - validation - test]
-        plan.refutationsPerItem = try arguments.integer("--refutations", default: 4, in: 0...64)
-        guard let rate = Float(arguments.string("--lr") ?? "0.0005"), rate > 0, rate < 10 else {
-            throw UsageError("option '--lr' must be a positive number below 10")
-        }
-        for (options, flag, epochs) in [(\SimulationPlan.initialTraining, "--initial-epochs", 60), (\SimulationPlan.roundTraining, "--epochs", 10)] {
+        plan.refutationsPerItem = try arguments[refutations]
+        let rate = try arguments[learningRate]
+        for (options, epochs) in [(\SimulationPlan.initialTraining, initialEpochs), (\SimulationPlan.roundTraining, Self.epochs)] {
             plan[keyPath: options].method = .adam(learningRate: rate)
-            plan[keyPath: options].epochs = try arguments.integer(flag, default: epochs, in: 1...1000)
-            plan[keyPath: options].patience = try arguments.integer("--patience", default: 25, in: 1...1000)
+            plan[keyPath: options].epochs = try arguments[epochs]
+            plan[keyPath: options].patience = try arguments[patience]
             // Refutations are made from defect regions, so the training set drifts towards NOK;
             // weighting the classes inversely to their frequency keeps the decision unbiased.
             plan[keyPath: options].classWeighting = .balanced
         }
-        plan.fromScratch = arguments.flag("--from-scratch")
-        plan.workspace.architecture = arguments.string("--arch") ?? "resnet18-w4"
-        guard ["resnet18-w4", "resnet18"].contains(plan.workspace.architecture) else {
-            throw UsageError("option '--arch' must be resnet18-w4 or resnet18; got '\(plan.workspace.architecture)'")
-        }
-        plan.workspace.inputSize = try arguments.integer("--input", default: plan.workspace.architecture == "resnet18" ? 224 : 128, in: 32...512)
+        plan.fromScratch = arguments[fromScratch]
+        plan.workspace.architecture = try arguments[architecture]
+        plan.workspace.inputSize = try arguments[input] ?? (plan.workspace.architecture == "resnet18" ? 224 : 128)
         guard BinaryFile.isDirectory(data) else { throw RuntimeFailure("\(data): no such data folder") }
 
         let start = monotonicSeconds()
@@ -130,12 +147,6 @@ enum SimulateCommand: Command {
         }
         print(SimulationReport.markdown(rows, strategies: plan.strategies, title: title))
         print(String(format: "Wrote %@/results.csv, results.md and results.png in %.0f s.", out, seconds))
-    }
-
-    static func fraction(_ arguments: Arguments, _ name: String, default fallback: Double) throws -> Double {
-        guard let text = arguments.string(name) else { return fallback }
-        guard let value = Double(text), value > 0, value < 1 else { throw UsageError("option '\(name)' must be a fraction between 0 and 1 (exclusive), got '\(text)'") }
-        return value
     }
 
     /// One line per change of stage: a bar of the strategy's rounds and what is happening.

@@ -6,21 +6,20 @@ import NeuralNet
 enum StatusCommand: Command {
     static let name = "status"
     static let summary = "show a workspace: images per class and split, masks, skipped files, feedback, rounds"
-    static let help = """
-    Usage: nearcaipi status WORKSPACE [--json]
-
+    static let discussion = """
     Images per class (how many have masks, how many were skipped as unreadable), counts per
     split and known class (the pool's labels stay hidden until given), feedback not yet
     trained on, and the rounds with their metrics and which one is active.
     """
-    static let options: Set<String> = []
-    static let flags: Set<String> = ["--json"]
+
+    static let json = Flag(name: "--json", help: "print one JSON object instead of the text")
+    static let parameters: [any Parameter] = [Positional.workspace, json]
 
     static func run(_ arguments: Arguments) throws {
-        let path = try arguments.positionals(exactly: ["the workspace folder WORKSPACE"])[0]
+        let path = try arguments.positionals([Positional.workspace])[0]
         let workspace: Workspace
         do { workspace = try Workspace(opening: path) } catch { throw RuntimeFailure(error) }
-        if arguments.flag("--json") {
+        if arguments[json] {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
             print(String(decoding: try encoder.encode(StatusReport(try workspace.status())), as: UTF8.self))

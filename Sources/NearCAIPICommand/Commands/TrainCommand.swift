@@ -7,14 +7,7 @@ import NeuralNet
 enum TrainCommand: Command {
     static let name = "train"
     static let summary = "train a workspace's next round, or a checkpoint straight from a class-folder data set"
-    static let help = """
-    Usage: nearcaipi train WORKSPACE [--epochs N] [--patience N] [--lr X] [--optimizer adam|sgd]
-                           [--batch N] [--from-scratch] [--pretrained FILE.safetensors] [--seed N]
-           nearcaipi train --data DIR --out CHECKPOINT [--arch NAME] [--size S] [--channels 1|3]
-                           [--epochs N] [--batch N] [--optimizer adam|sgd] [--lr X]
-                           [--validation F] [--patience N] [--balanced] [--no-augment] [--seed N]
-                           [--ok NAMES] [--nok NAMES] [--occlusion on|off]
-
+    static let discussion = """
     With a WORKSPACE: trains on its training split (fine-tuning the active round's weights
     unless --from-scratch; --pretrained loads a backbone such as a converted torchvision
     ResNet-18, keeping a fresh 2-class head), early-stops on the validation split, writes
@@ -26,60 +19,81 @@ enum TrainCommand: Command {
     stopping on the validation loss (the best epoch's weights are kept) and writes a
     safetensors checkpoint. Progress goes to standard error, one line per epoch.
     Unreadable images are reported by name and skipped.
-
-    Options:
-      --data DIR          the data set folder (read only)
-      --out CHECKPOINT    the checkpoint file to write
-      --arch NAME         resnet18-w4 (default), resnet18-w2, resnet18-w8 or resnet18
-      --size S            input side in pixels, 32-512 (default 128; resnet18: 224)
-      --channels C        1 (grey) or 3 (RGB); default: what the first image holds
-      --epochs N          at most this many epochs, 1-1000 (default 250; the learning rate
-                          decays along a cosine over them)
-      --batch N           mini-batch size, 1-256 (default 16)
-      --optimizer NAME    adam (default) or sgd (momentum 0.9; the paper's setting with --lr 0.001)
-      --lr X              learning rate (default 0.0005)
-      --validation F      fraction of each class held out for early stopping (default 0.2)
-      --patience N        epochs without validation improvement before stopping (default 100;
-                          small validation sets need a long patience)
-      --balanced          weight the classes inversely to their frequency
-      --no-augment        no flips, shifts or brightness/contrast changes (nor occlusion)
-      --occlusion on|off  OK training parts with random regions swapped in from other OK parts,
-                          so that a masked part is not a defect by itself and heatmaps point at
-                          defects (default \(OcclusionAugmentation.standard ? "on" : "off"); with a
-                          WORKSPACE the choice is stored for its later rounds)
-      --seed N            seed of initial weights, split, shuffling and augmentation (default 1)
-      --ok NAMES, --nok NAMES  comma-separated class folder names
     """
-    static let options: Set<String> = ["--data", "--out", "--arch", "--size", "--channels", "--epochs", "--batch",
-                                       "--optimizer", "--lr", "--validation", "--patience", "--seed", "--ok", "--nok",
-                                       "--pretrained", "--occlusion"]
-    static let flags: Set<String> = ["--balanced", "--no-augment", "--from-scratch"]
 
-    enum Optimizer: String, CaseIterable { case adam, sgd }
-    enum Switch: String, CaseIterable { case on, off }
+    enum Optimizer: String, CaseIterable, Sendable { case adam, sgd }
+    enum Switch: String, CaseIterable, Sendable { case on, off }
+
+    static let data = Option<String>(name: "--data", placeholder: "DIR", help: "the data set folder (read only)", format: .text)
+    static let out = Option<String>(name: "--out", placeholder: "CHECKPOINT", help: "the checkpoint file to write", format: .text)
+    static let architecture = Option<String>(
+        name: "--arch", placeholder: "NAME", help: "the model",
+        format: .oneOf(["resnet18-w4", "resnet18-w2", "resnet18-w8", "resnet18"]), default: "resnet18-w4")
+    /// Its default depends on --arch: resnet18 is made for 224 pixels.
+    static let size = Option<Int?>(name: "--size", placeholder: "S", help: "input side in pixels", format: .wholeNumber(in: 32...512),
+                                   defaultDescription: "128; resnet18: 224")
+    static let channels = Option<Int?>(name: "--channels", placeholder: "C", help: "input colour channels (grey or RGB)", format: .oneOf([1, 3]),
+                                       defaultDescription: "what the first image holds")
+    static let epochs = Option<Int>(name: "--epochs", placeholder: "N", help: "at most this many epochs",
+                                    format: .wholeNumber(in: 1...1000), default: 250,
+                                    note: "the learning rate decays along a cosine over them")
+    static let batch = Option<Int>(name: "--batch", placeholder: "N", help: "mini-batch size", format: .wholeNumber(in: 1...256),
+                                   default: 16)
+    static let optimizer = Option<Optimizer>(name: "--optimizer", placeholder: "NAME", help: "how the weights are updated",
+                                             format: .choice, default: .adam,
+                                             note: "sgd: momentum 0.9, the paper's setting with --lr 0.001")
+    static let learningRate = Option<Float>(name: "--lr", placeholder: "X", help: "learning rate",
+                                            format: .number(.strictlyBetween(0, 10)), default: 0.0005)
+    static let validation = Option<Double>(name: "--validation", placeholder: "F",
+                                           help: "fraction of each class held out for early stopping",
+                                           format: .number(.fraction), default: 0.2)
+    static let patience = Option<Int>(name: "--patience", placeholder: "N", help: "epochs without validation improvement before stopping",
+                                      format: .wholeNumber(in: 1...1000), default: 100,
+                                      note: "small validation sets need a long patience")
+    static let balanced = Flag(name: "--balanced", help: "weight the classes inversely to their frequency")
+    static let noAugment = Flag(name: "--no-augment", help: "no flips, shifts or brightness/contrast changes (nor occlusion)")
+    static let occlusion = Option<Switch>(
+        name: "--occlusion", placeholder: "on|off",
+        help: """
+        OK training parts with random regions swapped in from other OK parts, so that a masked part is not a defect \
+        by itself and heatmaps point at defects
+        """,
+        format: .choice, default: OcclusionAugmentation.standard ? .on : .off,
+        note: "with a WORKSPACE the choice is stored for its later rounds")
+    static let seed = Option<UInt64>(name: "--seed", placeholder: "N", help: "seed of initial weights, split, shuffling and augmentation",
+                                     format: .nonNegativeWholeNumber, default: 1)
+    static let fromScratch = Flag(name: "--from-scratch", help: "with a WORKSPACE: start from fresh weights, not the active round's")
+    static let pretrained = Option<String?>(name: "--pretrained", placeholder: "FILE.safetensors",
+                                            help: "with a WORKSPACE: start from this backbone, keeping a fresh 2-class head",
+                                            format: .text)
+
+    static let parameters: [any Parameter] = [Positional.workspace, data, out, architecture, size, channels, epochs, batch, optimizer,
+                                              learningRate, validation, patience, balanced, noAugment, occlusion, seed,
+                                              SharedParameters.okFolders, SharedParameters.nokFolders, fromScratch, pretrained]
+    /// With a workspace, or straight from a data set; the options that belong to the data set
+    /// form only are usage errors with a workspace.
+    static let dataSetOnly: [any Parameter] = [data, out, architecture, size, channels, validation,
+                                               SharedParameters.okFolders, SharedParameters.nokFolders]
+    static let usageForms: [[any Parameter]] = [
+        [Positional.workspace, epochs, patience, learningRate, optimizer, batch, balanced, noAugment, occlusion,
+         fromScratch, pretrained, seed],
+        [data, out, architecture, size, channels, epochs, batch, optimizer, learningRate, validation, patience,
+         balanced, noAugment, seed, SharedParameters.okFolders, SharedParameters.nokFolders, occlusion],
+    ]
 
     static func run(_ arguments: Arguments) throws {
         if !arguments.positionals.isEmpty {
             try trainWorkspace(arguments)
             return
         }
-        let data = try arguments.requiredString("--data")
-        let out = try arguments.requiredString("--out")
-        let architecture = arguments.string("--arch") ?? "resnet18-w4"
-        guard ResNetConfiguration.named(architecture, inputChannels: 3, inputSize: 128, classCount: 2) != nil else {
-            throw UsageError("option '--arch' must be resnet18-w4, resnet18-w2, resnet18-w8 or resnet18; got '\(architecture)'")
-        }
-        let size = try arguments.integer("--size", default: architecture == "resnet18" ? 224 : 128, in: 32...512)
+        let data = try arguments[Self.data]
+        let out = try arguments[Self.out]
+        let architecture = try arguments[Self.architecture]
+        let size = try arguments[Self.size] ?? (architecture == "resnet18" ? 224 : 128)
         let options = try trainingOptions(arguments)
-        guard let validationShare = Double(arguments.string("--validation") ?? "0.2"), validationShare > 0, validationShare < 1 else {
-            throw UsageError("option '--validation' must be a fraction between 0 and 1 (exclusive)")
-        }
+        let validationShare = try arguments[validation]
         let seed = options.seed
-        var channels: Int? = nil
-        if let text = arguments.string("--channels") {
-            guard text == "1" || text == "3" else { throw UsageError("option '--channels' must be 1 or 3, got '\(text)'") }
-            channels = Int(text)
-        }
+        let channels = try arguments[Self.channels]
 
         var dataset = try openDataset(data, arguments)
         let inputChannels = try channels ?? firstImageChannels(dataset)
@@ -97,7 +111,7 @@ enum TrainCommand: Command {
             training: trainingIndices.map { (loaded[$0].image, labels[$0]) },
             validation: validationIndices.map { (loaded[$0].image, labels[$0]) },
             options: options, classNames: ClassFolderDataset.classNames,
-            occlusion: try arguments.choice("--occlusion", default: OcclusionAugmentation.standard ? Switch.on : .off) == .on) { progress in
+            occlusion: try arguments[occlusion] == .on) { progress in
                 reportEpoch(progress, of: options.epochs)
                 return true
             }
@@ -110,17 +124,14 @@ enum TrainCommand: Command {
 
     static func trainingOptions(_ arguments: Arguments) throws -> TrainingOptions {
         var options = TrainingOptions()
-        guard let rate = Float(arguments.string("--lr") ?? "0.0005"), rate > 0, rate < 10 else {
-            throw UsageError("option '--lr' must be a positive number below 10")
-        }
-        let optimizer = try arguments.choice("--optimizer", default: Optimizer.adam)
-        options.method = optimizer == .adam ? .adam(learningRate: rate) : .sgd(learningRate: rate, momentum: 0.9)
-        options.epochs = try arguments.integer("--epochs", default: 250, in: 1...1000)
-        options.batchSize = try arguments.integer("--batch", default: 16, in: 1...256)
-        options.patience = try arguments.integer("--patience", default: 100, in: 1...1000)
-        options.classWeighting = arguments.flag("--balanced") ? .balanced : .none
-        options.augment = !arguments.flag("--no-augment")
-        options.seed = try arguments.unsigned("--seed", default: 1)
+        let rate = try arguments[learningRate]
+        options.method = try arguments[optimizer] == .adam ? .adam(learningRate: rate) : .sgd(learningRate: rate, momentum: 0.9)
+        options.epochs = try arguments[epochs]
+        options.batchSize = try arguments[batch]
+        options.patience = try arguments[patience]
+        options.classWeighting = arguments[balanced] ? .balanced : .none
+        options.augment = !arguments[noAugment]
+        options.seed = try arguments[seed]
         return options
     }
 
@@ -134,19 +145,18 @@ enum TrainCommand: Command {
     }
 
     static func trainWorkspace(_ arguments: Arguments) throws {
-        let path = try arguments.positionals(exactly: ["the workspace folder WORKSPACE"])[0]
-        for option in ["--data", "--out", "--arch", "--size", "--channels", "--validation", "--ok", "--nok"] where arguments.string(option) != nil {
-            throw UsageError("option '\(option)' belongs to 'train --data'; a workspace has its own data and settings")
+        let path = try arguments.positionals([Positional.workspace])[0]
+        for option in dataSetOnly where arguments.isGiven(option) {
+            throw UsageError("option '\(option.kind.name!)' belongs to 'train --data'; a workspace has its own data and settings")
         }
         let options = try trainingOptions(arguments)
-        let pretrained = arguments.string("--pretrained")
+        let pretrained = try arguments[Self.pretrained]
         do {
             let workspace = try Workspace(opening: path)
-            if let occlusion = arguments.string("--occlusion") {
-                guard let choice = Switch(rawValue: occlusion) else { throw UsageError("option '--occlusion' must be on or off, got '\(occlusion)'") }
-                try workspace.setOcclusionTraining(choice == .on)
+            if arguments.isGiven(occlusion) {
+                try workspace.setOcclusionTraining(try arguments[occlusion] == .on)
             }
-            let (round, metrics) = try workspace.trainRound(options: options, fromScratch: arguments.flag("--from-scratch"),
+            let (round, metrics) = try workspace.trainRound(options: options, fromScratch: arguments[fromScratch],
                                                             pretrained: pretrained) { progress in
                 reportEpoch(progress, of: options.epochs)
                 return true
@@ -172,12 +182,9 @@ enum TrainCommand: Command {
     /// The data set at `data` with the class folder names of `--ok` / `--nok`, in `layout`.
     static func openDataset(_ data: String, _ arguments: Arguments,
                             layout: WorkspaceOptions.Layout = .folders) throws -> ClassFolderDataset {
-        let names = { (option: String, fallback: [String]) in
-            arguments.string(option).map { $0.split(separator: ",").map(String.init) } ?? fallback
-        }
+        let okFolders = try arguments[SharedParameters.okFolders], nokFolders = try arguments[SharedParameters.nokFolders]
         do {
-            return try ClassFolderDataset.open(data, layout: layout, okFolders: names("--ok", ["ok", "good"]),
-                                               nokFolders: names("--nok", ["nok", "defect", "def"]))
+            return try ClassFolderDataset.open(data, layout: layout, okFolders: okFolders, nokFolders: nokFolders)
         } catch let error as WorkspaceError {
             throw RuntimeFailure(error)
         } catch {

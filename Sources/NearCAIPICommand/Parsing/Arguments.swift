@@ -42,19 +42,25 @@ func userMessage(for error: Error) -> String {
     }
 }
 
-/// The arguments of one verb, split into positionals, `--name value` options and flags.
-/// `--name=value` is accepted too. Anything not declared by the verb is a usage error,
-/// so a typo never silently becomes a default.
+/// The arguments of one verb, split into positionals, `--name value` options and flags by the
+/// verb's declared parameters. `--name=value` is accepted too. Anything the verb does not
+/// declare is a usage error, so a typo never silently becomes a default.
 struct Arguments {
     private(set) var positionals: [String] = []
     private var values: [String: String] = [:]
     private var presentFlags: Set<String> = []
 
-    /// Options that may be given several times; their values are joined with commas
-    /// (`--ok a --ok b` is `--ok a,b`).
-    static let repeatable: Set<String> = ["--ok", "--nok"]
-
-    init(_ words: [String], options: Set<String>, flags: Set<String>) throws(UsageError) {
+    init(_ words: [String], declared parameters: [any Parameter]) throws(UsageError) {
+        var flags: Set<String> = [], options: Set<String> = [], repeatable: Set<String> = []
+        for parameter in parameters {
+            switch parameter.kind {
+            case .positional: break
+            case .flag(let name): flags.insert(name)
+            case .option(let name, let isRepeatable):
+                options.insert(name)
+                if isRepeatable { repeatable.insert(name) }
+            }
+        }
         var index = 0
         var onlyPositionals = false
         while index < words.count {
@@ -79,7 +85,7 @@ struct Arguments {
                 presentFlags.insert(name)
             } else if options.contains(name) {
                 let repeated = values[name] != nil
-                if repeated && !Self.repeatable.contains(name) { throw UsageError("option '\(name)' given twice") }
+                if repeated && !repeatable.contains(name) { throw UsageError("option '\(name)' given twice") }
                 let value: String
                 if let inlineValue {
                     value = inlineValue
@@ -97,47 +103,31 @@ struct Arguments {
         }
     }
 
-    func flag(_ name: String) -> Bool { presentFlags.contains(name) }
+    /// Whether the flag was given.
+    subscript(flag: Flag) -> Bool { presentFlags.contains(flag.name) }
 
-    func string(_ name: String) -> String? { values[name] }
-
-    func requiredString(_ name: String) throws(UsageError) -> String {
-        guard let value = values[name], !value.isEmpty else { throw UsageError("missing required option '\(name)'") }
-        return value
+    /// The option's value: as given, checked by its format, or what its absence means.
+    subscript<Value>(option: Option<Value>) -> Value {
+        get throws(UsageError) { try option.value(in: self) }
     }
 
-    func integer(_ name: String, default fallback: Int, in range: ClosedRange<Int>) throws(UsageError) -> Int {
-        guard let text = values[name] else { return fallback }
-        guard let value = Int(text) else { throw UsageError("option '\(name)' needs a whole number, got '\(text)'") }
-        guard range.contains(value) else {
-            throw UsageError("option '\(name)' must be between \(range.lowerBound) and \(range.upperBound), got \(value)")
+    /// Whether the option or flag was given at all.
+    func isGiven(_ parameter: any Parameter) -> Bool {
+        guard let name = parameter.kind.name else { return false }
+        return values[name] != nil || presentFlags.contains(name)
+    }
+
+    /// The text given for the option `name`, repeated values joined with commas; nil when absent.
+    func text(of name: String) -> String? { values[name] }
+
+    /// The positionals, one per declared positional (the last may repeat), named in the
+    /// message when missing or extra.
+    func positionals(_ declared: [Positional]) throws(UsageError) -> [String] {
+        if positionals.count < declared.count {
+            throw UsageError("missing \(declared[positionals.count].missing)")
         }
-        return value
-    }
-
-    func unsigned(_ name: String, default fallback: UInt64) throws(UsageError) -> UInt64 {
-        guard let text = values[name] else { return fallback }
-        guard let value = UInt64(text) else { throw UsageError("option '\(name)' needs a non-negative whole number, got '\(text)'") }
-        return value
-    }
-
-    func choice<T: RawRepresentable>(_ name: String, default fallback: T) throws(UsageError) -> T
-        where T.RawValue == String, T: CaseIterable {
-        guard let text = values[name] else { return fallback }
-        guard let value = T(rawValue: text) else {
-            let allowed = T.allCases.map(\.rawValue).joined(separator: ", ")
-            throw UsageError("option '\(name)' must be one of: \(allowed); got '\(text)'")
-        }
-        return value
-    }
-
-    /// Exactly `count` positionals, named in the message when missing or extra.
-    func positionals(exactly names: [String]) throws(UsageError) -> [String] {
-        if positionals.count < names.count {
-            throw UsageError("missing \(names[positionals.count])")
-        }
-        if positionals.count > names.count {
-            throw UsageError("unexpected argument '\(positionals[names.count])'")
+        if positionals.count > declared.count, declared.last?.repeats != true {
+            throw UsageError("unexpected argument '\(positionals[declared.count])'")
         }
         return positionals
     }
