@@ -30,16 +30,21 @@ public struct ImageFileError: Error, Equatable, CustomStringConvertible, Sendabl
         self.reason = reason
     }
 
+    public var description: String { "\(path): \(reason)" }
+}
+
+extension ImageFileError.Reason: CustomStringConvertible {
+    /// The reason in words, without the path (for lists that name the file already).
     public var description: String {
-        switch reason {
-        case .cannotRead(let why): return "\(path): cannot read: \(why)"
-        case .empty: return "\(path): the file is empty"
-        case .unrecognisedFormat: return "\(path): not a PNG or JPEG file"
-        case .corrupt(let why): return "\(path): corrupt image: \(why)"
-        case .unsupported(let why): return "\(path): unsupported image: \(why)"
-        case .tooLarge(let why): return "\(path): image too large: \(why)"
-        case .outOfMemory(let why): return "\(path): out of memory: \(why)"
-        case .cannotWrite(let why): return "\(path): cannot write: \(why)"
+        switch self {
+        case .cannotRead(let why): "cannot read: \(why)"
+        case .empty: "the file is empty"
+        case .unrecognisedFormat: "not a PNG or JPEG file"
+        case .corrupt(let why): "corrupt image: \(why)"
+        case .unsupported(let why): "unsupported image: \(why)"
+        case .tooLarge(let why): "image too large: \(why)"
+        case .outOfMemory(let why): "out of memory: \(why)"
+        case .cannotWrite(let why): "cannot write: \(why)"
         }
     }
 }

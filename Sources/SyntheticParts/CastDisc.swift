@@ -118,7 +118,7 @@ struct CastDiscDrawing {
                               stepLength: 3 * scale, wander: 0.12, using: &random)
         let halfStroke = random.uniform(0.5, 1.1) * scale
         let contrast = random.uniform(0.1, 0.35) * (random.chance(0.6) ? 1 : -1)
-        stamp(&image, mask: &mask, box: Box(around: path, margin: 2)) { p in
+        stamp(&image, mask: &mask, box: RegionBox(around: path, margin: 2)) { p in
             guard onSurface(p) else { return DefectShade(factor: 1, highlight: 0, inside: false) }
             let d = distance(from: p, toPolyline: path)
             return DefectShade(factor: 1, highlight: contrast * coverage(signedDistance: d - halfStroke),
@@ -134,7 +134,7 @@ struct CastDiscDrawing {
         let centre = Point(x: cx + at * cosf(angle), y: cy + at * sinf(angle))
         let radius = random.uniform(1.5, 4.5) * scale
         let depth = random.uniform(0.45, 0.9)
-        stamp(&image, mask: &mask, box: Box(around: centre, reach: radius + 2)) { p in
+        stamp(&image, mask: &mask, box: RegionBox(around: centre, reach: radius + 2)) { p in
             let d = ((p.x - centre.x) * (p.x - centre.x) + (p.y - centre.y) * (p.y - centre.y)).squareRoot()
             let inside = coverage(signedDistance: d - radius)
             let shadow: Float = d > radius ? 0.1 * depth * clamp01(1 - (d - radius) / (1.5 * scale)) : 0

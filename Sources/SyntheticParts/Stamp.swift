@@ -8,8 +8,8 @@ struct DefectShade {
     var inside: Bool
 }
 
-/// A box in continuous pixel coordinates.
-struct Box {
+/// The region a defect is stamped into: a box in continuous pixel coordinates.
+struct RegionBox {
     var minX: Float, maxX: Float, minY: Float, maxY: Float
 
     init(minX: Float, maxX: Float, minY: Float, maxY: Float) {
@@ -29,7 +29,7 @@ struct Box {
 /// Applies a defect to every pixel of `box` (clipped to the image): the pixel is shaded by
 /// `shade` at its centre, and joins the mask when the centre is inside the defect. Drawing
 /// and mask come from the same function, so the mask is exact by construction.
-func stamp(_ image: inout Image, mask: inout BinaryMask, box: Box, shade: (Point) -> DefectShade) {
+func stamp(_ image: inout Image, mask: inout BinaryMask, box: RegionBox, shade: (Point) -> DefectShade) {
     let x0 = max(Int(box.minX.rounded(.down)), 0), x1 = min(Int(box.maxX.rounded(.up)), image.width - 1)
     let y0 = max(Int(box.minY.rounded(.down)), 0), y1 = min(Int(box.maxY.rounded(.up)), image.height - 1)
     guard x0 <= x1, y0 <= y1 else { return }

@@ -184,7 +184,7 @@ struct WeldSeamDrawing {
             let cy = centre(cx) + random.uniform(-0.6, 0.6) * halfWidth
             let radius = random.uniform(1.1, 3.4) * scale
             let depth = random.uniform(0.3, 0.85)
-            stamp(&image, mask: &mask, box: Box(around: Point(x: cx, y: cy), reach: radius + 2)) { p in
+            stamp(&image, mask: &mask, box: RegionBox(around: Point(x: cx, y: cy), reach: radius + 2)) { p in
                 let d = ((p.x - cx) * (p.x - cx) + (p.y - cy) * (p.y - cy)).squareRoot()
                 let inside = coverage(signedDistance: d - radius)
                 let rim: Float = d > radius && d < radius + 1.2 * scale ? 0.07 * depth : 0
@@ -207,7 +207,7 @@ struct WeldSeamDrawing {
                               wander: 0.5, using: &random)
         let halfStroke = random.uniform(0.45, 0.85) * scale
         let depth = random.uniform(0.3, 0.75)
-        stamp(&image, mask: &mask, box: Box(around: path, margin: 2)) { p in
+        stamp(&image, mask: &mask, box: RegionBox(around: path, margin: 2)) { p in
             let d = distance(from: p, toPolyline: path)
             return DefectShade(factor: 1 - depth * coverage(signedDistance: d - halfStroke), highlight: 0,
                                inside: d <= max(halfStroke, 0.5))
@@ -223,7 +223,7 @@ struct WeldSeamDrawing {
         let darkness = random.uniform(0.3, 0.8)
         let outline = ValueNoise(seed: random.next())
         let radius = max(rx, ry)
-        stamp(&image, mask: &mask, box: Box(around: Point(x: cx, y: cy), reach: radius * 1.5 + 2)) { p in
+        stamp(&image, mask: &mask, box: RegionBox(around: Point(x: cx, y: cy), reach: radius * 1.5 + 2)) { p in
             let dx = (p.x - cx) / rx, dy = (p.y - cy) / ry
             let f = dx * dx + dy * dy + 0.6 * (outline.fractal(p.x / (3 * scale), p.y / (3 * scale)) - 0.5)
             // Soft edge about one pixel wide in f units.

@@ -35,7 +35,9 @@ import TestSupport
         #expect(status.perClass[.ok] == 5 && status.perClass[.nok] == 3)
         #expect(status.withMask == 2)  // the all-zero mask means "no mask"
         let broken = try #require(try workspace.item(at: "test/crack/003.png"))
-        #expect(!broken.isUsable && broken.problem != nil)
+        // The reason in words, as `scan` says it — not the name of an enum case.
+        #expect(!broken.isUsable && broken.problem == "not a PNG or JPEG file")
+        #expect(reported.map(\.reason) == ["not a PNG or JPEG file"])
         #expect(try workspace.layout == .mvtec)
     }
 

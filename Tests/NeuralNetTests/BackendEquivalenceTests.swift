@@ -112,8 +112,8 @@ struct SplitMix64Like {
         let (alone, together) = CoreShare.run(as: .explaining) { () -> (Int, Int) in
             let alone = CoreShare.threads(for: .explaining)
             // A training thread starts while this heatmap computes.
-            final class Box: @unchecked Sendable { var threads = 0 }
-            let training = Box()
+            final class Panel: @unchecked Sendable { var threads = 0 }
+            let training = Panel()
             var explaining = 0
             let started = DispatchSemaphore(value: 0), release = DispatchSemaphore(value: 0)
             let thread = Thread {

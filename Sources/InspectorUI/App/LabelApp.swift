@@ -7,11 +7,14 @@ import NeuralNet
 import Glibc
 #endif
 
-/// Who is at the terminal: which screens they get.
+/// Who is at the terminal. Each role has its own screen (the inspector's queries, the
+/// supervisor's reviews, the operator's rounds), and a role also gets the screens of the roles
+/// below it.
 public enum Role: String, Sendable, CaseIterable {
     case inspector, supervisor, `operator`
 
-    var screens: [LabelApp.Screen] {
+    /// The screens this role may switch between (Tab), its own last.
+    var screens: [Role] {
         switch self {
         case .inspector: [.inspector]
         case .supervisor: [.inspector, .supervisor]
@@ -39,8 +42,6 @@ nonisolated(unsafe) private var pendingSignal: Int32 = 0
 /// session; heatmaps and retraining run on worker threads and hand results back through
 /// locked state that the loop polls every 50 ms.
 public final class LabelApp {
-    public enum Screen: String, Sendable { case inspector, supervisor, `operator` }
-
     struct Answer {
         var prediction: Verdict?
         var explanation: Verdict?
@@ -65,7 +66,8 @@ public final class LabelApp {
     var heatmaps: HeatmapWorker!
     let retrainer = RetrainWorker()
 
-    var current: Screen
+    /// Whose screen is shown: the role's own, or one below it.
+    var current: Role
     var shown: Shown?
     var upcoming: [ItemView] = []
     var answer = Answer()
@@ -95,7 +97,7 @@ public final class LabelApp {
     /// Encoded sixel pictures by content, so a redraw that does not change a picture does not
     /// encode it again.
     var sixelCache: [Int: [UInt8]] = [:]
-    var mouseTarget: (box: Layout.Box, width: Int, height: Int, columns: Int, rows: Int)?
+    var mouseTarget: (box: Layout.Panel, width: Int, height: Int, columns: Int, rows: Int)?
 
     public init(workspace: Workspace, user: String, role: Role, graphics: GraphicsMode, truecolor: Bool,
                 terminal: TerminalReport = TerminalReport()) throws {
@@ -603,7 +605,7 @@ public final class LabelApp {
 
     /// Draws `image` fitted into `box`; returns the drawn size in cells.
     @discardableResult
-    func drawImage(_ image: Image, in box: Layout.Box, maskTint: MaskEditor? = nil) -> (columns: Int, rows: Int) {
+    func drawImage(_ image: Image, in box: Layout.Panel, maskTint: MaskEditor? = nil) -> (columns: Int, rows: Int) {
         let fit = CellRenderer.fit(width: image.width, height: image.height, columns: box.columns, rows: box.rows)
         guard fit.columns > 0 else { return fit }
         var picture = image.rgb()
@@ -706,11 +708,11 @@ public final class LabelApp {
 
     /// The colour bar beside the overlay; a flat map has no hi and lo, so its bar is the same
     /// neutral grey as its overlay, unlabelled.
-    func drawColorBar(_ box: Layout.Box, flat: Bool = false) {
+    func drawColorBar(_ box: Layout.Panel, flat: Bool = false) {
         let height = max(2, box.rows * 2)
         let bar = flat ? Image(width: 1, height: height, channels: 3, filledWith: 0.5) : heatmapColors.bar(width: 1, height: height)
         // The bar image runs from high (top) to low.
-        drawImage(bar, in: Layout.Box(row: box.row, column: box.column, rows: box.rows, columns: 1))
+        drawImage(bar, in: Layout.Panel(row: box.row, column: box.column, rows: box.rows, columns: 1))
         if !flat {
             screen.put("hi", row: box.row, column: box.column + 1, dim: true)
             screen.put("lo", row: box.row + box.rows - 1, column: box.column + 1, dim: true)

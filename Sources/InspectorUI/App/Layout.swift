@@ -2,15 +2,16 @@
 public struct Layout: Sendable, Equatable {
     public static let minimumColumns = 60, minimumRows = 16
 
-    public struct Box: Sendable, Equatable {
+    /// A rectangle of the screen, in character cells.
+    public struct Panel: Sendable, Equatable {
         public var row: Int, column: Int, rows: Int, columns: Int
     }
 
     public var rows: Int, columns: Int
     /// Two side-by-side image panels (image, overlay) and a one-column colour bar.
-    public var leftImage: Box, rightImage: Box, colorBar: Box
+    public var leftImage: Panel, rightImage: Panel, colorBar: Panel
     /// Text below the images.
-    public var details: Box
+    public var details: Panel
     /// One line of messages and one line of key hints at the bottom (images never reach the
     /// last row: a sixel image there would scroll the whole screen).
     public var messageRow: Int, hintRow: Int
@@ -25,20 +26,20 @@ public struct Layout: Sendable, Equatable {
         let detailLines = 4
         let imageRows = max(1, rows - 2 - 2 - detailLines - 1)
         let panel = max(1, (columns - 8) / 2)
-        leftImage = Box(row: 2, column: 1, rows: imageRows, columns: panel)
-        rightImage = Box(row: 2, column: panel + 3, rows: imageRows, columns: panel)
-        colorBar = Box(row: 2, column: 2 * panel + 4, rows: imageRows, columns: 1)
-        details = Box(row: 2 + imageRows + 1, column: 1, rows: detailLines, columns: columns - 2)
+        leftImage = Panel(row: 2, column: 1, rows: imageRows, columns: panel)
+        rightImage = Panel(row: 2, column: panel + 3, rows: imageRows, columns: panel)
+        colorBar = Panel(row: 2, column: 2 * panel + 4, rows: imageRows, columns: 1)
+        details = Panel(row: 2 + imageRows + 1, column: 1, rows: detailLines, columns: columns - 2)
     }
 
     /// A 2×2 grid of panels (query, near hit, near miss, farthest) for the supervisor.
-    public var quadrants: [Box] {
+    public var quadrants: [Panel] {
         let top = 3, height = max(2, (messageRow - top - 1) / 2)
         let width = max(1, (columns - 3) / 2)
         // Each panel: a title row, then the image.
-        return [Box(row: top + 1, column: 1, rows: height - 1, columns: width),
-                Box(row: top + 1, column: width + 2, rows: height - 1, columns: width),
-                Box(row: top + height + 1, column: 1, rows: height - 1, columns: width),
-                Box(row: top + height + 1, column: width + 2, rows: height - 1, columns: width)]
+        return [Panel(row: top + 1, column: 1, rows: height - 1, columns: width),
+                Panel(row: top + 1, column: width + 2, rows: height - 1, columns: width),
+                Panel(row: top + height + 1, column: 1, rows: height - 1, columns: width),
+                Panel(row: top + height + 1, column: width + 2, rows: height - 1, columns: width)]
     }
 }

@@ -144,7 +144,7 @@ public enum SixelEncoder {
     /// each box's colour is its pixel-weighted mean.
     static func medianCut(_ histogram: [Int32], colours: Int) -> [(r: Int, g: Int, b: Int)] {
         typealias Cell = (key: Int, count: Int32)
-        struct Box {
+        struct ColourBox {
             var cells: [Cell]
             var pixels = 0, extent = 0, widest = 0
             init(_ cells: [Cell]) {
@@ -164,7 +164,7 @@ public enum SixelEncoder {
         var cells: [Cell] = []
         for key in histogram.indices where histogram[key] > 0 { cells.append((key, histogram[key])) }
         guard !cells.isEmpty else { return [(0, 0, 0)] }
-        var boxes = [Box(cells)]
+        var boxes = [ColourBox(cells)]
         while boxes.count < colours {
             // Split the box with the largest pixel count × extent.
             var pick = -1, pickScore = 0
@@ -181,8 +181,8 @@ public enum SixelEncoder {
                 running += Int(cell.count)
                 if running * 2 >= box.pixels { cut = max(1, min(sorted.count - 1, offset + 1)); break }
             }
-            boxes[pick] = Box(Array(sorted[0..<cut]))
-            boxes.append(Box(Array(sorted[cut...])))
+            boxes[pick] = ColourBox(Array(sorted[0..<cut]))
+            boxes.append(ColourBox(Array(sorted[cut...])))
         }
         return boxes.map { box in
             var sums = [Double](repeating: 0, count: 3)

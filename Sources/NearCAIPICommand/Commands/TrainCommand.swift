@@ -185,10 +185,8 @@ enum TrainCommand: Command {
         let okFolders = try arguments[SharedParameters.okFolders], nokFolders = try arguments[SharedParameters.nokFolders]
         do {
             return try ClassFolderDataset.open(data, layout: layout, okFolders: okFolders, nokFolders: nokFolders)
-        } catch let error as WorkspaceError {
-            throw RuntimeFailure(error)
         } catch {
-            throw RuntimeFailure("\(data): not a readable data set folder")
+            throw RuntimeFailure(error)
         }
     }
 
