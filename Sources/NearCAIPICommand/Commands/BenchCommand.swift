@@ -1,4 +1,5 @@
 import Explanations
+import Foundation
 import Imaging
 import InspectorUI
 import NeuralNet
@@ -102,27 +103,27 @@ enum BenchCommand: Command {
             (name, convolutionImplementations(configuration))
         }
         if arguments[json] {
-            let modelFields = zip(models, implementations).map { model, chosenKernels in
-                let (name, train, infer, invrise) = model
-                let kernels = chosenKernels.1.map { shape, kernel in "\"\(shape)\": \"\(kernel)\"" }.joined(separator: ", ")
-                return "\"\(name)\": {\"train_img_s\": \(rounded(train.imagesPerSecond)), \"train_gflops\": \(rounded(train.gflops)), "
-                    + "\"infer_img_s\": \(rounded(infer.imagesPerSecond)), \"infer_gflops\": \(rounded(infer.gflops)), "
-                    + "\"invrise_1000_s\": \(rounded(invrise)), \"onednn_convolutions\": {\(kernels)}}"
-            }.joined(separator: ", ")
-            let screenFields = screens.map(screenJSON).joined(separator: ", ")
-            print("""
-            {"backend": "\(backend.rawValue)", "onednn_version": "\(DNNL.version)", \
-            "machine": {"cores": \(cores), "blas_core": "\(BLAS.coreName)", "blas_threads": \(allThreads), \
-            "openmp_idle_threads": "\(DNNL.waitPolicy)"}, \
-            "sgemm_gflops": \(rounded(threaded)), "sgemm_gflops_1_thread": \(rounded(oneThread)), \
-            "imaging": {"png_decode_128_rgb_per_s": \(rounded(1 / decodeSeconds)), \
-            "area_resize_1600x1200_to_128_ms": \(rounded(resizeSeconds * 1000))}, \
-            "sixel_256_overlay": {"encode_ms": \(rounded(sixel.encodeMilliseconds)), "psnr_db": \(optional(sixel.psnr)), \
-            "bytes": \(sixel.bytes), "img2sixel_ms": \(optional(sixel.img2sixelMilliseconds)), \
-            "img2sixel_psnr_db": \(optional(sixel.img2sixelPSNR)), "img2sixel_bytes": \(sixel.img2sixelBytes.map(String.init) ?? "null")}, \
-            "screens": [\(screenFields)], \
-            "models": {\(modelFields)}\(peakMegabytes.map { ", \"train_resnet18-w4_batch32_peak_rss_mb\": \(rounded($0))" } ?? "")}
-            """)
+            let report = BenchReport(
+                backend: backend.rawValue, onednn_version: DNNL.version,
+                machine: .init(cores: cores, blas_core: BLAS.coreName, blas_threads: allThreads, openmp_idle_threads: DNNL.waitPolicy),
+                sgemm_gflops: number(threaded), sgemm_gflops_1_thread: number(oneThread),
+                imaging: .init(png_decode_128_rgb_per_s: number(1 / decodeSeconds), area_resize_1600x1200_to_128_ms: number(resizeSeconds * 1000)),
+                sixel_256_overlay: .init(encode_ms: number(sixel.encodeMilliseconds), psnr_db: sixel.psnr.map(number), bytes: sixel.bytes,
+                                         img2sixel_ms: sixel.img2sixelMilliseconds.map(number), img2sixel_psnr_db: sixel.img2sixelPSNR.map(number),
+                                         img2sixel_bytes: sixel.img2sixelBytes),
+                screens: screens.map(BenchReport.Screen.init),
+                models: Dictionary(uniqueKeysWithValues: zip(models, implementations).map { model, chosenKernels in
+                    let (name, train, infer, invrise) = model
+                    return (name, BenchReport.Model(train_img_s: number(train.imagesPerSecond), train_gflops: number(train.gflops),
+                                                     infer_img_s: number(infer.imagesPerSecond), infer_gflops: number(infer.gflops),
+                                                     invrise_1000_s: number(invrise),
+                                                     onednn_convolutions: Dictionary(chosenKernels.1, uniquingKeysWith: { first, _ in first })))
+                }),
+                peakResidentMegabytes: peakMegabytes.map(number))
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            // One line: the comparison script reads the last line of the output.
+            print(String(decoding: try encoder.encode(report), as: UTF8.self))
         } else {
             print("machine: \(cores) cores, OpenBLAS core \(BLAS.coreName), \(allThreads) BLAS threads")
             print("backend: \(backend.rawValue)" + (backend == .oneDNN ? " (oneDNN \(DNNL.version), OpenMP \(DNNL.waitPolicy))" : ""))
@@ -167,22 +168,82 @@ enum BenchCommand: Command {
         }
     }
 
-    /// One screen timing as a JSON object (milliseconds).
-    static func screenJSON(_ timing: InterfaceBenchmark.Timings) -> String {
-        func milliseconds(_ value: Double?) -> String { value.map { rounded($0 * 1000) } ?? "null" }
-        func median(_ values: [Double]) -> String { milliseconds(InterfaceMeasurements.percentile(values, 0.5)) }
-        func p95(_ values: [Double]) -> String { milliseconds(InterfaceMeasurements.percentile(values, 0.95)) }
-        let fields = [
-            "\"graphics\": \"\(timing.graphics.rawValue)\(timing.truecolor ? "-24bit" : "")\"",
-            "\"key_to_redraw_ms_median\": \(median(timing.keyToRedraw))",
-            "\"key_to_redraw_ms_p95\": \(p95(timing.keyToRedraw))",
-            "\"key_to_redraw_while_computing_ms_median\": \(median(timing.keyToRedrawWhileComputing))",
-            "\"key_to_redraw_while_training_ms_median\": \(median(timing.keyToRedrawWhileTraining))",
-            "\"key_to_redraw_while_training_ms_p95\": \(p95(timing.keyToRedrawWhileTraining))",
-            "\"next_query_ms_max\": \(milliseconds(timing.nextQuery.max()))",
-            "\"bytes_per_redraw\": \(timing.bytesPerRedraw)",
-        ]
-        return "{" + fields.joined(separator: ", ") + "}"
+    /// `bench --json`: every figure of the text report, under the names Docs/Benchmarks.md and
+    /// the comparison script use.
+    struct BenchReport: Encodable {
+        struct Machine: Encodable {
+            var cores: Int
+            var blas_core: String
+            var blas_threads: Int
+            var openmp_idle_threads: String
+        }
+        struct Imaging: Encodable {
+            var png_decode_128_rgb_per_s: Double
+            var area_resize_1600x1200_to_128_ms: Double
+        }
+        struct Sixel: Encodable {
+            var encode_ms: Double
+            var psnr_db: Double?
+            var bytes: Int
+            var img2sixel_ms: Double?
+            var img2sixel_psnr_db: Double?
+            var img2sixel_bytes: Int?
+
+            // Absent measurements are written as null, not left out.
+            func encode(to encoder: any Encoder) throws {
+                var container = encoder.container(keyedBy: CodingKeys.self)
+                try container.encode(encode_ms, forKey: .encode_ms)
+                try container.encode(psnr_db, forKey: .psnr_db)
+                try container.encode(bytes, forKey: .bytes)
+                try container.encode(img2sixel_ms, forKey: .img2sixel_ms)
+                try container.encode(img2sixel_psnr_db, forKey: .img2sixel_psnr_db)
+                try container.encode(img2sixel_bytes, forKey: .img2sixel_bytes)
+            }
+            enum CodingKeys: CodingKey { case encode_ms, psnr_db, bytes, img2sixel_ms, img2sixel_psnr_db, img2sixel_bytes }
+        }
+        /// One screen timing, in milliseconds.
+        struct Screen: Encodable {
+            var graphics: String
+            var key_to_redraw_ms_median: Double?
+            var key_to_redraw_ms_p95: Double?
+            var key_to_redraw_while_computing_ms_median: Double?
+            var key_to_redraw_while_training_ms_median: Double?
+            var key_to_redraw_while_training_ms_p95: Double?
+            var next_query_ms_max: Double?
+            var bytes_per_redraw: Int
+
+            init(_ timing: InterfaceBenchmark.Timings) {
+                func milliseconds(_ value: Double?) -> Double? { value.map { number($0 * 1000) } }
+                func percentile(_ values: [Double], _ share: Double) -> Double? { milliseconds(InterfaceMeasurements.percentile(values, share)) }
+                graphics = timing.graphics.rawValue + (timing.truecolor ? "-24bit" : "")
+                key_to_redraw_ms_median = percentile(timing.keyToRedraw, 0.5)
+                key_to_redraw_ms_p95 = percentile(timing.keyToRedraw, 0.95)
+                key_to_redraw_while_computing_ms_median = percentile(timing.keyToRedrawWhileComputing, 0.5)
+                key_to_redraw_while_training_ms_median = percentile(timing.keyToRedrawWhileTraining, 0.5)
+                key_to_redraw_while_training_ms_p95 = percentile(timing.keyToRedrawWhileTraining, 0.95)
+                next_query_ms_max = milliseconds(timing.nextQuery.max())
+                bytes_per_redraw = timing.bytesPerRedraw
+            }
+        }
+        struct Model: Encodable {
+            var train_img_s, train_gflops, infer_img_s, infer_gflops, invrise_1000_s: Double
+            var onednn_convolutions: [String: String]
+        }
+        var backend: String
+        var onednn_version: String
+        var machine: Machine
+        var sgemm_gflops: Double
+        var sgemm_gflops_1_thread: Double
+        var imaging: Imaging
+        var sixel_256_overlay: Sixel
+        var screens: [Screen]
+        var models: [String: Model]
+        var peakResidentMegabytes: Double?
+
+        enum CodingKeys: String, CodingKey {
+            case backend, onednn_version, machine, sgemm_gflops, sgemm_gflops_1_thread, imaging, sixel_256_overlay, screens, models
+            case peakResidentMegabytes = "train_resnet18-w4_batch32_peak_rss_mb"
+        }
     }
 
     /// oneDNN's implementation per distinct convolution shape of the model's inference plan
@@ -305,6 +366,12 @@ enum BenchCommand: Command {
 
 
     static func rounded(_ value: Double) -> String {
-        value >= 100 ? String(Int(value.rounded())) : String(Double(Int(value * 100)) / 100)
+        value >= 100 ? String(Int(value.rounded())) : String(number(value))
+    }
+
+    /// A measurement as reported: whole above 100, else to two decimals (cut, not rounded up).
+    static func number(_ value: Double) -> Double {
+        guard value.isFinite else { return 0 }
+        return value >= 100 ? value.rounded() : Double(Int(value * 100)) / 100
     }
 }
