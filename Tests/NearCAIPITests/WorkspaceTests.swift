@@ -81,7 +81,7 @@ import TestSupport
         let workspace = try Workspace(opening: directory.file("ws"))
         #expect(try workspace.schemaVersion == WorkspaceSchema.currentVersion)
         #expect(try workspace.items(in: .train).map(\.path) == ["a.png"])
-        try workspace.recordFeedback(FeedbackEvent(itemPath: "a.png", user: "anna", prediction: .wrong))
+        try workspace.recordFeedback(FeedbackEvent(itemPath: "a.png", user: "anna", predictedLabel: .ok, prediction: .wrong))
         #expect(try workspace.status().pendingFeedback == 1)
     }
 
@@ -149,6 +149,7 @@ import TestSupport
         #expect(WorkspaceSchema.allowedWords(of: "origin") == ItemOrigin.allCases.map(\.rawValue))
         #expect(WorkspaceSchema.allowedWords(of: "status") == RoundStatus.allCases.map(\.rawValue))
         #expect(WorkspaceSchema.allowedWords(of: "reason") == ReviewReason.allCases.map(\.rawValue))
+        #expect(WorkspaceSchema.allowedWords(of: "role") == Role.allCases.map(\.rawValue))
         #expect(WorkspaceSchema.allowedWords(of: "prediction_verdict") == Verdict.allCases.map(\.rawValue))
         #expect(WorkspaceSchema.allowedWords(of: "explanation_verdict") == Verdict.allCases.map(\.rawValue))
         for column in ["label", "truth_label", "corrected_label"] {

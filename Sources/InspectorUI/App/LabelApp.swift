@@ -10,9 +10,7 @@ import Glibc
 /// Who is at the terminal. Each role has its own screen (the inspector's queries, the
 /// supervisor's reviews, the operator's rounds), and a role also gets the screens of the roles
 /// below it.
-public enum Role: String, Sendable, CaseIterable {
-    case inspector, supervisor, `operator`
-
+extension Role {
     /// The screens this role may switch between (Tab), its own last.
     var screens: [Role] {
         switch self {

@@ -192,6 +192,9 @@ public final class LoopSession {
     }
 
     private func answer(_ event: FeedbackEvent, heatmap: Image?, seed: UInt64, closingReview: Int64?) throws -> SubmitOutcome {
+        var event = event
+        // An answer says in which part it was given: a review is the supervisor's work.
+        event.role = event.role ?? (closingReview == nil ? .inspector : .supervisor)
         let id = try workspace.recordFeedback(event, acceptIntoTraining: true) { store in
             // Two supervisors may answer the same review at once: the first closes it, the
             // second's answer is rolled back with its transaction.

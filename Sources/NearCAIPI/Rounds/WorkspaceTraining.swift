@@ -125,8 +125,9 @@ extension Workspace {
         return (round, metrics)
     }
 
-    /// Makes round `number` active again; later rounds are marked rolled back (kept), and the
-    /// feedback they trained on is marked reverted, so it is excluded until given again.
+    /// Makes round `number` active again; later rounds are marked rolled back (kept). A
+    /// rollback restores a model: the answers the later rounds trained on — labels, painted
+    /// masks — stay true and wait for the next round (`revert` is how answers are withdrawn).
     public func rollback(to number: Int) throws {
         guard try rounds().contains(where: { $0.number == number && $0.status != .failed }) else {
             throw WorkspaceError(path, "no round \(number) to roll back to")

@@ -32,8 +32,13 @@ public struct FeedbackRecord: Sendable, Equatable {
     public var id: Int64
     public var itemPath: String
     public var user: String
+    /// The role the answer was given in; nil for answers stored before roles were recorded
+    /// and for imports.
+    public var role: Role?
     /// ISO 8601, UTC, as stored.
     public var time: String
+    /// The prediction the person judged.
+    public var predictedLabel: ClassLabel?
     public var prediction: Verdict?
     public var explanation: Verdict?
     public var correctedLabel: ClassLabel?

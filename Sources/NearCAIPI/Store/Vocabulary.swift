@@ -59,6 +59,12 @@ public enum Verdict: String, Sendable, CaseIterable, Codable {
     case right, wrong, skip
 }
 
+/// The part a person plays (feedback.role): the inspector answers queries, the supervisor
+/// reviews near hits and misses and what inspectors said, the operator runs the rounds.
+public enum Role: String, Sendable, CaseIterable, Codable {
+    case inspector, supervisor, `operator`
+}
+
 /// Why the supervisor is asked about a pool item (review_queue.reason): it is the most similar
 /// item of the same class as a wrongly predicted query, or of the other class.
 public enum ReviewReason: String, Sendable, CaseIterable {

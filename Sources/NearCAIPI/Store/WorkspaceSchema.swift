@@ -71,6 +71,12 @@ public enum WorkspaceSchema {
             UNIQUE (item_id, reason, of_item_id)
         );
         """,
+        // 4: the role an answer was given in, and whether it moved its item out of the pool
+        // (so reverting it can move the item back).
+        """
+        ALTER TABLE feedback ADD COLUMN role TEXT CHECK (role IN ('inspector', 'supervisor', 'operator'));
+        ALTER TABLE feedback ADD COLUMN moved_from_pool INTEGER NOT NULL DEFAULT 0;
+        """,
     ]
 
     public static var currentVersion: Int { migrations.count }

@@ -10,12 +10,13 @@ struct ExportedItem {
 
 extension WorkspaceStore {
     /// Inserts `event` about `itemID`; returns the feedback id. Call inside a transaction.
-    func insertFeedback(_ event: FeedbackEvent, itemID: Int64, time: Date) throws -> Int64 {
+    func insertFeedback(_ event: FeedbackEvent, itemID: Int64, time: Date, movedFromPool: Bool) throws -> Int64 {
         try database.query("""
-            INSERT INTO feedback (item_id, user, time, predicted_label, predicted_confidence, prediction_verdict,
+            INSERT INTO feedback (item_id, user, role, moved_from_pool, time, predicted_label, predicted_confidence, prediction_verdict,
                                   explanation_verdict, corrected_label, corrected_mask)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """, [.integer(itemID), .text(event.user), .text(ISO8601DateFormatter().string(from: time)),
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """, [.integer(itemID), .text(event.user), SQLValue(word: event.role), .integer(movedFromPool ? 1 : 0),
+                  .text(ISO8601DateFormatter().string(from: time)),
                   SQLValue(event.predictedLabel), event.predictedConfidence.map { .real($0) } ?? .null,
                   SQLValue(word: event.prediction), SQLValue(word: event.explanation), SQLValue(event.correctedLabel),
                   event.correctedMask.map { .blob($0) } ?? .null])
@@ -26,23 +27,69 @@ extension WorkspaceStore {
     func feedbackLog() throws -> [FeedbackRecord] {
         try database.query("""
             SELECT f.id, i.path, f.user, f.time, f.prediction_verdict, f.explanation_verdict, f.corrected_label,
-                   f.corrected_mask IS NOT NULL, r.number, f.reverted
+                   f.corrected_mask IS NOT NULL, r.number, f.reverted, f.role, f.predicted_label
             FROM feedback f JOIN items i ON i.id = f.item_id LEFT JOIN rounds r ON r.id = f.round_id ORDER BY f.id
             """).compactMap { row in
             guard let id = row[0].integerValue, let path = row[1].textValue, let user = row[2].textValue, let time = row[3].textValue,
                   let masked = row[7].integerValue, let reverted = row[9].integerValue else { return nil }
-            return FeedbackRecord(id: id, itemPath: path, user: user, time: time, prediction: row[4].word(Verdict.self),
+            return FeedbackRecord(id: id, itemPath: path, user: user, role: row[10].word(Role.self), time: time,
+                                  predictedLabel: row[11].classLabel, prediction: row[4].word(Verdict.self),
                                   explanation: row[5].word(Verdict.self), correctedLabel: row[6].classLabel,
                                   hasCorrectedMask: masked != 0, roundNumber: row[8].integerValue.map(Int.init), reverted: reverted != 0)
         }
     }
 
-    /// Feedback no round has trained on yet (reverted excluded); only `user`'s when given.
+    /// Answers that establish a label (`FeedbackEvent.establishedLabel`, in SQL): a skip says
+    /// nothing, so it is no interaction for training.
+    private static let establishesALabel = """
+        (corrected_label IS NOT NULL OR (prediction_verdict IN ('right', 'wrong') AND predicted_label IS NOT NULL))
+        """
+
+    /// Answers no round has trained on yet that establish a label (skips and reverted
+    /// answers excluded); only `user`'s when given.
     func pendingFeedbackCount(user: String? = nil) throws -> Int {
-        let rows = try user.map {
-            try database.query("SELECT count(*) FROM feedback WHERE round_id IS NULL AND reverted = 0 AND user = ?", [.text($0)])
-        } ?? database.query("SELECT count(*) FROM feedback WHERE round_id IS NULL AND reverted = 0")
+        let pending = "SELECT count(*) FROM feedback WHERE round_id IS NULL AND reverted = 0 AND \(Self.establishesALabel)"
+        let rows = try user.map { try database.query(pending + " AND user = ?", [.text($0)]) } ?? database.query(pending)
         return Int(rows.first?.first?.integerValue ?? 0)
+    }
+
+    /// Marks the answers `ids` reverted, in one transaction, and undoes what they did to their
+    /// items: an item keeps the label of its latest standing answer; with none left, an item
+    /// an answer moved out of the pool goes back to it unlabelled (and the refutations made
+    /// from it leave training), any other item gets the data set's label back.
+    func revert(_ ids: [Int64]) throws {
+        try database.transaction {
+            var items = Set<Int64>()
+            for id in ids {
+                try database.query("UPDATE feedback SET reverted = 1 WHERE id = ? AND reverted = 0", [.integer(id)])
+                if let item = try database.query("SELECT item_id FROM feedback WHERE id = ?", [.integer(id)]).first?.first?.integerValue {
+                    items.insert(item)
+                }
+            }
+            for item in items {
+                let standing = try database.query("""
+                    SELECT corrected_label, prediction_verdict, predicted_label FROM feedback
+                    WHERE item_id = ? AND reverted = 0 ORDER BY id DESC
+                    """, [.integer(item)]).lazy.compactMap { row in
+                    FeedbackEvent(itemPath: "", user: "", predictedLabel: row[2].classLabel, prediction: row[1].word(Verdict.self),
+                                  correctedLabel: row[0].classLabel).establishedLabel
+                }.first
+                let moved = try database.query("SELECT max(moved_from_pool) FROM feedback WHERE item_id = ?", [.integer(item)])
+                    .first?.first?.integerValue == 1
+                if let standing {
+                    try database.query("UPDATE items SET label = ? WHERE id = ?", [SQLValue(standing), .integer(item)])
+                } else if moved {
+                    try database.query("UPDATE items SET label = NULL, split = 'pool' WHERE id = ?", [.integer(item)])
+                    try database.query("""
+                        UPDATE items SET usable = 0, problem = 'made from an answer that was reverted'
+                        WHERE parent_id = ? AND origin = 'refutation'
+                        """, [.integer(item)])
+                } else {
+                    try database.query("UPDATE items SET label = CASE WHEN split = 'pool' THEN NULL ELSE truth_label END WHERE id = ?",
+                                       [.integer(item)])
+                }
+            }
+        }
     }
 
     /// Items with a standing (not reverted) answer.

@@ -31,11 +31,12 @@ extension WorkspaceStore {
         }
     }
 
-    /// Makes round `number` active: later rounds rolled back, the feedback they trained on
-    /// reverted, an earlier active round superseded — one transaction.
+    /// Makes round `number` active: later rounds rolled back, an earlier active round
+    /// superseded — one transaction. The answers the later rounds trained on stay true; the
+    /// model now active has not learnt from them, so they wait for the next round again.
     func rollback(to number: Int) throws {
         try database.transaction {
-            try database.query("UPDATE feedback SET reverted = 1 WHERE round_id IN (SELECT id FROM rounds WHERE number > ?)",
+            try database.query("UPDATE feedback SET round_id = NULL WHERE round_id IN (SELECT id FROM rounds WHERE number > ?)",
                                [.integer(Int64(number))])
             try database.query("UPDATE rounds SET status = 'rolled_back' WHERE number > ?", [.integer(Int64(number))])
             try database.query("UPDATE rounds SET status = 'superseded' WHERE number < ? AND status = 'active'", [.integer(Int64(number))])

@@ -4,6 +4,9 @@ import Foundation
 public struct FeedbackEvent: Sendable, Equatable {
     public var itemPath: String
     public var user: String
+    /// The part the person played when answering (the screen they answered on); nil where
+    /// nobody said (imports).
+    public var role: Role?
     public var predictedLabel: ClassLabel?
     public var predictedConfidence: Double?
     public var prediction: Verdict?
@@ -13,10 +16,11 @@ public struct FeedbackEvent: Sendable, Equatable {
     /// The painted defect region, as PNG.
     public var correctedMask: [UInt8]?
 
-    public init(itemPath: String, user: String, predictedLabel: ClassLabel? = nil, predictedConfidence: Double? = nil,
+    public init(itemPath: String, user: String, role: Role? = nil, predictedLabel: ClassLabel? = nil, predictedConfidence: Double? = nil,
                 prediction: Verdict? = nil, explanation: Verdict? = nil, correctedLabel: ClassLabel? = nil, correctedMask: [UInt8]? = nil) {
         self.itemPath = itemPath
         self.user = user
+        self.role = role
         self.predictedLabel = predictedLabel
         self.predictedConfidence = predictedConfidence
         self.prediction = prediction
@@ -55,7 +59,10 @@ extension Workspace {
             throw WorkspaceError(path, "no usable item '\(event.itemPath)' in this workspace")
         }
         return try store.writeRetryingWhenBusy {
-            let id = try store.insertFeedback(event, itemID: item.id, time: time)
+            // Read again inside the write transaction: another inspector may have moved it.
+            let current = try store.item(at: event.itemPath) ?? item
+            let movesFromPool = acceptIntoTraining && event.establishedLabel != nil && current.split == .pool
+            let id = try store.insertFeedback(event, itemID: item.id, time: time, movedFromPool: movesFromPool)
             if let label = event.establishedLabel { try store.establish(label, itemID: item.id, intoTraining: acceptIntoTraining) }
             try alongside(store)
             return id

@@ -1,0 +1,73 @@
+import Foundation
+
+/// Which standing answers to revert: every condition given must hold. Reverting is a
+/// deliberate act about people's work — one person's answers, one round's, one stretch of
+/// time — so a selection without any condition selects nothing.
+public struct AnswerSelection: Sendable, Equatable, CustomStringConvertible {
+    /// Given by this person.
+    public var user: String?
+    /// Trained on by the round with this number.
+    public var round: Int?
+    /// Given at or after this time.
+    public var since: Date?
+    /// Given before this time.
+    public var until: Date?
+
+    public init(user: String? = nil, round: Int? = nil, since: Date? = nil, until: Date? = nil) {
+        self.user = user
+        self.round = round
+        self.since = since
+        self.until = until
+    }
+
+    /// No condition: selects nothing.
+    public var isEmpty: Bool { user == nil && round == nil && since == nil && until == nil }
+
+    public func matches(_ answer: FeedbackRecord) -> Bool {
+        guard !isEmpty, !answer.reverted else { return false }
+        if let user, answer.user != user { return false }
+        if let round, answer.roundNumber != round { return false }
+        if since != nil || until != nil {
+            guard let time = ISO8601DateFormatter().date(from: answer.time) else { return false }
+            if let since, time < since { return false }
+            if let until, time >= until { return false }
+        }
+        return true
+    }
+
+    /// The conditions in words ("anna's answers, trained into round 3, since …").
+    public var description: String {
+        guard !isEmpty else { return "no answers (no condition given)" }
+        var parts = [user.map { "\($0)'s answers" } ?? "answers"]
+        if let round { parts.append("trained into round \(round)") }
+        let format = ISO8601DateFormatter()
+        if let since { parts.append("given since \(format.string(from: since))") }
+        if let until { parts.append("given before \(format.string(from: until))") }
+        return parts.joined(separator: ", ")
+    }
+}
+
+extension Workspace {
+    /// The standing (not reverted) answers `selection` picks, oldest first: what `revert`
+    /// would revert, to be shown before anyone confirms.
+    public func answers(matching selection: AnswerSelection) throws -> [FeedbackRecord] {
+        try feedbackLog().filter(selection.matches)
+    }
+
+    /// Reverts the answers `selection` picks, in one transaction, and returns them. A reverted
+    /// answer no longer counts: its item keeps the label of a later standing answer, or goes
+    /// back to the pool to be asked again (the refutations made from it leave training), and
+    /// exports no longer carry its mask. The answer itself stays in the log, marked reverted.
+    @discardableResult
+    public func revert(_ selection: AnswerSelection) throws -> [FeedbackRecord] {
+        let chosen = try answers(matching: selection)
+        try store.revert(chosen.map(\.id))
+        return chosen
+    }
+
+    /// The standing answers the rounds after `number` trained on: what a rollback to `number`
+    /// hands back to the next round (they stay; only the model changes).
+    public func answersTrained(after number: Int) throws -> [FeedbackRecord] {
+        try feedbackLog().filter { !$0.reverted && ($0.roundNumber ?? 0) > number }
+    }
+}
