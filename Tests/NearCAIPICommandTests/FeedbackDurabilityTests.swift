@@ -91,4 +91,30 @@ import Glibc
         #expect(result.standardError.contains("bad.csv:3: expected path,right|wrong|skip"))
         #expect(try pendingFeedback(workspace) == 0)
     }
+
+    /// `revert` lists what it would withdraw and changes nothing without --yes; with it, the
+    /// chosen person's answers (and only theirs) stop counting.
+    @Test func revertListsFirstAndRevertsOnlyWhenConfirmed() throws {
+        let directory = TemporaryDirectory("revert-command")
+        defer { directory.remove() }
+        let (workspace, csv) = try prepare(directory, lines: 4)
+        #expect(try Tool.run(["feedback", workspace, "--import", csv, "--user", "anna"]).status == 0)
+        let (_, other) = try prepare(directory, lines: 2, name: "other.csv")
+        #expect(try Tool.run(["feedback", workspace, "--import", other, "--user", "otto"]).status == 0)
+        let before = try pendingFeedback(workspace)
+
+        let listed = try Tool.run(["revert", workspace, "--user", "anna"])
+        #expect(listed.status == 0 && listed.standardOutput.contains("4 answers would be reverted (anna's answers); add --yes"))
+        #expect(listed.standardOutput.split(separator: "\n").filter { $0.hasPrefix("#") }.count == 4)
+        #expect(try pendingFeedback(workspace) == before)  // nothing changed
+
+        let reverted = try Tool.run(["revert", workspace, "--user", "anna", "--yes"])
+        #expect(reverted.status == 0 && reverted.standardOutput.contains("4 answers reverted"))
+        #expect(try pendingFeedback(workspace) == before - 2)  // two of anna's four lines gave a label
+        #expect(try Tool.run(["revert", workspace, "--user", "anna"]).standardOutput.contains("0 answers would be reverted"))
+        #expect(try Tool.run(["revert", workspace, "--user", "otto"]).standardOutput.contains("2 answers would be reverted"))
+
+        try expectUsageError(["revert", workspace], "say which answers")
+        try expectUsageError(["revert", workspace, "--since", "yesterday"], "option '--since' needs a time")
+    }
 }
