@@ -48,7 +48,7 @@ let package = Package(
         .testTarget(name: "FileAccessTests", dependencies: ["FileAccess"]),
         .testTarget(name: "SyntheticPartsTests",
                     dependencies: ["SyntheticParts", "FileAccess", "Imaging", "TestSupport"]),
-        .testTarget(name: "InspectorUITests", dependencies: ["InspectorUI", "Imaging", "TestSupport"], exclude: ["Snapshots"]),
+        .testTarget(name: "InspectorUITests", dependencies: ["InspectorUI", "NearCAIPI", "Imaging", "TestSupport"], exclude: ["Snapshots"]),
         .testTarget(name: "NearCAIPICommandTests", dependencies: ["TestSupport", "Imaging", "NearCAIPI"], exclude: ["Snapshots"]),
     ]
 )

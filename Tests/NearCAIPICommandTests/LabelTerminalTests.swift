@@ -86,7 +86,7 @@ import TestSupport
     func answerOneThenStartPainting(_ tmux: TmuxSession) throws {
         try tmux.keys("y")
         try tmux.keys("Enter")
-        tmux.waitFor("saved answer #1")
+        tmux.waitFor("saved (#1)")
         try tmux.keys("n")
         try tmux.keys("b")
         tmux.waitFor("Paint the defect")
@@ -116,9 +116,11 @@ import TestSupport
         tmux.waitFor("Mask painted")
         try tmux.keys("Enter")
         tmux.waitFor("near hit and near miss queued for the supervisor")
-        // 3: skipped.
+        // 3: skipped. The screen counts what the person did; the header counts what trains.
         try tmux.keys("s")
-        tmux.waitFor("Skipped ")
+        let skipped = tmux.waitFor("Skipped ")
+        #expect(skipped.contains("this session: 2 answered, 1 skipped"), "\(skipped)")
+        #expect(skipped.contains("pending 2/"), "a skip counted as an interaction:\n\(skipped)")
 
         // The supervisor screen shows the wrong prediction's near hit and near miss.
         try tmux.keys("Tab")
@@ -129,6 +131,11 @@ import TestSupport
         try tmux.keys("Tab")
         tmux.waitFor("round  status")
         try tmux.keys("r")
+        // Quitting while a round trains asks first; n keeps it training.
+        try tmux.keys("q")
+        tmux.waitFor("quitting stops it")
+        try tmux.keys("n")
+        tmux.waitFor("Cancelled; nothing changed.")
         tmux.waitFor("Round 2 trained and active", seconds: 180)
         try tmux.keys("q")
         tmux.waitFor("EXIT=0")
@@ -136,7 +143,7 @@ import TestSupport
         let stored = try Workspace(opening: workspace)
         let log = try stored.feedbackLog()
         #expect(log.map(\.prediction) == [.right, .wrong, .skip])
-        #expect(log.allSatisfy { $0.user == "tess" && $0.roundNumber == 2 })
+        #expect(log.allSatisfy { $0.user == "tess" && $0.role == .inspector && $0.roundNumber == 2 })
         #expect(log.map(\.hasCorrectedMask) == [false, true, false])
         #expect(try stored.rounds().map { "\($0.number) \($0.status)" } == ["1 superseded", "2 active"])
     }
@@ -152,10 +159,14 @@ import TestSupport
             usleep(400_000)
             if columns < 60 {
                 tmux.waitFor(columns < 20 ? "Enlarge" : "Enlarge the terminal")
+                // Nothing is shown, so nothing may be answered: these keys must do nothing.
+                for key in ["y", "g", "Enter", "s", "n", "Enter"] { try tmux.keys(key) }
             } else {
                 tmux.waitFor("item: ")
             }
         }
+        usleep(300_000)
+        #expect(try Workspace(opening: workspace).feedbackLog().isEmpty, "an answer was stored for an image nobody saw")
         // A storm: 30 sizes as fast as tmux applies them, then a normal size again.
         for step in 0..<30 {
             try tmux.tmux(["resize-window", "-t", tmux.name, "-x", "\(10 + (step * 37) % 150)", "-y", "\(5 + (step * 11) % 50)"])
@@ -213,7 +224,7 @@ import TestSupport
     }
 
     /// SIGKILL of the screens while the inspector answers as fast as tmux types: every
-    /// answer the screen acknowledged ("saved answer #N") is in the workspace after the kill,
+    /// answer the screen acknowledged ("saved (#N)") is in the workspace after the kill,
     /// and the screens start again on it. `make test`: 3 kills; `make torture`: 20.
     @Test(.enabled(if: tmuxAvailable)) func killedScreensKeepEveryAcknowledgedAnswer() throws {
         let directory = TemporaryDirectory("label-kill")
@@ -235,7 +246,7 @@ import TestSupport
             tmux.waitFor("EXIT=137")
             let stored = try Workspace(opening: workspace)
             #expect(try stored.integrityProblems().isEmpty)
-            if let range = screen.range(of: "saved answer #") {
+            if let range = screen.range(of: "saved (#") {
                 let id = Int64(screen[range.upperBound...].prefix { $0.isNumber }) ?? -1
                 #expect(try stored.feedbackLog().filter { $0.id == id }.count == 1,
                         "kill \(kill): answer #\(id) was acknowledged on screen but is not stored")

@@ -74,7 +74,9 @@ public final class LabelApp {
     var showOutline = false
     var showHelp = false
     var message = ""
+    /// Queries this session answered, and skipped: what the person did, as they count it.
     var queriesAnswered = 0
+    var queriesSkipped = 0
     // Supervisor
     var reviewIndex = 0
     var refutationBrowser: (list: [(path: String, transform: String)], index: Int)?
@@ -83,7 +85,22 @@ public final class LabelApp {
     var logUser: String?
     // Operator
     var selectedRound = 0
-    var confirmRollback: Int?
+    /// A question asked before something that loses work or cannot be undone; while it is
+    /// open, y does it and any other key cancels.
+    var confirmation: Confirmation?
+
+    enum Confirmation: Equatable {
+        /// Make round `to` active again; `waiting` answers of later rounds wait for the next.
+        case rollback(to: Int, waiting: Int)
+        /// Quit while a round trains: the round is lost.
+        case quitWhileTraining
+        /// Quit with an answer given but not submitted.
+        case quitWithUnsubmittedAnswer
+        /// Train a round from random weights.
+        case retrainFromScratch
+        /// Revert the answers `selection` picks (`count` of them, listed on the screen).
+        case revert(AnswerSelection, count: Int)
+    }
     var lastRetrainVersion = 0
     var seenHeatmapVersion = -1
     /// Pictures written straight to the terminal after ncurses' refresh (sixel, 24-bit
@@ -160,6 +177,12 @@ public final class LabelApp {
             resendImages = true
             changed = true
         default:
+            // Below the minimum size nothing is shown, so nothing may be answered: only q acts
+            // (a key answered blind would store a verdict on an image nobody saw).
+            let (rows, columns) = screen.size
+            if Layout(rows: rows, columns: columns).isTooSmall, input != .character("q") {
+                break
+            }
             if try handle(input) == false { return false }
             changed = true
         }
@@ -213,7 +236,7 @@ public final class LabelApp {
             message = "First say whether the prediction is right (y) or wrong (n)."
             return
         }
-        var event = FeedbackEvent(itemPath: shown.view.path, user: session.user, predictedLabel: shown.view.predictedLabel,
+        var event = FeedbackEvent(itemPath: shown.view.path, user: session.user, role: current, predictedLabel: shown.view.predictedLabel,
                                   predictedConfidence: Double(shown.view.confidence), prediction: prediction,
                                   explanation: answer.explanation)
         if let mask = answer.mask, !mask.isEmpty {
@@ -239,7 +262,7 @@ public final class LabelApp {
             outcome = try session.submit(event, heatmap: heatmap)
             queriesAnswered += 1
         }
-        var parts = ["saved answer #\(outcome.feedbackID)"]
+        var parts = ["saved (#\(outcome.feedbackID))", sessionCounts]
         if !outcome.refutations.isEmpty { parts.append("\(outcome.refutations.count) refutations") }
         if !outcome.queuedReviews.isEmpty { parts.append("near hit and near miss queued for the supervisor") }
         if outcome.retrainDue { parts.append("retraining due (\(outcome.pending)/\(session.settings.interactionsPerRound))") }
@@ -252,6 +275,16 @@ public final class LabelApp {
         } else {
             try nextQuery()
         }
+    }
+
+    /// What this person did in this session, in their words.
+    var sessionCounts: String {
+        "this session: \(queriesAnswered) answered" + (queriesSkipped > 0 ? ", \(queriesSkipped) skipped" : "")
+    }
+
+    /// Whether the shown item has an answer begun but not submitted.
+    var hasUnsubmittedAnswer: Bool {
+        shown != nil && (answer.prediction != nil || answer.explanation != nil || answer.mask != nil || editor != nil)
     }
 
     func pollWorkers() throws -> Bool {
@@ -332,23 +365,52 @@ public final class LabelApp {
             editor = editing
             return true
         }
-        if let round = confirmRollback {
-            if input == .character("y") {
+        if let asked = confirmation {
+            confirmation = nil
+            guard input == .character("y") else {
+                if case .revert(let selection, _) = asked, input == .character("u") {
+                    // u narrows (or widens) the selection to the next person before confirming.
+                    try askRevert(AnswerSelection(user: try nextUser(after: selection.user), round: selection.round))
+                    return true
+                }
+                message = "Cancelled; nothing changed."
+                return true
+            }
+            switch asked {
+            case .rollback(let round, let waiting):
                 try session.rollback(to: round)
                 if shown?.review != nil { loadReviewPanels() }
                 if let active = try session.workspace.activeRound() {
                     try heatmaps.reload(checkpoint: session.workspace.checkpointPath(of: active), explainer: try session.explainer())
                 }
-                message = "Rolled back to round \(round); later rounds are kept, marked rolled back."
+                message = "Rolled back to round \(round); later rounds are kept, marked rolled back. "
+                    + "All answers stay: \(waiting) wait for the next round."
                 try nextQuery()
-            } else {
-                message = "Rollback cancelled."
+            case .quitWhileTraining, .quitWithUnsubmittedAnswer:
+                return false
+            case .retrainFromScratch:
+                try startRetraining(fromScratch: true)
+            case .revert(let selection, _):
+                let reverted = try session.workspace.revert(selection)
+                try session.refresh()
+                message = "Reverted \(reverted.count) answer\(reverted.count == 1 ? "" : "s") (\(selection)); "
+                    + "their items are asked again."
             }
-            confirmRollback = nil
             return true
         }
         switch input {
-        case .character("q"): return false
+        case .character("q"):
+            if retrainer.isRunning {
+                confirmation = .quitWhileTraining
+                message = "A round is training: quitting stops it and no round is recorded (every answer is saved). Quit? y / n"
+                return true
+            }
+            if hasUnsubmittedAnswer {
+                confirmation = .quitWithUnsubmittedAnswer
+                message = "Your answer on \(shown!.view.path) is not submitted (Enter stores it). Quit and drop it? y / n"
+                return true
+            }
+            return false
         case .character("?"): showHelp = true
         case .tab, .backTab:
             let screens = role.screens
@@ -422,14 +484,16 @@ public final class LabelApp {
             message = "Paint the defect: arrows/hjkl move, space pen, +/- brush, r rectangle, e erase, u undo, t top 10 %, Enter done."
         case .character("s"):
             if let shown {
-                let event = FeedbackEvent(itemPath: shown.view.path, user: session.user, predictedLabel: shown.view.predictedLabel,
+                let event = FeedbackEvent(itemPath: shown.view.path, user: session.user, role: current,
+                                          predictedLabel: shown.view.predictedLabel,
                                           predictedConfidence: Double(shown.view.confidence), prediction: .skip, explanation: .skip)
-                message = "Skipped \(shown.view.path)."
                 if let review = shown.review {
                     do { _ = try session.answerReview(review, event) } catch let taken as ReviewAlreadyAnswered { message = "\(taken)." }
                 } else {
                     _ = try session.submit(event)
+                    queriesSkipped += 1
                 }
+                message = "Skipped \(shown.view.path) (not counted for training) · \(sessionCounts)."
                 if shown.review != nil { self.shown = nil; try showReview() } else { try nextQuery() }
             }
         case .enter: try submit()
@@ -442,25 +506,57 @@ public final class LabelApp {
         switch input {
         case .up: selectedRound = max(0, selectedRound - 1)
         case .down: selectedRound = min(max(0, rounds.count - 1), selectedRound + 1)
-        case .character("r"), .character("T"):
-            if retrainer.isRunning { message = "A round is already training." ; return }
-            retrainer.start(workspacePath: workspacePath, user: session.user, options: try retrainOptions(),
-                            fromScratch: input == .character("T"))
-            message = "Training the next round in the background; the other screens stay usable."
+        case .character("r"):
+            try startRetraining(fromScratch: false)
+        case .character("T"):
+            if retrainer.isRunning { message = "A round is already training."; return }
+            confirmation = .retrainFromScratch
+            message = "Train the next round from scratch — random weights, not the active round's; it takes longer "
+                + "and may start worse. y / n"
+        case .character("v"):
+            guard rounds.indices.contains(selectedRound) else { message = "No round selected."; return }
+            try askRevert(AnswerSelection(round: rounds[selectedRound].number))
         case .character("c"):
             if retrainer.isRunning { retrainer.cancel(); message = "Cancelling: no round will be recorded." }
         case .character("R"):
             guard rounds.indices.contains(selectedRound) else { return }
             let round = rounds[selectedRound]
             if round.status == .active { message = "Round \(round.number) is already active."; return }
-            confirmRollback = round.number
-            message = "Roll back to round \(round.number)? Later rounds are marked rolled back. y / n"
+            let waiting = try session.workspace.answersTrained(after: round.number).count
+            confirmation = .rollback(to: round.number, waiting: waiting)
+            message = "Roll back to round \(round.number)? Its model becomes active; later rounds are kept. Answers stay "
+                + "(\(waiting) wait for the next round). y / n"
         case .character("x"):
             let folder = session.workspace.newExportFolder()
             let summary = try session.workspace.export(to: folder, format: .folders)
             message = "Exported \(summary.images) labelled images and \(summary.masks) masks to \(folder)."
         default: break
         }
+    }
+
+    func startRetraining(fromScratch: Bool) throws {
+        if retrainer.isRunning { message = "A round is already training."; return }
+        retrainer.start(workspacePath: workspacePath, user: session.user, options: try retrainOptions(), fromScratch: fromScratch)
+        message = "Training the next round\(fromScratch ? " from scratch" : "") in the background; the other screens stay usable."
+    }
+
+    /// Asks before reverting what `selection` picks; the answers are listed on the screen.
+    func askRevert(_ selection: AnswerSelection) throws {
+        let chosen = try session.workspace.answers(matching: selection)
+        guard !chosen.isEmpty else {
+            message = "No standing answers for \(selection); nothing to revert."
+            return
+        }
+        confirmation = .revert(selection, count: chosen.count)
+        message = "Revert \(chosen.count) answer\(chosen.count == 1 ? "" : "s") (\(selection))? They stay in the log, marked "
+            + "reverted; their items are asked again. y / u next person / any other key cancels"
+    }
+
+    /// The person after `user` among those with answers (nil: everyone, after the last).
+    func nextUser(after user: String?) throws -> String? {
+        let users = Array(Set(try session.workspace.feedbackLog().map(\.user))).sorted()
+        guard let user, let index = users.firstIndex(of: user) else { return users.first }
+        return index + 1 < users.count ? users[index + 1] : nil
     }
 
     func showReview() throws {
@@ -569,11 +665,14 @@ public final class LabelApp {
 
     var hints: String {
         if editor != nil { return " arrows/hjkl move · space pen · +/- brush · r rect · e erase · u undo · U redo · c clear · t top10% · Enter done · Esc cancel" }
-        if confirmRollback != nil { return " y confirm rollback · any other key cancels" }
+        if let confirmation {
+            if case .revert = confirmation { return " y revert them · u next person · any other key cancels" }
+            return " y yes · any other key cancels"
+        }
         switch current {
         case .inspector: return " y/n prediction right/wrong · g/b explanation right/wrong · Enter submit · s skip · o overlay · t outline · Tab screens · ? help · q quit"
         case .supervisor: return " ←/→ review · y/n g/b Enter answer · f refutations · L log (u user) · o t · Tab · ? · q"
-        case .operator: return " r retrain · T from scratch · c cancel · ↑/↓ round · R rollback · x export · Tab · ? · q"
+        case .operator: return " r retrain · T from scratch · c cancel · ↑/↓ round · R rollback · v revert answers · x export · Tab · ? · q"
         }
     }
 
@@ -755,25 +854,76 @@ public final class LabelApp {
 
     func drawLog(_ layout: Layout) {
         let rows = ((try? session.workspace.feedbackLog()) ?? []).filter { logUser == nil || $0.user == logUser }
-        screen.put("feedback log\(logUser.map { " of \($0)" } ?? " (all users)") — \(rows.count) events", row: 2, column: 1, bold: true)
-        let room = layout.messageRow - 4
-        for (offset, row) in rows.suffix(room).enumerated() {
-            let text = [String(row.id), row.itemPath, row.user, row.time, row.prediction?.rawValue ?? "–",
-                        row.explanation?.rawValue ?? "–", row.correctedLabel?.name ?? "–", row.reverted ? "reverted" : ""]
-                .joined(separator: "  ")
-            screen.put(text, row: 3 + offset, column: 1)
+        drawAnswers(rows, title: "feedback log\(logUser.map { " of \($0)" } ?? " (all users)")", layout: layout)
+    }
+
+    /// Answers as a table with headings, newest last, times in the local time zone.
+    func drawAnswers(_ rows: [FeedbackRecord], title: String, layout: Layout) {
+        screen.put("\(title) — \(rows.count) answer\(rows.count == 1 ? "" : "s")", row: 2, column: 1, bold: true)
+        let lines = Self.answersTable(rows)
+        screen.put(lines[0], row: 3, column: 1, bold: true)
+        let room = max(0, layout.messageRow - 5)
+        for (offset, line) in lines.dropFirst().suffix(room).enumerated() {
+            screen.put(line, row: 4 + offset, column: 1, dim: line.hasSuffix("reverted"))
         }
+    }
+
+    static func answersTable(_ rows: [FeedbackRecord]) -> [String] {
+        let parse = ISO8601DateFormatter()
+        let local = DateFormatter()
+        local.dateFormat = "yyyy-MM-dd HH:mm"
+        func cell(_ text: String, _ width: Int) -> String { text.count >= width ? text + " " : text + String(repeating: " ", count: width - text.count) }
+        let itemWidth = min(40, max(4, rows.map(\.itemPath.count).max() ?? 4) + 1)
+        var lines = [cell("#", 6) + cell("time", 17) + cell("who", 14) + cell("role", 11) + cell("item", itemWidth)
+                     + cell("prediction", 11) + cell("explanation", 12) + cell("label", 6) + "mask"]
+        for row in rows {
+            let time = parse.date(from: row.time).map(local.string(from:)) ?? row.time
+            lines.append(cell(String(row.id), 6) + cell(time, 17) + cell(row.user, 14) + cell(row.role?.rawValue ?? "–", 11)
+                         + cell(row.itemPath, itemWidth) + cell(row.prediction?.rawValue ?? "–", 11)
+                         + cell(row.explanation?.rawValue ?? "–", 12) + cell(row.correctedLabel?.displayName ?? "–", 6)
+                         + (row.hasCorrectedMask ? "yes" : "–") + (row.reverted ? "  reverted" : ""))
+        }
+        return lines
+    }
+
+    /// The rounds as a table in fixed columns (numbers right-aligned under their headings), with
+    /// each round's change in test MCC from the round before it.
+    static func roundsTable(_ rounds: [Round]) -> [String] {
+        func cell(_ text: String, _ width: Int, left: Bool = false) -> String {
+            let padding = String(repeating: " ", count: max(0, width - text.count))
+            return left ? text + padding : padding + text
+        }
+        func number(_ value: Double?) -> String { value.map { $0.isFinite ? String(format: "%.3f", $0) : "–" } ?? "–" }
+        func change(_ value: Double?, from previous: Double?) -> String {
+            guard let value, let previous, value.isFinite, previous.isFinite else { return "" }
+            return String(format: "%+.3f", value - previous)
+        }
+        let widths = (round: 5, status: 12, size: 10, number: 9)
+        var lines = [cell("round", widths.round) + "  " + cell("status", widths.status, left: true) + cell("train size", widths.size)
+                     + cell("val MCC", widths.number) + cell("test acc", widths.number) + cell("F1", widths.number)
+                     + cell("MCC", widths.number) + cell("Δ MCC", widths.number)]
+        for (index, round) in rounds.enumerated() {
+            let m = round.metrics, before = index > 0 ? rounds[index - 1].metrics : nil
+            let status = round.status.rawValue.replacingOccurrences(of: "_", with: " ")
+            lines.append(cell(String(round.number), widths.round) + "  " + cell(status, widths.status, left: true)
+                         + cell(String(round.trainingSize), widths.size) + cell(number(m?.validation.mcc), widths.number)
+                         + cell(number(m?.test.accuracy), widths.number) + cell(number(m?.test.f1), widths.number)
+                         + cell(number(m?.test.mcc), widths.number) + cell(change(m?.test.mcc, from: before?.test.mcc), widths.number))
+        }
+        return lines
     }
 
     func drawOperator(_ layout: Layout) {
         let rounds = (try? session.rounds()) ?? []
         let metrics = rounds.map(\.metrics)
-        screen.put("round  status        train size   test acc    F1     MCC", row: 3, column: 2, bold: true)
-        for (index, round) in rounds.enumerated() {
-            let m = index < metrics.count ? metrics[index] : nil
-            let text = String(format: "%5d  %-12@  %10d   %8.3f  %5.3f  %6.3f", round.number, round.status.rawValue as NSString, round.trainingSize,
-                              m?.test.accuracy ?? .nan, m?.test.f1 ?? .nan, m?.test.mcc ?? .nan)
-            screen.put(text, row: 4 + index, column: 2, reverse: index == selectedRound)
+        if case .revert(let selection, _) = confirmation {
+            drawAnswers((try? session.workspace.answers(matching: selection)) ?? [], title: "would be reverted: \(selection)", layout: layout)
+            return
+        }
+        let table = Self.roundsTable(rounds)
+        screen.put(table[0], row: 3, column: 2, bold: true)
+        for (index, line) in table.dropFirst().enumerated() {
+            screen.put(line, row: 4 + index, column: 2, reverse: index == selectedRound)
             if 4 + index >= layout.messageRow - 6 { break }
         }
         let chartRow = min(layout.messageRow - 5, 5 + rounds.count)
@@ -806,7 +956,8 @@ public final class LabelApp {
             "Supervisor: ←/→ next review · y/n g/b Enter answer it · f refutations (↑/↓)",
             "           L feedback log · u filter by user",
             "Operator:  r retrain (fine-tune) · T from scratch · c cancel · ↑/↓ select round",
-            "           R roll back to the selected round (asks) · x export labels and masks",
+            "           R roll back to the selected round (asks; answers stay) · x export",
+            "           v revert the answers the selected round trained on (lists them, asks; u: by person)",
             "Everywhere: Tab next screen · ? this help · q quit          (any key closes help)",
             "Heatmap:   red (hi) = hiding that region behind a normal part's pixels lowers P(NOK)",
             "           most: what the NOK decision hinges on; blue (lo) = lowers it least. The",

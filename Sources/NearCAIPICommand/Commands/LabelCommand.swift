@@ -35,7 +35,11 @@ enum LabelCommand: Command {
     static func run(_ arguments: Arguments) throws {
         let path = try arguments.positionals([Positional.workspace])[0]
         let environment = ProcessInfo.processInfo.environment
-        let user = try arguments[Self.user] ?? environment["USER"] ?? "inspector"
+        // Who answers is recorded with every answer: the login name when --user is not given
+        // (never a made-up name that would lump everyone together).
+        guard let user = try arguments[Self.user] ?? environment["USER"] ?? loginName() else {
+            throw UsageError("option '--user' is needed: this account has no login name to record answers under")
+        }
         guard !user.isEmpty, user.count <= 64 else { throw UsageError("option '--user' needs a name of 1 to 64 characters") }
         let role = try arguments[Self.role]
         let choice = try arguments[graphics]
@@ -65,5 +69,12 @@ enum LabelCommand: Command {
             throw RuntimeFailure(error)
         }
         if status != 0 { exit(status) }
+    }
+
+    /// The account's login name from the password database, when it has one.
+    static func loginName() -> String? {
+        guard let entry = getpwuid(getuid()), let name = entry.pointee.pw_name else { return nil }
+        let text = String(cString: name)
+        return text.isEmpty ? nil : text
     }
 }

@@ -1,0 +1,144 @@
+import Foundation
+@testable import InspectorUI
+@testable import NearCAIPI
+import NeuralNet
+import Testing
+import TestSupport
+
+/// The screens' decisions, driven in-process on a pseudo-terminal (real curses, real workers,
+/// real workspace): what a person's keys store, and what the screens ask before work is lost.
+@Suite(.serialized) struct LabelAppFlowTests {
+    /// A workspace over the bundled weld seams at 32 px with one quickly trained round.
+    static func workspace(_ directory: TemporaryDirectory) throws -> Workspace {
+        var options = WorkspaceOptions()
+        options.inputSize = 32
+        let (workspace, _) = try Workspace.create(at: directory.file("ws"), dataRoot: repositoryRoot() + "/SampleData/weld", options: options)
+        try workspace.setRetrainEpochs(1)
+        try workspace.trainRound(options: quickRound(), fromScratch: true) { _ in true }
+        return workspace
+    }
+
+    static func quickRound() -> TrainingOptions {
+        var options = TrainingOptions()
+        options.epochs = 1
+        return options
+    }
+
+    /// The app on a `columns`×`rows` pseudo-terminal, started (first query shown).
+    final class Driven {
+        let terminal: PseudoTerminal
+        let app: LabelApp
+
+        init(_ workspace: Workspace, role: Role, columns: Int = 120, rows: Int = 40) throws {
+            terminal = try PseudoTerminal(columns: columns, rows: rows, cellSize: .assumed)
+            app = try LabelApp(workspace: workspace, user: "tess", role: role, graphics: .ascii, truecolor: false,
+                               terminal: TerminalReport(cellSize: .assumed))
+            try app.start(terminalType: "xterm-256color", inputDescriptor: terminal.follower, outputDescriptor: terminal.follower)
+        }
+
+        /// Presses the keys in order; false once a key quit.
+        @discardableResult
+        func press(_ keys: CursesScreen.Input...) throws -> Bool {
+            for key in keys where try app.step(key) == false { return false }
+            return true
+        }
+
+        func close() {
+            app.finish()
+            terminal.close()
+        }
+    }
+
+    @Test func belowTheMinimumSizeNoKeyAnswersAndQStillQuits() throws {
+        let directory = TemporaryDirectory("flow-small")
+        defer { directory.remove() }
+        let workspace = try Self.workspace(directory)
+        let driven = try Driven(workspace, role: .inspector, columns: 40, rows: 12)
+        defer { driven.close() }
+        let shown = driven.app.shown?.view.path
+        try driven.press(.character("y"), .enter, .character("n"), .character("g"), .enter, .character("s"))
+        #expect(try workspace.feedbackLog().isEmpty, "an answer was stored for an image nobody saw")
+        #expect(driven.app.shown?.view.path == shown)
+        #expect(try driven.press(.character("q")) == false)
+    }
+
+    @Test func answersCountWhatThePersonDidAndCarryTheScreensRole() throws {
+        let directory = TemporaryDirectory("flow-counts")
+        defer { directory.remove() }
+        let workspace = try Self.workspace(directory)
+        let driven = try Driven(workspace, role: .operator)
+        defer { driven.close() }
+        try driven.press(.character("y"), .enter, .character("s"), .character("y"), .enter)
+        #expect(driven.app.message.contains("this session: 2 answered, 1 skipped"), "\(driven.app.message)")
+        let log = try workspace.feedbackLog()
+        #expect(log.map(\.prediction) == [.right, .skip, .right])
+        // Answered on the inspector screen: in the inspector's role, whatever the person's.
+        #expect(log.allSatisfy { $0.user == "tess" && $0.role == .inspector })
+        #expect(try workspace.pendingFeedbackCount() == 2)
+        // An answer begun but not submitted: q asks before dropping it.
+        try driven.press(.character("n"))
+        #expect(try driven.press(.character("q")) && driven.app.confirmation == .quitWithUnsubmittedAnswer)
+        try driven.press(.character("n"))
+        #expect(driven.app.confirmation == nil && driven.app.answer.prediction == .wrong)
+    }
+
+    @Test func retrainingFromScratchAndQuittingWhileTrainingAsk() throws {
+        let directory = TemporaryDirectory("flow-confirm")
+        defer { directory.remove() }
+        let workspace = try Self.workspace(directory)
+        let driven = try Driven(workspace, role: .operator)
+        defer { driven.close() }
+        try driven.press(.tab, .tab)
+        #expect(driven.app.current == .operator)
+        try driven.press(.character("T"))
+        #expect(driven.app.confirmation == .retrainFromScratch && !driven.app.retrainer.isRunning)
+        #expect(driven.app.message.contains("from scratch"))
+        try driven.press(.character("n"))
+        #expect(driven.app.confirmation == nil && !driven.app.retrainer.isRunning)
+        try driven.press(.character("r"))
+        #expect(driven.app.retrainer.isRunning)
+        #expect(try driven.press(.character("q")) && driven.app.confirmation == .quitWhileTraining)
+        #expect(driven.app.message.contains("no round is recorded"))
+        try driven.press(.character("x"))  // anything but y: stay
+        #expect(driven.app.retrainer.isRunning && driven.app.confirmation == nil)
+        try driven.press(.character("q"))
+        #expect(try driven.press(.character("y")) == false)
+    }
+
+    @Test func theOperatorsRollbackKeepsAnswersAndRevertListsBeforeActing() throws {
+        let directory = TemporaryDirectory("flow-operator")
+        defer { directory.remove() }
+        let workspace = try Self.workspace(directory)
+        // Two answers trained into round 2.
+        let session = try LoopSession(workspace: workspace, user: "ines")
+        for prediction in session.pool.predictions.prefix(2) {
+            _ = try session.submit(FeedbackEvent(itemPath: prediction.path, user: "ines", predictedLabel: prediction.predictedLabel,
+                                                 prediction: .right))
+        }
+        try session.retrain(options: Self.quickRound())
+        let driven = try Driven(workspace, role: .operator)
+        defer { driven.close() }
+        try driven.press(.tab, .tab)
+
+        // Roll back to round 1: asked, with what happens to the answers; they all stay.
+        driven.app.selectedRound = 0
+        try driven.press(.character("R"))
+        #expect(driven.app.confirmation == .rollback(to: 1, waiting: 2) && driven.app.message.contains("Answers stay"))
+        try driven.press(.character("y"))
+        #expect(try workspace.activeRound()?.number == 1)
+        #expect(try workspace.feedbackLog().allSatisfy { !$0.reverted } && workspace.pendingFeedbackCount() == 2)
+
+        // Revert needs answers a round trained on: train round 3, then revert its answers.
+        try session.refresh()
+        try session.retrain(options: Self.quickRound())
+        driven.app.selectedRound = 2
+        try driven.press(.character("v"))
+        #expect(driven.app.confirmation == .revert(AnswerSelection(round: 3), count: 2))
+        // u narrows to one person (ines), then y reverts exactly those.
+        try driven.press(.character("u"))
+        #expect(driven.app.confirmation == .revert(AnswerSelection(user: "ines", round: 3), count: 2))
+        try driven.press(.character("y"))
+        #expect(try workspace.feedbackLog().allSatisfy(\.reverted))
+        #expect(driven.app.message.contains("Reverted 2 answers"))
+    }
+}

@@ -1,0 +1,58 @@
+import Foundation
+@testable import InspectorUI
+@testable import NearCAIPI
+import Testing
+
+/// The operator's and supervisor's tables as a person reads them: every value under its
+/// heading, whatever the status word, and the change from the round before.
+@Suite struct ScreenTablesTests {
+    static func metrics(validation: Double, accuracy: Double, f1: Double, mcc: Double) throws -> RoundMetrics {
+        let json = """
+        {"validation": {"accuracy": 0.5, "f1": 0.5, "mcc": \(validation), "count": 20},
+         "test": {"accuracy": \(accuracy), "f1": \(f1), "mcc": \(mcc), "count": 40},
+         "epochs": 3, "bestEpoch": 2, "seconds": 12}
+        """
+        return try JSONDecoder().decode(RoundMetrics.self, from: Data(json.utf8))
+    }
+
+    @Test func roundsTableKeepsEveryNumberUnderItsHeading() throws {
+        let rounds = [
+            Round(number: 1, checkpoint: "models/round-001.safetensors", status: .superseded, trainingSize: 60,
+                  metrics: try Self.metrics(validation: 0.2, accuracy: 0.625, f1: 0.6, mcc: 0.234)),
+            Round(number: 2, checkpoint: "models/round-002.safetensors", status: .rolledBack, trainingSize: 102,
+                  metrics: try Self.metrics(validation: -0.1, accuracy: 0.575, f1: 0.55, mcc: 0.146)),
+            Round(number: 12, checkpoint: "models/round-012.safetensors", status: .active, trainingSize: 1092, metrics: nil),
+        ]
+        let lines = LabelApp.roundsTable(rounds)
+        let heading = lines[0]
+        // Each heading ends where its numbers end (right-aligned columns).
+        func end(of word: String, in line: String) -> Int? {
+            line.range(of: word).map { line.distance(from: line.startIndex, to: $0.upperBound) }
+        }
+        for (word, values) in [("test acc", ["0.625", "0.575"]), ("MCC", ["0.234", "0.146"]), ("train size", ["60", "102"]),
+                               ("Δ MCC", ["-0.088"])] {
+            let column = try #require(word == "MCC" ? heading.range(of: "     MCC").map { heading.distance(from: heading.startIndex, to: $0.upperBound) }
+                                                    : end(of: word, in: heading))
+            for (line, value) in zip(lines.dropFirst(word == "Δ MCC" ? 2 : 1), values) {
+                #expect(end(of: value, in: line) == column, "\(word): '\(value)' not under its heading\n\(heading)\n\(line)")
+            }
+        }
+        #expect(lines[2].contains("rolled back"))  // the status in words, not rolled_back
+        #expect(lines[3].contains("–"))            // a round without metrics shows dashes, not nan
+        #expect(lines.allSatisfy { !$0.contains("nan") })
+    }
+
+    @Test func answersTableHasHeadingsAndLocalTimes() {
+        let answers = [FeedbackRecord(id: 7, itemPath: "nok/weld_0012.png", user: "sam", role: .supervisor, time: "2026-12-02T13:30:00Z",
+                                      predictedLabel: .ok, prediction: .wrong, explanation: nil, correctedLabel: nil,
+                                      hasCorrectedMask: false, roundNumber: nil, reverted: true)]
+        let lines = LabelApp.answersTable(answers)
+        for heading in ["#", "time", "who", "role", "item", "prediction", "explanation", "label", "mask"] {
+            #expect(lines[0].contains(heading))
+        }
+        let local = DateFormatter()
+        local.dateFormat = "yyyy-MM-dd HH:mm"
+        #expect(lines[1].contains(local.string(from: ISO8601DateFormatter().date(from: "2026-12-02T13:30:00Z")!)))
+        #expect(lines[1].contains("supervisor") && lines[1].hasSuffix("reverted"))
+    }
+}
