@@ -14,6 +14,8 @@ import TestSupport
         options.inputSize = 32
         let (workspace, _) = try Workspace.create(at: directory.file("ws"), dataRoot: repositoryRoot() + "/SampleData/weld", options: options)
         try workspace.setRetrainEpochs(1)
+        // About the screens' decisions, not the promotion rule: every round goes live.
+        try workspace.setPromotion(.always)
         try workspace.trainRound(options: quickRound(), fromScratch: true) { _ in true }
         return workspace
     }

@@ -73,7 +73,10 @@ import TestSupport
         #expect(made.status == 0, "\(made.standardError)")
         let trained = try Tool.run(["train", path, "--epochs", "1"])
         #expect(trained.status == 0, "\(trained.standardError)")
-        try Workspace(opening: path).setRetrainEpochs(1)
+        let opened = try Workspace(opening: path)
+        try opened.setRetrainEpochs(1)
+        // The screens' flows, not the promotion rule (RoundPromotionTests): every round goes live.
+        try opened.setPromotion(.always)
         return path
     }
 

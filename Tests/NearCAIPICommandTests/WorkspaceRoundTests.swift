@@ -19,7 +19,7 @@ import TestSupport
                 "\(tooMany.standardError)")
 
         for round in 1...2 {
-            let trained = try Tool.run(["train", workspace, "--epochs", "2", "--batch", "8"] + (round == 2 ? ["--from-scratch", "--seed", "5"] : []))
+            let trained = try Tool.run(["train", workspace, "--epochs", "2", "--batch", "8"] + (round == 2 ? ["--from-scratch", "--seed", "5", "--force"] : []))
             #expect(trained.status == 0, "\(trained.standardError)")
             #expect(trained.standardOutput.contains("round \(round): models/round-00\(round).safetensors"))
             #expect(trained.standardOutput.contains("test:       accuracy"))

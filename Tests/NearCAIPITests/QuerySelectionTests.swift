@@ -29,6 +29,9 @@ import TestSupport
         training.epochs = 1
         training.method = .adam(learningRate: 0.001)
         _ = try workspace.trainRound(options: training, fromScratch: true) { _ in true }
+        // These tests are about the loop, not about when a round goes live (its own test in
+        // RoundPromotionTests): every round they train replaces the model in use.
+        try workspace.setPromotion(.always)
         return workspace
     }
 

@@ -85,6 +85,30 @@ import TestSupport
         #expect(try workspace.status().pendingFeedback == 1)
     }
 
+    /// Schema 5 rebuilds the rounds table (SQLite cannot change a CHECK in place): rounds and
+    /// the answers that point at them survive it, foreign keys intact.
+    @Test func roundsSurviveTheRebuildOfTheirTable() throws {
+        let directory = TemporaryDirectory("migrate-rounds")
+        defer { directory.remove() }
+        try BinaryFile.createDirectory(directory.file("ws"))
+        do {
+            let old = try Database(path: directory.file("ws/workspace.sqlite"))
+            _ = try WorkspaceSchema.migrate(old, path: "ws", upTo: 4)
+            try old.query("INSERT INTO items (path, split, label, truth_label) VALUES ('a.png', 'train', 1, 1)")
+            try old.query("""
+                INSERT INTO rounds (number, checkpoint, training_size, metrics, created, status)
+                VALUES (1, 'models/round-001.safetensors', 60, '{}', 'then', 'superseded'),
+                       (2, 'models/round-002.safetensors', 61, '{}', 'then', 'active')
+                """)
+            try old.query("INSERT INTO feedback (item_id, user, time, prediction_verdict, predicted_label, round_id) VALUES (1, 'anna', 'now', 'right', 1, 2)")
+        }
+        let workspace = try Workspace(opening: directory.file("ws"))
+        #expect(try workspace.schemaVersion == WorkspaceSchema.currentVersion)
+        #expect(try workspace.rounds().map { "\($0.number) \($0.status)" } == ["1 superseded", "2 active"])
+        #expect(try workspace.feedbackLog().map(\.roundNumber) == [2])
+        #expect(try workspace.integrityProblems().isEmpty)
+    }
+
     @Test func newerSchemaAndMissingWorkspaceAreRefused() throws {
         let directory = TemporaryDirectory("newer")
         defer { directory.remove() }

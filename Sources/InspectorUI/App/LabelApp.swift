@@ -100,6 +100,8 @@ public final class LabelApp {
         case retrainFromScratch
         /// Revert the answers `selection` picks (`count` of them, listed on the screen).
         case revert(AnswerSelection, count: Int)
+        /// Make a candidate round active.
+        case promote(Int)
     }
     var lastRetrainVersion = 0
     var seenHeatmapVersion = -1
@@ -299,7 +301,11 @@ public final class LabelApp {
             lastRetrainVersion = retrainVersion
             changed = true
             switch retrainer.state {
-            case .finished(let round, let mcc):
+            case .finished(let round, _, let validation, false, let activeNumber, let activeValidation):
+                message = String(format: "Round %d trained, kept as a candidate: validation MCC %.3f is below round %d's %.3f, which stays "
+                                 + "active. Operator: select it, P makes it active, D discards it.",
+                                 round, validation, activeNumber ?? 0, activeValidation ?? 0)
+            case .finished(let round, let mcc, _, true, _, _):
                 try session.refresh()
                 if shown?.review != nil { loadReviewPanels() }
                 if let active = try session.workspace.activeRound() {
@@ -390,6 +396,13 @@ public final class LabelApp {
                 return false
             case .retrainFromScratch:
                 try startRetraining(fromScratch: true)
+            case .promote(let round):
+                try session.promote(round: round)
+                if let active = try session.workspace.activeRound() {
+                    try heatmaps.reload(checkpoint: session.workspace.checkpointPath(of: active), explainer: try session.explainer())
+                }
+                message = "Round \(round) is active."
+                if current == .inspector || shown == nil { try nextQuery() }
             case .revert(let selection, _):
                 let reverted = try session.workspace.revert(selection)
                 try session.refresh()
@@ -513,6 +526,19 @@ public final class LabelApp {
             confirmation = .retrainFromScratch
             message = "Train the next round from scratch — random weights, not the active round's; it takes longer "
                 + "and may start worse. y / n"
+        case .character("P"), .character("D"):
+            guard rounds.indices.contains(selectedRound), rounds[selectedRound].status == .candidate else {
+                message = "Select a candidate round (↑/↓) first."
+                return
+            }
+            let round = rounds[selectedRound]
+            if input == .character("D") {
+                try session.workspace.discard(round: round.number)
+                message = "Round \(round.number) discarded; the active round stays."
+            } else {
+                confirmation = .promote(round.number)
+                message = "Make candidate round \(round.number) active although it did worse on the validation split? y / n"
+            }
         case .character("v"):
             guard rounds.indices.contains(selectedRound) else { message = "No round selected."; return }
             try askRevert(AnswerSelection(round: rounds[selectedRound].number))
@@ -672,7 +698,7 @@ public final class LabelApp {
         switch current {
         case .inspector: return " y/n prediction right/wrong · g/b explanation right/wrong · Enter submit · s skip · o overlay · t outline · Tab screens · ? help · q quit"
         case .supervisor: return " ←/→ review · y/n g/b Enter answer · f refutations · L log (u user) · o t · Tab · ? · q"
-        case .operator: return " r retrain · T from scratch · c cancel · ↑/↓ round · R rollback · v revert answers · x export · Tab · ? · q"
+        case .operator: return " r retrain · T from scratch · c cancel · ↑/↓ round · R rollback · P/D promote/discard candidate · v revert · x export · Tab · ? · q"
         }
     }
 
@@ -958,6 +984,7 @@ public final class LabelApp {
             "Operator:  r retrain (fine-tune) · T from scratch · c cancel · ↑/↓ select round",
             "           R roll back to the selected round (asks; answers stay) · x export",
             "           v revert the answers the selected round trained on (lists them, asks; u: by person)",
+            "           P / D promote / discard the selected candidate (a round worse on validation)",
             "Everywhere: Tab next screen · ? this help · q quit          (any key closes help)",
             "Heatmap:   red (hi) = hiding that region behind a normal part's pixels lowers P(NOK)",
             "           most: what the NOK decision hinges on; blue (lo) = lowers it least. The",

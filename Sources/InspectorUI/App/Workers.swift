@@ -139,7 +139,9 @@ final class RetrainWorker: @unchecked Sendable {
     enum State {
         case idle
         case running(epoch: Int, of: Int, loss: Float)
-        case finished(round: Int, mcc: Double)
+        /// The round was recorded: `active` when it replaced the model in use, else it is a
+        /// candidate (worse on validation than `activeNumber`, whose validation MCC is given).
+        case finished(round: Int, mcc: Double, validationMCC: Double, active: Bool, activeNumber: Int?, activeValidationMCC: Double?)
         case failed(String)
     }
 
@@ -188,13 +190,16 @@ final class RetrainWorker: @unchecked Sendable {
     private func train(workspacePath: String, user: String, options: TrainingOptions, fromScratch: Bool) {
         do {
             let session = try LoopSession(workspace: try Workspace(opening: workspacePath), user: user)
+            let before = try session.workspace.activeRound()
             let (round, metrics) = try session.retrain(options: options, fromScratch: fromScratch) { progress in
                 self.set(.running(epoch: progress.epoch, of: options.epochs, loss: progress.loss))
                 self.lock.lock()
                 defer { self.lock.unlock() }
                 return !self.cancelRequested
             }
-            self.set(.finished(round: round.number, mcc: metrics.test.mcc))
+            self.set(.finished(round: round.number, mcc: metrics.test.mcc, validationMCC: metrics.validation.mcc,
+                               active: round.status == .active, activeNumber: before?.number,
+                               activeValidationMCC: before?.metrics?.validation.mcc))
         } catch {
             self.set(.failed("\(error)"))
         }

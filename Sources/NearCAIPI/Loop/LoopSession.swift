@@ -259,15 +259,22 @@ public final class LoopSession {
 
     public var retrainDue: Bool { get throws { try pendingFeedback() >= settings.interactionsPerRound } }
 
-    /// Trains the next round (fine-tuning the active weights unless `fromScratch`) and
-    /// refreshes the pool's predictions. `progress` returning false cancels: no round is
-    /// recorded and the active model stays.
+    /// Trains the next round (fine-tuning the active weights unless `fromScratch`) and, when
+    /// it becomes active (the promotion rule, `promotion` or the workspace's), refreshes the
+    /// pool's predictions. `progress` returning false cancels: no round is recorded and the
+    /// active model stays.
     @discardableResult
-    public func retrain(options: TrainingOptions, fromScratch: Bool = false,
+    public func retrain(options: TrainingOptions, fromScratch: Bool = false, promotion: RoundPromotion? = nil,
                         progress: (TrainingProgress) -> Bool = { _ in true }) throws -> (Round, RoundMetrics) {
-        let result = try workspace.trainRound(options: options, fromScratch: fromScratch, progress: progress)
-        try refresh()
+        let result = try workspace.trainRound(options: options, fromScratch: fromScratch, promotion: promotion, progress: progress)
+        if result.0.status == .active { try refresh() }
         return result
+    }
+
+    /// Makes the candidate round `number` active and refreshes the pool's predictions.
+    public func promote(round number: Int) throws {
+        try workspace.promote(round: number)
+        try refresh()
     }
 
     public func rounds() throws -> [Round] { try workspace.rounds() }

@@ -69,7 +69,10 @@ extension Workspace {
     /// The checkpoint is written (atomically) before the round is recorded, in one
     /// transaction that also marks the previous round superseded: a crash leaves either the
     /// old active round or the new one, never a half-written checkpoint in use.
-    public func trainRound(options: TrainingOptions, fromScratch: Bool, pretrained: String? = nil,
+    /// The new round becomes active by `promotion` (the workspace's rule when nil): with
+    /// `.ifNotWorse`, a round worse on the validation split than the active one is recorded
+    /// as a candidate instead — the returned round's status says which.
+    public func trainRound(options: TrainingOptions, fromScratch: Bool, pretrained: String? = nil, promotion: RoundPromotion? = nil,
                            progress: (TrainingProgress) -> Bool) throws -> (Round, RoundMetrics) {
         let architecture = try self.architecture
         let size = try inputSize
@@ -120,16 +123,37 @@ extension Workspace {
         let number = (try rounds().map(\.number).max() ?? 0) + 1
         let file = "models/round-\(String(format: "%03d", number)).safetensors"
         try Checkpoint.save(model, info: info, to: "\(path)/\(file)")
-        let round = Round(number: number, checkpoint: file, status: .active, trainingSize: training.count, metrics: metrics)
-        try store.recordActiveRound(round, parentNumber: previous?.number, lastFeedbackID: lastFeedback)
+        let rule = try promotion ?? self.promotion
+        let becomesActive = rule == .always || Self.isNotWorse(metrics, than: previous?.metrics)
+        let round = Round(number: number, checkpoint: file, status: becomesActive ? .active : .candidate,
+                          trainingSize: training.count, metrics: metrics)
+        try store.record(round, parentNumber: previous?.number, lastFeedbackID: lastFeedback)
         return (round, metrics)
+    }
+
+    /// The promotion rule: `new` is not worse than `active` when its validation MCC is at
+    /// least the active round's — or when there is nothing to compare (no active round, no
+    /// metrics, or no validation images on either side).
+    public static func isNotWorse(_ new: RoundMetrics, than active: RoundMetrics?) -> Bool {
+        guard let active, new.validation.count > 0, active.validation.count > 0 else { return true }
+        return new.validation.mcc >= active.validation.mcc
+    }
+
+    /// Makes the candidate round `number` active: the operator decided it is better after all.
+    public func promote(round number: Int) throws {
+        guard try store.promote(number) else { throw WorkspaceError(path, "round \(number) is not a candidate to promote") }
+    }
+
+    /// Sets the candidate round `number` aside for good (kept, marked discarded).
+    public func discard(round number: Int) throws {
+        guard try store.discard(number) else { throw WorkspaceError(path, "round \(number) is not a candidate to discard") }
     }
 
     /// Makes round `number` active again; later rounds are marked rolled back (kept). A
     /// rollback restores a model: the answers the later rounds trained on — labels, painted
     /// masks — stay true and wait for the next round (`revert` is how answers are withdrawn).
     public func rollback(to number: Int) throws {
-        guard try rounds().contains(where: { $0.number == number && $0.status != .failed }) else {
+        guard try rounds().contains(where: { $0.number == number && [.active, .superseded, .rolledBack].contains($0.status) }) else {
             throw WorkspaceError(path, "no round \(number) to roll back to")
         }
         try store.rollback(to: number)

@@ -21,6 +21,9 @@ public struct SimulationPlan: Sendable {
     public var roundTraining = TrainingOptions()
     /// Retrain every round from scratch instead of fine-tuning the active weights.
     public var fromScratch = false
+    /// When a round replaces the model in use: the workspaces' rule (a round worse on the
+    /// validation split stays a candidate), or always.
+    public var promotion: RoundPromotion = .ifNotWorse
     public var out: String
 
     public init(dataRoot: String, out: String) {
@@ -125,6 +128,7 @@ public final class Simulation {
         settings.interactionsPerRound = plan.interactionsPerRound
         settings.refutationsPerItem = plan.refutationsPerItem
         try settings.store(in: workspace)
+        try workspace.setPromotion(plan.promotion)
         return workspace
     }
 
@@ -164,14 +168,19 @@ public final class Simulation {
         }
     }
 
-    /// The measured rounds of one strategy's workspace.
+    /// The measured rounds of one strategy's workspace: after each round, the test metrics of
+    /// the model in use — the round's own when it became active, the one before it when it
+    /// stayed a candidate — and the labels spent so far.
     public static func rows(of workspace: Workspace, strategy: LoopStrategy, seed: UInt64) throws -> [SimulationRow] {
-        try workspace.rounds().filter { $0.status != .failed }.map { round in
+        var inUse: RoundMetrics? = nil
+        return try workspace.rounds().filter { $0.status != .failed }.map { round in
             guard let metrics = round.metrics else {
                 throw WorkspaceError(workspace.path, "round \(round.number) has no readable metrics")
             }
+            if round.status != .candidate && round.status != .discarded || inUse == nil { inUse = metrics }
+            let deployed = inUse ?? metrics
             return SimulationRow(strategy: strategy, seed: seed, round: round.number - 1, trainingSize: round.trainingSize,
-                                 accuracy: metrics.test.accuracy, f1: metrics.test.f1, mcc: metrics.test.mcc)
+                                 accuracy: deployed.test.accuracy, f1: deployed.test.f1, mcc: deployed.test.mcc)
         }
     }
 }

@@ -85,4 +85,18 @@ public enum RoundStatus: String, Sendable, CaseIterable {
     case rolledBack = "rolled_back"
     /// Training did not complete.
     case failed
+    /// Trained, and worse on the validation split than the round that was active: kept aside
+    /// until the operator promotes it (makes it active) or discards it.
+    case candidate
+    /// A candidate the operator decided against (kept, never used).
+    case discarded
+}
+
+/// When a newly trained round replaces the active one (setting `promotion`).
+public enum RoundPromotion: String, Sendable, CaseIterable {
+    /// When it is not worse on the validation split: its validation MCC is at least the
+    /// active round's (or either has no validation images). Otherwise it stays a candidate.
+    case ifNotWorse = "if-not-worse"
+    /// Always (the rule before candidates existed; `train --force` for one round).
+    case always
 }

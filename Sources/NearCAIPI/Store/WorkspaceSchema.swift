@@ -77,6 +77,27 @@ public enum WorkspaceSchema {
         ALTER TABLE feedback ADD COLUMN role TEXT CHECK (role IN ('inspector', 'supervisor', 'operator'));
         ALTER TABLE feedback ADD COLUMN moved_from_pool INTEGER NOT NULL DEFAULT 0;
         """,
+        // 5: a round worse than the active one is kept as a candidate (the operator promotes
+        // or discards it), and each round remembers the newest answer it trained on. SQLite
+        // cannot change a CHECK in place: the table is rebuilt (foreign keys off meanwhile,
+        // checked before the commit — `migrate`).
+        """
+        CREATE TABLE rounds_rebuilt (
+            id INTEGER PRIMARY KEY,
+            number INTEGER NOT NULL UNIQUE,
+            parent_id INTEGER REFERENCES rounds(id),
+            checkpoint TEXT NOT NULL,
+            training_size INTEGER NOT NULL,
+            metrics TEXT NOT NULL,
+            created TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('active', 'superseded', 'rolled_back', 'failed', 'candidate', 'discarded')),
+            last_feedback_id INTEGER
+        );
+        INSERT INTO rounds_rebuilt (id, number, parent_id, checkpoint, training_size, metrics, created, status)
+            SELECT id, number, parent_id, checkpoint, training_size, metrics, created, status FROM rounds;
+        DROP TABLE rounds;
+        ALTER TABLE rounds_rebuilt RENAME TO rounds;
+        """,
     ]
 
     public static var currentVersion: Int { migrations.count }
@@ -93,24 +114,35 @@ public enum WorkspaceSchema {
     }
 
     /// Brings `database` to the current version. Refuses a database from a newer NearCAIPI.
+    /// The version is read again inside the write transaction, so two processes opening an
+    /// old workspace at once migrate it once. Foreign keys are off while tables are rebuilt
+    /// (SQLite's documented procedure: the switch works only outside a transaction) and
+    /// checked before the commit.
     static func migrate(_ database: Database, path: String, upTo target: Int = currentVersion) throws -> Int {
-        let found: Int
-        if case .integer(let version)? = try database.query("PRAGMA user_version").first?.first {
-            found = Int(version)
-        } else {
-            found = 0
+        func version() throws -> Int {
+            if case .integer(let version)? = try database.query("PRAGMA user_version").first?.first { return Int(version) }
+            return 0
         }
-        guard found <= currentVersion else {
-            throw WorkspaceError(path, "made by a newer NearCAIPI (schema \(found), this one knows up to \(currentVersion)); open it with that version")
+        let seen = try version()
+        guard seen <= currentVersion else {
+            throw WorkspaceError(path, "made by a newer NearCAIPI (schema \(seen), this one knows up to \(currentVersion)); open it with that version")
         }
-        guard found < target else { return found }
-        try database.transaction {
-            for version in found..<target {
-                try database.execute(migrations[version])
+        guard seen < target else { return seen }
+        try database.execute("PRAGMA foreign_keys = OFF")
+        defer { try? database.execute("PRAGMA foreign_keys = ON") }
+        return try database.transaction {
+            let found = try version()
+            guard found < target else { return found }
+            for step in found..<target {
+                try database.execute(migrations[step])
+            }
+            let broken = try database.query("PRAGMA foreign_key_check")
+            guard broken.isEmpty else {
+                throw WorkspaceError(path, "the schema upgrade to version \(target) would break \(broken.count) references; nothing was changed")
             }
             // PRAGMA takes no bound parameters; the value is an integer we computed.
             try database.execute("PRAGMA user_version = \(target)")
+            return found
         }
-        return found
     }
 }

@@ -12,23 +12,46 @@ extension WorkspaceStore {
         }
     }
 
-    /// Records `round` as the active one in one transaction: the previous active round is
-    /// superseded and the feedback up to `lastFeedbackID` that no round had trained on is
-    /// marked as this round's.
-    func recordActiveRound(_ round: Round, parentNumber: Int?, lastFeedbackID: Int64) throws {
+    /// Records `round` (status active or candidate) in one transaction, with the newest
+    /// answer it trained on. An active round supersedes the one before and takes the pending
+    /// answers up to `lastFeedbackID` as its own; a candidate leaves them pending.
+    func record(_ round: Round, parentNumber: Int?, lastFeedbackID: Int64) throws {
         let json = String(decoding: try JSONEncoder().encode(round.metrics), as: UTF8.self)
         try database.transaction {
-            try database.query("UPDATE rounds SET status = 'superseded' WHERE status = 'active'")
             try database.query("""
-                INSERT INTO rounds (number, parent_id, checkpoint, training_size, metrics, created, status)
-                VALUES (?, (SELECT id FROM rounds WHERE number = ?), ?, ?, ?, ?, 'active')
+                INSERT INTO rounds (number, parent_id, checkpoint, training_size, metrics, created, status, last_feedback_id)
+                VALUES (?, (SELECT id FROM rounds WHERE number = ?), ?, ?, ?, ?, 'candidate', ?)
                 """, [.integer(Int64(round.number)), parentNumber.map { .integer(Int64($0)) } ?? .null, .text(round.checkpoint),
-                      .integer(Int64(round.trainingSize)), .text(json), .text(ISO8601DateFormatter().string(from: Date()))])
-            try database.query("""
-                UPDATE feedback SET round_id = (SELECT id FROM rounds WHERE number = ?)
-                WHERE round_id IS NULL AND reverted = 0 AND id <= ?
-                """, [.integer(Int64(round.number)), .integer(lastFeedbackID)])
+                      .integer(Int64(round.trainingSize)), .text(json), .text(ISO8601DateFormatter().string(from: Date())),
+                      .integer(lastFeedbackID)])
+            if round.status == .active { try activate(round.number) }
         }
+    }
+
+    /// Makes the candidate `number` the active round, within the caller's transaction.
+    private func activate(_ number: Int) throws {
+        try database.query("UPDATE rounds SET status = 'superseded' WHERE status = 'active'")
+        try database.query("UPDATE rounds SET status = 'active' WHERE number = ?", [.integer(Int64(number))])
+        try database.query("""
+            UPDATE feedback SET round_id = (SELECT id FROM rounds WHERE number = ?)
+            WHERE round_id IS NULL AND reverted = 0 AND id <= (SELECT coalesce(last_feedback_id, 0) FROM rounds WHERE number = ?)
+            """, [.integer(Int64(number)), .integer(Int64(number))])
+    }
+
+    /// Makes the candidate `number` active (false: no such candidate).
+    func promote(_ number: Int) throws -> Bool {
+        try database.transaction {
+            guard try database.query("SELECT 1 FROM rounds WHERE number = ? AND status = 'candidate'", [.integer(Int64(number))])
+                .first != nil else { return false }
+            try activate(number)
+            return true
+        }
+    }
+
+    /// Marks the candidate `number` discarded (false: no such candidate).
+    func discard(_ number: Int) throws -> Bool {
+        try database.query("UPDATE rounds SET status = 'discarded' WHERE number = ? AND status = 'candidate'", [.integer(Int64(number))])
+        return database.changes == 1
     }
 
     /// Makes round `number` active: later rounds rolled back, an earlier active round

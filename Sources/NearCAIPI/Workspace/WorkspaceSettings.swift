@@ -5,7 +5,7 @@ enum SettingKey: String, CaseIterable {
     // Fixed by `init`.
     case dataRoot = "data_root", layout, architecture, inputSize = "input_size", seed, classNames = "class_names", split, created
     // How rounds train (`train`, the operator's screen).
-    case occlusionTraining = "occlusion_training", retrainEpochs = "retrain_epochs"
+    case occlusionTraining = "occlusion_training", retrainEpochs = "retrain_epochs", promotion
     // How the loop runs (LoopSettings).
     case queryStrategy = "query_strategy", refutations, nearNeighbours = "near_neighbours"
     case refutationsPerItem = "refutations_per_item", interactionsPerRound = "interactions_per_round", leaseSeconds = "lease_seconds"
@@ -81,6 +81,16 @@ extension Workspace {
         guard (1...500).contains(epochs) else { throw WorkspaceError(path, "retraining epochs must be between 1 and 500; got \(epochs)") }
         try setSettings([(.retrainEpochs, String(epochs))])
     }
+
+    /// When a new round replaces the active one.
+    public var promotion: RoundPromotion {
+        get throws {
+            try setting(.promotion, fallback: .ifNotWorse, expected: RoundPromotion.allCases.map(\.rawValue).joined(separator: " or "),
+                        RoundPromotion.init(rawValue:))
+        }
+    }
+
+    public func setPromotion(_ rule: RoundPromotion) throws { try setSettings([(.promotion, rule.rawValue)]) }
 
     /// Epochs of a round started from the screens, unless the workspace says otherwise.
     public static let standardRetrainEpochs = 20

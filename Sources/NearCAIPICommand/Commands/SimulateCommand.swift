@@ -79,6 +79,8 @@ enum SimulateCommand: Command {
     static let learningRate = Option<Float>(name: "--lr", placeholder: "X", help: "Adam learning rate",
                                             format: .number(.strictlyBetween(0, 10)), default: 0.0005)
     static let fromScratch = Flag(name: "--from-scratch", help: "train every round from fresh weights, not the active round's")
+    static let forcePromotion = Flag(name: "--force-promotion",
+                                     help: "every round replaces the model in use, even when worse on the validation split")
     static let architecture = Option<String>(name: "--arch", placeholder: "NAME", help: "the model",
                                              format: .oneOf(["resnet18-w4", "resnet18"]), default: standard.workspace.architecture)
     /// Its default depends on --arch: resnet18 is made for 224 pixels.
@@ -87,7 +89,7 @@ enum SimulateCommand: Command {
     static let parameters: [any Parameter] = [
         data, out, SharedParameters.layout, SharedParameters.okFolders, SharedParameters.nokFolders, strategies, rounds, perRound,
         initialTrain, seeds, testFraction, validationFraction, refutations, epochs, initialEpochs, patience, learningRate,
-        fromScratch, architecture, input,
+        fromScratch, forcePromotion, architecture, input,
     ]
 
     static func run(_ arguments: Arguments) throws {
@@ -118,6 +120,7 @@ enum SimulateCommand: Command {
             plan[keyPath: options].classWeighting = .balanced
         }
         plan.fromScratch = arguments[fromScratch]
+        plan.promotion = arguments[forcePromotion] ? .always : .ifNotWorse
         plan.workspace.architecture = try arguments[architecture]
         plan.workspace.inputSize = try arguments[input] ?? (plan.workspace.architecture == "resnet18" ? 224 : 128)
         guard BinaryFile.isDirectory(data) else { throw RuntimeFailure("\(data): no such data folder") }

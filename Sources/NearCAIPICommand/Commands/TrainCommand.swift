@@ -63,20 +63,22 @@ enum TrainCommand: Command {
     static let seed = Option<UInt64>(name: "--seed", placeholder: "N", help: "seed of initial weights, split, shuffling and augmentation",
                                      format: .nonNegativeWholeNumber, default: 1)
     static let fromScratch = Flag(name: "--from-scratch", help: "with a WORKSPACE: start from fresh weights, not the active round's")
+    static let force = Flag(name: "--force",
+                            help: "with a WORKSPACE: make the round active even when it is worse on the validation split than the active one")
     static let pretrained = Option<String?>(name: "--pretrained", placeholder: "FILE.safetensors",
                                             help: "with a WORKSPACE: start from this backbone, keeping a fresh 2-class head",
                                             format: .text)
 
     static let parameters: [any Parameter] = [Positional.workspace, data, out, architecture, size, channels, epochs, batch, optimizer,
                                               learningRate, validation, patience, balanced, noAugment, occlusion, seed,
-                                              SharedParameters.okFolders, SharedParameters.nokFolders, fromScratch, pretrained]
+                                              SharedParameters.okFolders, SharedParameters.nokFolders, fromScratch, force, pretrained]
     /// With a workspace, or straight from a data set; the options that belong to the data set
     /// form only are usage errors with a workspace.
     static let dataSetOnly: [any Parameter] = [data, out, architecture, size, channels, validation,
                                                SharedParameters.okFolders, SharedParameters.nokFolders]
     static let usageForms: [[any Parameter]] = [
         [Positional.workspace, epochs, patience, learningRate, optimizer, batch, balanced, noAugment, occlusion,
-         fromScratch, pretrained, seed],
+         fromScratch, force, pretrained, seed],
         [data, out, architecture, size, channels, epochs, batch, optimizer, learningRate, validation, patience,
          balanced, noAugment, seed, SharedParameters.okFolders, SharedParameters.nokFolders, occlusion],
     ]
@@ -156,8 +158,9 @@ enum TrainCommand: Command {
             if arguments.isGiven(occlusion) {
                 try workspace.setOcclusionTraining(try arguments[occlusion] == .on)
             }
-            let (round, metrics) = try workspace.trainRound(options: options, fromScratch: arguments[fromScratch],
-                                                            pretrained: pretrained) { progress in
+            let active = try workspace.activeRound()
+            let (round, metrics) = try workspace.trainRound(options: options, fromScratch: arguments[fromScratch], pretrained: pretrained,
+                                                            promotion: arguments[force] ? .always : nil) { progress in
                 reportEpoch(progress, of: options.epochs)
                 return true
             }
@@ -167,6 +170,14 @@ enum TrainCommand: Command {
                          metrics.validation.f1, metrics.validation.mcc, metrics.validation.count))
             print(String(format: "  test:       accuracy %.3f  F1 %.3f  MCC %.3f  (%d images)", metrics.test.accuracy,
                          metrics.test.f1, metrics.test.mcc, metrics.test.count))
+            guard round.status == .active else {
+                print(String(format: "round %d is kept as a candidate: its validation MCC %.3f is below round %d's %.3f, which stays active. "
+                             + "'nearcaipi promote %@ --round %d' makes it active anyway; train again, or add --force",
+                             round.number, metrics.validation.mcc, active?.number ?? 0, active?.metrics?.validation.mcc ?? 0,
+                             path, round.number))
+                return
+            }
+            print("round \(round.number) is active")
             // The new round's pool predictions, cached now so the screens open at once.
             let caching = monotonicSeconds()
             let pool = try PoolModel(workspace: workspace)
