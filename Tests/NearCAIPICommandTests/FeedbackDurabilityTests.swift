@@ -1,4 +1,5 @@
 import Foundation
+import NearCAIPI
 import Testing
 import TestSupport
 #if canImport(Glibc)
@@ -23,10 +24,9 @@ import Glibc
         return (workspace, path)
     }
 
-    func pendingFeedback(_ workspace: String) throws -> Int {
-        let status = try Tool.run(["status", workspace, "--json"])
-        let object = try JSONSerialization.jsonObject(with: Data(status.standardOutput.utf8)) as? [String: Any]
-        return object?["pending_feedback"] as? Int ?? -1
+    /// The answers stored in the workspace and standing (not reverted).
+    func storedAnswers(_ workspace: String) throws -> Int {
+        try Workspace(opening: workspace).feedbackLog().filter { !$0.reverted }.count
     }
 
     @Test func everyAcknowledgedVerdictSurvivesSIGKILL() throws {
@@ -52,7 +52,7 @@ import Glibc
         let acknowledged = received.components(separatedBy: "recorded ").count - 1
         #expect(process.terminationReason == .uncaughtSignal)
         #expect(acknowledged >= 40)
-        let stored = try pendingFeedback(workspace)
+        let stored = try storedAnswers(workspace)
         #expect(stored >= acknowledged, "acknowledged \(acknowledged), stored \(stored)")
         #expect(stored < 2000)  // it really was killed mid-way
     }
@@ -76,7 +76,7 @@ import Glibc
         for process in processes { process.waitUntilExit() }
         #expect(processes.allSatisfy { $0.terminationStatus == 0 },
                 "\(outputs.map { String(decoding: $0, as: UTF8.self).suffix(200) })")
-        #expect(try pendingFeedback(workspace) == 300)
+        #expect(try storedAnswers(workspace) == 300)
     }
 
     @Test func badLinesAreReportedAndSkipped() throws {
@@ -89,7 +89,7 @@ import Glibc
         #expect(result.status == 1)
         #expect(result.standardError.contains("bad.csv:2: ") && result.standardError.contains("no usable item 'no/such.png'"))
         #expect(result.standardError.contains("bad.csv:3: expected path,right|wrong|skip"))
-        #expect(try pendingFeedback(workspace) == 0)
+        #expect(try storedAnswers(workspace) == 0)
     }
 
     /// `revert` lists what it would withdraw and changes nothing without --yes; with it, the
@@ -101,16 +101,16 @@ import Glibc
         #expect(try Tool.run(["feedback", workspace, "--import", csv, "--user", "anna"]).status == 0)
         let (_, other) = try prepare(directory, lines: 2, name: "other.csv")
         #expect(try Tool.run(["feedback", workspace, "--import", other, "--user", "otto"]).status == 0)
-        let before = try pendingFeedback(workspace)
+        let before = try storedAnswers(workspace)
 
         let listed = try Tool.run(["revert", workspace, "--user", "anna"])
         #expect(listed.status == 0 && listed.standardOutput.contains("4 answers would be reverted (anna's answers); add --yes"))
         #expect(listed.standardOutput.split(separator: "\n").filter { $0.hasPrefix("#") }.count == 4)
-        #expect(try pendingFeedback(workspace) == before)  // nothing changed
+        #expect(try storedAnswers(workspace) == before)  // nothing changed
 
         let reverted = try Tool.run(["revert", workspace, "--user", "anna", "--yes"])
         #expect(reverted.status == 0 && reverted.standardOutput.contains("4 answers reverted"))
-        #expect(try pendingFeedback(workspace) == before - 2)  // two of anna's four lines gave a label
+        #expect(try storedAnswers(workspace) == before - 4)
         #expect(try Tool.run(["revert", workspace, "--user", "anna"]).standardOutput.contains("0 answers would be reverted"))
         #expect(try Tool.run(["revert", workspace, "--user", "otto"]).standardOutput.contains("2 answers would be reverted"))
 

@@ -126,7 +126,7 @@ extension Workspace {
         let rule = try promotion ?? self.promotion
         let becomesActive = rule == .always || Self.isNotWorse(metrics, than: previous?.metrics)
         let round = Round(number: number, checkpoint: file, status: becomesActive ? .active : .candidate,
-                          trainingSize: training.count, metrics: metrics)
+                          trainingSize: training.count, metrics: metrics, lastFeedbackID: lastFeedback)
         try store.record(round, parentNumber: previous?.number, lastFeedbackID: lastFeedback)
         return (round, metrics)
     }

@@ -132,11 +132,12 @@ public final class Simulation {
         return workspace
     }
 
-    /// Interactions of the round in progress: the simulated expert's answers to queries that
-    /// no round has trained on yet (the supervisor's answers on near hits and misses come on
-    /// top, as in Algorithm 1).
+    /// Interactions of the round in progress: the simulated expert's answers given since the
+    /// last round began training — whether that round went live or stayed a candidate (the
+    /// supervisor's answers on near hits and misses come on top, as in Algorithm 1).
     func interactionsSoFar(_ workspace: Workspace) throws -> Int {
-        try workspace.pendingFeedbackCount(user: expert.name)
+        guard let since = try workspace.rounds().last?.lastFeedbackID else { return try workspace.pendingFeedbackCount(user: expert.name) }
+        return try workspace.feedbackLog().filter { $0.user == expert.name && !$0.reverted && $0.id > since }.count
     }
 
     func runStrategy(_ strategy: LoopStrategy, seed: UInt64, workspace: Workspace,

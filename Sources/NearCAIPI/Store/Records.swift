@@ -59,6 +59,9 @@ public struct Round: Sendable, Equatable {
     public var trainingSize: Int
     /// Validation and test metrics; nil only for a round stored without readable metrics.
     public var metrics: RoundMetrics?
+    /// The newest answer (feedback id) when it began training: it trained on that one and the
+    /// ones before. nil for rounds recorded before schema 5.
+    public var lastFeedbackID: Int64? = nil
 }
 
 /// What a round measured, stored as JSON in the rounds table.

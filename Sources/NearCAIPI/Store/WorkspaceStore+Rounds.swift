@@ -4,11 +4,13 @@ internal import Storage
 extension WorkspaceStore {
     /// Every round, oldest first: the one reader of the rounds table.
     func rounds() throws -> [Round] {
-        try database.query("SELECT number, checkpoint, status, training_size, metrics FROM rounds ORDER BY number").compactMap { row in
+        try database.query("SELECT number, checkpoint, status, training_size, metrics, last_feedback_id FROM rounds ORDER BY number")
+            .compactMap { row in
             guard let number = row[0].integerValue, let checkpoint = row[1].textValue, let status = row[2].word(RoundStatus.self),
                   let size = row[3].integerValue else { return nil }
             let metrics = row[4].textValue.flatMap { try? JSONDecoder().decode(RoundMetrics.self, from: Data($0.utf8)) }
-            return Round(number: Int(number), checkpoint: checkpoint, status: status, trainingSize: Int(size), metrics: metrics)
+            return Round(number: Int(number), checkpoint: checkpoint, status: status, trainingSize: Int(size), metrics: metrics,
+                         lastFeedbackID: row[5].integerValue)
         }
     }
 
