@@ -323,6 +323,43 @@ struct SixelDecoder {
         #expect(editor.x == 0 && editor.y == 0)
     }
 
+    /// At 128 px (the default input) a key press moves two pixels — fine enough to trace a
+    /// crack — and a capital jumps sixteen: the image is crossed in eight presses.
+    @Test func stepsAreFineAndJumpsAreQuick() {
+        var editor = MaskEditor(width: 128, height: 128)
+        #expect(editor.step == 2)
+        editor.apply(.move(dx: 1, dy: 0))
+        #expect(editor.x == 66)
+        for _ in 0..<8 { editor.apply(.move(dx: -8, dy: 0)) }
+        #expect(editor.x == 0)
+    }
+
+    /// The painted region leaves the defect under it visible: the inside keeps most of the
+    /// picture (a light tint), the edge is a bright line, the brush and a rectangle being
+    /// drawn are outlined.
+    @Test func markingKeepsTheDefectVisible() {
+        var picture = Image(width: 16, height: 16, channels: 3, filledWith: 0.5)
+        picture[0, 8, 8] = 0; picture[1, 8, 8] = 0; picture[2, 8, 8] = 0   // a dark pore
+        var editor = MaskEditor(width: 16, height: 16)
+        editor.apply(.togglePen)
+        for _ in 0..<2 { editor.apply(.move(dx: 0, dy: -1)) }  // a 3×5 stroke around the pore, brush away from it
+        editor.apply(.togglePen)
+        for _ in 0..<3 { editor.apply(.move(dx: 0, dy: -1)) }
+        var drawn = MaskMarking(mask: editor.mask).drawn(on: picture)
+        // Inside: the pore is still darker than its painted neighbourhood, each channel moved by the tint only.
+        #expect(editor.mask[8, 8] && drawn[1, 8, 8] < drawn[1, 7, 8] * 0.5 + 0.01)
+        #expect(abs(drawn[1, 7, 8] - 0.5 * (1 - MaskMarking.insideTint)) < 1e-6)
+        // Edge: bright red.
+        #expect(drawn[0, 9, 7] == 1 && drawn[1, 9, 7] < 0.3)
+        // A rectangle being drawn: outlined from its first corner to the brush.
+        editor.apply(.rectangleCorner)
+        editor.apply(.move(dx: 3, dy: 3))
+        let marking = MaskMarking(editor: editor)
+        drawn = marking.drawn(on: picture)
+        let start = editor.rectangleStart!
+        #expect(drawn[2, start.y, start.x + 1] == 1 && drawn[1, start.y, start.x + 1] == 0.8)
+    }
+
     @Test func mouseTracksTheButtonAndHeatmapStart() {
         var editor = MaskEditor(width: 32, height: 32)
         editor.apply(.drag(x: 5, y: 5))          // motion without a press paints nothing

@@ -84,6 +84,28 @@ import TestSupport
         #expect(driven.app.confirmation == nil && driven.app.answer.prediction == .wrong)
     }
 
+    /// A defect painted on a part the answer calls OK is a contradiction: nothing is stored and
+    /// the screen says how to resolve it. The painted region stays marked after the editor
+    /// closes, until the answer is submitted.
+    @Test func aPaintedDefectOnAnOKPartIsNotStored() throws {
+        let directory = TemporaryDirectory("flow-ok-mask")
+        defer { directory.remove() }
+        let workspace = try Self.workspace(directory)
+        let driven = try Driven(workspace, role: .inspector)
+        defer { driven.close() }
+        let predictedOK = driven.app.shown?.view.predictedLabel == .ok
+        // "Prediction right" on a part predicted OK, or "wrong" on one predicted NOK: OK either way.
+        try driven.press(.character(predictedOK ? "y" : "n"), .character("b"), .character(" "), .right, .enter)
+        let painted = try #require(driven.app.answer.mask)
+        #expect(!painted.isEmpty && driven.app.editor == nil)
+        try driven.press(.enter)
+        #expect(try workspace.feedbackLog().isEmpty)
+        #expect(driven.app.message.contains("a defect is painted on it"))
+        // Cleared, the same answer is stored.
+        try driven.press(.character("b"), .character("c"), .enter, .enter)
+        #expect(try workspace.feedbackLog().count == 1)
+    }
+
     @Test func retrainingFromScratchAndQuittingWhileTrainingAsk() throws {
         let directory = TemporaryDirectory("flow-confirm")
         defer { directory.remove() }

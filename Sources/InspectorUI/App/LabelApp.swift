@@ -241,6 +241,12 @@ public final class LabelApp {
         var event = FeedbackEvent(itemPath: shown.view.path, user: session.user, role: current, predictedLabel: shown.view.predictedLabel,
                                   predictedConfidence: Double(shown.view.confidence), prediction: prediction,
                                   explanation: answer.explanation)
+        // A painted defect on a part the answer calls OK contradicts itself: ask, store nothing.
+        if event.establishedLabel == .ok, let mask = answer.mask, !mask.isEmpty {
+            message = "Your answer makes this part OK, but a defect is painted on it. n if the part is NOK; "
+                + "or b then c to clear the mask, Enter, Enter."
+            return
+        }
         if let mask = answer.mask, !mask.isEmpty {
             event.correctedMask = try ImageFile.encodePNG(mask.image, name: "painted mask")
         }
@@ -336,11 +342,20 @@ public final class LabelApp {
             case .down, .character("j"): editing.apply(.move(dx: 0, dy: 1))
             case .left, .character("h"): editing.apply(.move(dx: -1, dy: 0))
             case .right, .character("l"): editing.apply(.move(dx: 1, dy: 0))
+            // Capitals jump eight steps: across the image in eight presses.
+            case .character("K"): editing.apply(.move(dx: 0, dy: -8))
+            case .character("J"): editing.apply(.move(dx: 0, dy: 8))
+            case .character("H"): editing.apply(.move(dx: -8, dy: 0))
+            case .character("L"): editing.apply(.move(dx: 8, dy: 0))
             case .character(" "): editing.apply(.togglePen)
             case .character("+"), .character("="): editing.apply(.biggerBrush)
             case .character("-"): editing.apply(.smallerBrush)
             case .character("e"): editing.apply(.toggleErase)
-            case .character("r"): editing.apply(.rectangleCorner)
+            case .character("r"):
+                editing.apply(.rectangleCorner)
+                message = editing.rectangleStart != nil
+                    ? "Corner set. Move to the opposite corner and press r again to fill the rectangle (e: erase it instead)."
+                    : "Rectangle \(editing.erasing ? "erased" : "filled"); mask \(editing.mask.area) px."
             case .character("u"): editing.apply(.undo)
             case .character("U"), .character("\u{12}"): editing.apply(.redo)
             case .character("c"): editing.apply(.clear)
@@ -690,7 +705,7 @@ public final class LabelApp {
     }
 
     var hints: String {
-        if editor != nil { return " arrows/hjkl move · space pen · +/- brush · r rect · e erase · u undo · U redo · c clear · t top10% · Enter done · Esc cancel" }
+        if editor != nil { return " arrows/hjkl move (HJKL jump) · space pen · +/- brush · r rect · e erase · u undo · U redo · c clear · t top10% · Enter done · Esc cancel" }
         if let confirmation {
             if case .revert = confirmation { return " y revert them · u next person · any other key cancels" }
             return " y yes · any other key cancels"
@@ -728,24 +743,10 @@ public final class LabelApp {
 
     /// Draws `image` fitted into `box`; returns the drawn size in cells.
     @discardableResult
-    func drawImage(_ image: Image, in box: Layout.Panel, maskTint: MaskEditor? = nil) -> (columns: Int, rows: Int) {
+    func drawImage(_ image: Image, in box: Layout.Panel, marking: MaskMarking? = nil) -> (columns: Int, rows: Int) {
         let fit = CellRenderer.fit(width: image.width, height: image.height, columns: box.columns, rows: box.rows)
         guard fit.columns > 0 else { return fit }
-        var picture = image.rgb()
-        if let editing = maskTint {
-            for y in 0..<picture.height { for x in 0..<picture.width where editing.mask[y, x] {
-                picture[0, y, x] = 0.5 + picture[0, y, x] / 2
-                picture[1, y, x] /= 2
-                picture[2, y, x] /= 2
-            } }
-            let r = editing.brush
-            for y in max(0, editing.y - r)...min(picture.height - 1, editing.y + r) {
-                for x in max(0, editing.x - r)...min(picture.width - 1, editing.x + r)
-                where y == editing.y - r || y == editing.y + r || x == editing.x - r || x == editing.x + r {
-                    picture[0, y, x] = 1; picture[1, y, x] = 1; picture[2, y, x] = 0
-                }
-            }
-        }
+        let picture = marking?.drawn(on: image) ?? image.rgb()
         switch graphics {
         case .sixel:
             // Pixels per cell: the kernel's window size follows font changes, then what the
@@ -794,13 +795,13 @@ public final class LabelApp {
             let grid = CellRenderer.ascii(picture, columns: fit.columns, rows: fit.rows)
             for row in 0..<grid.rows {
                 var line = String(grid.cells[(row * grid.columns)..<((row + 1) * grid.columns)].map(\.character))
-                if let editing = maskTint {
+                if let marking {
                     // Painted cells as X, the brush as O: shapes survive without colour.
                     line = String(line.enumerated().map { column, character -> Character in
                         let x = column * image.width / grid.columns, y = row * image.height / grid.rows
-                        if abs(x - editing.x) <= max(editing.brush, image.width / grid.columns / 2)
-                            && abs(y - editing.y) <= max(editing.brush, image.height / grid.rows / 2) { return "O" }
-                        return editing.mask[min(image.height - 1, y), min(image.width - 1, x)] ? "X" : character
+                        if let brush = marking.brush, abs(x - brush.x) <= max(brush.radius, image.width / grid.columns / 2)
+                            && abs(y - brush.y) <= max(brush.radius, image.height / grid.rows / 2) { return "O" }
+                        return marking.mask[min(image.height - 1, y), min(image.width - 1, x)] ? "X" : character
                     })
                 }
                 screen.put(line, row: box.row + row, column: box.column)
@@ -812,7 +813,10 @@ public final class LabelApp {
     func drawInspector(_ layout: Layout) {
         guard let shown else { return }
         let view = shown.view
-        let drawn = drawImage(view.image, in: layout.leftImage, maskTint: editor)
+        // While painting: the mask, the brush and a rectangle being drawn; once done, the
+        // painted region stays marked until the answer is submitted.
+        let marking = editor.map(MaskMarking.init(editor:)) ?? answer.mask.flatMap { $0.isEmpty ? nil : MaskMarking(mask: $0) }
+        let drawn = drawImage(view.image, in: layout.leftImage, marking: marking)
         mouseTarget = (layout.leftImage, view.image.width, view.image.height, drawn.columns, drawn.rows)
         let (overlayImage, state) = overlay(for: view)
         drawImage(showOverlay ? overlayImage : view.image, in: layout.rightImage)
@@ -870,7 +874,7 @@ public final class LabelApp {
             }
             let selected = view.path == shown.view.path
             let (image, state) = overlay(for: view, compact: true)
-            let drawn = drawImage(showOverlay ? image : view.image, in: box, maskTint: selected ? editor : nil)
+            let drawn = drawImage(showOverlay ? image : view.image, in: box, marking: selected ? editor.map(MaskMarking.init(editor:)) : nil)
             if selected { mouseTarget = (box, view.image.width, view.image.height, drawn.columns, drawn.rows) }
             let known = view.knownLabel.map { " · labelled \(label($0))" } ?? ""
             let heading = String(format: "%@%@: %@ %.2f%@ · %@", selected ? "▶ " : "", title, label(view.predictedLabel), view.confidence, known, state)
@@ -977,7 +981,8 @@ public final class LabelApp {
             "           g / b  the explanation is right / wrong (b opens the mask editor)",
             "           Enter  submit (stored at once) · s skip · o overlay · t top-10 % outline",
             "Mask editor: arrows or hjkl move the brush · space pen down/up · mouse paints",
-            "           + / - brush size · r rectangle corner · e erase mode · u undo · U redo",
+            "           HJKL jump eight steps · + / - brush size · r rectangle corners · e erase mode",
+            "           u undo · U redo",
             "           c clear · t start from the heatmap's top 10 % · Enter done · Esc cancel",
             "Supervisor: ←/→ next review · y/n g/b Enter answer it · f refutations (↑/↓)",
             "           L feedback log · u filter by user",

@@ -29,8 +29,9 @@ public struct MaskEditor: Sendable {
     private var undoStack: [BinaryMask] = []
     private var redoStack: [BinaryMask] = []
     private var mouseDown = false
-    /// Pixels per arrow key press: a key crosses the image in about 32 steps.
-    public var step: Int { max(1, mask.width / 32) }
+    /// Pixels per arrow key press: a key crosses the image in about 64 steps (fine enough to
+    /// trace a hairline crack; `move` with larger dx / dy jumps).
+    public var step: Int { max(1, mask.width / 64) }
 
     public init(width: Int, height: Int, start: BinaryMask? = nil) {
         mask = start ?? BinaryMask(width: width, height: height)
