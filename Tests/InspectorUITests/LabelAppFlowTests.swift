@@ -106,6 +106,33 @@ import TestSupport
         #expect(try workspace.feedbackLog().count == 1)
     }
 
+    /// The supervisor sees what is decided, the query as the inspector labelled and painted
+    /// it, and after an answer the next review opens by itself.
+    @Test func theSupervisorIsAskedPlainlyAndMovesOn() throws {
+        let directory = TemporaryDirectory("flow-supervisor")
+        defer { directory.remove() }
+        let workspace = try Self.workspace(directory)
+        let driven = try Driven(workspace, role: .supervisor)
+        defer { driven.close() }
+        // The inspector says the prediction is wrong and paints a region: two reviews queued.
+        let query = try #require(driven.app.shown?.view.path)
+        try driven.press(.character("n"), .character("b"), .character(" "), .right, .right, .enter, .enter)
+        if driven.app.message.contains("a defect is painted") {  // corrected to OK: no painting then
+            try driven.press(.character("b"), .character("c"), .enter, .enter)
+        }
+        try driven.press(.tab)
+        #expect(driven.app.current == .supervisor)
+        let first = try #require(driven.app.shown?.review)
+        #expect(first.of == query && driven.app.message.contains("Right (y) or wrong (n)?"))
+        #expect(driven.app.message.contains(first.reason == .nearHit ? "Near hit (" : "Near miss ("))
+        #expect(try driven.app.queryMask == workspace.paintedMask(of: query))
+        try driven.press(.character("y"), .enter)
+        // Answered in the supervisor's role; the next review is open at once.
+        #expect(try workspace.feedbackLog().last?.role == .supervisor)
+        let next = try #require(driven.app.shown?.review)
+        #expect(next.id != first.id && driven.app.reviewIndex == 0)
+    }
+
     @Test func retrainingFromScratchAndQuittingWhileTrainingAsk() throws {
         let directory = TemporaryDirectory("flow-confirm")
         defer { directory.remove() }

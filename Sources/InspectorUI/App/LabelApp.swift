@@ -85,6 +85,8 @@ public final class LabelApp {
     var logUser: String?
     // Operator
     var selectedRound = 0
+    /// The region painted on the query of the open review, read with its panels.
+    var queryMask: BinaryMask?
     /// A question asked before something that loses work or cannot be undone; while it is
     /// open, y does it and any other key cancels.
     var confirmation: Confirmation?
@@ -276,10 +278,11 @@ public final class LabelApp {
         if outcome.retrainDue { parts.append("retraining due (\(outcome.pending)/\(session.settings.interactionsPerRound))") }
         message = parts.joined(separator: " · ")
         if shown.review != nil {
-            answer = Answer()
-            editor = nil
+            // The next review slides into this place: open it at once.
             self.shown = nil
-            requestHeatmaps()
+            let done = message
+            try showReview()
+            message = done + (self.shown == nil ? " · no more reviews waiting." : "")
         } else {
             try nextQuery()
         }
@@ -444,9 +447,9 @@ public final class LabelApp {
             let screens = role.screens
             let index = screens.firstIndex(of: current) ?? 0
             current = screens[(index + (input == .tab ? 1 : screens.count - 1)) % screens.count]
+            message = ""
             if current == .inspector, shown?.review != nil || shown == nil { try nextQuery() }
             if current == .supervisor { try showReview() }
-            message = ""
         case .character("o"): showOverlay.toggle()
         case .character("t") where current != .operator: showOutline.toggle()
         default:
@@ -613,6 +616,15 @@ public final class LabelApp {
         shown = Shown(view: try session.view(of: review.path), query: nil, review: review)
         loadReviewPanels()
         requestHeatmaps()
+        message = Self.reviewQuestion(review, view: shown!.view)
+    }
+
+    /// What the supervisor decides on a review, in words.
+    static func reviewQuestion(_ review: Review, view: ItemView) -> String {
+        let kind = review.reason == .nearHit ? "the most similar pool part of the query's class" : "the most similar pool part of the other class"
+        let name = review.reason.displayName
+        return "\(name.prefix(1).uppercased() + name.dropFirst()) (\(kind)): the model calls it \(view.predictedLabel.displayName) "
+            + String(format: "%.2f", view.confidence) + ". Right (y) or wrong (n)? Then g / b for its heatmap, Enter."
     }
 
     /// The supervisor's four panels: the query, near hit, near miss, farthest.
@@ -620,6 +632,7 @@ public final class LabelApp {
     /// per review (and after a model change), not on every redraw: each view reads an image.
     func loadReviewPanels() {
         reviewPanels = (try? supervisorViews()) ?? []
+        queryMask = (shown?.review).flatMap { try? session.workspace.paintedMask(of: $0.of) }
     }
 
     func supervisorViews() throws -> [ItemView?] {
@@ -850,17 +863,21 @@ public final class LabelApp {
         if showLog { drawLog(layout); return }
         let reviews = (try? session.reviewQueue()) ?? []
         guard let shown, let review = shown.review else {
-            screen.put(reviews.isEmpty ? "No near hits or misses waiting for review." : "←/→ to open a review.", row: 3, column: 2)
+            screen.put(reviews.isEmpty ? "No near hits or misses waiting for review. They appear when an inspector says a prediction was wrong."
+                                       : "←/→ to open a review.", row: 3, column: 2)
             return
         }
-        screen.put("review \(reviewIndex + 1) of \(reviews.count): \(review.reason) of \(review.of) (the wrongly predicted query)",
-                   row: 2, column: 1, bold: true)
+        screen.put("review \(reviewIndex + 1) of \(reviews.count): \(review.reason.displayName) of \(review.of), "
+                   + "whose prediction an inspector said was wrong", row: 2, column: 1, bold: true)
         let views = reviewPanels
-        let names = ["query (now labelled)", "near hit", "near miss", "farthest"]
+        let names = ["query (as labelled)", "near hit", "near miss", "farthest"]
+        // Why a panel can be empty.
+        let missing = ["the query is no longer in the workspace", "no other pool part of the query's class",
+                       "no pool part of the other class", "no other pool part"]
         for (index, box) in layout.quadrants.enumerated() {
             let title = names[index]
             guard index < views.count, let view = views[index] else {
-                screen.put(String("\(title): none".prefix(box.columns)), row: box.row - 1, column: box.column, dim: true)
+                screen.put(String("\(title): none — \(missing[index])".prefix(box.columns)), row: box.row - 1, column: box.column, dim: true)
                 continue
             }
             if index == 0, let browser = refutationBrowser {
@@ -870,6 +887,16 @@ public final class LabelApp {
                     screen.put(String("refutation \(browser.index + 1)/\(browser.list.count): \(item.transform)".prefix(box.columns)),
                                row: box.row - 1, column: box.column, bold: true)
                 }
+                continue
+            }
+            if index == 0 {
+                // The query as the inspector saw it: the part itself, with the region they
+                // painted (if any) — not a heatmap over it.
+                let painted = queryMask.flatMap { $0.isEmpty ? nil : $0.resized(width: view.image.width, height: view.image.height) }
+                drawImage(view.image, in: box, marking: painted.map(MaskMarking.init(mask:)))
+                let label = view.knownLabel.map { "labelled \(self.label($0))" } ?? "not labelled"
+                let heading = "\(title): \(label)\(painted != nil ? ", defect painted (red outline)" : ", no defect painted")"
+                screen.put(String(heading.prefix(box.columns)), row: box.row - 1, column: box.column)
                 continue
             }
             let selected = view.path == shown.view.path

@@ -92,6 +92,14 @@ extension WorkspaceStore {
         }
     }
 
+    /// The latest painted mask (PNG) of a standing answer on the item at `path`.
+    func paintedMask(of path: String) throws -> [UInt8]? {
+        try database.query("""
+            SELECT f.corrected_mask FROM feedback f JOIN items i ON i.id = f.item_id
+            WHERE i.path = ? AND f.reverted = 0 AND f.corrected_mask IS NOT NULL ORDER BY f.id DESC LIMIT 1
+            """, [.text(path)]).first?.first?.blobValue
+    }
+
     /// Items with a standing (not reverted) answer.
     func answeredItemIDs() throws -> Set<Int64> {
         Set(try database.query("SELECT DISTINCT item_id FROM feedback WHERE reverted = 0").compactMap { $0[0].integerValue })

@@ -1,4 +1,5 @@
 import Foundation
+import Imaging
 
 /// One thing an expert said about an item.
 public struct FeedbackEvent: Sendable, Equatable {
@@ -67,6 +68,13 @@ extension Workspace {
             try alongside(store)
             return id
         }
+    }
+
+    /// The defect region someone painted on the item at `path` (the latest standing answer
+    /// with a mask), at the size it was painted; nil when nobody painted one.
+    public func paintedMask(of path: String) throws -> BinaryMask? {
+        guard let png = try store.paintedMask(of: path) else { return nil }
+        return BinaryMask(thresholding: try ImageFile.decode(png, name: "painted mask of \(path)").image)
     }
 
     /// Every feedback event, oldest first.
