@@ -87,12 +87,16 @@ public struct ClassFolderDataset: Sendable {
     /// the folder names given), or whichever `root` looks like.
     public static func open(_ root: String, layout: WorkspaceOptions.Layout = .auto,
                             okFolders: [String] = ["ok", "good"], nokFolders: [String] = ["nok", "defect", "def"]) throws -> ClassFolderDataset {
-        let resolved = layout == .auto ? (MVTecDataset.detect(root) ? .mvtec : .folders) : layout
-        if resolved == .mvtec {
+        if resolvedLayout(layout, root: root) == .mvtec {
             guard MVTecDataset.detect(root) else { throw WorkspaceError(root, "not the MVTec AD layout (no train/good or ground_truth folder)") }
             return ClassFolderDataset(root: root, items: try MVTecDataset.items(root))
         }
         return try ClassFolderDataset(root: root, okFolders: okFolders, nokFolders: nokFolders)
+    }
+
+    /// The layout `auto` stands for at `root`: mvtec when it looks like MVTec AD, else folders.
+    public static func resolvedLayout(_ layout: WorkspaceOptions.Layout, root: String) -> WorkspaceOptions.Layout {
+        layout == .auto ? (MVTecDataset.detect(root) ? .mvtec : .folders) : layout
     }
 
     /// Reads every image (and mask) once; files that cannot be decoded become problems and

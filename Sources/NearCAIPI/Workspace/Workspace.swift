@@ -56,15 +56,10 @@ public final class Workspace {
         guard BinaryFile.isDirectory(dataRoot) else { throw WorkspaceError(dataRoot, "no such data folder") }
         let absoluteRoot = dataRoot.hasPrefix("/") ? dataRoot : BinaryFile.currentDirectory + "/" + dataRoot
 
-        let layout: WorkspaceOptions.Layout = options.layout == .auto ? (MVTecDataset.detect(dataRoot) ? .mvtec : .folders) : options.layout
-        var items: [DatasetItem]
-        switch layout {
-        case .mvtec:
-            guard MVTecDataset.detect(dataRoot) else { throw WorkspaceError(dataRoot, "not the MVTec AD layout (no train/good or ground_truth folder)") }
-            items = try MVTecDataset.items(dataRoot)
-        default:
-            items = try ClassFolderDataset(root: dataRoot, okFolders: options.okFolders, nokFolders: options.nokFolders).items
-        }
+        let layout = ClassFolderDataset.resolvedLayout(options.layout, root: dataRoot)
+        // `scan` reads the data set the same way, so it reports what this indexes.
+        let items = try ClassFolderDataset.open(dataRoot, layout: layout, okFolders: options.okFolders,
+                                                nokFolders: options.nokFolders).items
         guard !items.isEmpty else {
             throw WorkspaceError(dataRoot, layout == .mvtec ? "no images in the MVTec folders"
                 : "no images in class folders named \((options.okFolders + options.nokFolders).joined(separator: ", "))")
@@ -76,19 +71,11 @@ public final class Workspace {
         var problems: [String: String] = [:]
         var usableMasks: [String: String] = [:]
         for item in items {
-            do {
-                let bytes = try BinaryFile.read("\(dataRoot)/\(item.path)", limit: ImageFile.maxFileBytes)
-                hashes[item.path] = fnv1a(bytes)
-                _ = try ImageFile.decode(bytes, name: item.path)
-            } catch let error as ImageFileError {
-                problems[item.path] = "\(error.reason)"
-            } catch {
-                problems[item.path] = "\(error)"
-            }
-            if let mask = item.maskPath, problems[item.path] == nil {
-                if let decoded = try? ImageFile.read("\(dataRoot)/\(mask)"), !BinaryMask(thresholding: decoded.image).isEmpty {
-                    usableMasks[item.path] = mask
-                }
+            let file = DatasetFile(item.path, root: dataRoot)
+            if let bytes = file.bytes { hashes[item.path] = fnv1a(bytes) }
+            if let problem = file.problem { problems[item.path] = problem; continue }
+            if let mask = item.maskPath, (try? DatasetFile.mask(mask, root: dataRoot)) != nil {
+                usableMasks[item.path] = mask
             }
         }
         for (path, reason) in problems.sorted(by: { $0.key < $1.key }) {

@@ -2,19 +2,22 @@ import FileAccess
 import Imaging
 import NearCAIPI
 
-/// `nearcaipi scan`: reads every image of a class-folder data set and reports what a
-/// workspace would get from it — classes, sizes, colour, masks, unreadable files — and can
-/// draw a contact sheet of the whole set with the defect masks tinted.
+/// `nearcaipi scan`: reads a data set exactly as `init` would index it — the same layouts,
+/// class folders and mask rules, the same decoding — and reports what a workspace would get
+/// from it: images per class, sizes, file kinds, defect masks, unreadable files. It can draw a
+/// contact sheet of the whole set with the defect masks tinted.
 enum ScanCommand: Command {
     static let name = "scan"
-    static let summary = "check a class-folder data set: classes, sizes, masks, unreadable files; draw a contact sheet"
+    static let summary = "check a data set as init reads it: classes, sizes, masks, unreadable files; draw a contact sheet"
     static let discussion = """
-    Reads every PNG/JPEG below DIR (class folders such as ok/ and nok/, masks in masks/ with
-    the same base names) and reports per class the image count, sizes and colour kinds; for
-    NOK images whether a mask exists, decodes, matches the image size and is non-empty; and
-    each file that cannot be decoded, with the reason. Unreadable files are skipped, not fatal.
+    Reads the data set in DIR as init does (same --layout, --ok and --nok; see init's help
+    for the layouts and where masks are found) and reports the images per class, the range
+    of image sizes with the most common ones, the file kinds; for every image with a defect
+    mask whether it decodes, matches the image size and is non-empty, and each NOK image
+    without one; each file that cannot be decoded, with the reason; and image files that
+    are neither in a class folder nor a mask. Unreadable files are skipped, not fatal.
     """
-    static let epilogue = "Exit status 1 when DIR cannot be read or holds no image at all."
+    static let epilogue = "Exit status 1 when DIR cannot be read or holds no image in the layout's folders."
 
     static let folder = Positional(placeholder: "DIR", missing: "the data set folder DIR")
     static let sheet = Option<String?>(
@@ -25,80 +28,96 @@ enum ScanCommand: Command {
                                    default: 64)
     static let columns = Option<Int>(name: "--columns", placeholder: "N", help: "thumbnails per row", format: .wholeNumber(in: 1...64),
                                      default: 16)
-    static let parameters: [any Parameter] = [folder, sheet, thumb, columns]
+    static let parameters: [any Parameter] = [folder, SharedParameters.layout, SharedParameters.okFolders, SharedParameters.nokFolders,
+                                              sheet, thumb, columns]
 
-    struct Entry {
-        let relativePath: String
-        let className: String
-        let baseName: String
-    }
+    /// How many entries a summary line names before it only counts the rest.
+    static let listedPerLine = 5
+    /// How many mask problems and ignored files are listed one per line.
+    static let listedProblems = 20
 
     static func run(_ arguments: Arguments) throws {
         let directory = try arguments.positionals([folder])[0]
+        let layout = try arguments[SharedParameters.layout]
+        let okFolders = try arguments[SharedParameters.okFolders]
+        let nokFolders = try arguments[SharedParameters.nokFolders]
         let sheetPath = try arguments[Self.sheet]
         let thumb = try arguments[Self.thumb]
         let columns = try arguments[Self.columns]
         guard BinaryFile.isDirectory(directory) else { throw RuntimeFailure("\(directory): not a directory") }
 
-        let files = try listImages(in: directory)
-        let images = files.filter { $0.className != "masks" }
-        let masks = Dictionary(files.filter { $0.className == "masks" }.map { ($0.baseName, $0.relativePath) },
-                               uniquingKeysWith: { first, _ in first })
-        guard !images.isEmpty else { throw RuntimeFailure("\(directory): no PNG or JPEG images found") }
+        let resolvedLayout = ClassFolderDataset.resolvedLayout(layout, root: directory)
+        let items: [DatasetItem]
+        do {
+            items = try ClassFolderDataset.open(directory, layout: resolvedLayout, okFolders: okFolders, nokFolders: nokFolders).items
+        } catch {
+            throw RuntimeFailure(error)
+        }
+        guard !items.isEmpty else {
+            throw RuntimeFailure(resolvedLayout == .mvtec ? "\(directory): no images in the MVTec folders"
+                : "\(directory): no PNG or JPEG images in class folders named \((okFolders + nokFolders).joined(separator: ", "))")
+        }
 
-        var classCounts: [String: Int] = [:]
-        var sizes: [String: Int] = [:]
+        var classCounts: [ClassLabel: Int] = [:]
+        var sizes = SizeTally()
         var kinds: [String: Int] = [:]
-        var unreadable: [String] = []
+        var unreadable: [String] = []  // "path: reason", as init reports it
         var maskProblems: [String] = []
         var masksFound = 0
         var thumbnails: [Image] = []
-        for entry in images {
-            let path = "\(directory)/\(entry.relativePath)"
-            let decoded: DecodedImage
-            do {
-                decoded = try ImageFile.read(path)
-            } catch {
-                unreadable.append(error.description)
+        for item in items {
+            let file = DatasetFile(item.path, root: directory)
+            guard let decoded = file.decoded else {
+                unreadable.append("\(item.path): \(file.problem ?? "unreadable")")
                 continue
             }
-            classCounts[entry.className, default: 0] += 1
-            sizes["\(decoded.image.width)x\(decoded.image.height)", default: 0] += 1
+            let image = decoded.image
+            classCounts[item.label, default: 0] += 1
+            sizes.add(width: image.width, height: image.height)
             kinds["\(decoded.format.rawValue) \(decoded.sourceKind)", default: 0] += 1
-            var mask: BinaryMask? = nil
-            if let maskPath = masks[entry.baseName] {
+            // Counted as init counts a mask (it decodes and is not empty); a size that differs
+            // from the image's is reported, because training ignores such a mask.
+            var tinted: BinaryMask? = nil
+            if let maskPath = item.maskPath {
                 do {
-                    let maskImage = try ImageFile.read("\(directory)/\(maskPath)").image
-                    let found = BinaryMask(thresholding: maskImage)
-                    masksFound += 1
-                    if maskImage.width != decoded.image.width || maskImage.height != decoded.image.height {
-                        maskProblems.append("\(maskPath): mask is \(maskImage.width)x\(maskImage.height), image is \(decoded.image.width)x\(decoded.image.height)")
-                    } else if found.isEmpty {
-                        maskProblems.append("\(maskPath): mask is empty (means: no mask)")
+                    if let mask = try DatasetFile.mask(maskPath, root: directory) {
+                        masksFound += 1
+                        if mask.width != image.width || mask.height != image.height {
+                            maskProblems.append("\(maskPath): mask size \(mask.width)x\(mask.height) differs from the image's \(image.width)x\(image.height); training ignores it")
+                        } else {
+                            tinted = mask
+                        }
                     } else {
-                        mask = found
+                        maskProblems.append("\(maskPath): mask is empty (means: no mask)")
                     }
                 } catch {
-                    maskProblems.append(error.description)
+                    maskProblems.append("\(maskPath): \(error.reason); mask ignored")
                 }
-            } else if isDefectClass(entry.className) {
-                maskProblems.append("\(entry.relativePath): no mask in masks/")
+            } else if item.label == .nok {
+                maskProblems.append("\(item.path): no mask")
             }
             if sheetPath != nil {
-                thumbnails.append(thumbnail(decoded.image, mask: mask, defect: isDefectClass(entry.className), side: thumb))
+                thumbnails.append(thumbnail(image, mask: tinted, defect: item.label == .nok, side: thumb))
             }
         }
+        let ignored = ignoredImages(in: directory, items: items)
 
-        print("\(directory): \(images.count - unreadable.count) of \(images.count) images readable")
-        print("  classes: " + classCounts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
-        print("  sizes:   " + sizes.sorted { $0.value > $1.value }.map { "\($0.key) (\($0.value))" }.joined(separator: ", "))
-        print("  files:   " + kinds.sorted { $0.value > $1.value }.map { "\($0.key) (\($0.value))" }.joined(separator: ", "))
+        print("\(directory) (\(resolvedLayout.rawValue) layout): \(items.count - unreadable.count) of \(items.count) images readable")
+        print("  classes: " + ClassLabel.allCases.map { "\($0.displayName) \(classCounts[$0] ?? 0)" }.joined(separator: ", "))
+        print("  sizes:   " + sizes.summary(listing: listedPerLine))
+        print("  files:   " + mostCommon(kinds, listing: listedPerLine))
         print("  masks:   \(masksFound) found, \(maskProblems.count) problem(s)")
-        for problem in maskProblems.prefix(20) { print("    \(problem)") }
-        if maskProblems.count > 20 { print("    … and \(maskProblems.count - 20) more") }
+        for problem in maskProblems.prefix(listedProblems) { print("    \(problem)") }
+        if maskProblems.count > listedProblems { print("    … and \(maskProblems.count - listedProblems) more") }
         if !unreadable.isEmpty {
             print("  skipped \(unreadable.count) unreadable file(s):")
             for problem in unreadable { print("    \(problem)") }
+        }
+        if !ignored.isEmpty {
+            let hint = resolvedLayout == .mvtec ? "" : "; --ok / --nok name the class folders"
+            print("  ignored \(ignored.count) image file(s) neither in a class folder nor a mask\(hint):")
+            for path in ignored.prefix(listedProblems) { print("    \(path)") }
+            if ignored.count > listedProblems { print("    … and \(ignored.count - listedProblems) more") }
         }
         if let sheetPath, !thumbnails.isEmpty {
             let sheet = contactSheet(thumbnails, columns: columns, side: thumb)
@@ -111,17 +130,47 @@ enum ScanCommand: Command {
         }
     }
 
-    static func isDefectClass(_ name: String) -> Bool {
-        let lower = name.lowercased()
-        return lower == "nok" || lower.hasPrefix("def") || lower.contains("defect")
+    /// Image files below `root` that the data set does not use: not an item, not an item's
+    /// mask, not in a masks/ or ground_truth/ folder. Usually a class folder the --ok / --nok
+    /// names miss, which the user should hear about rather than find out after training.
+    static func ignoredImages(in root: String, items: [DatasetItem]) -> [String] {
+        let used = Set(items.map(\.path) + items.compactMap(\.maskPath))
+        return ClassFolderDataset.images(below: root, relative: "").filter { path in
+            !used.contains(path) && !path.split(separator: "/").dropLast().contains { $0 == "masks" || $0 == "ground_truth" }
+        }
     }
 
-    /// Image files below `root`, sorted; the first folder is the class.
-    static func listImages(in root: String) throws -> [Entry] {
-        ClassFolderDataset.images(below: root, relative: "").map { path in
-            let parts = path.split(separator: "/")
-            return Entry(relativePath: path, className: parts.count > 1 ? String(parts[0]) : "(top level)",
-                         baseName: ClassFolderDataset.baseName(path))
+    /// "PNG RGB 8-bit (12), JPEG YCbCr (3)": the most frequent first, at most `listing` named.
+    static func mostCommon(_ counts: [String: Int], listing: Int) -> String {
+        let ordered = counts.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
+        let named = ordered.prefix(listing).map { "\($0.key) (\($0.value))" }.joined(separator: ", ")
+        return ordered.count > listing ? named + ", \(ordered.count - listing) other kind(s)" : named
+    }
+
+    /// The image sizes of a data set, summarised in one line however many distinct sizes
+    /// there are: a real data set of photographs can have hundreds.
+    struct SizeTally {
+        struct Size: Hashable {
+            let width: Int, height: Int
+            var pixels: Int { width * height }
+            var text: String { "\(width)x\(height)" }
+        }
+        private(set) var counts: [Size: Int] = [:]
+
+        mutating func add(width: Int, height: Int) {
+            counts[Size(width: width, height: height), default: 0] += 1
+        }
+
+        /// "all 48x48 (12)", or "30 distinct, from 20x20 to 200x180; most common 64x64 (5), …":
+        /// the smallest and largest by pixel count and at most `listing` of the most frequent.
+        func summary(listing: Int) -> String {
+            let bySize = counts.keys.sorted { $0.pixels != $1.pixels ? $0.pixels < $1.pixels : $0.width < $1.width }
+            guard let smallest = bySize.first, let largest = bySize.last else { return "none" }
+            if counts.count == 1 { return "all \(smallest.text) (\(counts[smallest]!))" }
+            let common = counts.sorted { $0.value != $1.value ? $0.value > $1.value
+                : ($0.key.pixels != $1.key.pixels ? $0.key.pixels < $1.key.pixels : $0.key.width < $1.key.width) }
+            return "\(counts.count) distinct, from \(smallest.text) to \(largest.text); most common "
+                + common.prefix(listing).map { "\($0.key.text) (\($0.value))" }.joined(separator: ", ")
         }
     }
 

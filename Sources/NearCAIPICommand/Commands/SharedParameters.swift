@@ -2,7 +2,7 @@ import NearCAIPI
 
 /// Options that several verbs take with the same meaning, declared once for all of them.
 enum SharedParameters {
-    /// How the data set's folders are laid out (init, simulate, eval-explanations).
+    /// How the data set's folders are laid out (scan, init, simulate, eval-explanations).
     static let layout = Option<WorkspaceOptions.Layout>(
         name: "--layout", placeholder: "NAME", help: "the data set's layout", format: .choice,
         default: WorkspaceOptions().layout)
