@@ -55,4 +55,24 @@ import Testing
         #expect(lines[1].contains(local.string(from: ISO8601DateFormatter().date(from: "2026-12-02T13:30:00Z")!)))
         #expect(lines[1].contains("supervisor") && lines[1].hasSuffix("reverted"))
     }
+
+    /// A narrow terminal never shows a key cut in half ("Tab scre"): whole items, then where to
+    /// find the rest.
+    @Test func theKeyLineKeepsWholeKeys() {
+        let line = " y/n prediction right/wrong · g/b explanation right/wrong · Enter submit · s skip · Tab screens · ? help · q quit"
+        #expect(LabelApp.fitted(line, columns: 200) == line)
+        for columns in [40, 60, 80] {
+            let fitted = LabelApp.fitted(line, columns: columns)
+            #expect(fitted.count <= columns && fitted.hasSuffix(" · ? all keys"), "\(fitted)")
+            let items = fitted.dropLast(" · ? all keys".count).components(separatedBy: " · ")
+            #expect(items.allSatisfy { line.components(separatedBy: " · ").contains($0) }, "\(fitted)")
+        }
+    }
+
+    /// Inside tmux or screen, sixel would draw blank panels: the reason is named.
+    @Test func sixelInsideAMultiplexerIsRefusedWithTheReason() {
+        #expect(GraphicsMode.sixelBlocker(environment: ["TMUX": "/tmp/tmux-0/default,1,0", "TERM": "screen"])?.contains("tmux") == true)
+        #expect(GraphicsMode.sixelBlocker(environment: ["TERM": "screen-256color", "STY": "1.pts"])?.contains("screen") == true)
+        #expect(GraphicsMode.sixelBlocker(environment: ["TERM": "xterm-256color"]) == nil)
+    }
 }

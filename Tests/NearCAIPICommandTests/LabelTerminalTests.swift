@@ -221,6 +221,12 @@ import TestSupport
         #expect(colourless.screen.contains("@") || colourless.screen.contains("#") || colourless.screen.contains("%"))
         try colourless.keys("q")
         colourless.waitFor("EXIT=0")
+        // Sixel asked for inside tmux, which drops it: said on the screen, half-block drawn.
+        let sixel = try TmuxSession(command(workspace, "--graphics sixel"), columns: 100, rows: 30)
+        let shown = sixel.waitFor("tmux does not pass sixel pictures through")
+        #expect(shown.contains("▀") || shown.contains("▄"), "no half-block picture:\n\(shown)")
+        try sixel.keys("q")
+        sixel.waitFor("EXIT=0")
     }
 
     static func shell(_ command: String) throws -> String {

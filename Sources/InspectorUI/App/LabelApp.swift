@@ -74,6 +74,8 @@ public final class LabelApp {
     var showOutline = false
     var showHelp = false
     var message = ""
+    /// Shown in the message line until the first key.
+    let notice: String?
     /// Queries this session answered, and skipped: what the person did, as they count it.
     var queriesAnswered = 0
     var queriesSkipped = 0
@@ -118,8 +120,9 @@ public final class LabelApp {
     var sixelCache: [Int: [UInt8]] = [:]
     var mouseTarget: (box: Layout.Panel, width: Int, height: Int, columns: Int, rows: Int)?
 
+    /// `notice`: a first message for the person (why the pictures are drawn as they are).
     public init(workspace: Workspace, user: String, role: Role, graphics: GraphicsMode, truecolor: Bool,
-                terminal: TerminalReport = TerminalReport()) throws {
+                terminal: TerminalReport = TerminalReport(), notice: String? = nil) throws {
         session = try LoopSession(workspace: workspace, user: user)
         workspacePath = workspace.path
         self.role = role
@@ -128,6 +131,7 @@ public final class LabelApp {
         self.terminal = terminal
         // Everyone starts on the inspector screen; Tab reaches the others the role has.
         current = .inspector
+        self.notice = notice
     }
 
     /// Runs until the user quits or a signal arrives; returns the exit status. The terminal
@@ -167,6 +171,7 @@ public final class LabelApp {
         // set (xterm's sixelScrolling: false) every picture would land at the top left.
         if graphics == .sixel { writeRaw("\u{1B}[?80l") }
         try nextQuery()
+        if let notice { message = notice }
         draw()
     }
 
@@ -672,10 +677,11 @@ public final class LabelApp {
             screen.refresh()
             return
         }
-        let tabs = role.screens.map { $0 == current ? "[\($0.rawValue)]" : $0.rawValue }.joined(separator: " ")
+        let tabs = role.screens.count > 1
+            ? " · screens (Tab): " + role.screens.map { $0 == current ? "[\($0.rawValue)]" : $0.rawValue }.joined(separator: " ") : ""
         let pending = (try? session.pendingFeedback()) ?? 0
-        screen.put(" NearCAIPI · \(workspacePath) · \(session.user) (\(role.rawValue)) · \(tabs) · pending \(pending)/\(session.settings.interactionsPerRound)",
-                   row: 0, column: 0, reverse: true)
+        screen.put(String(" NearCAIPI · \(workspacePath) · \(session.user), \(role.rawValue)\(tabs) · answers pending \(pending)/\(session.settings.interactionsPerRound)"
+                          .prefix(columns)), row: 0, column: 0, reverse: true)
         if case .running(let epoch, let of, let loss) = retrainer.state {
             let done = of > 0 ? epoch * 20 / of : 0
             screen.put("training [" + String(repeating: "#", count: done) + String(repeating: ".", count: 20 - done)
@@ -691,7 +697,7 @@ public final class LabelApp {
             }
         }
         screen.put(message, row: layout.messageRow, column: 1)
-        screen.put(hints, row: layout.hintRow, column: 0, dim: true)
+        screen.put(Self.fitted(hints, columns: columns), row: layout.hintRow, column: 0, dim: true)
         // A picture that vanished or changed its place or size leaves pixels that ncurses
         // does not know of: the whole terminal is cleared and repainted, pictures included.
         // Otherwise only pictures that changed are sent: the others are still on the glass,
@@ -715,6 +721,20 @@ public final class LabelApp {
         }
         sentImages = rawImages
         resendImages = false
+    }
+
+    /// A key line that fits `columns`: whole items from the start, then "? all keys" — never
+    /// a word cut in half.
+    static func fitted(_ hints: String, columns: Int) -> String {
+        guard hints.count > columns else { return hints }
+        let tail = " · ? all keys"
+        var kept = ""
+        for item in hints.components(separatedBy: " · ") {
+            let next = kept.isEmpty ? item : kept + " · " + item
+            if next.count + tail.count > columns { break }
+            kept = next
+        }
+        return String((kept + tail).prefix(columns))
     }
 
     var hints: String {
@@ -832,9 +852,13 @@ public final class LabelApp {
         let drawn = drawImage(view.image, in: layout.leftImage, marking: marking)
         mouseTarget = (layout.leftImage, view.image.width, view.image.height, drawn.columns, drawn.rows)
         let (overlayImage, state) = overlay(for: view)
-        drawImage(showOverlay ? overlayImage : view.image, in: layout.rightImage)
-        drawColorBar(layout.colorBar, flat: heatmaps.result(for: view.path)?.display.isFlat ?? false)
-        let d = layout.details
+        let overlayDrawn = drawImage(showOverlay ? overlayImage : view.image, in: layout.rightImage)
+        // The bar is as tall as the picture beside it, and the text starts right under them.
+        var bar = layout.colorBar
+        bar.rows = max(2, min(bar.rows, max(drawn.rows, overlayDrawn.rows)))
+        drawColorBar(bar, flat: heatmaps.result(for: view.path)?.display.isFlat ?? false)
+        var d = layout.details
+        d.row = min(d.row, layout.leftImage.row + max(drawn.rows, overlayDrawn.rows, bar.rows) + 1)
         let answered = answer.prediction.map { "prediction \($0.rawValue)" } ?? "prediction ?"
         let explained = answer.explanation.map { "explanation \($0.rawValue)" } ?? "explanation ?"
         screen.put("item: \(view.path)", row: d.row, column: d.column, bold: true)
@@ -854,8 +878,9 @@ public final class LabelApp {
         // The bar image runs from high (top) to low.
         drawImage(bar, in: Layout.Panel(row: box.row, column: box.column, rows: box.rows, columns: 1))
         if !flat {
-            screen.put("hi", row: box.row, column: box.column + 1, dim: true)
-            screen.put("lo", row: box.row + box.rows - 1, column: box.column + 1, dim: true)
+            // One cell clear of the bar: a sixel bar may spill a few pixels past its cell.
+            screen.put("hi", row: box.row, column: box.column + 2, dim: true)
+            screen.put("lo", row: box.row + box.rows - 1, column: box.column + 2, dim: true)
         }
     }
 

@@ -82,6 +82,15 @@ public enum GraphicsMode: String, Sendable, CaseIterable {
         return .halfblock
     }
 
+    /// Why sixel pictures would not arrive although asked for, or nil: inside tmux (it answers
+    /// the terminal queries itself and drops sixel data unless built for it) or GNU screen.
+    public static func sixelBlocker(environment: [String: String]) -> String? {
+        let term = environment["TERM"] ?? ""
+        if environment["TMUX"] != nil || term.hasPrefix("tmux") { return "tmux does not pass sixel pictures through" }
+        if environment["STY"] != nil || term.hasPrefix("screen") { return "GNU screen does not pass sixel pictures through" }
+        return nil
+    }
+
     /// Whether a DA1 reply `ESC [ ? 6 2 ; 4 ; … c` lists attribute 4 (sixel graphics).
     public static func hasSixel(_ reply: String) -> Bool {
         guard let start = reply.range(of: "[?"), let end = reply.range(of: "c", range: start.upperBound..<reply.endIndex) else { return false }

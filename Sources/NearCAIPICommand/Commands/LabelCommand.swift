@@ -59,11 +59,18 @@ enum LabelCommand: Command {
         let override = choice == .auto ? nil : GraphicsMode(rawValue: choice.rawValue)
         // Asked before curses starts (its own input handling would swallow the replies).
         let report = TerminalReport.query()
-        let mode = GraphicsMode.choose(override: override, deviceAttributes: report.deviceAttributes, environment: environment)
+        var mode = GraphicsMode.choose(override: override, deviceAttributes: report.deviceAttributes, environment: environment)
+        var notice: String? = nil
+        if mode == .sixel, let blocker = GraphicsMode.sixelBlocker(environment: environment) {
+            // Blank panels without a word are worse than coarser pictures: say it, draw half-block.
+            mode = .halfblock
+            notice = "\(blocker): pictures are drawn in half-block. Run outside it for sixel."
+        }
         let truecolor = ["truecolor", "24bit"].contains(environment["COLORTERM"] ?? "")
         let status: Int32
         do {
-            let app = try LabelApp(workspace: workspace, user: user, role: role, graphics: mode, truecolor: truecolor, terminal: report)
+            let app = try LabelApp(workspace: workspace, user: user, role: role, graphics: mode, truecolor: truecolor, terminal: report,
+                                   notice: notice)
             status = try app.run()
         } catch {
             throw RuntimeFailure(error)
