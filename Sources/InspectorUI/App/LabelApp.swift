@@ -873,8 +873,12 @@ public final class LabelApp {
     /// The colour bar beside the overlay; a flat map has no hi and lo, so its bar is the same
     /// neutral grey as its overlay, unlabelled.
     func drawColorBar(_ box: Layout.Panel, flat: Bool = false) {
-        let height = max(2, box.rows * 2)
-        let bar = flat ? Image(width: 1, height: height, channels: 3, filledWith: 0.5) : heatmapColors.bar(width: 1, height: height)
+        // Sixel: one bar pixel per screen pixel, so the bar ends where the picture beside it
+        // ends (a whole-factor enlargement of a short bar would stop short of it).
+        let cell = terminalOutput.flatMap { CellSize.fromWindowSize(of: fileno($0)) } ?? terminal.cellSize ?? .assumed
+        let height = graphics == .sixel ? max(6, box.rows * cell.height / 6 * 6) : max(2, box.rows * 2)
+        let width = graphics == .sixel ? max(1, cell.width - 2) : 1
+        let bar = flat ? Image(width: width, height: height, channels: 3, filledWith: 0.5) : heatmapColors.bar(width: width, height: height)
         // The bar image runs from high (top) to low.
         drawImage(bar, in: Layout.Panel(row: box.row, column: box.column, rows: box.rows, columns: 1))
         if !flat {
