@@ -319,13 +319,17 @@ public final class LabelApp {
                 message = String(format: "Round %d trained, kept as a candidate: validation MCC %.3f is below round %d's %.3f, which stays "
                                  + "active. Operator: select it, P makes it active, D discards it.",
                                  round, validation, activeNumber ?? 0, activeValidation ?? 0)
-            case .finished(let round, let mcc, _, true, _, _):
+            case .finished(let round, let mcc, let validation, true, let previous, let previousValidation):
                 try session.refresh()
                 if shown?.review != nil { loadReviewPanels() }
                 if let active = try session.workspace.activeRound() {
                     try heatmaps.reload(checkpoint: session.workspace.checkpointPath(of: active), explainer: try session.explainer())
                 }
-                message = String(format: "Round %d trained and active (test MCC %.3f).", round, mcc)
+                message = String(format: "Round %d trained and active: validation MCC %.3f, test MCC %.3f", round, validation, mcc)
+                    + (previous.map { number in
+                        String(format: " (round %d had validation MCC %.3f; the table shows the change on test).", number, previousValidation ?? .nan)
+                    } ?? ".")
+                selectedRound = max(0, (try session.rounds().count) - 1)
                 if current == .inspector || shown == nil { try nextQuery() }
             case .failed(let reason):
                 message = "Retraining stopped: \(reason)"
@@ -1022,7 +1026,7 @@ public final class LabelApp {
             screen.put("\(name) across rounds  \(String(line))", row: chartRow + offset, column: 2)
         }
         let pending = (try? session.pendingFeedback()) ?? 0
-        screen.put("feedback pending: \(pending) of \(session.settings.interactionsPerRound) per round\(pending >= session.settings.interactionsPerRound ? " — retraining due" : "")",
+        screen.put("answers pending: \(pending) of \(session.settings.interactionsPerRound) per round\(pending >= session.settings.interactionsPerRound ? " — retraining due" : "")",
                    row: chartRow + 3, column: 2)
         let settings = session.settings
         if chartRow + 4 < layout.messageRow {
