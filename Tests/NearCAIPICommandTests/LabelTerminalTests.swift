@@ -142,12 +142,9 @@ import TestSupport
         // The operator retrains in the background and sees the new round.
         try tmux.keys("Tab")
         tmux.waitFor("round  status")
+        // (Quitting while a round trains asks first: LabelAppFlowTests, where the round is
+        // known to be still training when q arrives; a one-epoch round here may end first.)
         try tmux.keys("r")
-        // Quitting while a round trains asks first; n keeps it training.
-        try tmux.keys("q")
-        tmux.waitFor("quitting stops it")
-        try tmux.keys("n")
-        tmux.waitFor("Cancelled; nothing changed.")
         tmux.waitFor("Round 2 trained and active", seconds: 180)
         try tmux.keys("q")
         tmux.waitFor("EXIT=0")
