@@ -250,8 +250,7 @@ public final class LabelApp {
                                   explanation: answer.explanation)
         // A painted defect on a part the answer calls OK contradicts itself: ask, store nothing.
         if event.establishedLabel == .ok, let mask = answer.mask, !mask.isEmpty {
-            message = "Your answer makes this part OK, but a defect is painted on it. n if the part is NOK; "
-                + "or b then c to clear the mask, Enter, Enter."
+            message = "Your answer makes this part OK, but a defect is painted on it: n if it is NOK, else b c Enter Enter clears it."
             return
         }
         if let mask = answer.mask, !mask.isEmpty {
@@ -684,7 +683,8 @@ public final class LabelApp {
         let tabs = role.screens.count > 1
             ? " · screens (Tab): " + role.screens.map { $0 == current ? "[\($0.rawValue)]" : $0.rawValue }.joined(separator: " ") : ""
         let pending = (try? session.pendingFeedback()) ?? 0
-        screen.put(String(" NearCAIPI · \(workspacePath) · \(session.user), \(role.rawValue)\(tabs) · answers pending \(pending)/\(session.settings.interactionsPerRound)"
+        // What a person acts on first; the workspace's folder last, where a long path may be cut.
+        screen.put(String(" NearCAIPI · \(session.user), \(role.rawValue)\(tabs) · answers pending \(pending)/\(session.settings.interactionsPerRound) · \(workspacePath)"
                           .prefix(columns)), row: 0, column: 0, reverse: true)
         if case .running(let epoch, let of, let loss) = retrainer.state {
             let done = of > 0 ? epoch * 20 / of : 0
