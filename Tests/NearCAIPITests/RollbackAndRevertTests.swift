@@ -99,9 +99,17 @@ import TestSupport
         // otto's answer is untouched.
         #expect(try workspace.item(at: ok[0])?.label == .ok && workspace.item(at: ok[0])?.split == .train)
         #expect(try workspace.pendingFeedbackCount() == 1)
+        // A wrong prediction's near hit and near miss were asked because of that answer:
+        // reverting it withdraws the reviews too.
+        _ = try otto.submit(FeedbackEvent(itemPath: ok[1], user: "otto", predictedLabel: .nok, prediction: .wrong))
+        #expect(try otto.reviewQueue().contains { $0.of == ok[1] })
+        try workspace.revert(AnswerSelection(user: "otto", since: Date().addingTimeInterval(-60)))
+        #expect(try otto.reviewQueue().isEmpty)
         // By time: nothing before the first answer, everything after it.
         #expect(try workspace.answers(matching: AnswerSelection(until: Date(timeIntervalSince1970: 0))).isEmpty)
-        #expect(try workspace.answers(matching: AnswerSelection(since: Date(timeIntervalSince1970: 0))).map(\.user) == ["otto"])
+        #expect(try workspace.answers(matching: AnswerSelection(since: Date(timeIntervalSince1970: 0))).isEmpty)
+        #expect(AnswerSelection(round: 3).description == "answers trained into round 3")
+        #expect(AnswerSelection(user: "ines", round: 3).description == "ines's answers trained into round 3")
     }
 
     @Test func answersCarryTheirRoleAndSkipsAreNoInteractions() throws {

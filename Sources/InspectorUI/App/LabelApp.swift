@@ -76,7 +76,8 @@ public final class LabelApp {
     var message = ""
     /// Shown in the message line until the first key.
     let notice: String?
-    /// Queries this session answered, and skipped: what the person did, as they count it.
+    /// Queries and reviews this session answered, and skipped: what the person did, as they
+    /// count it.
     var queriesAnswered = 0
     var queriesSkipped = 0
     // Supervisor
@@ -264,6 +265,7 @@ public final class LabelApp {
         if let review = shown.review {
             do {
                 outcome = try session.answerReview(review, event, heatmap: heatmap)
+                queriesAnswered += 1
             } catch let taken as ReviewAlreadyAnswered {
                 message = "\(taken)."
                 answer = Answer()
@@ -277,7 +279,7 @@ public final class LabelApp {
             queriesAnswered += 1
         }
         var parts = ["saved (#\(outcome.feedbackID))", sessionCounts]
-        if !outcome.refutations.isEmpty { parts.append("\(outcome.refutations.count) refutations") }
+        if !outcome.refutations.isEmpty { parts.append("\(outcome.refutations.count) refutations made from it") }
         if !outcome.queuedReviews.isEmpty { parts.append("near hit and near miss queued for the supervisor") }
         if outcome.retrainDue { parts.append("retraining due (\(outcome.pending)/\(session.settings.interactionsPerRound))") }
         message = parts.joined(separator: " · ")
@@ -315,6 +317,8 @@ public final class LabelApp {
             changed = true
             switch retrainer.state {
             case .finished(let round, _, let validation, false, let activeNumber, let activeValidation):
+                // The candidate is selected, so P / D act on it at once.
+                selectedRound = max(0, (try session.rounds().count) - 1)
                 message = String(format: "Round %d trained, kept as a candidate: validation MCC %.3f is below round %d's %.3f, which stays "
                                  + "active. Operator: select it, P makes it active, D discards it.",
                                  round, validation, activeNumber ?? 0, activeValidation ?? 0)
@@ -993,7 +997,10 @@ public final class LabelApp {
                      + cell("val MCC", widths.number) + cell("test acc", widths.number) + cell("F1", widths.number)
                      + cell("MCC", widths.number) + cell("Δ MCC", widths.number)]
         for (index, round) in rounds.enumerated() {
-            let m = round.metrics, before = index > 0 ? rounds[index - 1].metrics : nil
+            // Compared with the model in use before it: the last earlier round that went live
+            // (a candidate or a discarded round never was).
+            let before = rounds[..<index].last { ![.candidate, .discarded, .failed].contains($0.status) }?.metrics
+            let m = round.metrics
             let status = round.status.rawValue.replacingOccurrences(of: "_", with: " ")
             lines.append(cell(String(round.number), widths.round) + "  " + cell(status, widths.status, left: true)
                          + cell(String(round.trainingSize), widths.size) + cell(number(m?.validation.mcc), widths.number)

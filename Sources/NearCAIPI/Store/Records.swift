@@ -46,8 +46,15 @@ public struct FeedbackRecord: Sendable, Equatable {
     public var hasCorrectedMask: Bool
     /// The round that trained on it; nil while pending.
     public var roundNumber: Int?
-    /// Excluded from training (rolled back) until given again.
+    /// Withdrawn (`Workspace.revert`): it no longer counts.
     public var reverted: Bool
+
+    /// The label this answer gave the part (the correction, else the confirmed or refuted
+    /// prediction); nil for a skip.
+    public var establishedLabel: ClassLabel? {
+        FeedbackEvent(itemPath: itemPath, user: user, predictedLabel: predictedLabel, prediction: prediction,
+                      correctedLabel: correctedLabel).establishedLabel
+    }
 }
 
 /// A recorded training round, with what it measured.

@@ -80,6 +80,8 @@ extension WorkspaceStore {
                     try database.query("UPDATE items SET label = ? WHERE id = ?", [SQLValue(standing), .integer(item)])
                 } else if moved {
                     try database.query("UPDATE items SET label = NULL, split = 'pool' WHERE id = ?", [.integer(item)])
+                    // Its near hit and near miss were asked because of the withdrawn answer.
+                    try database.query("UPDATE review_queue SET done = 1 WHERE of_item_id = ? AND done = 0", [.integer(item)])
                     try database.query("""
                         UPDATE items SET usable = 0, problem = 'made from an answer that was reverted'
                         WHERE parent_id = ? AND origin = 'refutation'

@@ -57,14 +57,14 @@ extension Workspace {
             labels += "\(imageFolder)/\(name),\(path),\(label.name),\(split.rawValue),\(writtenMask)\n"
         }
         if format == .csv { try BinaryFile.writeAtomically(Array(labels.utf8), to: "\(directory)/labels.csv") }
-        var log = "id,item,user,time,prediction,explanation,label,reverted\n"
+        var log = "id,item,user,role,time,prediction,explanation,label,mask,reverted\n"
         for entry in try feedbackLog() {
             func text(_ value: String) -> String {
                 value.contains(",") || value.contains("\"") ? "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : value
             }
-            let fields = [String(entry.id), text(entry.itemPath), text(entry.user), entry.time,
+            let fields = [String(entry.id), text(entry.itemPath), text(entry.user), entry.role?.rawValue ?? "", entry.time,
                           entry.prediction?.rawValue ?? "", entry.explanation?.rawValue ?? "",
-                          entry.correctedLabel?.name ?? "", entry.reverted ? "1" : "0"]
+                          entry.establishedLabel?.name ?? "", entry.hasCorrectedMask ? "1" : "0", entry.reverted ? "1" : "0"]
             log += fields.joined(separator: ",") + "\n"
             summary.feedback += 1
         }

@@ -38,12 +38,13 @@ public struct AnswerSelection: Sendable, Equatable, CustomStringConvertible {
     /// The conditions in words ("anna's answers, trained into round 3, since …").
     public var description: String {
         guard !isEmpty else { return "no answers (no condition given)" }
-        var parts = [user.map { "\($0)'s answers" } ?? "answers"]
-        if let round { parts.append("trained into round \(round)") }
+        var conditions: [String] = []
+        if let round { conditions.append("trained into round \(round)") }
         let format = ISO8601DateFormatter()
-        if let since { parts.append("given since \(format.string(from: since))") }
-        if let until { parts.append("given before \(format.string(from: until))") }
-        return parts.joined(separator: ", ")
+        if let since { conditions.append("given since \(format.string(from: since))") }
+        if let until { conditions.append("given before \(format.string(from: until))") }
+        return ([user.map { "\($0)'s answers" } ?? "answers"] + [conditions.joined(separator: ", ")]).filter { !$0.isEmpty }
+            .joined(separator: " ")
     }
 }
 
@@ -68,6 +69,6 @@ extension Workspace {
     /// The standing answers the rounds after `number` trained on: what a rollback to `number`
     /// hands back to the next round (they stay; only the model changes).
     public func answersTrained(after number: Int) throws -> [FeedbackRecord] {
-        try feedbackLog().filter { !$0.reverted && ($0.roundNumber ?? 0) > number }
+        try feedbackLog().filter { !$0.reverted && $0.establishedLabel != nil && ($0.roundNumber ?? 0) > number }
     }
 }

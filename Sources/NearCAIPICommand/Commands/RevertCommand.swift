@@ -40,6 +40,10 @@ enum RevertCommand: Command {
                 print("#\(answer.id)  \(answer.time)  \(answer.user)\(answer.role.map { " (\($0.rawValue))" } ?? "")  \(answer.itemPath)  "
                       + verdicts.compactMap { $0 }.joined(separator: ", "))
             }
+            guard !chosen.isEmpty else {
+                print("no standing answers match (\(selection)); nothing to revert — check the name, round or times")
+                return
+            }
             guard arguments[yes] else {
                 print("\(chosen.count) answer\(chosen.count == 1 ? "" : "s") would be reverted (\(selection)); add --yes to revert")
                 return
