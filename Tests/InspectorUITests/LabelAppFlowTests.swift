@@ -125,6 +125,8 @@ import TestSupport
         let first = try #require(driven.app.shown?.review)
         #expect(first.of == query && driven.app.message.contains("Right (y) or wrong (n)?"))
         #expect(driven.app.message.contains(first.reason == .nearHit ? "Near hit (" : "Near miss ("))
+        // The question fits a 120-column message line whole.
+        #expect(driven.app.message.count < 118, "\(driven.app.message)")
         #expect(try driven.app.queryMask == workspace.paintedMask(of: query))
         try driven.press(.character("y"), .enter)
         // Answered in the supervisor's role; the next review is open at once.

@@ -319,19 +319,17 @@ public final class LabelApp {
             case .finished(let round, _, let validation, false, let activeNumber, let activeValidation):
                 // The candidate is selected, so P / D act on it at once.
                 selectedRound = max(0, (try session.rounds().count) - 1)
-                message = String(format: "Round %d trained, kept as a candidate: validation MCC %.3f is below round %d's %.3f, which stays "
-                                 + "active. Operator: select it, P makes it active, D discards it.",
-                                 round, validation, activeNumber ?? 0, activeValidation ?? 0)
+                message = String(format: "Round %d kept as a candidate: validation MCC %.3f < round %d's %.3f (still in use). "
+                                 + "P: use it anyway, D: discard.", round, validation, activeNumber ?? 0, activeValidation ?? 0)
             case .finished(let round, let mcc, let validation, true, let previous, let previousValidation):
                 try session.refresh()
                 if shown?.review != nil { loadReviewPanels() }
                 if let active = try session.workspace.activeRound() {
                     try heatmaps.reload(checkpoint: session.workspace.checkpointPath(of: active), explainer: try session.explainer())
                 }
-                message = String(format: "Round %d trained and active: validation MCC %.3f, test MCC %.3f", round, validation, mcc)
-                    + (previous.map { number in
-                        String(format: " (round %d had validation MCC %.3f; the table shows the change on test).", number, previousValidation ?? .nan)
-                    } ?? ".")
+                message = String(format: "Round %d trained and active: validation MCC %.3f", round, validation)
+                    + (previous.map { String(format: " (round %d: %.3f)", $0, previousValidation ?? .nan) } ?? "")
+                    + String(format: ", test MCC %.3f.", mcc)
                 selectedRound = max(0, (try session.rounds().count) - 1)
                 if current == .inspector || shown == nil { try nextQuery() }
             case .failed(let reason):
@@ -450,7 +448,7 @@ public final class LabelApp {
             }
             if hasUnsubmittedAnswer {
                 confirmation = .quitWithUnsubmittedAnswer
-                message = "Your answer on \(shown!.view.path) is not submitted (Enter stores it). Quit and drop it? y / n"
+                message = "Your answer on \(Self.shownName(shown!.view.path)) is not submitted (Enter stores it). Quit and drop it? y / n"
                 return true
             }
             return false
@@ -536,7 +534,7 @@ public final class LabelApp {
                     _ = try session.submit(event)
                     queriesSkipped += 1
                 }
-                message = "Skipped \(shown.view.path) (not counted for training) · \(sessionCounts)."
+                message = "Skipped \(Self.shownName(shown.view.path)) (not counted for training) · \(sessionCounts)."
                 if shown.review != nil { self.shown = nil; try showReview() } else { try nextQuery() }
             }
         case .enter: try submit()
@@ -604,8 +602,8 @@ public final class LabelApp {
             return
         }
         confirmation = .revert(selection, count: chosen.count)
-        message = "Revert \(chosen.count) answer\(chosen.count == 1 ? "" : "s") (\(selection))? They stay in the log, marked "
-            + "reverted; their items are asked again. y / u next person / any other key cancels"
+        message = "Revert \(chosen.count) answer\(chosen.count == 1 ? "" : "s") (\(selection), listed)? y: revert · u: next person · "
+            + "other key: cancel"
     }
 
     /// The person after `user` among those with answers (nil: everyone, after the last).
@@ -631,12 +629,16 @@ public final class LabelApp {
         message = Self.reviewQuestion(review, view: shown!.view)
     }
 
+    /// How the screens name an item: its file name only. The folders of a labelled data set
+    /// (ok/, nok/, test/crack/) would tell the inspector the answer before they look.
+    static func shownName(_ path: String) -> String { String(path.split(separator: "/").last ?? Substring(path)) }
+
     /// What the supervisor decides on a review, in words.
     static func reviewQuestion(_ review: Review, view: ItemView) -> String {
-        let kind = review.reason == .nearHit ? "the most similar pool part of the query's class" : "the most similar pool part of the other class"
+        let kind = review.reason == .nearHit ? "most like the query, same class" : "most like the query, other class"
         let name = review.reason.displayName
-        return "\(name.prefix(1).uppercased() + name.dropFirst()) (\(kind)): the model calls it \(view.predictedLabel.displayName) "
-            + String(format: "%.2f", view.confidence) + ". Right (y) or wrong (n)? Then g / b for its heatmap, Enter."
+        return "\(name.prefix(1).uppercased() + name.dropFirst()) (\(kind)): model says \(view.predictedLabel.displayName) "
+            + String(format: "%.2f", view.confidence) + ". Right (y) or wrong (n)? Then g/b, Enter."
     }
 
     /// The supervisor's four panels: the query, near hit, near miss, farthest.
@@ -869,7 +871,7 @@ public final class LabelApp {
         d.row = min(d.row, layout.leftImage.row + max(drawn.rows, overlayDrawn.rows, bar.rows) + 1)
         let answered = answer.prediction.map { "prediction \($0.rawValue)" } ?? "prediction ?"
         let explained = answer.explanation.map { "explanation \($0.rawValue)" } ?? "explanation ?"
-        screen.put("item: \(view.path)", row: d.row, column: d.column, bold: true)
+        screen.put("item: \(Self.shownName(view.path))", row: d.row, column: d.column, bold: true)
         screen.put(String(format: "predicted: %@ %.2f  ·  %@", label(view.predictedLabel), view.confidence, state), row: d.row + 1, column: d.column)
         let left = session.pool.predictions.count - queriesAnswered
         screen.put("query \(queriesAnswered + 1) · about \(max(0, left)) in the pool · your answer: \(answered), \(explained)\(answer.mask.map { ", mask \($0.area) px" } ?? "")",
@@ -904,7 +906,7 @@ public final class LabelApp {
                                        : "←/→ to open a review.", row: 3, column: 2)
             return
         }
-        screen.put("review \(reviewIndex + 1) of \(reviews.count): \(review.reason.displayName) of \(review.of), "
+        screen.put("review \(reviewIndex + 1) of \(reviews.count): \(review.reason.displayName) of \(Self.shownName(review.of)), "
                    + "whose prediction an inspector said was wrong", row: 2, column: 1, bold: true)
         let views = reviewPanels
         let names = ["query (as labelled)", "near hit", "near miss", "farthest"]
