@@ -54,6 +54,8 @@ import Testing
         local.dateFormat = "yyyy-MM-dd HH:mm"
         #expect(lines[1].contains(local.string(from: ISO8601DateFormatter().date(from: "2026-12-02T13:30:00Z")!)))
         #expect(lines[1].contains("supervisor") && lines[1].hasSuffix("reverted"))
+        // The label the answer gave: a wrong OK prediction made the part NOK.
+        #expect(lines[1].contains(" NOK "), "\(lines[1])")
     }
 
     /// A narrow terminal never shows a key cut in half ("Tab scre"): whole items, then where to

@@ -916,7 +916,7 @@ public final class LabelApp {
         for (index, box) in layout.quadrants.enumerated() {
             let title = names[index]
             guard index < views.count, let view = views[index] else {
-                screen.put(String("\(title): none — \(missing[index])".prefix(box.columns)), row: box.row - 1, column: box.column, dim: true)
+                screen.put(String("\(title): none — \(missing[index])".prefix(box.columns - 1)), row: box.row - 1, column: box.column, dim: true)
                 continue
             }
             if index == 0, let browser = refutationBrowser {
@@ -935,7 +935,7 @@ public final class LabelApp {
                 drawImage(view.image, in: box, marking: painted.map(MaskMarking.init(mask:)))
                 let label = view.knownLabel.map { "labelled \(self.label($0))" } ?? "not labelled"
                 let heading = "\(title): \(label)\(painted != nil ? ", defect painted (red outline)" : ", no defect painted")"
-                screen.put(String(heading.prefix(box.columns)), row: box.row - 1, column: box.column)
+                screen.put(String(heading.prefix(box.columns - 1)), row: box.row - 1, column: box.column)
                 continue
             }
             let selected = view.path == shown.view.path
@@ -944,7 +944,8 @@ public final class LabelApp {
             if selected { mouseTarget = (box, view.image.width, view.image.height, drawn.columns, drawn.rows) }
             let known = view.knownLabel.map { " · labelled \(label($0))" } ?? ""
             let heading = String(format: "%@%@: %@ %.2f%@ · %@", selected ? "▶ " : "", title, label(view.predictedLabel), view.confidence, known, state)
-            screen.put(String(heading.prefix(box.columns)), row: box.row - 1, column: box.column, bold: selected)
+            // One cell short of the panel: a title never runs into the next panel's.
+            screen.put(String(heading.prefix(box.columns - 1)), row: box.row - 1, column: box.column, bold: selected)
         }
     }
 
@@ -976,7 +977,7 @@ public final class LabelApp {
             let time = parse.date(from: row.time).map(local.string(from:)) ?? row.time
             lines.append(cell(String(row.id), 6) + cell(time, 17) + cell(row.user, 14) + cell(row.role?.rawValue ?? "–", 11)
                          + cell(row.itemPath, itemWidth) + cell(row.prediction?.rawValue ?? "–", 11)
-                         + cell(row.explanation?.rawValue ?? "–", 12) + cell(row.correctedLabel?.displayName ?? "–", 6)
+                         + cell(row.explanation?.rawValue ?? "–", 12) + cell(row.establishedLabel?.displayName ?? "–", 6)
                          + (row.hasCorrectedMask ? "yes" : "–") + (row.reverted ? "  reverted" : ""))
         }
         return lines
