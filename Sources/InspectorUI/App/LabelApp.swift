@@ -79,6 +79,7 @@ public final class LabelApp {
     /// Queries and reviews this session answered, and skipped: what the person did, as they
     /// count it.
     var queriesAnswered = 0
+    var reviewsAnswered = 0
     var queriesSkipped = 0
     // Supervisor
     var reviewIndex = 0
@@ -265,7 +266,7 @@ public final class LabelApp {
         if let review = shown.review {
             do {
                 outcome = try session.answerReview(review, event, heatmap: heatmap)
-                queriesAnswered += 1
+                reviewsAnswered += 1
             } catch let taken as ReviewAlreadyAnswered {
                 message = "\(taken)."
                 answer = Answer()
@@ -296,7 +297,7 @@ public final class LabelApp {
 
     /// What this person did in this session, in their words.
     var sessionCounts: String {
-        "this session: \(queriesAnswered) answered" + (queriesSkipped > 0 ? ", \(queriesSkipped) skipped" : "")
+        "this session: \(queriesAnswered + reviewsAnswered) answered" + (queriesSkipped > 0 ? ", \(queriesSkipped) skipped" : "")
     }
 
     /// Whether the shown item has an answer begun but not submitted.
@@ -316,21 +317,21 @@ public final class LabelApp {
             lastRetrainVersion = retrainVersion
             changed = true
             switch retrainer.state {
-            case .finished(let round, _, let validation, false, let activeNumber, let activeValidation):
-                // The candidate is selected, so P / D act on it at once.
+            case .finished(let round, let previous):
+                // The new round is selected, so P / D (or R) act on it at once.
                 selectedRound = max(0, (try session.rounds().count) - 1)
-                message = String(format: "Round %d kept as a candidate: validation MCC %.3f < round %d's %.3f (still in use). "
-                                 + "P: use it anyway, D: discard.", round, validation, activeNumber ?? 0, activeValidation ?? 0)
-            case .finished(let round, let mcc, let validation, true, let previous, let previousValidation):
+                let validation = round.metrics?.validation.mcc ?? .nan, before = previous?.metrics?.validation.mcc ?? .nan
+                guard round.status == .active else {
+                    message = String(format: "Round %d kept as a candidate: validation MCC %.3f < round %d's %.3f (still in use). "
+                                     + "P: use it anyway, D: discard.", round.number, validation, previous?.number ?? 0, before)
+                    break
+                }
                 try session.refresh()
                 if shown?.review != nil { loadReviewPanels() }
-                if let active = try session.workspace.activeRound() {
-                    try heatmaps.reload(checkpoint: session.workspace.checkpointPath(of: active), explainer: try session.explainer())
-                }
-                message = String(format: "Round %d trained and active: validation MCC %.3f", round, validation)
-                    + (previous.map { String(format: " (round %d: %.3f)", $0, previousValidation ?? .nan) } ?? "")
-                    + String(format: ", test MCC %.3f.", mcc)
-                selectedRound = max(0, (try session.rounds().count) - 1)
+                try heatmaps.reload(checkpoint: session.workspace.checkpointPath(of: round), explainer: try session.explainer())
+                message = String(format: "Round %d trained and active: validation MCC %.3f", round.number, validation)
+                    + (previous.map { String(format: " (round %d: %.3f)", $0.number, before) } ?? "")
+                    + String(format: ", test MCC %.3f.", round.metrics?.test.mcc ?? .nan)
                 if current == .inspector || shown == nil { try nextQuery() }
             case .failed(let reason):
                 message = "Retraining stopped: \(reason)"
@@ -760,7 +761,6 @@ public final class LabelApp {
         }
     }
 
-    func label(_ value: ClassLabel) -> String { value.displayName }
 
     /// The overlay of `view`'s heatmap (this map's own min–max, or neutral grey when the map
     /// is flat), with the top-10 % outline of a map that is not flat; and a line saying what
@@ -872,7 +872,7 @@ public final class LabelApp {
         let answered = answer.prediction.map { "prediction \($0.rawValue)" } ?? "prediction ?"
         let explained = answer.explanation.map { "explanation \($0.rawValue)" } ?? "explanation ?"
         screen.put("item: \(Self.shownName(view.path))", row: d.row, column: d.column, bold: true)
-        screen.put(String(format: "predicted: %@ %.2f  ·  %@", label(view.predictedLabel), view.confidence, state), row: d.row + 1, column: d.column)
+        screen.put(String(format: "predicted: %@ %.2f  ·  %@", view.predictedLabel.displayName, view.confidence, state), row: d.row + 1, column: d.column)
         let left = session.pool.predictions.count - queriesAnswered
         screen.put("query \(queriesAnswered + 1) · about \(max(0, left)) in the pool · your answer: \(answered), \(explained)\(answer.mask.map { ", mask \($0.area) px" } ?? "")",
                    row: d.row + 2, column: d.column)
@@ -933,7 +933,7 @@ public final class LabelApp {
                 // painted (if any) — not a heatmap over it.
                 let painted = queryMask.flatMap { $0.isEmpty ? nil : $0.resized(width: view.image.width, height: view.image.height) }
                 drawImage(view.image, in: box, marking: painted.map(MaskMarking.init(mask:)))
-                let label = view.knownLabel.map { "labelled \(self.label($0))" } ?? "not labelled"
+                let label = view.knownLabel.map { "labelled \($0.displayName)" } ?? "not labelled"
                 let heading = "\(title): \(label)\(painted != nil ? ", defect painted (red outline)" : ", no defect painted")"
                 screen.put(String(heading.prefix(box.columns - 1)), row: box.row - 1, column: box.column)
                 continue
@@ -942,8 +942,8 @@ public final class LabelApp {
             let (image, state) = overlay(for: view, compact: true)
             let drawn = drawImage(showOverlay ? image : view.image, in: box, marking: selected ? editor.map(MaskMarking.init(editor:)) : nil)
             if selected { mouseTarget = (box, view.image.width, view.image.height, drawn.columns, drawn.rows) }
-            let known = view.knownLabel.map { " · labelled \(label($0))" } ?? ""
-            let heading = String(format: "%@%@: %@ %.2f%@ · %@", selected ? "▶ " : "", title, label(view.predictedLabel), view.confidence, known, state)
+            let known = view.knownLabel.map { " · labelled \($0.displayName)" } ?? ""
+            let heading = String(format: "%@%@: %@ %.2f%@ · %@", selected ? "▶ " : "", title, view.predictedLabel.displayName, view.confidence, known, state)
             // One cell short of the panel: a title never runs into the next panel's.
             screen.put(String(heading.prefix(box.columns - 1)), row: box.row - 1, column: box.column, bold: selected)
         }
@@ -1004,8 +1004,7 @@ public final class LabelApp {
             // (a candidate or a discarded round never was).
             let before = rounds[..<index].last { ![.candidate, .discarded, .failed].contains($0.status) }?.metrics
             let m = round.metrics
-            let status = round.status.rawValue.replacingOccurrences(of: "_", with: " ")
-            lines.append(cell(String(round.number), widths.round) + "  " + cell(status, widths.status, left: true)
+            lines.append(cell(String(round.number), widths.round) + "  " + cell(round.status.displayName, widths.status, left: true)
                          + cell(String(round.trainingSize), widths.size) + cell(number(m?.validation.mcc), widths.number)
                          + cell(number(m?.test.accuracy), widths.number) + cell(number(m?.test.f1), widths.number)
                          + cell(number(m?.test.mcc), widths.number) + cell(change(m?.test.mcc, from: before?.test.mcc), widths.number))

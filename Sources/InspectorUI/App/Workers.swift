@@ -141,7 +141,7 @@ final class RetrainWorker: @unchecked Sendable {
         case running(epoch: Int, of: Int, loss: Float)
         /// The round was recorded: `active` when it replaced the model in use, else it is a
         /// candidate (worse on validation than `activeNumber`, whose validation MCC is given).
-        case finished(round: Int, mcc: Double, validationMCC: Double, active: Bool, activeNumber: Int?, activeValidationMCC: Double?)
+        case finished(Round, previous: Round?)
         case failed(String)
     }
 
@@ -197,9 +197,7 @@ final class RetrainWorker: @unchecked Sendable {
                 defer { self.lock.unlock() }
                 return !self.cancelRequested
             }
-            self.set(.finished(round: round.number, mcc: metrics.test.mcc, validationMCC: metrics.validation.mcc,
-                               active: round.status == .active, activeNumber: before?.number,
-                               activeValidationMCC: before?.metrics?.validation.mcc))
+            self.set(.finished(round, previous: before))
         } catch {
             self.set(.failed("\(error)"))
         }

@@ -90,6 +90,9 @@ public enum RoundStatus: String, Sendable, CaseIterable {
     case candidate
     /// A candidate the operator decided against (kept, never used).
     case discarded
+
+    /// How screens and reports say it ("rolled back").
+    public var displayName: String { rawValue.replacingOccurrences(of: "_", with: " ") }
 }
 
 /// When a newly trained round replaces the active one (setting `promotion`).

@@ -56,13 +56,12 @@ extension Workspace {
 
     func recordFeedback(_ event: FeedbackEvent, at time: Date = Date(), acceptIntoTraining: Bool = false,
                         alongside: (WorkspaceStore) throws -> Void) throws -> Int64 {
-        guard let item = try store.item(at: event.itemPath), item.isUsable else {
-            throw WorkspaceError(path, "no usable item '\(event.itemPath)' in this workspace")
-        }
-        return try store.writeRetryingWhenBusy {
-            // Read again inside the write transaction: another inspector may have moved it.
-            let current = try store.item(at: event.itemPath) ?? item
-            let movesFromPool = acceptIntoTraining && event.establishedLabel != nil && current.split == .pool
+        try store.writeRetryingWhenBusy {
+            // Read inside the write transaction: another inspector may have moved it meanwhile.
+            guard let item = try store.item(at: event.itemPath), item.isUsable else {
+                throw WorkspaceError(path, "no usable item '\(event.itemPath)' in this workspace")
+            }
+            let movesFromPool = acceptIntoTraining && event.establishedLabel != nil && item.split == .pool
             let id = try store.insertFeedback(event, itemID: item.id, time: time, movedFromPool: movesFromPool)
             if let label = event.establishedLabel { try store.establish(label, itemID: item.id, intoTraining: acceptIntoTraining) }
             try alongside(store)

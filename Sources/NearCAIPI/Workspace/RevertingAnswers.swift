@@ -23,12 +23,15 @@ public struct AnswerSelection: Sendable, Equatable, CustomStringConvertible {
     /// No condition: selects nothing.
     public var isEmpty: Bool { user == nil && round == nil && since == nil && until == nil }
 
-    public func matches(_ answer: FeedbackRecord) -> Bool {
+    public func matches(_ answer: FeedbackRecord) -> Bool { matches(answer, reading: ISO8601DateFormatter()) }
+
+    /// `matches`, with the formatter that reads the answers' times (made once per log).
+    func matches(_ answer: FeedbackRecord, reading times: ISO8601DateFormatter) -> Bool {
         guard !isEmpty, !answer.reverted else { return false }
         if let user, answer.user != user { return false }
         if let round, answer.roundNumber != round { return false }
         if since != nil || until != nil {
-            guard let time = ISO8601DateFormatter().date(from: answer.time) else { return false }
+            guard let time = times.date(from: answer.time) else { return false }
             if let since, time < since { return false }
             if let until, time >= until { return false }
         }
@@ -52,7 +55,8 @@ extension Workspace {
     /// The standing (not reverted) answers `selection` picks, oldest first: what `revert`
     /// would revert, to be shown before anyone confirms.
     public func answers(matching selection: AnswerSelection) throws -> [FeedbackRecord] {
-        try feedbackLog().filter(selection.matches)
+        let times = ISO8601DateFormatter()
+        return try feedbackLog().filter { selection.matches($0, reading: times) }
     }
 
     /// Reverts the answers `selection` picks, in one transaction, and returns them. A reverted

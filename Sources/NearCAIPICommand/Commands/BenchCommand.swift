@@ -108,9 +108,7 @@ enum BenchCommand: Command {
                 machine: .init(cores: cores, blas_core: BLAS.coreName, blas_threads: allThreads, openmp_idle_threads: DNNL.waitPolicy),
                 sgemm_gflops: number(threaded), sgemm_gflops_1_thread: number(oneThread),
                 imaging: .init(png_decode_128_rgb_per_s: number(1 / decodeSeconds), area_resize_1600x1200_to_128_ms: number(resizeSeconds * 1000)),
-                sixel_256_overlay: .init(encode_ms: number(sixel.encodeMilliseconds), psnr_db: sixel.psnr.map(number), bytes: sixel.bytes,
-                                         img2sixel_ms: sixel.img2sixelMilliseconds.map(number), img2sixel_psnr_db: sixel.img2sixelPSNR.map(number),
-                                         img2sixel_bytes: sixel.img2sixelBytes),
+                sixel_256_overlay: sixel,
                 screens: screens.map(BenchReport.Screen.init),
                 models: Dictionary(uniqueKeysWithValues: zip(models, implementations).map { model, chosenKernels in
                     let (name, train, infer, invrise) = model
@@ -181,26 +179,6 @@ enum BenchCommand: Command {
             var png_decode_128_rgb_per_s: Double
             var area_resize_1600x1200_to_128_ms: Double
         }
-        struct Sixel: Encodable {
-            var encode_ms: Double
-            var psnr_db: Double?
-            var bytes: Int
-            var img2sixel_ms: Double?
-            var img2sixel_psnr_db: Double?
-            var img2sixel_bytes: Int?
-
-            // Absent measurements are written as null, not left out.
-            func encode(to encoder: any Encoder) throws {
-                var container = encoder.container(keyedBy: CodingKeys.self)
-                try container.encode(encode_ms, forKey: .encode_ms)
-                try container.encode(psnr_db, forKey: .psnr_db)
-                try container.encode(bytes, forKey: .bytes)
-                try container.encode(img2sixel_ms, forKey: .img2sixel_ms)
-                try container.encode(img2sixel_psnr_db, forKey: .img2sixel_psnr_db)
-                try container.encode(img2sixel_bytes, forKey: .img2sixel_bytes)
-            }
-            enum CodingKeys: CodingKey { case encode_ms, psnr_db, bytes, img2sixel_ms, img2sixel_psnr_db, img2sixel_bytes }
-        }
         /// One screen timing, in milliseconds.
         struct Screen: Encodable {
             var graphics: String
@@ -235,7 +213,7 @@ enum BenchCommand: Command {
         var sgemm_gflops: Double
         var sgemm_gflops_1_thread: Double
         var imaging: Imaging
-        var sixel_256_overlay: Sixel
+        var sixel_256_overlay: InterfaceMeasurements.SixelFigures
         var screens: [Screen]
         var models: [String: Model]
         var peakResidentMegabytes: Double?

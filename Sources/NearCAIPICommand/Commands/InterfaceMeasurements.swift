@@ -8,13 +8,25 @@ import SyntheticParts
 /// The terminal UI part of `nearcaipi bench`: the sixel encoder against libsixel's
 /// `img2sixel` on the same picture, and the labelling screens' response times.
 enum InterfaceMeasurements {
-    struct SixelFigures {
+    struct SixelFigures: Encodable {
         var encodeMilliseconds: Double
         var psnr: Double?
         var bytes: Int
         var img2sixelMilliseconds: Double?
         var img2sixelPSNR: Double?
         var img2sixelBytes: Int?
+
+        /// `bench --json`'s names, figures as the report rounds them, absent ones as null.
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: JSONKey.self)
+            try container.encode(BenchCommand.number(encodeMilliseconds), forKey: .encode_ms)
+            try container.encode(psnr.map(BenchCommand.number), forKey: .psnr_db)
+            try container.encode(bytes, forKey: .bytes)
+            try container.encode(img2sixelMilliseconds.map(BenchCommand.number), forKey: .img2sixel_ms)
+            try container.encode(img2sixelPSNR.map(BenchCommand.number), forKey: .img2sixel_psnr_db)
+            try container.encode(img2sixelBytes, forKey: .img2sixel_bytes)
+        }
+        enum JSONKey: CodingKey { case encode_ms, psnr_db, bytes, img2sixel_ms, img2sixel_psnr_db, img2sixel_bytes }
     }
 
     /// A 256×256 weld image under a heatmap, as the inspector screen shows it.

@@ -73,7 +73,7 @@ enum StatusCommand: Command {
                     String(format: "test accuracy %.3f, F1 %.3f, MCC %.3f; validation accuracy %.3f; best epoch %d of %d, %.0f s",
                            m.test.accuracy, m.test.f1, m.test.mcc, m.validation.accuracy, m.bestEpoch, m.epochs, m.seconds)
                 } ?? "no metrics stored"
-                print("  round \(round.number): \(round.status.rawValue.replacingOccurrences(of: "_", with: " ")), \(round.trainingSize) training images, \(measured)")
+                print("  round \(round.number): \(round.status.displayName), \(round.trainingSize) training images, \(measured)")
             }
         }
     }
