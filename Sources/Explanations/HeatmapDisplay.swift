@@ -54,8 +54,13 @@ public struct HeatmapDisplay: Sendable, Equatable {
             return isFlat ? "flat: the decision does not hinge on one region (\(values), \(contrast))" : "\(values), \(contrast)"
         }
         let coldest = lowering - (range.upperBound - range.lowerBound)
+        if lowering < 0 {
+            // Every masked copy looked more like the class than the part: the masking itself
+            // moves the model, so the map's shape is not a region of the part. Said so.
+            return "flat: hiding no region lowers \(p); hiding any raised it by ≥ \(Self.format(-lowering)) (\(contrast))"
+        }
         if lowering < HeatmapNoise.minimumPeak {
-            return "flat: hiding no region lowers \(p) (at most by \(Self.format(lowering)), \(contrast))"
+            return "flat: hiding no region lowers \(p) by \(Self.format(HeatmapNoise.minimumPeak)) (at most \(Self.format(lowering)), \(contrast))"
         }
         let drops = "hiding red lowers \(p) by \(Self.format(lowering)), blue by \(Self.format(coldest))"
         return isFlat ? "flat: the decision does not hinge on one region (\(drops), \(contrast))" : "\(drops), \(contrast)"

@@ -297,6 +297,24 @@ import Testing
         #expect(overlay == expected)
     }
 
+    /// A flat map says why it is flat: a map where every hiding raised P(NOK) (the masking
+    /// itself looked defective) says that, whatever its contrast — not "lowers by -0.262".
+    @Test func aFlatMapSaysWhyItIsFlat() {
+        let map = Image(width: 8, height: 8, channels: 1, filledWith: 0.2)
+        var raised = HeatmapNoise(noise: 0.01, peak: 0.3, noisePeak: 0.05)
+        raised.lowering = -0.262
+        let caption = HeatmapDisplay(heatmap: map, noise: raised).caption
+        #expect(HeatmapDisplay(heatmap: map, noise: raised).isFlat && raised.contrast >= HeatmapNoise.flatBelow)
+        #expect(caption.hasPrefix("flat: hiding no region lowers P(NOK); hiding any raised it by ≥ 0.262"), "\(caption)")
+        #expect(!caption.contains("-0.262"))
+        var barely = raised
+        barely.lowering = 0.002
+        #expect(HeatmapDisplay(heatmap: map, noise: barely).caption.hasPrefix("flat: hiding no region lowers P(NOK) by 0.005 (at most 0.002"))
+        var clear = raised
+        clear.lowering = 0.3
+        #expect(HeatmapDisplay(heatmap: map, noise: clear).caption.hasPrefix("hiding red lowers P(NOK) by 0.3"))
+    }
+
     @Test func convergenceStopsOnceTheMapIsMeasured() {
         let normal = NormalParts(parts: (0..<8).map(Self.normalPart))!
         // NOK as bright as the defect square: hiding any part of it lowers the confidence.

@@ -57,10 +57,10 @@ import TestSupport
         let workspace = try Self.workspace(directory)
         let driven = try Driven(workspace, role: .inspector, columns: 40, rows: 12)
         defer { driven.close() }
-        let shown = driven.app.shown?.view.path
+        let shown = driven.app.state.shown?.view.path
         try driven.press(.character("y"), .enter, .character("n"), .character("g"), .enter, .character("s"))
         #expect(try workspace.feedbackLog().isEmpty, "an answer was stored for an image nobody saw")
-        #expect(driven.app.shown?.view.path == shown)
+        #expect(driven.app.state.shown?.view.path == shown)
         #expect(try driven.press(.character("q")) == false)
     }
 
@@ -71,7 +71,7 @@ import TestSupport
         let driven = try Driven(workspace, role: .operator)
         defer { driven.close() }
         try driven.press(.character("y"), .enter, .character("s"), .character("y"), .enter)
-        #expect(driven.app.message.contains("this session: 2 answered, 1 skipped"), "\(driven.app.message)")
+        #expect(driven.app.state.message.contains("this session: 2 answered, 1 skipped"), "\(driven.app.state.message)")
         let log = try workspace.feedbackLog()
         #expect(log.map(\.prediction) == [.right, .skip, .right])
         // Answered on the inspector screen: in the inspector's role, whatever the person's.
@@ -79,9 +79,9 @@ import TestSupport
         #expect(try workspace.pendingFeedbackCount() == 2)
         // An answer begun but not submitted: q asks before dropping it.
         try driven.press(.character("n"))
-        #expect(try driven.press(.character("q")) && driven.app.confirmation == .quitWithUnsubmittedAnswer)
+        #expect(try driven.press(.character("q")) && driven.app.state.confirmation == .quitWithUnsubmittedAnswer)
         try driven.press(.character("n"))
-        #expect(driven.app.confirmation == nil && driven.app.answer.prediction == .wrong)
+        #expect(driven.app.state.confirmation == nil && driven.app.state.answer.prediction == .wrong)
     }
 
     /// A defect painted on a part the answer calls OK is a contradiction: nothing is stored and
@@ -93,14 +93,14 @@ import TestSupport
         let workspace = try Self.workspace(directory)
         let driven = try Driven(workspace, role: .inspector)
         defer { driven.close() }
-        let predictedOK = driven.app.shown?.view.predictedLabel == .ok
+        let predictedOK = driven.app.state.shown?.view.predictedLabel == .ok
         // "Prediction right" on a part predicted OK, or "wrong" on one predicted NOK: OK either way.
         try driven.press(.character(predictedOK ? "y" : "n"), .character("b"), .character(" "), .right, .enter)
-        let painted = try #require(driven.app.answer.mask)
-        #expect(!painted.isEmpty && driven.app.editor == nil)
+        let painted = try #require(driven.app.state.answer.mask)
+        #expect(!painted.isEmpty && driven.app.state.editor == nil)
         try driven.press(.enter)
         #expect(try workspace.feedbackLog().isEmpty)
-        #expect(driven.app.message.contains("a defect is painted on it"))
+        #expect(driven.app.state.message.contains("a defect is painted on it"))
         // Cleared, the same answer is stored.
         try driven.press(.character("b"), .character("c"), .enter, .enter)
         #expect(try workspace.feedbackLog().count == 1)
@@ -115,24 +115,28 @@ import TestSupport
         let driven = try Driven(workspace, role: .supervisor)
         defer { driven.close() }
         // The inspector says the prediction is wrong and paints a region: two reviews queued.
-        let query = try #require(driven.app.shown?.view.path)
+        let query = try #require(driven.app.state.shown?.view.path)
         try driven.press(.character("n"), .character("b"), .character(" "), .right, .right, .enter, .enter)
-        if driven.app.message.contains("a defect is painted") {  // corrected to OK: no painting then
+        if driven.app.state.message.contains("a defect is painted") {  // corrected to OK: no painting then
             try driven.press(.character("b"), .character("c"), .enter, .enter)
         }
         try driven.press(.tab)
-        #expect(driven.app.current == .supervisor)
-        let first = try #require(driven.app.shown?.review)
-        #expect(first.of == query && driven.app.message.contains("Right (y) or wrong (n)?"))
-        #expect(driven.app.message.contains(first.reason == .nearHit ? "Near hit (" : "Near miss ("))
-        // The question fits a 120-column message line whole.
-        #expect(driven.app.message.count < 118, "\(driven.app.message)")
+        #expect(driven.app.state.current == .supervisor)
+        let first = try #require(driven.app.state.shown?.review)
+        #expect(first.of == query && driven.app.state.message.contains("Right (y) or wrong (n)?"))
+        #expect(driven.app.state.message.contains((first.reason == .nearHit ? "Near hit " : "Near miss ") + ScreenState.shownName(first.path)))
+        // The question is read whole on the two message lines of a 120-column screen.
+        #expect(ScreenFrame.wrapped(driven.app.state.message, columns: 118, lines: 2).last?.hasSuffix("…") == false)
         #expect(try driven.app.queryMask == workspace.paintedMask(of: query))
         try driven.press(.character("y"), .enter)
         // Answered in the supervisor's role; the next review is open at once.
         #expect(try workspace.feedbackLog().last?.role == .supervisor)
-        let next = try #require(driven.app.shown?.review)
-        #expect(next.id != first.id && driven.app.reviewIndex == 0)
+        let next = try #require(driven.app.state.shown?.review)
+        #expect(next.id != first.id && driven.app.state.reviewIndex == 0)
+        // What was stored and the next question, both on the message lines.
+        #expect(driven.app.state.message.hasPrefix("saved ") && driven.app.state.message.contains("Next: Near "),
+                "\(driven.app.state.message)")
+        #expect(ScreenFrame.wrapped(driven.app.state.message, columns: 118, lines: 2).last?.hasSuffix("…") == false)
     }
 
     @Test func retrainingFromScratchAndQuittingWhileTrainingAsk() throws {
@@ -142,18 +146,18 @@ import TestSupport
         let driven = try Driven(workspace, role: .operator)
         defer { driven.close() }
         try driven.press(.tab, .tab)
-        #expect(driven.app.current == .operator)
+        #expect(driven.app.state.current == .operator)
         try driven.press(.character("T"))
-        #expect(driven.app.confirmation == .retrainFromScratch && !driven.app.retrainer.isRunning)
-        #expect(driven.app.message.contains("from scratch"))
+        #expect(driven.app.state.confirmation == .retrainFromScratch && !driven.app.retrainer.isRunning)
+        #expect(driven.app.state.message.contains("from scratch"))
         try driven.press(.character("n"))
-        #expect(driven.app.confirmation == nil && !driven.app.retrainer.isRunning)
+        #expect(driven.app.state.confirmation == nil && !driven.app.retrainer.isRunning)
         try driven.press(.character("r"))
         #expect(driven.app.retrainer.isRunning)
-        #expect(try driven.press(.character("q")) && driven.app.confirmation == .quitWhileTraining)
-        #expect(driven.app.message.contains("no round is recorded"))
+        #expect(try driven.press(.character("q")) && driven.app.state.confirmation == .quitWhileTraining)
+        #expect(driven.app.state.message.contains("no round is recorded"))
         try driven.press(.character("x"))  // anything but y: stay
-        #expect(driven.app.retrainer.isRunning && driven.app.confirmation == nil)
+        #expect(driven.app.retrainer.isRunning && driven.app.state.confirmation == nil)
         try driven.press(.character("q"))
         #expect(try driven.press(.character("y")) == false)
     }
@@ -174,9 +178,9 @@ import TestSupport
         try driven.press(.tab, .tab)
 
         // Roll back to round 1: asked, with what happens to the answers; they all stay.
-        driven.app.selectedRound = 0
+        driven.app.state.selectedRound = 0
         try driven.press(.character("R"))
-        #expect(driven.app.confirmation == .rollback(to: 1, waiting: 2) && driven.app.message.contains("Answers stay"))
+        #expect(driven.app.state.confirmation == .rollback(to: 1, waiting: 2) && driven.app.state.message.contains("Answers stay"))
         try driven.press(.character("y"))
         #expect(try workspace.activeRound()?.number == 1)
         #expect(try workspace.feedbackLog().allSatisfy { !$0.reverted } && workspace.pendingFeedbackCount() == 2)
@@ -184,14 +188,22 @@ import TestSupport
         // Revert needs answers a round trained on: train round 3, then revert its answers.
         try session.refresh()
         try session.retrain(options: Self.quickRound())
-        driven.app.selectedRound = 2
+        driven.app.state.selectedRound = 2
         try driven.press(.character("v"))
-        #expect(driven.app.confirmation == .revert(AnswerSelection(round: 3), count: 2))
+        #expect(driven.app.state.confirmation == .revert(AnswerSelection(round: 3), count: 2))
         // u narrows to one person (ines), then y reverts exactly those.
         try driven.press(.character("u"))
-        #expect(driven.app.confirmation == .revert(AnswerSelection(user: "ines", round: 3), count: 2))
+        #expect(driven.app.state.confirmation == .revert(AnswerSelection(user: "ines", round: 3), count: 2))
         try driven.press(.character("y"))
         #expect(try workspace.feedbackLog().allSatisfy(\.reverted))
-        #expect(driven.app.message.contains("Reverted 2 answers"))
+        #expect(driven.app.state.message.contains("Reverted 2 answers"))
+
+        // Another process (the command line) makes round 2 active: within a second, with no
+        // key pressed, the screens use its model and say so.
+        let elsewhere = try Workspace(opening: workspace.path)
+        try elsewhere.rollback(to: 2)
+        driven.app.changesReadAt = .distantPast
+        try driven.press(.none)
+        #expect(driven.app.loadedRound == 2 && driven.app.state.message.contains("Round 2 is now in use"), "\(driven.app.state.message)")
     }
 }

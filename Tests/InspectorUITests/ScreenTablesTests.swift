@@ -23,7 +23,7 @@ import Testing
                   metrics: try Self.metrics(validation: -0.1, accuracy: 0.575, f1: 0.55, mcc: 0.146)),
             Round(number: 12, checkpoint: "models/round-012.safetensors", status: .active, trainingSize: 1092, metrics: nil),
         ]
-        let lines = LabelApp.roundsTable(rounds)
+        let lines = OperatorScreen.roundsTable(rounds)
         let heading = lines[0]
         // Each heading ends where its numbers end (right-aligned columns).
         func end(of word: String, in line: String) -> Int? {
@@ -46,7 +46,7 @@ import Testing
         let answers = [FeedbackRecord(id: 7, itemPath: "nok/weld_0012.png", user: "sam", role: .supervisor, time: "2026-12-02T13:30:00Z",
                                       predictedLabel: .ok, prediction: .wrong, explanation: nil, correctedLabel: nil,
                                       hasCorrectedMask: false, roundNumber: nil, reverted: true)]
-        let lines = LabelApp.answersTable(answers)
+        let lines = AnswersTable.lines(answers)
         for heading in ["#", "time", "who", "role", "item", "prediction", "explanation", "label", "mask"] {
             #expect(lines[0].contains(heading))
         }
@@ -62,9 +62,9 @@ import Testing
     /// find the rest.
     @Test func theKeyLineKeepsWholeKeys() {
         let line = " y/n prediction right/wrong · g/b explanation right/wrong · Enter submit · s skip · Tab screens · ? help · q quit"
-        #expect(LabelApp.fitted(line, columns: 200) == line)
+        #expect(ScreenFrame.fitted(line, columns: 200) == line)
         for columns in [40, 60, 80] {
-            let fitted = LabelApp.fitted(line, columns: columns)
+            let fitted = ScreenFrame.fitted(line, columns: columns)
             #expect(fitted.count <= columns && fitted.hasSuffix(" · ? all keys"), "\(fitted)")
             let items = fitted.dropLast(" · ? all keys".count).components(separatedBy: " · ")
             #expect(items.allSatisfy { line.components(separatedBy: " · ").contains($0) }, "\(fitted)")

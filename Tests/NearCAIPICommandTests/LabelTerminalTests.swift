@@ -89,7 +89,7 @@ import TestSupport
     func answerOneThenStartPainting(_ tmux: TmuxSession) throws {
         try tmux.keys("y")
         try tmux.keys("Enter")
-        tmux.waitFor("saved (#1)")
+        tmux.waitFor("(#1)")
         try tmux.keys("n")
         try tmux.keys("b")
         tmux.waitFor("Paint the defect")
@@ -116,7 +116,8 @@ import TestSupport
         try tmux.keys("Down")
         #expect(tmux.screen.contains("XXX"))  // the painted region is visible in ASCII mode
         try tmux.keys("Enter")
-        tmux.waitFor("Mask painted")
+        // "Mask painted (N pixels)", or at once "… yet a defect is painted" on a part answered OK.
+        tmux.waitFor("painted")
         try tmux.keys("Enter")
         // A part predicted NOK and judged wrong is OK: a painted defect on it is refused, and
         // the answer goes in once the mask is cleared.
@@ -239,7 +240,7 @@ import TestSupport
     }
 
     /// SIGKILL of the screens while the inspector answers as fast as tmux types: every
-    /// answer the screen acknowledged ("saved (#N)") is in the workspace after the kill,
+    /// answer the screen acknowledged ("saved NAME (#N)") is in the workspace after the kill,
     /// and the screens start again on it. `make test`: 3 kills; `make torture`: 20.
     @Test(.enabled(if: tmuxAvailable)) func killedScreensKeepEveryAcknowledgedAnswer() throws {
         let directory = TemporaryDirectory("label-kill")
@@ -261,8 +262,8 @@ import TestSupport
             tmux.waitFor("EXIT=137")
             let stored = try Workspace(opening: workspace)
             #expect(try stored.integrityProblems().isEmpty)
-            if let range = screen.range(of: "saved (#") {
-                let id = Int64(screen[range.upperBound...].prefix { $0.isNumber }) ?? -1
+            if let match = screen.firstMatch(of: /saved \S+ \(#(\d+)\)/) {
+                let id = Int64(match.1) ?? -1
                 #expect(try stored.feedbackLog().filter { $0.id == id }.count == 1,
                         "kill \(kill): answer #\(id) was acknowledged on screen but is not stored")
                 acknowledgedTotal += 1

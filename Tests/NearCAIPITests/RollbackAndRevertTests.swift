@@ -53,6 +53,9 @@ import TestSupport
         let log = try workspace.feedbackLog()
         #expect(log.count == 2 && log.allSatisfy { !$0.reverted && $0.roundNumber == nil })
         #expect(try session.pendingFeedback() == 2)
+        // What round 2 learnt is still known: the operator can select (and revert) it.
+        #expect(log.allSatisfy { $0.trainedInto == [2] })
+        #expect(try workspace.answers(matching: AnswerSelection(round: 2)).count == 2)
         #expect(try workspace.item(at: defects[0])?.label == .nok && workspace.item(at: ok[0])?.label == .ok)
         // The export carries the mask the inspector painted, not the data set's own.
         let out = directory.file("export")
@@ -63,6 +66,7 @@ import TestSupport
         let (round, _) = try session.retrain(options: quickRound())
         let trainedOn = try workspace.feedbackLog().map(\.roundNumber)
         #expect(round.number == 3 && trainedOn == [3, 3])
+        #expect(try workspace.feedbackLog().allSatisfy { $0.trainedInto == [2, 3] })
     }
 
     @Test func revertingIsSelectiveShownFirstAndUndoesTheAnswersEffects() throws {

@@ -106,6 +106,8 @@ import TestSupport
         #expect(try workspace.schemaVersion == WorkspaceSchema.currentVersion)
         #expect(try workspace.rounds().map { "\($0.number) \($0.status)" } == ["1 superseded", "2 active"])
         #expect(try workspace.feedbackLog().map(\.roundNumber) == [2])
+        // Schema 6 keeps what each round trained on: filled from where the answers stood.
+        #expect(try workspace.feedbackLog().map(\.trainedInto) == [[2]])
         #expect(try workspace.integrityProblems().isEmpty)
     }
 

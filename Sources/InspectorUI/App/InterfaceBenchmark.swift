@@ -59,7 +59,7 @@ public enum InterfaceBenchmark {
         func waitForHeatmaps() throws {
             let deadline = DispatchTime.now().uptimeNanoseconds + 120_000_000_000
             while DispatchTime.now().uptimeNanoseconds < deadline {
-                let paths = ([app.shown?.view] + app.upcoming.map { Optional($0) }).compactMap { $0?.path }
+                let paths = ([app.state.shown?.view] + app.upcoming.map { Optional($0) }).compactMap { $0?.path }
                 if paths.allSatisfy({ app.heatmaps.result(for: $0)?.complete == true }) { return }
                 _ = try app.step(.none)
                 usleep(20_000)
@@ -93,7 +93,7 @@ public enum InterfaceBenchmark {
             let start = DispatchTime.now().uptimeNanoseconds
             _ = try app.step(.enter)
             next.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
-            guard app.heatmaps.result(for: app.shown?.view.path ?? "")?.complete == true else {
+            guard app.heatmaps.result(for: app.state.shown?.view.path ?? "")?.complete == true else {
                 throw TerminalError(message: "the next query's heatmap was not computed ahead")
             }
         }

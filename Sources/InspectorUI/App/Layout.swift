@@ -12,19 +12,22 @@ public struct Layout: Sendable, Equatable {
     public var leftImage: Panel, rightImage: Panel, colorBar: Panel
     /// Text below the images.
     public var details: Panel
-    /// One line of messages and one line of key hints at the bottom (images never reach the
-    /// last row: a sixel image there would scroll the whole screen).
+    /// Two lines of messages (a long message wraps onto the second, never cut) and one line
+    /// of key hints at the bottom (images never reach the last row: a sixel image there would
+    /// scroll the whole screen).
     public var messageRow: Int, hintRow: Int
+    public static let messageLines = 2
 
     public var isTooSmall: Bool { rows < Self.minimumRows || columns < Self.minimumColumns }
 
     public init(rows: Int, columns: Int) {
         self.rows = rows
         self.columns = columns
-        messageRow = rows - 2
+        messageRow = rows - 1 - Self.messageLines
         hintRow = rows - 1
-        let detailLines = 4
-        let imageRows = max(1, rows - 2 - 2 - detailLines - 1)
+        let detailLines = 3
+        // Header and progress line, images, a blank line, the details, messages, key line.
+        let imageRows = max(1, rows - 2 - 1 - detailLines - Self.messageLines - 1)
         let panel = max(1, (columns - 8) / 2)
         leftImage = Panel(row: 2, column: 1, rows: imageRows, columns: panel)
         rightImage = Panel(row: 2, column: panel + 3, rows: imageRows, columns: panel)

@@ -191,7 +191,7 @@ final class RetrainWorker: @unchecked Sendable {
         do {
             let session = try LoopSession(workspace: try Workspace(opening: workspacePath), user: user)
             let before = try session.workspace.activeRound()
-            let (round, metrics) = try session.retrain(options: options, fromScratch: fromScratch) { progress in
+            let (round, _) = try session.retrain(options: options, fromScratch: fromScratch) { progress in
                 self.set(.running(epoch: progress.epoch, of: options.epochs, loss: progress.loss))
                 self.lock.lock()
                 defer { self.lock.unlock() }

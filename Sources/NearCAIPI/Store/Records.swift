@@ -48,6 +48,9 @@ public struct FeedbackRecord: Sendable, Equatable {
     public var roundNumber: Int?
     /// Withdrawn (`Workspace.revert`): it no longer counts.
     public var reverted: Bool
+    /// Every round that trained on it, oldest first — also rounds since rolled back, after
+    /// which the answer waits for the next round again (`roundNumber` nil).
+    public var trainedInto: [Int] = []
 
     /// The label this answer gave the part (the correction, else the confirmed or refuted
     /// prediction); nil for a skip.

@@ -98,6 +98,17 @@ public enum WorkspaceSchema {
         DROP TABLE rounds;
         ALTER TABLE rounds_rebuilt RENAME TO rounds;
         """,
+        // 6: which answers each round trained on, kept for good. `feedback.round_id` says
+        // where an answer stands now (a rollback hands it back to the next round); this says
+        // what a round learnt, so the operator can still select a rolled-back round's answers.
+        """
+        CREATE TABLE round_answers (
+            round_id INTEGER NOT NULL REFERENCES rounds(id),
+            feedback_id INTEGER NOT NULL REFERENCES feedback(id),
+            PRIMARY KEY (round_id, feedback_id)
+        ) WITHOUT ROWID;
+        INSERT INTO round_answers (round_id, feedback_id) SELECT round_id, id FROM feedback WHERE round_id IS NOT NULL;
+        """,
     ]
 
     public static var currentVersion: Int { migrations.count }

@@ -38,6 +38,10 @@ extension WorkspaceStore {
             UPDATE feedback SET round_id = (SELECT id FROM rounds WHERE number = ?)
             WHERE round_id IS NULL AND reverted = 0 AND id <= (SELECT coalesce(last_feedback_id, 0) FROM rounds WHERE number = ?)
             """, [.integer(Int64(number)), .integer(Int64(number))])
+        try database.query("""
+            INSERT OR IGNORE INTO round_answers (round_id, feedback_id)
+            SELECT round_id, id FROM feedback WHERE round_id = (SELECT id FROM rounds WHERE number = ?)
+            """, [.integer(Int64(number))])
     }
 
     /// Makes the candidate `number` active (false: no such candidate).

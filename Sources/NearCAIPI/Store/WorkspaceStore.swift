@@ -47,6 +47,13 @@ final class WorkspaceStore {
     /// is a complete copy.
     func checkpointLog() throws { try database.execute("PRAGMA wal_checkpoint(TRUNCATE)") }
 
+    /// A number that changes whenever another connection (another process, or a worker's own
+    /// connection) commits to the file (`PRAGMA data_version`); this connection's own writes
+    /// leave it as it is.
+    var changesByOthers: Int {
+        get throws { try database.query("PRAGMA data_version").first?.first?.integerValue.map(Int.init) ?? 0 }
+    }
+
     /// What `PRAGMA integrity_check` reports, without its "ok" for an intact file.
     func integrityProblems() throws -> [String] {
         try database.query("PRAGMA integrity_check").compactMap { $0.first?.textValue }.filter { $0 != "ok" }

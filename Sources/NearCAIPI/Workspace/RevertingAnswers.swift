@@ -29,7 +29,8 @@ public struct AnswerSelection: Sendable, Equatable, CustomStringConvertible {
     func matches(_ answer: FeedbackRecord, reading times: ISO8601DateFormatter) -> Bool {
         guard !isEmpty, !answer.reverted else { return false }
         if let user, answer.user != user { return false }
-        if let round, answer.roundNumber != round { return false }
+        // What the round learnt, also after a rollback handed the answer back to the next round.
+        if let round, answer.roundNumber != round, !answer.trainedInto.contains(round) { return false }
         if since != nil || until != nil {
             guard let time = times.date(from: answer.time) else { return false }
             if let since, time < since { return false }

@@ -216,6 +216,10 @@ public final class Workspace {
     /// What SQLite's integrity check finds wrong with the database file; empty when it is intact.
     public func integrityProblems() throws -> [String] { try store.integrityProblems() }
 
+    /// Changes whenever another process or connection commits to the workspace, so a screen
+    /// knows to read it again (a round trained, an answer reverted from the command line).
+    public var changesByOthers: Int { get throws { try store.changesByOthers } }
+
     /// The version of the schema the database is at (WorkspaceSchema.currentVersion once open).
     public var schemaVersion: Int { get throws { try store.schemaVersion } }
 }

@@ -16,7 +16,7 @@ enum RevertCommand: Command {
     """
 
     static let user = Option<String?>(name: "--user", placeholder: "NAME", help: "only this person's answers", format: .personName)
-    static let round = Option<Int?>(name: "--round", placeholder: "N", help: "only the answers round N trained on",
+    static let round = Option<Int?>(name: "--round", placeholder: "N", help: "only the answers round N trained on (also after a rollback)",
                                     format: .wholeNumber(in: 1...1_000_000))
     static let since = Option<Date?>(name: "--since", placeholder: "TIME", help: "only answers given at or after TIME",
                                      format: .time, note: "TIME: 2026-12-02, 2026-12-02T14:30 (local time) or 2026-12-02T13:30:00Z")

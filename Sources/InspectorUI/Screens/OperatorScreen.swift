@@ -1,0 +1,102 @@
+import NearCAIPI
+
+/// The operator's screen: the rounds with their figures, the learning curve, answers pending;
+/// or, while a revert waits for its y, the answers it would revert.
+struct OperatorScreen {
+    var rounds: [Round]
+    var pending: Int
+    var settings: LoopSettings
+    /// The answers a revert being confirmed would withdraw.
+    var revertPreview: [FeedbackRecord]?
+
+    func draw(_ state: ScreenState, on painter: Painter, layout: Layout) {
+        if case .revert(let selection, _) = state.confirmation {
+            AnswersTable.draw(revertPreview ?? [], title: "would be reverted: \(selection)", on: painter, layout: layout)
+            return
+        }
+        let table = Self.roundsTable(rounds)
+        painter.put(table[0], row: 3, column: 2, bold: true)
+        for (index, line) in table.dropFirst().enumerated() {
+            painter.put(line, row: 4 + index, column: 2, reverse: index == state.selectedRound)
+            if 4 + index >= layout.messageRow - 6 { break }
+        }
+        let chartRow = min(layout.messageRow - 5, 5 + rounds.count)
+        let bars: [Character] = ["▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"]
+        let metrics = rounds.map(\.metrics)
+        for (offset, (name, key)) in [("acc", \ClassificationMetrics.accuracy), ("F1 ", \ClassificationMetrics.f1),
+                                      ("MCC", \ClassificationMetrics.mcc)].enumerated() {
+            let line = metrics.map { m -> Character in
+                guard let value = m?.test[keyPath: key], value.isFinite else { return " " }
+                return bars[max(0, min(7, Int((max(0, value) * 7).rounded())))]
+            }
+            painter.put("\(name) across rounds  \(String(line))", row: chartRow + offset, column: 2)
+        }
+        let perRound = settings.interactionsPerRound
+        painter.put("answers pending: \(pending) of \(perRound) per round\(pending >= perRound ? " — retraining due" : "")",
+                    row: chartRow + 3, column: 2)
+        if chartRow + 4 < layout.messageRow {
+            painter.put("heatmaps: InvRISE of NOK, fill \(settings.heatmapFill.rawValue), up to \(settings.heatmapMasks) masks, "
+                        + "grid \(settings.heatmapGrid) (nearcaipi label --fill NAME changes the fill)",
+                        row: chartRow + 4, column: 2, dim: true)
+        }
+    }
+
+    /// The rounds as a table in fixed columns (numbers right-aligned under their headings),
+    /// with each round's change in test MCC from the model in use before it.
+    static func roundsTable(_ rounds: [Round]) -> [String] {
+        func cell(_ text: String, _ width: Int, left: Bool = false) -> String {
+            let padding = String(repeating: " ", count: max(0, width - text.count))
+            return left ? text + padding : padding + text
+        }
+        func number(_ value: Double?) -> String { value.map { $0.isFinite ? String(format: "%.3f", $0) : "–" } ?? "–" }
+        func change(_ value: Double?, from previous: Double?) -> String {
+            guard let value, let previous, value.isFinite, previous.isFinite else { return "" }
+            return String(format: "%+.3f", value - previous)
+        }
+        let widths = (round: 5, status: 12, size: 10, number: 9)
+        var lines = [cell("round", widths.round) + "  " + cell("status", widths.status, left: true) + cell("train size", widths.size)
+                     + cell("val MCC", widths.number) + cell("test acc", widths.number) + cell("F1", widths.number)
+                     + cell("MCC", widths.number) + cell("Δ MCC", widths.number)]
+        for (index, round) in rounds.enumerated() {
+            // Compared with the model in use before it: the last earlier round that went live
+            // (a candidate or a discarded round never was).
+            let before = rounds[..<index].last { ![.candidate, .discarded, .failed].contains($0.status) }?.metrics
+            let m = round.metrics
+            lines.append(cell(String(round.number), widths.round) + "  " + cell(round.status.displayName, widths.status, left: true)
+                         + cell(String(round.trainingSize), widths.size) + cell(number(m?.validation.mcc), widths.number)
+                         + cell(number(m?.test.accuracy), widths.number) + cell(number(m?.test.f1), widths.number)
+                         + cell(number(m?.test.mcc), widths.number) + cell(change(m?.test.mcc, from: before?.test.mcc), widths.number))
+        }
+        return lines
+    }
+}
+
+/// `?`: every key of every screen, and how to read a heatmap.
+enum HelpScreen {
+    static let lines = [
+        "Inspector: y / n  the prediction is right / wrong (wrong flips the label)",
+        "           g / b  the explanation is right / wrong (b opens the mask editor)",
+        "           Enter  submit (stored at once) · s skip · o overlay · t top-10 % outline",
+        "Mask editor: arrows or hjkl move the brush · space pen down/up · mouse paints",
+        "           HJKL jump eight steps · + / - brush size · r rectangle corners · e erase mode",
+        "           u undo · U redo",
+        "           c clear · t start from the heatmap's top 10 % · Enter done · Esc cancel",
+        "Supervisor: ←/→ next review · y/n g/b Enter answer it · f refutations (↑/↓, f again: back)",
+        "           L feedback log · u filter by user",
+        "Operator:  r retrain (fine-tune) · T from scratch · c cancel · ↑/↓ select round",
+        "           R roll back to the selected round (asks; answers stay) · x export",
+        "           v revert the answers the selected round trained on (lists them, asks; u: by person)",
+        "           P / D promote / discard the selected candidate (a round worse on validation)",
+        "Everywhere: Tab next screen · ? this help · q quit          (any key closes help)",
+        "Heatmap:   red (hi) = hiding that region behind a normal part's pixels lowers P(NOK)",
+        "           most: what the NOK decision hinges on; blue (lo) = lowers it least. The",
+        "           line below says by how much, and the contrast (over the noise of the",
+        "           random masks). Grey \"flat\" = no region decides it.",
+    ]
+
+    static func draw(on painter: Painter, layout: Layout) {
+        for (offset, line) in lines.enumerated() where 2 + offset < layout.messageRow {
+            painter.put(line, row: 2 + offset, column: 2)
+        }
+    }
+}

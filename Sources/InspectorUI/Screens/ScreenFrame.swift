@@ -1,0 +1,86 @@
+import NearCAIPI
+
+/// What every screen has around it: the header (who, which screen, answers pending, the
+/// workspace), the training progress, the two message lines and the key line.
+struct ScreenFrame {
+    var workspacePath: String
+    var pending: Int
+    var interactionsPerRound: Int
+    /// The round in training: epoch, epochs, loss.
+    var training: (epoch: Int, of: Int, loss: Float)?
+
+    func draw(_ state: ScreenState, on painter: Painter, layout: Layout) {
+        let columns = layout.columns
+        let screens = state.role.screens
+        let tabs = screens.count > 1
+            ? " · screens (Tab): " + screens.map { $0 == state.current ? "[\($0.rawValue)]" : $0.rawValue }.joined(separator: " ") : ""
+        // What a person acts on first; the workspace's folder last, where a long path may be cut.
+        let header = " NearCAIPI · \(state.user), \(state.role.rawValue)\(tabs) · answers pending \(pending)/\(interactionsPerRound) · \(workspacePath)"
+        painter.put(String(header.prefix(columns)), row: 0, column: 0, reverse: true)
+        if let training {
+            let done = training.of > 0 ? training.epoch * 20 / training.of : 0
+            painter.put("training [" + String(repeating: "#", count: done) + String(repeating: ".", count: 20 - done)
+                        + String(format: "] epoch %d/%d loss %.3f", training.epoch, training.of, training.loss), row: 1, column: 1, bold: true)
+        }
+        for (offset, line) in Self.wrapped(state.message, columns: columns - 2, lines: Layout.messageLines).enumerated() {
+            painter.put(line, row: layout.messageRow + offset, column: 1)
+        }
+        painter.put(Self.fitted(Self.hints(for: state), columns: columns), row: layout.hintRow, column: 0, dim: true)
+    }
+
+    /// `text` broken at spaces into at most `lines` lines of `columns`; only a message longer
+    /// than all of them is cut, with an ellipsis.
+    static func wrapped(_ text: String, columns: Int, lines: Int) -> [String] {
+        guard columns > 0, !text.isEmpty else { return [] }
+        var result: [String] = []
+        var rest = Substring(text)
+        while !rest.isEmpty, result.count < lines {
+            if rest.count <= columns { result.append(String(rest)); rest = ""; break }
+            let window = rest.prefix(columns + 1)
+            let cut = window.lastIndex(of: " ").map { $0 > rest.startIndex ? $0 : nil } ?? nil
+            let end = cut ?? rest.index(rest.startIndex, offsetBy: columns)
+            result.append(String(rest[..<end]))
+            rest = rest[end...].drop { $0 == " " }
+        }
+        if !rest.isEmpty, var last = result.popLast() {
+            if last.count >= columns { last = String(last.prefix(columns - 1)) }
+            result.append(last + "…")
+        }
+        return result
+    }
+
+    /// A key line that fits `columns`: whole items from the start, then "? all keys" — never
+    /// a word cut in half.
+    static func fitted(_ hints: String, columns: Int) -> String {
+        guard hints.count > columns else { return hints }
+        let tail = " · ? all keys"
+        var kept = ""
+        for item in hints.components(separatedBy: " · ") {
+            let next = kept.isEmpty ? item : kept + " · " + item
+            if next.count + tail.count > columns { break }
+            kept = next
+        }
+        return String((kept + tail).prefix(columns))
+    }
+
+    /// The keys that act now, most used first.
+    static func hints(for state: ScreenState) -> String {
+        if state.editor != nil {
+            // Done and cancel first: the two a person must find.
+            return " Enter done · Esc cancel · arrows/hjkl move (HJKL jump) · space pen · +/- brush · r rect · e erase · u undo · U redo · c clear · t top10%"
+        }
+        if let confirmation = state.confirmation {
+            if case .revert = confirmation { return " y revert them · u next person · any other key cancels" }
+            return " y yes · any other key cancels"
+        }
+        switch state.current {
+        case .inspector:
+            return " y/n prediction right/wrong · g/b explanation right/wrong · Enter submit · s skip · o overlay · t outline · Tab screens · ? help · q quit"
+        case .supervisor:
+            if state.refutationBrowser != nil { return " ↑/↓ refutations · f back to the query · ←/→ review · Tab · ? · q" }
+            return " ←/→ review · y/n g/b Enter answer · f refutations · L log (u user) · o t · Tab · ? · q"
+        case .operator:
+            return " r retrain · T from scratch · c cancel · ↑/↓ round · R rollback · P/D promote/discard candidate · v revert · x export · Tab · ? · q"
+        }
+    }
+}

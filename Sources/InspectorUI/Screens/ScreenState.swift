@@ -1,0 +1,521 @@
+import Explanations
+import Imaging
+import NearCAIPI
+
+/// What the screens need to know of the workspace and the workers to decide what a key does.
+/// The shell reads it live; tests give fixed answers. Everything here is read, never written:
+/// writing is an `ScreenEffect` the shell carries out.
+protocol ScreenFacts {
+    /// A round is training in the background.
+    var isTraining: Bool { get }
+    func rounds() throws -> [Round]
+    /// Open near hit / miss reviews.
+    func reviewCount() throws -> Int
+    /// Everyone with an answer in the log, sorted.
+    func usersWithAnswers() throws -> [String]
+    /// How many standing answers `selection` picks.
+    func answerCount(matching selection: AnswerSelection) throws -> Int
+    /// Answers that wait for the next round if the model goes back to round `number`.
+    func answersWaiting(afterRollbackTo number: Int) throws -> Int
+    /// The refutations made from the item at `path`.
+    func refutations(of path: String) throws -> [(path: String, transform: String)]
+    /// The top 10 % of the finished heatmap of `path`, if there is one.
+    func heatmapTopRegion(of path: String) -> BinaryMask?
+}
+
+/// Something a key asks the shell to do to the workspace or the workers. After doing it the
+/// shell tells the state what came of it (`stored`, `showQuery`, `showReview`, …).
+enum ScreenEffect {
+    case quit
+    /// Store an answer (or a skip) for the shown query or review.
+    case store(Submission)
+    /// Release the shown query and lease the next one.
+    case openNextQuery
+    /// Open the review at `ScreenState.reviewIndex`.
+    case openReview
+    case startRetraining(fromScratch: Bool)
+    case cancelRetraining
+    case rollback(to: Int)
+    case promote(Int)
+    case discard(Int)
+    case revert(AnswerSelection)
+    case export
+}
+
+/// An answer ready to be stored.
+struct Submission {
+    var event: FeedbackEvent
+    /// The painted defect region (encoded by the shell).
+    var mask: BinaryMask?
+    /// Answering a review rather than a query.
+    var review: Review?
+    var isSkip: Bool { event.prediction == .skip }
+}
+
+/// The screens as a state machine: everything a key can change, as a value, and what each key
+/// does to it. Keys in, new state and effects out; no terminal, no workspace writes. The shell
+/// (`LabelApp`) owns curses and the workers, carries out the effects and draws the state
+/// through the per-screen renderers.
+struct ScreenState {
+    struct Answer: Equatable {
+        var prediction: Verdict?
+        var explanation: Verdict?
+        var mask: BinaryMask?
+    }
+
+    struct Shown {
+        var view: ItemView
+        var query: Query?
+        var review: Review?
+    }
+
+    /// A list of refutations shown in the supervisor's query panel, one at a time.
+    struct RefutationBrowser {
+        var list: [(path: String, transform: String)]
+        var index: Int
+        var current: (path: String, transform: String) { list[index] }
+    }
+
+    /// A question asked before something that loses work or cannot be undone; while it is
+    /// open, y does it and any other key cancels.
+    enum Confirmation: Equatable {
+        /// Make round `to` active again; `waiting` answers of later rounds wait for the next.
+        case rollback(to: Int, waiting: Int)
+        /// Quit while a round trains: the round is lost.
+        case quitWhileTraining
+        /// Quit with an answer given but not submitted.
+        case quitWithUnsubmittedAnswer
+        /// Train a round from random weights.
+        case retrainFromScratch
+        /// Revert the answers `selection` picks (`count` of them, listed on the screen).
+        case revert(AnswerSelection, count: Int)
+        /// Make a candidate round active.
+        case promote(Int)
+    }
+
+    /// What this person did in this session, as they count it: skips are not answers.
+    struct SessionCounts: Equatable {
+        var queriesAnswered = 0
+        var reviewsAnswered = 0
+        var queriesSkipped = 0
+
+        var summary: String {
+            "this session: \(queriesAnswered + reviewsAnswered) answered" + (queriesSkipped > 0 ? ", \(queriesSkipped) skipped" : "")
+        }
+    }
+
+    let user: String
+    /// The person's role: which screens they may open.
+    let role: Role
+    /// Whose screen is shown: the role's own, or one below it. Answers carry it.
+    var current: Role = .inspector
+    var shown: Shown?
+    var answer = Answer()
+    var editor: MaskEditor?
+    var showOverlay = true
+    var showOutline = false
+    var showHelp = false
+    var showLog = false
+    /// The message line (wrapped onto two lines by the shell).
+    var message = ""
+    var counts = SessionCounts()
+    // Supervisor
+    var reviewIndex = 0
+    var refutationBrowser: RefutationBrowser?
+    /// The log shows this person's answers only (nil: everyone's).
+    var logUser: String?
+    // Operator
+    var selectedRound = 0
+    var confirmation: Confirmation?
+
+    init(user: String, role: Role) {
+        self.user = user
+        self.role = role
+    }
+
+    /// Whether the shown item has an answer begun but not submitted.
+    var hasUnsubmittedAnswer: Bool {
+        shown != nil && (answer.prediction != nil || answer.explanation != nil || answer.mask != nil || editor != nil)
+    }
+
+    /// The label the answer given so far makes of the shown item (nil before y / n).
+    var answeredLabel: ClassLabel? {
+        guard let shown, let prediction = answer.prediction else { return nil }
+        return prediction == .right ? shown.view.predictedLabel : shown.view.predictedLabel.other
+    }
+
+    // MARK: Keys
+
+    /// What `input` does. `isTooSmall`: the terminal is below the minimum size, so nothing is
+    /// shown and only q acts (a key answered blind would store a verdict on an unseen image).
+    mutating func handle(_ input: CursesScreen.Input, facts: some ScreenFacts, isTooSmall: Bool = false) throws -> [ScreenEffect] {
+        if isTooSmall, input != .character("q") { return [] }
+        if showHelp { showHelp = false; return [] }
+        if editor != nil { return handleEditor(input, facts: facts) }
+        if let asked = confirmation { return try answerConfirmation(asked, with: input, facts: facts) }
+        switch input {
+        case .character("q"):
+            if facts.isTraining {
+                confirmation = .quitWhileTraining
+                message = "A round is training: quitting stops it and no round is recorded (every answer is saved). Quit? y / n"
+                return []
+            }
+            if hasUnsubmittedAnswer, let shown {
+                confirmation = .quitWithUnsubmittedAnswer
+                message = "Your answer on \(Self.shownName(shown.view.path)) is not submitted (Enter stores it). Quit and drop it? y / n"
+                return []
+            }
+            return [.quit]
+        case .character("?"):
+            showHelp = true
+            return []
+        case .tab, .backTab:
+            let screens = role.screens
+            let index = screens.firstIndex(of: current) ?? 0
+            current = screens[(index + (input == .tab ? 1 : screens.count - 1)) % screens.count]
+            message = ""
+            refutationBrowser = nil
+            if current == .inspector, shown?.review != nil || shown == nil { return [.openNextQuery] }
+            if current == .supervisor { return [.openReview] }
+            return []
+        case .character("o"):
+            showOverlay.toggle()
+            return []
+        case .character("t") where current != .operator:
+            showOutline.toggle()
+            return []
+        default:
+            switch current {
+            case .inspector: return handleAnswerKeys(input)
+            case .supervisor: return try handleSupervisorKeys(input, facts: facts)
+            case .operator: return try handleOperatorKeys(input, facts: facts)
+            }
+        }
+    }
+
+    private mutating func handleEditor(_ input: CursesScreen.Input, facts: some ScreenFacts) -> [ScreenEffect] {
+        guard var editing = editor else { return [] }
+        switch input {
+        case .up, .character("k"): editing.apply(.move(dx: 0, dy: -1))
+        case .down, .character("j"): editing.apply(.move(dx: 0, dy: 1))
+        case .left, .character("h"): editing.apply(.move(dx: -1, dy: 0))
+        case .right, .character("l"): editing.apply(.move(dx: 1, dy: 0))
+        // Capitals jump eight steps: across the image in eight presses.
+        case .character("K"): editing.apply(.move(dx: 0, dy: -8))
+        case .character("J"): editing.apply(.move(dx: 0, dy: 8))
+        case .character("H"): editing.apply(.move(dx: -8, dy: 0))
+        case .character("L"): editing.apply(.move(dx: 8, dy: 0))
+        case .character(" "):
+            editing.apply(.togglePen)
+            message = editing.penDown ? "Pen down: moving \(editing.erasing ? "erases" : "paints"). Space lifts it." : "Pen up: moving does not paint."
+        case .character("+"), .character("="): editing.apply(.biggerBrush)
+        case .character("-"): editing.apply(.smallerBrush)
+        case .character("e"):
+            editing.apply(.toggleErase)
+            message = editing.erasing ? "Erasing: the pen and rectangles now remove paint (e: paint again)." : "Painting again."
+        case .character("r"):
+            editing.apply(.rectangleCorner)
+            message = editing.rectangleStart != nil
+                ? "Corner set. Move to the opposite corner and press r again to fill the rectangle (e: erase it instead)."
+                : "Rectangle \(editing.erasing ? "erased" : "filled"); mask \(editing.mask.area) px."
+        case .character("u"): editing.apply(.undo)
+        case .character("U"), .character("\u{12}"): editing.apply(.redo)
+        case .character("c"):
+            editing.apply(.clear)
+            message = "Mask cleared (u brings it back)."
+        case .character("t"):
+            if let path = shown?.view.path, let top = facts.heatmapTopRegion(of: path) {
+                editing.apply(.replace(top))
+                message = "Started from the heatmap's top 10 % (\(editing.mask.area) px): erase what is not the defect, paint what is missing."
+            } else {
+                message = "The heatmap is not finished yet (or is flat): there is no top 10 % to start from."
+            }
+        case .character("q"):
+            message = "Painting: Enter keeps the mask, Esc drops it; then q quits."
+        case .enter:
+            answer.mask = editing.mask
+            editor = nil
+            if editing.mask.isEmpty {
+                message = "Empty mask: nothing painted."
+            } else if answeredLabel == .ok {
+                // Said at once, not only when Enter is pressed again.
+                message = "Your answer makes this part OK, yet a defect is painted: n if it is NOK, or b c Enter to clear the paint."
+            } else {
+                message = "Mask painted (\(editing.mask.area) pixels). Enter to submit."
+            }
+            return []
+        case .escape:
+            editor = nil
+            answer.explanation = nil
+            message = "Mask editing cancelled; the explanation is unanswered again."
+            return []
+        default: break
+        }
+        editor = editing
+        return []
+    }
+
+    /// A mouse event on the picture being painted, already in its pixels.
+    mutating func paint(atPixel x: Int, _ y: Int, pressed: Bool, released: Bool) {
+        guard var editing = editor else { return }
+        editing.apply(pressed ? .press(x: x, y: y) : released ? .release(x: x, y: y) : .drag(x: x, y: y))
+        editor = editing
+    }
+
+    private mutating func answerConfirmation(_ asked: Confirmation, with input: CursesScreen.Input,
+                                             facts: some ScreenFacts) throws -> [ScreenEffect] {
+        confirmation = nil
+        guard input == .character("y") else {
+            if case .revert(let selection, _) = asked, input == .character("u") {
+                // u narrows (or widens) the selection to the next person before confirming.
+                let users = try facts.usersWithAnswers()
+                askRevert(AnswerSelection(user: Self.next(after: selection.user, in: users), round: selection.round), facts: facts)
+                return []
+            }
+            message = "Cancelled; nothing changed."
+            return []
+        }
+        switch asked {
+        case .rollback(let round, _): return [.rollback(to: round)]
+        case .quitWhileTraining, .quitWithUnsubmittedAnswer: return [.quit]
+        case .retrainFromScratch: return startRetraining(fromScratch: true, facts: facts)
+        case .promote(let round): return [.promote(round)]
+        case .revert(let selection, _): return [.revert(selection)]
+        }
+    }
+
+    private mutating func handleAnswerKeys(_ input: CursesScreen.Input) -> [ScreenEffect] {
+        guard let shown else { return [] }
+        switch input {
+        case .character("y"):
+            answer.prediction = .right
+            message = "Prediction right. g: explanation right, b: wrong (paint the defect), Enter: submit."
+        case .character("n"):
+            answer.prediction = .wrong
+            message = "Prediction wrong: the label becomes \(shown.view.predictedLabel.other.displayName). g / b for the explanation, Enter: submit."
+        case .character("g"):
+            answer.explanation = .right
+            answer.mask = nil
+            message = "Explanation right. Enter: submit."
+        case .character("b"):
+            answer.explanation = .wrong
+            editor = MaskEditor(width: shown.view.image.width, height: shown.view.image.height, start: answer.mask)
+            message = "Paint the defect: arrows/hjkl move, space pen, +/- brush, r rectangle, e erase, u undo, t top 10 %, Enter done."
+        case .character("s"):
+            let event = FeedbackEvent(itemPath: shown.view.path, user: user, role: current, predictedLabel: shown.view.predictedLabel,
+                                      predictedConfidence: Double(shown.view.confidence), prediction: .skip, explanation: .skip)
+            return [.store(Submission(event: event, mask: nil, review: shown.review))]
+        case .enter:
+            return submit()
+        default: break
+        }
+        return []
+    }
+
+    /// The answer as it stands, if it can be stored.
+    private mutating func submit() -> [ScreenEffect] {
+        guard let shown, let prediction = answer.prediction else {
+            message = "First say whether the prediction is right (y) or wrong (n)."
+            return []
+        }
+        let event = FeedbackEvent(itemPath: shown.view.path, user: user, role: current, predictedLabel: shown.view.predictedLabel,
+                                  predictedConfidence: Double(shown.view.confidence), prediction: prediction,
+                                  explanation: answer.explanation)
+        let mask = answer.mask.flatMap { $0.isEmpty ? nil : $0 }
+        // A painted defect on a part the answer calls OK contradicts itself: ask, store nothing.
+        if event.establishedLabel == .ok, mask != nil {
+            message = "Your answer makes this part OK, but a defect is painted on it: n if it is NOK, else b c Enter Enter clears it."
+            return []
+        }
+        return [.store(Submission(event: event, mask: mask, review: shown.review))]
+    }
+
+    private mutating func handleSupervisorKeys(_ input: CursesScreen.Input, facts: some ScreenFacts) throws -> [ScreenEffect] {
+        switch input {
+        case .left, .right:
+            let count = try facts.reviewCount()
+            if count > 0 { reviewIndex = (reviewIndex + (input == .right ? 1 : count - 1)) % count }
+            refutationBrowser = nil
+            return [.openReview]
+        case .character("f"):
+            if refutationBrowser != nil {
+                refutationBrowser = nil
+                message = "Back to the query."
+            } else if let review = shown?.review {
+                let list = try facts.refutations(of: review.of)
+                refutationBrowser = list.isEmpty ? nil : RefutationBrowser(list: list, index: 0)
+                message = list.isEmpty
+                    ? "No refutations were made from \(Self.shownName(review.of)) (made only from an explanation judged right or painted)."
+                    : "Refutation 1 of \(list.count) in the query's place: ↑/↓ the others, f back to the query."
+            } else {
+                message = "Open a review (←/→) to see the refutations of its query."
+            }
+            return []
+        case .down, .up:
+            if var browser = refutationBrowser {
+                browser.index = (browser.index + (input == .down ? 1 : browser.list.count - 1)) % browser.list.count
+                refutationBrowser = browser
+            }
+            return []
+        case .character("L"):
+            showLog.toggle()
+            return []
+        case .character("u") where showLog:
+            logUser = Self.next(after: logUser, in: try facts.usersWithAnswers())
+            return []
+        default:
+            return handleAnswerKeys(input)
+        }
+    }
+
+    private mutating func handleOperatorKeys(_ input: CursesScreen.Input, facts: some ScreenFacts) throws -> [ScreenEffect] {
+        let rounds = try facts.rounds()
+        let selected = rounds.indices.contains(selectedRound) ? rounds[selectedRound] : nil
+        switch input {
+        case .up: selectedRound = max(0, selectedRound - 1)
+        case .down: selectedRound = min(max(0, rounds.count - 1), selectedRound + 1)
+        case .character("r"): return startRetraining(fromScratch: false, facts: facts)
+        case .character("T"):
+            if facts.isTraining { message = "A round is already training (c cancels it)."; return [] }
+            confirmation = .retrainFromScratch
+            message = "Train the next round from scratch — random weights, not the active round's; it takes longer "
+                + "and may start worse. y / n"
+        case .character("P"), .character("D"):
+            guard let round = selected, round.status == .candidate else {
+                message = "Select a candidate round (↑/↓) first: only a round kept back by the promotion rule can be promoted or discarded."
+                return []
+            }
+            if input == .character("D") { return [.discard(round.number)] }
+            confirmation = .promote(round.number)
+            message = "Make candidate round \(round.number) active although it did worse on the validation split? y / n"
+        case .character("v"):
+            guard let round = selected else { message = "No round selected."; return [] }
+            if [.candidate, .discarded, .failed].contains(round.status) {
+                message = "Round \(round.number) never went live, so no answer counts as trained into it: they wait for the next round. "
+                    + "To revert a person's answers: nearcaipi revert WORKSPACE --user NAME."
+                return []
+            }
+            askRevert(AnswerSelection(round: round.number), facts: facts)
+        case .character("c"):
+            if facts.isTraining {
+                message = "Cancelling the round in training: no round will be recorded; the answers stay pending."
+                return [.cancelRetraining]
+            }
+            message = "No round is training."
+        case .character("R"):
+            guard let round = selected else { return [] }
+            if round.status == .active { message = "Round \(round.number) is the one in use: nothing to roll back."; return [] }
+            guard [.superseded, .rolledBack].contains(round.status) else {
+                message = "Round \(round.number) is \(round.status.displayName): only a round that was in use can be made active again"
+                    + (round.status == .candidate ? " (P promotes a candidate)." : ".")
+                return []
+            }
+            let waiting = try facts.answersWaiting(afterRollbackTo: round.number)
+            confirmation = .rollback(to: round.number, waiting: waiting)
+            message = "Roll back to round \(round.number)? Its model becomes active; later rounds are kept. Answers stay "
+                + "(\(waiting) wait for the next round). y / n"
+        case .character("x"): return [.export]
+        default: break
+        }
+        return []
+    }
+
+    private mutating func startRetraining(fromScratch: Bool, facts: some ScreenFacts) -> [ScreenEffect] {
+        if facts.isTraining { message = "A round is already training (c cancels it)."; return [] }
+        message = "Training the next round\(fromScratch ? " from scratch" : "") in the background; the other screens stay usable."
+        return [.startRetraining(fromScratch: fromScratch)]
+    }
+
+    /// Asks before reverting what `selection` picks; the answers are listed on the screen.
+    private mutating func askRevert(_ selection: AnswerSelection, facts: some ScreenFacts) {
+        let count = (try? facts.answerCount(matching: selection)) ?? 0
+        guard count > 0 else {
+            message = "Nothing to revert: no \(selection) (other than ones already reverted)."
+            return
+        }
+        confirmation = .revert(selection, count: count)
+        message = "Revert \(count) answer\(count == 1 ? "" : "s") (\(selection), listed)? y: revert · u: next person · other key: cancel"
+    }
+
+    /// The person after `user` in `users` (nil — everyone — after the last).
+    static func next(after user: String?, in users: [String]) -> String? {
+        guard let user, let index = users.firstIndex(of: user) else { return users.first }
+        return index + 1 < users.count ? users[index + 1] : nil
+    }
+
+    // MARK: What came of an effect
+
+    /// A new query is on screen (nil: the pool has nothing left to ask).
+    mutating func showQuery(_ next: Shown?) {
+        answer = Answer()
+        editor = nil
+        shown = next
+        if next == nil { message = "The pool has nothing left to ask. Tab to the other screens, q to quit." }
+    }
+
+    /// The review at `index` of `count` is on screen (nil: none waiting).
+    mutating func showReview(_ next: Shown?, index: Int) {
+        answer = Answer()
+        editor = nil
+        shown = next
+        reviewIndex = index
+        if let review = next?.review, let view = next?.view {
+            message = Self.reviewQuestion(review, view: view)
+        }
+    }
+
+    /// `submission` was stored with `outcome`; returns what to open next.
+    mutating func stored(_ submission: Submission, outcome: SubmitOutcome, interactionsPerRound: Int) -> [ScreenEffect] {
+        let name = Self.shownName(submission.event.itemPath)
+        if submission.isSkip {
+            if submission.review == nil { counts.queriesSkipped += 1 }
+            message = "Skipped \(name) (not counted for training) · \(counts.summary)."
+        } else {
+            if submission.review == nil { counts.queriesAnswered += 1 } else { counts.reviewsAnswered += 1 }
+            var parts = ["saved \(name) (#\(outcome.feedbackID))", counts.summary]
+            if !outcome.refutations.isEmpty { parts.append("\(outcome.refutations.count) refutations made from it") }
+            if !outcome.queuedReviews.isEmpty { parts.append("near hit and near miss queued for the supervisor") }
+            if outcome.retrainDue { parts.append("retraining due (\(outcome.pending)/\(interactionsPerRound))") }
+            message = parts.joined(separator: " · ")
+        }
+        return [submission.review == nil ? .openNextQuery : .openReview]
+    }
+
+    /// Another supervisor answered the review first.
+    mutating func reviewTaken(_ reason: String) -> [ScreenEffect] {
+        message = reason
+        return [.openReview]
+    }
+
+    /// Prefixes the message of what was just done to the message the next item brought (the
+    /// review's question), so both are read.
+    mutating func keepingMessage(_ done: String, then next: String) {
+        message = next.isEmpty || next == done ? done : done + " · Next: " + next
+    }
+
+    // MARK: Words
+
+    /// How the screens name an item: its file name only. The folders of a labelled data set
+    /// (ok/, nok/, test/crack/) would tell the inspector the answer before they look.
+    static func shownName(_ path: String) -> String { String(path.split(separator: "/").last ?? Substring(path)) }
+
+    /// What the supervisor decides on a review, in words.
+    static func reviewQuestion(_ review: Review, view: ItemView) -> String {
+        let kind = review.reason == .nearHit ? "most like the query, same class" : "most like the query, other class"
+        let name = review.reason.displayName
+        return "\(name.prefix(1).uppercased() + name.dropFirst()) \(shownName(review.path)) (\(kind)): model says "
+            + "\(view.predictedLabel.displayName) " + String(format: "%.2f", view.confidence) + ". Right (y) or wrong (n)? Then g/b, Enter."
+    }
+}
+
+extension Role {
+    /// The screens this role may switch between (Tab), its own last: a role also gets the
+    /// screens of the roles below it.
+    var screens: [Role] {
+        switch self {
+        case .inspector: [.inspector]
+        case .supervisor: [.inspector, .supervisor]
+        case .operator: [.inspector, .supervisor, .operator]
+        }
+    }
+}

@@ -1,0 +1,113 @@
+import Foundation
+import Imaging
+import NearCAIPI
+
+/// The supervisor's screen: a review (near hit or near miss of a query an inspector said was
+/// mispredicted) beside its query, the other neighbour and the farthest part; or the log.
+struct SupervisorScreen {
+    var heatmaps: HeatmapLookup
+    /// Open reviews.
+    var reviewCount: Int
+    /// The query, near hit, near miss and farthest, read once per review.
+    var panels: [ItemView?]
+    /// The region painted on the query, if any.
+    var queryMask: BinaryMask?
+    /// The refutation shown in the query's place, when browsing them.
+    var refutationImage: Image?
+    /// The answers listed when the log is open.
+    var log: [FeedbackRecord]
+
+    func draw(_ state: ScreenState, on painter: Painter, layout: Layout) -> MouseTarget? {
+        if state.showLog {
+            AnswersTable.draw(log, title: "feedback log\(state.logUser.map { " of \($0)" } ?? " (all users)")", on: painter, layout: layout)
+            return nil
+        }
+        guard let shown = state.shown, let review = shown.review else {
+            painter.put(reviewCount == 0
+                        ? "No near hits or misses waiting for review. They appear when an inspector says a prediction was wrong."
+                        : "\(reviewCount) reviews waiting: ←/→ opens one.", row: 3, column: 2)
+            return nil
+        }
+        painter.put("review \(state.reviewIndex + 1) of \(reviewCount): \(review.reason.displayName) of \(ScreenState.shownName(review.of)), "
+                    + "whose prediction an inspector said was wrong", row: 2, column: 1, bold: true)
+        let names = ["query", "near hit", "near miss", "farthest"]
+        // Why a panel can be empty.
+        let missing = ["the query is no longer in the workspace", "no other pool part of the query's class",
+                       "no pool part of the other class", "no other pool part"]
+        var target: MouseTarget?
+        for (index, box) in layout.quadrants.enumerated() {
+            let title = names[index]
+            guard index < panels.count, let view = panels[index] else {
+                painter.put(String("\(title): none — \(missing[index])".prefix(box.columns - 1)), row: box.row - 1, column: box.column, dim: true)
+                continue
+            }
+            let name = ScreenState.shownName(view.path)
+            if index == 0, let browser = state.refutationBrowser {
+                if let refutationImage { painter.drawImage(refutationImage, in: box) }
+                painter.put(String("refutation \(browser.index + 1)/\(browser.list.count) of \(name): \(browser.current.transform)".prefix(box.columns - 1)),
+                            row: box.row - 1, column: box.column, bold: true)
+                continue
+            }
+            if index == 0 {
+                // The query as the inspector saw it: the part itself, with the region they
+                // painted (if any) — not a heatmap over it.
+                let painted = queryMask.flatMap { $0.isEmpty ? nil : $0.resized(width: view.image.width, height: view.image.height) }
+                painter.drawImage(view.image, in: box, marking: painted.map(MaskMarking.init(mask:)))
+                let label = view.knownLabel.map { "labelled \($0.displayName)" } ?? "not labelled"
+                let heading = "\(title) \(name): \(label)\(painted != nil ? ", defect painted" : ", no defect painted")"
+                painter.put(String(heading.prefix(box.columns - 1)), row: box.row - 1, column: box.column)
+                continue
+            }
+            let selected = view.path == shown.view.path
+            let editing = selected ? state.editor.map(MaskMarking.init(editor:)) : nil
+            let (image, caption) = painter.overlay(for: view, heatmaps: heatmaps, outline: state.showOutline, compact: true)
+            // While painting, the part itself (not the heatmap) under the paint.
+            let drawn = painter.drawImage(state.showOverlay && editing == nil ? image : view.image, in: box, marking: editing)
+            if selected { target = MouseTarget(box: box, width: view.image.width, height: view.image.height, columns: drawn.columns, rows: drawn.rows) }
+            let known = view.knownLabel.map { " · labelled \($0.displayName)" } ?? ""
+            let heading = String(format: "%@%@ %@: %@ %.2f%@ · %@", selected ? "▶ " : "", title, name, view.predictedLabel.displayName,
+                                 view.confidence, known, caption)
+            // One cell short of the panel: a title never runs into the next panel's.
+            painter.put(String(heading.prefix(box.columns - 1)), row: box.row - 1, column: box.column, bold: selected)
+        }
+        if let editor = state.editor {
+            painter.put(InspectorScreen.editorStatus(editor), row: layout.messageRow - 1, column: 1, dim: true)
+        }
+        return target
+    }
+}
+
+/// Answers as a table with headings, newest last, times in the local time zone.
+enum AnswersTable {
+    static func draw(_ rows: [FeedbackRecord], title: String, on painter: Painter, layout: Layout) {
+        painter.put("\(title) — \(rows.count) answer\(rows.count == 1 ? "" : "s")", row: 2, column: 1, bold: true)
+        let lines = lines(rows)
+        painter.put(lines[0], row: 3, column: 1, bold: true)
+        let room = max(0, layout.messageRow - 5)
+        for (offset, line) in lines.dropFirst().suffix(room).enumerated() {
+            painter.put(line, row: 4 + offset, column: 1, dim: line.hasSuffix("reverted"))
+        }
+    }
+
+    static func lines(_ rows: [FeedbackRecord]) -> [String] {
+        let parse = ISO8601DateFormatter()
+        let local = DateFormatter()
+        local.dateFormat = "yyyy-MM-dd HH:mm"
+        func cell(_ text: String, _ width: Int) -> String { text.count >= width ? text + " " : text + String(repeating: " ", count: width - text.count) }
+        let itemWidth = min(40, max(4, rows.map(\.itemPath.count).max() ?? 4) + 1)
+        var lines = [cell("#", 6) + cell("time", 17) + cell("who", 14) + cell("role", 11) + cell("item", itemWidth)
+                     + cell("prediction", 11) + cell("explanation", 12) + cell("label", 6) + cell("mask", 6) + "state"]
+        for row in rows {
+            let time = parse.date(from: row.time).map(local.string(from:)) ?? row.time
+            // Where the answer stands: trained into a round, waiting for the next, or withdrawn.
+            var state = row.reverted ? "reverted" : row.establishedLabel == nil ? "–" : row.roundNumber.map { "round \($0)" } ?? "pending"
+            // A rolled-back round's answers wait again; where they were is kept.
+            if row.roundNumber == nil, let last = row.trainedInto.last, !row.reverted { state += " (was in round \(last))" }
+            lines.append(cell(String(row.id), 6) + cell(time, 17) + cell(row.user, 14) + cell(row.role?.rawValue ?? "–", 11)
+                         + cell(row.itemPath, itemWidth) + cell(row.prediction?.rawValue ?? "–", 11)
+                         + cell(row.explanation?.rawValue ?? "–", 12) + cell(row.establishedLabel?.displayName ?? "–", 6)
+                         + cell(row.hasCorrectedMask ? "yes" : "–", 6) + state)
+        }
+        return lines
+    }
+}

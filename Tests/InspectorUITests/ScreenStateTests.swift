@@ -1,0 +1,223 @@
+import Imaging
+@testable import InspectorUI
+@testable import NearCAIPI
+import Testing
+
+/// The screens' state machine, without a terminal or a workspace: keys in, state and effects
+/// out, against facts the test fixes. Each test is a defect a new user met.
+@Suite struct ScreenStateTests {
+    struct Facts: ScreenFacts {
+        var isTraining = false
+        var roundList: [Round] = []
+        var reviews = 0
+        var users: [String] = []
+        var answers = 0
+        var waiting = 0
+        var refutationList: [(path: String, transform: String)] = []
+        var top: BinaryMask?
+        func rounds() throws -> [Round] { roundList }
+        func reviewCount() throws -> Int { reviews }
+        func usersWithAnswers() throws -> [String] { users }
+        func answerCount(matching selection: AnswerSelection) throws -> Int { answers }
+        func answersWaiting(afterRollbackTo number: Int) throws -> Int { waiting }
+        func refutations(of path: String) throws -> [(path: String, transform: String)] { refutationList }
+        func heatmapTopRegion(of path: String) -> BinaryMask? { top }
+    }
+
+    /// An item the model predicts `label` with 0.8.
+    static func view(_ path: String = "data/nok/weld_0012.png", predicted label: ClassLabel = .nok) -> ItemView {
+        ItemView(path: path, image: Image(width: 64, height: 64, channels: 1, filledWith: 0.5),
+                 probabilities: label == .ok ? [0.8, 0.2] : [0.2, 0.8], embedding: [], knownLabel: nil)
+    }
+
+    static func showing(_ view: ItemView = view(), role: Role = .inspector) -> ScreenState {
+        var state = ScreenState(user: "tess", role: role)
+        state.showQuery(.init(view: view, query: Query(itemID: 1, path: view.path, predictedLabel: view.predictedLabel,
+                                                       confidence: view.confidence, expires: 0), review: nil))
+        return state
+    }
+
+    static func round(_ number: Int, _ status: RoundStatus) -> Round {
+        Round(number: number, checkpoint: "rounds/\(number).ckpt", status: status, trainingSize: 20, metrics: nil)
+    }
+
+    @discardableResult
+    static func press(_ state: inout ScreenState, _ keys: CursesScreen.Input..., facts: Facts = Facts(),
+                      isTooSmall: Bool = false) throws -> [ScreenEffect] {
+        var effects: [ScreenEffect] = []
+        for key in keys { effects += try state.handle(key, facts: facts, isTooSmall: isTooSmall) }
+        return effects
+    }
+
+    static func stored(_ effects: [ScreenEffect]) -> Submission? {
+        for case .store(let submission) in effects { return submission }
+        return nil
+    }
+
+    static func quits(_ effects: [ScreenEffect]) -> Bool { effects.contains { if case .quit = $0 { true } else { false } } }
+
+    @Test func belowTheMinimumSizeOnlyQActs() throws {
+        var state = Self.showing()
+        let effects = try Self.press(&state, .character("y"), .enter, .character("s"), .tab, isTooSmall: true)
+        #expect(effects.isEmpty && state.answer.prediction == nil)
+        #expect(Self.quits(try Self.press(&state, .character("q"), isTooSmall: true)))
+    }
+
+    @Test func anAnswerCarriesThePersonAndTheScreensRole() throws {
+        var state = Self.showing(role: .operator)
+        let submission = try #require(Self.stored(try Self.press(&state, .character("n"), .character("g"), .enter)))
+        #expect(submission.event.user == "tess" && submission.event.role == .inspector)
+        #expect(submission.event.prediction == .wrong && submission.event.establishedLabel == .ok)
+    }
+
+    @Test func skipsAreCountedApartFromAnswers() throws {
+        var state = Self.showing()
+        let outcome = SubmitOutcome(feedbackID: 1, refutations: [], queuedReviews: [], pending: 1, retrainDue: false)
+        for keys in [[CursesScreen.Input.character("y"), .enter], [.character("s")], [.character("y"), .enter]] {
+            var effects: [ScreenEffect] = []
+            for key in keys { effects += try state.handle(key, facts: Facts()) }
+            let submission = try #require(Self.stored(effects))
+            let next = state.stored(submission, outcome: outcome, interactionsPerRound: 10)
+            #expect(next.count == 1 && { if case .openNextQuery = next[0] { true } else { false } }())
+            state = { var s = Self.showing(); s.counts = state.counts; return s }()
+        }
+        #expect(state.counts == .init(queriesAnswered: 2, reviewsAnswered: 0, queriesSkipped: 1))
+        #expect(state.counts.summary == "this session: 2 answered, 1 skipped")
+    }
+
+    @Test func quittingAsksWhenWorkWouldBeLost() throws {
+        var state = Self.showing()
+        // Nothing begun, nothing training: q quits.
+        #expect(Self.quits(try Self.press(&state, .character("q"))))
+        // Training: asked; any key but y stays.
+        #expect(try Self.press(&state, .character("q"), facts: Facts(isTraining: true)).isEmpty)
+        #expect(state.confirmation == .quitWhileTraining && state.message.contains("no round is recorded"))
+        #expect(try Self.press(&state, .character("n")).isEmpty && state.confirmation == nil)
+        // An answer begun: asked, naming the item by file name only.
+        try Self.press(&state, .character("y"))
+        #expect(try Self.press(&state, .character("q")).isEmpty && state.confirmation == .quitWithUnsubmittedAnswer)
+        #expect(state.message.contains("weld_0012.png") && !state.message.contains("nok/"))
+        #expect(Self.quits(try Self.press(&state, .character("y"))))
+    }
+
+    @Test func retrainingFromScratchIsConfirmed() throws {
+        var state = Self.showing(role: .operator)
+        try Self.press(&state, .tab, .tab)
+        #expect(state.current == .operator)
+        #expect(try Self.press(&state, .character("T")).isEmpty && state.confirmation == .retrainFromScratch)
+        let effects = try Self.press(&state, .character("y"))
+        #expect(effects.count == 1 && { if case .startRetraining(fromScratch: true) = effects[0] { true } else { false } }())
+    }
+
+    @Test func tabOnlyReachesTheRolesScreens() throws {
+        var state = Self.showing(role: .inspector)
+        try Self.press(&state, .tab)
+        #expect(state.current == .inspector)
+        var supervisor = Self.showing(role: .supervisor)
+        let effects = try Self.press(&supervisor, .tab)
+        #expect(supervisor.current == .supervisor && { if case .openReview = effects.first { true } else { false } }())
+    }
+
+    /// The mask editor says what a key did: the pen, the first rectangle corner, a start from
+    /// the heatmap, or why not.
+    @Test func theMaskEditorSaysWhatEachKeyDid() throws {
+        var state = Self.showing()
+        try Self.press(&state, .character("y"), .character("b"))
+        #expect(state.editor != nil)
+        try Self.press(&state, .character(" "))
+        #expect(state.message.contains("Pen down"))
+        try Self.press(&state, .character(" "), .character("r"))
+        #expect(state.message.contains("Corner set"))
+        try Self.press(&state, .character("t"))
+        #expect(state.message.contains("not finished yet"))
+        var top = BinaryMask(width: 64, height: 64)
+        top[3, 4] = true
+        try Self.press(&state, .character("t"), facts: Facts(top: top))
+        #expect(state.editor?.mask == top && state.message.contains("top 10 %"))
+        try Self.press(&state, .character("q"))
+        #expect(state.editor != nil && state.message.contains("Esc"))
+        #expect(InspectorScreen.editorStatus(state.editor!).contains("pen up"))
+    }
+
+    /// A defect painted on a part the answer calls OK is flagged when the editor closes, and
+    /// the answer is not stored until it is resolved.
+    @Test func aDefectPaintedOnAnOKAnswerIsFlaggedAtOnce() throws {
+        var state = Self.showing(Self.view(predicted: .ok))
+        try Self.press(&state, .character("y"), .character("b"), .character(" "), .right, .enter)
+        #expect(state.answer.mask?.isEmpty == false)
+        #expect(state.message.contains("yet a defect is painted"), "\(state.message)")
+        #expect(Self.stored(try Self.press(&state, .enter)) == nil)
+        // n makes it NOK: now it is stored with the mask.
+        let submission = try #require(Self.stored(try Self.press(&state, .character("n"), .enter)))
+        #expect(submission.mask?.isEmpty == false && submission.event.establishedLabel == .nok)
+    }
+
+    @Test func theSupervisorsAnswerIsTheSupervisorsAndTheNextReviewOpens() throws {
+        let view = Self.view("data/pool/weld_0040.png")
+        var state = ScreenState(user: "sam", role: .supervisor)
+        state.current = .supervisor
+        let review = Review(id: 3, path: view.path, reason: .nearHit, of: "data/pool/weld_0007.png", isOpen: true)
+        state.showReview(.init(view: view, query: nil, review: review), index: 0)
+        #expect(state.message.contains("Near hit weld_0040.png") && state.message.contains("Right (y) or wrong (n)?"))
+        let submission = try #require(Self.stored(try Self.press(&state, .character("y"), .enter)))
+        #expect(submission.review == review && submission.event.role == .supervisor && submission.event.user == "sam")
+        let next = state.stored(submission, outcome: SubmitOutcome(feedbackID: 9, refutations: [], queuedReviews: [], pending: 2,
+                                                                    retrainDue: false), interactionsPerRound: 10)
+        #expect({ if case .openReview = next.first { true } else { false } }())
+        #expect(state.counts.reviewsAnswered == 1 && state.counts.queriesAnswered == 0)
+    }
+
+    @Test func refutationsAreBrowsedAndLeftWithF() throws {
+        let view = Self.view("data/pool/weld_0040.png")
+        var state = ScreenState(user: "sam", role: .supervisor)
+        state.current = .supervisor
+        state.showReview(.init(view: view, query: nil, review: Review(id: 3, path: view.path, reason: .nearMiss, of: "q.png", isOpen: true)),
+                         index: 0)
+        try Self.press(&state, .character("f"))
+        #expect(state.refutationBrowser == nil && state.message.contains("No refutations were made from q.png"))
+        let facts = Facts(refutationList: [("r1.png", "zoom"), ("r2.png", "flip")])
+        try Self.press(&state, .character("f"), .down, facts: facts)
+        #expect(state.refutationBrowser?.index == 1 && ScreenFrame.hints(for: state).contains("f back"))
+        try Self.press(&state, .character("f"))
+        #expect(state.refutationBrowser == nil)
+    }
+
+    /// The operator's keys explain themselves on rounds they do not apply to.
+    @Test func roundKeysSayWhyTheyDoNotApply() throws {
+        var state = Self.showing(role: .operator)
+        state.current = .operator
+        let facts = Facts(roundList: [Self.round(1, .superseded), Self.round(2, .active), Self.round(3, .candidate)], answers: 2, waiting: 4)
+        state.selectedRound = 2
+        try Self.press(&state, .character("v"), facts: facts)
+        #expect(state.confirmation == nil && state.message.contains("never went live"))
+        try Self.press(&state, .character("R"), facts: facts)
+        #expect(state.confirmation == nil && state.message.contains("P promotes"))
+        state.selectedRound = 1
+        try Self.press(&state, .character("R"), facts: facts)
+        #expect(state.message.contains("in use: nothing to roll back"))
+        try Self.press(&state, .character("P"), facts: facts)
+        #expect(state.confirmation == nil && state.message.contains("Select a candidate"))
+        state.selectedRound = 0
+        try Self.press(&state, .character("R"), facts: facts)
+        #expect(state.confirmation == .rollback(to: 1, waiting: 4))
+        #expect(try Self.press(&state, .character("y"), facts: facts).count == 1)
+        try Self.press(&state, .character("v"), facts: facts)
+        #expect(state.confirmation == .revert(AnswerSelection(round: 1), count: 2))
+        try Self.press(&state, .character("c"), facts: facts)
+        #expect(state.confirmation == nil && state.message.contains("Cancelled"))
+        try Self.press(&state, .character("c"), facts: facts)
+        #expect(state.message == "No round is training.")
+    }
+
+    /// A long message wraps at spaces onto the two message lines; only what does not fit in
+    /// both is cut, visibly.
+    @Test func longMessagesWrapAtSpaces() {
+        let message = "saved weld_0012.png (#12) · this session: 3 answered · Next: Near hit weld_0040.png (most like the query, same class): model says NOK 0.83. Right (y) or wrong (n)? Then g/b, Enter."
+        let lines = ScreenFrame.wrapped(message, columns: 100, lines: 2)
+        #expect(lines.count == 2 && lines.allSatisfy { $0.count <= 100 })
+        #expect(lines.joined(separator: " ") == message)
+        let cut = ScreenFrame.wrapped(message, columns: 60, lines: 2)
+        #expect(cut.count == 2 && cut[1].hasSuffix("…") && cut.allSatisfy { $0.count <= 60 })
+        #expect(ScreenFrame.wrapped("short", columns: 60, lines: 2) == ["short"])
+    }
+}
