@@ -130,6 +130,13 @@ import TestSupport
         // The near hit is of the expert's class (OK), not of the wrong prediction's.
         let neighbours = try session.neighbours(of: ok)
         #expect(reviews[0].path == neighbours.nearHit?.path && reviews[1].path == neighbours.nearMiss?.path)
+        // After a restart (a fresh session, whose pool no longer holds the answered query) the
+        // supervisor still sees the same neighbours: the query is run through the model again.
+        let restarted = try LoopSession(workspace: workspace, user: "sam")
+        #expect(!restarted.pool.predictions.contains { $0.path == ok })
+        let again = try restarted.neighbours(of: ok)
+        #expect(again.nearHit?.path == neighbours.nearHit?.path && again.nearMiss?.path == neighbours.nearMiss?.path)
+        #expect(again.farthest?.path == neighbours.farthest?.path)
 
         // The supervisor answers the near hit: feedback, training data, review closed at once.
         let supervisor = SimulatedExpert(name: "sam")

@@ -123,6 +123,12 @@ final class Painter {
             if fit < 1 {
                 source = picture.areaResized(width: max(1, Int(Double(image.width) * fit)),
                                              height: max(6, Int(Double(image.height) * fit) / 6 * 6))
+            } else if Double(scale) < 0.8 * fit {
+                // A whole factor would leave a fifth of the panel or more unused (1.7× room
+                // drawn at 1×): resampled to the room instead, smooth rather than blocky.
+                scale = 1
+                source = picture.resized(width: max(1, Int(Double(image.width) * fit)),
+                                         height: max(6, Int(Double(image.height) * fit) / 6 * 6))
             }
             var hasher = Hasher()
             hasher.combine(scale)

@@ -239,9 +239,16 @@ public final class LoopSession {
     }
 
     /// Near hit, near miss and farthest item among the items still in the pool.
+    /// The query need not be in the pool any more: a query answered before the pool's
+    /// predictions were last made (a restart, a new round) is run through the model again.
     public func neighbours(of path: String) throws -> Neighbours {
         let inPool = Set(try workspace.store.items(in: .pool, labelledOnly: false).map(\.id))
-        return try pool.neighbours(of: path, among: inPool)
+        var query: PoolPrediction?
+        if !pool.predictions.contains(where: { $0.path == path }) {
+            let view = try view(of: path)
+            query = PoolPrediction(itemID: try indexed(path).id, path: path, probabilities: view.probabilities, embedding: view.embedding)
+        }
+        return try pool.neighbours(of: path, among: inPool, query: query)
     }
 
     /// The supervisor's open reviews, oldest first. A review whose item has meanwhile been

@@ -138,8 +138,10 @@ public final class PoolModel {
     /// class, farthest = least similar. An item's class is its known label where the workspace
     /// has one (expert feedback), else the model's prediction. `among` limits the candidates
     /// (the items still in the pool); nil compares with every item predicted.
-    public func neighbours(of path: String, among candidates: Set<Int64>? = nil) throws -> Neighbours {
-        guard let query = predictions.first(where: { $0.path == path }) else {
+    /// `query`: the prediction of an item that is no longer in the pool (answered since the
+    /// predictions were made — the supervisor reviews answered queries).
+    public func neighbours(of path: String, among candidates: Set<Int64>? = nil, query given: PoolPrediction? = nil) throws -> Neighbours {
+        guard let query = given ?? predictions.first(where: { $0.path == path }) else {
             throw WorkspaceError(workspace.path, "'\(path)' is not in the pool")
         }
         // Any split: a query the expert just answered has left the pool, and its class is the
