@@ -16,7 +16,7 @@ import TestSupport
         try workspace.setRetrainEpochs(1)
         // About the screens' decisions, not the promotion rule: every round goes live.
         try workspace.setPromotion(.always)
-        try workspace.trainRound(options: quickRound(), fromScratch: true) { _ in true }
+        _ = try workspace.trainRound(options: quickRound(), fromScratch: true) { _ in true }
         return workspace
     }
 

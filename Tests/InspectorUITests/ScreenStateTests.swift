@@ -15,6 +15,10 @@ import Testing
         var waiting = 0
         var refutationList: [(path: String, transform: String)] = []
         var top: BinaryMask?
+        var isPretraining = false
+        var pretraining: PretrainingSummary?
+        var pretrainingImages = 160
+        func pretrainingImageCount() throws -> Int { pretrainingImages }
         func rounds() throws -> [Round] { roundList }
         func reviewCount() throws -> Int { reviews }
         func usersWithAnswers() throws -> [String] { users }
@@ -107,6 +111,42 @@ import Testing
         #expect(try Self.press(&state, .character("T")).isEmpty && state.confirmation == .retrainFromScratch)
         let effects = try Self.press(&state, .character("y"))
         #expect(effects.count == 1 && { if case .startRetraining(fromScratch: true) = effects[0] { true } else { false } }())
+    }
+
+    @Test func pretrainingIsConfirmedResumedAndStoppedKeepingItsEpochs() throws {
+        var state = Self.showing(role: .operator)
+        try Self.press(&state, .tab, .tab)
+        func pretrains(_ effects: [ScreenEffect], restart: Bool) -> Bool {
+            effects.count == 1 && { if case .startPretraining(restart) = effects[0] { true } else { false } }()
+        }
+        // Never pretrained: asked, naming how many images it learns from.
+        #expect(try Self.press(&state, .character("B")).isEmpty && state.confirmation == .pretrain(restart: false))
+        #expect(state.message.contains("160 unlabelled images"))
+        #expect(pretrains(try Self.press(&state, .character("y")), restart: false))
+        // Stopped half-way: B resumes where it stopped, and says at which epoch.
+        let half = PretrainingSummary(images: 160, epochsDone: 12, epochs: 60, losses: [], seconds: 50, resumedAfter: 0)
+        #expect(try Self.press(&state, .character("B"), facts: Facts(pretraining: half)).isEmpty)
+        #expect(state.message.contains("epoch 13 of 60"))
+        #expect(pretrains(try Self.press(&state, .character("y")), restart: false))
+        // Finished: B offers to start again from random weights; n changes nothing.
+        var done = half
+        done.epochsDone = 60
+        try Self.press(&state, .character("B"), facts: Facts(pretraining: done))
+        #expect(state.confirmation == .pretrain(restart: true) && state.message.contains("again from random weights"))
+        #expect(try Self.press(&state, .character("n")).isEmpty && state.message.contains("nothing changed"))
+        // T then says it starts from round 0.
+        try Self.press(&state, .character("T"), facts: Facts(pretraining: done))
+        #expect(state.message.contains("from the pretrained round 0"))
+        try Self.press(&state, .character("n"))
+        // While it runs: rounds wait, c stops it keeping the epochs, q asks first.
+        let running = Facts(isTraining: true, isPretraining: true, pretraining: half)
+        #expect(try Self.press(&state, .character("r"), facts: running).isEmpty && state.message.contains("Pretraining round 0 runs"))
+        #expect(try Self.press(&state, .character("B"), facts: running).isEmpty && state.confirmation == nil)
+        let stop = try Self.press(&state, .character("c"), facts: running)
+        #expect(stop.count == 1 && { if case .cancelTraining = stop[0] { true } else { false } }())
+        #expect(state.message.contains("epochs done are kept"))
+        #expect(try Self.press(&state, .character("q"), facts: running).isEmpty && state.confirmation == .quitWhileTraining)
+        #expect(state.message.contains("resumes"))
     }
 
     @Test func tabOnlyReachesTheRolesScreens() throws {

@@ -26,7 +26,7 @@ public final class LabelApp {
     var terminalOutput: UnsafeMutablePointer<FILE>?
     var terminalInput: UnsafeMutablePointer<FILE>?
     var heatmaps: HeatmapWorker!
-    let retrainer = RetrainWorker()
+    let retrainer = TrainingWorker()
 
     /// Everything keys change.
     var state: ScreenState
@@ -169,7 +169,9 @@ public final class LabelApp {
                 try openReview()
             case .startRetraining(let fromScratch):
                 retrainer.start(workspacePath: workspacePath, user: session.user, options: try retrainOptions(), fromScratch: fromScratch)
-            case .cancelRetraining:
+            case .startPretraining(let restart):
+                retrainer.startPretraining(workspacePath: workspacePath, options: PretrainingOptions(), restart: restart)
+            case .cancelTraining:
                 retrainer.cancel()
             case .rollback(let round):
                 let waiting = try session.workspace.answersTrained(after: round).count
@@ -330,7 +332,14 @@ public final class LabelApp {
                 state.message = String(format: "Round %d trained and active: validation MCC %.3f", round.number, validation)
                     + (previous.map { String(format: " (round %d: %.3f)", $0.number, before) } ?? "")
                     + String(format: ", test MCC %.3f.", round.metrics?.test.mcc ?? .nan)
-            case .failed(let reason):
+            case .pretrained(let summary):
+                state.message = summary.isFinished
+                    ? String(format: "Round 0 pretrained: %d epochs on %d images in %@ (loss %.3f). T trains a round from it.",
+                             summary.epochs, summary.images, readableDuration(summary.seconds), summary.losses.last ?? .nan)
+                    : "Pretraining stopped after epoch \(summary.epochsDone) of \(summary.epochs); the epochs done are kept (B resumes)."
+            case .failed(.pretraining, let reason):
+                state.message = "Pretraining failed: \(reason). The epochs finished before are kept."
+            case .failed(.round, let reason):
                 state.message = reason.contains("cancelled")
                     ? "Training stopped as asked; no round recorded, the answers stay pending."
                     : "Training failed, no round recorded: \(reason)"
@@ -398,12 +407,16 @@ public final class LabelApp {
             case .operator:
                 var preview: [FeedbackRecord]?
                 if case .revert(let selection, _) = state.confirmation { preview = try? session.workspace.answers(matching: selection) }
-                OperatorScreen(rounds: (try? session.rounds()) ?? [], pending: pending, settings: session.settings, revertPreview: preview)
+                OperatorScreen(rounds: (try? session.rounds()) ?? [], pending: pending, settings: session.settings, revertPreview: preview,
+                               pretraining: try? session.workspace.pretrainingSummary())
                     .draw(state, on: painter, layout: layout)
             }
         }
-        var training: (epoch: Int, of: Int, loss: Float)?
-        if case .running(let epoch, let of, let loss) = retrainer.state { training = (epoch, of, loss) }
+        var training: (what: String, epoch: Int, of: Int, loss: Float)?
+        if case .running(let job, let epoch, let of, let loss) = retrainer.state {
+            training = (job == .round(fromScratch: false) || job == .round(fromScratch: true) ? "training" : "pretraining round 0",
+                        epoch, of, loss)
+        }
         ScreenFrame(workspacePath: workspacePath, pending: pending, interactionsPerRound: session.settings.interactionsPerRound,
                     training: training).draw(state, on: painter, layout: layout)
         // A picture that vanished or changed its place or size leaves pixels that ncurses
@@ -438,6 +451,9 @@ private struct LiveFacts: ScreenFacts {
     let app: LabelApp
 
     var isTraining: Bool { app.retrainer.isRunning }
+    var isPretraining: Bool { if case .pretraining = app.retrainer.runningJob { return true } else { return false } }
+    var pretraining: PretrainingSummary? { try? app.session.workspace.pretrainingSummary() }
+    func pretrainingImageCount() throws -> Int { try app.session.workspace.pretrainingItems().count }
     func rounds() throws -> [Round] { try app.session.rounds() }
     func reviewCount() throws -> Int { try app.session.reviewQueue().count }
     func usersWithAnswers() throws -> [String] { Array(Set(try app.session.workspace.feedbackLog().map(\.user))).sorted() }

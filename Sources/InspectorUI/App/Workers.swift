@@ -130,19 +130,29 @@ final class HeatmapWorker: @unchecked Sendable {
     }
 }
 
-/// Trains the next round on a background thread with its own workspace connection and its own
-/// session, through the session's one retraining recipe (`LoopSession.retrain`: the round,
-/// then the new round's pool predictions, cached beside its checkpoint, so the UI thread's
-/// refresh only reads them), so the screens stay usable; progress and the outcome are read by
-/// the UI loop.
-final class RetrainWorker: @unchecked Sendable {
+/// Trains on a background thread with its own workspace connection, so the screens stay
+/// usable; progress and the outcome are read by the UI loop. One job at a time, as each uses
+/// the cores the heatmaps leave (CoreShare's policy):
+/// - the next round, through the session's one retraining recipe (`LoopSession.retrain`: the
+///   round, then the new round's pool predictions, cached beside its checkpoint, so the UI
+///   thread's refresh only reads them);
+/// - the workspace's self-supervised pretraining (round 0), resumed from its last finished
+///   epoch unless restarted; cancelling it keeps the epochs done.
+final class TrainingWorker: @unchecked Sendable {
+    enum Job: Equatable {
+        case round(fromScratch: Bool)
+        case pretraining(restart: Bool)
+    }
+
     enum State {
         case idle
-        case running(epoch: Int, of: Int, loss: Float)
+        case running(Job, epoch: Int, of: Int, loss: Float)
         /// The round was recorded: `active` when it replaced the model in use, else it is a
         /// candidate (worse on validation than `activeNumber`, whose validation MCC is given).
         case finished(Round, previous: Round?)
-        case failed(String)
+        /// Pretraining ended: finished, or stopped as asked with the epochs done kept.
+        case pretrained(PretrainingSummary)
+        case failed(Job, String)
     }
 
     private let lock = NSLock()
@@ -156,7 +166,10 @@ final class RetrainWorker: @unchecked Sendable {
         return stateValue
     }
 
-    var isRunning: Bool { if case .running = state { return true } else { return false } }
+    var isRunning: Bool { runningJob != nil }
+
+    /// The job in progress, if any.
+    var runningJob: Job? { if case .running(let job, _, _, _) = state { return job } else { return nil } }
 
     private func set(_ state: State) {
         lock.lock()
@@ -171,36 +184,55 @@ final class RetrainWorker: @unchecked Sendable {
         return version
     }
 
+    private var shouldGoOn: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return !cancelRequested
+    }
+
+    /// Trains the next round.
     func start(workspacePath: String, user: String, options: TrainingOptions, fromScratch: Bool) {
+        let job = Job.round(fromScratch: fromScratch)
+        launch(job, epochs: options.epochs) {
+            let session = try LoopSession(workspace: try Workspace(opening: workspacePath), user: user)
+            let before = try session.workspace.activeRound()
+            let (round, _) = try session.retrain(options: options, fromScratch: fromScratch) { progress in
+                self.set(.running(job, epoch: progress.epoch, of: options.epochs, loss: progress.loss))
+                return self.shouldGoOn
+            }
+            self.set(.finished(round, previous: before))
+        }
+    }
+
+    /// Pretrains the workspace's backbone (round 0).
+    func startPretraining(workspacePath: String, options: PretrainingOptions, restart: Bool) {
+        let job = Job.pretraining(restart: restart)
+        launch(job, epochs: options.epochs) {
+            let workspace = try Workspace(opening: workspacePath)
+            let summary = try workspace.pretrain(options: options, restart: restart) { progress in
+                if progress.batch == progress.batchesPerEpoch || progress.batch % 4 == 0 {
+                    self.set(.running(job, epoch: progress.epoch, of: progress.epochs, loss: progress.loss))
+                }
+                return self.shouldGoOn
+            }
+            self.set(.pretrained(summary))
+        }
+    }
+
+    private func launch(_ job: Job, epochs: Int, _ work: @escaping @Sendable () throws -> Void) {
         guard !isRunning else { return }
         lock.lock()
         cancelRequested = false
         lock.unlock()
-        set(.running(epoch: 0, of: options.epochs, loss: 0))
+        set(.running(job, epoch: 0, of: epochs, loss: 0))
         let thread = Thread {
             // Declared as training, for CoreShare's policy while heatmaps compute.
             CoreShare.run(as: .training) {
-                self.train(workspacePath: workspacePath, user: user, options: options, fromScratch: fromScratch)
+                do { try work() } catch { self.set(.failed(job, "\(error)")) }
             }
         }
         thread.stackSize = 8 << 20
         thread.start()
-    }
-
-    private func train(workspacePath: String, user: String, options: TrainingOptions, fromScratch: Bool) {
-        do {
-            let session = try LoopSession(workspace: try Workspace(opening: workspacePath), user: user)
-            let before = try session.workspace.activeRound()
-            let (round, _) = try session.retrain(options: options, fromScratch: fromScratch) { progress in
-                self.set(.running(epoch: progress.epoch, of: options.epochs, loss: progress.loss))
-                self.lock.lock()
-                defer { self.lock.unlock() }
-                return !self.cancelRequested
-            }
-            self.set(.finished(round, previous: before))
-        } catch {
-            self.set(.failed("\(error)"))
-        }
     }
 
     func cancel() {
@@ -209,8 +241,9 @@ final class RetrainWorker: @unchecked Sendable {
         lock.unlock()
     }
 
-    /// Cancels a running round and waits (up to `timeout` seconds) for its thread to stop,
-    /// before the process exits (nothing half-done is recorded: a cancelled round is not).
+    /// Cancels the running job and waits (up to `timeout` seconds) for its thread to stop,
+    /// before the process exits (nothing half-done is recorded: a cancelled round is not;
+    /// pretraining keeps its finished epochs).
     func cancelAndWait(timeout: Double = 30) {
         guard isRunning else { return }
         cancel()

@@ -8,6 +8,8 @@ struct OperatorScreen {
     var settings: LoopSettings
     /// The answers a revert being confirmed would withdraw.
     var revertPreview: [FeedbackRecord]?
+    /// The saved pretraining state (nil: never pretrained).
+    var pretraining: PretrainingSummary?
 
     func draw(_ state: ScreenState, on painter: Painter, layout: Layout) {
         if case .revert(let selection, _) = state.confirmation {
@@ -39,6 +41,21 @@ struct OperatorScreen {
                         + "grid \(settings.heatmapGrid) (nearcaipi label --fill NAME changes the fill)",
                         row: chartRow + 4, column: 2, dim: true)
         }
+        if chartRow + 5 < layout.messageRow {
+            painter.put(Self.roundZero(pretraining), row: chartRow + 5, column: 2, dim: true)
+        }
+    }
+
+    /// What round 0 (the pretrained backbone) is, in one line.
+    static func roundZero(_ pretraining: PretrainingSummary?) -> String {
+        guard let pretraining else {
+            return "round 0: none — rounds from scratch start from random weights (B pretrains on the unlabelled images)"
+        }
+        guard pretraining.isFinished else {
+            return "round 0: pretraining stopped after epoch \(pretraining.epochsDone) of \(pretraining.epochs) (B resumes)"
+        }
+        return String(format: "round 0: pretrained on %d unlabelled images, %d epochs, loss %.3f — rounds from scratch start from it",
+                      pretraining.images, pretraining.epochs, pretraining.losses.last ?? .nan)
     }
 
     /// The rounds as a table in fixed columns (numbers right-aligned under their headings),
@@ -84,6 +101,7 @@ enum HelpScreen {
         "Supervisor: ←/→ next review · y/n g/b Enter answer it · f refutations (↑/↓, f again: back)",
         "           L feedback log · u filter by user",
         "Operator:  r retrain (fine-tune) · T from scratch · c cancel · ↑/↓ select round",
+        "           B pretrain round 0 on the unlabelled images (resumes; c stops, keeping epochs)",
         "           R roll back to the selected round (asks; answers stay) · x export",
         "           v revert the answers the selected round trained on (lists them, asks; u: by person)",
         "           P / D promote / discard the selected candidate (a round worse on validation)",

@@ -6,8 +6,8 @@ struct ScreenFrame {
     var workspacePath: String
     var pending: Int
     var interactionsPerRound: Int
-    /// The round in training: epoch, epochs, loss.
-    var training: (epoch: Int, of: Int, loss: Float)?
+    /// The job in the background ("training", "pretraining round 0"): epoch, epochs, loss.
+    var training: (what: String, epoch: Int, of: Int, loss: Float)?
 
     func draw(_ state: ScreenState, on painter: Painter, layout: Layout) {
         let columns = layout.columns
@@ -19,7 +19,7 @@ struct ScreenFrame {
         painter.put(String(header.prefix(columns)), row: 0, column: 0, reverse: true)
         if let training {
             let done = training.of > 0 ? training.epoch * 20 / training.of : 0
-            painter.put("training [" + String(repeating: "#", count: done) + String(repeating: ".", count: 20 - done)
+            painter.put("\(training.what) [" + String(repeating: "#", count: done) + String(repeating: ".", count: 20 - done)
                         + String(format: "] epoch %d/%d loss %.3f", training.epoch, training.of, training.loss), row: 1, column: 1, bold: true)
         }
         for (offset, line) in Self.wrapped(state.message, columns: columns - 2, lines: Layout.messageLines).enumerated() {
@@ -80,7 +80,7 @@ struct ScreenFrame {
             if state.refutationBrowser != nil { return " ↑/↓ refutations · f back to the query · ←/→ review · Tab · ? · q" }
             return " ←/→ review · y/n g/b Enter answer · f refutations · L log (u user) · o t · Tab · ? · q"
         case .operator:
-            return " r retrain · T from scratch · c cancel · ↑/↓ round · R rollback · P/D promote/discard candidate · v revert · x export · Tab · ? · q"
+            return " r retrain · T from scratch · B pretrain · c cancel · ↑/↓ round · R rollback · P/D promote/discard candidate · v revert · x export · Tab · ? · q"
         }
     }
 }

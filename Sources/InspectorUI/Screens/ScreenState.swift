@@ -6,8 +6,14 @@ import NearCAIPI
 /// The shell reads it live; tests give fixed answers. Everything here is read, never written:
 /// writing is an `ScreenEffect` the shell carries out.
 protocol ScreenFacts {
-    /// A round is training in the background.
+    /// A round is training, or pretraining runs, in the background.
     var isTraining: Bool { get }
+    /// The background job is the workspace's pretraining.
+    var isPretraining: Bool { get }
+    /// What the saved pretraining state says (nil: never pretrained).
+    var pretraining: PretrainingSummary? { get }
+    /// The images pretraining learns from (every usable one outside the test split).
+    func pretrainingImageCount() throws -> Int
     func rounds() throws -> [Round]
     /// Open near hit / miss reviews.
     func reviewCount() throws -> Int
@@ -34,7 +40,11 @@ enum ScreenEffect {
     /// Open the review at `ScreenState.reviewIndex`.
     case openReview
     case startRetraining(fromScratch: Bool)
-    case cancelRetraining
+    /// Pretrain the backbone (round 0): resume the saved state, or start again if `restart`.
+    case startPretraining(restart: Bool)
+    /// Stop the background job: a round in training is not recorded; pretraining keeps the
+    /// epochs done.
+    case cancelTraining
     case rollback(to: Int)
     case promote(Int)
     case discard(Int)
@@ -91,6 +101,8 @@ struct ScreenState {
         case revert(AnswerSelection, count: Int)
         /// Make a candidate round active.
         case promote(Int)
+        /// Pretrain round 0 (from random weights if `restart`, else resuming).
+        case pretrain(restart: Bool)
     }
 
     /// What this person did in this session, as they count it: skips are not answers.
@@ -155,6 +167,11 @@ struct ScreenState {
         if let asked = confirmation { return try answerConfirmation(asked, with: input, facts: facts) }
         switch input {
         case .character("q"):
+            if facts.isPretraining {
+                confirmation = .quitWhileTraining
+                message = "Pretraining runs: quitting stops it; the epochs done are kept and B (or nearcaipi pretrain) resumes. Quit? y / n"
+                return []
+            }
             if facts.isTraining {
                 confirmation = .quitWhileTraining
                 message = "A round is training: quitting stops it and no round is recorded (every answer is saved). Quit? y / n"
@@ -281,6 +298,10 @@ struct ScreenState {
         case .retrainFromScratch: return startRetraining(fromScratch: true, facts: facts)
         case .promote(let round): return [.promote(round)]
         case .revert(let selection, _): return [.revert(selection)]
+        case .pretrain(let restart):
+            if facts.isTraining { message = "Another job started meanwhile; nothing changed."; return [] }
+            message = "Pretraining round 0 in the background; the other screens stay usable (c stops it, keeping the epochs done)."
+            return [.startPretraining(restart: restart)]
         }
     }
 
@@ -376,10 +397,26 @@ struct ScreenState {
         case .down: selectedRound = min(max(0, rounds.count - 1), selectedRound + 1)
         case .character("r"): return startRetraining(fromScratch: false, facts: facts)
         case .character("T"):
-            if facts.isTraining { message = "A round is already training (c cancels it)."; return [] }
+            if let busy = Self.busy(facts) { message = busy; return [] }
             confirmation = .retrainFromScratch
-            message = "Train the next round from scratch — random weights, not the active round's; it takes longer "
-                + "and may start worse. y / n"
+            message = "Train the next round from scratch — "
+                + (facts.pretraining?.isFinished == true ? "from the pretrained round 0" : "random weights")
+                + ", not the active round's; it takes longer and may start worse. y / n"
+        case .character("B"):
+            if let busy = Self.busy(facts) { message = busy; return [] }
+            let images = (try? facts.pretrainingImageCount()) ?? 0
+            if let saved = facts.pretraining, !saved.isFinished, saved.epochsDone > 0 {
+                confirmation = .pretrain(restart: false)
+                message = "Resume pretraining round 0 at epoch \(saved.epochsDone + 1) of \(saved.epochs) on \(images) unlabelled images "
+                    + "(both cores; the screens stay usable)? y / n"
+            } else if facts.pretraining?.isFinished == true {
+                confirmation = .pretrain(restart: true)
+                message = "Round 0 is pretrained. Pretrain it again from random weights? Rounds already trained keep theirs. y / n"
+            } else {
+                confirmation = .pretrain(restart: false)
+                message = "Pretrain round 0 on the \(images) unlabelled images outside the test split (minutes; the screens stay "
+                    + "usable)? Rounds from scratch (T) then start from it. y / n"
+            }
         case .character("P"), .character("D"):
             guard let round = selected, round.status == .candidate else {
                 message = "Select a candidate round (↑/↓) first: only a round kept back by the promotion rule can be promoted or discarded."
@@ -397,9 +434,13 @@ struct ScreenState {
             }
             askRevert(AnswerSelection(round: round.number), facts: facts)
         case .character("c"):
+            if facts.isPretraining {
+                message = "Stopping pretraining after this batch: the epochs done are kept; B resumes."
+                return [.cancelTraining]
+            }
             if facts.isTraining {
                 message = "Cancelling the round in training: no round will be recorded; the answers stay pending."
-                return [.cancelRetraining]
+                return [.cancelTraining]
             }
             message = "No round is training."
         case .character("R"):
@@ -420,8 +461,15 @@ struct ScreenState {
         return []
     }
 
+    /// Why nothing else may train now (nil: the worker is free).
+    static func busy(_ facts: some ScreenFacts) -> String? {
+        if facts.isPretraining { return "Pretraining round 0 runs: wait for it, or c stops it (the epochs done are kept)." }
+        if facts.isTraining { return "A round is already training (c cancels it)." }
+        return nil
+    }
+
     private mutating func startRetraining(fromScratch: Bool, facts: some ScreenFacts) -> [ScreenEffect] {
-        if facts.isTraining { message = "A round is already training (c cancels it)."; return [] }
+        if let busy = Self.busy(facts) { message = busy; return [] }
         message = "Training the next round\(fromScratch ? " from scratch" : "") in the background; the other screens stay usable."
         return [.startRetraining(fromScratch: fromScratch)]
     }

@@ -65,7 +65,9 @@ extension Workspace {
     }
 
     /// Trains a new round on the training split: fine-tuned from the active round's weights
-    /// unless `fromScratch` (or there is none), optionally from a pretrained backbone.
+    /// unless `fromScratch` (or there is none); else from `pretrained` (a backbone file), else
+    /// from the workspace's pretrained backbone (round 0, `pretrain`) if it has one, else from
+    /// random weights.
     /// The checkpoint is written (atomically) before the round is recorded, in one
     /// transaction that also marks the previous round superseded: a crash leaves either the
     /// old active round or the new one, never a half-written checkpoint in use.
@@ -99,6 +101,14 @@ extension Workspace {
         if let previous, !fromScratch {
             // A fine-tuned model keeps the normalisation it was first trained with.
             (model, info) = try Checkpoint.load(checkpointPath(of: previous))
+        } else if pretrained == nil, hasPretrainedBackbone {
+            // Round 0, the workspace's own pretrained backbone, with the normalisation it
+            // learnt under and a fresh head (pretraining never trains fc).
+            (model, info) = try Checkpoint.load(pretrainedBackbonePath)
+            guard info.configuration == configuration else {
+                throw WorkspaceError(path, "the pretrained backbone (round 0) is a \(info.configuration.architecture) at "
+                                     + "\(info.configuration.inputSize) px; the workspace trains \(architecture) at \(size) px — pretrain again")
+            }
         } else {
             let (mean, std) = SupervisedTraining.normalisation(of: trainingImages.map(\.0))
             info = CheckpointInfo(configuration: configuration, classNames: ClassFolderDataset.classNames, mean: mean, std: std)

@@ -24,6 +24,10 @@ public struct SimulationPlan: Sendable {
     /// When a round replaces the model in use: the workspaces' rule (a round worse on the
     /// validation split stays a candidate), or always.
     public var promotion: RoundPromotion = .ifNotWorse
+    /// Self-supervised pretraining of each seed's network on its workspace's images before
+    /// the initial model (which then starts from it); nil: none, the initial model starts
+    /// from random weights. Run once per seed, shared by every strategy.
+    public var pretraining: PretrainingOptions? = nil
     public var out: String
 
     public init(dataRoot: String, out: String) {
@@ -46,7 +50,7 @@ public struct SimulationRow: Sendable, Equatable {
 
 public struct SimulationProgress: Sendable {
     public enum Stage: Sendable, Equatable {
-        case creating, initialTraining(epoch: Int), interacting(done: Int), training(epoch: Int), finished
+        case creating, pretraining(epoch: Int), initialTraining(epoch: Int), interacting(done: Int), training(epoch: Int), finished
     }
     public var seed: UInt64
     /// nil while the shared initial workspace of a seed is being prepared.
@@ -95,6 +99,16 @@ public final class Simulation {
             options.seed = seed
             workspace = try Workspace.create(at: path, dataRoot: plan.dataRoot, options: options).0
         }
+        if var pretraining = plan.pretraining, try workspace.activeRound() == nil, !workspace.hasPretrainedBackbone {
+            pretraining.seed = seed
+            let summary = try workspace.pretrain(options: pretraining) { step in
+                if step.batch == step.batchesPerEpoch {
+                    progress(SimulationProgress(seed: seed, strategy: nil, round: 0, stage: .pretraining(epoch: step.epoch)))
+                }
+                return true
+            }
+            guard summary.isFinished else { throw WorkspaceError(path, "pretraining stopped before its last epoch") }
+        }
         if try workspace.activeRound() == nil {
             var training = plan.initialTraining
             training.seed = seed
@@ -119,6 +133,10 @@ public final class Simulation {
             try BinaryFile.createDirectory("\(temporary)/models")
             for round in try base.rounds() {
                 try BinaryFile.copy(base.checkpointPath(of: round), to: "\(temporary)/\(round.checkpoint)")
+            }
+            // Round 0: a round trained from scratch starts from the pretrained backbone too.
+            if base.hasPretrainedBackbone {
+                try BinaryFile.copy(base.pretrainedBackbonePath, to: "\(temporary)/models/round-000.safetensors")
             }
             try BinaryFile.copy("\(base.path)/\(Workspace.databaseName)", to: "\(temporary)/\(Workspace.databaseName)")
             try BinaryFile.move(temporary, to: path)

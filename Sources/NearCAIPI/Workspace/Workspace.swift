@@ -178,6 +178,9 @@ public final class Workspace {
         public var perSplit: [Split: [ClassLabel?: Int]] = [:]
         public var pendingFeedback = 0
         public var rounds: [Round] = []
+        /// Round 0, self-supervised pretraining, when it was run (finished or not).
+        public var pretraining: PretrainingSummary?
+        public var hasPretrainedBackbone = false
     }
 
     /// Feedback events no round has trained on yet (reverted ones excluded); only `user`'s
@@ -195,6 +198,8 @@ public final class Workspace {
         }
         status.pendingFeedback = try pendingFeedbackCount()
         status.rounds = try rounds()
+        status.pretraining = try pretrainingSummary()
+        status.hasPretrainedBackbone = hasPretrainedBackbone
         return status
     }
 

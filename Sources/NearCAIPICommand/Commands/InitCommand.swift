@@ -45,8 +45,10 @@ enum InitCommand: Command {
                                     defaultDescription: "128; resnet18: 224")
     static let seed = Option<UInt64>(name: "--seed", placeholder: "N", help: "split seed", format: .nonNegativeWholeNumber,
                                      default: WorkspaceOptions().seed)
+    static let pretrain = Flag(name: "--pretrain",
+                               help: "then pretrain the network on the workspace's unlabelled images ('nearcaipi pretrain', default options)")
     static let parameters: [any Parameter] = [Positional.workspace, data, SharedParameters.layout, SharedParameters.okFolders,
-                                              SharedParameters.nokFolders, split, initialTrain, architecture, input, seed]
+                                              SharedParameters.nokFolders, split, initialTrain, architecture, input, seed, pretrain]
 
     static func run(_ arguments: Arguments) throws {
         let workspace = try arguments.positionals([Positional.workspace])[0]
@@ -72,5 +74,16 @@ enum InitCommand: Command {
         }
         print("Created workspace \(workspace) over \(data) (\(summary.layout) layout): \(summary.items) images, \(summary.unusable.count) skipped as unreadable")
         try StatusCommand.printStatus(opened)
+        if arguments[pretrain] {
+            do {
+                let summary = try PretrainCommand.pretrain(opened, options: PretrainingOptions(), restart: false)
+                if !summary.isFinished {
+                    print("pretraining stopped after epoch \(summary.epochsDone) of \(summary.epochs); 'nearcaipi pretrain \(workspace)' resumes it")
+                    exit(130)
+                }
+            } catch {
+                throw RuntimeFailure(error)
+            }
+        }
     }
 }

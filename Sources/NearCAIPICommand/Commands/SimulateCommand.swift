@@ -86,10 +86,14 @@ enum SimulateCommand: Command {
     /// Its default depends on --arch: resnet18 is made for 224 pixels.
     static let input = Option<Int?>(name: "--input", placeholder: "S", help: "model input side", format: .wholeNumber(in: 32...512),
                                     defaultDescription: "128; resnet18: 224")
+    static let pretrain = Flag(name: "--pretrain",
+                               help: "pretrain each seed's network on its workspace's images first ('nearcaipi pretrain'); the initial model starts from it")
+    static let pretrainEpochs = Option<Int>(name: "--pretrain-epochs", placeholder: "E", help: "epochs of pretraining, with --pretrain",
+                                            format: .wholeNumber(in: 1...10_000), default: PretrainingOptions().epochs)
     static let parameters: [any Parameter] = [
         data, out, SharedParameters.layout, SharedParameters.okFolders, SharedParameters.nokFolders, strategies, rounds, perRound,
         initialTrain, seeds, testFraction, validationFraction, refutations, epochs, initialEpochs, patience, learningRate,
-        fromScratch, forcePromotion, architecture, input,
+        fromScratch, forcePromotion, pretrain, pretrainEpochs, architecture, input,
     ]
 
     static func run(_ arguments: Arguments) throws {
@@ -121,6 +125,13 @@ enum SimulateCommand: Command {
         }
         plan.fromScratch = arguments[fromScratch]
         plan.promotion = arguments[forcePromotion] ? .always : .ifNotWorse
+        if arguments[pretrain] {
+            var pretraining = PretrainingOptions()
+            pretraining.epochs = try arguments[pretrainEpochs]
+            plan.pretraining = pretraining
+        } else if arguments.isGiven(pretrainEpochs) {
+            throw UsageError("option '--pretrain-epochs' needs '--pretrain'")
+        }
         plan.workspace.architecture = try arguments[architecture]
         plan.workspace.inputSize = try arguments[input] ?? (plan.workspace.architecture == "resnet18" ? 224 : 128)
         guard BinaryFile.isDirectory(data) else { throw RuntimeFailure("\(data): no such data folder") }
@@ -160,6 +171,7 @@ enum SimulateCommand: Command {
         let what: String
         switch progress.stage {
         case .creating: what = "creating the workspace"
+        case .pretraining(let epoch): what = "pretraining, epoch \(epoch)/\(plan.pretraining?.epochs ?? 0)"
         case .initialTraining(let epoch): what = "training the initial model, epoch \(epoch)/\(plan.initialTraining.epochs)"
         case .interacting: what = "round \(progress.round)/\(plan.rounds): interactions"
         case .training(let epoch): what = "round \(progress.round)/\(plan.rounds): training, epoch \(epoch)/\(plan.roundTraining.epochs)"

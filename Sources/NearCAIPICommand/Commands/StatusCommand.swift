@@ -41,7 +41,10 @@ enum StatusCommand: Command {
         var images: Images
         var splits: [String: SplitCounts]
         var pending_feedback: Int
+        /// Round 0: self-supervised pretraining (null when never run).
+        var pretraining: Pretraining?
         var rounds: [RoundEntry]
+        struct Pretraining: Encodable { var images, epochs_done, epochs: Int; var finished: Bool; var final_loss: Float?; var seconds: Double }
 
         init(_ status: Workspace.Status) {
             images = Images(usable: status.usable, unreadable: status.unusable, with_mask: status.withMask,
@@ -51,6 +54,10 @@ enum StatusCommand: Command {
                 return (split.rawValue, SplitCounts(ok: counts[.ok] ?? 0, nok: counts[.nok] ?? 0, hidden: counts[nil] ?? 0))
             })
             pending_feedback = status.pendingFeedback
+            pretraining = status.pretraining.map {
+                Pretraining(images: $0.images, epochs_done: $0.epochsDone, epochs: $0.epochs, finished: $0.isFinished && status.hasPretrainedBackbone,
+                            final_loss: $0.losses.last, seconds: $0.seconds)
+            }
             rounds = status.rounds.map { RoundEntry(round: $0.number, status: $0.status.rawValue, training_size: $0.trainingSize, metrics: $0.metrics) }
         }
     }
@@ -65,6 +72,16 @@ enum StatusCommand: Command {
             print("  \(split.rawValue.padding(toLength: 5, withPad: " ", startingAt: 0)) \(known)\(hidden)")
         }
         print("  feedback not yet trained on: \(status.pendingFeedback)")
+        if let pretraining = status.pretraining {
+            let loss = pretraining.losses.last.map { String(format: ", final loss %.4f", $0) } ?? ""
+            if pretraining.isFinished && status.hasPretrainedBackbone {
+                print("  round 0: pretrained backbone (self-supervised, \(pretraining.images) images, \(pretraining.epochs) epochs\(loss)); "
+                      + "rounds trained from scratch start from it")
+            } else {
+                print("  round 0: pretraining stopped after epoch \(pretraining.epochsDone) of \(pretraining.epochs)\(loss); "
+                      + "'nearcaipi pretrain' resumes it")
+            }
+        }
         if status.rounds.isEmpty {
             print("  rounds: none yet")
         } else {

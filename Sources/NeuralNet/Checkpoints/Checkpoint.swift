@@ -42,13 +42,23 @@ public enum Checkpoint {
 
     /// Writes atomically: a reader never sees a half-written checkpoint.
     public static func save(_ model: any Network, info: CheckpointInfo, to path: String) throws(CheckpointError) {
+        try write(tensors(of: model), metadata: metadataFields(info), to: path)
+    }
+
+    /// A model's parameters and batch-norm counters under their state-dict names.
+    static func tensors(of model: any Network) -> [(String, StoredTensor)] {
         var tensors: [(String, StoredTensor)] = model.namedParameters.map { name, parameter in
             (name, StoredTensor(dtype: .float32, shape: parameter.shape, values: parameter.value))
         }
         tensors += model.layers(of: BatchNorm2d.self).map { name, bn in
             ("\(name).num_batches_tracked", StoredTensor(dtype: .int64, shape: [], values: [Float(bn.batchesTracked)]))
         }
-        var metadata = metadataFields(info)
+        return tensors
+    }
+
+    /// Writes `tensors` with `metadata` and the data's CRC-32, atomically.
+    static func write(_ tensors: [(String, StoredTensor)], metadata: [String: String], to path: String) throws(CheckpointError) {
+        var metadata = metadata
         // The CRC covers the data section, which does not depend on the header.
         let (entries, data) = SafeTensors.encodeData(tensors)
         metadata["data_crc32"] = String(SafeTensors.crc32(data[...]), radix: 16)

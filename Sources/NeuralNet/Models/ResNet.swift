@@ -146,12 +146,19 @@ public final class ResNet: Network {
 
     /// Backpropagates ∂loss/∂logits through the network, accumulating every gradient.
     public func backward(_ dLogits: Tensor) {
+        backward(embeddingGradient: fc.backward(dLogits))
+    }
+
+    /// Backpropagates ∂loss/∂embedding of the last training forward through the backbone
+    /// (not `fc`), accumulating its gradients: for losses on the embedding itself, such as
+    /// the contrastive loss of pretraining.
+    public func backward(embeddingGradient: Tensor) {
         if let plan = plans.trainedOn {
             plans.trainedOn = nil
-            plan.backward(fc.backward(dLogits))
+            plan.backward(embeddingGradient)
             return
         }
-        var d = average.backward(fc.backward(dLogits))
+        var d = average.backward(embeddingGradient)
         for stage in stages.reversed() {
             for block in stage.reversed() { d = block.backward(d) }
         }

@@ -64,6 +64,17 @@ public final class Adam: Optimizer {
         second = first
     }
 
+    /// The moment estimates and the step count: what a resumed run needs to continue as
+    /// the uninterrupted one would.
+    public var moments: (first: [[Float]], second: [[Float]], steps: Int) {
+        get { (first, second, steps) }
+        set {
+            precondition(newValue.first.map(\.count) == first.map(\.count) && newValue.second.map(\.count) == second.map(\.count),
+                         "moments of other parameters")
+            (first, second, steps) = newValue
+        }
+    }
+
     public func step() {
         steps += 1
         let correction1 = 1 - powf(beta1, Float(steps)), correction2 = 1 - powf(beta2, Float(steps))

@@ -1,0 +1,108 @@
+import FileAccess
+import Foundation
+import Imaging
+import NeuralNet
+
+/// What a workspace's self-supervised pretraining did, and the backbone it left.
+public struct PretrainingSummary: Sendable, Equatable {
+    /// Images it learnt from (every usable original outside the test split).
+    public var images: Int
+    public var epochsDone: Int
+    public var epochs: Int
+    /// Mean NT-Xent loss per epoch.
+    public var losses: [Float]
+    /// Seconds of the run that made this summary (a resumed run counts its own).
+    public var seconds: Double
+    /// Epochs that were already done when this run started (0: not resumed).
+    public var resumedAfter: Int
+    public var isFinished: Bool { epochsDone >= epochs }
+}
+
+/// A duration as people say it: "42 s", "4 min 12 s".
+public func readableDuration(_ seconds: Double) -> String {
+    seconds < 90 ? String(format: "%.0f s", seconds) : String(format: "%d min %02d s", Int(seconds) / 60, Int(seconds) % 60)
+}
+
+extension Workspace {
+    /// The running state of pretraining: written after every epoch, resumed from.
+    public var pretrainingStatePath: String { "\(path)/models/pretraining-state.safetensors" }
+    /// Round 0: the pretrained backbone every round trained from scratch starts from.
+    public var pretrainedBackbonePath: String { "\(path)/models/round-000.safetensors" }
+
+    /// Whether the workspace has a finished pretrained backbone.
+    public var hasPretrainedBackbone: Bool { BinaryFile.exists(pretrainedBackbonePath) }
+
+    /// What the pretraining state file says (nil: never pretrained).
+    public func pretrainingSummary() throws -> PretrainingSummary? {
+        guard BinaryFile.exists(pretrainingStatePath) else { return nil }
+        let saved = try ContrastivePretraining.savedProgress(at: pretrainingStatePath)
+        return PretrainingSummary(images: saved.notes["images"].flatMap(Int.init) ?? 0, epochsDone: saved.epochsDone,
+                                  epochs: saved.epochs, losses: saved.losses,
+                                  seconds: saved.notes["seconds"].flatMap(Double.init) ?? 0, resumedAfter: 0)
+    }
+
+    /// The images pretraining learns from: every usable original of the pool, the training and
+    /// the validation split — labels are never read — and never the test split, whose images
+    /// must stay unseen for its figures to mean anything.
+    public func pretrainingItems() throws -> [ItemRecord] {
+        // In the order they were indexed, whatever split an answer has since moved them to:
+        // the run must not depend on who answered what.
+        try [Split.pool, .train, .validation].flatMap { try items(in: $0) }.filter { $0.origin == .original }.sorted { $0.id < $1.id }
+    }
+
+    /// Self-supervised pretraining of the workspace's network on its own unlabelled images
+    /// (SimCLR: two views per image, NT-Xent; Docs/Pretraining.md). Resumes from the state of
+    /// the last finished epoch unless `restart`; after every epoch the state is written
+    /// atomically, and when the last epoch is done the backbone is written as round 0, from
+    /// which the first round (and every round trained from scratch) starts. `progress`
+    /// returning false stops after the current batch; the epochs done are kept.
+    public func pretrain(options: PretrainingOptions, restart: Bool = false,
+                         progress: (PretrainingProgress) -> Bool) throws -> PretrainingSummary {
+        let started = Date()
+        let items = try pretrainingItems()
+        guard items.count >= 2 else { throw WorkspaceError(path, "pretraining needs at least two usable images outside the test split") }
+        let architecture = try self.architecture, size = try inputSize
+        let channels = try ImageFile.read(try file(of: items[0])).image.colorChannels
+        var images: [Image] = []
+        images.reserveCapacity(items.count)
+        for item in items {
+            images.append(try ImageFile.read(try file(of: item)).image.modelInput(channels: channels, size: size))
+        }
+        try BinaryFile.createDirectory("\(path)/models")
+        let run: ContrastivePretraining, info: CheckpointInfo
+        if !restart, BinaryFile.exists(pretrainingStatePath) {
+            do {
+                (run, info) = try ContrastivePretraining.resume(from: pretrainingStatePath, options: options)
+            } catch {
+                throw WorkspaceError(path, "cannot resume pretraining: \(error) — start again with --restart")
+            }
+            guard info.configuration.architecture == architecture, info.configuration.inputSize == size,
+                  info.configuration.inputChannels == channels else {
+                throw WorkspaceError(path, "the pretraining state is for another network (\(info.configuration.architecture) at "
+                                     + "\(info.configuration.inputSize) px) — start again with --restart")
+            }
+        } else {
+            // Normalised by the images it learns from; the first round keeps this normalisation.
+            let (mean, std) = SupervisedTraining.normalisation(of: images)
+            let configuration = ResNetConfiguration.named(architecture, inputChannels: channels, inputSize: size,
+                                                          classCount: ClassLabel.allCases.count)!
+            info = CheckpointInfo(configuration: configuration, classNames: ClassFolderDataset.classNames, mean: mean, std: std)
+            run = ContrastivePretraining(model: ResNet(configuration, seed: options.seed), options: options)
+            try? BinaryFile.remove(pretrainedBackbonePath)
+        }
+        let resumedAfter = run.epochsDone
+        // The labels are given as zeros: pretraining has no use for them.
+        let batch = SupervisedTraining.batch(images, labels: [Int](repeating: 0, count: images.count), info: info).images
+        var notes = ["images": String(images.count)]
+        while !run.isFinished {
+            guard run.runEpoch(on: batch, progress: progress) else { break }
+            notes["seconds"] = String(Date().timeIntervalSince(started))
+            try run.save(info: info, notes: notes, to: pretrainingStatePath)
+        }
+        if run.isFinished {
+            try Checkpoint.save(run.model, info: info, to: pretrainedBackbonePath)
+        }
+        return PretrainingSummary(images: images.count, epochsDone: run.epochsDone, epochs: options.epochs, losses: run.losses,
+                                  seconds: Date().timeIntervalSince(started), resumedAfter: resumedAfter)
+    }
+}
