@@ -162,6 +162,34 @@ import TestSupport
         #expect(try driven.press(.character("y")) == false)
     }
 
+    @Test func theOperatorPretrainsRoundZeroStopsItAndResumesIt() throws {
+        let directory = TemporaryDirectory("flow-pretrain")
+        defer { directory.remove() }
+        let workspace = try Self.workspace(directory)
+        let driven = try Driven(workspace, role: .operator)
+        defer { driven.close() }
+        try driven.press(.tab, .tab, .character("B"))
+        #expect(driven.app.state.confirmation == .pretrain(restart: false) && !driven.app.retrainer.isRunning)
+        try driven.press(.character("y"))
+        #expect(driven.app.retrainer.runningJob == .pretraining(restart: false))
+        // A round cannot start meanwhile; once an epoch is done, c stops it and keeps it.
+        try driven.press(.character("r"))
+        #expect(driven.app.state.message.contains("Pretraining round 0 runs"))
+        let deadline = Date().addingTimeInterval(120)
+        while (try workspace.pretrainingSummary()?.epochsDone ?? 0) < 1, Date() < deadline { try driven.press(.none); usleep(20_000) }
+        try driven.press(.character("c"))
+        while driven.app.retrainer.isRunning, Date() < deadline { try driven.press(.none); usleep(20_000) }
+        try driven.press(.none)
+        let saved = try #require(try workspace.pretrainingSummary())
+        #expect(saved.epochsDone >= 1 && !saved.isFinished && !workspace.hasPretrainedBackbone)
+        #expect(driven.app.state.message.contains("Pretraining stopped after epoch \(saved.epochsDone)"))
+        // B again offers to resume where it stopped.
+        try driven.press(.character("B"))
+        #expect(driven.app.state.message.contains("Resume pretraining round 0 at epoch \(saved.epochsDone + 1) of 60"))
+        try driven.press(.character("n"))
+        #expect(!driven.app.retrainer.isRunning)
+    }
+
     @Test func theOperatorsRollbackKeepsAnswersAndRevertListsBeforeActing() throws {
         let directory = TemporaryDirectory("flow-operator")
         defer { directory.remove() }
