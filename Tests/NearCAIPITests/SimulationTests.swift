@@ -39,6 +39,15 @@ import TestSupport
         #expect(try alWorkspace.feedbackLog().filter { $0.user == "simulated-expert" }.count == 6)
         #expect(try alWorkspace.pendingFeedbackCount() == 0)
         #expect(try LoopSettings.stored(in: alWorkspace).queryStrategy == .leastConfidence)
+        // Labels spent: the initial 12 and the validation split, then AL's 3 answers a round;
+        // Near CAIPI's supervisor answers count too (its refutations do not).
+        let validation = try alWorkspace.items(in: .validation).count
+        #expect(validation > 0 && al.map(\.labelsSpent) == [12 + validation, 15 + validation, 18 + validation])
+        let nearWorkspace = try Workspace(opening: directory.file("sim/seed-5/near-caipi"))
+        let nearAnswers = try nearWorkspace.feedbackLog().filter { $0.prediction != .skip }
+        #expect(nearAnswers.contains { $0.user != "simulated-expert" })
+        #expect(near.last!.labelsSpent == 12 + validation + nearAnswers.count && near.last!.labelsSpent > al.last!.labelsSpent)
+        #expect(near.last!.trainingSize >= near.last!.labelsSpent - validation)
 
         // Run again: nothing is redone.
         #expect(try Simulation(plan: Self.tinyPlan(directory, rounds: 2)).run() == rows)
@@ -61,7 +70,8 @@ import TestSupport
         let rows = [row(.al, 1, 0, 0.2), row(.al, 2, 0, 0.4), row(.al, 1, 1, 0.5), row(.al, 2, 1, 0.7),
                     row(.caipi, 1, 0, 0.2), row(.caipi, 2, 0, 0.4), row(.caipi, 1, 1, 0.8), row(.caipi, 2, 1, 0.8)]
         let csv = SimulationReport.csv(rows).split(separator: "\n")
-        #expect(csv[0] == "strategy,seed,round,train_size,accuracy,f1,mcc" && csv[3] == "al,1,1,11,0.5000,0.5000,0.5000" && csv.count == 9)
+        #expect(csv[0] == "strategy,seed,round,train_size,labels_spent,accuracy,f1,mcc,explanations_right" && csv[3] == "al,1,1,11,0,0.5000,0.5000,0.5000,"
+                && csv.count == 9)
         let markdown = SimulationReport.markdown(rows, strategies: [.al, .caipi], title: "T")
         #expect(markdown.contains("| Strategy | Metric | R0 | R1 |"))
         #expect(markdown.contains("| AL | MCC | 0.300 ± 0.141 | 0.600 ± 0.141 |"))
@@ -78,5 +88,66 @@ import TestSupport
             }
             #expect(found, "\(strategy)")
         }
+    }
+}
+
+extension SimulationTests {
+    /// A copy of the bundled weld seams without masks: the paper's casting set has none.
+    static func masklessWeld(_ directory: TemporaryDirectory) throws -> String {
+        let root = directory.file("maskless")
+        for folder in ["ok", "nok"] { try BinaryFile.copyTree(repositoryRoot() + "/SampleData/weld/\(folder)", to: "\(root)/\(folder)") }
+        return root
+    }
+
+    @Test func onMasklessDataAnAcceptedHeatmapMakesRefutationsInCAIPIAndNoneInAL() throws {
+        let directory = TemporaryDirectory("simulation-maskless")
+        defer { directory.remove() }
+        var options = WorkspaceOptions()
+        options.inputSize = 32
+        let (workspace, _) = try Workspace.create(at: directory.file("ws"), dataRoot: try Self.masklessWeld(directory), options: options)
+        var quick = TrainingOptions()
+        quick.epochs = 1
+        _ = try workspace.trainRound(options: quick, fromScratch: true) { _ in true }
+        var caipi = LoopSettings(strategy: .caipi)
+        caipi.heatmapMasks = 200
+        let session = try LoopSession(workspace: workspace, user: "simulated-expert", settings: caipi)
+        let noks = try session.pool.predictions.filter { try SimulatedExpert.truth(of: $0.path, in: workspace).label == .nok }
+        #expect(noks.count >= 3)
+        let expert = SimulatedExpert()
+        let heatmap = try session.explain(try session.view(of: noks[0].path)).heatmap
+
+        // A map that shows a region, on a NOK part predicted NOK: accepted, and CAIPI makes
+        // its refutations from the map's top 10 %.
+        let accepted = try expert.answer(path: noks[0].path, predictedLabel: .nok, confidence: 0.7, heatmap: heatmap, in: workspace)
+        #expect(accepted.explanation == .right && accepted.correctedMask == nil)
+        #expect(try session.submit(accepted, heatmap: heatmap).refutations.count == caipi.refutationsPerItem)
+        // A flat map shows nothing to accept: no verdict, no refutations.
+        let flat = try expert.answer(path: noks[1].path, predictedLabel: .nok, confidence: 0.7, heatmap: heatmap, showsRegion: false,
+                                     in: workspace)
+        #expect(flat.explanation == nil)
+        #expect(try session.submit(flat, heatmap: heatmap).refutations.isEmpty)
+        // AL shows no explanation: the same accepted answer makes none.
+        let al = try LoopSession(workspace: workspace, user: "simulated-expert", settings: LoopSettings(strategy: .al))
+        let again = try expert.answer(path: noks[2].path, predictedLabel: .nok, confidence: 0.7, heatmap: heatmap, in: workspace)
+        #expect(try al.submit(again, heatmap: heatmap).refutations.isEmpty)
+    }
+
+    @Test func withHeatmapsOnlyTheExplainingStrategiesJudgeExplanations() throws {
+        let directory = TemporaryDirectory("simulation-heatmaps")
+        defer { directory.remove() }
+        var plan = Self.tinyPlan(directory, rounds: 1)
+        plan.dataRoot = try Self.masklessWeld(directory)
+        plan.strategies = [.al, .caipi]
+        plan.withHeatmaps = true
+        let rows = try Simulation(plan: plan).run()
+        let alLog = try Workspace(opening: directory.file("sim/seed-5/al")).feedbackLog()
+        let caipiLog = try Workspace(opening: directory.file("sim/seed-5/caipi")).feedbackLog()
+        // AL's expert never saw a map; CAIPI's judged every NOK part it was shown as NOK whose
+        // map showed a region, and its rows report the share.
+        #expect(alLog.allSatisfy { $0.explanation == nil } && rows.filter { $0.strategy == .al }.allSatisfy { $0.explanationsRight == nil })
+        let judged = caipiLog.filter { $0.explanation != nil }
+        let caipiRound = try #require(rows.first { $0.strategy == .caipi && $0.round == 1 })
+        #expect(judged.isEmpty == (caipiRound.explanationsRight == nil))
+        if !judged.isEmpty { #expect(caipiRound.explanationsRight == 1) }
     }
 }

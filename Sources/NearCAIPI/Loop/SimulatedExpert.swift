@@ -12,8 +12,12 @@ import Imaging
 ///   cannot fill a tenth of the image); otherwise it is wrong and the true mask
 ///   is painted. Without a heatmap (a simulation that skips InvRISE) the true mask is given
 ///   as the correction, with no verdict on an explanation nobody saw.
-/// - An item without a mask (every OK item, NOK items of unmasked data sets): the label is
-///   accepted and the mask skipped.
+/// - A NOK item without a mask (an unmasked data set), predicted NOK: given a heatmap that
+///   shows a region (not flat), the explanation is accepted — the main paper's simulated
+///   user on its casting data, whose refutations come from the accepted map; a flat map
+///   shows nothing to accept and gets no verdict. Without a heatmap: label only.
+/// - An OK item: the label is judged and the explanation (of a defect that is not there)
+///   left alone.
 public struct SimulatedExpert: Sendable {
     public var name: String
 
@@ -29,16 +33,22 @@ public struct SimulatedExpert: Sendable {
     }
 
     /// The answer on `view` (the active model's prediction), with its heatmap if one was computed.
-    public func answer(_ view: ItemView, heatmap: Image? = nil, in workspace: Workspace) throws -> FeedbackEvent {
-        try answer(path: view.path, predictedLabel: view.predictedLabel, confidence: view.confidence, heatmap: heatmap, in: workspace)
+    /// `showsRegion`: the heatmap is not flat (its noise estimate says so).
+    public func answer(_ view: ItemView, heatmap: Image? = nil, showsRegion: Bool = true, in workspace: Workspace) throws -> FeedbackEvent {
+        try answer(path: view.path, predictedLabel: view.predictedLabel, confidence: view.confidence, heatmap: heatmap,
+                   showsRegion: showsRegion, in: workspace)
     }
 
-    public func answer(path: String, predictedLabel: ClassLabel, confidence: Float, heatmap: Image? = nil,
+    public func answer(path: String, predictedLabel: ClassLabel, confidence: Float, heatmap: Image? = nil, showsRegion: Bool = true,
                        in workspace: Workspace) throws -> FeedbackEvent {
         let truth = try Self.truth(of: path, in: workspace)
         var event = FeedbackEvent(itemPath: path, user: name, predictedLabel: predictedLabel, predictedConfidence: Double(confidence),
                                   prediction: predictedLabel == truth.label ? .right : .wrong, correctedLabel: truth.label)
-        guard truth.label == .nok, let maskPath = truth.maskPath else { return event }
+        guard truth.label == .nok else { return event }
+        guard let maskPath = truth.maskPath else {
+            if heatmap != nil, showsRegion, predictedLabel == .nok { event.explanation = .right }
+            return event
+        }
         let mask = BinaryMask(thresholding: try ImageFile.read("\(try workspace.dataRoot)/\(maskPath)").image)
         if let heatmap, predictedLabel == truth.label {
             let region = mask.resized(width: heatmap.width, height: heatmap.height)

@@ -1,4 +1,5 @@
 import FileAccess
+import Imaging
 import Foundation
 import NeuralNet
 
@@ -28,6 +29,12 @@ public struct SimulationPlan: Sendable {
     /// the initial model (which then starts from it); nil: none, the initial model starts
     /// from random weights. Run once per seed, shared by every strategy.
     public var pretraining: PretrainingOptions? = nil
+    /// The simulated expert sees the InvRISE map of each query (the workspace's fill and
+    /// masks, convergence stop) in the strategies that use explanations (CAIPI, Near CAIPI),
+    /// judges it against the mask where there is one, and accepts a map that shows a region
+    /// where there is none, as the paper's simulated user does — so refutations come from the
+    /// accepted map on mask-less data too.
+    public var withHeatmaps = false
     public var out: String
 
     public init(dataRoot: String, out: String) {
@@ -46,11 +53,18 @@ public struct SimulationRow: Sendable, Equatable {
     public var accuracy: Double
     public var f1: Double
     public var mcc: Double
+    /// Labelled images used so far: the initial training images, the validation split, and
+    /// every answer of the simulated inspector and supervisor (refutations are free).
+    public var labelsSpent: Int = 0
+    /// Of the round's explanations the inspector judged, the share judged right (nil: none
+    /// judged — no heatmaps, a strategy without explanations, or the initial model).
+    public var explanationsRight: Double? = nil
 }
 
 public struct SimulationProgress: Sendable {
     public enum Stage: Sendable, Equatable {
-        case creating, pretraining(epoch: Int), initialTraining(epoch: Int), interacting(done: Int), training(epoch: Int), finished
+        case creating, pretraining(epoch: Int), initialTraining(epoch: Int), interacting(done: Int), explaining(done: Int)
+        case training(epoch: Int), finished
     }
     public var seed: UInt64
     /// nil while the shared initial workspace of a seed is being prepared.
@@ -172,8 +186,15 @@ public final class Simulation {
                 progress(SimulationProgress(seed: seed, strategy: strategy, round: round, stage: .interacting(done: done)))
                 guard let query = try session.nextQuery(seed: seed &* 1_000 &+ UInt64(round)) else { break }
                 let view = try session.view(of: query.path)
-                let answer = try expert.answer(view, in: workspace)
-                _ = try session.submit(answer, seed: seed)
+                var heatmap: Image? = nil, showsRegion = false
+                if plan.withHeatmaps, session.settings.makesRefutations {
+                    progress(SimulationProgress(seed: seed, strategy: strategy, round: round, stage: .explaining(done: done)))
+                    let result = try session.explain(view)
+                    heatmap = result.heatmap
+                    showsRegion = !result.noise.isFlat
+                }
+                let answer = try expert.answer(view, heatmap: heatmap, showsRegion: showsRegion, in: workspace)
+                _ = try session.submit(answer, heatmap: heatmap, seed: seed)
                 try supervisor.answerOpenReviews(in: session, seed: seed)
                 done += 1
             }
@@ -192,14 +213,28 @@ public final class Simulation {
     /// stayed a candidate — and the labels spent so far.
     public static func rows(of workspace: Workspace, strategy: LoopStrategy, seed: UInt64) throws -> [SimulationRow] {
         var inUse: RoundMetrics? = nil
-        return try workspace.rounds().filter { $0.status != .failed }.map { round in
+        let rounds = try workspace.rounds().filter { $0.status != .failed }
+        // A label is a person's answer on an image; a skip is none. The initial training
+        // images and the validation split were labelled before the loop began.
+        let log = try workspace.feedbackLog()
+        let answerIDs = log.filter { $0.prediction != .skip }.map(\.id)
+        // The inspector's verdicts on explanations, to share out by round.
+        let judged = log.filter { $0.role != .supervisor && ($0.explanation == .right || $0.explanation == .wrong) }
+        let before = (rounds.first?.trainingSize ?? 0) + (try workspace.items(in: .validation).count)
+        return try rounds.map { round in
             guard let metrics = round.metrics else {
                 throw WorkspaceError(workspace.path, "round \(round.number) has no readable metrics")
             }
             if round.status != .candidate && round.status != .discarded || inUse == nil { inUse = metrics }
             let deployed = inUse ?? metrics
+            let answers = round.lastFeedbackID.map { last in answerIDs.filter { $0 <= last }.count } ?? 0
+            // This round's verdicts: after the previous round's last answer, up to its own.
+            let previousLast = rounds.last { $0.number < round.number }?.lastFeedbackID ?? 0
+            let mine = round.lastFeedbackID.map { last in judged.filter { $0.id > previousLast && $0.id <= last } } ?? []
             return SimulationRow(strategy: strategy, seed: seed, round: round.number - 1, trainingSize: round.trainingSize,
-                                 accuracy: deployed.test.accuracy, f1: deployed.test.f1, mcc: deployed.test.mcc)
+                                 accuracy: deployed.test.accuracy, f1: deployed.test.f1, mcc: deployed.test.mcc,
+                                 labelsSpent: before + answers,
+                                 explanationsRight: mine.isEmpty ? nil : Double(mine.filter { $0.explanation == .right }.count) / Double(mine.count))
         }
     }
 }

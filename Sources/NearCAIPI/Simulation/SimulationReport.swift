@@ -3,13 +3,14 @@ import Foundation
 /// The written results of a simulation: the CSV of every measured point and the Markdown
 /// table in the shape of the main paper's Tables 2–3.
 public enum SimulationReport {
-    public static let csvHeader = "strategy,seed,round,train_size,accuracy,f1,mcc"
+    public static let csvHeader = "strategy,seed,round,train_size,labels_spent,accuracy,f1,mcc,explanations_right"
 
     public static func csv(_ rows: [SimulationRow]) -> String {
         var text = csvHeader + "\n"
         for row in rows {
-            text += "\(row.strategy.rawValue),\(row.seed),\(row.round),\(row.trainingSize),"
-            text += String(format: "%.4f,%.4f,%.4f\n", row.accuracy, row.f1, row.mcc)
+            text += "\(row.strategy.rawValue),\(row.seed),\(row.round),\(row.trainingSize),\(row.labelsSpent),"
+            text += String(format: "%.4f,%.4f,%.4f,", row.accuracy, row.f1, row.mcc)
+            text += (row.explanationsRight.map { String(format: "%.4f", $0) } ?? "") + "\n"
         }
         return text
     }
@@ -39,7 +40,9 @@ public enum SimulationReport {
 
     /// Rows strategy × metric, columns rounds (R0 = the initial model), cells mean ± std over
     /// seeds; then the mean training-set size per round.
-    public static func markdown(_ rows: [SimulationRow], strategies: [LoopStrategy], title: String) -> String {
+    /// `testSplit`: the test images and their NOK share, for what one image moves MCC by.
+    public static func markdown(_ rows: [SimulationRow], strategies: [LoopStrategy], title: String,
+                                testSplit: (images: Int, nokShare: Double)? = nil) -> String {
         let rounds = Set(rows.map(\.round)).sorted()
         let seeds = Set(rows.map(\.seed)).sorted()
         var text = "## \(title)\n\n"
@@ -67,6 +70,104 @@ public enum SimulationReport {
             }
             text += "| \(strategy.title) | " + cells.joined(separator: " | ") + " |\n"
         }
+        text += "\nLabels spent (initial training images, validation split, every answer of the inspector and the "
+            + "supervisor; refutations are free), mean over seeds:\n\n"
+        text += "| Strategy | " + rounds.map { "R\($0)" }.joined(separator: " | ") + " |\n"
+        text += "|---|" + rounds.map { _ in "---:" }.joined(separator: "|") + "|\n"
+        for strategy in strategies where rows.contains(where: { $0.strategy == strategy }) {
+            let cells = rounds.map { round -> String in
+                let spent = rows.filter { $0.strategy == strategy && $0.round == round }.map { Double($0.labelsSpent) }
+                return spent.isEmpty ? "–" : String(format: "%.0f", meanAndStd(spent).mean)
+            }
+            text += "| \(strategy.title) | " + cells.joined(separator: " | ") + " |\n"
+        }
+        if rows.contains(where: { $0.explanationsRight != nil }) {
+            text += "\nExplanations judged right by the inspector in each round (of those judged; against the mask where "
+                + "there is one, accepted when the map shows a region where there is none), mean over seeds:\n\n"
+            text += "| Strategy | " + rounds.map { "R\($0)" }.joined(separator: " | ") + " |\n"
+            text += "|---|" + rounds.map { _ in "---:" }.joined(separator: "|") + "|\n"
+            for strategy in strategies where rows.contains(where: { $0.strategy == strategy && $0.explanationsRight != nil }) {
+                let cells = rounds.map { round -> String in
+                    let shares = rows.filter { $0.strategy == strategy && $0.round == round }.compactMap(\.explanationsRight)
+                    return shares.isEmpty ? "–" : String(format: "%.2f", meanAndStd(shares).mean)
+                }
+                text += "| \(strategy.title) | " + cells.joined(separator: " | ") + " |\n"
+            }
+        }
+        text += comparisons(rows, strategies: strategies)
+        if let testSplit, let warning = testSplitWarning(rows, strategies: strategies, testSplit: testSplit) { text += "\n" + warning + "\n" }
         return text
+    }
+
+    /// What one test image moves MCC by, against the intervals of the comparisons: a warning
+    /// when one image is more than an interval's half-width, so the test split, not the
+    /// strategies, limits what the figures can tell; with the test images a difference of
+    /// that half-width would need. nil when there is nothing to compare.
+    public static func testSplitWarning(_ rows: [SimulationRow], strategies: [LoopStrategy],
+                                        testSplit: (images: Int, nokShare: Double)) -> String? {
+        let step = SimulationStatistics.mccStep(testImages: testSplit.images, nokShare: testSplit.nokShare)
+        let present = strategies.filter { s in rows.contains { $0.strategy == s } }
+        var halfWidths: [Double] = []
+        for baseline in [LoopStrategy.al, .randomAdd] where present.contains(baseline) {
+            for strategy in present where strategy != baseline {
+                let d = SimulationStatistics.pairedDifference(SimulationStatistics.finalDifferences(rows, strategy: strategy, baseline: baseline))
+                if d.upper.isFinite, d.upper > d.lower { halfWidths.append((d.upper - d.lower) / 2) }
+            }
+        }
+        guard !halfWidths.isEmpty else { return nil }
+        halfWidths.sort()
+        let typical = halfWidths[halfWidths.count / 2]
+        var text = String(format: "One of the %d test images moves MCC by about %.3f; the intervals above are ± %.3f (median).",
+                          testSplit.images, step, typical)
+        if step > typical {
+            // mccStep ≈ 2 / n for a balanced split: the images for one image to move MCC by `typical`.
+            let needed = Int((Double(testSplit.images) * step / typical).rounded(.up))
+            text = "**Warning: the test split is too small to rank these strategies.** " + text
+                + " A difference of that size needs about \(needed) test images (--test-fraction)."
+        }
+        return text
+    }
+
+    /// Each strategy against AL and Random Add, paired by seed: the difference in MCC after
+    /// the last round and in mean MCC over the labels both spent, with bootstrap 95 %
+    /// intervals, and a sentence on whether the sign is resolved.
+    public static func comparisons(_ rows: [SimulationRow], strategies: [LoopStrategy]) -> String {
+        let seeds = Set(rows.map(\.seed)).count
+        let present = strategies.filter { s in rows.contains { $0.strategy == s } }
+        let baselines = [LoopStrategy.al, .randomAdd].filter(present.contains)
+        guard !baselines.isEmpty, present.count > 1 else { return "" }
+        var text = "\nPaired differences (the same seed's split and initial model on both sides), mean with a bootstrap "
+            + "95 % interval over \(seeds) seed\(seeds == 1 ? "" : "s"); \"over labels\" is the mean MCC over the range of "
+            + "labels both strategies spent (the area under MCC against labels spent, per label):\n\n"
+        text += "| Strategy | against | final MCC | over labels | what it resolves |\n|---|---|---:|---:|---|\n"
+        for baseline in baselines {
+            for strategy in present where strategy != baseline && !(baseline == .al && strategy == .randomAdd) {
+                let final = SimulationStatistics.pairedDifference(SimulationStatistics.finalDifferences(rows, strategy: strategy, baseline: baseline))
+                let area = SimulationStatistics.pairedDifference(SimulationStatistics.areaDifferences(rows, strategy: strategy, baseline: baseline))
+                func cell(_ d: SimulationStatistics.Difference) -> String {
+                    d.mean.isFinite ? String(format: "%+.3f [%+.3f, %+.3f]", d.mean, d.lower, d.upper) : "–"
+                }
+                text += "| \(strategy.title) | \(baseline.title) | \(cell(final)) | \(cell(area)) | "
+                    + sentence(strategy, baseline, final: final, area: area, seeds: seeds) + " |\n"
+            }
+        }
+        return text
+    }
+
+    static func sentence(_ strategy: LoopStrategy, _ baseline: LoopStrategy, final: SimulationStatistics.Difference,
+                         area: SimulationStatistics.Difference, seeds: Int) -> String {
+        if seeds < 2 { return "one seed: no interval, nothing resolved" }
+        func verdict(_ d: SimulationStatistics.Difference) -> String? {
+            guard d.isResolved else { return nil }
+            return d.mean > 0 ? "above" : "below"
+        }
+        switch (verdict(final), verdict(area)) {
+        case (nil, nil): return "no difference resolvable"
+        case (let f?, nil): return "\(f) \(baseline.title) after the last round at 95 %; per label spent, not resolvable"
+        case (nil, let a?): return "\(a) \(baseline.title) per label spent at 95 %; after the last round, not resolvable"
+        case (let f?, let a?):
+            return f == a ? "\(f) \(baseline.title) at 95 %, after the last round and per label spent"
+                : "\(f) \(baseline.title) after the last round but \(a) it per label spent, at 95 %"
+        }
     }
 }

@@ -20,12 +20,17 @@ enum SimulateCommand: Command {
       random      Random Add: random pool items, label only
       al          least-confident pool items, label only
       near-al     AL plus the near hit and near miss of every wrong prediction
-      caipi       AL plus refutations from the true defect region
+      caipi       AL plus refutations from the defect region (the mask, or an accepted heatmap)
       near-caipi  CAIPI plus near hits and misses with their own refutations
 
-    Writes to --out: results.csv (strategy, seed, round, train size, accuracy, F1, MCC on the
-    test split), results.md (strategy x metric by round, mean ± std over seeds), results.png
-    (mean MCC per round, one line per strategy) and one workspace per seed and strategy.
+    Writes to --out: results.csv (strategy, seed, round, train size, labels spent, accuracy,
+    F1, MCC on the test split, share of explanations judged right), results.md (mean ± std
+    over seeds by round; labels spent; each strategy against AL and Random Add, paired by
+    seed, with bootstrap 95 % intervals and whether they resolve; what one test image moves
+    MCC by), results.png and results-labels.png (mean MCC with ± std bands by round and by
+    labels spent) and one workspace per seed and strategy. Labels spent count the initial
+    training images, the validation split and every answer of the inspector and the
+    supervisor; refutations are free.
     """
 
     /// The plan's own defaults, shown and used where an option is not given.
@@ -86,6 +91,9 @@ enum SimulateCommand: Command {
     /// Its default depends on --arch: resnet18 is made for 224 pixels.
     static let input = Option<Int?>(name: "--input", placeholder: "S", help: "model input side", format: .wholeNumber(in: 32...512),
                                     defaultDescription: "128; resnet18: 224")
+    static let withHeatmaps = Flag(name: "--with-heatmaps",
+                                   help: "the expert sees each query's InvRISE map in CAIPI and Near CAIPI, judges it against the mask, "
+                                       + "accepts one that shows a region where there is no mask; refutations come from accepted maps")
     static let pretrain = Flag(name: "--pretrain",
                                help: "pretrain each seed's network on its workspace's images first ('nearcaipi pretrain'); the initial model starts from it")
     static let pretrainEpochs = Option<Int>(name: "--pretrain-epochs", placeholder: "E", help: "epochs of pretraining, with --pretrain",
@@ -93,7 +101,7 @@ enum SimulateCommand: Command {
     static let parameters: [any Parameter] = [
         data, out, SharedParameters.layout, SharedParameters.okFolders, SharedParameters.nokFolders, strategies, rounds, perRound,
         initialTrain, seeds, testFraction, validationFraction, refutations, epochs, initialEpochs, patience, learningRate,
-        fromScratch, forcePromotion, pretrain, pretrainEpochs, architecture, input,
+        fromScratch, forcePromotion, withHeatmaps, pretrain, pretrainEpochs, architecture, input,
     ]
 
     static func run(_ arguments: Arguments) throws {
@@ -125,6 +133,7 @@ enum SimulateCommand: Command {
         }
         plan.fromScratch = arguments[fromScratch]
         plan.promotion = arguments[forcePromotion] ? .always : .ifNotWorse
+        plan.withHeatmaps = arguments[withHeatmaps]
         if arguments[pretrain] {
             var pretraining = PretrainingOptions()
             pretraining.epochs = try arguments[pretrainEpochs]
@@ -150,17 +159,26 @@ enum SimulateCommand: Command {
             throw RuntimeFailure(error)
         }
         let seconds = monotonicSeconds() - start
+        // The first seed's test split, for what one test image moves MCC by.
+        var testSplit: (images: Int, nokShare: Double)? = nil
+        if let seed = plan.seeds.first, let initial = try? Workspace(opening: "\(out)/seed-\(seed)/initial"),
+           let test = try? initial.items(in: .test), !test.isEmpty {
+            testSplit = (test.count, Double(test.filter { $0.truthLabel == .nok }.count) / Double(test.count))
+        }
         let title = "NearCAIPI simulation on \(data): \(plan.rounds) rounds × \(plan.interactionsPerRound) interactions, \(plan.workspace.initialTrain!) initial training images"
         do {
             try BinaryFile.writeAtomically(Array(SimulationReport.csv(rows).utf8), to: "\(out)/results.csv")
-            try BinaryFile.writeAtomically(Array(SimulationReport.markdown(rows, strategies: plan.strategies, title: title).utf8), to: "\(out)/results.md")
+            try BinaryFile.writeAtomically(Array(SimulationReport.markdown(rows, strategies: plan.strategies, title: title, testSplit: testSplit).utf8), to: "\(out)/results.md")
             let chart = SimulationChart.draw(rows, strategies: plan.strategies, title: "MCC on the test split")
             try ImageFile.writePNG(chart, to: "\(out)/results.png")
+            let byLabels = SimulationChart.draw(rows, strategies: plan.strategies, title: "MCC on the test split by labels spent",
+                                                axis: .labelsSpent)
+            try ImageFile.writePNG(byLabels, to: "\(out)/results-labels.png")
         } catch {
             throw RuntimeFailure(error)
         }
-        print(SimulationReport.markdown(rows, strategies: plan.strategies, title: title))
-        print(String(format: "Wrote %@/results.csv, results.md and results.png in %.0f s.", out, seconds))
+        print(SimulationReport.markdown(rows, strategies: plan.strategies, title: title, testSplit: testSplit))
+        print(String(format: "Wrote %@/results.csv, results.md, results.png and results-labels.png in %.0f s.", out, seconds))
     }
 
     /// One line per change of stage: a bar of the strategy's rounds and what is happening.
@@ -173,7 +191,7 @@ enum SimulateCommand: Command {
         case .creating: what = "creating the workspace"
         case .pretraining(let epoch): what = "pretraining, epoch \(epoch)/\(plan.pretraining?.epochs ?? 0)"
         case .initialTraining(let epoch): what = "training the initial model, epoch \(epoch)/\(plan.initialTraining.epochs)"
-        case .interacting: what = "round \(progress.round)/\(plan.rounds): interactions"
+        case .interacting, .explaining: what = "round \(progress.round)/\(plan.rounds): interactions" + (plan.withHeatmaps ? " with heatmaps" : "")
         case .training(let epoch): what = "round \(progress.round)/\(plan.rounds): training, epoch \(epoch)/\(plan.roundTraining.epochs)"
         case .finished: return "seed \(progress.seed) \(name): [" + String(repeating: "#", count: 20) + "] done"
         }
