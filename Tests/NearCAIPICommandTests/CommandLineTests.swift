@@ -32,6 +32,8 @@ import TestSupport
         (["simulate", "--data", "SampleData/weld", "--out", "/tmp/x", "--strategies", "al,al"], "needs distinct strategy names"),
         (["simulate", "--data", "SampleData/weld", "--out", "/tmp/x", "--seeds", "1,x"], "'--seeds' needs distinct non-negative integers"),
         (["simulate", "--data", "SampleData/weld", "--out", "/tmp/x", "--rounds", "0"], "'--rounds' must be between 1 and 100, got 0"),
+        (["simulate", "--data", "SampleData/weld", "--out", "/tmp/x", "--validation", "8", "--validation-fraction", "0.2"],
+         "both set the validation split"),
         (["simulate", "--data", "SampleData/weld", "--out", "/tmp/x", "--test-fraction", "0.6", "--validation-fraction", "0.5"],
          "must leave images for the pool"),
         (["simulate", "--data", "SampleData/weld", "--out", "/tmp/x", "extra"], "unexpected argument 'extra'"),

@@ -25,7 +25,18 @@ import TestSupport
         let directory = TemporaryDirectory("simulation")
         defer { directory.remove() }
         var stages: [SimulationProgress.Stage] = []
-        let rows = try Simulation(plan: Self.tinyPlan(directory, rounds: 2)).run { stages.append($0.stage) }
+        var done: [Int] = [], planned = Set<Int>()
+        let rows = try Simulation(plan: Self.tinyPlan(directory, rounds: 2)).run {
+            stages.append($0.stage)
+            done.append($0.roundsDone)
+            planned.insert($0.roundsPlanned)
+        }
+        // Progress: 2 strategies × 2 rounds planned, counted up to the end, never back.
+        #expect(planned == [4] && done.last == 4 && zip(done, done.dropFirst()).allSatisfy { $0 <= $1 })
+        // Every round after the initial model says where its time went; timings.csv keeps it.
+        #expect(rows.filter { $0.round > 0 }.allSatisfy { ($0.seconds?.training ?? 0) > 0 && $0.seconds!.heatmaps == 0 })
+        #expect(rows.filter { $0.round == 0 }.allSatisfy { $0.seconds == nil })
+        #expect(BinaryFile.exists(directory.file("sim/timings.csv")))
         #expect(rows.count == 2 * 3)
         let al = rows.filter { $0.strategy == .al }, near = rows.filter { $0.strategy == .nearCAIPI }
         // The same split and initial model: round 0 is identical.
@@ -70,7 +81,7 @@ import TestSupport
         let rows = [row(.al, 1, 0, 0.2), row(.al, 2, 0, 0.4), row(.al, 1, 1, 0.5), row(.al, 2, 1, 0.7),
                     row(.caipi, 1, 0, 0.2), row(.caipi, 2, 0, 0.4), row(.caipi, 1, 1, 0.8), row(.caipi, 2, 1, 0.8)]
         let csv = SimulationReport.csv(rows).split(separator: "\n")
-        #expect(csv[0] == "strategy,seed,round,train_size,labels_spent,accuracy,f1,mcc,explanations_right" && csv[3] == "al,1,1,11,0,0.5000,0.5000,0.5000,"
+        #expect(csv[0] == "strategy,seed,round,train_size,labels_spent,accuracy,f1,mcc,explanations_right,interacting_s,heatmaps_s,training_s" && csv[3] == "al,1,1,11,0,0.5000,0.5000,0.5000,,,,"
                 && csv.count == 9)
         let markdown = SimulationReport.markdown(rows, strategies: [.al, .caipi], title: "T")
         #expect(markdown.contains("| Strategy | Metric | R0 | R1 |"))

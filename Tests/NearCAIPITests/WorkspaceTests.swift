@@ -67,6 +67,18 @@ import TestSupport
         let (third, _) = try Workspace.create(at: directory.file("ws3"), dataRoot: data, options: options)
         let splitOf = { (w: Workspace) in try Split.allCases.flatMap { try w.items(in: $0).map { "\($0.path) \($0.split)" } }.sorted() }
         #expect(try splitOf(third) == splitOf(workspace))
+
+        // --validation: exactly N validation images, stratified; test and pool share the rest
+        // by their fractions (0.2 : 0.4 of the 30 left after 10 + 10).
+        options.initialTrain = 10
+        options.validationCount = 10
+        let (fourth, _) = try Workspace.create(at: directory.file("ws4"), dataRoot: data, options: options)
+        let counts = try fourth.status().perSplit
+        #expect(counts[.train] == [.ok: 6, .nok: 4] && counts[.validation] == [.ok: 6, .nok: 4])
+        #expect(counts[.test] == [.ok: 6, .nok: 4] && counts[.pool] == [nil: 20])
+        // More than the data holds: refused, naming the numbers.
+        options.validationCount = 45
+        #expect(throws: WorkspaceError.self) { try Workspace.create(at: directory.file("ws5"), dataRoot: data, options: options) }
     }
 
     @Test func schemaMigratesFromVersionOneKeepingData() throws {

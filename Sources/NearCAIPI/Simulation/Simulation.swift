@@ -59,6 +59,25 @@ public struct SimulationRow: Sendable, Equatable {
     /// Of the round's explanations the inspector judged, the share judged right (nil: none
     /// judged — no heatmaps, a strategy without explanations, or the initial model).
     public var explanationsRight: Double? = nil
+    /// Where the round's time went (nil: the initial model, or a round finished by an
+    /// earlier version of the run that kept no timings).
+    public var seconds: RoundSeconds? = nil
+}
+
+/// The wall-clock seconds of one round of a strategy.
+public struct RoundSeconds: Sendable, Equatable {
+    /// The simulated inspector's and supervisor's answers (queries, refutations, reviews).
+    public var interacting: Double
+    /// The InvRISE maps the inspector was shown.
+    public var heatmaps: Double
+    /// Training the round, then the new model's pool predictions.
+    public var training: Double
+
+    public init(interacting: Double, heatmaps: Double, training: Double) {
+        self.interacting = interacting
+        self.heatmaps = heatmaps
+        self.training = training
+    }
 }
 
 public struct SimulationProgress: Sendable {
@@ -71,6 +90,9 @@ public struct SimulationProgress: Sendable {
     public var strategy: LoopStrategy?
     public var round: Int
     public var stage: Stage
+    /// Strategy rounds finished (those of an earlier, interrupted run included) and planned.
+    public var roundsDone = 0
+    public var roundsPlanned = 0
 }
 
 /// Runs a plan. Everything lives in workspaces under `plan.out`, so an interrupted run resumes
@@ -81,21 +103,76 @@ public final class Simulation {
     let expert = SimulatedExpert(name: "simulated-expert")
     let supervisor = SimulatedExpert(name: "simulated-supervisor")
 
+    /// Seconds of each strategy round, by "strategy,seed,round"; kept in timings.csv so a
+    /// resumed run still reports the rounds finished before.
+    var timings: [String: RoundSeconds] = [:]
+    /// Strategy rounds finished, for the progress.
+    var roundsDone = 0
+
     public init(plan: SimulationPlan) { self.plan = plan }
+
+    var timingsPath: String { "\(plan.out)/timings.csv" }
 
     public func run(progress: (SimulationProgress) -> Void = { _ in }) throws -> [SimulationRow] {
         try BinaryFile.createDirectory(plan.out)
-        var rows: [SimulationRow] = []
-        for seed in plan.seeds {
-            let base = try initialWorkspace(seed: seed, progress: progress)
-            for strategy in plan.strategies {
-                let workspace = try strategyWorkspace(strategy, seed: seed, from: base)
-                try runStrategy(strategy, seed: seed, workspace: workspace, progress: progress)
-                rows += try Self.rows(of: workspace, strategy: strategy, seed: seed)
-                progress(SimulationProgress(seed: seed, strategy: strategy, round: plan.rounds, stage: .finished))
+        timings = Self.readTimings(at: timingsPath)
+        let planned = plan.seeds.count * plan.strategies.count * plan.rounds
+        return try withoutActuallyEscaping(progress) { progress in
+            // Every report carries how far the whole run is.
+            let report: (SimulationProgress) -> Void = { step in
+                var step = step
+                step.roundsDone = self.roundsDone
+                step.roundsPlanned = planned
+                progress(step)
             }
+            var rows: [SimulationRow] = []
+            for (seedIndex, seed) in plan.seeds.enumerated() {
+                let base = try initialWorkspace(seed: seed, progress: report)
+                for (strategyIndex, strategy) in plan.strategies.enumerated() {
+                    let before = (seedIndex * plan.strategies.count + strategyIndex) * plan.rounds
+                    roundsDone = before
+                    let workspace = try strategyWorkspace(strategy, seed: seed, from: base)
+                    try runStrategy(strategy, seed: seed, workspace: workspace, roundsBefore: before, progress: report)
+                    roundsDone = before + plan.rounds
+                    rows += try Self.rows(of: workspace, strategy: strategy, seed: seed).map { row in
+                        var row = row
+                        row.seconds = timings[Self.timingKey(strategy, seed, row.round)]
+                        return row
+                    }
+                    report(SimulationProgress(seed: seed, strategy: strategy, round: plan.rounds, stage: .finished))
+                }
+            }
+            return rows
         }
-        return rows
+    }
+
+    /// Seconds on a clock that only moves forward.
+    static func clock() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
+
+    static func timingKey(_ strategy: LoopStrategy, _ seed: UInt64, _ round: Int) -> String { "\(strategy.rawValue),\(seed),\(round)" }
+
+    static let timingsHeader = "strategy,seed,round,interacting_s,heatmaps_s,training_s"
+
+    /// The timings a run wrote; an unreadable or missing file gives none (they are a report,
+    /// not state: the rounds themselves are in the workspaces).
+    static func readTimings(at path: String) -> [String: RoundSeconds] {
+        guard let bytes = try? BinaryFile.read(path) else { return [:] }
+        var timings: [String: RoundSeconds] = [:]
+        for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n").dropFirst() {
+            let fields = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+            guard fields.count == 6, let a = Double(fields[3]), let b = Double(fields[4]), let c = Double(fields[5]) else { continue }
+            timings[fields[0...2].joined(separator: ",")] = RoundSeconds(interacting: a, heatmaps: b, training: c)
+        }
+        return timings
+    }
+
+    func writeTimings() throws {
+        var text = Self.timingsHeader + "\n"
+        for key in timings.keys.sorted() {
+            let t = timings[key]!
+            text += key + String(format: ",%.2f,%.2f,%.2f\n", t.interacting, t.heatmaps, t.training)
+        }
+        try BinaryFile.writeAtomically(Array(text.utf8), to: timingsPath)
     }
 
     func seedFolder(_ seed: UInt64) -> String { "\(plan.out)/seed-\(seed)" }
@@ -172,14 +249,17 @@ public final class Simulation {
         return try workspace.feedbackLog().filter { $0.user == expert.name && !$0.reverted && $0.id > since }.count
     }
 
-    func runStrategy(_ strategy: LoopStrategy, seed: UInt64, workspace: Workspace,
+    func runStrategy(_ strategy: LoopStrategy, seed: UInt64, workspace: Workspace, roundsBefore: Int = 0,
                      progress: (SimulationProgress) -> Void) throws {
         // One session: its pool predictions are refreshed by every retrain, not recomputed.
         let session = try LoopSession(workspace: workspace, user: expert.name)
         while true {
             let finished = try workspace.rounds().count - 1
+            roundsDone = roundsBefore + min(finished, plan.rounds)
             guard finished < plan.rounds else { return }
             let round = finished + 1
+            let began = Self.clock()
+            var heatmapSeconds = 0.0
             var done = try interactionsSoFar(workspace)
             try supervisor.answerOpenReviews(in: session, seed: seed)
             while done < plan.interactionsPerRound {
@@ -189,7 +269,9 @@ public final class Simulation {
                 var heatmap: Image? = nil, showsRegion = false
                 if plan.withHeatmaps, session.settings.makesRefutations {
                     progress(SimulationProgress(seed: seed, strategy: strategy, round: round, stage: .explaining(done: done)))
+                    let explaining = Self.clock()
                     let result = try session.explain(view)
+                    heatmapSeconds += Self.clock() - explaining
                     heatmap = result.heatmap
                     showsRegion = !result.noise.isFlat
                 }
@@ -201,10 +283,17 @@ public final class Simulation {
             guard done > 0 else { return }  // the pool is exhausted: nothing left to learn from
             var training = plan.roundTraining
             training.seed = seed &+ UInt64(round)
+            let trainingBegan = Self.clock()
             try session.retrain(options: training, fromScratch: plan.fromScratch) { epoch in
                 progress(SimulationProgress(seed: seed, strategy: strategy, round: round, stage: .training(epoch: epoch.epoch)))
                 return true
             }
+            let now = Self.clock()
+            // To the hundredth, as timings.csv keeps them: a resumed run reports the same.
+            func kept(_ seconds: Double) -> Double { (max(0, seconds) * 100).rounded() / 100 }
+            timings[Self.timingKey(strategy, seed, round)] = RoundSeconds(interacting: kept(trainingBegan - began - heatmapSeconds),
+                                                                          heatmaps: kept(heatmapSeconds), training: kept(now - trainingBegan))
+            try writeTimings()
         }
     }
 

@@ -3,14 +3,17 @@ import Foundation
 /// The written results of a simulation: the CSV of every measured point and the Markdown
 /// table in the shape of the main paper's Tables 2–3.
 public enum SimulationReport {
-    public static let csvHeader = "strategy,seed,round,train_size,labels_spent,accuracy,f1,mcc,explanations_right"
+    public static let csvHeader = "strategy,seed,round,train_size,labels_spent,accuracy,f1,mcc,explanations_right,"
+        + "interacting_s,heatmaps_s,training_s"
 
     public static func csv(_ rows: [SimulationRow]) -> String {
         var text = csvHeader + "\n"
         for row in rows {
             text += "\(row.strategy.rawValue),\(row.seed),\(row.round),\(row.trainingSize),\(row.labelsSpent),"
             text += String(format: "%.4f,%.4f,%.4f,", row.accuracy, row.f1, row.mcc)
-            text += (row.explanationsRight.map { String(format: "%.4f", $0) } ?? "") + "\n"
+            text += (row.explanationsRight.map { String(format: "%.4f", $0) } ?? "")
+            text += row.seconds.map { String(format: ",%.2f,%.2f,%.2f", $0.interacting, $0.heatmaps, $0.training) } ?? ",,,"
+            text += "\n"
         }
         return text
     }
@@ -92,6 +95,18 @@ public enum SimulationReport {
                     return shares.isEmpty ? "–" : String(format: "%.2f", meanAndStd(shares).mean)
                 }
                 text += "| \(strategy.title) | " + cells.joined(separator: " | ") + " |\n"
+            }
+        }
+        let timed = rows.filter { $0.seconds != nil }
+        if !timed.isEmpty {
+            text += "\nSeconds per round (wall clock), mean over seeds and rounds:\n\n"
+            text += "| Strategy | answers | heatmaps | training and pool predictions | rounds timed |\n|---|---:|---:|---:|---:|\n"
+            for strategy in strategies where timed.contains(where: { $0.strategy == strategy }) {
+                let mine = timed.filter { $0.strategy == strategy }.compactMap(\.seconds)
+                func mean(_ key: KeyPath<RoundSeconds, Double>) -> String {
+                    String(format: "%.1f", mine.map { $0[keyPath: key] }.reduce(0, +) / Double(mine.count))
+                }
+                text += "| \(strategy.title) | \(mean(\.interacting)) | \(mean(\.heatmaps)) | \(mean(\.training)) | \(mine.count) |\n"
             }
         }
         text += comparisons(rows, strategies: strategies)

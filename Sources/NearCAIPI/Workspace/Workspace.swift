@@ -14,6 +14,9 @@ public struct WorkspaceOptions: Sendable {
     public var split: [Double] = [0.3, 0.1, 0.2, 0.4]
     /// Exactly this many training images (stratified); the rest split by the other fractions.
     public var initialTrain: Int? = nil
+    /// Exactly this many validation images (stratified) — a small labelled validation set, as
+    /// an active-learning budget has; nil: the validation fraction of `split`.
+    public var validationCount: Int? = nil
     public var architecture = "resnet18-w4"
     public var inputSize = 128
     public var seed: UInt64 = 1
@@ -135,20 +138,25 @@ public final class Workspace {
         }
         var names = [Split](repeating: .pool, count: labels.count)
         let total = labels.count
+        if let train = options.initialTrain, !(train > 0 && train < total) {
+            throw WorkspaceError(path, "the initial training set must hold between 1 and \(total - 1) images",
+                                 reason: .initialTrainingOutOfRange(available: total - 1))
+        }
+        if let validation = options.validationCount, !(validation >= 1 && validation + (options.initialTrain ?? 0) < total) {
+            throw WorkspaceError(path, "the validation set must hold between 1 and \(total - 1 - (options.initialTrain ?? 0)) images "
+                                 + "(\(total) usable, \(options.initialTrain ?? 0) for training)")
+        }
         for (_, members) in StratifiedSplit.shuffledClasses(labels: labels.map(\.classIndex), seed: options.seed) {
-            var counts: [Int]
-            if let train = options.initialTrain {
-                guard train > 0, train < total else {
-                    throw WorkspaceError(path, "the initial training set must hold between 1 and \(total - 1) images",
-                                         reason: .initialTrainingOutOfRange(available: total - 1))
-                }
-                let trainHere = Int((Double(train) * Double(members.count) / Double(total)).rounded())
-                let rest = fractions[1...].reduce(0, +)
-                let left = members.count - trainHere
-                counts = [trainHere] + fractions[1...3].map { rest > 0 ? Int((Double(left) * $0 / rest).rounded()) : 0 }
-            } else {
-                counts = fractions.map { Int((Double(members.count) * $0).rounded()) }
+            // Splits given as counts take this class's share of them; the others share what is
+            // left by their fractions.
+            let fixed: [Int?] = [options.initialTrain, options.validationCount, nil, nil].map { count in
+                count.map { Int((Double($0) * Double(members.count) / Double(total)).rounded()) }
             }
+            let left = max(0, members.count - fixed.compactMap { $0 }.reduce(0, +))
+            let free = fractions.indices.filter { fixed[$0] == nil }.map { fractions[$0] }.reduce(0, +)
+            let counts = fixed.allSatisfy({ $0 == nil })
+                ? fractions.map { Int((Double(members.count) * $0).rounded()) }
+                : fractions.indices.map { index in fixed[index] ?? (free > 0 ? Int((Double(left) * fractions[index] / free).rounded()) : 0) }
             var start = 0
             for (split, count) in zip([Split.train, .validation, .test, .pool], counts) {
                 let end = split == .pool ? members.count : min(start + count, members.count)

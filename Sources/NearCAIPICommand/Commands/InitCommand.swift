@@ -38,6 +38,9 @@ enum InitCommand: Command {
         name: "--initial-train", placeholder: "N",
         help: "exactly N training images (stratified); the others split by the remaining fractions",
         format: .wholeNumber(in: 1...1_000_000), note: "the paper: 211 casting, 135 welding")
+    static let validationCount = Option<Int?>(
+        name: "--validation", placeholder: "N", help: "exactly N validation images (stratified); the others split by the remaining fractions",
+        format: .wholeNumber(in: 1...1_000_000), note: "a small labelled validation set, as an active-learning budget has")
     static let architecture = Option<String>(name: "--arch", placeholder: "NAME", help: "the model, recorded for training",
                                              format: .oneOf(["resnet18-w4", "resnet18"]), default: WorkspaceOptions().architecture)
     /// Its default depends on --arch: resnet18 is made for 224 pixels.
@@ -48,7 +51,7 @@ enum InitCommand: Command {
     static let pretrain = Flag(name: "--pretrain",
                                help: "then pretrain the network on the workspace's unlabelled images ('nearcaipi pretrain', default options)")
     static let parameters: [any Parameter] = [Positional.workspace, data, SharedParameters.layout, SharedParameters.okFolders,
-                                              SharedParameters.nokFolders, split, initialTrain, architecture, input, seed, pretrain]
+                                              SharedParameters.nokFolders, split, initialTrain, validationCount, architecture, input, seed, pretrain]
 
     static func run(_ arguments: Arguments) throws {
         let workspace = try arguments.positionals([Positional.workspace])[0]
@@ -59,6 +62,7 @@ enum InitCommand: Command {
         options.nokFolders = try arguments[SharedParameters.nokFolders]
         options.split = try arguments[split]
         options.initialTrain = try arguments[initialTrain]
+        options.validationCount = try arguments[validationCount]
         options.architecture = try arguments[architecture]
         options.inputSize = try arguments[input] ?? (options.architecture == "resnet18" ? 224 : 128)
         options.seed = try arguments[seed]

@@ -73,6 +73,9 @@ enum SimulateCommand: Command {
                                              format: .number(.fraction), default: 0.2)
     static let validationFraction = Option<Double>(name: "--validation-fraction", placeholder: "F",
                                                    help: "share held out for early stopping", format: .number(.fraction), default: 0.1)
+    static let validationCount = Option<Int?>(
+        name: "--validation", placeholder: "N", help: "exactly N validation images (stratified) instead of --validation-fraction",
+        format: .wholeNumber(in: 1...1_000_000), note: "a small labelled validation set, as an active-learning budget has")
     static let refutations = Option<Int>(name: "--refutations", placeholder: "K", help: "refutations per accepted defect region",
                                          format: .wholeNumber(in: 0...64), default: standard.refutationsPerItem)
     static let epochs = Option<Int>(name: "--epochs", placeholder: "E", help: "epochs of each round's training",
@@ -100,7 +103,7 @@ enum SimulateCommand: Command {
                                             format: .wholeNumber(in: 1...10_000), default: PretrainingOptions().epochs)
     static let parameters: [any Parameter] = [
         data, out, SharedParameters.layout, SharedParameters.okFolders, SharedParameters.nokFolders, strategies, rounds, perRound,
-        initialTrain, seeds, testFraction, validationFraction, refutations, epochs, initialEpochs, patience, learningRate,
+        initialTrain, seeds, testFraction, validationFraction, validationCount, refutations, epochs, initialEpochs, patience, learningRate,
         fromScratch, forcePromotion, withHeatmaps, pretrain, pretrainEpochs, architecture, input,
     ]
 
@@ -117,7 +120,11 @@ enum SimulateCommand: Command {
         plan.interactionsPerRound = try arguments[perRound]
         plan.workspace.initialTrain = try arguments[initialTrain]
         let test = try arguments[testFraction]
-        let validation = try arguments[validationFraction]
+        plan.workspace.validationCount = try arguments[validationCount]
+        if plan.workspace.validationCount != nil, arguments.isGiven(validationFraction) {
+            throw UsageError("options '--validation' and '--validation-fraction' both set the validation split: give one")
+        }
+        let validation = plan.workspace.validationCount == nil ? try arguments[validationFraction] : 0
         guard test + validation < 1 else { throw UsageError("options '--test-fraction' and '--validation-fraction' must leave images for the pool") }
         // Train is fixed by --initial-train; the other fractions share the rest.
         plan.workspace.split = [0, validation, test, 1 - validation - test]
@@ -148,10 +155,34 @@ enum SimulateCommand: Command {
         let start = monotonicSeconds()
         let simulation = Simulation(plan: plan)
         var last = ""
+        // The time left: the strategy rounds to go at the pace of those finished in this run,
+        // plus the initial models of the seeds to come at the pace of those made.
+        var firstDone: (rounds: Int, at: Double)? = nil, seenDone = -1, left = ""
+        var initialBegan: [UInt64: Double] = [:], initialSeconds: [UInt64: Double] = [:]
         let rows: [SimulationRow]
         do {
             rows = try simulation.run { progress in
-                let line = describe(progress, plan: plan)
+                let now = monotonicSeconds()
+                if firstDone == nil { firstDone = (progress.roundsDone, now) }
+                if progress.strategy == nil {
+                    if initialBegan[progress.seed] == nil { initialBegan[progress.seed] = now }
+                } else if let began = initialBegan[progress.seed], initialSeconds[progress.seed] == nil {
+                    initialSeconds[progress.seed] = now - began
+                }
+                if progress.roundsDone != seenDone, let firstDone {
+                    seenDone = progress.roundsDone
+                    let finished = progress.roundsDone - firstDone.rounds
+                    let initials = initialSeconds.values.reduce(0, +)
+                    if finished > 0, progress.roundsPlanned > progress.roundsDone {
+                        var seconds = (now - firstDone.at - initials) / Double(finished) * Double(progress.roundsPlanned - progress.roundsDone)
+                        let seedsToCome = plan.seeds.count - 1 - (plan.seeds.firstIndex(of: progress.seed) ?? 0)
+                        if !initialSeconds.isEmpty { seconds += Double(seedsToCome) * initials / Double(initialSeconds.count) }
+                        left = " · about " + readableDuration(seconds) + " left"
+                    } else {
+                        left = ""
+                    }
+                }
+                let line = describe(progress, plan: plan) + left
                 if line != last { printError(line) }
                 last = line
             }
