@@ -121,3 +121,13 @@ extension SimulationStatisticsTests {
         #expect(!large.contains("Warning"))
     }
 }
+
+extension SimulationStatisticsTests {
+    @Test func roundsKeptBackByThePromotionRuleAreCounted() {
+        var rows = [Self.row(.al, 1, 0, labels: 10, mcc: 0.3), Self.row(.al, 1, 1, labels: 20, mcc: 0.3),
+                    Self.row(.al, 1, 2, labels: 30, mcc: 0.5)]
+        #expect(!SimulationReport.markdown(rows, strategies: [.al], title: "T").contains("kept back"))
+        rows[1].keptBack = true
+        #expect(SimulationReport.markdown(rows, strategies: [.al], title: "T").contains("| AL | 1 of 2 |"))
+    }
+}

@@ -62,6 +62,9 @@ public struct SimulationRow: Sendable, Equatable {
     /// Where the round's time went (nil: the initial model, or a round finished by an
     /// earlier version of the run that kept no timings).
     public var seconds: RoundSeconds? = nil
+    /// The round did worse on the validation split than the model in use and stayed a
+    /// candidate (the promotion rule): the row's metrics are the model in use's.
+    public var keptBack = false
 }
 
 /// The wall-clock seconds of one round of a strategy.
@@ -323,7 +326,8 @@ public final class Simulation {
             return SimulationRow(strategy: strategy, seed: seed, round: round.number - 1, trainingSize: round.trainingSize,
                                  accuracy: deployed.test.accuracy, f1: deployed.test.f1, mcc: deployed.test.mcc,
                                  labelsSpent: before + answers,
-                                 explanationsRight: mine.isEmpty ? nil : Double(mine.filter { $0.explanation == .right }.count) / Double(mine.count))
+                                 explanationsRight: mine.isEmpty ? nil : Double(mine.filter { $0.explanation == .right }.count) / Double(mine.count),
+                                 keptBack: round.status == .candidate || round.status == .discarded)
         }
     }
 }

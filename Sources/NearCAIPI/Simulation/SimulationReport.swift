@@ -97,6 +97,16 @@ public enum SimulationReport {
                 text += "| \(strategy.title) | " + cells.joined(separator: " | ") + " |\n"
             }
         }
+        if rows.contains(where: \.keptBack) {
+            text += "\nRounds kept back by the promotion rule (worse on the validation split than the model in use, so the "
+                + "model in use stays and the row repeats its figures), of all seeds' rounds — `--force-promotion` makes every "
+                + "round go live:\n\n"
+            text += "| Strategy | kept back |\n|---|---:|\n"
+            for strategy in strategies where rows.contains(where: { $0.strategy == strategy }) {
+                let mine = rows.filter { $0.strategy == strategy && $0.round > 0 }
+                text += "| \(strategy.title) | \(mine.filter(\.keptBack).count) of \(mine.count) |\n"
+            }
+        }
         let timed = rows.filter { $0.seconds != nil }
         if !timed.isEmpty {
             text += "\nSeconds per round (wall clock), mean over seeds and rounds:\n\n"
