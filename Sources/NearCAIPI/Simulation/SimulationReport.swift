@@ -63,39 +63,18 @@ public enum SimulationReport {
                 text += "| \(strategy.title) | \(name) | " + cells.joined(separator: " | ") + " |\n"
             }
         }
-        text += "\nTraining-set size (originals, near hits/misses and refutations), mean over seeds:\n\n"
-        text += "| Strategy | " + rounds.map { "R\($0)" }.joined(separator: " | ") + " |\n"
-        text += "|---|" + rounds.map { _ in "---:" }.joined(separator: "|") + "|\n"
-        for strategy in strategies where rows.contains(where: { $0.strategy == strategy }) {
-            let cells = rounds.map { round -> String in
-                let sizes = rows.filter { $0.strategy == strategy && $0.round == round }.map { Double($0.trainingSize) }
-                return sizes.isEmpty ? "–" : String(format: "%.0f", meanAndStd(sizes).mean)
-            }
-            text += "| \(strategy.title) | " + cells.joined(separator: " | ") + " |\n"
-        }
-        text += "\nLabels spent (initial training images, validation split, every answer of the inspector and the "
-            + "supervisor; refutations are free), mean over seeds:\n\n"
-        text += "| Strategy | " + rounds.map { "R\($0)" }.joined(separator: " | ") + " |\n"
-        text += "|---|" + rounds.map { _ in "---:" }.joined(separator: "|") + "|\n"
-        for strategy in strategies where rows.contains(where: { $0.strategy == strategy }) {
-            let cells = rounds.map { round -> String in
-                let spent = rows.filter { $0.strategy == strategy && $0.round == round }.map { Double($0.labelsSpent) }
-                return spent.isEmpty ? "–" : String(format: "%.0f", meanAndStd(spent).mean)
-            }
-            text += "| \(strategy.title) | " + cells.joined(separator: " | ") + " |\n"
-        }
+        text += meanTable(rows, strategies: strategies, rounds: rounds,
+                          caption: "Training-set size (originals, near hits/misses and refutations), mean over seeds:",
+                          format: "%.0f") { Double($0.trainingSize) }
+        text += meanTable(rows, strategies: strategies, rounds: rounds,
+                          caption: "Labels spent (initial training images, validation split, every answer of the inspector and the "
+                              + "supervisor; refutations are free), mean over seeds:",
+                          format: "%.0f") { Double($0.labelsSpent) }
         if rows.contains(where: { $0.explanationsRight != nil }) {
-            text += "\nExplanations judged right by the inspector in each round (of those judged; against the mask where "
-                + "there is one, accepted when the map shows a region where there is none), mean over seeds:\n\n"
-            text += "| Strategy | " + rounds.map { "R\($0)" }.joined(separator: " | ") + " |\n"
-            text += "|---|" + rounds.map { _ in "---:" }.joined(separator: "|") + "|\n"
-            for strategy in strategies where rows.contains(where: { $0.strategy == strategy && $0.explanationsRight != nil }) {
-                let cells = rounds.map { round -> String in
-                    let shares = rows.filter { $0.strategy == strategy && $0.round == round }.compactMap(\.explanationsRight)
-                    return shares.isEmpty ? "–" : String(format: "%.2f", meanAndStd(shares).mean)
-                }
-                text += "| \(strategy.title) | " + cells.joined(separator: " | ") + " |\n"
-            }
+            text += meanTable(rows, strategies: strategies, rounds: rounds,
+                              caption: "Explanations judged right by the inspector in each round (of those judged; against the mask "
+                                  + "where there is one, accepted when the map shows a region where there is none), mean over seeds:",
+                              format: "%.2f", \.explanationsRight)
         }
         if rows.contains(where: \.keptBack) {
             text += "\nRounds kept back by the promotion rule (worse on the validation split than the model in use, so the "
@@ -149,6 +128,23 @@ public enum SimulationReport {
             let needed = Int((Double(testSplit.images) * step / typical).rounded(.up))
             text = "**Warning: the test split is too small to rank these strategies.** " + text
                 + " A difference of that size needs about \(needed) test images (--test-fraction)."
+        }
+        return text
+    }
+
+    /// A table strategy × round of the mean of `value` over seeds ("–" where no seed has one);
+    /// a strategy without any value is left out.
+    static func meanTable(_ rows: [SimulationRow], strategies: [LoopStrategy], rounds: [Int], caption: String, format: String,
+                          _ value: (SimulationRow) -> Double?) -> String {
+        var text = "\n\(caption)\n\n"
+        text += "| Strategy | " + rounds.map { "R\($0)" }.joined(separator: " | ") + " |\n"
+        text += "|---|" + rounds.map { _ in "---:" }.joined(separator: "|") + "|\n"
+        for strategy in strategies where rows.contains(where: { $0.strategy == strategy && value($0) != nil }) {
+            let cells = rounds.map { round -> String in
+                let values = rows.filter { $0.strategy == strategy && $0.round == round }.compactMap(value)
+                return values.isEmpty ? "–" : String(format: format, meanAndStd(values).mean)
+            }
+            text += "| \(strategy.title) | " + cells.joined(separator: " | ") + " |\n"
         }
         return text
     }
