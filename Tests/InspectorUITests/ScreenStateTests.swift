@@ -147,6 +147,11 @@ import Testing
         #expect(state.message.contains("epochs done are kept"))
         #expect(try Self.press(&state, .character("q"), facts: running).isEmpty && state.confirmation == .quitWhileTraining)
         #expect(state.message.contains("resumes"))
+        // The operator's line for round 0: running is not "stopped", though the saved state
+        // is half-way.
+        #expect(OperatorScreen.roundZero(half, running: true).contains("in the background"))
+        #expect(OperatorScreen.roundZero(half).contains("stopped after epoch 12 of 60 (B resumes)"))
+        #expect(OperatorScreen.roundZero(nil).contains("none"))
     }
 
     @Test func tabOnlyReachesTheRolesScreens() throws {

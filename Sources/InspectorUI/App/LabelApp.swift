@@ -408,7 +408,8 @@ public final class LabelApp {
                 var preview: [FeedbackRecord]?
                 if case .revert(let selection, _) = state.confirmation { preview = try? session.workspace.answers(matching: selection) }
                 OperatorScreen(rounds: (try? session.rounds()) ?? [], pending: pending, settings: session.settings, revertPreview: preview,
-                               pretraining: try? session.workspace.pretrainingSummary())
+                               pretraining: try? session.workspace.pretrainingSummary(),
+                               pretrainingRuns: { if case .pretraining = retrainer.runningJob { true } else { false } }())
                     .draw(state, on: painter, layout: layout)
             }
         }

@@ -10,6 +10,8 @@ struct OperatorScreen {
     var revertPreview: [FeedbackRecord]?
     /// The saved pretraining state (nil: never pretrained).
     var pretraining: PretrainingSummary?
+    /// Pretraining runs in the background now.
+    var pretrainingRuns = false
 
     func draw(_ state: ScreenState, on painter: Painter, layout: Layout) {
         if case .revert(let selection, _) = state.confirmation {
@@ -42,12 +44,15 @@ struct OperatorScreen {
                         row: chartRow + 4, column: 2, dim: true)
         }
         if chartRow + 5 < layout.messageRow {
-            painter.put(Self.roundZero(pretraining), row: chartRow + 5, column: 2, dim: true)
+            painter.put(Self.roundZero(pretraining, running: pretrainingRuns), row: chartRow + 5, column: 2, dim: true)
         }
     }
 
     /// What round 0 (the pretrained backbone) is, in one line.
-    static func roundZero(_ pretraining: PretrainingSummary?) -> String {
+    static func roundZero(_ pretraining: PretrainingSummary?, running: Bool = false) -> String {
+        if running {
+            return "round 0: pretraining in the background (the bar above; c stops it, keeping the epochs done)"
+        }
         guard let pretraining else {
             return "round 0: none — rounds from scratch start from random weights (B pretrains on the unlabelled images)"
         }
