@@ -42,6 +42,10 @@ public final class LabelApp {
     var mouseTarget: MouseTarget?
 
     var lastRetrainVersion = 0
+    /// What the saved pretraining state says, for the operator's round 0 line: read when the
+    /// screens start, when the worker's job changes and when the workspace changed — not per
+    /// frame (the state file holds the whole network).
+    var savedPretraining: PretrainingSummary?
     var seenHeatmapVersion = -1
     /// The round whose model the heatmaps and the pool predictions come from.
     var loadedRound = 0
@@ -93,6 +97,7 @@ public final class LabelApp {
         }
         heatmaps = try HeatmapWorker(checkpoint: session.workspace.checkpointPath(of: round), explainer: try session.explainer())
         loadedRound = round.number
+        savedPretraining = try? session.workspace.pretrainingSummary()
         guard let output = fdopen(dup(outputDescriptor), "w"), let input = fdopen(dup(inputDescriptor), "r") else {
             throw TerminalError(message: "cannot open the terminal streams")
         }
@@ -317,6 +322,7 @@ public final class LabelApp {
         let retrainVersion = retrainer.currentVersion
         if retrainVersion != lastRetrainVersion {
             lastRetrainVersion = retrainVersion
+            savedPretraining = try? session.workspace.pretrainingSummary()
             changed = true
             switch retrainer.state {
             case .finished(let round, let previous):
@@ -357,6 +363,7 @@ public final class LabelApp {
         let changes = try session.workspace.changesByOthers
         guard changes != seenChanges else { return false }
         seenChanges = changes
+        savedPretraining = try? session.workspace.pretrainingSummary()
         if let active = try session.workspace.activeRound(), active.number != loadedRound, !retrainer.isRunning {
             try modelChanged()
             state.message = "Round \(active.number) is now in use (changed outside this screen)."
@@ -408,15 +415,15 @@ public final class LabelApp {
                 var preview: [FeedbackRecord]?
                 if case .revert(let selection, _) = state.confirmation { preview = try? session.workspace.answers(matching: selection) }
                 OperatorScreen(rounds: (try? session.rounds()) ?? [], pending: pending, settings: session.settings, revertPreview: preview,
-                               pretraining: try? session.workspace.pretrainingSummary(),
-                               pretrainingRuns: { if case .pretraining = retrainer.runningJob { true } else { false } }())
+                               pretraining: savedPretraining, pretrainingRuns: retrainer.isPretraining)
                     .draw(state, on: painter, layout: layout)
             }
         }
         var training: (what: String, epoch: Int, of: Int, loss: Float)?
         if case .running(let job, let epoch, let of, let loss) = retrainer.state {
-            training = (job == .round(fromScratch: false) || job == .round(fromScratch: true) ? "training" : "pretraining round 0",
-                        epoch, of, loss)
+            var what = "training"
+            if case .pretraining = job { what = "pretraining round 0" }
+            training = (what, epoch, of, loss)
         }
         ScreenFrame(workspacePath: workspacePath, pending: pending, interactionsPerRound: session.settings.interactionsPerRound,
                     training: training).draw(state, on: painter, layout: layout)
@@ -452,7 +459,7 @@ private struct LiveFacts: ScreenFacts {
     let app: LabelApp
 
     var isTraining: Bool { app.retrainer.isRunning }
-    var isPretraining: Bool { if case .pretraining = app.retrainer.runningJob { return true } else { return false } }
+    var isPretraining: Bool { app.retrainer.isPretraining }
     var pretraining: PretrainingSummary? { try? app.session.workspace.pretrainingSummary() }
     func pretrainingImageCount() throws -> Int { try app.session.workspace.pretrainingItems().count }
     func rounds() throws -> [Round] { try app.session.rounds() }

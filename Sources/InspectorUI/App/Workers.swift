@@ -171,6 +171,9 @@ final class TrainingWorker: @unchecked Sendable {
     /// The job in progress, if any.
     var runningJob: Job? { if case .running(let job, _, _, _) = state { return job } else { return nil } }
 
+    /// The job in progress is the workspace's pretraining.
+    var isPretraining: Bool { if case .pretraining = runningJob { return true } else { return false } }
+
     private func set(_ state: State) {
         lock.lock()
         stateValue = state

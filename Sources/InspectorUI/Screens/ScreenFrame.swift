@@ -18,8 +18,7 @@ struct ScreenFrame {
         let header = " NearCAIPI · \(state.user), \(state.role.rawValue)\(tabs) · answers pending \(pending)/\(interactionsPerRound) · \(workspacePath)"
         painter.put(String(header.prefix(columns)), row: 0, column: 0, reverse: true)
         if let training {
-            let done = training.of > 0 ? training.epoch * 20 / training.of : 0
-            painter.put("\(training.what) [" + String(repeating: "#", count: done) + String(repeating: ".", count: 20 - done)
+            painter.put("\(training.what) [" + progressBar(training.epoch, of: training.of)
                         + String(format: "] epoch %d/%d loss %.3f", training.epoch, training.of, training.loss), row: 1, column: 1, bold: true)
         }
         for (offset, line) in Self.wrapped(state.message, columns: columns - 2, lines: Layout.messageLines).enumerated() {

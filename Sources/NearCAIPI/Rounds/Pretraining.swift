@@ -9,18 +9,13 @@ public struct PretrainingSummary: Sendable, Equatable {
     public var images: Int
     public var epochsDone: Int
     public var epochs: Int
-    /// Mean NT-Xent loss per epoch.
+    /// Mean loss per epoch (NT-Xent, or SimSiam's negative cosine).
     public var losses: [Float]
     /// Seconds of the run that made this summary (a resumed run counts its own).
     public var seconds: Double
     /// Epochs that were already done when this run started (0: not resumed).
     public var resumedAfter: Int
     public var isFinished: Bool { epochsDone >= epochs }
-}
-
-/// A duration as people say it: "42 s", "4 min 12 s".
-public func readableDuration(_ seconds: Double) -> String {
-    seconds < 90 ? String(format: "%.0f s", seconds) : String(format: "%d min %02d s", Int(seconds) / 60, Int(seconds) % 60)
 }
 
 extension Workspace {
@@ -51,7 +46,7 @@ extension Workspace {
     }
 
     /// Self-supervised pretraining of the workspace's network on its own unlabelled images
-    /// (SimCLR: two views per image, NT-Xent; Docs/Pretraining.md). Resumes from the state of
+    /// (two views per image, SimCLR's NT-Xent or SimSiam's negative cosine; Docs/Pretraining.md). Resumes from the state of
     /// the last finished epoch unless `restart`; after every epoch the state is written
     /// atomically, and when the last epoch is done the backbone is written as round 0, from
     /// which the first round (and every round trained from scratch) starts. `progress`
@@ -62,11 +57,14 @@ extension Workspace {
         let items = try pretrainingItems()
         guard items.count >= 2 else { throw WorkspaceError(path, "pretraining needs at least two usable images outside the test split") }
         let architecture = try self.architecture, size = try inputSize
-        let channels = try ImageFile.read(try file(of: items[0])).image.colorChannels
+        // The first image sets the channels every image is brought to.
+        var channels = 0
         var images: [Image] = []
         images.reserveCapacity(items.count)
         for item in items {
-            images.append(try ImageFile.read(try file(of: item)).image.modelInput(channels: channels, size: size))
+            let image = try ImageFile.read(try file(of: item)).image
+            if channels == 0 { channels = image.colorChannels }
+            images.append(image.modelInput(channels: channels, size: size))
         }
         try BinaryFile.createDirectory("\(path)/models")
         let run: ContrastivePretraining, info: CheckpointInfo

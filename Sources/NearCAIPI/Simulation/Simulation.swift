@@ -149,9 +149,6 @@ public final class Simulation {
         }
     }
 
-    /// Seconds on a clock that only moves forward.
-    static func clock() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
-
     static func timingKey(_ strategy: LoopStrategy, _ seed: UInt64, _ round: Int) -> String { "\(strategy.rawValue),\(seed),\(round)" }
 
     static let timingsHeader = "strategy,seed,round,interacting_s,heatmaps_s,training_s"
@@ -261,7 +258,7 @@ public final class Simulation {
             roundsDone = roundsBefore + min(finished, plan.rounds)
             guard finished < plan.rounds else { return }
             let round = finished + 1
-            let began = Self.clock()
+            let began = monotonicSeconds()
             var heatmapSeconds = 0.0
             var done = try interactionsSoFar(workspace)
             try supervisor.answerOpenReviews(in: session, seed: seed)
@@ -272,9 +269,9 @@ public final class Simulation {
                 var heatmap: Image? = nil, showsRegion = false
                 if plan.withHeatmaps, session.settings.makesRefutations {
                     progress(SimulationProgress(seed: seed, strategy: strategy, round: round, stage: .explaining(done: done)))
-                    let explaining = Self.clock()
+                    let explaining = monotonicSeconds()
                     let result = try session.explain(view)
-                    heatmapSeconds += Self.clock() - explaining
+                    heatmapSeconds += monotonicSeconds() - explaining
                     heatmap = result.heatmap
                     showsRegion = !result.noise.isFlat
                 }
@@ -286,12 +283,12 @@ public final class Simulation {
             guard done > 0 else { return }  // the pool is exhausted: nothing left to learn from
             var training = plan.roundTraining
             training.seed = seed &+ UInt64(round)
-            let trainingBegan = Self.clock()
+            let trainingBegan = monotonicSeconds()
             try session.retrain(options: training, fromScratch: plan.fromScratch) { epoch in
                 progress(SimulationProgress(seed: seed, strategy: strategy, round: round, stage: .training(epoch: epoch.epoch)))
                 return true
             }
-            let now = Self.clock()
+            let now = monotonicSeconds()
             // To the hundredth, as timings.csv keeps them: a resumed run reports the same.
             func kept(_ seconds: Double) -> Double { (max(0, seconds) * 100).rounded() / 100 }
             timings[Self.timingKey(strategy, seed, round)] = RoundSeconds(interacting: kept(trainingBegan - began - heatmapSeconds),

@@ -2,6 +2,7 @@ import Explanations
 import Foundation
 import Imaging
 import InspectorUI
+import NearCAIPI
 import NeuralNet
 import SyntheticParts
 #if canImport(Glibc)

@@ -91,13 +91,10 @@ enum EvalNeighboursCommand: Command {
     /// The defect kind of a NOK image by its path relative to the data set, from `file`, else
     /// DIR/manifest.csv when it has a defect column, else the image's folder name.
     static func defectKinds(data: String, file: String?, dataset: ClassFolderDataset) throws -> (String) -> String? {
+        // The MVTec layout's test/KIND/NAME.png: the image's folder.
+        let folderName: (String) -> String? = { path in path.split(separator: "/").dropLast().last.map(String.init) }
         let manifest = "\(data)/manifest.csv"
-        guard let table = file ?? (BinaryFile.exists(manifest) ? manifest : nil) else {
-            return { path in
-                let folders = path.split(separator: "/").dropLast()
-                return folders.last.map(String.init)
-            }
-        }
+        guard let table = file ?? (BinaryFile.exists(manifest) ? manifest : nil) else { return folderName }
         let bytes: [UInt8]
         do { bytes = try BinaryFile.read(table) } catch { throw RuntimeFailure("\(table): \(error)") }
         let lines = String(decoding: bytes, as: UTF8.self).split(whereSeparator: \.isNewline).map {
@@ -105,9 +102,7 @@ enum EvalNeighboursCommand: Command {
         }
         guard let header = lines.first, let fileColumn = header.firstIndex(of: "file"),
               let kindColumn = header.firstIndex(of: "defect") else {
-            if file == nil {  // a manifest of another kind: fall back on the folder names
-                return { path in path.split(separator: "/").dropLast().last.map(String.init) }
-            }
+            if file == nil { return folderName }  // a manifest of another kind
             throw RuntimeFailure("\(table): needs a header line with the columns 'file' and 'defect'")
         }
         var kinds: [String: String] = [:]

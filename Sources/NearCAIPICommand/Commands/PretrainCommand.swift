@@ -104,9 +104,7 @@ enum PretrainCommand: Command {
             let endOfEpoch = progress.batch == progress.batchesPerEpoch
             if terminal ? (monotonicSeconds() - lastLine > 0.5 || endOfEpoch) : endOfEpoch {
                 lastLine = monotonicSeconds()
-                let done = min(20, progress.epoch * 20 / max(progress.epochs, 1))
-                let line = String(format: "[%@] epoch %d/%d  loss %.4f  %@ left",
-                                  String(repeating: "#", count: done) + String(repeating: ".", count: 20 - done),
+                let line = String(format: "[%@] epoch %d/%d  loss %.4f  %@ left", progressBar(progress.epoch, of: progress.epochs),
                                   progress.epoch, progress.epochs, progress.loss, readableDuration(left))
                 if terminal {
                     BinaryFile.writeAll(Array(("\r" + line + "\u{1B}[K" + (endOfEpoch && progress.epoch == progress.epochs ? "\n" : "")).utf8),

@@ -215,8 +215,7 @@ enum SimulateCommand: Command {
     /// One line per change of stage: a bar of the strategy's rounds and what is happening.
     static func describe(_ progress: SimulationProgress, plan: SimulationPlan) -> String {
         let name = progress.strategy?.title ?? "initial model"
-        let done = progress.strategy == nil ? 0 : min(20, max(0, progress.round - 1) * 20 / max(plan.rounds, 1))
-        let bar = "[" + String(repeating: "#", count: done) + String(repeating: ".", count: 20 - done) + "]"
+        let bar = "[" + progressBar(progress.strategy == nil ? 0 : progress.round - 1, of: plan.rounds) + "]"
         let what: String
         switch progress.stage {
         case .creating: what = "creating the workspace"
@@ -224,7 +223,7 @@ enum SimulateCommand: Command {
         case .initialTraining(let epoch): what = "training the initial model, epoch \(epoch)/\(plan.initialTraining.epochs)"
         case .interacting, .explaining: what = "round \(progress.round)/\(plan.rounds): interactions" + (plan.withHeatmaps ? " with heatmaps" : "")
         case .training(let epoch): what = "round \(progress.round)/\(plan.rounds): training, epoch \(epoch)/\(plan.roundTraining.epochs)"
-        case .finished: return "seed \(progress.seed) \(name): [" + String(repeating: "#", count: 20) + "] done"
+        case .finished: return "seed \(progress.seed) \(name): [" + progressBar(1, of: 1) + "] done"
         }
         return "seed \(progress.seed) \(name): \(bar) \(what)"
     }

@@ -140,8 +140,7 @@ enum TrainCommand: Command {
     /// One line per epoch with a bar of the epochs done, on standard error.
     static func reportEpoch(_ progress: TrainingProgress, of epochs: Int) {
         guard let validationLoss = progress.validationLoss, let validationAccuracy = progress.validationAccuracy else { return }
-        let done = min(20, progress.epoch * 20 / max(epochs, 1))
-        let bar = String(repeating: "#", count: done) + String(repeating: ".", count: 20 - done)
+        let bar = progressBar(progress.epoch, of: epochs)
         printError(String(format: "[%@] epoch %3d  loss %.4f  accuracy %.3f  validation loss %.4f  accuracy %.3f",
                           bar, progress.epoch, progress.loss, progress.accuracy, validationLoss, validationAccuracy))
     }

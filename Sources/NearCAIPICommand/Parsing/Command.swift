@@ -39,13 +39,6 @@ private func writeLine(_ text: String, to descriptor: Int32) {
     BinaryFile.writeAll(Array((text + "\n").utf8), to: descriptor)
 }
 
-/// Seconds on the monotonic clock, for durations.
-func monotonicSeconds() -> Double {
-    var time = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &time)
-    return Double(time.tv_sec) + Double(time.tv_nsec) * 1e-9
-}
-
 #if canImport(Glibc)
 import Glibc
 #endif
