@@ -83,28 +83,35 @@ import Glibc
         try settings.store(in: stored)
         // Killed at a random moment, the inspector may have been between an answer (whose
         // commit ends its lease) and the next lease: then it holds nothing, and it is started
-        // and killed again.
-        var orphan: String?
+        // and killed again. Deadlines are generous: on a loaded 2-core machine a starting
+        // process may take many seconds before its first lease.
+        let leaseSeconds = 15.0
+        var orphan: Lease?
         for _ in 0..<5 where orphan == nil {
-            let crashing = try KillAnywhereTests.Running(["expert", workspace, "--user", "crashing", "--lease-seconds", "3"])
+            let crashing = try KillAnywhereTests.Running(["expert", workspace, "--user", "crashing",
+                                                          "--lease-seconds", "\(Int(leaseSeconds))"])
             var held: String?
-            for _ in 0..<400 where held == nil {
+            let giveUp = Date().addingTimeInterval(120)
+            while held == nil, crashing.process.isRunning, Date() < giveUp {
                 usleep(10_000)
                 held = try stored.leases(includingExpired: true).first { $0.user == "crashing" }?.path
             }
-            let (out, _) = crashing.killAndWait()
-            _ = try #require(held)
+            let (out, err) = crashing.killAndWait()
+            _ = try #require(held, "the inspector took no query in 120 s: \(err.suffix(300))")
             let answered = Set(Self.acknowledged(out).map(\.item))
-            orphan = try stored.leases().filter { $0.user == "crashing" }.map(\.path).first { !answered.contains($0) }
+            orphan = try stored.leases().filter { $0.user == "crashing" }.first { !answered.contains($0.path) }
         }
-        let orphanPath = try #require(orphan, "the crashed inspector never held an unanswered query")
+        let lease = try #require(orphan, "the crashed inspector never held an unanswered query")
         // While the lease runs, nobody else is given it.
         let early = try Tool.run(["expert", workspace, "--user", "other", "--answers", "1"])
-        #expect(!early.standardOutput.contains(orphanPath))
-        sleep(3)
+        let earlyEnded = Date().timeIntervalSince1970
+        #expect(earlyEnded < lease.expires, "the check ran past the lease (\(earlyEnded - lease.expires) s late); lengthen it")
+        #expect(!early.standardOutput.contains(lease.path))
+        let untilExpiry = lease.expires - Date().timeIntervalSince1970
+        if untilExpiry > 0 { usleep(UInt32((untilExpiry + 0.2) * 1_000_000)) }
         // After it expired, it is asked again.
         let later = try Tool.run(["expert", workspace, "--user", "other", "--answers", "1"])
-        #expect(later.standardOutput.contains("stored") && later.standardOutput.contains(orphanPath), "\(later.standardOutput)")
+        #expect(later.standardOutput.contains("stored") && later.standardOutput.contains(lease.path), "\(later.standardOutput)")
     }
 
     @Test func expertAndCameraUsageErrors() throws {
