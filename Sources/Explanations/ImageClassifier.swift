@@ -25,18 +25,25 @@ public final class ImageClassifier {
     public func prepare(_ image: Image) -> Image { image.modelInput(channels: channels, size: inputSize) }
 
     /// Class probabilities [batch, classes] and embeddings [batch, features] of prepared
-    /// images given as NCHW values in [0, 1], from one forward pass.
-    public func outputs(_ images: [Float], batch: Int) -> (probabilities: Tensor, embeddings: Tensor) {
+    /// images given as NCHW values in [0, 1], from one forward pass (float32 unless told).
+    public func outputs(_ images: [Float], batch: Int,
+                        precision: InferencePrecision = .float32) -> (probabilities: Tensor, embeddings: Tensor) {
         var input = images
         info.normalise(&input, batch: batch)
-        let (probabilities, embeddings) = model(Tensor(shape: [batch, channels, inputSize, inputSize], data: input))
+        let (probabilities, embeddings) = model(Tensor(shape: [batch, channels, inputSize, inputSize], data: input),
+                                                precision: precision)
         return (probabilities, embeddings)
     }
 
     /// Class probabilities [batch, classes] of prepared images given as NCHW values in [0, 1].
-    public func probabilities(_ images: [Float], batch: Int) -> [Float] { outputs(images, batch: batch).probabilities.data }
+    public func probabilities(_ images: [Float], batch: Int, precision: InferencePrecision = .float32) -> [Float] {
+        outputs(images, batch: batch, precision: precision).probabilities.data
+    }
 
-    /// The explainer's view of this classifier.
-    public var probabilityFunction: ProbabilityFunction { { [self] images, batch in probabilities(images, batch: batch) } }
+    /// The explainer's view of this classifier: its masked passes in `precision` (the
+    /// heatmaps' setting unless told; see `InferencePrecision`).
+    public func probabilityFunction(precision: InferencePrecision = .heatmaps) -> ProbabilityFunction {
+        { [self] images, batch in probabilities(images, batch: batch, precision: precision) }
+    }
 }
 

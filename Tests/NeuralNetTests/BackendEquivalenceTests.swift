@@ -56,6 +56,27 @@ import Testing
         #expect(Self.largestRelativeGap(after.1.embedding.data, after.0.embedding.data) < 1e-4)
     }
 
+    /// bfloat16 inference (the heatmaps' passes) stays within bfloat16's rounding of the
+    /// float32 result: embeddings within 3 % of their largest magnitude, logits within 3 % —
+    /// 8 significant bits per product, float32 sums — and it runs bf16 kernels where the CPU
+    /// has them. Where it does not, the pass is the float32 pass, value for value.
+    @Test(.enabled(if: DNNL.isAvailable), arguments: configurations)
+    func bfloat16InferenceStaysWithinItsRounding(_ configuration: ResNetConfiguration) {
+        let (_, model) = Self.pair(configuration, seed: 5)
+        let images = Self.images(configuration, batch: 4, seed: 6)
+        model.setTraining(false)
+        let float32 = model.forward(images, precision: .float32), bfloat16 = model.forward(images, precision: .bfloat16)
+        guard DNNL.multipliesBFloat16Natively else {
+            #expect(bfloat16.embedding.data == float32.embedding.data)
+            return
+        }
+        let kernels = model.oneDNNImplementations(batch: 4, training: false, precision: .bfloat16) ?? []
+        #expect(kernels.contains { $0.implementation.contains("bf16") }, "\(kernels.map(\.implementation))")
+        #expect(bfloat16.embedding.data != float32.embedding.data, "the bfloat16 pass ran in float32")
+        #expect(Self.largestRelativeGap(bfloat16.embedding.data, float32.embedding.data) < 0.03)
+        #expect(Self.largestRelativeGap(bfloat16.logits.data, float32.logits.data) < 0.03)
+    }
+
     @Test(.enabled(if: DNNL.isAvailable), arguments: configurations)
     func trainingStepAgrees(_ configuration: ResNetConfiguration) {
         let (reference, fast) = Self.pair(configuration, seed: 7)

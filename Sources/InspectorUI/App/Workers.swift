@@ -106,7 +106,7 @@ final class HeatmapWorker: @unchecked Sendable {
             // training the rest (CoreShare's policy), re-read at every batch of masks.
             let result = CoreShare.run(as: .explaining) {
                 explainer.explain(item.image, target: item.target, classCount: 2,
-                                  probabilities: model.probabilityFunction) { progress in
+                                  probabilities: model.probabilityFunction()) { progress in
                     self.lock.lock()
                     defer { self.lock.unlock() }
                     if self.stopped || self.generation != started { return false }

@@ -165,7 +165,7 @@ public final class LoopSession {
     /// InvRISE heatmap of the item for the NOK class with the active model.
     public func explain(_ view: ItemView, progress: (SaliencyProgress) -> Bool = { _ in true }) throws -> SaliencyResult {
         try explainer().explain(view.image, target: Self.explainedClass.classIndex, classCount: ClassLabel.allCases.count,
-                                probabilities: classifier.probabilityFunction, progress: progress)
+                                probabilities: classifier.probabilityFunction(), progress: progress)
     }
 
     // MARK: Answers

@@ -96,7 +96,10 @@ enum BenchCommand: Command {
 
         let models = chosen.map { (name: String, configuration: ResNetConfiguration) in
                 (name, measureTraining(configuration, batch: 16, seconds: seconds),
-                 measureInference(configuration, batch: 32, seconds: seconds), measureInvRISE(configuration))
+                 measureInference(configuration, batch: 32, seconds: seconds),
+                 (heatmaps: measureInvRISE(configuration, precision: .heatmaps),
+                  float32: InferencePrecision.heatmaps.effective(on: .default) == .float32
+                      ? nil : measureInvRISE(configuration, precision: .float32)))
             }
 
         let backend = Backend.default
@@ -115,7 +118,9 @@ enum BenchCommand: Command {
                     let (name, train, infer, invrise) = model
                     return (name, BenchReport.Model(train_img_s: number(train.imagesPerSecond), train_gflops: number(train.gflops),
                                                      infer_img_s: number(infer.imagesPerSecond), infer_gflops: number(infer.gflops),
-                                                     invrise_1000_s: number(invrise),
+                                                     invrise_1000_s: number(invrise.heatmaps),
+                                                     invrise_1000_float32_s: invrise.float32.map(number),
+                                                     heatmap_precision: InferencePrecision.heatmaps.effective(on: backend).rawValue,
                                                      onednn_convolutions: Dictionary(chosenKernels.1, uniquingKeysWith: { first, _ in first })))
                 }),
                 peakResidentMegabytes: peakMegabytes.map(number))
@@ -128,10 +133,11 @@ enum BenchCommand: Command {
             print("backend: \(backend.rawValue)" + (backend == .oneDNN ? " (oneDNN \(DNNL.version), OpenMP \(DNNL.waitPolicy))" : ""))
             for (name, kernels) in implementations where !kernels.isEmpty {
                 // Counted per implementation: which kernels ran how many convolution shapes.
-                for mode in ["infer", "train"] {
+                for (mode, title) in [("infer", "inference"), ("heatmap", "heatmaps "), ("train", "training ")] {
                     var counts: [String: Int] = [:]
-                    for (shape, kernel) in kernels where shape.hasPrefix(mode) { counts[kernel, default: 0] += 1 }
-                    print("\(name)  oneDNN \(mode == "infer" ? "inference" : "training ") convolutions: "
+                    for (shape, kernel) in kernels where shape.hasPrefix(mode + " ") { counts[kernel, default: 0] += 1 }
+                    if counts.isEmpty { continue }
+                    print("\(name)  oneDNN \(title) convolutions: "
                           + counts.sorted { $0.key < $1.key }.map { "\($0.key) ×\($0.value)" }.joined(separator: ", "))
                 }
             }
@@ -144,7 +150,9 @@ enum BenchCommand: Command {
                       + " (\(Int(train.gflops / threaded * 100)) % of sgemm peak)")
                 print("\(name)  infer (batch 32)  \(rounded(infer.imagesPerSecond)) images/s  \(rounded(infer.gflops)) GFLOP/s"
                       + " (\(Int(infer.gflops / threaded * 100)) % of sgemm peak)")
-                print("\(name)  InvRISE, 1000 masks, one image  \(rounded(invrise)) s")
+                print("\(name)  InvRISE, 1000 masks, one image  \(rounded(invrise.heatmaps)) s"
+                      + " (\(InferencePrecision.heatmaps.effective(on: backend).rawValue))"
+                      + (invrise.float32.map { "; in float32 \(rounded($0)) s" } ?? ""))
             }
             if let peakMegabytes { print("peak resident memory, training resnet18-w4 at batch 32: \(rounded(peakMegabytes)) MB") }
             print("sixel, 256x256 overlay        encode \(rounded(sixel.encodeMilliseconds)) ms  \(sixel.bytes) bytes  PSNR "
@@ -206,6 +214,9 @@ enum BenchCommand: Command {
         }
         struct Model: Encodable {
             var train_img_s, train_gflops, infer_img_s, infer_gflops, invrise_1000_s: Double
+            /// The same heatmap in float32, when the heatmaps' own precision is bfloat16.
+            var invrise_1000_float32_s: Double?
+            var heatmap_precision: String
             var onednn_convolutions: [String: String]
         }
         var backend: String
@@ -226,8 +237,9 @@ enum BenchCommand: Command {
     }
 
     /// oneDNN's implementation per distinct convolution shape of the model's inference plan
-    /// (batch 32) and training plan (batch 16), e.g. "train 16→32 3×3/2": "brgconv:avx512_core";
-    /// empty on the OpenBLAS backend.
+    /// (batch 32), heatmap plan (batch 32, when heatmaps run in bfloat16) and training plan
+    /// (batch 16), e.g. "train 16→32 3×3/2": "brgconv:avx512_core"; empty on the OpenBLAS
+    /// backend.
     static func convolutionImplementations(_ configuration: ResNetConfiguration) -> [(shape: String, kernel: String)] {
         let model = ResNet(configuration, seed: 1)
         // The plans name a shortcut's convolution "….downsample"; torchvision, "….downsample.0".
@@ -236,8 +248,11 @@ enum BenchCommand: Command {
         })
         var result: [(shape: String, kernel: String)] = []
         var seen = Set<String>()
-        for (mode, training, batch) in [("infer", false, 32), ("train", true, 16)] {
-            for (layer, kernel) in model.oneDNNImplementations(batch: batch, training: training) ?? [] {
+        let heatmaps = InferencePrecision.heatmaps.effective(on: model.backend)
+        let modes: [(String, Bool, Int, InferencePrecision)] = [("infer", false, 32, .float32)]
+            + (heatmaps == .float32 ? [] : [("heatmap", false, 32, heatmaps)]) + [("train", true, 16, .float32)]
+        for (mode, training, batch, precision) in modes {
+            for (layer, kernel) in model.oneDNNImplementations(batch: batch, training: training, precision: precision) ?? [] {
                 let name = layer.split(separator: " ").first.map(String.init) ?? layer
                 guard let conv = convolutions[name] else { continue }
                 let pass = layer.hasSuffix("∂W") ? " ∂W" : layer.hasSuffix("∂x") ? " ∂x" : ""
@@ -287,7 +302,7 @@ enum BenchCommand: Command {
     /// Seconds for one 1000-mask InvRISE heatmap of one image, as the screens compute it: the
     /// product's default fill (the best aligned of 64 OK parts), batches of 32 masks, every
     /// mask (no early stop). Best of three, after a 100-mask warm-up.
-    static func measureInvRISE(_ configuration: ResNetConfiguration) -> Double {
+    static func measureInvRISE(_ configuration: ResNetConfiguration, precision: InferencePrecision) -> Double {
         let classifier = ImageClassifier(model: ResNet(configuration, seed: 1),
                                          info: CheckpointInfo(configuration: configuration, classNames: ["ok", "nok"],
                                                               mean: [0, 0, 0], std: [1, 1, 1]))
@@ -300,12 +315,12 @@ enum BenchCommand: Command {
         var explainer = SaliencyExplainer(method: .invrise, masks: RISEMasks(count: 100), fill: .standard, normalParts: normal)
         explainer.batchSize = 32
         let image = part(500)
-        _ = explainer.explain(image, target: 1, classCount: 2, probabilities: classifier.probabilityFunction)
+        _ = explainer.explain(image, target: 1, classCount: 2, probabilities: classifier.probabilityFunction(precision: precision))
         explainer.masks.count = 1000
         var best = Double.infinity
         for _ in 0..<3 {
             let start = monotonicSeconds()
-            _ = explainer.explain(image, target: 1, classCount: 2, probabilities: classifier.probabilityFunction)
+            _ = explainer.explain(image, target: 1, classCount: 2, probabilities: classifier.probabilityFunction(precision: precision))
             best = min(best, monotonicSeconds() - start)
         }
         return best

@@ -142,7 +142,7 @@ enum EvalExplanationsCommand: Command {
                 for entry in scored {
                     let mask = entry.mask!
                     let result = explainer.explain(entry.image, target: 1, classCount: 2,
-                                                   probabilities: classifier.probabilityFunction)
+                                                   probabilities: classifier.probabilityFunction())
                     let top = SaliencyMetrics.topFraction(result.heatmap)
                     row.images += 1
                     row.dice += SaliencyMetrics.dice(top, mask)

@@ -81,7 +81,7 @@ enum ExplainCommand: Command {
             let input = classifier.prepare(decoded.image)
             let start = monotonicSeconds()
             let result = explainer.explain(input, target: target, classCount: classifier.classNames.count,
-                                           probabilities: classifier.probabilityFunction)
+                                           probabilities: classifier.probabilityFunction())
             let seconds = monotonicSeconds() - start
             let base = baseName(path)
             let display = HeatmapDisplay(result, className: classifier.classNames[result.targetClass])

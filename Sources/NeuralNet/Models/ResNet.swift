@@ -111,12 +111,17 @@ public final class ResNet: Network {
     }
 
     /// Logits [N, classes] and embeddings [N, embeddingSize] of an NCHW batch, in the
-    /// current mode (training: batch statistics, everything kept for `backward`).
-    public func forward(_ images: Tensor) -> (logits: Tensor, embedding: Tensor) {
+    /// current mode (training: batch statistics, everything kept for `backward`). An
+    /// inference pass may ask for bfloat16 (`InferencePrecision`); training is float32.
+    public func forward(_ images: Tensor) -> (logits: Tensor, embedding: Tensor) { forward(images, precision: .float32) }
+
+    /// The same, an inference pass in `precision` where the backend and CPU allow it.
+    public func forward(_ images: Tensor, precision: InferencePrecision) -> (logits: Tensor, embedding: Tensor) {
         let training = isTraining
         precondition(images.shape.count == 4 && images.shape[1] == configuration.inputChannels,
                      "expected N × \(configuration.inputChannels) × H × W input")
-        if backend == .oneDNN, let embedding = oneDNNEmbeddings(images, training: training) {
+        let precision = training ? .float32 : precision.effective(on: backend)
+        if backend == .oneDNN, let embedding = oneDNNEmbeddings(images, training: training, precision: precision) {
             lastForwardBackend = .oneDNN
             return (fc(embedding), embedding)
         }
@@ -138,9 +143,11 @@ public final class ResNet: Network {
         return (fc(embedding), embedding)
     }
 
-    /// Inference: class probabilities and embeddings.
-    public func callAsFunction(_ images: Tensor) -> (probabilities: Tensor, embedding: Tensor) {
-        let (logits, embedding) = forward(images, training: false)
+    /// Inference: class probabilities and embeddings (in float32 unless told).
+    public func callAsFunction(_ images: Tensor,
+                               precision: InferencePrecision = .float32) -> (probabilities: Tensor, embedding: Tensor) {
+        if isTraining { setTraining(false) }
+        let (logits, embedding) = forward(images, precision: precision)
         return (softmax(logits), embedding)
     }
 
@@ -177,8 +184,9 @@ public final class ResNet: Network {
 
     /// The embeddings on oneDNN, or nil (with one warning per process) when no plan could be
     /// made for this shape; the caller then uses the reference path.
-    private func oneDNNEmbeddings(_ images: Tensor, training: Bool) -> Tensor? {
-        let shape = OneDNNPlans.Shape(batch: images.shape[0], height: images.shape[2], width: images.shape[3])
+    private func oneDNNEmbeddings(_ images: Tensor, training: Bool, precision: InferencePrecision) -> Tensor? {
+        let shape = OneDNNPlans.Shape(batch: images.shape[0], height: images.shape[2], width: images.shape[3],
+                                      precision: precision)
         if let threads = CoreShare.threadsForCurrentThread(), threads != DNNL.threadCount { DNNL.threadCount = threads }
         do {
             if training {
@@ -197,9 +205,11 @@ public final class ResNet: Network {
 
     /// oneDNN's implementation per primitive of the inference or training plan for `batch`
     /// images (for benchmark reports), or nil on the OpenBLAS backend.
-    public func oneDNNImplementations(batch: Int, training: Bool) -> [(layer: String, implementation: String)]? {
+    public func oneDNNImplementations(batch: Int, training: Bool,
+                                      precision: InferencePrecision = .float32) -> [(layer: String, implementation: String)]? {
         guard backend == .oneDNN else { return nil }
-        let shape = OneDNNPlans.Shape(batch: batch, height: configuration.inputSize, width: configuration.inputSize)
+        let shape = OneDNNPlans.Shape(batch: batch, height: configuration.inputSize, width: configuration.inputSize,
+                                      precision: training ? .float32 : precision.effective(on: backend))
         if training { return try? plans.training(for: shape, of: self).context.implementations }
         return try? plans.inference(for: shape, of: self).context.implementations
     }

@@ -95,6 +95,14 @@ public enum DNNL {
         return "libgomp default"
     }
 
+    /// Whether this CPU multiplies bfloat16 natively (AVX512-BF16: oneDNN's
+    /// `avx512_core_bf16` kernels or newer). Elsewhere oneDNN would emulate bfloat16 or fall
+    /// back to reference code, slower than float32, so bfloat16 passes are not used there.
+    public static var multipliesBFloat16Natively: Bool {
+        let isa = dnnl_get_effective_cpu_isa().rawValue
+        return isa & dnnl_cpu_isa_avx512_core_bf16.rawValue == dnnl_cpu_isa_avx512_core_bf16.rawValue
+    }
+
     /// oneDNN's version, e.g. "2.6.3".
     public static var version: String {
         guard let v = dnnl_version() else { return "?" }
@@ -102,23 +110,26 @@ public enum DNNL {
     }
 }
 
-/// A memory descriptor: dimensions, data type (always f32 here) and layout.
+/// A memory descriptor: dimensions, data type (f32; bf16 for the activations and weights of
+/// bfloat16 inference) and layout.
 struct MemoryDescriptor: Equatable {
     var raw: dnnl_memory_desc_t
 
     /// Dimensions in oneDNN's logical order (N, C, H, W for activations; O, I, H, W for
     /// weights) with a layout tag, or `dnnl_format_tag_any` to let a primitive choose.
-    init(_ dims: [Int], _ tag: dnnl_format_tag_t) throws(DNNLError) {
+    init(_ dims: [Int], _ tag: dnnl_format_tag_t, _ dataType: dnnl_data_type_t = dnnl_f32) throws(DNNLError) {
         var raw = dnnl_memory_desc_t()
         let dimensions = dims.map { Int64($0) }
         let status = dimensions.withUnsafeBufferPointer {
-            dnnl_memory_desc_init_by_tag(&raw, Int32(dims.count), $0.baseAddress, dnnl_f32, tag)
+            dnnl_memory_desc_init_by_tag(&raw, Int32(dims.count), $0.baseAddress, dataType, tag)
         }
         try dnnlCheck(status, "describing memory \(dims)")
         self.raw = raw
     }
 
     init(raw: dnnl_memory_desc_t) { self.raw = raw }
+
+    var dataType: dnnl_data_type_t { raw.data_type }
 
     static func == (a: Self, b: Self) -> Bool {
         withUnsafePointer(to: a.raw) { pa in withUnsafePointer(to: b.raw) { pb in dnnl_memory_desc_equal(pa, pb) != 0 } }
@@ -181,6 +192,7 @@ final class Memory {
 
     /// The storage as Float32 values, in the descriptor's layout.
     var floats: UnsafeMutablePointer<Float> {
+        assert(descriptor.dataType == dnnl_f32, "reading a \(descriptor.dataType) memory as Float32")
         var pointer: UnsafeMutableRawPointer?
         dnnl_memory_get_data_handle(handle, &pointer)
         return pointer!.assumingMemoryBound(to: Float.self)

@@ -5,6 +5,8 @@ import Foundation
 struct OneDNNPlans {
     struct Shape: Hashable {
         var batch: Int, height: Int, width: Int
+        /// Inference plans only; training is float32.
+        var precision: InferencePrecision = .float32
     }
 
     /// The plans of one kind for the shapes used last; the least recently used goes first.
@@ -32,7 +34,8 @@ struct OneDNNPlans {
 
     mutating func inference(for shape: Shape, of model: ResNet) throws(DNNLError) -> OneDNNInferencePlan {
         try inferencePlans.plan(for: shape) { (shape) throws(DNNLError) in
-            try OneDNNInferencePlan(model, batch: shape.batch, height: shape.height, width: shape.width)
+            try OneDNNInferencePlan(model, batch: shape.batch, height: shape.height, width: shape.width,
+                                    precision: shape.precision)
         }
     }
 

@@ -35,13 +35,14 @@ private struct Window {
     }
 
     /// The output's dimensions for `channels` channels, layout left to the primitive.
-    func output(channels: Int, batch: Int) throws(DNNLError) -> MemoryDescriptor {
-        try MemoryDescriptor([batch, channels, outputHeight, outputWidth], dnnl_format_tag_any)
+    func output(channels: Int, batch: Int, _ dataType: dnnl_data_type_t = dnnl_f32) throws(DNNLError) -> MemoryDescriptor {
+        try MemoryDescriptor([batch, channels, outputHeight, outputWidth], dnnl_format_tag_any, dataType)
     }
 }
 
-private func any4(_ n: Int, _ c: Int, _ h: Int, _ w: Int) throws(DNNLError) -> MemoryDescriptor {
-    try MemoryDescriptor([n, c, h, w], dnnl_format_tag_any)
+private func any4(_ n: Int, _ c: Int, _ h: Int, _ w: Int,
+                  _ dataType: dnnl_data_type_t = dnnl_f32) throws(DNNLError) -> MemoryDescriptor {
+    try MemoryDescriptor([n, c, h, w], dnnl_format_tag_any, dataType)
 }
 
 private func vector(_ count: Int) throws(DNNLError) -> MemoryDescriptor { try MemoryDescriptor([count], dnnl_a) }
@@ -96,6 +97,9 @@ private func add(_ memory: Memory, into gradient: inout [Float]) {
 /// Inference for one batch shape. Batch norm is folded into the convolution weights and bias
 /// (refolded whenever the model's parameters changed); ReLU and the residual sum run as
 /// post-ops, the second convolution of a block writing onto its shortcut in place.
+/// In bfloat16, the activations and weights are bf16 (the fold computes in float32 and the
+/// weight reorder rounds), the biases f32, and the input and embedding are converted by the
+/// reorders that already sit at the two ends.
 final class OneDNNInferencePlan {
     let context: PlanContext
     private let input: Memory            // plain NCHW, bound to the caller's images per call
@@ -104,11 +108,14 @@ final class OneDNNInferencePlan {
     private let folds: [() -> Void]
     private var foldedVersion: UInt64 = .max
     let batch: Int
+    let precision: InferencePrecision
 
-    init(_ model: ResNet, batch: Int, height: Int, width: Int) throws(DNNLError) {
+    init(_ model: ResNet, batch: Int, height: Int, width: Int, precision: InferencePrecision) throws(DNNLError) {
         let context = try PlanContext()
         self.context = context
         self.batch = batch
+        self.precision = precision
+        let dataType = precision == .bfloat16 ? dnnl_bf16 : dnnl_f32
         let input = try Memory(unbound: MemoryDescriptor([batch, model.configuration.inputChannels, height, width],
                                                          dnnl_nchw))
         self.input = input
@@ -121,10 +128,10 @@ final class OneDNNInferencePlan {
                          name: String) throws(DNNLError) -> Memory {
             let dims = x.descriptor.dims
             let window = Window(over: dims, kernel: conv.kernel, stride: conv.stride, padding: conv.padding)
-            var source = try any4(dims[0], conv.inChannels, dims[2], dims[3]).raw
-            var weights = try any4(conv.outChannels, conv.inChannels, conv.kernel, conv.kernel).raw
+            var source = try any4(dims[0], conv.inChannels, dims[2], dims[3], dataType).raw
+            var weights = try any4(conv.outChannels, conv.inChannels, conv.kernel, conv.kernel, dataType).raw
             var bias = try vector(conv.outChannels).raw
-            var target = try window.output(channels: conv.outChannels, batch: dims[0]).raw
+            var target = try window.output(channels: conv.outChannels, batch: dims[0], dataType).raw
             var operation = dnnl_convolution_desc_t()
             try dnnlCheck(dnnl_convolution_forward_desc_init(&operation, dnnl_forward_inference, dnnl_convolution_direct,
                                                              &source, &weights, &bias, &target,
@@ -211,7 +218,7 @@ final class OneDNNInferencePlan {
         let dims = x.descriptor.dims
         let window = Window(over: dims, kernel: kernel, kernelWidth: kernelWidth, stride: stride, padding: padding)
         var source = x.descriptor.raw
-        var target = try window.output(channels: dims[1], batch: dims[0]).raw
+        var target = try window.output(channels: dims[1], batch: dims[0], x.descriptor.dataType).raw
         var operation = dnnl_pooling_desc_t()
         try dnnlCheck(dnnl_pooling_forward_desc_init(&operation, dnnl_forward_inference,
                                                      max ? dnnl_pooling_max : dnnl_pooling_avg_exclude_padding,
