@@ -8,7 +8,7 @@ import Glibc
 let commands: [any Command.Type] = [SampleCommand.self, ScanCommand.self, InitCommand.self, StatusCommand.self,
                                      FeedbackCommand.self, PretrainCommand.self, TrainCommand.self, PredictCommand.self, RollbackCommand.self, PromoteCommand.self, RevertCommand.self,
                                      ExportCommand.self, LabelCommand.self, ExplainCommand.self,
-                                     EvalExplanationsCommand.self, EvalNeighboursCommand.self, SimulateCommand.self, ExpertCommand.self, BenchCommand.self]
+                                     EvalExplanationsCommand.self, EvalNeighboursCommand.self, EvalDetectionCommand.self, SimulateCommand.self, ExpertCommand.self, BenchCommand.self]
 let version = "0.1.0"
 
 @MainActor func overview() -> String {

@@ -37,6 +37,14 @@ import TestSupport
         (["simulate", "--data", "SampleData/weld", "--out", "/tmp/x", "--test-fraction", "0.6", "--validation-fraction", "0.5"],
          "must leave images for the pool"),
         (["simulate", "--data", "SampleData/weld", "--out", "/tmp/x", "extra"], "unexpected argument 'extra'"),
+        (["simulate", "--data", "SampleData/weld", "--out", "/tmp/x", "--pretrain-method", "defects"],
+         "option '--pretrain-method' needs '--pretrain'"),
+        (["simulate", "--data", "SampleData/weld", "--out", "/tmp/x", "--pretrain", "--pretrain-method", "rotation"],
+         "'--pretrain-method' takes simclr, simsiam, defects; got 'rotation'"),
+        (["pretrain", "/tmp/x", "--show", "4"], "option '--show' needs '--out DIR'"),
+        (["pretrain", "/tmp/x", "--out", "/tmp/x"], "option '--out' goes with '--show'"),
+        (["eval-detection", "--model", "/tmp/x/model.safetensors"], "a checkpoint as '--model' needs '--data DIR'"),
+        (["eval-detection", "--data", "SampleData/weld"], "missing required option '--model'"),
     ])
     func usageErrorsExitTwoAndWriteNothing(arguments: [String], message: String) throws {
         try expectUsageError(arguments, message)

@@ -7,7 +7,7 @@ import TestSupport
 @Suite struct HelpSnapshotTests {
     static let snapshots = repositoryRoot() + "/Tests/NearCAIPICommandTests/Snapshots"
 
-    @Test(arguments: ["overview", "sample", "scan", "init", "status", "feedback", "pretrain", "train", "predict", "rollback", "promote", "revert", "export", "label", "explain", "eval-explanations", "eval-neighbours", "simulate", "expert", "bench"])
+    @Test(arguments: ["overview", "sample", "scan", "init", "status", "feedback", "pretrain", "train", "predict", "rollback", "promote", "revert", "export", "label", "explain", "eval-explanations", "eval-neighbours", "eval-detection", "simulate", "expert", "bench"])
     func helpMatchesSnapshot(verb: String) throws {
         let result = try Tool.run(verb == "overview" ? ["--help"] : [verb, "--help"])
         #expect(result.status == 0)

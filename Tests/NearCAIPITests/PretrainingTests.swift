@@ -15,8 +15,9 @@ import TestSupport
         return try Workspace.create(at: directory.file(name), dataRoot: repositoryRoot() + "/SampleData/weld", options: options).0
     }
 
-    static func options(epochs: Int = 2) -> PretrainingOptions {
+    static func options(epochs: Int = 2, method: PretrainingMethod = .simclr) -> PretrainingOptions {
         var options = PretrainingOptions()
+        options.method = method
         options.epochs = epochs
         options.batchSize = 16
         return options
@@ -26,15 +27,18 @@ import TestSupport
         try Checkpoint.load(path).model.namedParameters.map { ($0.0, $0.1.value.map(\.bitPattern)) }
     }
 
-    @Test func itLearnsFromEveryImageButTheTestSplitAndReadsNoLabel() throws {
-        let directory = TemporaryDirectory("pretrain-labels")
+    @Test(arguments: [PretrainingMethod.simclr, .defects])
+    func itLearnsFromEveryImageButTheTestSplitAndReadsNoLabel(method: PretrainingMethod) throws {
+        let directory = TemporaryDirectory("pretrain-labels-\(method.rawValue)")
         defer { directory.remove() }
         let plain = try Self.workspace(directory, name: "plain")
         let used = try plain.pretrainingItems()
         let test = Set(try plain.items(in: .test).map(\.id))
         #expect(!used.isEmpty && used.allSatisfy { !test.contains($0.id) && $0.origin == .original })
         #expect(used.count == (try [Split.pool, .train, .validation].map { try plain.items(in: $0).count }.reduce(0, +)))
-        _ = try plain.pretrain(options: Self.options()) { _ in true }
+        // Enough epochs for the defect pretext to score its suspects again.
+        let epochs = method == .defects ? 10 : 2
+        _ = try plain.pretrain(options: Self.options(epochs: epochs, method: method)) { _ in true }
 
         // The same data with a dozen pool parts labelled — wrongly, half of them — and so
         // moved to the training split: the same backbone, bit for bit.
@@ -48,7 +52,7 @@ import TestSupport
                                                  prediction: index % 2 == 0 ? .right : .wrong))
         }
         try BinaryFile.remove(labelled.path + "/models/round-001.safetensors")
-        _ = try labelled.pretrain(options: Self.options()) { _ in true }
+        _ = try labelled.pretrain(options: Self.options(epochs: epochs, method: method)) { _ in true }
         let a = try Self.parameters(plain.pretrainedBackbonePath), b = try Self.parameters(labelled.pretrainedBackbonePath)
         for ((name, x), (_, y)) in zip(a, b) { #expect(x == y, "\(name) differs") }
     }

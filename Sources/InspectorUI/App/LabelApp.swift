@@ -173,9 +173,11 @@ public final class LabelApp {
             case .openReview:
                 try openReview()
             case .startRetraining(let fromScratch):
-                retrainer.start(workspacePath: workspacePath, user: session.user, options: try retrainOptions(), fromScratch: fromScratch)
+                retrainer.start(workspacePath: workspacePath, user: session.user, options: try retrainOptions(fromScratch: fromScratch),
+                                  fromScratch: fromScratch)
             case .startPretraining(let restart):
-                retrainer.startPretraining(workspacePath: workspacePath, options: PretrainingOptions(), restart: restart)
+                retrainer.startPretraining(workspacePath: workspacePath, options: try session.workspace.suggestedPretrainingOptions(),
+                                           restart: restart)
             case .cancelTraining:
                 retrainer.cancel()
             case .rollback(let round):
@@ -206,8 +208,8 @@ public final class LabelApp {
     }
 
     /// A round as the workspace's settings say (epochs per round).
-    func retrainOptions() throws -> TrainingOptions {
-        try session.roundTraining(epochs: try session.workspace.retrainEpochs)
+    func retrainOptions(fromScratch: Bool = false) throws -> TrainingOptions {
+        try session.roundTraining(epochs: try session.workspace.retrainEpochs, fromScratch: fromScratch)
     }
 
     /// Stores an answer (committed to disk before the screen moves on), then opens what

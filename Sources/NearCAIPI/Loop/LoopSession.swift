@@ -291,11 +291,15 @@ public final class LoopSession {
     /// below 25), class weights by inverse frequency — refutations come only from defect
     /// regions, so without them the training set drifts to NOK (`Docs/Loop.md`) — seeded by
     /// the round's number.
-    public func roundTraining(epochs: Int) throws -> TrainingOptions {
-        var options = TrainingOptions()
-        options.method = .adam(learningRate: 0.0005)
-        options.epochs = epochs
-        options.patience = max(25, epochs)
+    /// From scratch, the round is trained with the first round's recipe
+    /// (`TrainingOptions.firstRound`, its epochs and patience) instead: fine-tuning's few
+    /// epochs from random weights give a model near chance.
+    public func roundTraining(epochs: Int, fromScratch: Bool = false) throws -> TrainingOptions {
+        var options = TrainingOptions.firstRound
+        if !fromScratch {
+            options.epochs = epochs
+            options.patience = max(25, epochs)
+        }
         options.classWeighting = .balanced
         options.seed = UInt64(try rounds().count + 1)
         return options

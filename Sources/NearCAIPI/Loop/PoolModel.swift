@@ -71,7 +71,7 @@ public final class PoolModel {
     /// same item. nil when the pool has nothing left to ask.
     public func nextQuery(for user: String, strategy: QueryStrategy = .leastConfidence, leaseSeconds: Double = 600,
                           seed: UInt64 = 1, now: Double = Date().timeIntervalSince1970) throws -> Query? {
-        let order = ranked(by: strategy, seed: seed)
+        let order = try ranked(by: strategy, seed: seed)
         let store = workspace.store
         return try store.transaction { () throws -> Query? in
             let (answered, heldByOthers, heldByUser) = try itemStates(for: user, now: now)
@@ -89,7 +89,7 @@ public final class PoolModel {
     public func upcoming(after current: Query?, for user: String, strategy: QueryStrategy, count: Int, seed: UInt64 = 1,
                          now: Double = Date().timeIntervalSince1970) throws -> [PoolPrediction] {
         let (answered, heldByOthers, heldByUser) = try itemStates(for: user, now: now)
-        return Array(ranked(by: strategy, seed: seed).lazy.filter {
+        return Array(try ranked(by: strategy, seed: seed).lazy.filter {
             $0.itemID != current?.itemID && !answered.contains($0.itemID)
                 && !heldByOthers.contains($0.itemID) && !heldByUser.contains($0.itemID)
         }.prefix(count))
@@ -108,7 +108,7 @@ public final class PoolModel {
 
     /// The pool in the order `strategy` asks it: most informative first, or a seeded shuffle
     /// for `random`. `nextQuery` and `upcoming` both take this order.
-    public func ranked(by strategy: QueryStrategy, seed: UInt64 = 1) -> [PoolPrediction] {
+    public func ranked(by strategy: QueryStrategy, seed: UInt64 = 1) throws -> [PoolPrediction] {
         // The predictions never change after init: each order is computed once (sorting
         // 9 500 items by informativeness is most of a query's time otherwise).
         let key = "\(strategy.rawValue)/\(strategy == .random ? seed : 0)"
@@ -120,12 +120,23 @@ public final class PoolModel {
             var random = SplitMix64(seed: seed)
             for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, random.integer(0, i)) }
         } else {
-            let scores = Dictionary(uniqueKeysWithValues: order.map { ($0.itemID, strategy.informativeness($0.probabilities)) })
+            let anomaly = strategy.usesAnomalyScores ? try anomalyScores() : [:]
+            let scores = Dictionary(uniqueKeysWithValues: order.map {
+                ($0.itemID, strategy.informativeness($0.probabilities, anomaly: anomaly[$0.itemID]))
+            })
             order.sort { scores[$0.itemID]! > scores[$1.itemID]! }
         }
         if rankings.count > 8 { rankings.removeAll() }
         rankings[key] = order
         return order
+    }
+
+    /// Round 0's anomaly score by item (none when round 0 is not the defect pretext's: the
+    /// rule then falls back to least confidence, item by item). A scores file that cannot be
+    /// read is an error naming it.
+    private func anomalyScores() throws -> [Int64: Float] {
+        let scores = try workspace.anomalyScores()
+        return Dictionary(scores.map { ($0.itemID, $0.score) }, uniquingKeysWith: { a, _ in a })
     }
 
     /// Gives a leased item back (the expert moved on without answering).

@@ -14,15 +14,30 @@ public enum QueryStrategy: String, Sendable, CaseIterable {
     case entropy
     /// Uniformly at random (seeded): the paper's "Random Add" baseline.
     case random
+    /// The highest anomaly score first: round 0's P(defect), learnt without a label by the
+    /// defect pretext (`Workspace.anomalyScores`), so the first answers find defective parts.
+    /// Items without a score come last, least confident first.
+    case anomaly
+    /// The mean of the anomaly score and the model's uncertainty 2 · (1 − max p), both in
+    /// [0, 1]: parts that look defective and that the model is unsure of first.
+    case anomalyAndUncertainty = "anomaly-uncertainty"
 
-    /// Higher = asked first.
-    public func informativeness(_ probabilities: [Float]) -> Float {
+    /// Whether the rule reads round 0's anomaly scores.
+    public var usesAnomalyScores: Bool { self == .anomaly || self == .anomalyAndUncertainty }
+
+    /// Higher = asked first. `anomaly`: the item's anomaly score, nil where it has none.
+    public func informativeness(_ probabilities: [Float], anomaly: Float? = nil) -> Float {
         let sorted = probabilities.sorted(by: >)
+        let uncertainty = 1 - sorted[0]
         switch self {
-        case .leastConfidence: return 1 - sorted[0]
+        case .leastConfidence: return uncertainty
         case .margin: return -(sorted[0] - (sorted.count > 1 ? sorted[1] : 0))
         case .entropy: return -probabilities.reduce(0) { $0 + ($1 > 0 ? $1 * logf($1) : 0) }
         case .random: return 0
+        // Scored items rank above every unscored one (uncertainty ≤ ½ < 1 + score).
+        case .anomaly: return anomaly.map { 1 + $0 } ?? uncertainty
+        case .anomalyAndUncertainty:
+            return anomaly.map { 1 + ($0 + 2 * uncertainty) / 2 } ?? uncertainty
         }
     }
 }

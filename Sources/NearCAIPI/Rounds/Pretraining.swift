@@ -56,7 +56,7 @@ extension Workspace {
         let started = Date()
         let items = try pretrainingItems()
         guard items.count >= 2 else { throw WorkspaceError(path, "pretraining needs at least two usable images outside the test split") }
-        let architecture = try self.architecture, size = try inputSize
+        let size = try inputSize
         // The first image sets the channels every image is brought to.
         var channels = 0
         var images: [Image] = []
@@ -67,26 +67,15 @@ extension Workspace {
             images.append(image.modelInput(channels: channels, size: size))
         }
         try BinaryFile.createDirectory("\(path)/models")
-        let run: ContrastivePretraining, info: CheckpointInfo
-        if !restart, BinaryFile.exists(pretrainingStatePath) {
-            do {
-                (run, info) = try ContrastivePretraining.resume(from: pretrainingStatePath, options: options)
-            } catch {
-                throw WorkspaceError(path, "cannot resume pretraining: \(error) — start again with --restart")
-            }
-            guard info.configuration.architecture == architecture, info.configuration.inputSize == size,
-                  info.configuration.inputChannels == channels else {
-                throw WorkspaceError(path, "the pretraining state is for another network (\(info.configuration.architecture) at "
-                                     + "\(info.configuration.inputSize) px) — start again with --restart")
-            }
-        } else {
-            // Normalised by the images it learns from; the first round keeps this normalisation.
-            let (mean, std) = SupervisedTraining.normalisation(of: images)
-            let configuration = ResNetConfiguration.named(architecture, inputChannels: channels, inputSize: size,
-                                                          classCount: ClassLabel.allCases.count)!
-            info = CheckpointInfo(configuration: configuration, classNames: ClassFolderDataset.classNames, mean: mean, std: std)
-            run = ContrastivePretraining(model: ResNet(configuration, seed: options.seed), options: options)
-            try? BinaryFile.remove(pretrainedBackbonePath)
+        if options.method == .defects {
+            return try pretrainOnDefects(images, channels: channels, options: options, restart: restart, started: started,
+                                         progress: progress)
+        }
+        let (run, info, _) = try openPretrainingRun(images, channels: channels, restart: restart) {
+            let (run, info) = try ContrastivePretraining.resume(from: pretrainingStatePath, options: options)
+            return (run, info, [:])
+        } fresh: { info in
+            ContrastivePretraining(model: ResNet(info.configuration, seed: options.seed), options: options)
         }
         let resumedAfter = run.epochsDone
         // The labels are given as zeros: pretraining has no use for them.
@@ -102,5 +91,58 @@ extension Workspace {
         }
         return PretrainingSummary(images: images.count, epochsDone: run.epochsDone, epochs: options.epochs, losses: run.losses,
                                   seconds: Date().timeIntervalSince(started), resumedAfter: resumedAfter)
+    }
+}
+
+extension Workspace {
+    /// The checkpoint facts of a new pretraining run: the workspace's network for `channels`,
+    /// normalised by the images it learns from (the first round keeps this normalisation).
+    func pretrainingInfo(channels: Int, mean: [Float], std: [Float]) throws -> CheckpointInfo {
+        let configuration = ResNetConfiguration.named(try architecture, inputChannels: channels, inputSize: try inputSize,
+                                                      classCount: ClassLabel.allCases.count)!
+        return CheckpointInfo(configuration: configuration, classNames: ClassFolderDataset.classNames, mean: mean, std: std)
+    }
+
+    /// Refuses a saved pretraining state made for another network than the workspace's.
+    func checkPretrainingState(_ info: CheckpointInfo, channels: Int) throws {
+        guard info.configuration.architecture == (try architecture), info.configuration.inputSize == (try inputSize),
+              info.configuration.inputChannels == channels else {
+            throw WorkspaceError(path, "the pretraining state is for another network (\(info.configuration.architecture) at "
+                                 + "\(info.configuration.inputSize) px) — start again with --restart")
+        }
+    }
+
+    /// The run to continue: resumed from the saved state unless `restart` (or there is none;
+    /// a state for another network is refused), else a fresh one — normalised by the images
+    /// it learns from, a normalisation the first round keeps — with round 0 and its scores
+    /// removed as out of date.
+    /// `configure` adapts the workspace's network for the method (the defect pretext adds its
+    /// dense head).
+    func openPretrainingRun<Run>(_ images: [Image], channels: Int, restart: Bool,
+                                 resume: () throws -> (Run, CheckpointInfo, [String: String]),
+                                 fresh: (CheckpointInfo) -> Run,
+                                 configure: (ResNetConfiguration) -> ResNetConfiguration = { $0 })
+        throws -> (Run, CheckpointInfo, [String: String]) {
+        if !restart, BinaryFile.exists(pretrainingStatePath) {
+            let resumed: (Run, CheckpointInfo, [String: String])
+            do {
+                resumed = try resume()
+            } catch {
+                throw WorkspaceError(path, "cannot resume pretraining: \(error) — start again with --restart")
+            }
+            try checkPretrainingState(resumed.1, channels: channels)
+            return resumed
+        }
+        let (mean, std) = SupervisedTraining.normalisation(of: images)
+        var info = try pretrainingInfo(channels: channels, mean: mean, std: std)
+        info.configuration = configure(info.configuration)
+        try removePretrainedBackbone()
+        return (fresh(info), info, [:])
+    }
+
+    /// A new run makes round 0 and what was scored with it out of date.
+    func removePretrainedBackbone() throws {
+        try BinaryFile.remove(pretrainedBackbonePath)
+        try BinaryFile.remove(anomalyScoresPath)
     }
 }

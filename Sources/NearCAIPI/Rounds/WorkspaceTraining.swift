@@ -104,8 +104,10 @@ extension Workspace {
         } else if pretrained == nil, hasPretrainedBackbone {
             // Round 0, the workspace's own pretrained backbone, with the normalisation it
             // learnt under and a fresh head (pretraining never trains fc).
+            // Its defect head (the defect pretext's) comes along: the rounds keep a map of
+            // where a defect is, though their own training does not change it.
             (model, info) = try Checkpoint.load(pretrainedBackbonePath)
-            guard info.configuration == configuration else {
+            guard info.configuration.withDefectHead(false) == configuration else {
                 throw WorkspaceError(path, "the pretrained backbone (round 0) is a \(info.configuration.architecture) at "
                                      + "\(info.configuration.inputSize) px; the workspace trains \(architecture) at \(size) px — pretrain again")
             }

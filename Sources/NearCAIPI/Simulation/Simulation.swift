@@ -16,8 +16,8 @@ public struct SimulationPlan: Sendable {
     public var rounds = 5
     public var interactionsPerRound = 10
     public var refutationsPerItem = 4
-    /// Training of the initial model (from scratch).
-    public var initialTraining = TrainingOptions()
+    /// Training of the initial model (from scratch, or from round 0): the first round's recipe.
+    public var initialTraining = TrainingOptions.firstRound
     /// Training of every later round.
     public var roundTraining = TrainingOptions()
     /// Retrain every round from scratch instead of fine-tuning the active weights.
@@ -25,10 +25,15 @@ public struct SimulationPlan: Sendable {
     /// When a round replaces the model in use: the workspaces' rule (a round worse on the
     /// validation split stays a candidate), or always.
     public var promotion: RoundPromotion = .ifNotWorse
-    /// Self-supervised pretraining of each seed's network on its workspace's images before
-    /// the initial model (which then starts from it); nil: none, the initial model starts
-    /// from random weights. Run once per seed, shared by every strategy.
-    public var pretraining: PretrainingOptions? = nil
+    /// Pretraining of each seed's network on its workspace's unlabelled images before the
+    /// initial model (which then starts from it); nil: none, the initial model starts from
+    /// random weights. Run once per seed, shared by every strategy.
+    public var pretraining: PretrainingMethod? = nil
+    /// Epochs of that pretraining; nil: what the workspace suggests for the method.
+    public var pretrainingEpochs: Int? = nil
+    /// How the strategies that choose queries (all but Random Add) choose them; nil: the
+    /// paper's least confidence.
+    public var queryRule: QueryStrategy? = nil
     /// The simulated expert sees the InvRISE map of each query (the workspace's fill and
     /// masks, convergence stop) in the strategies that use explanations (CAIPI, Near CAIPI),
     /// judges it against the mask where there is one, and accepts a map that shows a region
@@ -85,7 +90,7 @@ public struct RoundSeconds: Sendable, Equatable {
 
 public struct SimulationProgress: Sendable {
     public enum Stage: Sendable, Equatable {
-        case creating, pretraining(epoch: Int), initialTraining(epoch: Int), interacting(done: Int), explaining(done: Int)
+        case creating, pretraining(epoch: Int, epochs: Int), initialTraining(epoch: Int), interacting(done: Int), explaining(done: Int)
         case training(epoch: Int), finished
     }
     public var seed: UInt64
@@ -190,11 +195,13 @@ public final class Simulation {
             options.seed = seed
             workspace = try Workspace.create(at: path, dataRoot: plan.dataRoot, options: options).0
         }
-        if var pretraining = plan.pretraining, try workspace.activeRound() == nil, !workspace.hasPretrainedBackbone {
+        if let method = plan.pretraining, try workspace.activeRound() == nil, !workspace.hasPretrainedBackbone {
+            var pretraining = try workspace.suggestedPretrainingOptions(method: method)
+            if let epochs = plan.pretrainingEpochs { pretraining.epochs = epochs }
             pretraining.seed = seed
             let summary = try workspace.pretrain(options: pretraining) { step in
                 if step.batch == step.batchesPerEpoch {
-                    progress(SimulationProgress(seed: seed, strategy: nil, round: 0, stage: .pretraining(epoch: step.epoch)))
+                    progress(SimulationProgress(seed: seed, strategy: nil, round: 0, stage: .pretraining(epoch: step.epoch, epochs: step.epochs)))
                 }
                 return true
             }
@@ -228,12 +235,17 @@ public final class Simulation {
             // Round 0: a round trained from scratch starts from the pretrained backbone too.
             if base.hasPretrainedBackbone {
                 try BinaryFile.copy(base.pretrainedBackbonePath, to: "\(temporary)/models/round-000.safetensors")
+                // Its anomaly scores too (the rules that read them), when it made some.
+                if BinaryFile.exists(base.anomalyScoresPath) {
+                    try BinaryFile.copy(base.anomalyScoresPath, to: "\(temporary)/models/anomaly-scores.csv")
+                }
             }
             try BinaryFile.copy("\(base.path)/\(Workspace.databaseName)", to: "\(temporary)/\(Workspace.databaseName)")
             try BinaryFile.move(temporary, to: path)
         }
         let workspace = try Workspace(opening: path)
         var settings = LoopSettings(strategy: strategy)
+        if let rule = plan.queryRule, strategy != .randomAdd { settings.queryStrategy = rule }
         settings.interactionsPerRound = plan.interactionsPerRound
         settings.refutationsPerItem = plan.refutationsPerItem
         try settings.store(in: workspace)

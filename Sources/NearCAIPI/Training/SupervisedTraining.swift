@@ -28,6 +28,24 @@ public enum StratifiedSplit {
     }
 }
 
+extension TrainingOptions {
+    /// The first round's recipe — `train` on a workspace or a data set, `simulate`'s initial
+    /// model, the screens' retrain from scratch: Adam at 5·10⁻⁴ decayed along a cosine over
+    /// up to 250 epochs, batches of 16, early stopping after 100 epochs without a better
+    /// validation loss (validation splits of a first round are small and noisy: a short
+    /// patience stops on noise), the best epoch's weights kept. With a few dozen labels, this
+    /// is measured to matter (Docs/Workspace.md): 60 epochs with a patience of 25 gave a first
+    /// round well below it.
+    public static var firstRound: TrainingOptions {
+        var options = TrainingOptions()
+        options.method = .adam(learningRate: 0.0005)
+        options.epochs = 250
+        options.patience = 100
+        options.batchSize = 16
+        return options
+    }
+}
+
 /// Training a classifier on prepared images (model input size and channels, values in
 /// [0, 1]): normalisation from the training images, the NeuralNet trainer, the checkpoint info.
 public enum SupervisedTraining {

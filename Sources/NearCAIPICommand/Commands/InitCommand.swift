@@ -80,7 +80,7 @@ enum InitCommand: Command {
         try StatusCommand.printStatus(opened)
         if arguments[pretrain] {
             do {
-                let summary = try PretrainCommand.pretrain(opened, options: PretrainingOptions(), restart: false)
+                let summary = try PretrainCommand.pretrain(opened, options: try opened.suggestedPretrainingOptions(), restart: false)
                 if !summary.isFinished {
                     print("pretraining stopped after epoch \(summary.epochsDone) of \(summary.epochs); 'nearcaipi pretrain \(workspace)' resumes it")
                     exit(130)

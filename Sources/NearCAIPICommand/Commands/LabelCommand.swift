@@ -28,7 +28,11 @@ enum LabelCommand: Command {
         name: "--fill", placeholder: "NAME", help: "what hides a region in the heatmaps, stored for the workspace",
         format: .choice, defaultDescription: MaskFill.standard.rawValue,
         note: "the same pixels of the best aligned OK training part; see 'explain --help'")
-    static let parameters: [any Parameter] = [Positional.workspace, user, role, graphics, fill]
+    static let query = Option<QueryStrategy?>(
+        name: "--query", placeholder: "RULE", help: "which pool part the inspector is asked about next, stored for the workspace",
+        format: .choice, defaultDescription: "the workspace's, at first least-confidence",
+        note: "anomaly: round 0's anomaly score first ('nearcaipi pretrain'); anomaly-uncertainty: with the model's doubt")
+    static let parameters: [any Parameter] = [Positional.workspace, user, role, graphics, fill, query]
 
     enum GraphicsChoice: String, CaseIterable { case auto, sixel, halfblock, ascii }
 
@@ -43,16 +47,17 @@ enum LabelCommand: Command {
         guard !user.isEmpty, user.count <= 64 else { throw UsageError("option '--user' needs a name of 1 to 64 characters") }
         let role = try arguments[Self.role]
         let choice = try arguments[graphics]
-        let fill = try arguments[Self.fill]
+        let fill = try arguments[Self.fill], rule = try arguments[query]
         guard isatty(STDIN_FILENO) == 1, isatty(STDOUT_FILENO) == 1 else {
             throw RuntimeFailure("label needs a terminal on standard input and output")
         }
         let workspace: Workspace
         do {
             workspace = try Workspace(opening: path)
-            if let fill {
+            if fill != nil || rule != nil {
                 var settings = try LoopSettings.stored(in: workspace)
-                settings.heatmapFill = fill
+                if let fill { settings.heatmapFill = fill }
+                if let rule { settings.queryStrategy = rule }
                 try settings.store(in: workspace)
             }
         } catch { throw RuntimeFailure(error) }

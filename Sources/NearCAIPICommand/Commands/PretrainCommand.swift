@@ -1,4 +1,5 @@
 import FileAccess
+import Imaging
 import NearCAIPI
 import NeuralNet
 #if canImport(Glibc)
@@ -15,61 +16,108 @@ enum PretrainCommand: Command {
     static let summary = "teach the network the workspace's parts from its unlabelled images, before the first round"
     static let discussion = """
     Trains the workspace's network without labels on every usable image outside the test
-    split (pool, training and validation images; the test split stays unseen), SimCLR-style:
-    two randomly cropped, flipped and brightened views of each image are pulled together and
-    pushed away from the other images' (NT-Xent). The result is round 0, a backbone that
-    tells the parts apart: every round trained from scratch, the first one included, starts
-    from it, and so do the embeddings its near hits and misses are found in. Nothing read is
-    a label.
+    split (pool, training and validation images; the test split stays unseen). Nothing read
+    is a label. The result is round 0: every round trained from scratch, the first one
+    included, starts from it, and so do the embeddings its near hits and misses are found in.
 
-    It learns what makes one part look unlike another; where that is the defect, the first
-    rounds gain, where it is the part's position, lighting or tone and the defects are a few
-    pixels, they do not — Docs/Pretraining.md has the measurements ('nearcaipi
-    eval-neighbours' checks a workspace's own).
+    --method defects: each image is shown as it is or with synthetic defects drawn on it —
+    a patch of another part, a thin scar, an irregular blob of foreign texture or changed
+    brightness — and the whole network, its OK / NOK output included, learns to tell which.
+    Parts it already calls defective are shown only with defects drawn on (a plant's pool
+    holds defective parts). Round 0 then gives every part an anomaly score, P(defect), before
+    any label: 'status' ranks the pool by it, 'eval-detection' measures it. --show N --out
+    DIR writes examples of the synthetic defects with their masks outlined, to judge them.
+
+    --method simclr / simsiam: two randomly cropped, flipped and brightened views of each
+    image are pulled together (SimCLR: and pushed away from the other images'). It learns
+    what makes one part look unlike another; where that is not the defect, the first rounds
+    do not gain — Docs/Pretraining.md has the measurements.
 
     The state is saved after every epoch; an interrupted run (Ctrl-C, a crash) resumes where
     it stopped when the command is run again, unless --restart. Progress, with the time left,
     goes to standard error.
     """
 
-    static let epochs = Option<Int>(name: "--epochs", placeholder: "N", help: "passes over the images",
-                                    format: .wholeNumber(in: 1...10_000), default: PretrainingOptions().epochs,
-                                    note: "about 4 s per epoch for 1 000 images at 128 px on 2 cores")
+    static let epochs = Option<Int?>(name: "--epochs", placeholder: "N", help: "passes over the images",
+                                     format: .wholeNumber(in: 1...10_000),
+                                     defaultDescription: "defects: about 3 000 batches, 30-1000 epochs; simclr, simsiam: 60",
+                                     note: "about 2 s (defects) or 4 s (simclr) per epoch for 1 000 images at 128 px on 2 cores")
     static let batch = Option<Int>(name: "--batch", placeholder: "N", help: "images per batch (each gives two views)",
                                    format: .wholeNumber(in: 2...512), default: PretrainingOptions().batchSize)
     static let temperature = Option<Float>(name: "--temperature", placeholder: "T", help: "τ of the contrastive loss",
                                            format: .number(.strictlyBetween(0, 10)), default: PretrainingOptions().temperature)
     static let seed = Option<UInt64>(name: "--seed", placeholder: "N", help: "seed of the initial weights and the views",
                                      format: .nonNegativeWholeNumber, default: 1)
+    /// The methods by name; shared with `simulate --pretrain-method`.
+    static let methodFormat = ValueFormat<PretrainingMethod>(allowed: .choices(PretrainingMethod.allCases.map(\.rawValue)),
+                                                              describe: { $0.rawValue }) { (text) throws(Refusal) in
+        guard let method = PretrainingMethod(rawValue: text) else {
+            throw Refusal("takes \(PretrainingMethod.allCases.map(\.rawValue).joined(separator: ", ")); got '\(text)'")
+        }
+        return method
+    }
     static let method = Option<PretrainingMethod>(
-        name: "--method", placeholder: "NAME", help: "how two views are made to agree: NT-Xent against the other images, or a predictor without negatives",
-        format: ValueFormat(allowed: .choices(PretrainingMethod.allCases.map(\.rawValue)), describe: { $0.rawValue }) { (text) throws(Refusal) in
-            guard let method = PretrainingMethod(rawValue: text) else { throw Refusal("takes simclr or simsiam; got '\(text)'") }
-            return method
-        },
-        default: PretrainingOptions().method)
+        name: "--method", placeholder: "NAME",
+        help: "defects: tell each part from itself with synthetic defects drawn on it; simclr: NT-Xent between two views; "
+            + "simsiam: a predictor between two views, no negatives",
+        format: methodFormat, default: Workspace.defaultPretrainingMethod)
     static let crop = Option<Float>(name: "--min-crop", placeholder: "A", help: "smallest share of the image a view keeps",
                                     format: .number(.between(0.05, 1)), default: PretrainingOptions().minimumCropArea)
+    static let defectMap = Option<TrainCommand.Switch>(
+        name: "--defect-map", placeholder: "on|off",
+        help: "defects: also train a dense head that maps where the synthetic defects are (eval-detection gives its pixel AUROC)",
+        format: .choice, default: .off, note: "off: it measured below the image output alone so far (Docs/Pretraining.md)")
     static let restart = Flag(name: "--restart", help: "start again from random weights instead of resuming")
-    static let parameters: [any Parameter] = [Positional.workspace, epochs, batch, temperature, method, crop, seed, restart]
+    static let show = Option<Int?>(name: "--show", placeholder: "N",
+                                   help: "do not train: write N examples of synthetic defects on the workspace's parts to --out",
+                                   format: .wholeNumber(in: 1...1000))
+    static let out = Option<String?>(name: "--out", placeholder: "DIR", help: "with --show: the folder for the examples", format: .text)
+    static let parameters: [any Parameter] = [Positional.workspace, epochs, batch, temperature, method, crop, defectMap, seed, restart,
+                                              show, out]
 
-    static func options(_ arguments: Arguments) throws -> PretrainingOptions {
-        var options = PretrainingOptions()
-        options.epochs = try arguments[epochs]
+    /// The options the command line gives, with the workspace's suggestion where it says nothing.
+    static func options(_ arguments: Arguments, for workspace: Workspace) throws -> PretrainingOptions {
+        let method = try arguments[method]
+        for option in [temperature as any Parameter, crop] where method == .defects && arguments.isGiven(option) {
+            throw UsageError("option '\(option.kind.name!)' belongs to the contrastive methods (simclr, simsiam), not to defects")
+        }
+        if method != .defects, arguments.isGiven(defectMap) {
+            throw UsageError("option '--defect-map' belongs to the defects method")
+        }
+        var options = try workspace.suggestedPretrainingOptions(method: method)
+        if let epochs = try arguments[epochs] { options.epochs = epochs }
         options.batchSize = try arguments[batch]
         options.temperature = try arguments[temperature]
         options.seed = try arguments[seed]
-        options.method = try arguments[method]
         options.minimumCropArea = try arguments[crop]
+        options.defectMap = try arguments[defectMap] == .on
         return options
+    }
+
+    /// What the run is, for its first line.
+    static func describe(_ options: PretrainingOptions) -> String {
+        switch options.method {
+        case .defects: "synthetic defects, batch \(options.batchSize)"
+        case .simclr: "SimCLR, batch \(options.batchSize), τ \(options.temperature)"
+        case .simsiam: "SimSiam, batch \(options.batchSize)"
+        }
     }
 
     static func run(_ arguments: Arguments) throws {
         let path = try arguments.positionals([Positional.workspace])[0]
-        let options = try options(arguments)
+        let examples = try arguments[show], folder = try arguments[out]
+        if examples != nil, folder == nil { throw UsageError("option '--show' needs '--out DIR'") }
+        if examples == nil, folder != nil { throw UsageError("option '--out' goes with '--show'") }
+        let workspace: Workspace
+        do { workspace = try Workspace(opening: path) } catch { throw RuntimeFailure(error) }
+        if let examples, let folder {
+            try writeExamples(of: workspace, count: examples, seed: try arguments[seed], to: folder)
+            return
+        }
+        let options = try options(arguments, for: workspace)
         let summary: PretrainingSummary
         do {
-            summary = try pretrain(try Workspace(opening: path), options: options, restart: arguments[restart])
+            summary = try pretrain(workspace, options: options, restart: arguments[restart])
         } catch {
             throw RuntimeFailure(error)
         }
@@ -87,8 +135,7 @@ enum PretrainCommand: Command {
         for number in [SIGINT, SIGTERM] { signal(number) { stopRequested = $0 } }
         defer { for number in [SIGINT, SIGTERM] { signal(number, SIG_DFL) } }
         let images = try workspace.pretrainingItems().count
-        printError("nearcaipi pretrain: \(images) images, \(options.epochs) epochs ("
-                   + (options.method == .simclr ? "SimCLR, batch \(options.batchSize), τ \(options.temperature))" : "SimSiam, batch \(options.batchSize))"))
+        printError("nearcaipi pretrain: \(images) images, \(options.epochs) epochs (\(describe(options)))")
         let start = monotonicSeconds()
         let terminal = isatty(STDERR_FILENO) == 1
         var firstEpoch: Int?, batchesDone = 0, lastLine = 0.0
@@ -121,5 +168,42 @@ enum PretrainCommand: Command {
                      summary.images, readableDuration(summary.seconds), last,
                      summary.isFinished ? "; round 0 is the backbone the first round trains from" : ""))
         return summary
+    }
+
+    /// Writes each example as one picture — the part, the part with its synthetic defects, and
+    /// the same with the changed pixels outlined — at twice the model's input size, named
+    /// after the part it was drawn on.
+    static func writeExamples(of workspace: Workspace, count: Int, seed: UInt64, to folder: String) throws {
+        do {
+            try BinaryFile.createDirectory(folder)
+            let examples = try workspace.syntheticDefectExamples(count: count, seed: seed)
+            for (index, example) in examples.enumerated() {
+                let original = example.original.rgb(), drawn = example.defect.image.rgb()
+                var outlined = drawn
+                let mask = example.defect.mask, edge = mask.dilated(radius: 1)
+                for y in 0..<mask.height {
+                    for x in 0..<mask.width where edge[y, x] && !mask[y, x] {
+                        outlined[0, y, x] = 1
+                        outlined[1, y, x] = 0.1
+                        outlined[2, y, x] = 0.1
+                    }
+                }
+                let (w, h) = (original.width, original.height)
+                var sheet = Image(width: 3 * w + 8, height: h, channels: 3, filledWith: 1)
+                sheet.paste(original, atX: 0, y: 0)
+                sheet.paste(drawn, atX: w + 4, y: 0)
+                sheet.paste(outlined, atX: 2 * w + 8, y: 0)
+                sheet = sheet.resized(width: sheet.width * 2, height: sheet.height * 2)
+                // The file name alone: a data set's class folders would tell the answer.
+                let base = (example.path.split(separator: "/").last ?? "").split(separator: ".").dropLast().joined(separator: ".")
+                let name = String(format: "%03d-%@-%@.png", index + 1, base,
+                                  example.defect.kinds.map(\.rawValue).joined(separator: "+").isEmpty ? "none"
+                                      : example.defect.kinds.map(\.rawValue).joined(separator: "+"))
+                try ImageFile.writePNG(sheet, to: "\(folder)/\(name)")
+                print("\(folder)/\(name): \(example.defect.mask.area) changed pixels (\(example.defect.kinds.map(\.rawValue).joined(separator: ", ")))")
+            }
+        } catch {
+            throw RuntimeFailure(error)
+        }
     }
 }

@@ -80,9 +80,12 @@ enum SimulateCommand: Command {
                                          format: .wholeNumber(in: 0...64), default: standard.refutationsPerItem)
     static let epochs = Option<Int>(name: "--epochs", placeholder: "E", help: "epochs of each round's training",
                                     format: .wholeNumber(in: 1...1000), default: 10)
-    static let initialEpochs = Option<Int>(name: "--initial-epochs", placeholder: "E", help: "epochs of the initial model",
-                                           format: .wholeNumber(in: 1...1000), default: 60)
-    static let patience = Option<Int>(name: "--patience", placeholder: "P", help: "epochs without validation improvement before stopping",
+    static let initialEpochs = Option<Int>(name: "--initial-epochs", placeholder: "E",
+                                           help: "epochs of the initial model, trained as 'nearcaipi train' trains a first round",
+                                           format: .wholeNumber(in: 1...1000), default: TrainingOptions.firstRound.epochs,
+                                           note: "early stopping after \(TrainingOptions.firstRound.patience) epochs without improvement")
+    static let patience = Option<Int>(name: "--patience", placeholder: "P",
+                                      help: "epochs of a round without validation improvement before stopping",
                                       format: .wholeNumber(in: 1...1000), default: 25)
     static let learningRate = Option<Float>(name: "--lr", placeholder: "X", help: "Adam learning rate",
                                             format: .number(.strictlyBetween(0, 10)), default: 0.0005)
@@ -99,12 +102,22 @@ enum SimulateCommand: Command {
                                        + "accepts one that shows a region where there is no mask; refutations come from accepted maps")
     static let pretrain = Flag(name: "--pretrain",
                                help: "pretrain each seed's network on its workspace's images first ('nearcaipi pretrain'); the initial model starts from it")
-    static let pretrainEpochs = Option<Int>(name: "--pretrain-epochs", placeholder: "E", help: "epochs of pretraining, with --pretrain",
-                                            format: .wholeNumber(in: 1...10_000), default: PretrainingOptions().epochs)
+    static let pretrainEpochs = Option<Int?>(name: "--pretrain-epochs", placeholder: "E", help: "epochs of pretraining, with --pretrain",
+                                             format: .wholeNumber(in: 1...10_000),
+                                             defaultDescription: "as 'nearcaipi pretrain' chooses for the method and the images")
+    static let pretrainMethod = Option<PretrainingMethod>(name: "--pretrain-method", placeholder: "NAME",
+                                                          help: "how to pretrain, with --pretrain (see 'nearcaipi pretrain --help')",
+                                                          format: PretrainCommand.methodFormat, default: Workspace.defaultPretrainingMethod)
+    static let query = Option<QueryStrategy?>(
+        name: "--query", placeholder: "RULE",
+        help: "how every strategy but Random Add picks its queries; anomaly and anomaly-uncertainty read round 0's anomaly scores "
+            + "(--pretrain with the defects method)",
+        format: .choice,
+        defaultDescription: "least-confidence, the paper's")
     static let parameters: [any Parameter] = [
         data, out, SharedParameters.layout, SharedParameters.okFolders, SharedParameters.nokFolders, strategies, rounds, perRound,
         initialTrain, seeds, testFraction, validationFraction, validationCount, refutations, epochs, initialEpochs, patience, learningRate,
-        fromScratch, forcePromotion, withHeatmaps, pretrain, pretrainEpochs, architecture, input,
+        fromScratch, forcePromotion, withHeatmaps, query, pretrain, pretrainMethod, pretrainEpochs, architecture, input,
     ]
 
     static func run(_ arguments: Arguments) throws {
@@ -130,23 +143,24 @@ enum SimulateCommand: Command {
         plan.workspace.split = [0, validation, test, 1 - validation - test]
         plan.refutationsPerItem = try arguments[refutations]
         let rate = try arguments[learningRate]
-        for (options, epochs) in [(\SimulationPlan.initialTraining, initialEpochs), (\SimulationPlan.roundTraining, Self.epochs)] {
-            plan[keyPath: options].method = .adam(learningRate: rate)
-            plan[keyPath: options].epochs = try arguments[epochs]
-            plan[keyPath: options].patience = try arguments[patience]
-            // Refutations are made from defect regions, so the training set drifts towards NOK;
-            // weighting the classes inversely to their frequency keeps the decision unbiased.
-            plan[keyPath: options].classWeighting = .balanced
-        }
+        // The initial model is a first round like any workspace's (TrainingOptions.firstRound).
+        plan.initialTraining.method = .adam(learningRate: rate)
+        plan.initialTraining.epochs = try arguments[initialEpochs]
+        plan.roundTraining.method = .adam(learningRate: rate)
+        plan.roundTraining.epochs = try arguments[Self.epochs]
+        plan.roundTraining.patience = try arguments[patience]
+        // Refutations are made from defect regions, so the training set drifts towards NOK;
+        // weighting the classes inversely to their frequency keeps the decision unbiased.
+        plan.roundTraining.classWeighting = .balanced
         plan.fromScratch = arguments[fromScratch]
         plan.promotion = arguments[forcePromotion] ? .always : .ifNotWorse
         plan.withHeatmaps = arguments[withHeatmaps]
+        plan.queryRule = try arguments[query]
         if arguments[pretrain] {
-            var pretraining = PretrainingOptions()
-            pretraining.epochs = try arguments[pretrainEpochs]
-            plan.pretraining = pretraining
-        } else if arguments.isGiven(pretrainEpochs) {
-            throw UsageError("option '--pretrain-epochs' needs '--pretrain'")
+            plan.pretraining = try arguments[pretrainMethod]
+            plan.pretrainingEpochs = try arguments[pretrainEpochs]
+        } else if let option = [pretrainEpochs as any Parameter, pretrainMethod].first(where: arguments.isGiven) {
+            throw UsageError("option '\(option.kind.name!)' needs '--pretrain'")
         }
         plan.workspace.architecture = try arguments[architecture]
         plan.workspace.inputSize = try arguments[input] ?? (plan.workspace.architecture == "resnet18" ? 224 : 128)
@@ -219,7 +233,7 @@ enum SimulateCommand: Command {
         let what: String
         switch progress.stage {
         case .creating: what = "creating the workspace"
-        case .pretraining(let epoch): what = "pretraining, epoch \(epoch)/\(plan.pretraining?.epochs ?? 0)"
+        case .pretraining(let epoch, let epochs): what = "pretraining, epoch \(epoch)/\(epochs)"
         case .initialTraining(let epoch): what = "training the initial model, epoch \(epoch)/\(plan.initialTraining.epochs)"
         case .interacting, .explaining: what = "round \(progress.round)/\(plan.rounds): interactions" + (plan.withHeatmaps ? " with heatmaps" : "")
         case .training(let epoch): what = "round \(progress.round)/\(plan.rounds): training, epoch \(epoch)/\(plan.roundTraining.epochs)"

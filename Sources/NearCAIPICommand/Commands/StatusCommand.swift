@@ -22,7 +22,7 @@ enum StatusCommand: Command {
         if arguments[json] {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
-            print(String(decoding: try encoder.encode(StatusReport(try workspace.status())), as: UTF8.self))
+            print(String(decoding: try encoder.encode(StatusReport(try workspace.status(), method: try workspace.pretrainingMethod(), scores: try workspace.anomalyScores())), as: UTF8.self))
         } else {
             try printStatus(workspace)
         }
@@ -44,9 +44,23 @@ enum StatusCommand: Command {
         /// Round 0: self-supervised pretraining (null when never run).
         var pretraining: Pretraining?
         var rounds: [RoundEntry]
-        struct Pretraining: Encodable { var images, epochs_done, epochs: Int; var finished: Bool; var final_loss: Float?; var seconds: Double }
+        struct Pretraining: Encodable {
+            var method: String?
+            var images, epochs_done, epochs: Int
+            var finished: Bool
+            var final_loss: Float?
+            var seconds: Double
+        }
+        /// The pool ranked by round 0's anomaly score (defect pretext only; null otherwise).
+        var anomaly_scores: AnomalyScores?
+        struct AnomalyScores: Encodable {
+            struct Entry: Encodable { var item: String; var score: Float }
+            var pool: Int
+            var above_half: Int
+            var highest: [Entry]
+        }
 
-        init(_ status: Workspace.Status) {
+        init(_ status: Workspace.Status, method: PretrainingMethod?, scores: [AnomalyScore]) {
             images = Images(usable: status.usable, unreadable: status.unusable, with_mask: status.withMask,
                             ok: status.perClass[.ok] ?? 0, nok: status.perClass[.nok] ?? 0)
             splits = Dictionary(uniqueKeysWithValues: Split.allCases.map { split in
@@ -55,9 +69,13 @@ enum StatusCommand: Command {
             })
             pending_feedback = status.pendingFeedback
             pretraining = status.pretraining.map {
-                Pretraining(images: $0.images, epochs_done: $0.epochsDone, epochs: $0.epochs, finished: $0.isFinished && status.hasPretrainedBackbone,
+                Pretraining(method: method?.rawValue, images: $0.images, epochs_done: $0.epochsDone, epochs: $0.epochs, finished: $0.isFinished && status.hasPretrainedBackbone,
                             final_loss: $0.losses.last, seconds: $0.seconds)
             }
+            let pool = scores.filter { $0.split == .pool }
+            anomaly_scores = pool.isEmpty ? nil : AnomalyScores(
+                pool: pool.count, above_half: pool.filter { $0.score > 0.5 }.count,
+                highest: pool.prefix(10).map { AnomalyScores.Entry(item: StatusCommand.fileName($0.path), score: $0.score) })
             rounds = status.rounds.map { RoundEntry(round: $0.number, status: $0.status.rawValue, training_size: $0.trainingSize, metrics: $0.metrics) }
         }
     }
@@ -74,9 +92,17 @@ enum StatusCommand: Command {
         print("  feedback not yet trained on: \(status.pendingFeedback)")
         if let pretraining = status.pretraining {
             let loss = pretraining.losses.last.map { String(format: ", final loss %.4f", $0) } ?? ""
+            let method = try workspace.pretrainingMethod()
             if pretraining.isFinished && status.hasPretrainedBackbone {
-                print("  round 0: pretrained backbone (self-supervised, \(pretraining.images) images, \(pretraining.epochs) epochs\(loss)); "
+                let how = method == .defects ? "defect pretext, no labels" : "self-supervised, \(method?.rawValue ?? "simclr")"
+                print("  round 0: pretrained network (\(how), \(pretraining.images) images, \(pretraining.epochs) epochs\(loss)); "
                       + "rounds trained from scratch start from it")
+                let pool = try workspace.anomalyScores().filter { $0.split == .pool }
+                if !pool.isEmpty {
+                    let highest = pool.prefix(3).map { String(format: "%@ %.2f", fileName($0.path), $0.score) }.joined(separator: ", ")
+                    print("  pool ranked by anomaly score (round 0's P(defect), no labels): \(pool.filter { $0.score > 0.5 }.count) of "
+                          + "\(pool.count) above 0.5; highest \(highest)")
+                }
             } else {
                 print("  round 0: pretraining stopped after epoch \(pretraining.epochsDone) of \(pretraining.epochs)\(loss); "
                       + "'nearcaipi pretrain' resumes it")
@@ -94,4 +120,7 @@ enum StatusCommand: Command {
             }
         }
     }
+
+    /// An item's file name without its folders: a data set's class folders would tell the answer.
+    static func fileName(_ path: String) -> String { path.split(separator: "/").last.map(String.init) ?? path }
 }

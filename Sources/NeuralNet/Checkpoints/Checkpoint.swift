@@ -108,6 +108,7 @@ public enum Checkpoint {
                 "class_names": info.classNames.joined(separator: ","),
                 "mean": info.mean.map { String($0) }.joined(separator: ","),
                 "std": info.std.map { String($0) }.joined(separator: ",")]
+            .merging(c.hasDefectHead ? ["defect_head": "layer\(ResNetConfiguration.defectHeadStage + 1)"] : [:]) { a, _ in a }
     }
 
     static func parseInfo(_ metadata: [String: String], path: String) throws(CheckpointError) -> CheckpointInfo {
@@ -123,9 +124,16 @@ public enum Checkpoint {
         func floats(_ key: String) throws(CheckpointError) -> [Float] { try field(key).split(separator: ",").compactMap { Float($0) } }
         let classNames = try field("class_names").split(separator: ",").map(String.init)
         let sizes = try integers("input_size"), channels = try integers("input_channels")
-        let configuration = ResNetConfiguration(architecture: try field("architecture"), widths: try integers("widths"),
+        var configuration = ResNetConfiguration(architecture: try field("architecture"), widths: try integers("widths"),
                                                 blocks: try integers("blocks"), inputChannels: channels[0],
                                                 inputSize: sizes[0], classCount: classNames.count)
+        if let head = metadata["defect_head"] {
+            guard head == "layer\(ResNetConfiguration.defectHeadStage + 1)" else {
+                throw CheckpointError(path: path, message: "metadata 'defect_head' reads '\(head)'; this version reads a head on "
+                                      + "layer\(ResNetConfiguration.defectHeadStage + 1)")
+            }
+            configuration.hasDefectHead = true
+        }
         guard configuration.widths.count == 4, configuration.blocks.count == 4, classNames.count >= 2 else {
             throw CheckpointError(path: path, message: "metadata describes no usable ResNet (4 stages, at least 2 classes)")
         }

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import SeededRandom
 
 /// What defines a ResNet of the family: topology, widths, input and classes.
@@ -11,6 +14,9 @@ public struct ResNetConfiguration: Equatable, Sendable {
     public var inputChannels: Int
     public var inputSize: Int
     public var classCount: Int
+    /// Whether the network has a dense defect head (`ResNet.defectHead`): a map of where a
+    /// defect is, beside the image-level output. Checkpoints say so in their metadata.
+    public var hasDefectHead = false
 
     public init(architecture: String, widths: [Int], blocks: [Int], inputChannels: Int, inputSize: Int, classCount: Int) {
         self.architecture = architecture
@@ -46,6 +52,27 @@ public struct ResNetConfiguration: Equatable, Sendable {
 
     /// The embedding's length: channels of the last stage.
     public var embeddingSize: Int { widths[widths.count - 1] }
+
+    /// The stage (0-based) whose output the defect head reads: the third, at 1/16 of the
+    /// input's resolution (8 × 8 cells at 128 px) — fine enough to say where on a part, deep
+    /// enough to know what a defect is.
+    public static let defectHeadStage = 2
+
+    /// The defect head's map size for this input: the tapped stage's output, each stride-2
+    /// layer giving ⌊(x − 1) / 2⌋ + 1 (conv1 7×7/2, the max pool 3×3/2, and the first block of
+    /// every stage after the first).
+    public var defectMapSize: (height: Int, width: Int) {
+        var side = inputSize
+        for _ in 0..<(2 + Self.defectHeadStage) { side = (side - 1) / 2 + 1 }
+        return (side, side)
+    }
+
+    /// The same network with or without the defect head.
+    public func withDefectHead(_ present: Bool) -> Self {
+        var copy = self
+        copy.hasDefectHead = present
+        return copy
+    }
 }
 
 /// The ResNet family (He et al.), torchvision's layout:
@@ -60,6 +87,16 @@ public final class ResNet: Network {
     public let stages: [[BasicBlock]]
     let average = GlobalAveragePool()
     public let fc: Linear
+    /// The dense defect head, when the configuration has one: a 1×1 convolution with bias
+    /// from the channels of stage `ResNetConfiguration.defectHeadStage` to one map of logits,
+    /// z[n, y, x] = b + Σ_c w_c · f[n, c, y, x], one cell per 16 × 16 input pixels; σ(z) is the
+    /// probability that the cell holds a defect.
+    public let defectHead: Conv2d?
+    /// Whether a forward also computes the defect map (kept in `lastDefectMap`; in training,
+    /// for `backward(_:defectMapGradient:)`); off, a pass costs what it did without a head.
+    public var computesDefectMap = false
+    /// The defect-map logits [N, 1, h, w] of the last forward that computed one.
+    public private(set) var lastDefectMap: Tensor?
     /// How forward and backward are computed; the parameters are the same either way.
     public var backend: Backend = .default {
         didSet { if backend != oldValue { plans = OneDNNPlans() } }
@@ -90,6 +127,10 @@ public final class ResNet: Network {
         }
         self.stages = stages
         fc = Linear(inFeatures: channels, outFeatures: configuration.classCount, random: &random)
+        defectHead = configuration.hasDefectHead
+            ? Conv2d(inChannels: configuration.widths[ResNetConfiguration.defectHeadStage], outChannels: 1, kernel: 1, bias: true,
+                     random: &random)
+            : nil
     }
 
     public var isTraining = false
@@ -101,7 +142,9 @@ public final class ResNet: Network {
         for (s, stage) in stages.enumerated() {
             for (b, block) in stage.enumerated() { list.append(("layer\(s + 1).\(b)", block)) }
         }
-        return list + [("fc", fc), ("relu", relu), ("maxpool", pool), ("avgpool", average)]
+        list += [("fc", fc)]
+        if let defectHead { list.append(("defect_head", defectHead)) }
+        return list + [("relu", relu), ("maxpool", pool), ("avgpool", average)]
     }
 
     /// Sets the mode, then runs the forward.
@@ -121,8 +164,11 @@ public final class ResNet: Network {
         precondition(images.shape.count == 4 && images.shape[1] == configuration.inputChannels,
                      "expected N × \(configuration.inputChannels) × H × W input")
         let precision = training ? .float32 : precision.effective(on: backend)
-        if backend == .oneDNN, let embedding = oneDNNEmbeddings(images, training: training, precision: precision) {
+        let mapping = defectHead != nil && computesDefectMap
+        lastDefectMap = nil
+        if backend == .oneDNN, let (embedding, tapped) = oneDNNEmbeddings(images, training: training, precision: precision) {
             lastForwardBackend = .oneDNN
+            if mapping, let tapped { lastDefectMap = defectMap(of: FeatureMap(nchw: tapped), training: training) }
             return (fc(embedding), embedding)
         }
         lastForwardBackend = .openBLAS
@@ -130,17 +176,36 @@ public final class ResNet: Network {
         var x = FeatureMap(nchw: images)
         if training {
             x = pool(relu(bn1(conv1(x))))
-            for stage in stages {
-                for block in stage { x = block.forward(x) }
-            }
         } else {
             x = pool(conv1.inferenceForward(x, batchNorm: bn1, relu: true))
-            for stage in stages {
-                for block in stage { x = block.inferenceForward(x) }
-            }
+        }
+        for (s, stage) in stages.enumerated() {
+            for block in stage { x = training ? block.forward(x) : block.inferenceForward(x) }
+            if mapping, s == ResNetConfiguration.defectHeadStage { lastDefectMap = defectMap(of: x, training: training) }
         }
         let embedding = average.forward(x)
         return (fc(embedding), embedding)
+    }
+
+    /// The head's logits [N, 1, h, w] over the tapped stage's features (CNHW). With one
+    /// output channel, CNHW and NCHW hold the values in the same order.
+    private func defectMap(of features: FeatureMap, training: Bool) -> Tensor {
+        let map = training ? defectHead!.forward(features) : defectHead!.inferenceForward(features, batchNorm: nil, relu: false)
+        return Tensor(shape: [map.batch, 1, map.height, map.width], data: map.data)
+    }
+
+    /// Defect-map probabilities σ(z) [N, 1, h, w] of an NCHW batch, in inference mode; nil
+    /// without a defect head.
+    public func defectMaps(_ images: Tensor) -> Tensor? {
+        guard defectHead != nil else { return nil }
+        if isTraining { setTraining(false) }
+        let was = computesDefectMap
+        computesDefectMap = true
+        defer { computesDefectMap = was }
+        _ = forward(images, precision: .float32)
+        guard var map = lastDefectMap else { return nil }
+        for i in map.data.indices { map.data[i] = 1 / (1 + expf(-map.data[i])) }
+        return map
     }
 
     /// Inference: class probabilities and embeddings (in float32 unless told).
@@ -156,17 +221,37 @@ public final class ResNet: Network {
         backward(embeddingGradient: fc.backward(dLogits))
     }
 
+    /// Backpropagates ∂loss/∂logits and ∂loss/∂(defect-map logits) [N, 1, h, w] of the last
+    /// training forward (which computed the map: `computesDefectMap`). The head's gradient
+    /// with respect to its input features joins the backbone's at the tapped stage.
+    public func backward(_ dLogits: Tensor, defectMapGradient: Tensor) {
+        backward(embeddingGradient: fc.backward(dLogits), defectMapGradient: defectMapGradient)
+    }
+
     /// Backpropagates ∂loss/∂embedding of the last training forward through the backbone
     /// (not `fc`), accumulating its gradients: for losses on the embedding itself, such as
-    /// the contrastive loss of pretraining.
-    public func backward(embeddingGradient: Tensor) {
+    /// the contrastive loss of pretraining. With `defectMapGradient`, through the defect head
+    /// too.
+    public func backward(embeddingGradient: Tensor, defectMapGradient: Tensor? = nil) {
+        var tapped: FeatureMap? = nil
+        if let defectMapGradient, let defectHead {
+            precondition(lastDefectMap?.shape == defectMapGradient.shape, "a defect-map gradient needs a forward that computed the map")
+            let shape = defectMapGradient.shape
+            tapped = defectHead.backward(FeatureMap(channels: 1, batch: shape[0], height: shape[2], width: shape[3],
+                                                    data: defectMapGradient.data))
+        }
         if let plan = plans.trainedOn {
             plans.trainedOn = nil
-            plan.backward(embeddingGradient)
+            plan.backward(embeddingGradient, tapGradient: tapped?.nchw)
             return
         }
         var d = average.backward(embeddingGradient)
-        for stage in stages.reversed() {
+        for (s, stage) in stages.enumerated().reversed() {
+            if s == ResNetConfiguration.defectHeadStage, let tapped {
+                d.data.withUnsafeMutableBufferPointer { g in
+                    tapped.data.withUnsafeBufferPointer { t in for i in g.indices { g[i] += t[i] } }
+                }
+            }
             for block in stage.reversed() { d = block.backward(d) }
         }
         d = pool.backward(d)
@@ -182,9 +267,10 @@ public final class ResNet: Network {
     var parameterVersion: UInt64 { parameterList.reduce(0) { $0 &+ $1.version } }
     private lazy var parameterList: [Parameter] = namedParameters.map(\.1)
 
-    /// The embeddings on oneDNN, or nil (with one warning per process) when no plan could be
+    /// The embeddings on oneDNN, with the tapped stage's features [N, C, h, w] when the
+    /// network has a defect head, or nil (with one warning per process) when no plan could be
     /// made for this shape; the caller then uses the reference path.
-    private func oneDNNEmbeddings(_ images: Tensor, training: Bool, precision: InferencePrecision) -> Tensor? {
+    private func oneDNNEmbeddings(_ images: Tensor, training: Bool, precision: InferencePrecision) -> (Tensor, Tensor?)? {
         let shape = OneDNNPlans.Shape(batch: images.shape[0], height: images.shape[2], width: images.shape[3],
                                       precision: precision)
         if let threads = CoreShare.threadsForCurrentThread(), threads != DNNL.threadCount { DNNL.threadCount = threads }
@@ -192,10 +278,11 @@ public final class ResNet: Network {
             if training {
                 let plan = try plans.training(for: shape, of: self)
                 plans.trainedOn = plan
-                return plan.forward(images)
+                return (plan.forward(images), computesDefectMap ? plan.tappedFeatures() : nil)
             }
             plans.trainedOn = nil
-            return try plans.inference(for: shape, of: self).embeddings(images, modelVersion: parameterVersion)
+            let plan = try plans.inference(for: shape, of: self)
+            return (plan.embeddings(images, modelVersion: parameterVersion), computesDefectMap ? plan.tappedFeatures() : nil)
         } catch {
             OneDNNPlans.warnOnce("\(error); using the OpenBLAS backend for this shape")
             plans.trainedOn = nil

@@ -104,6 +104,9 @@ final class OneDNNInferencePlan {
     let context: PlanContext
     private let input: Memory            // plain NCHW, bound to the caller's images per call
     private let embedding: Memory        // plain [N, C]
+    /// The defect head's input, the tapped stage's output in plain NCHW float32 (a network
+    /// with a defect head only).
+    private let tapped: Memory?
     private let steps: [() -> Void]
     private let folds: [() -> Void]
     private var foldedVersion: UInt64 = .max
@@ -184,6 +187,7 @@ final class OneDNNInferencePlan {
         // itself); the steps all run while `embeddings` holds the buffer.
         var x = try convolution(model.conv1, model.bn1, input, relu: true, name: "conv1")
         x = try Self.pooling(context, x, kernel: 3, stride: 2, padding: 1, max: true, name: "maxpool", steps: &steps)
+        var tapped: Memory? = nil
         for (s, stage) in model.stages.enumerated() {
             for (b, block) in stage.enumerated() {
                 let name = "layer\(s + 1).\(b)"
@@ -194,7 +198,18 @@ final class OneDNNInferencePlan {
                 }
                 x = try convolution(block.conv2, block.bn2, hidden, relu: true, onto: shortcut, name: "\(name).conv2")
             }
+            if model.defectHead != nil, s == ResNetConfiguration.defectHeadStage {
+                // Copied out now: the next stage's in-place sums never write this memory, but
+                // the copy keeps that an implementation detail.
+                tapped = try context.conform(x, to: MemoryDescriptor(x.descriptor.dims, dnnl_nchw), steps: &steps)
+                if tapped === x {
+                    let copy = try Memory(x.descriptor), source = x
+                    steps.append { copy.floats.update(from: source.floats, count: copy.floatCount) }
+                    tapped = copy
+                }
+            }
         }
+        self.tapped = tapped
         let dims = x.descriptor.dims
         let pooled = try Self.pooling(context, x, kernel: dims[2], kernelWidth: dims[3], stride: 1, padding: 0, max: false,
                                       name: "avgpool", steps: &steps)
@@ -245,6 +260,18 @@ final class OneDNNInferencePlan {
         let count = embedding.floatCount
         return Tensor(shape: [batch, count / batch], data: Array(UnsafeBufferPointer(start: embedding.floats, count: count)))
     }
+
+    /// The defect head's input features [N, C, h, w] of the last `embeddings` call; nil
+    /// without a defect head.
+    func tappedFeatures() -> Tensor? { tapped.map(Tensor.init(plain:)) }
+}
+
+extension Tensor {
+    /// A copy of a plain (NCHW or [N, C]) float32 memory.
+    fileprivate init(plain memory: Memory) {
+        let count = memory.floatCount
+        self.init(shape: memory.descriptor.dims, data: Array(UnsafeBufferPointer(start: memory.floats, count: count)))
+    }
 }
 
 // MARK: - Training
@@ -281,6 +308,15 @@ final class OneDNNTrainingPlan {
     private let input: Memory            // plain NCHW, bound to the caller's images per call
     private let embedding: Memory        // plain [N, C, 1, 1]
     private let embeddingGradient: Memory
+    /// The defect head's input (the tapped stage's output) and its gradient from the head,
+    /// plain NCHW; a network with a defect head only.
+    private var tapped: Memory?
+    private var tappedGradient: Memory?
+    /// Whether the backward under way adds `tappedGradient` (a step without a map loss does not).
+    private let addsTappedGradient = Toggle()
+
+    /// A flag the plan's steps read at run time (the steps are closures made once).
+    private final class Toggle { var isOn = false }
     private var forwardSteps: [() -> Void] = []
     private var backwardSteps: [() -> Void] = []
     let batch: Int
@@ -566,6 +602,23 @@ final class OneDNNTrainingPlan {
                     backward[slot] = steps
                 }
             }
+            if model.defectHead != nil, s == ResNetConfiguration.defectHeadStage {
+                // Out to plain NCHW for the head; the head's gradient back in, added to the
+                // stage output's gradient after every later consumer wrote theirs (this slot,
+                // appended before the next stage's, runs after them).
+                let plain = try MemoryDescriptor(x.value.descriptor.dims, dnnl_nchw)
+                let out = try Memory(plain), back = try Memory(plain)
+                let toPlain = try Primitive(reorderFrom: x.value.descriptor, to: plain)
+                let stageOutput = x
+                forward.append { toPlain.execute(context.stream, [(DNNL_ARG_FROM, stageOutput.value), (DNNL_ARG_TO, out)]) }
+                var steps: [() -> Void] = []
+                let inLayout = try context.conform(back, to: x.value.descriptor, steps: &steps)
+                steps.append(try accumulate(inLayout, into: x, name: "defect head"))
+                let adds = addsTappedGradient
+                backward.append([{ if adds.isOn { for step in steps { step() } } }])
+                tapped = out
+                tappedGradient = back
+            }
         }
 
         // Global average pool, then out to the plain [N, C] embedding; its gradient comes back
@@ -600,10 +653,20 @@ final class OneDNNTrainingPlan {
         return Tensor(shape: [batch, count / batch], data: Array(UnsafeBufferPointer(start: embedding.floats, count: count)))
     }
 
-    /// Backpropagates ∂loss/∂embedding [N, C], adding every parameter's gradient.
-    func backward(_ dEmbedding: Tensor) {
+    /// The defect head's input features [N, C, h, w] of the last forward; nil without a head.
+    func tappedFeatures() -> Tensor? { tapped.map(Tensor.init(plain:)) }
+
+    /// Backpropagates ∂loss/∂embedding [N, C], and the defect head's ∂loss/∂features
+    /// [N, C, h, w] when given, adding every parameter's gradient.
+    func backward(_ dEmbedding: Tensor, tapGradient: Tensor? = nil) {
         dEmbedding.data.withUnsafeBufferPointer {
             embeddingGradient.floats.update(from: $0.baseAddress!, count: embeddingGradient.floatCount)
+        }
+        addsTappedGradient.isOn = false
+        if let tapGradient, let tappedGradient {
+            precondition(tapGradient.data.count == tappedGradient.floatCount, "the defect head's gradient has the wrong shape")
+            tapGradient.data.withUnsafeBufferPointer { tappedGradient.floats.update(from: $0.baseAddress!, count: $0.count) }
+            addsTappedGradient.isOn = true
         }
         for step in backwardSteps { step() }
     }

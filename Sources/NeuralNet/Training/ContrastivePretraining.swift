@@ -11,6 +11,13 @@ public enum PretrainingMethod: String, Sendable, CaseIterable {
     /// SimSiam: a predictor pulls one view's projection towards the other's, held fixed; no
     /// negatives, so no large batch.
     case simsiam
+    /// Synthetic local defects: the network learns to tell a part from the same part with a
+    /// defect drawn on it (`PretextTraining` on batches the caller makes; the engine's
+    /// `SyntheticDefects`).
+    case defects
+
+    /// Whether the method compares two views of each image (`ContrastivePretraining`).
+    public var isContrastive: Bool { self != .defects }
 }
 
 public struct PretrainingOptions: Sendable, Equatable {
@@ -27,6 +34,11 @@ public struct PretrainingOptions: Sendable, Equatable {
     public var projectionSize = 64
     /// The smallest share of the image a view's crop keeps.
     public var minimumCropArea: Float = 0.35
+    /// Defect pretext: the network gets a dense defect head trained on the synthetic defects'
+    /// masks beside its image output (`ResNet.defectHead`).
+    public var defectMap = false
+    /// Defect pretext with a head: the weight λ of the map loss, L = L_image + λ · L_map.
+    public var mapLossWeight: Float = 1
     public var seed: UInt64 = 1
 
     public init() {}
@@ -106,9 +118,10 @@ public final class ContrastivePretraining {
     /// Mean loss of each epoch done.
     public private(set) var losses: [Float] = []
     let optimizer: Adam
-    private var optimizerParameters: [Parameter]
+    let optimizerParameters: [Parameter]
 
     public init(model: ResNet, options: PretrainingOptions) {
+        precondition(options.method.isContrastive, "\(options.method) is not a contrastive method")
         self.model = model
         self.options = options
         var random = SplitMix64(seed: options.seed ^ 0x5052_4554_5241_494E)
@@ -133,14 +146,9 @@ public final class ContrastivePretraining {
     public func runEpoch(on images: Tensor, progress: (PretrainingProgress) -> Bool = { _ in true }) -> Bool {
         precondition(images.shape[0] >= 2, "pretraining needs at least two images")
         let epoch = epochsDone + 1
-        var random = SplitMix64(seed: SplitMix64.mix(options.seed &+ UInt64(epoch) &* 0x9E37_79B9_7F4A_7C15))
-        optimizer.learningRate = options.learningRate * 0.5 * (1 + cosf(Float.pi * Float(epoch - 1) / Float(max(options.epochs, 1))))
-        let count = images.shape[0]
-        var order = Array(0..<count)
-        for i in stride(from: count - 1, to: 0, by: -1) { order.swapAt(i, random.integer(0, i)) }
         // Whole batches of at least two images (a lone last image has no negatives).
-        let batchSize = min(options.batchSize, count)
-        let batches = count / batchSize
+        var (random, order, batchSize, batches) = PretrainingState.beginEpoch(epoch, count: images.shape[0], options: options,
+                                                                              optimizer: optimizer)
         model.setTraining(true)
         head.setTraining(true)
         predictor?.setTraining(true)
@@ -194,85 +202,34 @@ public final class ContrastivePretraining {
 
     // MARK: Saving and resuming
 
-    /// Metadata key of the epochs done; the other `pretraining_*` keys describe the options.
-    static let epochKey = "pretraining_epochs_done"
-
     /// Writes everything a resumed run needs — the model (as a checkpoint with `info`), the
     /// projection head, Adam's moments, the epochs done and their losses — to one file,
     /// atomically: after a crash the file holds the last finished epoch, whole.
     /// `notes`: the caller's own facts about the run (kept as metadata `note_KEY`).
     public func save(info: CheckpointInfo, notes: [String: String] = [:], to path: String) throws(CheckpointError) {
-        var tensors = Checkpoint.tensors(of: model)
-        tensors += head.namedParameters.map { ("projection.\($0.0)", StoredTensor(dtype: .float32, shape: $0.1.shape, values: $0.1.value)) }
-        tensors += (predictor?.namedParameters ?? []).map {
-            ("predictor.\($0.0)", StoredTensor(dtype: .float32, shape: $0.1.shape, values: $0.1.value))
-        }
-        let (first, second, steps) = optimizer.moments
-        for (index, (m, v)) in zip(first, second).enumerated() {
-            tensors.append(("adam.m.\(index)", StoredTensor(dtype: .float32, shape: [m.count], values: m)))
-            tensors.append(("adam.v.\(index)", StoredTensor(dtype: .float32, shape: [v.count], values: v)))
-        }
-        var metadata = Checkpoint.metadataFields(info)
-        metadata[Self.epochKey] = String(epochsDone)
-        metadata["pretraining_adam_steps"] = String(steps)
-        metadata["pretraining_losses"] = losses.map { String($0) }.joined(separator: ",")
-        metadata["pretraining_options"] = Self.describe(options)
-        metadata["pretraining_epochs"] = String(options.epochs)
-        for (key, value) in notes { metadata["note_\(key)"] = value }
-        try Checkpoint.write(tensors, metadata: metadata, to: path)
+        let heads = head.namedParameters.map { ("projection.\($0.0)", $0.1) }
+            + (predictor?.namedParameters ?? []).map { ("predictor.\($0.0)", $0.1) }
+        try PretrainingState.save(model: model, extra: heads, optimizer: optimizer, epochsDone: epochsDone, losses: losses,
+                                  epochs: options.epochs, description: Self.describe(options), info: info, notes: notes, to: path)
     }
 
-    /// How far the run saved at `path` got, without building it.
+    /// How far the run saved at `path` got, without building it (any pretraining method).
     public static func savedProgress(at path: String) throws(CheckpointError)
         -> (epochsDone: Int, epochs: Int, losses: [Float], notes: [String: String]) {
-        let (_, _, metadata) = try Checkpoint.read(path)
-        guard let done = metadata[epochKey].flatMap(Int.init), let epochs = metadata["pretraining_epochs"].flatMap(Int.init) else {
-            throw CheckpointError(path: path, message: "not a pretraining state (no epoch count)")
-        }
-        var notes: [String: String] = [:]
-        for (key, value) in metadata where key.hasPrefix("note_") { notes[String(key.dropFirst(5))] = value }
-        return (done, epochs, (metadata["pretraining_losses"] ?? "").split(separator: ",").compactMap { Float($0) }, notes)
+        try PretrainingState.savedProgress(at: path)
     }
 
     /// Continues a run saved by `save` with the same options (refused otherwise: a resumed
     /// run with other options would not be the run it continues).
     public static func resume(from path: String, options: PretrainingOptions) throws(CheckpointError) -> (ContrastivePretraining, CheckpointInfo) {
-        let (bytes, tensors, metadata) = try Checkpoint.read(path)
-        try Checkpoint.verifyChecksum(bytes, metadata: metadata, path: path)
-        let info = try Checkpoint.parseInfo(metadata, path: path)
-        guard metadata["pretraining_options"] == describe(options) else {
-            throw CheckpointError(path: path, message: "saved with other pretraining options (\(metadata["pretraining_options"] ?? "none")); "
-                                  + "these are \(describe(options))")
-        }
-        guard let done = metadata[epochKey].flatMap(Int.init), let steps = metadata["pretraining_adam_steps"].flatMap(Int.init) else {
-            throw CheckpointError(path: path, message: "not a pretraining state (no epoch count)")
-        }
-        let model = ResNet(info.configuration, seed: 0)
-        var own: [String: StoredTensor] = [:]
-        for (name, tensor) in tensors where !["projection.", "predictor.", "adam."].contains(where: name.hasPrefix) { own[name] = tensor }
-        try Checkpoint.assign(own, to: model, path: path, replaceHeadIfClassesDiffer: false)
-        let run = ContrastivePretraining(model: model, options: options)
+        let state = try PretrainingState.read(from: path, description: describe(options), extraPrefixes: ["projection.", "predictor."])
+        let run = ContrastivePretraining(model: state.model, options: options)
         let heads = run.head.namedParameters.map { ("projection.\($0.0)", $0.1) }
             + (run.predictor?.namedParameters ?? []).map { ("predictor.\($0.0)", $0.1) }
-        for (name, parameter) in heads {
-            guard let stored = tensors[name], stored.values.count == parameter.count else {
-                throw CheckpointError(path: path, message: "head tensor '\(name)' is missing or mis-shaped")
-            }
-            parameter.value = stored.values
-        }
-        var first: [[Float]] = [], second: [[Float]] = []
-        for (index, parameter) in run.optimizerParameters.enumerated() {
-            guard let m = tensors["adam.m.\(index)"], let v = tensors["adam.v.\(index)"],
-                  m.values.count == parameter.count, v.values.count == parameter.count else {
-                throw CheckpointError(path: path, message: "optimizer state \(index) is missing or mis-shaped")
-            }
-            first.append(m.values)
-            second.append(v.values)
-        }
-        run.optimizer.moments = (first, second, steps)
-        run.epochsDone = done
-        run.losses = (metadata["pretraining_losses"] ?? "").split(separator: ",").compactMap { Float($0) }
-        return (run, info)
+        try state.restore(extra: heads, optimizer: run.optimizer, parameters: run.optimizerParameters)
+        run.epochsDone = state.epochsDone
+        run.losses = state.losses
+        return (run, state.info)
     }
 
     /// The options as the state file records them.

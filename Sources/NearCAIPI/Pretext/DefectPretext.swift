@@ -1,0 +1,138 @@
+import Imaging
+import NeuralNet
+import SeededRandom
+
+/// The batches of the defect pretext: each image of a batch is shown either as it is
+/// (label 0) or with synthetic defects drawn on it (label 1), half and half, after random
+/// flips. No label of the data set is read.
+///
+/// The images are not all clean: a plant's pool holds defective parts, which would enter as
+/// "as it is" and teach that a real defect is normal. So, every tenth of the run after the
+/// first fifth, the network scores every image as it is; the ones it already calls defective
+/// (P(defect) > ½, at most half of the images) become **suspects**: they are shown only with a
+/// synthetic defect (label 1 holds either way) and give no patches to others. The suspects are
+/// recorded in the state file, so a resumed run continues with the same ones.
+struct DefectPretext {
+    let images: [Image]
+    let info: CheckpointInfo
+    let defects = SyntheticDefects()
+    private(set) var suspects: Set<Int> = []
+    /// The images patches and blobs take their texture from: every image but the suspects.
+    private(set) var donors: [Image]
+
+    /// The largest share of the images that may be suspects: the pretext needs parts shown
+    /// as they are.
+    static let maximumSuspectShare = 0.5
+
+    init(images: [Image], info: CheckpointInfo, suspects: Set<Int> = []) {
+        self.images = images
+        self.info = info
+        self.suspects = suspects
+        donors = images.indices.filter { !suspects.contains($0) }.map { images[$0] }
+    }
+
+    /// Whether the suspects are scored again before epoch `epochsDone + 1`.
+    static func rescoresBefore(epochAfter epochsDone: Int, of epochs: Int) -> Bool {
+        guard epochs >= 10 else { return false }
+        let step = max(epochs / 10, 1)
+        return epochsDone >= epochs / 5 && epochsDone < epochs && epochsDone % step == 0
+    }
+
+    /// One batch: the images at `indices`, each flipped at random and given defects or not;
+    /// for a network with a defect head, the share of each map cell the defects changed (a
+    /// part as it is: none) — except on suspects, whose own defect is not in any mask, so
+    /// their maps do not count.
+    func batch(_ indices: [Int], random: inout SplitMix64) -> PretextBatch {
+        var shown: [Image] = [], labels: [Int] = [], masks: [BinaryMask?] = []
+        for index in indices {
+            var image = images[index]
+            if random.chance(0.5) { image = image.flippedHorizontally() }
+            if random.chance(0.5) { image = image.flippedVertically() }
+            if suspects.contains(index) || random.chance(0.5) {
+                let drawn = defects.make(on: image, donors: donors, random: &random)
+                // Nothing changed (every attempt on a flat part too faint): the part as it is.
+                labels.append(drawn.mask.isEmpty ? 0 : 1)
+                image = drawn.image
+                masks.append(drawn.mask)
+            } else {
+                labels.append(0)
+                masks.append(nil)
+            }
+            shown.append(image)
+        }
+        let batch = SupervisedTraining.batch(shown, labels: labels, info: info)
+        guard info.configuration.hasDefectHead else { return PretextBatch(images: batch.images, labels: labels) }
+        let (h, w) = info.configuration.defectMapSize
+        var targets = [Float](repeating: 0, count: indices.count * h * w)
+        for (slot, mask) in masks.enumerated() {
+            guard let mask else { continue }
+            let cells = Self.cellShares(of: mask, height: h, width: w)
+            for i in 0..<(h * w) { targets[slot * h * w + i] = cells[i] }
+        }
+        return PretextBatch(images: batch.images, labels: labels, mapTargets: Tensor(shape: [indices.count, 1, h, w], data: targets),
+                            mapWeights: indices.map { suspects.contains($0) ? 0 : 1 })
+    }
+
+    /// The share of each of h × w cells (rows ⌊y·H/h⌋ ..< ⌊(y+1)·H/h⌋, columns alike) that the
+    /// mask covers.
+    static func cellShares(of mask: BinaryMask, height h: Int, width w: Int) -> [Float] {
+        var shares = [Float](repeating: 0, count: h * w)
+        for cy in 0..<h {
+            let rows = (cy * mask.height / h)..<max((cy + 1) * mask.height / h, cy * mask.height / h + 1)
+            for cx in 0..<w {
+                let columns = (cx * mask.width / w)..<max((cx + 1) * mask.width / w, cx * mask.width / w + 1)
+                var covered = 0
+                for y in rows { for x in columns where mask[y, x] { covered += 1 } }
+                shares[cy * w + cx] = Float(covered) / Float(rows.count * columns.count)
+            }
+        }
+        return shares
+    }
+
+    /// Scores every image with `model` and makes the ones it calls defective the suspects.
+    mutating func rescore(with model: ResNet) {
+        let scores = Self.scores(of: images, model: model, info: info)
+        let limit = Int(Double(images.count) * Self.maximumSuspectShare)
+        let ranked = scores.indices.filter { scores[$0] > 0.5 }.sorted { scores[$0] > scores[$1] }
+        suspects = Set(ranked.prefix(limit))
+        donors = images.indices.filter { !suspects.contains($0) }.map { images[$0] }
+    }
+
+    /// P(defect) — the probability of class 1 — of each image as it is, averaged over the
+    /// image and its three flips (the pretext saw every defect under every flip, so the
+    /// average is the same score with less of one view's noise), 32 images at a time.
+    static func scores(of images: [Image], model: ResNet, info: CheckpointInfo) -> [Float] {
+        var scores: [Float] = []
+        scores.reserveCapacity(images.count)
+        var start = 0
+        while start < images.count {
+            let slice = Array(images[start..<min(start + 32, images.count)])
+            var sum = [Float](repeating: 0, count: slice.count)
+            for flip in 0..<4 {
+                let flipped = slice.map { image in
+                    let across = flip & 1 == 1 ? image.flippedHorizontally() : image
+                    return flip & 2 == 2 ? across.flippedVertically() : across
+                }
+                let batch = SupervisedTraining.batch(flipped, labels: [Int](repeating: 0, count: slice.count), info: info)
+                let probabilities = model(batch.images).probabilities
+                for row in 0..<slice.count { sum[row] += probabilities.data[row * 2 + 1] / 4 }
+            }
+            scores += sum
+            start += 32
+        }
+        return scores
+    }
+
+    /// The suspects as the state file keeps them.
+    var suspectsNote: String { suspects.sorted().map(String.init).joined(separator: ",") }
+
+    static func suspects(fromNote note: String?) -> Set<Int> {
+        Set((note ?? "").split(separator: ",").compactMap { Int($0) })
+    }
+
+    /// Epochs for about `steps` batches: small workspaces get more passes, large ones fewer.
+    static func defaultEpochs(images: Int, batchSize: Int, steps: Int = 3000) -> Int {
+        let batches = max(images / max(batchSize, 1), 1)
+        return min(max((steps + batches - 1) / batches, 30), 1000)
+    }
+}

@@ -1,0 +1,192 @@
+import FileAccess
+import Foundation
+import Imaging
+import NeuralNet
+import SeededRandom
+
+/// One item's anomaly score: round 0's P(defect) of the part as it is.
+public struct AnomalyScore: Sendable, Equatable {
+    public var itemID: Int64
+    public var path: String
+    public var split: Split
+    public var score: Float
+}
+
+extension Workspace {
+    /// The product's pretraining: the defect pretext, which measured best (Docs/Pretraining.md:
+    /// a first round of 20 labels far above one from scratch or from SimCLR, and an anomaly
+    /// score before any label); the contrastive methods stay selectable.
+    public static let defaultPretrainingMethod = PretrainingMethod.defects
+
+    /// The anomaly scores of round 0, when it came from the defect pretext.
+    public var anomalyScoresPath: String { "\(path)/models/anomaly-scores.csv" }
+
+    /// The defect pretext (`PretrainingMethod.defects`): the whole network, `fc` included,
+    /// learns to tell each image as it is from the same image with synthetic defects
+    /// (`DefectPretext`, `SyntheticDefects`). Saved after every epoch with its suspects; when
+    /// finished, round 0 is written and every original item is scored (`anomalyScores()`).
+    func pretrainOnDefects(_ images: [Image], channels: Int, options: PretrainingOptions, restart: Bool, started: Date,
+                           progress: (PretrainingProgress) -> Bool) throws -> PretrainingSummary {
+        let (run, info, saved) = try openPretrainingRun(images, channels: channels, restart: restart) {
+            try PretextTraining.resume(from: pretrainingStatePath, options: options)
+        } fresh: { info in
+            PretextTraining(model: ResNet(info.configuration, seed: options.seed), options: options)
+        } configure: { $0.withDefectHead(options.defectMap) }
+        let resumedAfter = run.epochsDone
+        var notes = saved
+        var pretext = DefectPretext(images: images, info: info, suspects: DefectPretext.suspects(fromNote: notes["suspects"]))
+        notes["images"] = String(images.count)
+        notes["method"] = options.method.rawValue
+        let secondsBefore = notes["seconds"].flatMap(Double.init) ?? 0
+        while !run.isFinished {
+            if DefectPretext.rescoresBefore(epochAfter: run.epochsDone, of: options.epochs) {
+                pretext.rescore(with: run.model)
+                notes["suspects"] = pretext.suspectsNote
+            }
+            guard run.runEpoch(count: images.count, makeBatch: pretext.batch, progress: progress) else { break }
+            notes["seconds"] = String(secondsBefore + Date().timeIntervalSince(started))
+            try run.save(info: info, notes: notes, to: pretrainingStatePath)
+        }
+        if run.isFinished {
+            try Checkpoint.save(run.model, info: info, to: pretrainedBackbonePath)
+            try writeAnomalyScores(model: run.model, info: info)
+        }
+        return PretrainingSummary(images: images.count, epochsDone: run.epochsDone, epochs: options.epochs, losses: run.losses,
+                                  seconds: Date().timeIntervalSince(started), resumedAfter: resumedAfter)
+    }
+
+    /// Scores every usable original item — every split: the score reads no label, and the test
+    /// split's scores are how `eval-detection` measures it — and writes them atomically.
+    func writeAnomalyScores(model: ResNet, info: CheckpointInfo) throws {
+        let items = try [Split.pool, .train, .validation, .test].flatMap { try self.items(in: $0) }.filter { $0.origin == .original }
+        let size = info.configuration.inputSize, channels = info.configuration.inputChannels
+        var text = "item_id,split,score,path\n"
+        var start = 0
+        while start < items.count {
+            let chunk = Array(items[start..<min(start + 256, items.count)])
+            var images: [Image] = [], kept: [ItemRecord] = []
+            for item in chunk {
+                // An item that can no longer be read gets no score; the others still do.
+                guard let image = try? ImageFile.read(try file(of: item)).image else { continue }
+                images.append(image.modelInput(channels: channels, size: size))
+                kept.append(item)
+            }
+            let scores = DefectPretext.scores(of: images, model: model, info: info)
+            for (item, score) in zip(kept, scores) {
+                text += "\(item.id),\(item.split.rawValue),\(score),\(Self.csvField(item.path))\n"
+            }
+            start += 256
+        }
+        try BinaryFile.writeAtomically(Array(text.utf8), to: anomalyScoresPath)
+    }
+
+    /// The anomaly score of every original item, highest first; empty when round 0 did not
+    /// come from the defect pretext (or there is no round 0).
+    public func anomalyScores() throws -> [AnomalyScore] {
+        guard hasPretrainedBackbone, BinaryFile.exists(anomalyScoresPath) else { return [] }
+        let text = String(decoding: try BinaryFile.read(anomalyScoresPath), as: UTF8.self)
+        var scores: [AnomalyScore] = []
+        for line in text.split(separator: "\n").dropFirst() {
+            // The path is last and may hold commas (quoted).
+            let fields = line.split(separator: ",", maxSplits: 3, omittingEmptySubsequences: false).map(String.init)
+            guard fields.count == 4, let id = Int64(fields[0]), let split = Split(rawValue: fields[1]), let score = Float(fields[2]) else {
+                throw WorkspaceError(path, "\(anomalyScoresPath): unreadable line '\(line)'")
+            }
+            scores.append(AnomalyScore(itemID: id, path: Self.csvUnquoted(fields[3]), split: split, score: score))
+        }
+        return scores.sorted { $0.score > $1.score }
+    }
+
+    static func csvField(_ text: String) -> String {
+        text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" }) ? "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : text
+    }
+
+    static func csvUnquoted(_ field: String) -> String {
+        guard field.hasPrefix("\""), field.hasSuffix("\""), field.count >= 2 else { return field }
+        return String(field.dropFirst().dropLast()).replacingOccurrences(of: "\"\"", with: "\"")
+    }
+
+    /// The pretraining options for this workspace and `method`: the defaults, with the defect
+    /// pretext's epochs set for about 3 000 batches over the workspace's images (30 to 1 000
+    /// epochs), so a small workspace gets enough steps and a large one stays within minutes.
+    public func suggestedPretrainingOptions(method: PretrainingMethod = Workspace.defaultPretrainingMethod) throws -> PretrainingOptions {
+        var options = PretrainingOptions()
+        options.method = method
+        if method == .defects {
+            options.epochs = DefectPretext.defaultEpochs(images: try pretrainingItems().count, batchSize: options.batchSize)
+        }
+        return options
+    }
+
+    /// The anomaly score of each image (any size; prepared for `model`): round 0's P(defect),
+    /// averaged over the image and its flips — as the workspace's own scores are made.
+    public static func anomalyScores(of images: [Image], model: ResNet, info: CheckpointInfo) -> [Float] {
+        DefectPretext.scores(of: images.map { $0.modelInput(channels: info.configuration.inputChannels, size: info.configuration.inputSize) },
+                             model: model, info: info)
+    }
+
+    /// Round 0's defect map of each image (any size; prepared for `model`): the dense head's
+    /// σ(z), averaged over the image and its flips (each map flipped back), enlarged
+    /// bilinearly to the model's input size; nil without a defect head.
+    public static func defectMaps(of images: [Image], model: ResNet, info: CheckpointInfo) -> [Image]? {
+        guard model.defectHead != nil else { return nil }
+        let size = info.configuration.inputSize, (h, w) = info.configuration.defectMapSize
+        let prepared = images.map { $0.modelInput(channels: info.configuration.inputChannels, size: size) }
+        var maps: [Image] = []
+        var start = 0
+        while start < prepared.count {
+            let slice = Array(prepared[start..<min(start + 32, prepared.count)])
+            var sums = [Image](repeating: Image(width: w, height: h, channels: 1), count: slice.count)
+            for flip in 0..<4 {
+                func flipped(_ image: Image) -> Image {
+                    let across = flip & 1 == 1 ? image.flippedHorizontally() : image
+                    return flip & 2 == 2 ? across.flippedVertically() : across
+                }
+                let batch = SupervisedTraining.batch(slice.map(flipped), labels: [Int](repeating: 0, count: slice.count), info: info)
+                guard let map = model.defectMaps(batch.images) else { return nil }
+                for row in 0..<slice.count {
+                    // Flipping twice is the identity: the map back in the image's own frame.
+                    let back = flipped(Image(width: w, height: h, channels: 1, pixels: Array(map.data[(row * h * w)..<((row + 1) * h * w)])))
+                    for i in 0..<(h * w) { sums[row].pixels[i] += back.pixels[i] / 4 }
+                }
+            }
+            maps += sums.map { $0.resized(width: size, height: size) }
+            start += 32
+        }
+        return maps
+    }
+
+    /// Whether round 0 is the defect pretext's network (its `fc` then says P(defect)).
+    public func pretrainingMethod() throws -> PretrainingMethod? {
+        guard BinaryFile.exists(pretrainingStatePath) else { return nil }
+        let saved = try ContrastivePretraining.savedProgress(at: pretrainingStatePath)
+        return saved.notes["method"].flatMap(PretrainingMethod.init) ?? .simclr
+    }
+}
+
+extension Workspace {
+    /// `count` examples of the defect pretext on the workspace's own images (as pretraining
+    /// would see them: at the model's input size, from the images outside the test split),
+    /// for a person to judge whether they look like defects.
+    public func syntheticDefectExamples(count: Int, seed: UInt64) throws -> [(path: String, original: Image, defect: SyntheticDefect)] {
+        let items = try pretrainingItems()
+        guard items.count >= 1 else { throw WorkspaceError(path, "no usable image outside the test split to draw defects on") }
+        let size = try inputSize
+        var random = SplitMix64(seed: seed)
+        var channels = 0
+        // A few dozen donors are plenty for examples; reading every image is not needed.
+        var donors: [Image] = []
+        for index in (0..<min(items.count, 32)).map({ $0 * items.count / min(items.count, 32) }) {
+            guard let image = try? ImageFile.read(try file(of: items[index])).image else { continue }
+            if channels == 0 { channels = image.colorChannels }
+            donors.append(image.modelInput(channels: channels, size: size))
+        }
+        var examples: [(path: String, original: Image, defect: SyntheticDefect)] = []
+        for _ in 0..<count {
+            let item = items[random.integer(0, items.count - 1)]
+            let image = try ImageFile.read(try file(of: item)).image.modelInput(channels: max(channels, 1), size: size)
+            examples.append((item.path, image, SyntheticDefects().make(on: image, donors: donors, random: &random)))
+        }
+        return examples
+    }
+}

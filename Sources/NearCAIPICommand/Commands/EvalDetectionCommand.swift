@@ -1,0 +1,184 @@
+import Explanations
+import FileAccess
+import Foundation
+import Imaging
+import NearCAIPI
+import NeuralNet
+
+/// `nearcaipi eval-detection`: how well a workspace's scores rank defective parts above good
+/// ones — the zero-label anomaly score of round 0 and the classifier's P(NOK) — on labelled
+/// parts. Evaluation only: the labels are read to score, never to train.
+enum EvalDetectionCommand: Command {
+    static let name = "eval-detection"
+    static let summary = "image AUROC and average precision of the anomaly score and of P(NOK) on labelled parts"
+    static let discussion = """
+    With a workspace as --model and no --data: its test split (the parts no round trains on,
+    with the data set's labels), scored by round 0 when it came from the defect pretext
+    ('nearcaipi pretrain --method defects': P(defect), learnt without a label) and by the
+    active round's P(NOK). With --data: every readable image of that data set, in any layout
+    'init' reads. A checkpoint as --model is scored by its P(class 1).
+
+    For each score: image AUROC (the chance that a random NOK part scores above a random OK
+    part), average precision, and the share of OK parts a threshold would pass without a
+    person looking when it may miss no defect, and when it may miss 1 % of them. For round 0's
+    defect map (the dense head of the defect pretext), the pixel AUROC against the parts'
+    defect masks: every pixel of a good part counts as normal, defective parts without a
+    mask are left out.
+    """
+
+    static let data = Option<String?>(name: "--data", placeholder: "DIR", help: "a labelled data set folder (read only)", format: .text,
+                                      defaultDescription: "the workspace's test split")
+    static let model = Option<String>(name: "--model", placeholder: "PATH", help: "a workspace folder, or a checkpoint", format: .text)
+    static let json = Flag(name: "--json", help: "print the result as JSON")
+    static let parameters: [any Parameter] = [model, data, SharedParameters.layout, SharedParameters.okFolders,
+                                              SharedParameters.nokFolders, json]
+
+    /// One score's figures, as `--json` prints them.
+    struct ScoreReport: Codable {
+        var score: String
+        var model: String
+        var metrics: DetectionMetrics
+        /// The dense head's map against the parts' defect masks (round 0 with a head only).
+        var pixelAUROC: Double?
+        var partsWithMasks: Int?
+    }
+
+    struct Report: Codable {
+        var images: String
+        var scores: [ScoreReport]
+    }
+
+    static func run(_ arguments: Arguments) throws {
+        _ = try arguments.positionals([])
+        let modelPath = try arguments[model], dataPath = try arguments[data]
+        if dataPath == nil, !BinaryFile.isDirectory(modelPath) {
+            throw UsageError("a checkpoint as '--model' needs '--data DIR' (the parts to score); a workspace folder has its test split")
+        }
+        // The models to score with: (what the score is, which model, the checkpoint).
+        var scorers: [(score: String, model: String, classifier: ImageClassifier, isAnomalyScore: Bool)] = []
+        var workspace: Workspace? = nil
+        do {
+            if BinaryFile.isDirectory(modelPath) {
+                let opened = try Workspace(opening: modelPath)
+                workspace = opened
+                if try opened.pretrainingMethod() == .defects, opened.hasPretrainedBackbone {
+                    scorers.append(("anomaly score", "round 0 (defect pretext, no labels)",
+                                    try ImageClassifier(checkpoint: opened.pretrainedBackbonePath), true))
+                }
+                if let active = try opened.activeRound() {
+                    scorers.append(("P(NOK)", "round \(active.number)", try ImageClassifier(checkpoint: opened.checkpointPath(of: active)), false))
+                }
+                guard !scorers.isEmpty else {
+                    throw RuntimeFailure("\(modelPath): no score to evaluate — neither a round 0 from 'nearcaipi pretrain --method defects' "
+                                         + "nor a trained round")
+                }
+            } else {
+                scorers.append(("P(class 1)", modelPath, try ImageClassifier(checkpoint: modelPath), false))
+            }
+        } catch let error as RuntimeFailure {
+            throw error
+        } catch {
+            throw RuntimeFailure(error)
+        }
+
+        // The labelled parts: (file, label, defect mask file).
+        var parts: [(file: String, label: ClassLabel, mask: String?)] = []
+        let description: String
+        if let dataPath {
+            let dataset = try TrainCommand.openDataset(dataPath, arguments, layout: try arguments[SharedParameters.layout])
+            parts = dataset.items.map { item in ("\(dataset.root)/\(item.path)", item.label, item.maskPath.map { "\(dataset.root)/\($0)" }) }
+            description = "\(dataPath): \(parts.count) images"
+        } else if let workspace {
+            do {
+                for item in try workspace.items(in: .test) where item.origin == .original {
+                    guard let label = item.truthLabel else { continue }
+                    parts.append((try workspace.file(of: item), label, try item.truthMaskPath.map { try workspace.file(of: $0, origin: item.origin) }))
+                }
+            } catch {
+                throw RuntimeFailure(error)
+            }
+            description = "\(workspace.path): test split, \(parts.count) images"
+        } else {
+            throw UsageError("a checkpoint as '--model' needs '--data DIR' (the parts to score)")
+        }
+        guard !parts.isEmpty else { throw RuntimeFailure("\(description): no labelled part to score") }
+
+        var reports: [ScoreReport] = []
+        for scorer in scorers {
+            var scores: [Float] = [], truth: [Int] = []
+            var batch: [Image] = [], labels: [Int] = [], masks: [BinaryMask?] = []
+            // The head's map, pixel by pixel, over good parts and defective parts with a mask.
+            var pixelScores: [Float] = [], pixelTruth: [Bool] = [], partsWithMasks = 0
+            let (model, info) = (scorer.classifier.model, scorer.classifier.info)
+            let mapsPixels = scorer.isAnomalyScore && model.defectHead != nil
+            func flush() {
+                guard !batch.isEmpty else { return }
+                if scorer.isAnomalyScore {
+                    scores += Workspace.anomalyScores(of: batch, model: model, info: info)
+                } else {
+                    let probabilities = scorer.classifier.probabilities(batch.flatMap(\.pixels), batch: batch.count)
+                    for row in 0..<batch.count { scores.append(probabilities[row * 2 + 1]) }
+                }
+                if mapsPixels, let maps = Workspace.defectMaps(of: batch, model: model, info: info) {
+                    for (row, map) in maps.enumerated() {
+                        let mask: BinaryMask
+                        if labels[row] == ClassLabel.ok.classIndex {
+                            mask = BinaryMask(width: map.width, height: map.height)
+                        } else if let known = masks[row] {
+                            mask = known.resized(width: map.width, height: map.height)
+                            partsWithMasks += 1
+                        } else {
+                            continue
+                        }
+                        pixelScores += map.pixels
+                        pixelTruth += mask.bits
+                    }
+                }
+                truth += labels
+                batch = []
+                labels = []
+                masks = []
+            }
+            for part in parts {
+                do {
+                    let image = scorer.classifier.prepare(try ImageFile.read(part.file).image)
+                    var mask: BinaryMask? = nil
+                    if mapsPixels, part.label == .nok, let file = part.mask {
+                        mask = BinaryMask(thresholding: try ImageFile.read(file).image)
+                    }
+                    batch.append(image)
+                    labels.append(part.label.classIndex)
+                    masks.append(mask)
+                } catch {
+                    // Said once, for the first score.
+                    if reports.isEmpty { printError("nearcaipi eval-detection: \(error) (skipped)") }
+                }
+                if batch.count == 32 { flush() }
+            }
+            flush()
+            reports.append(ScoreReport(score: scorer.score, model: scorer.model, metrics: DetectionMetrics(scores: scores, truth: truth),
+                                       pixelAUROC: partsWithMasks > 0 ? DetectionMetrics.pixelAUROC(scores: pixelScores, defect: pixelTruth) : nil,
+                                       partsWithMasks: mapsPixels ? partsWithMasks : nil))
+        }
+
+        if arguments[json] {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try encoder.encode(Report(images: description, scores: reports)), as: UTF8.self))
+            return
+        }
+        print(description)
+        func figure(_ value: Double?, _ format: String) -> String { value.map { String(format: format, $0) } ?? "–" }
+        for report in reports {
+            let m = report.metrics
+            print("\(report.score) of \(report.model), \(m.okCount) OK and \(m.nokCount) NOK parts:")
+            print("  image AUROC \(figure(m.auroc, "%.3f"))  average precision \(figure(m.averagePrecision, "%.3f"))")
+            print("  OK parts passed: \(figure(m.passedAtNoMiss.map { $0 * 100 }, "%.1f")) % when no defect may be missed, "
+                  + "\(figure(m.passedAtOnePercentMissed.map { $0 * 100 }, "%.1f")) % when 1 % may be")
+            if let parts = report.partsWithMasks {
+                print("  defect map (the network's own, no labels): pixel AUROC \(figure(report.pixelAUROC, "%.3f")) over the good parts "
+                      + "and \(parts) defective parts with a mask")
+            }
+        }
+    }
+}
