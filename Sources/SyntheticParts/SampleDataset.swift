@@ -16,18 +16,24 @@ public struct SampleDatasetSpec: Sendable, Equatable {
     /// image bilinearly and mask thresholded at ½: data at e.g. the paper's 1600×1200 welding
     /// camera for tests of scale.
     public var camera: (width: Int, height: Int)?
+    /// The chance that a part is defective (the bundled sets: 0.55).
+    public var nokShare: Double
 
-    public init(family: PartFamily, count: Int, size: Int, seed: UInt64, camera: (width: Int, height: Int)? = nil) {
+    public init(family: PartFamily, count: Int, size: Int, seed: UInt64, camera: (width: Int, height: Int)? = nil,
+                nokShare: Double = SampleDatasetSpec.standardNOKShare) {
         self.family = family
         self.count = count
         self.size = size
         self.seed = seed
         self.camera = camera
+        self.nokShare = nokShare
     }
+
+    public static let standardNOKShare = 0.55
 
     public static func == (a: Self, b: Self) -> Bool {
         a.family == b.family && a.count == b.count && a.size == b.size && a.seed == b.seed
-            && a.camera?.width == b.camera?.width && a.camera?.height == b.camera?.height
+            && a.camera?.width == b.camera?.width && a.camera?.height == b.camera?.height && a.nokShare == b.nokShare
     }
 
     public static let sizeRange = 32...1024
@@ -52,7 +58,7 @@ public enum SampleDataset {
         var manifest = "file,label,defect,mask,defect_pixels\n"
         let digits = max(4, String(spec.count).count)
         for index in 0..<spec.count {
-            var part = spec.family.makePart(index: index, seed: spec.seed, size: spec.size)
+            var part = spec.family.makePart(index: index, seed: spec.seed, size: spec.size, nokFraction: Float(spec.nokShare))
             if let camera = spec.camera {
                 part = SyntheticPart(image: part.image.resized(width: camera.width, height: camera.height),
                                      label: part.label, defect: part.defect,

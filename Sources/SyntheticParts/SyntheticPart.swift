@@ -37,7 +37,7 @@ public enum PartFamily: String, Sendable, CaseIterable {
 
     /// Draws the part with index `index` of the data set seeded `seed`. Each part has its own
     /// seed derived from (seed, family, index), so part i is the same whatever the count.
-    public func makePart(index: Int, seed: UInt64, size: Int, nokFraction: Float = 0.55) -> SyntheticPart {
+    public func makePart(index: Int, seed: UInt64, size: Int, nokFraction: Float = Float(SampleDatasetSpec.standardNOKShare)) -> SyntheticPart {
         let familyKey: UInt64 = self == .weld ? 0x5745_4C44 : 0x4341_5354
         var random = SplitMix64(seed: SplitMix64.mix(seed ^ familyKey) ^ SplitMix64.mix(UInt64(index) &+ 1))
         let defect = random.chance(nokFraction) ? random.pick(weighted: defectKinds) : "none"

@@ -152,6 +152,10 @@ import Testing
         #expect(OperatorScreen.roundZero(half, running: true).contains("in the background"))
         #expect(OperatorScreen.roundZero(half).contains("stopped after epoch 12 of 60 (B resumes)"))
         #expect(OperatorScreen.roundZero(nil).contains("none"))
+        // Finished by the defect pretext: how the pool ranks by its anomaly score.
+        let finished = PretrainingSummary(images: 160, epochsDone: 60, epochs: 60, losses: [0.3], seconds: 50, resumedAfter: 0)
+        #expect(OperatorScreen.roundZero(finished, anomaly: (31, 103)).contains("anomaly score above 0.5 for 31 of 103 pool parts"))
+        #expect(!OperatorScreen.roundZero(finished).contains("anomaly"))
     }
 
     @Test func tabOnlyReachesTheRolesScreens() throws {

@@ -45,10 +45,28 @@ import TestSupport
         (["pretrain", "/tmp/x", "--out", "/tmp/x"], "option '--out' goes with '--show'"),
         (["eval-detection", "--model", "/tmp/x/model.safetensors"], "a checkpoint as '--model' needs '--data DIR'"),
         (["eval-detection", "--data", "SampleData/weld"], "missing required option '--model'"),
+        (["pretrain", "/tmp/x", "--method", "simclr", "--suspects", "off"], "option '--suspects' belongs to the defects method"),
+        (["pretrain", "/tmp/x", "--map-weight", "0.5"], "option '--map-weight' needs '--defect-map on'"),
+        (["sample", "--out", "/tmp/x", "--nok-share", "1.5"], "'--nok-share'"),
     ])
     func usageErrorsExitTwoAndWriteNothing(arguments: [String], message: String) throws {
         try expectUsageError(arguments, message)
         #expect(!FileManager.default.fileExists(atPath: "/tmp/x"))
+    }
+
+    /// A plant's pool is mostly good parts: --nok-share sets how many are defective.
+    @Test func sampleWithAShareOfDefectiveParts() throws {
+        let directory = TemporaryDirectory("cli-share")
+        defer { directory.remove() }
+        var counts: [Int] = []
+        for share in ["0.1", "0.9"] {
+            let data = directory.file("weld-\(share)")
+            let made = try Tool.run(["sample", "--out", data, "--count", "60", "--size", "32", "--nok-share", share])
+            #expect(made.status == 0, "\(made.standardError)")
+            let manifest = try String(contentsOfFile: data + "/manifest.csv", encoding: .utf8)
+            counts.append(manifest.split(separator: "\n").filter { $0.contains(",nok,") }.count)
+        }
+        #expect(counts[0] < 15 && counts[1] > 45, "NOK parts at 10 % and 90 %: \(counts)")
     }
 
     @Test func sampleThenScan() throws {

@@ -74,7 +74,10 @@ import Glibc
     @Test func aCrashedInspectorsQueryIsFreedWhenItsLeaseExpires() throws {
         let directory = TemporaryDirectory("lease")
         defer { directory.remove() }
-        let (workspace, _) = try Self.trainedWorkspace(directory, count: 40)
+        // A pool large enough that the inspector is still answering when the kill comes: with
+        // 40 parts it could answer them all between two looks at the leases (about 1 ms an
+        // answer with refutations and neighbours off).
+        let (workspace, _) = try Self.trainedWorkspace(directory, count: 200)
         // Refutations and near neighbours off: each answer then takes one query only.
         let stored = try Workspace(opening: workspace)
         var settings = try LoopSettings.stored(in: stored)
@@ -93,7 +96,7 @@ import Glibc
             var held: String?
             let giveUp = Date().addingTimeInterval(120)
             while held == nil, crashing.process.isRunning, Date() < giveUp {
-                usleep(10_000)
+                usleep(1_000)
                 held = try stored.leases(includingExpired: true).first { $0.user == "crashing" }?.path
             }
             let (out, err) = crashing.killAndWait()

@@ -46,6 +46,17 @@ public final class LabelApp {
     /// screens start, when the worker's job changes and when the workspace changed — not per
     /// frame (the state file holds the whole network).
     var savedPretraining: PretrainingSummary?
+    /// Round 0's anomaly scores of the pool: above ½, and scored (defect pretext only).
+    var savedAnomaly: (above: Int, pool: Int)?
+
+    /// Reads what the operator's round 0 line says: the pretraining state and, when round 0
+    /// scored the parts, how the pool ranks (read once per change, not per frame).
+    func readRoundZero() {
+        savedPretraining = try? session.workspace.pretrainingSummary()
+        let pool = Set(((try? session.workspace.items(in: .pool)) ?? []).map(\.id))
+        let scores = ((try? session.workspace.anomalyScores()) ?? []).filter { pool.contains($0.itemID) }
+        savedAnomaly = scores.isEmpty ? nil : (scores.filter { $0.score > 0.5 }.count, scores.count)
+    }
     var seenHeatmapVersion = -1
     /// The round whose model the heatmaps and the pool predictions come from.
     var loadedRound = 0
@@ -97,7 +108,7 @@ public final class LabelApp {
         }
         heatmaps = try HeatmapWorker(checkpoint: session.workspace.checkpointPath(of: round), explainer: try session.explainer())
         loadedRound = round.number
-        savedPretraining = try? session.workspace.pretrainingSummary()
+        readRoundZero()
         guard let output = fdopen(dup(outputDescriptor), "w"), let input = fdopen(dup(inputDescriptor), "r") else {
             throw TerminalError(message: "cannot open the terminal streams")
         }
@@ -324,7 +335,7 @@ public final class LabelApp {
         let retrainVersion = retrainer.currentVersion
         if retrainVersion != lastRetrainVersion {
             lastRetrainVersion = retrainVersion
-            savedPretraining = try? session.workspace.pretrainingSummary()
+            readRoundZero()
             changed = true
             switch retrainer.state {
             case .finished(let round, let previous):
@@ -365,7 +376,7 @@ public final class LabelApp {
         let changes = try session.workspace.changesByOthers
         guard changes != seenChanges else { return false }
         seenChanges = changes
-        savedPretraining = try? session.workspace.pretrainingSummary()
+        readRoundZero()
         if let active = try session.workspace.activeRound(), active.number != loadedRound, !retrainer.isRunning {
             try modelChanged()
             state.message = "Round \(active.number) is now in use (changed outside this screen)."
@@ -417,7 +428,7 @@ public final class LabelApp {
                 var preview: [FeedbackRecord]?
                 if case .revert(let selection, _) = state.confirmation { preview = try? session.workspace.answers(matching: selection) }
                 OperatorScreen(rounds: (try? session.rounds()) ?? [], pending: pending, settings: session.settings, revertPreview: preview,
-                               pretraining: savedPretraining, pretrainingRuns: retrainer.isPretraining)
+                               pretraining: savedPretraining, pretrainingRuns: retrainer.isPretraining, anomaly: savedAnomaly)
                     .draw(state, on: painter, layout: layout)
             }
         }

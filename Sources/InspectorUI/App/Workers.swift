@@ -136,7 +136,7 @@ final class HeatmapWorker: @unchecked Sendable {
 /// - the next round, through the session's one retraining recipe (`LoopSession.retrain`: the
 ///   round, then the new round's pool predictions, cached beside its checkpoint, so the UI
 ///   thread's refresh only reads them);
-/// - the workspace's self-supervised pretraining (round 0), resumed from its last finished
+/// - the workspace's pretraining without labels (round 0), resumed from its last finished
 ///   epoch unless restarted; cancelling it keeps the epochs done.
 final class TrainingWorker: @unchecked Sendable {
     enum Job: Equatable {

@@ -12,6 +12,9 @@ struct OperatorScreen {
     var pretraining: PretrainingSummary?
     /// Pretraining runs in the background now.
     var pretrainingRuns = false
+    /// Round 0's anomaly scores of the pool parts (defect pretext only): how many, and how
+    /// many above ½.
+    var anomaly: (above: Int, pool: Int)? = nil
 
     func draw(_ state: ScreenState, on painter: Painter, layout: Layout) {
         if case .revert(let selection, _) = state.confirmation {
@@ -44,12 +47,12 @@ struct OperatorScreen {
                         row: chartRow + 4, column: 2, dim: true)
         }
         if chartRow + 5 < layout.messageRow {
-            painter.put(Self.roundZero(pretraining, running: pretrainingRuns), row: chartRow + 5, column: 2, dim: true)
+            painter.put(Self.roundZero(pretraining, running: pretrainingRuns, anomaly: anomaly), row: chartRow + 5, column: 2, dim: true)
         }
     }
 
     /// What round 0 (the pretrained backbone) is, in one line.
-    static func roundZero(_ pretraining: PretrainingSummary?, running: Bool = false) -> String {
+    static func roundZero(_ pretraining: PretrainingSummary?, running: Bool = false, anomaly: (above: Int, pool: Int)? = nil) -> String {
         if running {
             return "round 0: pretraining in the background (the bar above; c stops it, keeping the epochs done)"
         }
@@ -59,8 +62,9 @@ struct OperatorScreen {
         guard pretraining.isFinished else {
             return "round 0: pretraining stopped after epoch \(pretraining.epochsDone) of \(pretraining.epochs) (B resumes)"
         }
+        let ranked = anomaly.map { "; anomaly score above 0.5 for \($0.above) of \($0.pool) pool parts (label --query anomaly asks them first)" }
         return String(format: "round 0: pretrained on %d unlabelled images, %d epochs, loss %.3f — rounds from scratch start from it",
-                      pretraining.images, pretraining.epochs, pretraining.losses.last ?? .nan)
+                      pretraining.images, pretraining.epochs, pretraining.losses.last ?? .nan) + (ranked ?? "")
     }
 
     /// The rounds as a table in fixed columns (numbers right-aligned under their headings),

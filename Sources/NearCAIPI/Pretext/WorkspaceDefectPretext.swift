@@ -39,7 +39,7 @@ extension Workspace {
         notes["method"] = options.method.rawValue
         let secondsBefore = notes["seconds"].flatMap(Double.init) ?? 0
         while !run.isFinished {
-            if DefectPretext.rescoresBefore(epochAfter: run.epochsDone, of: options.epochs) {
+            if options.setsSuspectsAside, DefectPretext.rescoresBefore(epochAfter: run.epochsDone, of: options.epochs) {
                 pretext.rescore(with: run.model)
                 notes["suspects"] = pretext.suspectsNote
             }

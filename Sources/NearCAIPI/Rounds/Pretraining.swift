@@ -3,7 +3,7 @@ import Foundation
 import Imaging
 import NeuralNet
 
-/// What a workspace's self-supervised pretraining did, and the backbone it left.
+/// What a workspace's pretraining did (any method), and the network it left as round 0.
 public struct PretrainingSummary: Sendable, Equatable {
     /// Images it learnt from (every usable original outside the test split).
     public var images: Int
@@ -45,8 +45,9 @@ extension Workspace {
         try [Split.pool, .train, .validation].flatMap { try items(in: $0) }.filter { $0.origin == .original }.sorted { $0.id < $1.id }
     }
 
-    /// Self-supervised pretraining of the workspace's network on its own unlabelled images
-    /// (two views per image, SimCLR's NT-Xent or SimSiam's negative cosine; Docs/Pretraining.md). Resumes from the state of
+    /// Pretraining of the workspace's network on its own unlabelled images (Docs/Pretraining.md):
+    /// the defect pretext (`pretrainOnDefects`), or two views per image with SimCLR's NT-Xent or
+    /// SimSiam's negative cosine. Resumes from the state of
     /// the last finished epoch unless `restart`; after every epoch the state is written
     /// atomically, and when the last epoch is done the backbone is written as round 0, from
     /// which the first round (and every round trained from scratch) starts. `progress`

@@ -1,5 +1,6 @@
 import FileAccess
 import Foundation
+import NeuralNet
 import Imaging
 
 /// How `init` builds a workspace.
@@ -17,7 +18,7 @@ public struct WorkspaceOptions: Sendable {
     /// Exactly this many validation images (stratified) — a small labelled validation set, as
     /// an active-learning budget has; nil: the validation fraction of `split`.
     public var validationCount: Int? = nil
-    public var architecture = "resnet18-w4"
+    public var architecture = Architecture.standard.rawValue
     public var inputSize = 128
     public var seed: UInt64 = 1
 
@@ -186,7 +187,7 @@ public final class Workspace {
         public var perSplit: [Split: [ClassLabel?: Int]] = [:]
         public var pendingFeedback = 0
         public var rounds: [Round] = []
-        /// Round 0, self-supervised pretraining, when it was run (finished or not).
+        /// Round 0, pretraining without labels, when it was run (finished or not).
         public var pretraining: PretrainingSummary?
         public var hasPretrainedBackbone = false
     }

@@ -50,7 +50,7 @@ extension Workspace {
     /// The network every round trains (`ResNetConfiguration.named`).
     public var architecture: String {
         get throws {
-            try setting(.architecture, fallback: "resnet18-w4", expected: "resnet18 or resnet18-wK with K 1, 2, 4 or 8") {
+            try setting(.architecture, fallback: Architecture.standard.rawValue, expected: "resnet18 or resnet18-wK with K 1, 2, 4 or 8") {
                 ResNetConfiguration.named($0, inputChannels: 3, inputSize: 128, classCount: 2) == nil ? nil : $0
             }
         }

@@ -42,7 +42,7 @@ enum InitCommand: Command {
         name: "--validation", placeholder: "N", help: "exactly N validation images (stratified); the others split by the remaining fractions",
         format: .wholeNumber(in: 1...1_000_000), note: "a small labelled validation set, as an active-learning budget has")
     static let architecture = Option<String>(name: "--arch", placeholder: "NAME", help: "the model, recorded for training",
-                                             format: .oneOf(["resnet18-w4", "resnet18"]), default: WorkspaceOptions().architecture)
+                                             format: .oneOf(Architecture.allCases.map(\.rawValue)), default: WorkspaceOptions().architecture)
     /// Its default depends on --arch: resnet18 is made for 224 pixels.
     static let input = Option<Int?>(name: "--input", placeholder: "N", help: "model input side", format: .wholeNumber(in: 32...512),
                                     defaultDescription: "128; resnet18: 224")
@@ -64,7 +64,7 @@ enum InitCommand: Command {
         options.initialTrain = try arguments[initialTrain]
         options.validationCount = try arguments[validationCount]
         options.architecture = try arguments[architecture]
-        options.inputSize = try arguments[input] ?? (options.architecture == "resnet18" ? 224 : 128)
+        options.inputSize = try arguments[input] ?? Architecture(rawValue: options.architecture)!.defaultInputSize
         options.seed = try arguments[seed]
 
         let summary: WorkspaceSummary

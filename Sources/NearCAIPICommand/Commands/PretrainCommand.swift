@@ -9,7 +9,7 @@ import Glibc
 /// Set by SIGINT / SIGTERM while pretraining: stop after the batch, keep the epochs done.
 nonisolated(unsafe) private var stopRequested: Int32 = 0
 
-/// `nearcaipi pretrain`: self-supervised pretraining of a workspace's network on its own
+/// `nearcaipi pretrain`: pretraining of a workspace's network, without labels, on its own
 /// unlabelled images, before the first label.
 enum PretrainCommand: Command {
     static let name = "pretrain"
@@ -67,23 +67,41 @@ enum PretrainCommand: Command {
         name: "--defect-map", placeholder: "on|off",
         help: "defects: also train a dense head that maps where the synthetic defects are (eval-detection gives its pixel AUROC)",
         format: .choice, default: .off, note: "off: it measured below the image output alone so far (Docs/Pretraining.md)")
+    static let mapWeight = Option<Float>(name: "--map-weight", placeholder: "λ", help: "with --defect-map on: the weight of the map's loss beside the image's",
+                                         format: .number(.strictlyBetween(0, 100)), default: PretrainingOptions().mapLossWeight)
+    static let suspects = Option<TrainCommand.Switch>(
+        name: "--suspects", placeholder: "on|off",
+        help: "defects: show parts the network already calls defective only with synthetic defects, so real defects in the pool "
+            + "are not learnt as normal", format: .choice, default: .on)
     static let restart = Flag(name: "--restart", help: "start again from random weights instead of resuming")
     static let show = Option<Int?>(name: "--show", placeholder: "N",
                                    help: "do not train: write N examples of synthetic defects on the workspace's parts to --out",
                                    format: .wholeNumber(in: 1...1000))
     static let out = Option<String?>(name: "--out", placeholder: "DIR", help: "with --show: the folder for the examples", format: .text)
-    static let parameters: [any Parameter] = [Positional.workspace, epochs, batch, temperature, method, crop, defectMap, seed, restart,
-                                              show, out]
+    static let parameters: [any Parameter] = [Positional.workspace, epochs, batch, temperature, method, crop, defectMap, mapWeight,
+                                              suspects, seed, restart, show, out]
 
-    /// The options the command line gives, with the workspace's suggestion where it says nothing.
-    static func options(_ arguments: Arguments, for workspace: Workspace) throws -> PretrainingOptions {
+    /// Options that belong to another method, or to an option not given: usage errors, found
+    /// before anything is opened.
+    static func checkCombinations(_ arguments: Arguments) throws {
         let method = try arguments[method]
         for option in [temperature as any Parameter, crop] where method == .defects && arguments.isGiven(option) {
             throw UsageError("option '\(option.kind.name!)' belongs to the contrastive methods (simclr, simsiam), not to defects")
         }
-        if method != .defects, arguments.isGiven(defectMap) {
-            throw UsageError("option '--defect-map' belongs to the defects method")
+        for option in [defectMap as any Parameter, suspects] where method != .defects && arguments.isGiven(option) {
+            throw UsageError("option '\(option.kind.name!)' belongs to the defects method")
         }
+        if try arguments[defectMap] == .off, arguments.isGiven(mapWeight) {
+            throw UsageError("option '--map-weight' needs '--defect-map on'")
+        }
+        let examples = try arguments[show], folder = try arguments[out]
+        if examples != nil, folder == nil { throw UsageError("option '--show' needs '--out DIR'") }
+        if examples == nil, folder != nil { throw UsageError("option '--out' goes with '--show'") }
+    }
+
+    /// The options the command line gives, with the workspace's suggestion where it says nothing.
+    static func options(_ arguments: Arguments, for workspace: Workspace) throws -> PretrainingOptions {
+        let method = try arguments[method]
         var options = try workspace.suggestedPretrainingOptions(method: method)
         if let epochs = try arguments[epochs] { options.epochs = epochs }
         options.batchSize = try arguments[batch]
@@ -91,6 +109,8 @@ enum PretrainCommand: Command {
         options.seed = try arguments[seed]
         options.minimumCropArea = try arguments[crop]
         options.defectMap = try arguments[defectMap] == .on
+        options.mapLossWeight = try arguments[mapWeight]
+        options.setsSuspectsAside = try arguments[suspects] == .on
         return options
     }
 
@@ -105,9 +125,8 @@ enum PretrainCommand: Command {
 
     static func run(_ arguments: Arguments) throws {
         let path = try arguments.positionals([Positional.workspace])[0]
+        try checkCombinations(arguments)
         let examples = try arguments[show], folder = try arguments[out]
-        if examples != nil, folder == nil { throw UsageError("option '--show' needs '--out DIR'") }
-        if examples == nil, folder != nil { throw UsageError("option '--out' goes with '--show'") }
         let workspace: Workspace
         do { workspace = try Workspace(opening: path) } catch { throw RuntimeFailure(error) }
         if let examples, let folder {

@@ -40,14 +40,17 @@ enum SampleCommand: Command {
             }
             return (width, height)
         })
+    static let nokShare = Option<Double>(name: "--nok-share", placeholder: "F", help: "the chance that a part is defective",
+                                         format: .number(.fraction), default: SampleDatasetSpec.standardNOKShare,
+                                         note: "e.g. 0.05 for a pool as clean as a plant's")
     static let force = Flag(name: "--force", help: "write into DIR even if it already holds files")
-    static let parameters: [any Parameter] = [out, family, count, size, seed, camera, force]
+    static let parameters: [any Parameter] = [out, family, count, size, seed, camera, nokShare, force]
 
     static func run(_ arguments: Arguments) throws {
         _ = try arguments.positionals([])
         let directory = try arguments[out]
         let spec = SampleDatasetSpec(family: try arguments[family], count: try arguments[count], size: try arguments[size],
-                                     seed: try arguments[seed], camera: try arguments[camera])
+                                     seed: try arguments[seed], camera: try arguments[camera], nokShare: try arguments[nokShare])
         if BinaryFile.exists(directory) {
             guard BinaryFile.isDirectory(directory) else {
                 throw RuntimeFailure("\(directory): exists and is not a directory")

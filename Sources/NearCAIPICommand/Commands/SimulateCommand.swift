@@ -93,7 +93,7 @@ enum SimulateCommand: Command {
     static let forcePromotion = Flag(name: "--force-promotion",
                                      help: "every round replaces the model in use, even when worse on the validation split")
     static let architecture = Option<String>(name: "--arch", placeholder: "NAME", help: "the model",
-                                             format: .oneOf(["resnet18-w4", "resnet18"]), default: standard.workspace.architecture)
+                                             format: .oneOf(Architecture.allCases.map(\.rawValue)), default: standard.workspace.architecture)
     /// Its default depends on --arch: resnet18 is made for 224 pixels.
     static let input = Option<Int?>(name: "--input", placeholder: "S", help: "model input side", format: .wholeNumber(in: 32...512),
                                     defaultDescription: "128; resnet18: 224")
@@ -163,7 +163,7 @@ enum SimulateCommand: Command {
             throw UsageError("option '\(option.kind.name!)' needs '--pretrain'")
         }
         plan.workspace.architecture = try arguments[architecture]
-        plan.workspace.inputSize = try arguments[input] ?? (plan.workspace.architecture == "resnet18" ? 224 : 128)
+        plan.workspace.inputSize = try arguments[input] ?? Architecture(rawValue: plan.workspace.architecture)!.defaultInputSize
         guard BinaryFile.isDirectory(data) else { throw RuntimeFailure("\(data): no such data folder") }
 
         let start = monotonicSeconds()

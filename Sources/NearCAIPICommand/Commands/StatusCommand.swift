@@ -41,7 +41,7 @@ enum StatusCommand: Command {
         var images: Images
         var splits: [String: SplitCounts]
         var pending_feedback: Int
-        /// Round 0: self-supervised pretraining (null when never run).
+        /// Round 0: pretraining without labels (null when never run).
         var pretraining: Pretraining?
         var rounds: [RoundEntry]
         struct Pretraining: Encodable {

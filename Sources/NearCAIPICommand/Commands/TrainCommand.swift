@@ -28,7 +28,7 @@ enum TrainCommand: Command {
     static let out = Option<String>(name: "--out", placeholder: "CHECKPOINT", help: "the checkpoint file to write", format: .text)
     static let architecture = Option<String>(
         name: "--arch", placeholder: "NAME", help: "the model",
-        format: .oneOf(["resnet18-w4", "resnet18-w2", "resnet18-w8", "resnet18"]), default: "resnet18-w4")
+        format: .oneOf(Architecture.allCases.map(\.rawValue)), default: Architecture.standard.rawValue)
     /// Its default depends on --arch: resnet18 is made for 224 pixels.
     static let size = Option<Int?>(name: "--size", placeholder: "S", help: "input side in pixels", format: .wholeNumber(in: 32...512),
                                    defaultDescription: "128; resnet18: 224")
@@ -91,7 +91,7 @@ enum TrainCommand: Command {
         let data = try arguments[Self.data]
         let out = try arguments[Self.out]
         let architecture = try arguments[Self.architecture]
-        let size = try arguments[Self.size] ?? (architecture == "resnet18" ? 224 : 128)
+        let size = try arguments[Self.size] ?? Architecture(rawValue: architecture)!.defaultInputSize
         let options = try trainingOptions(arguments)
         let validationShare = try arguments[validation]
         let seed = options.seed

@@ -3,6 +3,26 @@ import Glibc
 #endif
 import SeededRandom
 
+/// The networks the product trains, by the names checkpoints, settings and the command line
+/// use: the paper's ResNet-18 and narrower ones (width 64/K for K = 2, 4, 8).
+public enum Architecture: String, CaseIterable, Sendable {
+    case resnet18w4 = "resnet18-w4"
+    case resnet18w2 = "resnet18-w2"
+    case resnet18w8 = "resnet18-w8"
+    case resnet18
+
+    /// The product's default: interactive on two CPU cores.
+    public static let standard = Architecture.resnet18w4
+
+    /// The input side it is made for: the paper's 224 for the full network, 128 for the
+    /// narrow ones.
+    public var defaultInputSize: Int { self == .resnet18 ? 224 : 128 }
+
+    public func configuration(inputChannels: Int, inputSize: Int? = nil, classCount: Int = 2) -> ResNetConfiguration {
+        ResNetConfiguration.named(rawValue, inputChannels: inputChannels, inputSize: inputSize ?? defaultInputSize, classCount: classCount)!
+    }
+}
+
 /// What defines a ResNet of the family: topology, widths, input and classes.
 public struct ResNetConfiguration: Equatable, Sendable {
     /// Name written into checkpoints, e.g. "resnet18-w4".

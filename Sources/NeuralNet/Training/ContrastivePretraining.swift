@@ -39,6 +39,10 @@ public struct PretrainingOptions: Sendable, Equatable {
     public var defectMap = false
     /// Defect pretext with a head: the weight λ of the map loss, L = L_image + λ · L_map.
     public var mapLossWeight: Float = 1
+    /// Defect pretext: parts the network already calls defective are shown only with
+    /// synthetic defects (the engine's suspects), so real defects in the pool are not taught
+    /// as normal.
+    public var setsSuspectsAside = true
     public var seed: UInt64 = 1
 
     public init() {}
@@ -146,15 +150,11 @@ public final class ContrastivePretraining {
     public func runEpoch(on images: Tensor, progress: (PretrainingProgress) -> Bool = { _ in true }) -> Bool {
         precondition(images.shape[0] >= 2, "pretraining needs at least two images")
         let epoch = epochsDone + 1
-        // Whole batches of at least two images (a lone last image has no negatives).
-        var (random, order, batchSize, batches) = PretrainingState.beginEpoch(epoch, count: images.shape[0], options: options,
-                                                                              optimizer: optimizer)
         model.setTraining(true)
         head.setTraining(true)
         predictor?.setTraining(true)
-        var lossSum: Float = 0
-        for batch in 0..<batches {
-            let slice = Array(order[(batch * batchSize)..<((batch + 1) * batchSize)])
+        let mean = PretrainingState.runEpoch(epoch, count: images.shape[0], options: options, optimizer: optimizer,
+                                             progress: progress) { slice, random in
             let originals = Self.gather(images, slice)
             let first = ContrastiveViews.view(of: originals, minimumArea: options.minimumCropArea, random: &random)
             let second = ContrastiveViews.view(of: originals, minimumArea: options.minimumCropArea, random: &random)
@@ -171,15 +171,11 @@ public final class ContrastivePretraining {
                 (loss, dz) = NTXent.loss(projections, temperature: options.temperature)
             }
             model.backward(embeddingGradient: head.backward(dz))
-            optimizer.step()
-            lossSum += loss
-            if !progress(PretrainingProgress(epoch: epoch, epochs: options.epochs, batch: batch + 1, batchesPerEpoch: batches,
-                                             loss: lossSum / Float(batch + 1))) {
-                return false
-            }
+            return loss
         }
+        guard let mean else { return false }
         epochsDone = epoch
-        losses.append(lossSum / Float(max(batches, 1)))
+        losses.append(mean)
         return true
     }
 

@@ -59,34 +59,28 @@ public final class PretextTraining {
                          progress: (PretrainingProgress) -> Bool = { _ in true }) -> Bool {
         precondition(count >= 2, "pretraining needs at least two images")
         let epoch = epochsDone + 1
-        var (random, order, batchSize, batches) = PretrainingState.beginEpoch(epoch, count: count, options: options, optimizer: optimizer)
-        var lossSum: Float = 0
-        for batch in 0..<batches {
-            let data = makeBatch(Array(order[(batch * batchSize)..<((batch + 1) * batchSize)]), &random)
+        let mean = PretrainingState.runEpoch(epoch, count: count, options: options, optimizer: optimizer, progress: progress) { indices, random in
+            let data = makeBatch(indices, &random)
             model.zeroGradients()
             let mapping = model.defectHead != nil && data.mapTargets != nil
             model.computesDefectMap = mapping
+            defer { model.computesDefectMap = false }
             let (logits, _) = model.forward(data.images, training: true)
             var (loss, gradient) = softmaxCrossEntropy(logits: logits, labels: data.labels)
-            if mapping, let targets = data.mapTargets, let map = model.lastDefectMap {
-                var (mapLoss, mapGradient) = DefectMapLoss.loss(logits: map, targets: targets, weights: data.mapWeights)
-                let lambda = options.mapLossWeight
-                for i in mapGradient.data.indices { mapGradient.data[i] *= lambda }
-                loss += lambda * mapLoss
-                model.backward(gradient, defectMapGradient: mapGradient)
-            } else {
+            guard mapping, let targets = data.mapTargets, let map = model.lastDefectMap else {
                 model.backward(gradient)
+                return loss
             }
-            model.computesDefectMap = false
-            optimizer.step()
-            lossSum += loss
-            if !progress(PretrainingProgress(epoch: epoch, epochs: options.epochs, batch: batch + 1, batchesPerEpoch: batches,
-                                             loss: lossSum / Float(batch + 1))) {
-                return false
-            }
+            var (mapLoss, mapGradient) = DefectMapLoss.loss(logits: map, targets: targets, weights: data.mapWeights)
+            let lambda = options.mapLossWeight
+            for i in mapGradient.data.indices { mapGradient.data[i] *= lambda }
+            loss += lambda * mapLoss
+            model.backward(gradient, defectMapGradient: mapGradient)
+            return loss
         }
+        guard let mean else { return false }
         epochsDone = epoch
-        losses.append(lossSum / Float(max(batches, 1)))
+        losses.append(mean)
         return true
     }
 
@@ -115,6 +109,6 @@ public final class PretextTraining {
     static func describe(_ options: PretrainingOptions) -> String {
         "method=\(options.method.rawValue) epochs=\(options.epochs) batch=\(options.batchSize) lr=\(options.learningRate) "
             + "decay=\(options.weightDecay) seed=\(options.seed)"
-            + (options.defectMap ? " map=\(options.mapLossWeight)" : "")
+            + (options.defectMap ? " map=\(options.mapLossWeight)" : "") + (options.setsSuspectsAside ? "" : " suspects=off")
     }
 }

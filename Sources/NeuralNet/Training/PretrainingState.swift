@@ -112,17 +112,30 @@ enum PretrainingState {
 }
 
 extension PretrainingState {
-    /// The start of epoch `epoch` of either method: its generator (from the seed and the
-    /// epoch's number alone, so a resumed run draws what the uninterrupted one would), the
-    /// learning rate of the cosine schedule set on `optimizer`, and the shuffled order of
-    /// `count` images cut into whole batches.
-    static func beginEpoch(_ epoch: Int, count: Int, options: PretrainingOptions, optimizer: Adam)
-        -> (random: SplitMix64, order: [Int], batchSize: Int, batches: Int) {
+    /// Epoch `epoch` of either method: its generator (from the seed and the epoch's number
+    /// alone, so a resumed run draws what the uninterrupted one would), the learning rate of
+    /// the cosine schedule set on `optimizer`, the shuffled order of `count` images cut into
+    /// whole batches (a lone last image would have no negatives), and after each batch —
+    /// `step` runs it, returning its loss — the progress report. The epoch's mean loss, or nil
+    /// when `progress` asked to stop (the epoch then does not count).
+    static func runEpoch(_ epoch: Int, count: Int, options: PretrainingOptions, optimizer: Adam,
+                         progress: (PretrainingProgress) -> Bool,
+                         step: (_ indices: [Int], _ random: inout SplitMix64) -> Float) -> Float? {
         var random = SplitMix64(seed: SplitMix64.mix(options.seed &+ UInt64(epoch) &* 0x9E37_79B9_7F4A_7C15))
         optimizer.learningRate = options.learningRate * 0.5 * (1 + cosf(Float.pi * Float(epoch - 1) / Float(max(options.epochs, 1))))
         var order = Array(0..<count)
         for i in stride(from: count - 1, to: 0, by: -1) { order.swapAt(i, random.integer(0, i)) }
         let batchSize = min(options.batchSize, count)
-        return (random, order, batchSize, count / batchSize)
+        let batches = count / batchSize
+        var lossSum: Float = 0
+        for batch in 0..<batches {
+            lossSum += step(Array(order[(batch * batchSize)..<((batch + 1) * batchSize)]), &random)
+            optimizer.step()
+            if !progress(PretrainingProgress(epoch: epoch, epochs: options.epochs, batch: batch + 1, batchesPerEpoch: batches,
+                                             loss: lossSum / Float(batch + 1))) {
+                return nil
+            }
+        }
+        return lossSum / Float(max(batches, 1))
     }
 }
