@@ -39,6 +39,27 @@ import TestSupport
         #expect(FileManager.default.contents(atPath: out + "/weld_0004_heatmap.png") == heatmap)
     }
 
+    /// An MVTec layout repeats file names across defect folders: each image keeps its own
+    /// files, and each printed path points at its own map.
+    @Test func imagesOfTheSameNameInOtherFoldersKeepTheirOwnFiles() throws {
+        let directory = TemporaryDirectory("explain-names")
+        defer { directory.remove() }
+        let other = repositoryRoot() + "/SampleData/weld/nok/weld_0005.png"
+        for (folder, source) in [("crack", Self.image), ("hole", other)] {
+            try FileManager.default.createDirectory(atPath: directory.file("test/\(folder)"), withIntermediateDirectories: true)
+            try FileManager.default.copyItem(atPath: source, toPath: directory.file("test/\(folder)/000.png"))
+        }
+        let out = directory.file("maps")
+        let result = try Tool.run(["explain", Self.checkpoint, directory.file("test/crack/000.png"), directory.file("test/hole/000.png"),
+                                   directory.file("test/crack/000.png"), "--out", out, "--masks", "20"])
+        #expect(result.status == 0, "\(result.standardError)")
+        let written = try FileManager.default.contentsOfDirectory(atPath: out).filter { $0.hasSuffix("_overlay.png") }.sorted()
+        #expect(written == ["crack_000-2_overlay.png", "crack_000_overlay.png", "hole_000_overlay.png"])
+        #expect(result.standardOutput.contains("test/crack/000.png: ") && result.standardOutput.contains("→ \(out)/crack_000_overlay.png"))
+        #expect(result.standardOutput.contains("test/hole/000.png: ") && result.standardOutput.contains("→ \(out)/hole_000_overlay.png"))
+        #expect(FileManager.default.contents(atPath: out + "/crack_000_heatmap.png") != FileManager.default.contents(atPath: out + "/hole_000_heatmap.png"))
+    }
+
     @Test(arguments: [
         (["explain"], "missing the workspace or checkpoint"),
         (["explain", "model.safetensors"], "missing the image(s) to explain"),

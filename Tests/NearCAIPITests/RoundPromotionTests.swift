@@ -63,10 +63,30 @@ import TestSupport
         #expect(third.status == .candidate)
         try workspace.discard(round: third.number)
         #expect(try workspace.rounds().map(\.status) == [.active, .rolledBack, .discarded])
-        #expect(throws: WorkspaceError.self) { try workspace.rollback(to: 3) }
+        do {
+            try workspace.rollback(to: 3)
+            Issue.record("a discarded round was rolled back to")
+        } catch let error as WorkspaceError {
+            #expect(error.message.contains("round 3 was discarded"), "\(error.message)")
+        }
 
         // Forced: the same kind of round goes live.
         let (forced, _) = try session.retrain(options: untrained, fromScratch: true, promotion: .always)
         #expect(try forced.status == .active && workspace.activeRound()?.number == 4)
+
+        // A later rollback leaves the discarded round discarded — so it can never go live
+        // without the promotion rule — and a candidate a candidate.
+        try session.rollback(to: 1)
+        let (fifth, _) = try session.retrain(options: untrained, fromScratch: true)
+        #expect(fifth.status == .candidate)
+        try session.rollback(to: 1)
+        #expect(try workspace.rounds().map(\.status) == [.active, .rolledBack, .discarded, .rolledBack, .candidate])
+        #expect(throws: WorkspaceError.self) { try workspace.rollback(to: 3) }
+        do {
+            try workspace.rollback(to: 5)
+            Issue.record("a candidate was rolled back to")
+        } catch let error as WorkspaceError {
+            #expect(error.message.contains("promote it instead"), "\(error.message)")
+        }
     }
 }

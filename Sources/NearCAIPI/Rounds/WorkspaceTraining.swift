@@ -164,10 +164,20 @@ extension Workspace {
     /// Makes round `number` active again; later rounds are marked rolled back (kept). A
     /// rollback restores a model: the answers the later rounds trained on — labels, painted
     /// masks — stay true and wait for the next round (`revert` is how answers are withdrawn).
+    /// Only a round that went live can be made active again this way: a candidate is promoted,
+    /// a discarded or failed round never is.
     public func rollback(to number: Int) throws {
-        guard try rounds().contains(where: { $0.number == number && [.active, .superseded, .rolledBack].contains($0.status) }) else {
+        guard let round = try rounds().first(where: { $0.number == number }) else {
             throw WorkspaceError(path, "no round \(number) to roll back to")
         }
-        try store.rollback(to: number)
+        switch round.status {
+        case .active, .superseded, .rolledBack: try store.rollback(to: number)
+        case .candidate:
+            throw WorkspaceError(path, "round \(number) is a candidate that never went live: promote it instead of rolling back to it")
+        case .discarded:
+            throw WorkspaceError(path, "round \(number) was discarded and never went live; it cannot be rolled back to")
+        case .failed:
+            throw WorkspaceError(path, "round \(number) did not finish training; it cannot be rolled back to")
+        }
     }
 }

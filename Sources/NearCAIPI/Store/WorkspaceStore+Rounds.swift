@@ -67,7 +67,12 @@ extension WorkspaceStore {
         try database.transaction {
             try database.query("UPDATE feedback SET round_id = NULL WHERE round_id IN (SELECT id FROM rounds WHERE number > ?)",
                                [.integer(Int64(number))])
-            try database.query("UPDATE rounds SET status = 'rolled_back' WHERE number > ?", [.integer(Int64(number))])
+            // Only rounds that went live are rolled back: a candidate stays a candidate (the
+            // operator may still promote it), a discarded or failed round stays what it is —
+            // marked rolled back, it could be rolled back to and go live without ever having
+            // passed the promotion rule.
+            try database.query("UPDATE rounds SET status = 'rolled_back' WHERE number > ? AND status IN ('active', 'superseded', 'rolled_back')",
+                               [.integer(Int64(number))])
             try database.query("UPDATE rounds SET status = 'superseded' WHERE number < ? AND status = 'active'", [.integer(Int64(number))])
             try database.query("UPDATE rounds SET status = 'active' WHERE number = ?", [.integer(Int64(number))])
         }

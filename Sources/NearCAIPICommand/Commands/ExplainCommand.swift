@@ -15,6 +15,8 @@ enum ExplainCommand: Command {
     predicted class and its confidence, and the heatmap of the NOK class (which region, made
     normal, lowers P(NOK) most) with its range, noise and contrast, written as
       DIR/<name>_overlay.png   the image, the heatmap laid over it, and a colour bar
+                               (<name>: the file name, with its folders where two images
+                               given share a name)
       DIR/<name>_heatmap.png   the raw heatmap: 16-bit grey from the map's minimum (0) to its
                                maximum (65535), both stored in the file's text chunks
                                heatmap-min and heatmap-max (with heatmap-noise and -contrast)
@@ -71,7 +73,8 @@ enum ExplainCommand: Command {
         do { try BinaryFile.createDirectory(directory) } catch { throw RuntimeFailure(error.description) }
 
         var failures = 0
-        for path in images {
+        let names = outputNames(images)
+        for (path, base) in zip(images, names) {
             let decoded: DecodedImage
             do { decoded = try ImageFile.read(path) } catch {
                 printError("nearcaipi explain: \(error) (skipped)")
@@ -83,7 +86,6 @@ enum ExplainCommand: Command {
             let result = explainer.explain(input, target: target, classCount: classifier.classNames.count,
                                            probabilities: classifier.probabilityFunction())
             let seconds = monotonicSeconds() - start
-            let base = baseName(path)
             let display = HeatmapDisplay(result, className: classifier.classNames[result.targetClass])
             do {
                 try ImageFile.writePNG(overlayPanel(input, heatmap: result.heatmap, display: display, method: explainer.method),
@@ -110,10 +112,31 @@ enum ExplainCommand: Command {
         return explainer
     }
 
-    static func baseName(_ path: String) -> String {
-        let file = path.split(separator: "/").last.map(String.init) ?? path
-        guard let dot = file.lastIndex(of: ".") else { return file }
-        return String(file[..<dot])
+    /// The output name of each image: its file name without the extension, with as many of
+    /// its folders before it (joined by "_") as it takes to tell it from the other images'
+    /// (an MVTec layout's test/crack/000.png and test/hole/000.png: crack_000, hole_000), and a
+    /// number where even the whole paths agree (the same file given twice).
+    static func outputNames(_ paths: [String]) -> [String] {
+        func parts(_ path: String) -> [String] {
+            var parts = path.split(separator: "/").map(String.init)
+            if let file = parts.last, let dot = file.lastIndex(of: "."), dot != file.startIndex { parts[parts.count - 1] = String(file[..<dot]) }
+            return parts.isEmpty ? [path] : parts
+        }
+        let all = paths.map(parts)
+        var names: [String] = []
+        for (index, own) in all.enumerated() {
+            var depth = 1
+            while depth < own.count,
+                  all.indices.contains(where: { $0 != index && all[$0].suffix(depth) == own.suffix(depth) && all[$0] != own }) {
+                depth += 1
+            }
+            names.append(own.suffix(depth).joined(separator: "_"))
+        }
+        var seen: [String: Int] = [:]
+        return names.map { name in
+            seen[name, default: 0] += 1
+            return seen[name]! == 1 ? name : "\(name)-\(seen[name]!)"
+        }
     }
 
     /// The image and the overlay side by side, then a colour bar (or, for a flat map, a grey
