@@ -46,9 +46,37 @@ import TestSupport
         (["eval-explanations", "--data", "d", "--model", "m", "--methods", "gradcam"], "'--methods' takes rise and/or invrise"),
         (["eval-explanations", "--data", "d", "--model", "m", "--fill", "noise"], "'--fill' takes zero, mean, blur, median, normal or all"),
         (["eval-explanations", "--data", "d", "--model", "m", "--layout", "coco"], "'--layout' must be one of: auto, mvtec, folders"),
+        (["eval-explanations", "--data", "d", "--model", "m.safetensors", "--split", "test"], "'--split test' needs a workspace"),
     ])
     func usageErrors(arguments: [String], message: String) throws {
         try expectUsageError(arguments, message)
+    }
+
+    /// With a workspace, the maps are scored on the parts no round trained on, unless asked.
+    @Test func aWorkspacesMapsAreScoredOnItsTestSplit() throws {
+        let directory = TemporaryDirectory("eval-split")
+        defer { directory.remove() }
+        let data = directory.file("weld"), workspace = directory.file("ws")
+        #expect(try Tool.run(["sample", "--out", data, "--count", "30", "--size", "32"]).status == 0)
+        #expect(try Tool.run(["init", workspace, "--data", data, "--input", "32"]).status == 0)
+        #expect(try Tool.run(["train", workspace, "--epochs", "2"]).status == 0)
+        let status = try Tool.run(["status", workspace, "--json"])
+        let splits = try #require((try JSONSerialization.jsonObject(with: Data(status.standardOutput.utf8)) as? [String: Any])?["splits"]
+            as? [String: [String: Int]])
+        let test = (splits["test"]?["ok"] ?? 0) + (splits["test"]?["nok"] ?? 0) + (splits["test"]?["hidden"] ?? 0)
+        #expect(test > 0 && test < 30)
+        let split = try Tool.run(["eval-explanations", "--data", data, "--model", workspace, "--methods", "invrise", "--masks", "8",
+                                  "--limit", "1"])
+        #expect(split.status == 0, "\(split.standardError)")
+        #expect(split.standardOutput.contains("of \(test) test-split images of 30)"), "\(split.standardOutput)")
+        let all = try Tool.run(["eval-explanations", "--data", data, "--model", workspace, "--methods", "invrise", "--masks", "8",
+                                "--limit", "1", "--split", "all"])
+        #expect(all.status == 0 && all.standardOutput.contains("of 30 images)"), "\(all.standardOutput)")
+        // Another data set holds none of its test parts: said, with the way out.
+        let other = directory.file("cast")
+        #expect(try Tool.run(["sample", "--out", other, "--family", "cast", "--count", "6", "--size", "32"]).status == 0)
+        let wrong = try Tool.run(["eval-explanations", "--data", other, "--model", workspace, "--masks", "8"])
+        #expect(wrong.status == 1 && wrong.standardError.contains("test split is in this data set"), "\(wrong.standardError)")
     }
 
     @Test func aFolderWithoutClassesIsARuntimeFailure() throws {

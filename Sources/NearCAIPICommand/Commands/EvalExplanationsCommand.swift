@@ -11,12 +11,13 @@ enum EvalExplanationsCommand: Command {
     static let name = "eval-explanations"
     static let summary = "score RISE / InvRISE heatmaps against the data set's defect masks (the paper's Table 1)"
     static let discussion = """
-    Classifies every readable image of the data set (model accuracy), then for each NOK image
-    that has a mask computes each method's heatmap with each fill, for the NOK class, and
-    scores it as the main paper does: the top 10 % most salient pixels against the mask
-    (Dice, Jaccard), hit accuracy (the most salient pixel lies in the mask), plus the
-    threshold-free pixel AUROC and the median contrast of the maps (structure over the noise
-    of the masks). "ceiling" is what a perfect map would score on Dice and Jaccard: with the
+    Classifies every readable image of the data set (model accuracy) — with a workspace as
+    --model only its test split, the parts no round trained on, unless --split all — then
+    for each NOK image that has a mask computes each method's heatmap with each fill, for
+    the NOK class, and scores it as the main paper does: the top 10 % most salient pixels
+    against the mask (Dice, Jaccard), hit accuracy (the most salient pixel lies in the mask),
+    plus the threshold-free pixel AUROC and the median contrast of the maps (structure over
+    the noise of the masks). "ceiling" is what a perfect map would score on Dice and Jaccard: with the
     top 10 % binarisation, a defect smaller than a tenth of the image caps both.
     Each map costs one forward pass per mask (about 4 s for 1000 masks of the default model on
     2 cores), so a run computes methods × fills × NOK images maps: --limit and --masks bound it.
@@ -66,8 +67,19 @@ enum EvalExplanationsCommand: Command {
     static let seed = Option<UInt64>(name: "--seed", placeholder: "N", help: "mask seed", format: .nonNegativeWholeNumber, default: 1)
     static let csv = Option<String?>(name: "--csv", placeholder: "FILE", help: "also write the table as CSV", format: .text)
     static let json = Flag(name: "--json", help: "print the table as JSON instead of text")
+    enum Images: String, CaseIterable, Sendable {
+        /// The workspace's test split: parts no round trained on.
+        case test
+        /// Every readable image of the data set.
+        case all
+    }
+    static let split = Option<Images?>(
+        name: "--split", placeholder: "test|all", help: "which images: a workspace's test split (parts no round trained on), or all",
+        format: .choice, defaultDescription: "test with a workspace as --model, all with a checkpoint",
+        note: "a model scored on the parts it trained on flatters itself")
     static let parameters: [any Parameter] = [data, model, SharedParameters.layout, SharedParameters.okFolders,
-                                              SharedParameters.nokFolders, methods, fills, normal, limit, masks, grid, seed, csv, json]
+                                              SharedParameters.nokFolders, split, methods, fills, normal, limit, masks, grid, seed, csv,
+                                              json]
 
     struct Row: Codable {
         var method: String
@@ -101,11 +113,29 @@ enum EvalExplanationsCommand: Command {
         let masks = RISEMasks(count: try arguments[Self.masks], grid: try arguments[grid], seed: try arguments[seed])
         let layout = try arguments[SharedParameters.layout]
 
+        let chosen = try arguments[split]
+        if chosen == .test, !BinaryFile.isDirectory(modelPath) {
+            throw UsageError("'--split test' needs a workspace as '--model': a checkpoint has no splits")
+        }
         let (classifier, workspace) = try ModelSource.open(modelPath)
         var dataset = try TrainCommand.openDataset(data, arguments, layout: layout)
-        let loaded = dataset.load(size: classifier.inputSize, channels: classifier.channels)
+        var loaded = dataset.load(size: classifier.inputSize, channels: classifier.channels)
         for problem in dataset.problems { printError("nearcaipi eval-explanations: \(problem) (skipped)") }
         guard !loaded.isEmpty else { throw RuntimeFailure("\(data): no readable image") }
+        var which = "images"
+        if let workspace, (chosen ?? .test) == .test {
+            // The test split's originals, by their path below the data root (the data set the
+            // workspace was made over).
+            let test: Set<String>
+            do { test = Set(try workspace.items(in: .test).filter { $0.origin == .original }.map(\.path)) } catch { throw RuntimeFailure(error) }
+            let all = loaded.count
+            loaded = loaded.filter { test.contains($0.item.path) }
+            guard !loaded.isEmpty else {
+                throw RuntimeFailure("\(data): none of the \(test.count) images of the workspace's test split is in this data set — "
+                                     + "give the data set the workspace was made over, or --split all")
+            }
+            which = "test-split images of \(all)"
+        }
 
         // Model accuracy over every readable image, in batches of 32.
         var correct = 0
@@ -175,8 +205,8 @@ enum EvalExplanationsCommand: Command {
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             print(String(decoding: try encoder.encode(report), as: UTF8.self))
         } else {
-            print(String(format: "model accuracy %.3f (%d of %d images); heatmaps of %d masked NOK images, %d masks, grid %d",
-                         accuracy, correct, loaded.count, scored.count, masks.count, masks.grid))
+            print(String(format: "model accuracy %.3f (%d of %d %@); heatmaps of %d masked NOK images, %d masks, grid %d",
+                         accuracy, correct, loaded.count, which, scored.count, masks.count, masks.grid))
             print(String(format: "ceiling (a perfect map, top 10 %%): Dice %.3f, Jaccard %.3f", ceilingDice, ceilingJaccard))
             print("method    fill     images   Dice   Jaccard   hit accuracy   pixel AUROC   median contrast")
             for row in rows {
