@@ -34,26 +34,32 @@ public enum SaliencyMetrics {
         return mask.bits[best]
     }
 
-    /// Area under the ROC curve of saliency as a score for "pixel is in the mask":
-    /// the Mann–Whitney statistic with average ranks for ties, so
-    /// AUROC = (R₊ − n₊(n₊ + 1)/2) / (n₊ · n₋), R₊ the rank sum of mask pixels.
+    /// Area under the ROC curve of saliency as a score for "pixel is in the mask" (`auroc`);
     /// nil when the mask is empty or full (the AUROC is undefined).
     public static func pixelAUROC(_ heatmap: Image, mask: BinaryMask) -> Float? {
-        let values = heatmap.pixels
-        let positives = mask.area, negatives = values.count - positives
+        auroc(scores: heatmap.pixels, positive: mask.bits).map(Float.init)
+    }
+
+    /// Area under the ROC curve of `scores` for "is positive": the Mann–Whitney statistic with
+    /// average ranks for ties, AUROC = (R₊ − n₊(n₊ + 1)/2) / (n₊ · n₋), R₊ the rank sum of the
+    /// positives — the chance that a random positive scores above a random negative, ties
+    /// counting one half. nil without both a positive and a negative.
+    public static func auroc(scores: [Float], positive: [Bool]) -> Double? {
+        precondition(scores.count == positive.count, "one score per case")
+        let positives = positive.filter { $0 }.count, negatives = scores.count - positives
         guard positives > 0, negatives > 0 else { return nil }
-        let order = values.indices.sorted { values[$0] < values[$1] }
+        let order = scores.indices.sorted { scores[$0] < scores[$1] }
         var rankSum = 0.0
         var start = 0
         while start < order.count {
             var end = start
-            while end + 1 < order.count && values[order[end + 1]] == values[order[start]] { end += 1 }
+            while end + 1 < order.count && scores[order[end + 1]] == scores[order[start]] { end += 1 }
             let averageRank = Double(start + end) / 2 + 1  // ranks are 1-based
-            for k in start...end where mask.bits[order[k]] { rankSum += averageRank }
+            for k in start...end where positive[order[k]] { rankSum += averageRank }
             start = end + 1
         }
         let p = Double(positives), n = Double(negatives)
-        return Float((rankSum - p * (p + 1) / 2) / (p * n))
+        return (rankSum - p * (p + 1) / 2) / (p * n)
     }
 
     /// RISE's causal metrics. Deletion: remove pixels (set to `fill`) most salient first, in

@@ -93,7 +93,7 @@ import TestSupport
         for ((name, x), (_, y)) in zip(a, b) { #expect(x == y, "\(name) differs") }
         let saved = try ContrastivePretraining.savedProgress(at: whole.pretrainingStatePath).notes
         #expect(saved["suspects"] == (try ContrastivePretraining.savedProgress(at: broken.pretrainingStatePath).notes["suspects"]))
-        #expect(try whole.pretrainingMethod() == .defects)
+        #expect(try whole.pretrainingSummary()?.method == .defects)
 
         // Every original item is scored, the test split too, highest first.
         let scores = try whole.anomalyScores()
@@ -101,6 +101,15 @@ import TestSupport
         #expect(Set(scores.map(\.itemID)) == Set(originals.map(\.id)))
         #expect(scores.map(\.score) == scores.map(\.score).sorted(by: >))
         #expect(scores.allSatisfy { $0.score >= 0 && $0.score <= 1 })
+        // A file of the first version, with the split each item was in when scored, reads the same.
+        let current = try String(contentsOfFile: whole.anomalyScoresPath, encoding: .utf8).split(separator: "\n")
+        let splits = Dictionary(uniqueKeysWithValues: originals.map { ($0.id, $0.split.rawValue) })
+        let older = ["item_id,split,score,path"] + current.dropFirst().map { line -> String in
+            let fields = line.split(separator: ",", maxSplits: 2).map(String.init)
+            return [fields[0], splits[Int64(fields[0])!]!, fields[1], fields[2]].joined(separator: ",")
+        }
+        try BinaryFile.writeAtomically(Array((older.joined(separator: "\n") + "\n").utf8), to: whole.anomalyScoresPath)
+        #expect(try whole.anomalyScores() == scores)
 
         // A new run makes them out of date: gone until it finishes.
         _ = try whole.pretrain(options: Self.options(epochs: 10), restart: true) { $0.epoch < 2 }
@@ -158,6 +167,10 @@ import TestSupport
         // The next inspector gets the next most anomalous part (the first is leased).
         let other = try LoopSession(workspace: workspace, user: "omar")
         #expect(try other.nextQuery()?.itemID == ranked[1].itemID)
+        // An answer moves the part out of the pool, and out of the pool's ranking.
+        #expect(try workspace.poolAnomalyScores().map(\.itemID) == ranked.map(\.itemID))
+        _ = try session.submit(FeedbackEvent(itemPath: first.path, user: "ines", predictedLabel: first.predictedLabel, prediction: .right))
+        #expect(try workspace.poolAnomalyScores().map(\.itemID) == Array(ranked.dropFirst().map(\.itemID)))
     }
 }
 

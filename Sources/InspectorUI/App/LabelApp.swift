@@ -53,8 +53,7 @@ public final class LabelApp {
     /// scored the parts, how the pool ranks (read once per change, not per frame).
     func readRoundZero() {
         savedPretraining = try? session.workspace.pretrainingSummary()
-        let pool = Set(((try? session.workspace.items(in: .pool)) ?? []).map(\.id))
-        let scores = ((try? session.workspace.anomalyScores()) ?? []).filter { pool.contains($0.itemID) }
+        let scores = (try? session.workspace.poolAnomalyScores()) ?? []
         savedAnomaly = scores.isEmpty ? nil : (scores.filter { $0.score > 0.5 }.count, scores.count)
     }
     var seenHeatmapVersion = -1

@@ -100,27 +100,42 @@ struct DefectPretext {
 
     /// P(defect) — the probability of class 1 — of each image as it is, averaged over the
     /// image and its three flips (the pretext saw every defect under every flip, so the
-    /// average is the same score with less of one view's noise), 32 images at a time.
+    /// average is the same score with less of one view's noise).
     static func scores(of images: [Image], model: ResNet, info: CheckpointInfo) -> [Float] {
-        var scores: [Float] = []
-        scores.reserveCapacity(images.count)
+        averagedOverFlips(images, info: info) { batch, count in
+            let probabilities = model(batch).probabilities
+            return (0..<count).map { Image(width: 1, height: 1, channels: 1, pixels: [probabilities.data[$0 * 2 + 1]]) }
+        }.map { $0.pixels[0] }
+    }
+
+    /// The mean of what `pass` gives for each image (model input size, [0, 1]) and for its
+    /// horizontal, vertical and double flips, each answer flipped back into the image's own
+    /// frame (a map) — 32 images a pass. `pass` takes a normalised batch and its image count
+    /// and returns one picture per image.
+    static func averagedOverFlips(_ images: [Image], info: CheckpointInfo, pass: (Tensor, Int) -> [Image]) -> [Image] {
+        var means: [Image] = []
+        means.reserveCapacity(images.count)
         var start = 0
         while start < images.count {
             let slice = Array(images[start..<min(start + 32, images.count)])
-            var sum = [Float](repeating: 0, count: slice.count)
+            var sums: [Image]? = nil
             for flip in 0..<4 {
-                let flipped = slice.map { image in
+                // A flip is its own inverse: the same function turns the answer back.
+                func flipped(_ image: Image) -> Image {
                     let across = flip & 1 == 1 ? image.flippedHorizontally() : image
                     return flip & 2 == 2 ? across.flippedVertically() : across
                 }
-                let batch = SupervisedTraining.batch(flipped, labels: [Int](repeating: 0, count: slice.count), info: info)
-                let probabilities = model(batch.images).probabilities
-                for row in 0..<slice.count { sum[row] += probabilities.data[row * 2 + 1] / 4 }
+                let batch = SupervisedTraining.batch(slice.map(flipped), labels: [Int](repeating: 0, count: slice.count), info: info)
+                let answers = pass(batch.images, slice.count).map(flipped)
+                if sums == nil { sums = answers.map { Image(width: $0.width, height: $0.height, channels: $0.channels) } }
+                for (row, answer) in answers.enumerated() {
+                    for i in answer.pixels.indices { sums![row].pixels[i] += answer.pixels[i] / 4 }
+                }
             }
-            scores += sum
+            means += sums ?? []
             start += 32
         }
-        return scores
+        return means
     }
 
     /// The suspects as the state file keeps them.

@@ -4,11 +4,11 @@ import Imaging
 import NeuralNet
 import SeededRandom
 
-/// One item's anomaly score: round 0's P(defect) of the part as it is.
+/// One item's anomaly score: round 0's P(defect) of the part as it is. (Which split the item
+/// is in now is the workspace's to say: answers move parts out of the pool.)
 public struct AnomalyScore: Sendable, Equatable {
     public var itemID: Int64
     public var path: String
-    public var split: Split
     public var score: Float
 }
 
@@ -25,8 +25,9 @@ extension Workspace {
     /// learns to tell each image as it is from the same image with synthetic defects
     /// (`DefectPretext`, `SyntheticDefects`). Saved after every epoch with its suspects; when
     /// finished, round 0 is written and every original item is scored (`anomalyScores()`).
-    func pretrainOnDefects(_ images: [Image], channels: Int, options: PretrainingOptions, restart: Bool, started: Date,
-                           progress: (PretrainingProgress) -> Bool) throws -> PretrainingSummary {
+    /// `images` are `items` as the network sees them, already read for the run.
+    func pretrainOnDefects(_ images: [Image], of items: [ItemRecord], channels: Int, options: PretrainingOptions, restart: Bool,
+                           started: Date, progress: (PretrainingProgress) -> Bool) throws -> PretrainingSummary {
         let (run, info, saved) = try openPretrainingRun(images, channels: channels, restart: restart) {
             try PretextTraining.resume(from: pretrainingStatePath, options: options)
         } fresh: { info in
@@ -49,31 +50,35 @@ extension Workspace {
         }
         if run.isFinished {
             try Checkpoint.save(run.model, info: info, to: pretrainedBackbonePath)
-            try writeAnomalyScores(model: run.model, info: info)
+            try writeAnomalyScores(model: run.model, info: info, known: Array(zip(items, images)))
         }
         return PretrainingSummary(images: images.count, epochsDone: run.epochsDone, epochs: options.epochs, losses: run.losses,
-                                  seconds: Date().timeIntervalSince(started), resumedAfter: resumedAfter)
+                                  seconds: Date().timeIntervalSince(started), resumedAfter: resumedAfter, method: options.method)
     }
 
     /// Scores every usable original item — every split: the score reads no label, and the test
     /// split's scores are how `eval-detection` measures it — and writes them atomically.
-    func writeAnomalyScores(model: ResNet, info: CheckpointInfo) throws {
+    /// `known`: items already read as the network sees them (the run's own images), read again
+    /// only if missing.
+    func writeAnomalyScores(model: ResNet, info: CheckpointInfo, known: [(ItemRecord, Image)]) throws {
         let items = try [Split.pool, .train, .validation, .test].flatMap { try self.items(in: $0) }.filter { $0.origin == .original }
+        let ready = Dictionary(known.map { ($0.0.id, $0.1) }, uniquingKeysWith: { a, _ in a })
         let size = info.configuration.inputSize, channels = info.configuration.inputChannels
-        var text = "item_id,split,score,path\n"
+        var text = "item_id,score,path\n"
         var start = 0
         while start < items.count {
             let chunk = Array(items[start..<min(start + 256, items.count)])
             var images: [Image] = [], kept: [ItemRecord] = []
             for item in chunk {
                 // An item that can no longer be read gets no score; the others still do.
-                guard let image = try? ImageFile.read(try file(of: item)).image else { continue }
-                images.append(image.modelInput(channels: channels, size: size))
+                guard let image = ready[item.id] ?? (try? ImageFile.read(try file(of: item)).image)?.modelInput(channels: channels, size: size)
+                else { continue }
+                images.append(image)
                 kept.append(item)
             }
             let scores = DefectPretext.scores(of: images, model: model, info: info)
             for (item, score) in zip(kept, scores) {
-                text += "\(item.id),\(item.split.rawValue),\(score),\(Self.csvField(item.path))\n"
+                text += "\(item.id),\(score),\(Self.csvField(item.path))\n"
             }
             start += 256
         }
@@ -85,25 +90,30 @@ extension Workspace {
     public func anomalyScores() throws -> [AnomalyScore] {
         guard hasPretrainedBackbone, BinaryFile.exists(anomalyScoresPath) else { return [] }
         let text = String(decoding: try BinaryFile.read(anomalyScoresPath), as: UTF8.self)
+        let lines = text.split(separator: "\n")
+        // Files of the first version also held the split the item was in when scored (stale
+        // once answers move parts): that column is passed over.
+        let skipsSplit = lines.first?.hasPrefix("item_id,split,") == true
         var scores: [AnomalyScore] = []
-        for line in text.split(separator: "\n").dropFirst() {
+        for line in lines.dropFirst() {
             // The path is last and may hold commas (quoted).
-            let fields = line.split(separator: ",", maxSplits: 3, omittingEmptySubsequences: false).map(String.init)
-            guard fields.count == 4, let id = Int64(fields[0]), let split = Split(rawValue: fields[1]), let score = Float(fields[2]) else {
+            var fields = line.split(separator: ",", maxSplits: skipsSplit ? 3 : 2, omittingEmptySubsequences: false).map(String.init)
+            if skipsSplit, fields.count == 4 { fields.remove(at: 1) }
+            guard fields.count == 3, let id = Int64(fields[0]), let score = Float(fields[1]) else {
                 throw WorkspaceError(path, "\(anomalyScoresPath): unreadable line '\(line)'")
             }
-            scores.append(AnomalyScore(itemID: id, path: Self.csvUnquoted(fields[3]), split: split, score: score))
+            scores.append(AnomalyScore(itemID: id, path: Self.csvUnquoted(fields[2]), score: score))
         }
         return scores.sorted { $0.score > $1.score }
     }
 
-    static func csvField(_ text: String) -> String {
-        text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" }) ? "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : text
-    }
-
-    static func csvUnquoted(_ field: String) -> String {
-        guard field.hasPrefix("\""), field.hasSuffix("\""), field.count >= 2 else { return field }
-        return String(field.dropFirst().dropLast()).replacingOccurrences(of: "\"\"", with: "\"")
+    /// The anomaly scores of the parts in the pool now, highest first: what `status` and the
+    /// operator screen rank.
+    public func poolAnomalyScores() throws -> [AnomalyScore] {
+        let scores = try anomalyScores()
+        guard !scores.isEmpty else { return [] }
+        let pool = Set(try items(in: .pool).map(\.id))
+        return scores.filter { pool.contains($0.itemID) }
     }
 
     /// The pretraining options for this workspace and `method`: the defaults, with the defect
@@ -132,35 +142,11 @@ extension Workspace {
         guard model.defectHead != nil else { return nil }
         let size = info.configuration.inputSize, (h, w) = info.configuration.defectMapSize
         let prepared = images.map { $0.modelInput(channels: info.configuration.inputChannels, size: size) }
-        var maps: [Image] = []
-        var start = 0
-        while start < prepared.count {
-            let slice = Array(prepared[start..<min(start + 32, prepared.count)])
-            var sums = [Image](repeating: Image(width: w, height: h, channels: 1), count: slice.count)
-            for flip in 0..<4 {
-                func flipped(_ image: Image) -> Image {
-                    let across = flip & 1 == 1 ? image.flippedHorizontally() : image
-                    return flip & 2 == 2 ? across.flippedVertically() : across
-                }
-                let batch = SupervisedTraining.batch(slice.map(flipped), labels: [Int](repeating: 0, count: slice.count), info: info)
-                guard let map = model.defectMaps(batch.images) else { return nil }
-                for row in 0..<slice.count {
-                    // Flipping twice is the identity: the map back in the image's own frame.
-                    let back = flipped(Image(width: w, height: h, channels: 1, pixels: Array(map.data[(row * h * w)..<((row + 1) * h * w)])))
-                    for i in 0..<(h * w) { sums[row].pixels[i] += back.pixels[i] / 4 }
-                }
-            }
-            maps += sums.map { $0.resized(width: size, height: size) }
-            start += 32
+        let maps = DefectPretext.averagedOverFlips(prepared, info: info) { batch, count in
+            let map = model.defectMaps(batch)!
+            return (0..<count).map { Image(width: w, height: h, channels: 1, pixels: Array(map.data[($0 * h * w)..<(($0 + 1) * h * w)])) }
         }
-        return maps
-    }
-
-    /// Whether round 0 is the defect pretext's network (its `fc` then says P(defect)).
-    public func pretrainingMethod() throws -> PretrainingMethod? {
-        guard BinaryFile.exists(pretrainingStatePath) else { return nil }
-        let saved = try ContrastivePretraining.savedProgress(at: pretrainingStatePath)
-        return saved.notes["method"].flatMap(PretrainingMethod.init) ?? .simclr
+        return maps.map { $0.resized(width: size, height: size) }
     }
 }
 

@@ -1,3 +1,5 @@
+import Explanations
+
 /// How well a score ranks defective parts (NOK, the positive class) above good ones, without
 /// choosing a threshold — and what a threshold set for a budget of missed defects would pass.
 public struct DetectionMetrics: Sendable, Equatable, Codable {
@@ -20,7 +22,7 @@ public struct DetectionMetrics: Sendable, Equatable, Codable {
         let ok = zip(scores, truth).filter { $0.1 == 0 }.map(\.0), nok = zip(scores, truth).filter { $0.1 == 1 }.map(\.0)
         okCount = ok.count
         nokCount = nok.count
-        auroc = Self.auroc(ok: ok, nok: nok)
+        auroc = SaliencyMetrics.auroc(scores: scores, positive: truth.map { $0 == 1 })
         averagePrecision = Self.averagePrecision(scores: scores, truth: truth)
         passedAtNoMiss = Self.passedOK(ok: ok, nok: nok, allowingMissed: 0)
         passedAtOnePercentMissed = Self.passedOK(ok: ok, nok: nok, allowingMissed: 0.01)
@@ -29,24 +31,7 @@ public struct DetectionMetrics: Sendable, Equatable, Codable {
     /// Pixel AUROC (FCDD, DevNet): the same statistic over pixels, a pixel inside a defect
     /// mask positive, every other pixel — those of good parts included — negative.
     public static func pixelAUROC(scores: [Float], defect: [Bool]) -> Double? {
-        precondition(scores.count == defect.count, "one score per pixel")
-        return auroc(ok: zip(scores, defect).filter { !$0.1 }.map(\.0), nok: zip(scores, defect).filter { $0.1 }.map(\.0))
-    }
-
-    /// U / (n_ok · n_nok), from the ranks of the pooled scores (tied scores share their mean rank).
-    static func auroc(ok: [Float], nok: [Float]) -> Double? {
-        guard !ok.isEmpty, !nok.isEmpty else { return nil }
-        let pooled = (ok.map { ($0, false) } + nok.map { ($0, true) }).sorted { $0.0 < $1.0 }
-        var rankSum = 0.0, index = 0
-        while index < pooled.count {
-            var end = index
-            while end + 1 < pooled.count && pooled[end + 1].0 == pooled[index].0 { end += 1 }
-            let rank = Double(index + end) / 2 + 1
-            for i in index...end where pooled[i].1 { rankSum += rank }
-            index = end + 1
-        }
-        let n = Double(nok.count)
-        return (rankSum - n * (n + 1) / 2) / (n * Double(ok.count))
+        SaliencyMetrics.auroc(scores: scores, positive: defect)
     }
 
     /// Σ over distinct scores, highest first, of (NOK parts at that score) × precision at or

@@ -15,6 +15,8 @@ public struct PretrainingSummary: Sendable, Equatable {
     public var seconds: Double
     /// Epochs that were already done when this run started (0: not resumed).
     public var resumedAfter: Int
+    /// How it pretrained (state files that do not say were SimCLR's, the only method then).
+    public var method = PretrainingMethod.simclr
     public var isFinished: Bool { epochsDone >= epochs }
 }
 
@@ -33,7 +35,8 @@ extension Workspace {
         let saved = try ContrastivePretraining.savedProgress(at: pretrainingStatePath)
         return PretrainingSummary(images: saved.notes["images"].flatMap(Int.init) ?? 0, epochsDone: saved.epochsDone,
                                   epochs: saved.epochs, losses: saved.losses,
-                                  seconds: saved.notes["seconds"].flatMap(Double.init) ?? 0, resumedAfter: 0)
+                                  seconds: saved.notes["seconds"].flatMap(Double.init) ?? 0, resumedAfter: 0,
+                                  method: saved.notes["method"].flatMap(PretrainingMethod.init) ?? .simclr)
     }
 
     /// The images pretraining learns from: every usable original of the pool, the training and
@@ -69,7 +72,7 @@ extension Workspace {
         }
         try BinaryFile.createDirectory("\(path)/models")
         if options.method == .defects {
-            return try pretrainOnDefects(images, channels: channels, options: options, restart: restart, started: started,
+            return try pretrainOnDefects(images, of: items, channels: channels, options: options, restart: restart, started: started,
                                          progress: progress)
         }
         let (run, info, _) = try openPretrainingRun(images, channels: channels, restart: restart) {
@@ -81,7 +84,7 @@ extension Workspace {
         let resumedAfter = run.epochsDone
         // The labels are given as zeros: pretraining has no use for them.
         let batch = SupervisedTraining.batch(images, labels: [Int](repeating: 0, count: images.count), info: info).images
-        var notes = ["images": String(images.count)]
+        var notes = ["images": String(images.count), "method": options.method.rawValue]
         while !run.isFinished {
             guard run.runEpoch(on: batch, progress: progress) else { break }
             notes["seconds"] = String(Date().timeIntervalSince(started))
@@ -91,7 +94,7 @@ extension Workspace {
             try Checkpoint.save(run.model, info: info, to: pretrainedBackbonePath)
         }
         return PretrainingSummary(images: images.count, epochsDone: run.epochsDone, epochs: options.epochs, losses: run.losses,
-                                  seconds: Date().timeIntervalSince(started), resumedAfter: resumedAfter)
+                                  seconds: Date().timeIntervalSince(started), resumedAfter: resumedAfter, method: options.method)
     }
 }
 

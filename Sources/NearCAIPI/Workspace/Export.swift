@@ -59,10 +59,7 @@ extension Workspace {
         if format == .csv { try BinaryFile.writeAtomically(Array(labels.utf8), to: "\(directory)/labels.csv") }
         var log = "id,item,user,role,time,prediction,explanation,label,mask,reverted\n"
         for entry in try feedbackLog() {
-            func text(_ value: String) -> String {
-                value.contains(",") || value.contains("\"") ? "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : value
-            }
-            let fields = [String(entry.id), text(entry.itemPath), text(entry.user), entry.role?.rawValue ?? "", entry.time,
+            let fields = [String(entry.id), Self.csvField(entry.itemPath), Self.csvField(entry.user), entry.role?.rawValue ?? "", entry.time,
                           entry.prediction?.rawValue ?? "", entry.explanation?.rawValue ?? "",
                           entry.establishedLabel?.name ?? "", entry.hasCorrectedMask ? "1" : "0", entry.reverted ? "1" : "0"]
             log += fields.joined(separator: ",") + "\n"
@@ -71,5 +68,17 @@ extension Workspace {
         try BinaryFile.createDirectory(directory)
         try BinaryFile.writeAtomically(Array(log.utf8), to: "\(directory)/feedback.csv")
         return summary
+    }
+
+    /// A CSV field: quoted (inner quotes doubled) when it holds a comma, a quote or a line
+    /// break, as it is otherwise.
+    static func csvField(_ text: String) -> String {
+        text.contains(where: { $0 == "," || $0 == "\"" || $0.isNewline }) ? "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : text
+    }
+
+    /// A field `csvField` wrote, as it was.
+    static func csvUnquoted(_ field: String) -> String {
+        guard field.hasPrefix("\""), field.hasSuffix("\""), field.count >= 2 else { return field }
+        return String(field.dropFirst().dropLast()).replacingOccurrences(of: "\"\"", with: "\"")
     }
 }

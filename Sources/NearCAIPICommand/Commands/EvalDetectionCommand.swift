@@ -48,6 +48,33 @@ enum EvalDetectionCommand: Command {
         var scores: [ScoreReport]
     }
 
+    /// What one score gathered over the parts: image scores and, for a defect map, the map's
+    /// pixels over good parts and defective parts with a mask.
+    struct Tally {
+        let mapsPixels: Bool
+        var scores: [Float] = [], truth: [Int] = []
+        var pixelScores: [Float] = [], pixelTruth: [Bool] = [], partsWithMasks = 0
+
+        init(mapsPixels: Bool) { self.mapsPixels = mapsPixels }
+
+        /// A good part's every pixel is normal; a defective part counts only with its mask.
+        mutating func add(_ maps: [Image], labels: [Int], masks: [BinaryMask?]) {
+            for (row, map) in maps.enumerated() {
+                let mask: BinaryMask
+                if labels[row] == ClassLabel.ok.classIndex {
+                    mask = BinaryMask(width: map.width, height: map.height)
+                } else if let known = masks[row] {
+                    mask = known.resized(width: map.width, height: map.height)
+                    partsWithMasks += 1
+                } else {
+                    continue
+                }
+                pixelScores += map.pixels
+                pixelTruth += mask.bits
+            }
+        }
+    }
+
     static func run(_ arguments: Arguments) throws {
         _ = try arguments.positionals([])
         let modelPath = try arguments[model], dataPath = try arguments[data]
@@ -61,7 +88,7 @@ enum EvalDetectionCommand: Command {
             if BinaryFile.isDirectory(modelPath) {
                 let opened = try Workspace(opening: modelPath)
                 workspace = opened
-                if try opened.pretrainingMethod() == .defects, opened.hasPretrainedBackbone {
+                if try opened.pretrainingSummary()?.method == .defects, opened.hasPretrainedBackbone {
                     scorers.append(("anomaly score", "round 0 (defect pretext, no labels)",
                                     try ImageClassifier(checkpoint: opened.pretrainedBackbonePath), true))
                 }
@@ -103,62 +130,49 @@ enum EvalDetectionCommand: Command {
         }
         guard !parts.isEmpty else { throw RuntimeFailure("\(description): no labelled part to score") }
 
-        var reports: [ScoreReport] = []
-        for scorer in scorers {
-            var scores: [Float] = [], truth: [Int] = []
-            var batch: [Image] = [], labels: [Int] = [], masks: [BinaryMask?] = []
-            // The head's map, pixel by pixel, over good parts and defective parts with a mask.
-            var pixelScores: [Float] = [], pixelTruth: [Bool] = [], partsWithMasks = 0
-            let (model, info) = (scorer.classifier.model, scorer.classifier.info)
-            let mapsPixels = scorer.isAnomalyScore && model.defectHead != nil
-            func flush() {
-                guard !batch.isEmpty else { return }
+        // Each part is read once and scored by every scorer, 32 at a time.
+        var tallies = scorers.map { Tally(mapsPixels: $0.isAnomalyScore && $0.classifier.model.defectHead != nil) }
+        let readsMasks = tallies.contains { $0.mapsPixels }
+        var batch: [Image] = [], labels: [Int] = [], masks: [BinaryMask?] = []
+        func flush() {
+            guard !batch.isEmpty else { return }
+            for (index, scorer) in scorers.enumerated() {
+                let (model, info) = (scorer.classifier.model, scorer.classifier.info)
                 if scorer.isAnomalyScore {
-                    scores += Workspace.anomalyScores(of: batch, model: model, info: info)
+                    tallies[index].scores += Workspace.anomalyScores(of: batch, model: model, info: info)
                 } else {
-                    let probabilities = scorer.classifier.probabilities(batch.flatMap(\.pixels), batch: batch.count)
-                    for row in 0..<batch.count { scores.append(probabilities[row * 2 + 1]) }
+                    let probabilities = scorer.classifier.probabilities(batch.flatMap { scorer.classifier.prepare($0).pixels }, batch: batch.count)
+                    for row in 0..<batch.count { tallies[index].scores.append(probabilities[row * 2 + 1]) }
                 }
-                if mapsPixels, let maps = Workspace.defectMaps(of: batch, model: model, info: info) {
-                    for (row, map) in maps.enumerated() {
-                        let mask: BinaryMask
-                        if labels[row] == ClassLabel.ok.classIndex {
-                            mask = BinaryMask(width: map.width, height: map.height)
-                        } else if let known = masks[row] {
-                            mask = known.resized(width: map.width, height: map.height)
-                            partsWithMasks += 1
-                        } else {
-                            continue
-                        }
-                        pixelScores += map.pixels
-                        pixelTruth += mask.bits
-                    }
+                if tallies[index].mapsPixels, let maps = Workspace.defectMaps(of: batch, model: model, info: info) {
+                    tallies[index].add(maps, labels: labels, masks: masks)
                 }
-                truth += labels
-                batch = []
-                labels = []
-                masks = []
             }
-            for part in parts {
-                do {
-                    let image = scorer.classifier.prepare(try ImageFile.read(part.file).image)
-                    var mask: BinaryMask? = nil
-                    if mapsPixels, part.label == .nok, let file = part.mask {
-                        mask = BinaryMask(thresholding: try ImageFile.read(file).image)
-                    }
-                    batch.append(image)
-                    labels.append(part.label.classIndex)
-                    masks.append(mask)
-                } catch {
-                    // Said once, for the first score.
-                    if reports.isEmpty { printError("nearcaipi eval-detection: \(error) (skipped)") }
+            for index in tallies.indices { tallies[index].truth += labels }
+            batch = []
+            labels = []
+            masks = []
+        }
+        for part in parts {
+            do {
+                let image = try ImageFile.read(part.file).image
+                var mask: BinaryMask? = nil
+                if readsMasks, part.label == .nok, let file = part.mask {
+                    mask = BinaryMask(thresholding: try ImageFile.read(file).image)
                 }
-                if batch.count == 32 { flush() }
+                batch.append(image)
+                labels.append(part.label.classIndex)
+                masks.append(mask)
+            } catch {
+                printError("nearcaipi eval-detection: \(error) (skipped)")
             }
-            flush()
-            reports.append(ScoreReport(score: scorer.score, model: scorer.model, metrics: DetectionMetrics(scores: scores, truth: truth),
-                                       pixelAUROC: partsWithMasks > 0 ? DetectionMetrics.pixelAUROC(scores: pixelScores, defect: pixelTruth) : nil,
-                                       partsWithMasks: mapsPixels ? partsWithMasks : nil))
+            if batch.count == 32 { flush() }
+        }
+        flush()
+        let reports = zip(scorers, tallies).map { scorer, tally in
+            ScoreReport(score: scorer.score, model: scorer.model, metrics: DetectionMetrics(scores: tally.scores, truth: tally.truth),
+                        pixelAUROC: tally.partsWithMasks > 0 ? DetectionMetrics.pixelAUROC(scores: tally.pixelScores, defect: tally.pixelTruth) : nil,
+                        partsWithMasks: tally.mapsPixels ? tally.partsWithMasks : nil)
         }
 
         if arguments[json] {

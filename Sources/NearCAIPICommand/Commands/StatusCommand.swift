@@ -22,7 +22,7 @@ enum StatusCommand: Command {
         if arguments[json] {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
-            print(String(decoding: try encoder.encode(StatusReport(try workspace.status(), method: try workspace.pretrainingMethod(), scores: try workspace.anomalyScores())), as: UTF8.self))
+            print(String(decoding: try encoder.encode(StatusReport(try workspace.status(), pool: try workspace.poolAnomalyScores())), as: UTF8.self))
         } else {
             try printStatus(workspace)
         }
@@ -45,7 +45,7 @@ enum StatusCommand: Command {
         var pretraining: Pretraining?
         var rounds: [RoundEntry]
         struct Pretraining: Encodable {
-            var method: String?
+            var method: String
             var images, epochs_done, epochs: Int
             var finished: Bool
             var final_loss: Float?
@@ -60,7 +60,8 @@ enum StatusCommand: Command {
             var highest: [Entry]
         }
 
-        init(_ status: Workspace.Status, method: PretrainingMethod?, scores: [AnomalyScore]) {
+        /// `pool`: round 0's anomaly scores of the parts in the pool, highest first.
+        init(_ status: Workspace.Status, pool: [AnomalyScore]) {
             images = Images(usable: status.usable, unreadable: status.unusable, with_mask: status.withMask,
                             ok: status.perClass[.ok] ?? 0, nok: status.perClass[.nok] ?? 0)
             splits = Dictionary(uniqueKeysWithValues: Split.allCases.map { split in
@@ -69,10 +70,9 @@ enum StatusCommand: Command {
             })
             pending_feedback = status.pendingFeedback
             pretraining = status.pretraining.map {
-                Pretraining(method: method?.rawValue, images: $0.images, epochs_done: $0.epochsDone, epochs: $0.epochs, finished: $0.isFinished && status.hasPretrainedBackbone,
+                Pretraining(method: $0.method.rawValue, images: $0.images, epochs_done: $0.epochsDone, epochs: $0.epochs, finished: $0.isFinished && status.hasPretrainedBackbone,
                             final_loss: $0.losses.last, seconds: $0.seconds)
             }
-            let pool = scores.filter { $0.split == .pool }
             anomaly_scores = pool.isEmpty ? nil : AnomalyScores(
                 pool: pool.count, above_half: pool.filter { $0.score > 0.5 }.count,
                 highest: pool.prefix(10).map { AnomalyScores.Entry(item: StatusCommand.fileName($0.path), score: $0.score) })
@@ -92,12 +92,11 @@ enum StatusCommand: Command {
         print("  feedback not yet trained on: \(status.pendingFeedback)")
         if let pretraining = status.pretraining {
             let loss = pretraining.losses.last.map { String(format: ", final loss %.4f", $0) } ?? ""
-            let method = try workspace.pretrainingMethod()
             if pretraining.isFinished && status.hasPretrainedBackbone {
-                let how = method == .defects ? "defect pretext, no labels" : "self-supervised, \(method?.rawValue ?? "simclr")"
+                let how = pretraining.method == .defects ? "defect pretext, no labels" : "self-supervised, \(pretraining.method.rawValue)"
                 print("  round 0: pretrained network (\(how), \(pretraining.images) images, \(pretraining.epochs) epochs\(loss)); "
                       + "rounds trained from scratch start from it")
-                let pool = try workspace.anomalyScores().filter { $0.split == .pool }
+                let pool = try workspace.poolAnomalyScores()
                 if !pool.isEmpty {
                     let highest = pool.prefix(3).map { String(format: "%@ %.2f", fileName($0.path), $0.score) }.joined(separator: ", ")
                     print("  pool ranked by anomaly score (round 0's P(defect), no labels): \(pool.filter { $0.score > 0.5 }.count) of "
