@@ -47,12 +47,21 @@ struct OperatorScreen {
                         row: chartRow + 4, column: 2, dim: true)
         }
         if chartRow + 5 < layout.messageRow {
-            painter.put(Self.roundZero(pretraining, running: pretrainingRuns, anomaly: anomaly), row: chartRow + 5, column: 2, dim: true)
+            painter.put(Self.roundZero(pretraining, running: pretrainingRuns), row: chartRow + 5, column: 2, dim: true)
+        }
+        // On a line of its own: after round 0's line it was cut off at 150 columns.
+        if let anomaly, !pretrainingRuns, chartRow + 6 < layout.messageRow {
+            painter.put(Self.anomalyRanking(anomaly), row: chartRow + 6, column: 2, dim: true)
         }
     }
 
+    /// How round 0's anomaly score ranks the pool, in one line.
+    static func anomalyRanking(_ anomaly: (above: Int, pool: Int)) -> String {
+        "anomaly score (round 0, no labels) above 0.5: \(anomaly.above) of \(anomaly.pool) pool parts · label --query anomaly asks them first"
+    }
+
     /// What round 0 (the pretrained backbone) is, in one line.
-    static func roundZero(_ pretraining: PretrainingSummary?, running: Bool = false, anomaly: (above: Int, pool: Int)? = nil) -> String {
+    static func roundZero(_ pretraining: PretrainingSummary?, running: Bool = false) -> String {
         if running {
             return "round 0: pretraining in the background (the bar above; c stops it, keeping the epochs done)"
         }
@@ -62,9 +71,8 @@ struct OperatorScreen {
         guard pretraining.isFinished else {
             return "round 0: pretraining stopped after epoch \(pretraining.epochsDone) of \(pretraining.epochs) (B resumes)"
         }
-        let ranked = anomaly.map { "; anomaly score above 0.5 for \($0.above) of \($0.pool) pool parts (label --query anomaly asks them first)" }
         return String(format: "round 0: pretrained on %d unlabelled images, %d epochs, loss %.3f — rounds from scratch start from it",
-                      pretraining.images, pretraining.epochs, pretraining.losses.last ?? .nan) + (ranked ?? "")
+                      pretraining.images, pretraining.epochs, pretraining.losses.last ?? .nan)
     }
 
     /// The rounds as a table in fixed columns (numbers right-aligned under their headings),
