@@ -156,7 +156,7 @@ import Testing
         let finished = PretrainingSummary(images: 160, epochsDone: 60, epochs: 60, losses: [0.3], seconds: 50, resumedAfter: 0)
         #expect(!OperatorScreen.roundZero(finished).contains("anomaly"))
         let ranking = OperatorScreen.anomalyRanking((31, 103))
-        #expect(ranking.contains("above 0.5: 31 of 103 pool parts") && ranking.contains("--query anomaly"))
+        #expect(ranking.contains("31 of 103 pool parts stand out") && ranking.contains("--query anomaly"))
         // It fits the 150-column screen it was cut off on, margin included.
         #expect(ranking.count + 2 <= 150)
     }

@@ -100,16 +100,28 @@ import TestSupport
         let originals = try [Split.pool, .train, .validation, .test].flatMap { try whole.items(in: $0) }.filter { $0.origin == .original }
         #expect(Set(scores.map(\.itemID)) == Set(originals.map(\.id)))
         #expect(scores.map(\.score) == scores.map(\.score).sorted(by: >))
-        #expect(scores.allSatisfy { $0.score >= 0 && $0.score <= 1 })
-        // A file of the first version, with the split each item was in when scored, reads the same.
+        #expect(scores.allSatisfy { $0.scale == .standardDeviations && $0.score.isFinite })
+        // Standardised by the parts pretraining learnt from: they centre on 0.
+        let learnt = Set(try whole.pretrainingItems().map(\.id))
+        let learntScores = scores.filter { learnt.contains($0.itemID) }.map(\.score)
+        #expect(abs(learntScores.reduce(0, +) / Float(learntScores.count)) < 0.05)
+        // Files of the versions before, holding P(defect) — the first also the split each item
+        // was in when scored — read as probabilities.
         let current = try String(contentsOfFile: whole.anomalyScoresPath, encoding: .utf8).split(separator: "\n")
         let splits = Dictionary(uniqueKeysWithValues: originals.map { ($0.id, $0.split.rawValue) })
+        let probabilities = scores.map { AnomalyScore(itemID: $0.itemID, path: $0.path, score: 1 / (1 + expf(-$0.score)), scale: .probability) }
         let older = ["item_id,split,score,path"] + current.dropFirst().map { line -> String in
             let fields = line.split(separator: ",", maxSplits: 2).map(String.init)
-            return [fields[0], splits[Int64(fields[0])!]!, fields[1], fields[2]].joined(separator: ",")
+            return [fields[0], splits[Int64(fields[0])!]!, String(1 / (1 + expf(-Float(fields[1])!))), fields[2]].joined(separator: ",")
         }
         try BinaryFile.writeAtomically(Array((older.joined(separator: "\n") + "\n").utf8), to: whole.anomalyScoresPath)
-        #expect(try whole.anomalyScores() == scores)
+        #expect(try whole.anomalyScores() == probabilities)
+        let second = ["item_id,score,path"] + older.dropFirst().map { line -> String in
+            let fields = line.split(separator: ",", maxSplits: 3).map(String.init)
+            return [fields[0], fields[2], fields[3]].joined(separator: ",")
+        }
+        try BinaryFile.writeAtomically(Array((second.joined(separator: "\n") + "\n").utf8), to: whole.anomalyScoresPath)
+        #expect(try whole.anomalyScores() == probabilities)
 
         // A new run makes them out of date: gone until it finishes.
         _ = try whole.pretrain(options: Self.options(epochs: 10), restart: true) { $0.epoch < 2 }

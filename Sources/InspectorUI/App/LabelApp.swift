@@ -46,7 +46,7 @@ public final class LabelApp {
     /// screens start, when the worker's job changes and when the workspace changed — not per
     /// frame (the state file holds the whole network).
     var savedPretraining: PretrainingSummary?
-    /// Round 0's anomaly scores of the pool: above ½, and scored (defect pretext only).
+    /// Round 0's anomaly scores of the pool: standing out, and scored (defect pretext only).
     var savedAnomaly: (above: Int, pool: Int)?
 
     /// Reads what the operator's round 0 line says: the pretraining state and, when round 0
@@ -54,7 +54,7 @@ public final class LabelApp {
     func readRoundZero() {
         savedPretraining = try? session.workspace.pretrainingSummary()
         let scores = (try? session.workspace.poolAnomalyScores()) ?? []
-        savedAnomaly = scores.isEmpty ? nil : (scores.filter { $0.score > 0.5 }.count, scores.count)
+        savedAnomaly = scores.isEmpty ? nil : (scores.filter(\.standsOut).count, scores.count)
     }
     var seenHeatmapVersion = -1
     /// The round whose model the heatmaps and the pool predictions come from.

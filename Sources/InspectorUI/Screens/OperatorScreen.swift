@@ -57,7 +57,7 @@ struct OperatorScreen {
 
     /// How round 0's anomaly score ranks the pool, in one line.
     static func anomalyRanking(_ anomaly: (above: Int, pool: Int)) -> String {
-        "anomaly score (round 0, no labels) above 0.5: \(anomaly.above) of \(anomaly.pool) pool parts · label --query anomaly asks them first"
+        "anomaly score (round 0, no labels): \(anomaly.above) of \(anomaly.pool) pool parts stand out · label --query anomaly asks the highest first"
     }
 
     /// What round 0 (the pretrained backbone) is, in one line.

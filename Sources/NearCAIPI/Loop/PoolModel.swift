@@ -131,12 +131,18 @@ public final class PoolModel {
         return order
     }
 
-    /// Round 0's anomaly score by item (none when round 0 is not the defect pretext's: the
-    /// rule then falls back to least confidence, item by item). A scores file that cannot be
-    /// read is an error naming it.
+    /// Round 0's anomaly score by item, in [0, 1] as the rules mix it with uncertainty: a
+    /// P(defect) as it is, a patch distance as the share of the scored parts below it (none
+    /// when round 0 is not the defect pretext's: the rule then falls back to least confidence,
+    /// item by item). A scores file that cannot be read is an error naming it.
     private func anomalyScores() throws -> [Int64: Float] {
         let scores = try workspace.anomalyScores()
-        return Dictionary(scores.map { ($0.itemID, $0.score) }, uniquingKeysWith: { a, _ in a })
+        guard let scale = scores.first?.scale else { return [:] }
+        // Highest first: the last of n is 0, the first (n − 1)/n.
+        let unit: [Float] = scale == .probability
+            ? scores.map(\.score)
+            : scores.indices.map { Float(scores.count - 1 - $0) / Float(scores.count) }
+        return Dictionary(zip(scores.map(\.itemID), unit).map { $0 }, uniquingKeysWith: { a, _ in a })
     }
 
     /// Gives a leased item back (the expert moved on without answering).

@@ -14,9 +14,9 @@ public enum QueryStrategy: String, Sendable, CaseIterable {
     case entropy
     /// Uniformly at random (seeded): the paper's "Random Add" baseline.
     case random
-    /// The highest anomaly score first: round 0's P(defect), learnt without a label by the
-    /// defect pretext (`Workspace.anomalyScores`), so the first answers find defective parts.
-    /// Items without a score come last, least confident first.
+    /// The highest anomaly score first: round 0's, learnt without a label by the defect pretext
+    /// (`Workspace.anomalyScores`, brought to [0, 1] by `PoolModel`), so the first answers find
+    /// defective parts. Items without a score come last, least confident first.
     case anomaly
     /// The mean of the anomaly score and the model's uncertainty 2 · (1 − max p), both in
     /// [0, 1]: parts that look defective and that the model is unsure of first.

@@ -4,12 +4,29 @@ import Imaging
 import NeuralNet
 import SeededRandom
 
-/// One item's anomaly score: round 0's P(defect) of the part as it is. (Which split the item
-/// is in now is the workspace's to say: answers move parts out of the pool.)
+/// One item's anomaly score, learnt without a label: higher is more anomalous. (Which split
+/// the item is in now is the workspace's to say: answers move parts out of the pool.)
 public struct AnomalyScore: Sendable, Equatable {
+    /// What the number is.
+    public enum Scale: Sendable, Equatable {
+        /// The part's distance to its nearest match on the workspace's other parts
+        /// (`PatchDistances`), in standard deviations of those parts' own: what round 0 of
+        /// the defect pretext scores now.
+        case standardDeviations
+        /// Round 0's P(defect) (files written before the patch distance measured better).
+        case probability
+    }
+
     public var itemID: Int64
     public var path: String
     public var score: Float
+    public var scale: Scale
+
+    /// Beyond what the workspace's parts usually show: more than two standard deviations, or
+    /// P(defect) above ½.
+    public var standsOut: Bool { scale == .probability ? score > 0.5 : score > AnomalyScore.standingOut }
+    /// The standardised distance beyond which a part stands out.
+    public static let standingOut: Float = 2
 }
 
 extension Workspace {
@@ -57,14 +74,17 @@ extension Workspace {
     }
 
     /// Scores every usable original item — every split: the score reads no label, and the test
-    /// split's scores are how `eval-detection` measures it — and writes them atomically.
-    /// `known`: items already read as the network sees them (the run's own images), read again
-    /// only if missing.
+    /// split's scores are how `eval-detection` measures it — by its patch distance
+    /// (`PatchDistances`) to the images the run learnt from (each of those against the others),
+    /// and writes them atomically. `known`: those images, as the network sees them; the other
+    /// items are read.
     func writeAnomalyScores(model: ResNet, info: CheckpointInfo, known: [(ItemRecord, Image)]) throws {
         let items = try [Split.pool, .train, .validation, .test].flatMap { try self.items(in: $0) }.filter { $0.origin == .original }
+        let distances = PatchDistances(bankImages: known.map(\.1), model: model, info: info)
+        let bankPosition = Dictionary(known.enumerated().map { ($1.0.id, $0) }, uniquingKeysWith: { a, _ in a })
         let ready = Dictionary(known.map { ($0.0.id, $0.1) }, uniquingKeysWith: { a, _ in a })
         let size = info.configuration.inputSize, channels = info.configuration.inputChannels
-        var text = "item_id,score,path\n"
+        var text = "item_id,distance,path\n"
         var start = 0
         while start < items.count {
             let chunk = Array(items[start..<min(start + 256, items.count)])
@@ -76,9 +96,9 @@ extension Workspace {
                 images.append(image)
                 kept.append(item)
             }
-            let scores = DefectPretext.scores(of: images, model: model, info: info)
-            for (item, score) in zip(kept, scores) {
-                text += "\(item.id),\(score),\(Self.csvField(item.path))\n"
+            let results = distances.distances(of: images, bankPositions: kept.map { bankPosition[$0.id] })
+            for (item, result) in zip(kept, results) {
+                text += "\(item.id),\(result.score),\(Self.csvField(item.path))\n"
             }
             start += 256
         }
@@ -92,8 +112,10 @@ extension Workspace {
         let text = String(decoding: try BinaryFile.read(anomalyScoresPath), as: UTF8.self)
         let lines = text.split(separator: "\n")
         // Files of the first version also held the split the item was in when scored (stale
-        // once answers move parts): that column is passed over.
+        // once answers move parts): that column is passed over. Files before the patch
+        // distance hold P(defect).
         let skipsSplit = lines.first?.hasPrefix("item_id,split,") == true
+        let scale: AnomalyScore.Scale = lines.first?.hasPrefix("item_id,distance,") == true ? .standardDeviations : .probability
         var scores: [AnomalyScore] = []
         for line in lines.dropFirst() {
             // The path is last and may hold commas (quoted).
@@ -102,7 +124,7 @@ extension Workspace {
             guard fields.count == 3, let id = Int64(fields[0]), let score = Float(fields[1]) else {
                 throw WorkspaceError(path, "\(anomalyScoresPath): unreadable line '\(line)'")
             }
-            scores.append(AnomalyScore(itemID: id, path: Self.csvUnquoted(fields[2]), score: score))
+            scores.append(AnomalyScore(itemID: id, path: Self.csvUnquoted(fields[2]), score: score, scale: scale))
         }
         return scores.sorted { $0.score > $1.score }
     }
@@ -128,11 +150,28 @@ extension Workspace {
         return options
     }
 
-    /// The anomaly score of each image (any size; prepared for `model`): round 0's P(defect),
-    /// averaged over the image and its flips — as the workspace's own scores are made.
-    public static func anomalyScores(of images: [Image], model: ResNet, info: CheckpointInfo) -> [Float] {
+    /// Round 0's P(defect) of each image (any size; prepared for `model`), averaged over the
+    /// image and its flips.
+    public static func defectProbabilities(of images: [Image], model: ResNet, info: CheckpointInfo) -> [Float] {
         DefectPretext.scores(of: images.map { $0.modelInput(channels: info.configuration.inputChannels, size: info.configuration.inputSize) },
                              model: model, info: info)
+    }
+
+    /// The nearest-neighbour distances of round 0's early features (`PatchDistances`), with
+    /// the images pretraining learnt from as the bank; nil when round 0 did not come from the
+    /// defect pretext. Reads those images.
+    public func patchDistances() throws -> PatchDistances? {
+        guard try pretrainingSummary()?.method == .defects, hasPretrainedBackbone else { return nil }
+        let (model, info) = try Checkpoint.load(pretrainedBackbonePath)
+        let size = info.configuration.inputSize, channels = info.configuration.inputChannels
+        var bank: [Image] = []
+        for item in try pretrainingItems() {
+            // An image that can no longer be read is left out of the bank.
+            guard let image = try? ImageFile.read(try file(of: item)).image else { continue }
+            bank.append(image.modelInput(channels: channels, size: size))
+        }
+        guard bank.count >= 2 else { return nil }
+        return PatchDistances(bankImages: bank, model: model, info: info)
     }
 
     /// Round 0's defect map of each image (any size; prepared for `model`): the dense head's

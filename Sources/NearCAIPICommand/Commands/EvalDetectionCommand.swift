@@ -6,24 +6,27 @@ import NearCAIPI
 import NeuralNet
 
 /// `nearcaipi eval-detection`: how well a workspace's scores rank defective parts above good
-/// ones — the zero-label anomaly score of round 0 and the classifier's P(NOK) — on labelled
-/// parts. Evaluation only: the labels are read to score, never to train.
+/// ones — round 0's zero-label scores (the anomaly score, a patch distance, and the pretext's
+/// P(defect)) and the classifier's P(NOK) — on labelled parts. Evaluation only: the labels are read to score, never to train.
 enum EvalDetectionCommand: Command {
     static let name = "eval-detection"
-    static let summary = "image AUROC and average precision of the anomaly score and of P(NOK) on labelled parts"
+    static let summary = "image AUROC and average precision of the anomaly scores and of P(NOK) on labelled parts"
     static let discussion = """
     With a workspace as --model and no --data: its test split (the parts no round trains on,
     with the data set's labels), scored by round 0 when it came from the defect pretext
-    ('nearcaipi pretrain --method defects': P(defect), learnt without a label) and by the
-    active round's P(NOK). With --data: every readable image of that data set, in any layout
-    'init' reads. A checkpoint as --model is scored by its P(class 1).
+    ('nearcaipi pretrain --method defects', learnt without a label) — its anomaly score (how
+    far each part lies from its nearest match on the workspace's other parts, in round 0's
+    early features) and its P(defect) — and by the active round's P(NOK). With --data: every
+    readable image of that data set, in any layout 'init' reads (a part that is one of the
+    workspace's own is not matched with itself). A checkpoint as --model is scored by its
+    P(class 1).
 
     For each score: image AUROC (the chance that a random NOK part scores above a random OK
     part), average precision, and the share of OK parts a threshold would pass without a
-    person looking when it may miss no defect, and when it may miss 1 % of them. For round 0's
-    defect map (the dense head of the defect pretext), the pixel AUROC against the parts'
-    defect masks: every pixel of a good part counts as normal, defective parts without a
-    mask are left out.
+    person looking when it may miss no defect, and when it may miss 1 % of them. For the
+    anomaly score's map, and for the defect head's (when round 0 has one), the pixel AUROC
+    against the parts' defect masks: every pixel of a good part counts as normal, defective
+    parts without a mask are left out.
     """
 
     static let data = Option<String?>(name: "--data", placeholder: "DIR", help: "a labelled data set folder (read only)", format: .text,
@@ -84,13 +87,15 @@ enum EvalDetectionCommand: Command {
         // The models to score with: (what the score is, which model, the checkpoint).
         var scorers: [(score: String, model: String, classifier: ImageClassifier, isAnomalyScore: Bool)] = []
         var workspace: Workspace? = nil
+        var patchDistances: PatchDistances? = nil
         do {
             if BinaryFile.isDirectory(modelPath) {
                 let opened = try Workspace(opening: modelPath)
                 workspace = opened
                 if try opened.pretrainingSummary()?.method == .defects, opened.hasPretrainedBackbone {
-                    scorers.append(("anomaly score", "round 0 (defect pretext, no labels)",
+                    scorers.append(("P(defect)", "round 0 (defect pretext, no labels)",
                                     try ImageClassifier(checkpoint: opened.pretrainedBackbonePath), true))
+                    patchDistances = try opened.patchDistances()
                 }
                 if let active = try opened.activeRound() {
                     scorers.append(("P(NOK)", "round \(active.number)", try ImageClassifier(checkpoint: opened.checkpointPath(of: active)), false))
@@ -132,14 +137,15 @@ enum EvalDetectionCommand: Command {
 
         // Each part is read once and scored by every scorer, 32 at a time.
         var tallies = scorers.map { Tally(mapsPixels: $0.isAnomalyScore && $0.classifier.model.defectHead != nil) }
-        let readsMasks = tallies.contains { $0.mapsPixels }
+        var patchTally = Tally(mapsPixels: true)
+        let readsMasks = tallies.contains { $0.mapsPixels } || patchDistances != nil
         var batch: [Image] = [], labels: [Int] = [], masks: [BinaryMask?] = []
         func flush() {
             guard !batch.isEmpty else { return }
             for (index, scorer) in scorers.enumerated() {
                 let (model, info) = (scorer.classifier.model, scorer.classifier.info)
                 if scorer.isAnomalyScore {
-                    tallies[index].scores += Workspace.anomalyScores(of: batch, model: model, info: info)
+                    tallies[index].scores += Workspace.defectProbabilities(of: batch, model: model, info: info)
                 } else {
                     let probabilities = scorer.classifier.probabilities(batch.flatMap { scorer.classifier.prepare($0).pixels }, batch: batch.count)
                     for row in 0..<batch.count { tallies[index].scores.append(probabilities[row * 2 + 1]) }
@@ -149,6 +155,14 @@ enum EvalDetectionCommand: Command {
                 }
             }
             for index in tallies.indices { tallies[index].truth += labels }
+            if let patchDistances, let anomaly = scorers.first(where: \.isAnomalyScore) {
+                let info = anomaly.classifier.info
+                let prepared = batch.map { $0.modelInput(channels: info.configuration.inputChannels, size: info.configuration.inputSize) }
+                let results = patchDistances.distances(of: prepared, bankPositions: prepared.map(patchDistances.bankPosition(of:)))
+                patchTally.scores += results.map(\.score)
+                patchTally.truth += labels
+                patchTally.add(results.map { patchDistances.map(of: $0, size: info.configuration.inputSize) }, labels: labels, masks: masks)
+            }
             batch = []
             labels = []
             masks = []
@@ -169,8 +183,13 @@ enum EvalDetectionCommand: Command {
             if batch.count == 32 { flush() }
         }
         flush()
-        let reports = zip(scorers, tallies).map { scorer, tally in
-            ScoreReport(score: scorer.score, model: scorer.model, metrics: DetectionMetrics(scores: tally.scores, truth: tally.truth),
+        var scored = zip(scorers, tallies).map { (score: $0.score, model: $0.model, tally: $1) }
+        if patchDistances != nil {
+            // The workspace's anomaly score first.
+            scored.insert(("anomaly score", "round 0 (patch distance to the nearest other part, no labels)", patchTally), at: 0)
+        }
+        let reports = scored.map { score, model, tally in
+            ScoreReport(score: score, model: model, metrics: DetectionMetrics(scores: tally.scores, truth: tally.truth),
                         pixelAUROC: tally.partsWithMasks > 0 ? DetectionMetrics.pixelAUROC(scores: tally.pixelScores, defect: tally.pixelTruth) : nil,
                         partsWithMasks: tally.mapsPixels ? tally.partsWithMasks : nil)
         }
@@ -190,7 +209,7 @@ enum EvalDetectionCommand: Command {
             print("  OK parts passed: \(figure(m.passedAtNoMiss.map { $0 * 100 }, "%.1f")) % when no defect may be missed, "
                   + "\(figure(m.passedAtOnePercentMissed.map { $0 * 100 }, "%.1f")) % when 1 % may be")
             if let parts = report.partsWithMasks {
-                print("  defect map (the network's own, no labels): pixel AUROC \(figure(report.pixelAUROC, "%.3f")) over the good parts "
+                print("  defect map (no labels): pixel AUROC \(figure(report.pixelAUROC, "%.3f")) over the good parts "
                       + "and \(parts) defective parts with a mask")
             }
         }

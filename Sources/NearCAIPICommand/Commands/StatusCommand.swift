@@ -55,8 +55,11 @@ enum StatusCommand: Command {
         var anomaly_scores: AnomalyScores?
         struct AnomalyScores: Encodable {
             struct Entry: Encodable { var item: String; var score: Float }
+            /// What the scores are: "patch distance (standard deviations)" or "P(defect)".
+            var scale: String
             var pool: Int
-            var above_half: Int
+            /// Parts beyond what the workspace's parts usually show (`AnomalyScore.standsOut`).
+            var standing_out: Int
             var highest: [Entry]
         }
 
@@ -74,10 +77,19 @@ enum StatusCommand: Command {
                             final_loss: $0.losses.last, seconds: $0.seconds)
             }
             anomaly_scores = pool.isEmpty ? nil : AnomalyScores(
-                pool: pool.count, above_half: pool.filter { $0.score > 0.5 }.count,
+                scale: StatusCommand.scaleName(pool[0].scale), pool: pool.count, standing_out: pool.filter(\.standsOut).count,
                 highest: pool.prefix(10).map { AnomalyScores.Entry(item: StatusCommand.fileName($0.path), score: $0.score) })
             rounds = status.rounds.map { RoundEntry(round: $0.number, status: $0.status.rawValue, training_size: $0.trainingSize, metrics: $0.metrics) }
         }
+    }
+
+    /// What an anomaly score's number is, and when a part stands out, in words.
+    static func scaleName(_ scale: AnomalyScore.Scale) -> String {
+        scale == .probability ? "P(defect)" : "patch distance in standard deviations"
+    }
+
+    static func standingOutRule(_ scale: AnomalyScore.Scale) -> String {
+        scale == .probability ? "above 0.5" : String(format: "beyond %.0f", AnomalyScore.standingOut)
     }
 
     static func printStatus(_ workspace: Workspace) throws {
@@ -99,8 +111,8 @@ enum StatusCommand: Command {
                 let pool = try workspace.poolAnomalyScores()
                 if !pool.isEmpty {
                     let highest = pool.prefix(3).map { String(format: "%@ %.2f", fileName($0.path), $0.score) }.joined(separator: ", ")
-                    print("  pool ranked by anomaly score (round 0's P(defect), no labels): \(pool.filter { $0.score > 0.5 }.count) of "
-                          + "\(pool.count) above 0.5; highest \(highest)")
+                    print("  pool ranked by anomaly score (round 0's \(scaleName(pool[0].scale)), no labels): "
+                          + "\(pool.filter(\.standsOut).count) of \(pool.count) stand out (\(standingOutRule(pool[0].scale))); highest \(highest)")
                 }
             } else {
                 print("  round 0: pretraining stopped after epoch \(pretraining.epochsDone) of \(pretraining.epochs)\(loss); "

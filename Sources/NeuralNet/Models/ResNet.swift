@@ -228,6 +228,22 @@ public final class ResNet: Network {
         return map
     }
 
+    /// The features after each stage in `stages` (0-based: 0 is layer1) of an NCHW batch, in
+    /// inference mode, computed on the reference path: [C, N, h, w] each (`FeatureMap`'s CNHW),
+    /// one cell per 2^(stage+2) input pixels. What nearest-neighbour distances compare cell by
+    /// cell.
+    public func features(_ images: Tensor, afterStages wanted: [Int]) -> [FeatureMap] {
+        precondition(wanted.allSatisfy(stages.indices.contains), "no such stage in \(wanted)")
+        if isTraining { setTraining(false) }
+        var x = pool(conv1.inferenceForward(FeatureMap(nchw: images), batchNorm: bn1, relu: true))
+        var kept: [Int: FeatureMap] = [:]
+        for s in 0...(wanted.max() ?? -1) {
+            for block in stages[s] { x = block.inferenceForward(x) }
+            if wanted.contains(s) { kept[s] = x }
+        }
+        return wanted.map { kept[$0]! }
+    }
+
     /// Inference: class probabilities and embeddings (in float32 unless told).
     public func callAsFunction(_ images: Tensor,
                                precision: InferencePrecision = .float32) -> (probabilities: Tensor, embedding: Tensor) {

@@ -1,0 +1,241 @@
+import Imaging
+import NeuralNet
+
+/// How far each part of an image lies from the same place on the workspace's other parts:
+/// a nearest-neighbour distance per feature cell, in the features of round 0's early stages.
+///
+/// For a cell at (y, x) of an image's features f after stage s, the distance is
+///
+///     d_s(y, x) = min over bank images j ≠ the image itself, over |y' − y| ≤ 1, |x' − x| ≤ 1,
+///                 of ‖f(y, x) − g_j(y', x')‖₂
+///
+/// — the cell's nearest match at the same place, give or take one cell (parts sit a little
+/// differently), on any other bank image. A defect is a region no other part shares, so its
+/// cells are far from every match; a normal region has a near one somewhere. Because each
+/// defect is unique, defective parts in the bank (the pool is not clean) cost little: a
+/// defect would need a like defect at the same place on another part to be matched.
+///
+/// Each stage's distances are standardised by the bank's own (each bank image scored against
+/// the others): the map is Σ_s (d_s − μ_s) / σ_s over the cells' distances, enlarged to the
+/// input size; the image score Σ_s (max d_s − μ'_s) / σ'_s over the images' largest cell
+/// distances. No label is read.
+public struct PatchDistances {
+    /// The stages compared: layer1 and layer2 (a cell per 4 and 8 input pixels) — where small
+    /// defects still own cells of their own (Docs/Pretraining.md measures them against layer3).
+    public static let stages = [0, 1]
+    /// At most this many bank images (spread evenly over the given ones): the cost grows with
+    /// the bank times the images scored.
+    public static let bankLimit = 1_000
+
+    let model: ResNet
+    let info: CheckpointInfo
+    /// Per stage: the bank's features, [cell][image][channel], and their squared norms [cell][image].
+    private var banks: [StageBank] = []
+    /// Per stage: mean and standard deviation of the bank's cell distances and image scores.
+    private var cellStatistics: [(mean: Float, sd: Float)] = []
+    private var imageStatistics: [(mean: Float, sd: Float)] = []
+    /// The bank image index of each given bank image (nil where it was left out by the limit).
+    private let bankIndex: [Int?]
+    /// The bank position of each bank image by its pixels' hash, so an image that is one of
+    /// them is recognised whatever file it was read from (`bankPosition(of:)`).
+    private let positionByPixels: [Int: Int]
+
+    private struct StageBank {
+        var images: Int, channels: Int, height: Int, width: Int
+        var data: [Float]
+        var norms: [Float]
+        var cells: Int { height * width }
+    }
+
+    /// One image's distances: per stage, the cell map (h × w); and the standardised image score.
+    public struct Result {
+        public var score: Float
+        public var stageMaps: [Image]
+    }
+
+    /// Builds the bank from `bankImages` (model input size, [0, 1]) and scores each bank image
+    /// against the others to learn the standardisation.
+    public init(bankImages: [Image], model: ResNet, info: CheckpointInfo) {
+        self.model = model
+        self.info = info
+        let limit = Self.bankLimit
+        let chosen: [Int] = bankImages.count <= limit
+            ? Array(bankImages.indices)
+            : (0..<limit).map { $0 * bankImages.count / limit }
+        var index = [Int?](repeating: nil, count: bankImages.count)
+        for (position, original) in chosen.enumerated() { index[original] = position }
+        bankIndex = index
+        var byPixels: [Int: Int] = [:]
+        for original in bankImages.indices { byPixels[bankImages[original].pixels.hashValue] = original }
+        positionByPixels = byPixels
+        let features = Self.features(of: chosen.map { bankImages[$0] }, model: model, info: info)
+        banks = features.map { stage in
+            var norms = [Float](repeating: 0, count: stage.cells * stage.images)
+            for i in norms.indices {
+                var sum: Float = 0
+                for c in 0..<stage.channels { let v = stage.data[i * stage.channels + c]; sum += v * v }
+                norms[i] = sum
+            }
+            return StageBank(images: stage.images, channels: stage.channels, height: stage.height, width: stage.width,
+                             data: stage.data, norms: norms)
+        }
+        // The standardisation: every bank image against the others.
+        cellStatistics = Self.stages.map { _ in (0, 1) }
+        imageStatistics = cellStatistics
+        let raw = rawDistances(of: features, excluding: Array(0..<chosen.count))
+        for s in Self.stages.indices {
+            let cells = raw.flatMap { $0[s].pixels }, maxima = raw.map { $0[s].pixels.max() ?? 0 }
+            cellStatistics[s] = Self.meanAndSD(cells)
+            imageStatistics[s] = Self.meanAndSD(maxima)
+        }
+    }
+
+    /// The distances of `images` (model input size, [0, 1]); `bankPositions[i]` is the index
+    /// among the bank images given at init of an image that is one of them (its own cells are
+    /// then not matched), or nil.
+    public func distances(of images: [Image], bankPositions: [Int?]? = nil) -> [Result] {
+        var results: [Result] = []
+        results.reserveCapacity(images.count)
+        var start = 0
+        while start < images.count {
+            let end = min(start + 32, images.count)
+            let features = Self.features(of: Array(images[start..<end]), model: model, info: info)
+            let excluded = (start..<end).map { bankPositions?[$0].flatMap { bankIndex[$0] } }
+            for maps in rawDistances(of: features, excluding: excluded) {
+                var score: Float = 0
+                for s in Self.stages.indices {
+                    score += ((maps[s].pixels.max() ?? 0) - imageStatistics[s].mean) / imageStatistics[s].sd
+                }
+                results.append(Result(score: score, stageMaps: maps))
+            }
+            start = end
+        }
+        return results
+    }
+
+    /// The position among the bank images given at init of an image with exactly these
+    /// pixels (at the model's input size), or nil: a part scored against a bank it belongs to
+    /// must not be matched with itself.
+    public func bankPosition(of image: Image) -> Int? { positionByPixels[image.pixels.hashValue] }
+
+    /// One map per image at `size` × `size`: Σ over the stages of the standardised cell
+    /// distances, each stage's map enlarged bilinearly.
+    public func map(of result: Result, size: Int) -> Image {
+        var sum = Image(width: size, height: size, channels: 1)
+        for (s, stageMap) in result.stageMaps.enumerated() {
+            let (mean, sd) = cellStatistics[s]
+            let enlarged = stageMap.resized(width: size, height: size)
+            for i in sum.pixels.indices { sum.pixels[i] += (enlarged.pixels[i] - mean) / sd }
+        }
+        return sum
+    }
+
+    // MARK: - Computing
+
+    private struct StageFeatures {
+        var images: Int, channels: Int, height: Int, width: Int
+        /// [cell][image][channel]
+        var data: [Float]
+        var cells: Int { height * width }
+    }
+
+    private static func features(of images: [Image], model: ResNet, info: CheckpointInfo) -> [StageFeatures] {
+        var out: [StageFeatures] = []
+        var start = 0
+        var perStage: [[FeatureMap]] = stages.map { _ in [] }
+        while start < images.count {
+            let slice = Array(images[start..<min(start + 32, images.count)])
+            let batch = SupervisedTraining.batch(slice, labels: [Int](repeating: 0, count: slice.count), info: info)
+            for (s, map) in model.features(batch.images, afterStages: stages).enumerated() { perStage[s].append(map) }
+            start += 32
+        }
+        for maps in perStage {
+            guard let first = maps.first else { continue }
+            let (c, h, w) = (first.channels, first.height, first.width), cells = h * w
+            var data = [Float](repeating: 0, count: cells * images.count * c)
+            var imageOffset = 0
+            for map in maps {
+                // CNHW → [cell][image][channel]
+                map.data.withUnsafeBufferPointer { source in
+                    data.withUnsafeMutableBufferPointer { target in
+                        for channel in 0..<c {
+                            for n in 0..<map.batch {
+                                let from = channel * map.channelStride + n * cells
+                                for cell in 0..<cells {
+                                    target[(cell * images.count + imageOffset + n) * c + channel] = source[from + cell]
+                                }
+                            }
+                        }
+                    }
+                }
+                imageOffset += map.batch
+            }
+            out.append(StageFeatures(images: images.count, channels: c, height: h, width: w, data: data))
+        }
+        return out
+    }
+
+    /// Per image, per stage, the cell map of nearest-neighbour distances (not standardised).
+    /// `excluding[i]`: the bank image that image i is, or nil.
+    private func rawDistances(of features: [StageFeatures], excluding: [Int?]) -> [[Image]] {
+        let count = excluding.count
+        var maps = [[Image]](repeating: [], count: count)
+        for (s, query) in features.enumerated() {
+            let bank = banks[s]
+            precondition(query.channels == bank.channels && query.height == bank.height && query.width == bank.width,
+                         "images of another size than the bank's")
+            let (n, c, h, w) = (bank.images, bank.channels, bank.height, bank.width)
+            var queryNorms = [Float](repeating: 0, count: query.cells * count)
+            for i in queryNorms.indices {
+                var sum: Float = 0
+                for k in 0..<c { let v = query.data[i * c + k]; sum += v * v }
+                queryNorms[i] = sum
+            }
+            var cellDistances = [[Float]](repeating: [Float](repeating: 0, count: h * w), count: count)
+            var products = [Float](repeating: 0, count: count * n)
+            var best = [Float](repeating: 0, count: count * n)
+            for y in 0..<h {
+                for x in 0..<w {
+                    let cell = y * w + x
+                    for i in best.indices { best[i] = .infinity }
+                    for y2 in max(0, y - 1)...min(h - 1, y + 1) {
+                        for x2 in max(0, x - 1)...min(w - 1, x + 1) {
+                            let other = y2 * w + x2
+                            query.data.withUnsafeBufferPointer { q in
+                                bank.data.withUnsafeBufferPointer { b in
+                                    products.withUnsafeMutableBufferPointer { p in
+                                        BLAS.sgemm(.none, .transposed, m: count, n: n, k: c, alpha: 1,
+                                                   a: q.baseAddress! + cell * count * c, lda: c,
+                                                   b: b.baseAddress! + other * n * c, ldb: c,
+                                                   beta: 0, c: p.baseAddress!, ldc: n)
+                                    }
+                                }
+                            }
+                            // ‖q − b‖² = ‖q‖² + ‖b‖² − 2 q·b, the query's norm added after the minimum.
+                            for j in 0..<count {
+                                for i in 0..<n {
+                                    let d = bank.norms[other * n + i] - 2 * products[j * n + i]
+                                    if d < best[j * n + i] { best[j * n + i] = d }
+                                }
+                            }
+                        }
+                    }
+                    for j in 0..<count {
+                        var nearest = Float.infinity
+                        for i in 0..<n where i != excluding[j] { nearest = min(nearest, best[j * n + i]) }
+                        cellDistances[j][cell] = nearest.isFinite ? (max(0, nearest + queryNorms[cell * count + j])).squareRoot() : 0
+                    }
+                }
+            }
+            for j in 0..<count { maps[j].append(Image(width: w, height: h, channels: 1, pixels: cellDistances[j])) }
+        }
+        return maps
+    }
+
+    private static func meanAndSD(_ values: [Float]) -> (mean: Float, sd: Float) {
+        guard !values.isEmpty else { return (0, 1) }
+        let mean = values.reduce(0, +) / Float(values.count)
+        let variance = values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Float(values.count)
+        return (mean, max(variance.squareRoot(), 1e-6))
+    }
+}

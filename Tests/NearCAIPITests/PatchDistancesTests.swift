@@ -1,0 +1,64 @@
+import Imaging
+@testable import NearCAIPI
+import NeuralNet
+import SeededRandom
+import Testing
+
+/// Nearest-neighbour distances of parts: a region no other part shares stands out, where it
+/// is; a part of the bank is not matched with itself.
+@Suite struct PatchDistancesTests {
+    /// A small network (random weights: the distances need no training to find a region that
+    /// no other part has) and its input normalisation.
+    static func network() -> (ResNet, CheckpointInfo) {
+        let configuration = ResNetConfiguration(architecture: "resnet-test", widths: [8, 16, 32, 64], blocks: [1, 1, 1, 1],
+                                                inputChannels: 1, inputSize: 64, classCount: 2)
+        return (ResNet(configuration, seed: 4), CheckpointInfo(configuration: configuration, classNames: ["ok", "nok"], mean: [0.5], std: [0.25]))
+    }
+
+    /// A part: a brightness ramp with a seam across it, a little noise, shifted by up to a pixel.
+    static func part(_ random: inout SplitMix64) -> Image {
+        var image = Image(width: 64, height: 64, channels: 1)
+        let shift = random.integer(-1, 1)
+        for y in 0..<64 {
+            for x in 0..<64 {
+                let seam: Float = abs(y - 32 - shift) < 4 ? 0.3 : 0
+                image.pixels[y * 64 + x] = 0.2 + Float(x) / 160 + seam + random.uniform(-0.02, 0.02)
+            }
+        }
+        return image
+    }
+
+    @Test func aRegionNoOtherPartHasScoresHighestWhereItIs() {
+        let (model, info) = Self.network()
+        var random = SplitMix64(seed: 9)
+        let bank = (0..<12).map { _ in Self.part(&random) }
+        let distances = PatchDistances(bankImages: bank, model: model, info: info)
+        let clean = Self.part(&random)
+        var defective = Self.part(&random)
+        // A dark pit of 8 × 8 pixels at rows 44–51, columns 12–19.
+        for y in 44..<52 { for x in 12..<20 { defective.pixels[y * 64 + x] = 0.02 } }
+        let results = distances.distances(of: [clean, defective])
+        #expect(results[1].score > results[0].score + 1, "defective \(results[1].score), clean \(results[0].score)")
+        let map = distances.map(of: results[1], size: 64)
+        let peak = map.pixels.indices.max { map.pixels[$0] < map.pixels[$1] }!
+        let (y, x) = (peak / 64, peak % 64)
+        #expect((40..<56).contains(y) && (8..<24).contains(x), "the map peaks at (\(x), \(y)), away from the pit")
+    }
+
+    @Test func aBankPartIsNotMatchedWithItself() {
+        let (model, info) = Self.network()
+        var random = SplitMix64(seed: 2)
+        var bank = (0..<8).map { _ in Self.part(&random) }
+        for y in 10..<18 { for x in 40..<48 { bank[5].pixels[y * 64 + x] = 0.95 } }
+        let distances = PatchDistances(bankImages: bank, model: model, info: info)
+        #expect(distances.bankPosition(of: bank[5]) == 5)
+        #expect(distances.bankPosition(of: Self.part(&random)) == nil)
+        // Matched with itself every cell would be at distance 0; against the others its spot stands out.
+        let alone = distances.distances(of: [bank[5]], bankPositions: [5])[0]
+        let withItself = distances.distances(of: [bank[5]])[0]
+        #expect(withItself.stageMaps.allSatisfy { $0.pixels.allSatisfy { $0 < 1e-3 } })
+        #expect(alone.stageMaps.allSatisfy { ($0.pixels.max() ?? 0) > 0.1 })
+        let others = distances.distances(of: Array(bank[0..<5]), bankPositions: Array(0..<5))
+        #expect(others.allSatisfy { $0.score < alone.score })
+    }
+}
