@@ -48,10 +48,22 @@ public final class Database {
     /// journal is write-ahead (readers never block the writer) and `synchronous = FULL`, so a
     /// committed transaction survives power loss. `busyTimeout` is how long a write waits for
     /// another connection's lock before failing with SQLITE_BUSY.
-    public init(path: String, readOnly: Bool = false, walMode: Bool = true, busyTimeout: Double = 5) throws(SQLiteError) {
+    ///
+    /// `immutable` (read-only only) opens a file nobody can be changing — one on a read-only
+    /// file system: SQLite then neither locks nor looks for a write-ahead log, without which a
+    /// WAL database there could not be opened at all (it would need to create `-shm`).
+    public init(path: String, readOnly: Bool = false, walMode: Bool = true, busyTimeout: Double = 5,
+                immutable: Bool = false) throws(SQLiteError) {
         var connection: OpaquePointer?
-        let flags = (readOnly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)) | SQLITE_OPEN_NOMUTEX
-        let status = sqlite3_open_v2(path, &connection, flags, nil)
+        var flags = (readOnly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)) | SQLITE_OPEN_NOMUTEX
+        var name = path
+        if immutable && readOnly {
+            flags |= SQLITE_OPEN_URI
+            // A URI's path: '%', '?' and '#' would end or escape it.
+            let escaped = path.map { $0 == "%" ? "%25" : $0 == "?" ? "%3f" : $0 == "#" ? "%23" : String($0) }.joined()
+            name = "file:\(escaped)?immutable=1"
+        }
+        let status = sqlite3_open_v2(name, &connection, flags, nil)
         guard status == SQLITE_OK, let connection else {
             let message = connection.map { String(cString: sqlite3_errmsg($0)) } ?? "cannot open"
             sqlite3_close_v2(connection)

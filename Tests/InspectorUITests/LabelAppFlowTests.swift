@@ -84,6 +84,77 @@ import TestSupport
         #expect(driven.app.state.confirmation == nil && driven.app.state.answer.prediction == .wrong)
     }
 
+    /// The store refuses an answer (here: the connection turned read-only, as an I/O error
+    /// would): the answer and its painted mask stay on screen with the reason, wait in a file
+    /// of their own, and Enter stores them once the store takes writes again. A kept answer
+    /// the screens never got to store goes in when they next start.
+    @Test func anAnswerTheStoreRefusesIsKeptAndStoredLater() throws {
+        let directory = TemporaryDirectory("flow-refused")
+        defer { directory.remove() }
+        let workspace = try Self.workspace(directory)
+        var driven = try Driven(workspace, role: .inspector)
+        let database = driven.app.session.workspace.store.database
+        try database.execute("PRAGMA query_only = 1")
+        let first = try #require(driven.app.state.shown?.view.path)
+        // Wrong prediction, wrong map, a defect painted: a whole answer.
+        try driven.press(.character("n"), .character("b"), .character(" "), .right, .right, .enter)
+        #expect(driven.app.state.answer.mask != nil)
+        try driven.press(.enter)
+        #expect(driven.app.state.message.hasPrefix("Not stored:") && driven.app.state.message.contains("Enter tries again"),
+                "\(driven.app.state.message)")
+        #expect(driven.app.state.shown?.view.path == first && driven.app.state.answer.mask != nil)
+        let kept = driven.app.session.unstoredAnswerFiles()
+        #expect(kept.count == 1)
+        // q says the answer is kept, not dropped.
+        try driven.press(.character("q"))
+        #expect(driven.app.state.message.contains("kept in unstored-answers/"), "\(driven.app.state.message)")
+        try driven.press(.character("n"))
+        // Writable again: Enter stores it, mask and all, and the kept copy goes.
+        try database.execute("PRAGMA query_only = 0")
+        try driven.press(.enter)
+        var log = try workspace.feedbackLog()
+        #expect(log.count == 1 && log[0].itemPath == first && log[0].hasCorrectedMask)
+        #expect(driven.app.session.unstoredAnswerFiles().isEmpty)
+
+        // Refused again, and the screens end without storing it (a crash, a closed window).
+        let second = try #require(driven.app.state.shown?.view.path)
+        try driven.app.session.workspace.store.database.execute("PRAGMA query_only = 1")
+        try driven.press(.character("y"), .enter)
+        #expect(driven.app.session.unstoredAnswerFiles().count == 1)
+        driven.close()
+        // The next start finds the store writable (the same connection serves both here).
+        try database.execute("PRAGMA query_only = 0")
+        driven = try Driven(workspace, role: .inspector)
+        defer { driven.close() }
+        #expect(driven.app.state.message.contains("1 answer kept when the store refused them is stored now"), "\(driven.app.state.message)")
+        log = try workspace.feedbackLog()
+        #expect(log.map(\.itemPath) == [first, second] && log[1].prediction == .right)
+        #expect(driven.app.session.unstoredAnswerFiles().isEmpty)
+        #expect(driven.app.state.shown?.view.path != second)
+    }
+
+    /// Ctrl-C asks as q does when an answer is begun — painting included — and a second
+    /// Ctrl-C while asking quits; with nothing begun it quits at once.
+    @Test func ctrlCAsksWhenAnAnswerIsBegun() throws {
+        let directory = TemporaryDirectory("flow-interrupt")
+        defer { directory.remove() }
+        let workspace = try Self.workspace(directory)
+        let driven = try Driven(workspace, role: .inspector)
+        defer { driven.close() }
+        let facts = driven.app.facts
+        #expect(driven.app.state.interrupted(facts: facts).contains { if case .quit = $0 { true } else { false } })
+        driven.app.state.confirmation = nil
+        try driven.press(.character("n"), .character("b"), .character(" "), .right)
+        #expect(driven.app.state.editor != nil)
+        #expect(driven.app.state.interrupted(facts: facts).isEmpty)
+        #expect(driven.app.state.confirmation == .quitWithUnsubmittedAnswer && driven.app.state.message.hasPrefix("Ctrl-C: "))
+        // n: back to painting, nothing lost.
+        try driven.press(.character("n"))
+        #expect(driven.app.state.confirmation == nil && driven.app.state.editor != nil && driven.app.state.answer.prediction == .wrong)
+        _ = driven.app.state.interrupted(facts: facts)
+        #expect(driven.app.state.interrupted(facts: facts).contains { if case .quit = $0 { true } else { false } })
+    }
+
     /// A defect painted on a part the answer calls OK is a contradiction: nothing is stored and
     /// the screen says how to resolve it. The painted region stays marked after the editor
     /// closes, until the answer is submitted.

@@ -20,7 +20,7 @@ import Testing
             Round(number: 1, checkpoint: "models/round-001.safetensors", status: .superseded, trainingSize: 60,
                   metrics: try Self.metrics(validation: 0.2, accuracy: 0.625, f1: 0.6, mcc: 0.234)),
             Round(number: 2, checkpoint: "models/round-002.safetensors", status: .rolledBack, trainingSize: 102,
-                  metrics: try Self.metrics(validation: -0.1, accuracy: 0.575, f1: 0.55, mcc: 0.146)),
+                  metrics: try Self.metrics(validation: -0.1, accuracy: 0.575, f1: 0.55, mcc: 0.146), replacedNumber: 1),
             Round(number: 12, checkpoint: "models/round-012.safetensors", status: .active, trainingSize: 1092, metrics: nil),
         ]
         let lines = OperatorScreen.roundsTable(rounds)
@@ -40,6 +40,22 @@ import Testing
         #expect(lines[2].contains("rolled back"))  // the status in words, not rolled_back
         #expect(lines[3].contains("–"))            // a round without metrics shows dashes, not nan
         #expect(lines.allSatisfy { !$0.contains("nan") })
+    }
+
+    /// Δ MCC is measured against the round a round replaced — the one in use when it was
+    /// trained — not the row above: after a rollback to round 1, round 3 replaced round 1.
+    @Test func theChangeIsFromTheReplacedRound() throws {
+        let rounds = [
+            Round(number: 1, checkpoint: "models/round-001.safetensors", status: .active, trainingSize: 60,
+                  metrics: try Self.metrics(validation: 0.9, accuracy: 0.975, f1: 0.97, mcc: 0.951)),
+            Round(number: 2, checkpoint: "models/round-002.safetensors", status: .rolledBack, trainingSize: 80,
+                  metrics: try Self.metrics(validation: 1, accuracy: 0.925, f1: 0.92, mcc: 0.849), replacedNumber: 1),
+            Round(number: 3, checkpoint: "models/round-003.safetensors", status: .candidate, trainingSize: 90,
+                  metrics: try Self.metrics(validation: 0.8, accuracy: 0.925, f1: 0.92, mcc: 0.849), replacedNumber: 1),
+        ]
+        let lines = OperatorScreen.roundsTable(rounds)
+        #expect(lines[2].hasSuffix("-0.102") && lines[3].hasSuffix("-0.102"), "\(lines.joined(separator: "\n"))")
+        #expect(!lines[1].contains("+") && !lines[1].contains("-0."))
     }
 
     @Test func answersTableHasHeadingsAndLocalTimes() {

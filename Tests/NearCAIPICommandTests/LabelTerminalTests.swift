@@ -67,8 +67,8 @@ import TestSupport
     static var tmuxAvailable: Bool { (try? TmuxSession.tmux(["-V"]))?.hasPrefix("tmux") ?? false }
 
     /// A small trained workspace whose operator retraining runs one epoch.
-    static func workspace(_ directory: TemporaryDirectory) throws -> String {
-        let path = directory.file("ws")
+    static func workspace(_ directory: TemporaryDirectory, at place: String = "ws") throws -> String {
+        let path = directory.file(place)
         let made = try Tool.run(["init", path, "--data", repositoryRoot() + "/SampleData/weld", "--input", "32"])
         #expect(made.status == 0, "\(made.standardError)")
         let trained = try Tool.run(["train", path, "--epochs", "1"])
@@ -242,6 +242,49 @@ import TestSupport
     /// SIGKILL of the screens while the inspector answers as fast as tmux types: every
     /// answer the screen acknowledged ("saved NAME (#N)") is in the workspace after the kill,
     /// and the screens start again on it. `make test`: 3 kills; `make torture`: 20.
+    /// Ctrl-C with an answer begun asks as q does (n carries on, nothing lost); with nothing
+    /// begun it quits at once, status 130.
+    @Test(.enabled(if: tmuxAvailable)) func ctrlCAsksBeforeDroppingABegunAnswer() throws {
+        let directory = TemporaryDirectory("label-ctrl-c")
+        defer { directory.remove() }
+        let workspace = try Self.workspace(directory)
+        let tmux = try TmuxSession(command(workspace, "--graphics ascii"), columns: 100, rows: 30)
+        tmux.waitFor("item: ")
+        try tmux.keys("y")
+        try tmux.keys("C-c")
+        tmux.waitFor("Quit and drop it? y / n")
+        try tmux.keys("n")
+        tmux.waitFor("Cancelled; nothing changed.")
+        try tmux.keys("Enter")
+        tmux.waitFor("(#1)")
+        try tmux.keys("C-c")
+        tmux.waitFor("EXIT=130")
+        #expect(try Workspace(opening: workspace).feedbackLog().map(\.prediction) == [.right])
+    }
+
+    /// The disk fills while an answer is submitted: the screens stay, the answer stays on
+    /// screen with the reason, and Enter stores it once there is room again.
+    @Test(.enabled(if: tmuxAvailable && SmallFileSystem.isAvailable)) func aFullDiskKeepsTheAnswerOnScreen() throws {
+        let directory = TemporaryDirectory("label-disk-full")
+        defer { directory.remove() }
+        let disk = try SmallFileSystem(at: directory.file("disk"), megabytes: 8)
+        defer { disk.unmount() }
+        let workspace = try Self.workspace(directory, at: "disk/ws")
+        let tmux = try TmuxSession(command(workspace, "--graphics ascii"), columns: 120, rows: 30)
+        tmux.waitFor("item: ")
+        disk.fill()
+        try tmux.keys("y")
+        try tmux.keys("Enter")
+        tmux.waitFor("Not stored:")
+        #expect(try Workspace(opening: workspace).feedbackLog().isEmpty)
+        disk.free()
+        try tmux.keys("Enter")
+        tmux.waitFor("(#1)")
+        try tmux.keys("q")
+        tmux.waitFor("EXIT=0")
+        #expect(try Workspace(opening: workspace).feedbackLog().map(\.prediction) == [.right])
+    }
+
     @Test(.enabled(if: tmuxAvailable)) func killedScreensKeepEveryAcknowledgedAnswer() throws {
         let directory = TemporaryDirectory("label-kill")
         defer { directory.remove() }

@@ -23,6 +23,34 @@ import TestSupport
         #expect(again.status == 1 && again.standardError.contains("already a workspace"))
     }
 
+    /// A workspace on a read-only file system (an archive, an auditor's copy) opens for
+    /// reading: status says so, export and evaluation work; a verb that would change it is
+    /// refused up front, naming the reason.
+    @Test(.enabled(if: SmallFileSystem.isAvailable)) func aReadOnlyWorkspaceCanBeAudited() throws {
+        let directory = TemporaryDirectory("ws-read-only")
+        defer { directory.remove() }
+        let disk = try SmallFileSystem(at: directory.file("archive"), megabytes: 16)
+        defer { disk.unmount() }
+        let workspace = directory.file("archive/ws")
+        #expect(try Tool.run(["init", workspace, "--data", repositoryRoot() + "/SampleData/weld", "--input", "32"]).status == 0)
+        #expect(try Tool.run(["train", workspace, "--epochs", "1"]).status == 0)
+        disk.remount(readOnly: true)
+        let status = try Tool.run(["status", workspace])
+        #expect(status.status == 0 && status.standardOutput.contains("read-only: the workspace's folder cannot be written"),
+                "\(status.standardError)")
+        let json = try Tool.run(["status", workspace, "--json"])
+        #expect(json.standardOutput.contains("\"read_only\":true"))
+        let export = try Tool.run(["export", workspace, "--out", directory.file("audit")])
+        #expect(export.status == 0 && export.standardOutput.contains("Exported 120 labelled images"), "\(export.standardError)")
+        let detection = try Tool.run(["eval-detection", "--model", workspace])
+        #expect(detection.status == 0 && detection.standardOutput.contains("P(NOK) of round 1"), "\(detection.standardError)")
+        for verb in [["train", workspace, "--epochs", "1"], ["rollback", workspace, "--to", "1"]] {
+            let refused = try Tool.run(verb)
+            #expect(refused.status == 1 && refused.standardError.contains("is read-only (its folder cannot be written)"),
+                    "\(verb[0]): \(refused.standardError)")
+        }
+    }
+
     @Test func badInput() throws {
         let directory = TemporaryDirectory("ws-bad")
         defer { directory.remove() }

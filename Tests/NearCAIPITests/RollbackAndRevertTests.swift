@@ -67,6 +67,8 @@ import TestSupport
         let trainedOn = try workspace.feedbackLog().map(\.roundNumber)
         #expect(round.number == 3 && trainedOn == [3, 3])
         #expect(try workspace.feedbackLog().allSatisfy { $0.trainedInto == [2, 3] })
+        // Each round knows the round it replaced: round 3 replaced round 1, not the row above.
+        #expect(try workspace.rounds().map(\.replacedNumber) == [nil, 1, 1])
     }
 
     @Test func revertingIsSelectiveShownFirstAndUndoesTheAnswersEffects() throws {

@@ -90,12 +90,23 @@ public final class LabelApp {
         defer { finish() }
         try start(terminalType: ProcessInfo.processInfo.environment["TERM"] ?? "xterm",
                   inputDescriptor: STDIN_FILENO, outputDescriptor: STDOUT_FILENO)
-        while pendingSignal == 0 {
-            if try step(screen.read()) == false { return 0 }
+        var interrupted = false
+        while true {
+            if pendingSignal == SIGINT {
+                // Ctrl-C asks as q does when an answer is begun or a run trains.
+                pendingSignal = 0
+                if try perform(state.interrupted(facts: LiveFacts(app: self))) == false { interrupted = true; break }
+                draw()
+                continue
+            }
+            if pendingSignal != 0 { break }
+            if try step(screen.read()) == false { break }
         }
-        // Interrupted: everything confirmed is already stored; the lease expires on its own.
+        // Everything confirmed is already stored (or kept in unstored-answers/); the lease is
+        // given back (or expires on its own).
         if let query = state.shown?.query { try? session.release(query) }
-        return pendingSignal == SIGINT ? 130 : 128 + pendingSignal
+        if pendingSignal != 0 { return 128 + pendingSignal }
+        return interrupted ? 130 : 0
     }
 
     /// Starts the heatmap worker and curses on the terminal behind the two descriptors (the
@@ -120,8 +131,11 @@ public final class LabelApp {
         // Sixel scrolling mode (DECSDM reset): a picture starts at the cursor. With DECSDM
         // set (xterm's sixelScrolling: false) every picture would land at the top left.
         if graphics == .sixel { writeRaw("\u{1B}[?80l") }
+        // Answers the store refused in an earlier session go in first.
+        let kept = session.storeKeptAnswers()
         try openNextQuery()
         if let notice { state.message = notice }
+        if let report = Self.keptAnswersMessage(kept) { state.message = state.message.isEmpty ? report : report + " · " + state.message }
         seenChanges = (try? session.workspace.changesByOthers) ?? -1
         draw()
     }
@@ -245,7 +259,17 @@ public final class LabelApp {
             _ = try perform(state.reviewTaken(reason))
             state.keepingMessage(reason, then: state.shown == nil ? "" : state.message)
             return
+        } catch {
+            // The store refused it (disk full, I/O error, busy past the retries): nothing the
+            // person confirmed is dropped — it stays on screen for Enter, and waits in a file
+            // of its own (unless that cannot be written either) for the next start.
+            if let kept = state.keptAnswer { session.forgetUnstored(kept) }
+            let kept = try? session.keepUnstored(event, review: submission.review)
+            state.notStored(reason: "\(error)", kept: kept)
+            return
         }
+        // Stored: the copy kept after an earlier refusal is not needed any more.
+        if let kept = state.keptAnswer { session.forgetUnstored(kept); state.keptAnswer = nil }
         let next = state.stored(submission, outcome: outcome, interactionsPerRound: session.settings.interactionsPerRound)
         let done = state.message
         _ = try perform(next)
@@ -254,6 +278,18 @@ public final class LabelApp {
         } else if state.shown != nil {
             state.message = done
         }
+    }
+
+    /// What the state machine may ask about the workspace and the workers, live.
+    var facts: LiveFacts { LiveFacts(app: self) }
+
+    /// What storing the answers kept in unstored-answers/ came to, in words (nil: none waited).
+    static func keptAnswersMessage(_ report: LoopSession.KeptAnswersReport) -> String? {
+        var parts: [String] = []
+        if report.stored > 0 { parts.append("\(report.stored) answer\(report.stored == 1 ? "" : "s") kept when the store refused them \(report.stored == 1 ? "is" : "are") stored now") }
+        if report.alreadyAnswered > 0 { parts.append("\(report.alreadyAnswered) kept review answer\(report.alreadyAnswered == 1 ? "" : "s") dropped: answered by someone else first") }
+        if !report.problems.isEmpty { parts.append("still not stored: " + report.problems.joined(separator: "; ")) }
+        return parts.isEmpty ? nil : parts.joined(separator: " · ")
     }
 
     func openNextQuery() throws {
@@ -467,7 +503,7 @@ public final class LabelApp {
 }
 
 /// The facts the state machine reads, live from the session and the workers.
-private struct LiveFacts: ScreenFacts {
+struct LiveFacts: ScreenFacts {
     let app: LabelApp
 
     var isTraining: Bool { app.retrainer.isRunning }

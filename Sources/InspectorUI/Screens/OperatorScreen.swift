@@ -92,9 +92,9 @@ struct OperatorScreen {
                      + cell("val MCC", widths.number) + cell("test acc", widths.number) + cell("F1", widths.number)
                      + cell("MCC", widths.number) + cell("Δ MCC", widths.number)]
         for (index, round) in rounds.enumerated() {
-            // Compared with the model in use before it: the last earlier round that went live
-            // (a candidate or a discarded round never was).
-            let before = rounds[..<index].last { ![.candidate, .discarded, .failed].contains($0.status) }?.metrics
+            // Compared with the round it replaced (or would have, a candidate): the one in use
+            // when it was trained — after a rollback that is not the row above.
+            let before = round.replacedNumber.flatMap { number in rounds[..<index].first { $0.number == number } }?.metrics
             let m = round.metrics
             lines.append(cell(String(round.number), widths.round) + "  " + cell(round.status.displayName, widths.status, left: true)
                          + cell(String(round.trainingSize), widths.size) + cell(number(m?.validation.mcc), widths.number)

@@ -139,6 +139,8 @@ struct ScreenState {
     // Operator
     var selectedRound = 0
     var confirmation: Confirmation?
+    /// The file the shown answer waits in after the store refused it (`notStored`).
+    var keptAnswer: String?
 
     init(user: String, role: Role) {
         self.user = user
@@ -163,26 +165,12 @@ struct ScreenState {
     mutating func handle(_ input: CursesScreen.Input, facts: some ScreenFacts, isTooSmall: Bool = false) throws -> [ScreenEffect] {
         if isTooSmall, input != .character("q") { return [] }
         if showHelp { showHelp = false; return [] }
-        if editor != nil { return handleEditor(input, facts: facts) }
+        // A question asked while painting (Ctrl-C) is answered before the editor sees keys.
         if let asked = confirmation { return try answerConfirmation(asked, with: input, facts: facts) }
+        if editor != nil { return handleEditor(input, facts: facts) }
         switch input {
         case .character("q"):
-            if facts.isPretraining {
-                confirmation = .quitWhileTraining
-                message = "Pretraining runs: quitting stops it; the epochs done are kept and B (or nearcaipi pretrain) resumes. Quit? y / n"
-                return []
-            }
-            if facts.isTraining {
-                confirmation = .quitWhileTraining
-                message = "A round is training: quitting stops it and no round is recorded (every answer is saved). Quit? y / n"
-                return []
-            }
-            if hasUnsubmittedAnswer, let shown {
-                confirmation = .quitWithUnsubmittedAnswer
-                message = "Your answer on \(Self.shownName(shown.view.path)) is not submitted (Enter stores it). Quit and drop it? y / n"
-                return []
-            }
-            return [.quit]
+            return askBeforeQuitting(facts: facts)
         case .character("?"):
             showHelp = true
             return []
@@ -331,6 +319,47 @@ struct ScreenState {
         default: break
         }
         return []
+    }
+
+    /// Quits, or first asks when quitting would stop a training run or drop a begun answer.
+    /// `prefix` says what asked (Ctrl-C).
+    private mutating func askBeforeQuitting(facts: some ScreenFacts, prefix: String = "") -> [ScreenEffect] {
+        if facts.isPretraining {
+            confirmation = .quitWhileTraining
+            message = prefix + "Pretraining runs: quitting stops it; the epochs done are kept and B (or nearcaipi pretrain) resumes. Quit? y / n"
+            return []
+        }
+        if facts.isTraining {
+            confirmation = .quitWhileTraining
+            message = prefix + "A round is training: quitting stops it and no round is recorded (every answer is saved). Quit? y / n"
+            return []
+        }
+        if hasUnsubmittedAnswer, let shown {
+            confirmation = .quitWithUnsubmittedAnswer
+            let name = Self.shownName(shown.view.path)
+            message = prefix + (keptAnswer != nil
+                ? "Your answer on \(name) could not be stored; it is kept in unstored-answers/ and stored when the screens next start. Quit? y / n"
+                : "Your answer on \(name) is not submitted (Enter stores it). Quit and drop it? y / n")
+            return []
+        }
+        return [.quit]
+    }
+
+    /// Ctrl-C: quits at once when nothing would be lost; asks as q does when an answer is
+    /// begun (painting included) or a run trains; a second Ctrl-C while asking quits.
+    mutating func interrupted(facts: some ScreenFacts) -> [ScreenEffect] {
+        if confirmation == .quitWhileTraining || confirmation == .quitWithUnsubmittedAnswer { return [.quit] }
+        confirmation = nil
+        showHelp = false
+        return askBeforeQuitting(facts: facts, prefix: "Ctrl-C: ")
+    }
+
+    /// The store refused the shown answer (`reason`); it stays on screen for Enter to try
+    /// again, and `kept` is the file it waits in, if that could be written.
+    mutating func notStored(reason: String, kept: String?) {
+        keptAnswer = kept
+        message = "Not stored: \(reason). Your answer stays here: Enter tries again"
+            + (kept != nil ? "; it is also kept in unstored-answers/ and stored when the screens next start." : " (it could not be kept on disk either).")
     }
 
     /// The answer as it stands, if it can be stored.
@@ -497,6 +526,7 @@ struct ScreenState {
     mutating func showQuery(_ next: Shown?) {
         answer = Answer()
         editor = nil
+        keptAnswer = nil
         shown = next
         if next == nil { message = "The pool has nothing left to ask. Tab to the other screens, q to quit." }
     }
@@ -505,6 +535,7 @@ struct ScreenState {
     mutating func showReview(_ next: Shown?, index: Int) {
         answer = Answer()
         editor = nil
+        keptAnswer = nil
         shown = next
         reviewIndex = index
         if let review = next?.review, let view = next?.view {
@@ -524,6 +555,7 @@ struct ScreenState {
             if !outcome.refutations.isEmpty { parts.append("\(outcome.refutations.count) refutations made from it") }
             if !outcome.queuedReviews.isEmpty { parts.append("near hit and near miss queued for the supervisor") }
             if outcome.retrainDue { parts.append("retraining due (\(outcome.pending)/\(interactionsPerRound))") }
+            if let problem = outcome.followUpProblem { parts.append("but refutations or reviews were not made: \(problem)") }
             message = parts.joined(separator: " · ")
         }
         return [submission.review == nil ? .openNextQuery : .openReview]

@@ -79,6 +79,9 @@ public struct SubmitOutcome: Sendable, Equatable {
     /// Interactions not yet trained on, and whether they reach the round size.
     public var pending: Int
     public var retrainDue: Bool
+    /// What went wrong after the answer was stored (refutations or reviews not made, e.g. the
+    /// disk filled up): the answer itself is in, so it must not be given again.
+    public var followUpProblem: String?
 }
 
 /// What the active model says about one item.
@@ -201,6 +204,21 @@ public final class LoopSession {
             if let closingReview, try !store.closeReview(closingReview) { throw ReviewAlreadyAnswered(path: event.itemPath) }
         }
         var outcome = SubmitOutcome(feedbackID: id, refutations: [], queuedReviews: [], pending: 0, retrainDue: false)
+        // The answer is stored: from here on a failure is reported with it, never thrown,
+        // or the caller would give the same answer twice.
+        do {
+            try followUp(event, id: id, heatmap: heatmap, seed: seed, closingReview: closingReview, into: &outcome)
+        } catch {
+            outcome.followUpProblem = "\(error)"
+        }
+        outcome.pending = (try? workspace.pendingFeedbackCount()) ?? outcome.pending
+        outcome.retrainDue = outcome.pending >= settings.interactionsPerRound
+        return outcome
+    }
+
+    /// Refutations and near-neighbour reviews of a stored answer.
+    private func followUp(_ event: FeedbackEvent, id: Int64, heatmap: Image?, seed: UInt64, closingReview: Int64?,
+                          into outcome: inout SubmitOutcome) throws {
         if settings.makesRefutations, let label = event.establishedLabel {
             let size = classifier.inputSize, channels = classifier.channels
             var region: BinaryMask? = nil
@@ -221,9 +239,6 @@ public final class LoopSession {
            pool.predictions.contains(where: { $0.path == event.itemPath }) {
             outcome.queuedReviews = try queueNeighbours(of: event.itemPath)
         }
-        outcome.pending = try workspace.pendingFeedbackCount()
-        outcome.retrainDue = outcome.pending >= settings.interactionsPerRound
-        return outcome
     }
 
     private func queueNeighbours(of path: String) throws -> [String] {

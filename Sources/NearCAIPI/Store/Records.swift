@@ -72,6 +72,9 @@ public struct Round: Sendable, Equatable {
     /// The newest answer (feedback id) when it began training: it trained on that one and the
     /// ones before. nil for rounds recorded before schema 5.
     public var lastFeedbackID: Int64? = nil
+    /// The round in use when this one was trained — the one it replaced, or would have (a
+    /// candidate): what its figures are compared with. nil for the first round.
+    public var replacedNumber: Int? = nil
 }
 
 /// What a round measured, stored as JSON in the rounds table.

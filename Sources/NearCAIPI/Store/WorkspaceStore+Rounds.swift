@@ -4,13 +4,15 @@ internal import Storage
 extension WorkspaceStore {
     /// Every round, oldest first: the one reader of the rounds table.
     func rounds() throws -> [Round] {
-        try database.query("SELECT number, checkpoint, status, training_size, metrics, last_feedback_id FROM rounds ORDER BY number")
-            .compactMap { row in
+        try database.query("""
+            SELECT r.number, r.checkpoint, r.status, r.training_size, r.metrics, r.last_feedback_id, p.number
+            FROM rounds r LEFT JOIN rounds p ON p.id = r.parent_id ORDER BY r.number
+            """).compactMap { row in
             guard let number = row[0].integerValue, let checkpoint = row[1].textValue, let status = row[2].word(RoundStatus.self),
                   let size = row[3].integerValue else { return nil }
             let metrics = row[4].textValue.flatMap { try? JSONDecoder().decode(RoundMetrics.self, from: Data($0.utf8)) }
             return Round(number: Int(number), checkpoint: checkpoint, status: status, trainingSize: Int(size), metrics: metrics,
-                         lastFeedbackID: row[5].integerValue)
+                         lastFeedbackID: row[5].integerValue, replacedNumber: row[6].integerValue.map(Int.init))
         }
     }
 

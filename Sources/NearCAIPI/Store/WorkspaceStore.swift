@@ -15,19 +15,48 @@ final class WorkspaceStore {
     /// The workspace folder, for the errors the store reports.
     let workspacePath: String
 
-    /// Opens the database at `file`, applying the schema's missing migrations.
+    /// Whether the workspace's folder cannot be written (a read-only file system, or no
+    /// permission): the database is then opened for reading only, and every write is refused
+    /// with a message saying so.
+    let isReadOnly: Bool
+
+    /// Opens the database at `file`, applying the schema's missing migrations; read-only when
+    /// its folder cannot be written (`isReadOnly`).
     init(opening file: String, workspacePath: String) throws {
-        database = try Database(path: file)
         self.workspacePath = workspacePath
-        _ = try WorkspaceSchema.migrate(database, path: workspacePath)
+        if access(workspacePath, W_OK) != 0 && (errno == EROFS || errno == EACCES) {
+            isReadOnly = true
+            database = try Database(path: file, readOnly: true, immutable: true)
+            let version = try database.query("PRAGMA user_version").first?.first?.integerValue.map(Int.init) ?? 0
+            guard version == WorkspaceSchema.currentVersion else {
+                throw WorkspaceError(workspacePath, "is read-only and of an \(version < WorkspaceSchema.currentVersion ? "older" : "newer") "
+                                     + "schema (\(version); this NearCAIPI knows \(WorkspaceSchema.currentVersion)): copy it to a writable "
+                                     + "place to open it")
+            }
+        } else {
+            isReadOnly = false
+            database = try Database(path: file)
+            _ = try WorkspaceSchema.migrate(database, path: workspacePath)
+        }
+    }
+
+    /// The refusal of a write to a read-only workspace.
+    func refuseIfReadOnly() throws {
+        guard isReadOnly else { return }
+        throw WorkspaceError(workspacePath, "is read-only (its folder cannot be written): it can be read — status, export, "
+                             + "eval-… — but not changed; copy it to a writable place for that")
     }
 
     /// Runs `body` in one IMMEDIATE transaction: all of it is committed, or none.
-    func transaction<T>(_ body: () throws -> T) throws -> T { try database.transaction(body) }
+    func transaction<T>(_ body: () throws -> T) throws -> T {
+        try refuseIfReadOnly()
+        return try database.transaction(body)
+    }
 
     /// Runs the write `body` in a transaction, trying again a few times when another process
     /// held the write lock past the busy timeout, so concurrent inspectors do not lose writes.
     func writeRetryingWhenBusy<T>(_ body: () throws -> T) throws -> T {
+        try refuseIfReadOnly()
         var attempt = 0
         while true {
             do {

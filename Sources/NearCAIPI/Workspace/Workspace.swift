@@ -40,7 +40,16 @@ public final class Workspace {
     public let path: String
     let store: WorkspaceStore
 
-    /// Opens an existing workspace, applying schema migrations if it is older.
+    /// Whether the workspace's folder cannot be written: it is open for reading only (status,
+    /// export, evaluation), and anything that would change it is refused, saying so.
+    public var isReadOnly: Bool { store.isReadOnly }
+
+    /// Throws, saying the workspace is read-only, when it is: what a verb that changes the
+    /// workspace calls first, so nothing is computed for a result that cannot be kept.
+    public func refuseIfReadOnly() throws { try store.refuseIfReadOnly() }
+
+    /// Opens an existing workspace, applying schema migrations if it is older; for reading
+    /// only when its folder cannot be written.
     public init(opening path: String) throws {
         let file = "\(path)/\(Self.databaseName)"
         guard BinaryFile.exists(file) else {

@@ -42,6 +42,7 @@ enum ExpertCommand: Command {
         do {
             let opening = monotonicSeconds()
             let workspace = try Workspace(opening: path)
+            try workspace.refuseIfReadOnly()
             let session = try LoopSession(workspace: workspace, user: user)
             printError(String(format: "session open: %d pool items ready in %.2f s", session.pool.predictions.count,
                               monotonicSeconds() - opening))

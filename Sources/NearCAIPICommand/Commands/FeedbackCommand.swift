@@ -29,6 +29,7 @@ enum FeedbackCommand: Command {
         do { text = String(decoding: try BinaryFile.read(file), as: UTF8.self) } catch { throw RuntimeFailure(error.description) }
         let workspace: Workspace
         do { workspace = try Workspace(opening: path) } catch { throw RuntimeFailure(error) }
+        do { try workspace.refuseIfReadOnly() } catch { throw RuntimeFailure(error) }
         var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { $0.trimmingTrailingCarriageReturn }
         guard let header = lines.first, header.lowercased() == "path,prediction,explanation,label" else {
             throw RuntimeFailure("\(file): the first line must be the header path,prediction,explanation,label")

@@ -54,6 +54,7 @@ enum LabelCommand: Command {
         let workspace: Workspace
         do {
             workspace = try Workspace(opening: path)
+            try workspace.refuseIfReadOnly()
             if fill != nil || rule != nil {
                 var settings = try LoopSettings.stored(in: workspace)
                 if let fill { settings.heatmapFill = fill }

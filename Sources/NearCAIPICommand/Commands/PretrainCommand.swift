@@ -129,6 +129,7 @@ enum PretrainCommand: Command {
         let examples = try arguments[show], folder = try arguments[out]
         let workspace: Workspace
         do { workspace = try Workspace(opening: path) } catch { throw RuntimeFailure(error) }
+        do { try workspace.refuseIfReadOnly() } catch { throw RuntimeFailure(error) }
         if let examples, let folder {
             try writeExamples(of: workspace, count: examples, seed: try arguments[seed], to: folder)
             return

@@ -21,6 +21,7 @@ enum PromoteCommand: Command {
         let number = try arguments[round]
         do {
             let workspace = try Workspace(opening: path)
+            try workspace.refuseIfReadOnly()
             if arguments[discard] {
                 try workspace.discard(round: number)
                 print("round \(number) is discarded; the active round stays")

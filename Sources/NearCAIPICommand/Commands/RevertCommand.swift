@@ -33,6 +33,7 @@ enum RevertCommand: Command {
         }
         do {
             let workspace = try Workspace(opening: path)
+            try workspace.refuseIfReadOnly()
             let chosen = try workspace.answers(matching: selection)
             for answer in chosen {
                 let verdicts = [answer.prediction.map { "prediction \($0.rawValue)" }, answer.explanation.map { "explanation \($0.rawValue)" },

@@ -20,6 +20,7 @@ enum RollbackCommand: Command {
         let round = try arguments[Self.round]
         do {
             let workspace = try Workspace(opening: path)
+            try workspace.refuseIfReadOnly()
             let waiting = try workspace.answersTrained(after: round).count
             try workspace.rollback(to: round)
             print("round \(round) is active again; later rounds are marked rolled back; "

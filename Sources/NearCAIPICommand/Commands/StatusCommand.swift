@@ -22,7 +22,10 @@ enum StatusCommand: Command {
         if arguments[json] {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
-            print(String(decoding: try encoder.encode(StatusReport(try workspace.status(), pool: try workspace.poolAnomalyScores())), as: UTF8.self))
+            var report = StatusReport(try workspace.status(), pool: try workspace.poolAnomalyScores())
+            report.read_only = workspace.isReadOnly
+            report.unstored_answers = workspace.unstoredAnswerFiles().count
+            print(String(decoding: try encoder.encode(report), as: UTF8.self))
         } else {
             try printStatus(workspace)
         }
@@ -51,6 +54,10 @@ enum StatusCommand: Command {
             var final_loss: Float?
             var seconds: Double
         }
+        /// The workspace's folder cannot be written: opened for reading only.
+        var read_only = false
+        /// Answers the store refused, waiting in unstored-answers/ for the screens' next start.
+        var unstored_answers = 0
         /// The pool ranked by round 0's anomaly score (defect pretext only; null otherwise).
         var anomaly_scores: AnomalyScores?
         struct AnomalyScores: Encodable {
@@ -94,6 +101,13 @@ enum StatusCommand: Command {
 
     static func printStatus(_ workspace: Workspace) throws {
         let status = try workspace.status()
+        if workspace.isReadOnly {
+            print("  read-only: the workspace's folder cannot be written; it can be read (status, export, eval-…), not changed")
+        }
+        let unstored = workspace.unstoredAnswerFiles().count
+        if unstored > 0 {
+            print("  answers the store refused, kept in unstored-answers/: \(unstored) (stored when the screens next start)")
+        }
         print("  images: \(status.usable) usable (OK \(status.perClass[.ok] ?? 0), NOK \(status.perClass[.nok] ?? 0); \(status.withMask) with a defect mask), \(status.unusable) unreadable")
         for split in Split.allCases {
             let counts = status.perSplit[split] ?? [:]

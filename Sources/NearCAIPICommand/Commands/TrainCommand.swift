@@ -154,6 +154,7 @@ enum TrainCommand: Command {
         let pretrained = try arguments[Self.pretrained]
         do {
             let workspace = try Workspace(opening: path)
+            try workspace.refuseIfReadOnly()
             if arguments.isGiven(occlusion) {
                 try workspace.setOcclusionTraining(try arguments[occlusion] == .on)
             }
