@@ -58,6 +58,19 @@ import Testing
         #expect(!lines[1].contains("+") && !lines[1].contains("-0."))
     }
 
+    /// The operator reads the selected round's pass / review / reject figures in one line.
+    @Test func theDecisionsLineSaysWhatTheCutsDo() throws {
+        var metrics = try Self.metrics(validation: 0.9, accuracy: 0.9, f1: 0.9, mcc: 0.8)
+        metrics.operatingPoint = OperatingPoint(validation: ([0.05, 0.1, 0.3, 0.8, 0.2, 0.4, 0.6, 0.9, 0.95], [0, 0, 0, 0, 1, 1, 1, 1, 1]),
+                                                test: ([0.1, 0.5, 0.85, 0.1, 0.3], [0, 0, 0, 1, 1]), maxMissed: 0.01, maxRejected: 0.01)
+        let line = OperatorScreen.decisionsLine(Round(number: 4, checkpoint: "", status: .active, trainingSize: 9, metrics: metrics))
+        #expect(line == "round 4 decisions: passes 50 % [15, 85] of good parts at ≤ 1 % missed · test: 1/2 defects missed, "
+                + "1/3 good passed, 1 rejected, 2 to review", "\(line)")
+        let older = OperatorScreen.decisionsLine(Round(number: 2, checkpoint: "", status: .superseded, trainingSize: 9,
+                                                       metrics: try Self.metrics(validation: 0.9, accuracy: 0.9, f1: 0.9, mcc: 0.8)))
+        #expect(older.contains("no pass / reject thresholds"))
+    }
+
     @Test func answersTableHasHeadingsAndLocalTimes() {
         let answers = [FeedbackRecord(id: 7, itemPath: "nok/weld_0012.png", user: "sam", role: .supervisor, time: "2026-12-02T13:30:00Z",
                                       predictedLabel: .ok, prediction: .wrong, explanation: nil, correctedLabel: nil,

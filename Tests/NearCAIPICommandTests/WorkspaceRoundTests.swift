@@ -35,6 +35,19 @@ import TestSupport
         }
         let second = try prediction()
         #expect(second == 2)
+        // What the plant does with the part, in words and in the JSON, from the round's cuts.
+        let decided = try Tool.run(["predict", workspace, data + "/nok/" + image])
+        #expect(decided.standardOutput.contains(" → pass (ship without review)") || decided.standardOutput.contains(" → review (a person decides)")
+                || decided.standardOutput.contains(" → reject (defective, set aside)"), "\(decided.standardOutput)")
+        let json = try Tool.run(["predict", workspace, data + "/nok/" + image, "--json"]).standardOutput
+        #expect(json.contains("\"decision\":\"") && json.contains("\"p_nok\":"))
+        let statusText = try Tool.run(["status", workspace]).standardOutput
+        #expect(statusText.contains("    decisions: passes "), "\(statusText)")
+        // The budgets are the workspace's: refused out of range, refused without a workspace.
+        let wide = try Tool.run(["train", workspace, "--max-missed", "0.7"])
+        #expect(wide.status == 2 && wide.standardError.contains("'--max-missed'"), "\(wide.standardError)")
+        let noWorkspace = try Tool.run(["train", "--data", data, "--out", directory.file("x.safetensors"), "--max-missed", "0.05"])
+        #expect(noWorkspace.status == 2 && noWorkspace.standardError.contains("is stored in a workspace"), "\(noWorkspace.standardError)")
         let round1 = try Data(contentsOf: URL(fileURLWithPath: workspace + "/models/round-001.safetensors"))
 
         let rolled = try Tool.run(["rollback", workspace, "--to", "1"])

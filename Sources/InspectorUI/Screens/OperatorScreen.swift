@@ -28,6 +28,10 @@ struct OperatorScreen {
             if 4 + index >= layout.messageRow - 6 { break }
         }
         let chartRow = min(layout.messageRow - 5, 5 + rounds.count)
+        // The selected round's pass / review / reject figures, on the free row under the table.
+        if rounds.count + 4 < chartRow, rounds.indices.contains(state.selectedRound) {
+            painter.put(Self.decisionsLine(rounds[state.selectedRound]), row: 4 + rounds.count, column: 2)
+        }
         let bars: [Character] = ["▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"]
         let metrics = rounds.map(\.metrics)
         for (offset, (name, key)) in [("acc", \ClassificationMetrics.accuracy), ("F1 ", \ClassificationMetrics.f1),
@@ -53,6 +57,14 @@ struct OperatorScreen {
         if let anomaly, !pretrainingRuns, chartRow + 6 < layout.messageRow {
             painter.put(Self.anomalyRanking(anomaly), row: chartRow + 6, column: 2, dim: true)
         }
+    }
+
+    /// A round's decision figures in one line (`OperatingPoint.compactSummary`).
+    static func decisionsLine(_ round: Round) -> String {
+        guard let point = round.metrics?.operatingPoint else {
+            return "round \(round.number): no pass / reject thresholds (its validation parts lack a class, or it predates them)"
+        }
+        return "round \(round.number) decisions: \(point.compactSummary)"
     }
 
     /// How round 0's anomaly score ranks the pool, in one line.

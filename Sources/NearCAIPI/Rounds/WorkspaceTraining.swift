@@ -130,8 +130,15 @@ extension Workspace {
             let set = SupervisedTraining.batch(images.map(\.0), labels: images.map(\.1), info: info)
             return ClassificationMetrics(predictions: Trainer.predictions(model, on: set), truth: set.labels)
         }
-        let metrics = RoundMetrics(validation: evaluate(validationImages), test: evaluate(testImages), epochs: report.epochsRun,
+        func scores(_ images: [(Image, Int)]) -> (scores: [Float], truth: [Int]) {
+            guard !images.isEmpty else { return ([], []) }
+            let set = SupervisedTraining.batch(images.map(\.0), labels: images.map(\.1), info: info)
+            return (Trainer.probabilitiesOfClassOne(model, on: set), set.labels)
+        }
+        var metrics = RoundMetrics(validation: evaluate(validationImages), test: evaluate(testImages), epochs: report.epochsRun,
                                    bestEpoch: report.bestEpoch, seconds: Date().timeIntervalSince(start))
+        metrics.operatingPoint = OperatingPoint(validation: scores(validationImages), test: scores(testImages),
+                                                maxMissed: try maxMissedDefects, maxRejected: try maxGoodRejected)
         let number = (try rounds().map(\.number).max() ?? 0) + 1
         let file = "models/round-\(String(format: "%03d", number)).safetensors"
         try Checkpoint.save(model, info: info, to: "\(path)/\(file)")

@@ -84,6 +84,9 @@ public struct RoundMetrics: Sendable, Codable, Equatable {
     public var epochs: Int
     public var bestEpoch: Int
     public var seconds: Double
+    /// Where P(NOK) is cut for pass / review / reject, and what that does; nil for rounds
+    /// recorded before, or without both classes among the validation parts.
+    public var operatingPoint: OperatingPoint? = nil
 }
 
 /// A near hit or near miss waiting for the supervisor.

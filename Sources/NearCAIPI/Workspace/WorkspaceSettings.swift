@@ -6,6 +6,8 @@ enum SettingKey: String, CaseIterable {
     case dataRoot = "data_root", layout, architecture, inputSize = "input_size", seed, classNames = "class_names", split, created
     // How rounds train (`train`, the operator's screen).
     case occlusionTraining = "occlusion_training", retrainEpochs = "retrain_epochs", promotion
+    // Where a round's P(NOK) is cut for pass / review / reject (OperatingPoint).
+    case maxMissedDefects = "max_missed_defects", maxGoodRejected = "max_good_rejected"
     // How the loop runs (LoopSettings).
     case queryStrategy = "query_strategy", refutations, nearNeighbours = "near_neighbours"
     case refutationsPerItem = "refutations_per_item", interactionsPerRound = "interactions_per_round", leaseSeconds = "lease_seconds"
@@ -91,6 +93,31 @@ extension Workspace {
     }
 
     public func setPromotion(_ rule: RoundPromotion) throws { try setSettings([(.promotion, rule.rawValue)]) }
+
+    /// The share of defective parts a round's pass threshold may let through (0 allowed),
+    /// and the share of good parts its reject threshold may set aside (`OperatingPoint`).
+    public var maxMissedDefects: Double {
+        get throws { try setting(.maxMissedDefects, fallback: 0.01, expected: "a fraction from 0 to 0.5", Self.budget) }
+    }
+
+    public var maxGoodRejected: Double {
+        get throws { try setting(.maxGoodRejected, fallback: 0.01, expected: "a fraction from 0 to 0.5", Self.budget) }
+    }
+
+    /// Sets either budget (a fraction from 0 to 0.5); rounds trained afterwards use it.
+    public func setDecisionBudgets(maxMissedDefects: Double?, maxGoodRejected: Double?) throws {
+        var values: [(SettingKey, String)] = []
+        for (key, value) in [(SettingKey.maxMissedDefects, maxMissedDefects), (.maxGoodRejected, maxGoodRejected)] {
+            guard let value else { continue }
+            guard Self.budget(String(value)) != nil else {
+                throw WorkspaceError(path, "'\(key.rawValue)' must be a fraction from 0 to 0.5; got \(value)")
+            }
+            values.append((key, String(value)))
+        }
+        if !values.isEmpty { try setSettings(values) }
+    }
+
+    static func budget(_ text: String) -> Double? { Double(text).flatMap { (0...0.5).contains($0) ? $0 : nil } }
 
     /// Epochs of a round started from the screens, unless the workspace says otherwise.
     public static let standardRetrainEpochs = 20

@@ -9,7 +9,12 @@ enum PredictCommand: Command {
     static let summary = "classify images with a workspace's active model"
     static let discussion = """
     Prints, per image, the predicted class and its confidence under the workspace's active
-    round. An image that cannot be read is reported by name and skipped.
+    round, and what the plant does with the part: pass (ship without review), review (a
+    person decides) or reject (defective, set aside) — cut where, on the validation parts, at
+    most max_missed_defects of the defective parts pass and at most max_good_rejected of the
+    good parts are rejected (workspace settings, 1 % each unless 'train' set them). A round
+    without both classes among its validation parts has no cuts: no decision is printed. An
+    image that cannot be read is reported by name and skipped.
     """
 
     static let images = Positional(placeholder: "IMAGE", missing: "the image(s) to classify", repeats: true)
@@ -34,7 +39,11 @@ enum PredictCommand: Command {
             var `class`: String
             var confidence: Float
             var round: Int
+            /// P(NOK), and pass / review / reject where the round has an operating point.
+            var p_nok: Float
+            var decision: String?
         }
+        let cuts = round.metrics?.operatingPoint
         var rows: [PredictionEntry] = [], failures = 0
         for path in paths.dropFirst() {
             let image: Image
@@ -46,10 +55,13 @@ enum PredictCommand: Command {
             let probabilities = classifier.probabilities(classifier.prepare(image).pixels, batch: 1)
             let best = ClassLabel(predictedFrom: probabilities).classIndex
             let name = classifier.classNames[best]
+            let pNOK = probabilities[ClassLabel.nok.classIndex]
+            let decision = cuts?.decide(pNOK)
             if arguments[json] {
-                rows.append(PredictionEntry(image: path, class: name, confidence: probabilities[best], round: round.number))
+                rows.append(PredictionEntry(image: path, class: name, confidence: probabilities[best], round: round.number,
+                                            p_nok: pNOK, decision: decision?.rawValue))
             } else {
-                print("\(path): \(name) \(String(format: "%.3f", probabilities[best]))")
+                print("\(path): \(name) \(String(format: "%.3f", probabilities[best]))" + (decision.map { " → \($0.words)" } ?? ""))
             }
         }
         if arguments[json] {

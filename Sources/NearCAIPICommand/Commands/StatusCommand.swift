@@ -142,6 +142,7 @@ enum StatusCommand: Command {
                            m.test.accuracy, m.test.f1, m.test.mcc, m.validation.accuracy, m.bestEpoch, m.epochs, m.seconds)
                 } ?? "no metrics stored"
                 print("  round \(round.number): \(round.status.displayName), \(round.trainingSize) training images, \(measured)")
+                if let point = round.metrics?.operatingPoint { print("    decisions: \(point.summary)") }
             }
         }
     }

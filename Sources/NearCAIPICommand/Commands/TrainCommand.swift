@@ -69,16 +69,28 @@ enum TrainCommand: Command {
                                             help: "with a WORKSPACE: start from this backbone, keeping a fresh 2-class head",
                                             format: .text)
 
+    static let maxMissed = Option<Double?>(name: "--max-missed", placeholder: "F",
+                                           help: "with a WORKSPACE: the share of defective parts the pass threshold may let through",
+                                           format: .number(.between(0, 0.5)), defaultDescription: "0.01",
+                                           note: "stored for the workspace's later rounds; 0 allowed")
+    static let maxRejected = Option<Double?>(name: "--max-rejected", placeholder: "F",
+                                             help: "with a WORKSPACE: the share of good parts the reject threshold may set aside",
+                                             format: .number(.between(0, 0.5)), defaultDescription: "0.01",
+                                             note: "stored for the workspace's later rounds")
+
     static let parameters: [any Parameter] = [Positional.workspace, data, out, architecture, size, channels, epochs, batch, optimizer,
                                               learningRate, validation, patience, balanced, noAugment, occlusion, seed,
-                                              SharedParameters.okFolders, SharedParameters.nokFolders, fromScratch, force, pretrained]
+                                              SharedParameters.okFolders, SharedParameters.nokFolders, fromScratch, force, pretrained,
+                                              maxMissed, maxRejected]
     /// With a workspace, or straight from a data set; the options that belong to the data set
     /// form only are usage errors with a workspace.
     static let dataSetOnly: [any Parameter] = [data, out, architecture, size, channels, validation,
                                                SharedParameters.okFolders, SharedParameters.nokFolders]
+    /// Options that need a workspace (they are stored in it).
+    static let workspaceOnly: [any Parameter] = [maxMissed, maxRejected]
     static let usageForms: [[any Parameter]] = [
         [Positional.workspace, epochs, patience, learningRate, optimizer, batch, balanced, noAugment, occlusion,
-         fromScratch, force, pretrained, seed],
+         fromScratch, force, pretrained, seed, maxMissed, maxRejected],
         [data, out, architecture, size, channels, epochs, batch, optimizer, learningRate, validation, patience,
          balanced, noAugment, seed, SharedParameters.okFolders, SharedParameters.nokFolders, occlusion],
     ]
@@ -87,6 +99,9 @@ enum TrainCommand: Command {
         if !arguments.positionals.isEmpty {
             try trainWorkspace(arguments)
             return
+        }
+        for option in workspaceOnly where arguments.isGiven(option) {
+            throw UsageError("option '\(option.kind.name!)' is stored in a workspace; 'train --data' writes a checkpoint only")
         }
         let data = try arguments[Self.data]
         let out = try arguments[Self.out]
@@ -158,6 +173,7 @@ enum TrainCommand: Command {
             if arguments.isGiven(occlusion) {
                 try workspace.setOcclusionTraining(try arguments[occlusion] == .on)
             }
+            try workspace.setDecisionBudgets(maxMissedDefects: try arguments[maxMissed], maxGoodRejected: try arguments[maxRejected])
             let active = try workspace.activeRound()
             let (round, metrics) = try workspace.trainRound(options: options, fromScratch: arguments[fromScratch], pretrained: pretrained,
                                                             promotion: arguments[force] ? .always : nil) { progress in
@@ -170,6 +186,12 @@ enum TrainCommand: Command {
                          metrics.validation.f1, metrics.validation.mcc, metrics.validation.count))
             print(String(format: "  test:       accuracy %.3f  F1 %.3f  MCC %.3f  (%d images)", metrics.test.accuracy,
                          metrics.test.f1, metrics.test.mcc, metrics.test.count))
+            if let point = metrics.operatingPoint {
+                print("  decisions:  \(point.summary)")
+                print(String(format: "              pass below P(NOK) %.4g, reject above %.4g, review between", point.passBelow, point.rejectAbove))
+            } else {
+                print("  decisions:  none — the validation split needs good and defective parts to set the pass and reject thresholds")
+            }
             guard round.status == .active else {
                 print(String(format: "round %d is kept as a candidate: its validation MCC %.3f is below round %d's %.3f, which stays active. "
                              + "'nearcaipi promote %@ --round %d' makes it active anyway; train again, or add --force",

@@ -198,6 +198,17 @@ public enum Trainer {
         return predicted
     }
 
+    /// P(class 1) of every image, in inference mode (softmax of the logits).
+    public static func probabilitiesOfClassOne(_ model: ResNet, on data: LabelledImages) -> [Float] {
+        var probabilities: [Float] = []
+        forEachInferenceBatch(model, data) { logits, _ in
+            let p = softmax(logits)
+            let classes = logits.shape[1]
+            for row in 0..<logits.shape[0] { probabilities.append(p.data[row * classes + 1]) }
+        }
+        return probabilities
+    }
+
     /// Runs `data` through the model in inference mode, 32 images at a time.
     static func forEachInferenceBatch(_ model: ResNet, _ data: LabelledImages, _ body: (_ logits: Tensor, _ labels: [Int]) -> Void) {
         var start = 0
