@@ -88,5 +88,11 @@ import TestSupport
         #expect(Double(point.validation.rejectedGood.count) <= 0.1 * Double(point.validation.rejectedGood.of))
         #expect(point.test.missedDefects.of + point.test.passedGood.of == metrics.test.count)
         #expect(try workspace.activeRound()?.metrics?.operatingPoint == point)
+        // The next round is compared with it part by part (the default rule), and the verdict kept.
+        let (second, secondMetrics) = try workspace.trainRound(options: options, fromScratch: false) { _ in true }
+        let evidence = try #require(secondMetrics.promotionEvidence)
+        #expect(evidence.against == 1 && evidence.parts == secondMetrics.validation.count && evidence.confidence == 0.9)
+        #expect((second.status == .candidate) == evidence.isWorse)
+        #expect(Workspace.promotionReason(second, previous: try workspace.rounds().first) == evidence.sentence)
     }
 }

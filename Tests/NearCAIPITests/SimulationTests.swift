@@ -84,8 +84,14 @@ import TestSupport
         let rows = [row(.al, 1, 0, 0.2), row(.al, 2, 0, 0.4), row(.al, 1, 1, 0.5), row(.al, 2, 1, 0.7),
                     row(.caipi, 1, 0, 0.2), row(.caipi, 2, 0, 0.4), row(.caipi, 1, 1, 0.8), row(.caipi, 2, 1, 0.8)]
         let csv = SimulationReport.csv(rows).split(separator: "\n")
-        #expect(csv[0] == "strategy,seed,round,train_size,labels_spent,accuracy,f1,mcc,explanations_right,interacting_s,heatmaps_s,training_s" && csv[3] == "al,1,1,11,0,0.5000,0.5000,0.5000,,,,"
-                && csv.count == 9)
+        #expect(csv[0] == "strategy,seed,round,train_size,labels_spent,accuracy,f1,mcc,explanations_right,interacting_s,heatmaps_s,training_s,"
+                + "missed_defects,passed_good" && csv[3] == "al,1,1,11,0,0.5000,0.5000,0.5000,,,,,," && csv.count == 9)
+        // The decisions of the model in use, where the rounds have cuts.
+        var decided = rows
+        for index in decided.indices { decided[index].passedGood = 0.25 * Double(decided[index].round + 1); decided[index].missedDefects = 0 }
+        #expect(SimulationReport.csv(decided).split(separator: "\n")[3].hasSuffix(",0.0000,0.5000"))
+        let decisions = SimulationReport.markdown(decided, strategies: [.al, .caipi], title: "T")
+        #expect(decisions.contains("good parts passed without review") && decisions.contains("| AL | 0.25 | 0.50 |"), "\(decisions)")
         let markdown = SimulationReport.markdown(rows, strategies: [.al, .caipi], title: "T")
         #expect(markdown.contains("| Strategy | Metric | R0 | R1 |"))
         #expect(markdown.contains("| AL | MCC | 0.300 ± 0.141 | 0.600 ± 0.141 |"))

@@ -376,16 +376,15 @@ public final class LabelApp {
             case .finished(let round, let previous):
                 // The new round is selected, so P / D (or R) act on it at once.
                 state.selectedRound = max(0, (try session.rounds().count) - 1)
-                let validation = round.metrics?.validation.mcc ?? .nan, before = previous?.metrics?.validation.mcc ?? .nan
+                let reason = Workspace.promotionReason(round, previous: previous)
                 guard round.status == .active else {
-                    state.message = String(format: "Round %d kept as a candidate: validation MCC %.3f < round %d's %.3f (still in use). "
-                                           + "P: use it anyway, D: discard.", round.number, validation, previous?.number ?? 0, before)
+                    state.message = "Round \(round.number) kept as a candidate — \(reason); round \(previous?.number ?? 0) stays in use. "
+                        + "P: use it anyway, D: discard."
                     break
                 }
                 try modelChanged()
-                state.message = String(format: "Round %d trained and active: validation MCC %.3f", round.number, validation)
-                    + (previous.map { String(format: " (round %d: %.3f)", $0.number, before) } ?? "")
-                    + String(format: ", test MCC %.3f.", round.metrics?.test.mcc ?? .nan)
+                state.message = "Round \(round.number) trained and active — \(reason)"
+                    + String(format: "; test MCC %.3f.", round.metrics?.test.mcc ?? .nan)
             case .pretrained(let summary):
                 state.message = summary.isFinished
                     ? String(format: "Round 0 pretrained: %d epochs on %d images in %@ (loss %.3f). T trains a round from it.",

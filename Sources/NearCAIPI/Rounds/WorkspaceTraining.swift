@@ -72,8 +72,10 @@ extension Workspace {
     /// transaction that also marks the previous round superseded: a crash leaves either the
     /// old active round or the new one, never a half-written checkpoint in use.
     /// The new round becomes active by `promotion` (the workspace's rule when nil): with
-    /// `.ifNotWorse`, a round worse on the validation split than the active one is recorded
-    /// as a candidate instead — the returned round's status says which.
+    /// `.unlessWorse`, a round the paired comparison finds worse than the active one on the
+    /// validation parts (`PairedComparison`, kept in its metrics), with `.ifNotWorse` one whose
+    /// validation MCC is lower, is recorded as a candidate instead — the returned round's
+    /// status says which.
     public func trainRound(options: TrainingOptions, fromScratch: Bool, pretrained: String? = nil, promotion: RoundPromotion? = nil,
                            progress: (TrainingProgress) -> Bool) throws -> (Round, RoundMetrics) {
         let architecture = try self.architecture
@@ -143,11 +145,41 @@ extension Workspace {
         let file = "models/round-\(String(format: "%03d", number)).safetensors"
         try Checkpoint.save(model, info: info, to: "\(path)/\(file)")
         let rule = try promotion ?? self.promotion
-        let becomesActive = rule == .always || Self.isNotWorse(metrics, than: previous?.metrics)
+        let becomesActive: Bool
+        switch rule {
+        case .always: becomesActive = true
+        case .ifNotWorse: becomesActive = Self.isNotWorse(metrics, than: previous?.metrics)
+        case .unlessWorse:
+            if let previous, !validationImages.isEmpty {
+                // The round in use answers the same validation parts, with its own normalisation.
+                let (activeModel, activeInfo) = try Checkpoint.load(checkpointPath(of: previous))
+                let truth = validationImages.map(\.1)
+                let activeSet = SupervisedTraining.batch(validationImages.map(\.0), labels: truth, info: activeInfo)
+                let newSet = SupervisedTraining.batch(validationImages.map(\.0), labels: truth, info: info)
+                let comparison = PairedComparison(against: previous.number, active: Trainer.predictions(activeModel, on: activeSet),
+                                                  candidate: Trainer.predictions(model, on: newSet), truth: truth,
+                                                  confidence: try promotionConfidence)
+                metrics.promotionEvidence = comparison
+                becomesActive = !comparison.isWorse
+            } else {
+                becomesActive = true
+            }
+        }
         let round = Round(number: number, checkpoint: file, status: becomesActive ? .active : .candidate,
                           trainingSize: training.count, metrics: metrics, lastFeedbackID: lastFeedback)
         try store.record(round, parentNumber: previous?.number, lastFeedbackID: lastFeedback)
         return (round, metrics)
+    }
+
+    /// Why a round went live or stayed a candidate, in words (`previous`: the round in use when
+    /// it was trained).
+    public static func promotionReason(_ round: Round, previous: Round?) -> String {
+        if let evidence = round.metrics?.promotionEvidence { return evidence.sentence }
+        guard let previous else { return round.status == .candidate ? "kept as candidate" : "live: the first round" }
+        let new = round.metrics?.validation.mcc ?? .nan, old = previous.metrics?.validation.mcc ?? .nan
+        return round.status == .candidate
+            ? String(format: "validation MCC %.3f < round %d's %.3f: kept as candidate", new, previous.number, old)
+            : String(format: "validation MCC %.3f, round %d's %.3f: live", new, previous.number, old)
     }
 
     /// The promotion rule: `new` is not worse than `active` when its validation MCC is at

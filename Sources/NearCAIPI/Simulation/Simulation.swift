@@ -24,7 +24,7 @@ public struct SimulationPlan: Sendable {
     public var fromScratch = false
     /// When a round replaces the model in use: the workspaces' rule (a round worse on the
     /// validation split stays a candidate), or always.
-    public var promotion: RoundPromotion = .ifNotWorse
+    public var promotion: RoundPromotion = .unlessWorse
     /// Pretraining of each seed's network on its workspace's unlabelled images before the
     /// initial model (which then starts from it); nil: none, the initial model starts from
     /// random weights. Run once per seed, shared by every strategy.
@@ -70,6 +70,11 @@ public struct SimulationRow: Sendable, Equatable {
     /// The round did worse on the validation split than the model in use and stayed a
     /// candidate (the promotion rule): the row's metrics are the model in use's.
     public var keptBack = false
+    /// At the model in use's pass threshold (`OperatingPoint`), on the test split: the share
+    /// of defective parts passed, and of good parts passed without review (nil: a round
+    /// without cuts).
+    public var missedDefects: Double? = nil
+    public var passedGood: Double? = nil
 }
 
 /// The wall-clock seconds of one round of a strategy.
@@ -336,7 +341,9 @@ public final class Simulation {
                                  accuracy: deployed.test.accuracy, f1: deployed.test.f1, mcc: deployed.test.mcc,
                                  labelsSpent: before + answers,
                                  explanationsRight: mine.isEmpty ? nil : Double(mine.filter { $0.explanation == .right }.count) / Double(mine.count),
-                                 keptBack: round.status == .candidate || round.status == .discarded)
+                                 keptBack: round.status == .candidate || round.status == .discarded,
+                                 missedDefects: deployed.operatingPoint.map { $0.test.missedDefects.rate },
+                                 passedGood: deployed.operatingPoint.map { $0.test.passedGood.rate })
         }
     }
 }

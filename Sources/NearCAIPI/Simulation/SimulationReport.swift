@@ -4,7 +4,7 @@ import Foundation
 /// table in the shape of the main paper's Tables 2–3.
 public enum SimulationReport {
     public static let csvHeader = "strategy,seed,round,train_size,labels_spent,accuracy,f1,mcc,explanations_right,"
-        + "interacting_s,heatmaps_s,training_s"
+        + "interacting_s,heatmaps_s,training_s,missed_defects,passed_good"
 
     public static func csv(_ rows: [SimulationRow]) -> String {
         var text = csvHeader + "\n"
@@ -13,6 +13,8 @@ public enum SimulationReport {
             text += String(format: "%.4f,%.4f,%.4f,", row.accuracy, row.f1, row.mcc)
             text += (row.explanationsRight.map { String(format: "%.4f", $0) } ?? "")
             text += row.seconds.map { String(format: ",%.2f,%.2f,%.2f", $0.interacting, $0.heatmaps, $0.training) } ?? ",,,"
+            text += "," + (row.missedDefects.map { String(format: "%.4f", $0) } ?? "")
+            text += "," + (row.passedGood.map { String(format: "%.4f", $0) } ?? "")
             text += "\n"
         }
         return text
@@ -76,10 +78,19 @@ public enum SimulationReport {
                                   + "where there is one, accepted when the map shows a region where there is none), mean over seeds:",
                               format: "%.2f", \.explanationsRight)
         }
+        if rows.contains(where: { $0.passedGood != nil }) {
+            text += meanTable(rows, strategies: strategies, rounds: rounds,
+                              caption: "Decisions of the model in use on the test split, at its pass threshold (set on the validation "
+                                  + "parts to miss at most 1 % of their defects): good parts passed without review, mean over seeds:",
+                              format: "%.2f", \.passedGood)
+            text += meanTable(rows, strategies: strategies, rounds: rounds,
+                              caption: "— and defective test parts it passed (missed defects), mean over seeds:",
+                              format: "%.3f", \.missedDefects)
+        }
         if rows.contains(where: \.keptBack) {
-            text += "\nRounds kept back by the promotion rule (worse on the validation split than the model in use, so the "
-                + "model in use stays and the row repeats its figures), of all seeds' rounds — `--force-promotion` makes every "
-                + "round go live:\n\n"
+            text += "\nRounds kept back by the promotion rule (judged worse than the model in use on the validation split — "
+                + "`--promotion` says how — so the model in use stays and the row repeats its figures), of all seeds' rounds; "
+                + "`--force-promotion` makes every round go live:\n\n"
             text += "| Strategy | kept back |\n|---|---:|\n"
             for strategy in strategies where rows.contains(where: { $0.strategy == strategy }) {
                 let mine = rows.filter { $0.strategy == strategy && $0.round > 0 }

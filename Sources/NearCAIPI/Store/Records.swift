@@ -87,6 +87,9 @@ public struct RoundMetrics: Sendable, Codable, Equatable {
     /// Where P(NOK) is cut for pass / review / reject, and what that does; nil for rounds
     /// recorded before, or without both classes among the validation parts.
     public var operatingPoint: OperatingPoint? = nil
+    /// The paired comparison with the round in use on the validation parts, when the rule
+    /// `unless-worse` decided with it.
+    public var promotionEvidence: PairedComparison? = nil
 }
 
 /// A near hit or near miss waiting for the supervisor.

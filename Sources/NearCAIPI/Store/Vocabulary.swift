@@ -97,8 +97,13 @@ public enum RoundStatus: String, Sendable, CaseIterable {
 
 /// When a newly trained round replaces the active one (setting `promotion`).
 public enum RoundPromotion: String, Sendable, CaseIterable {
+    /// Unless the evidence says it is worse: compared part by part with the active round on
+    /// the same validation parts (`PairedComparison`), it stays a candidate only when it is
+    /// worse with the workspace's confidence (90 % unless set). The default.
+    case unlessWorse = "unless-worse"
     /// When it is not worse on the validation split: its validation MCC is at least the
     /// active round's (or either has no validation images). Otherwise it stays a candidate.
+    /// The rule before the paired comparison; it follows the noise of ~20 parts.
     case ifNotWorse = "if-not-worse"
     /// Always (the rule before candidates existed; `train --force` for one round).
     case always

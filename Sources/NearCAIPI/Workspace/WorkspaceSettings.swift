@@ -6,6 +6,7 @@ enum SettingKey: String, CaseIterable {
     case dataRoot = "data_root", layout, architecture, inputSize = "input_size", seed, classNames = "class_names", split, created
     // How rounds train (`train`, the operator's screen).
     case occlusionTraining = "occlusion_training", retrainEpochs = "retrain_epochs", promotion
+    case promotionConfidence = "promotion_confidence"
     // Where a round's P(NOK) is cut for pass / review / reject (OperatingPoint).
     case maxMissedDefects = "max_missed_defects", maxGoodRejected = "max_good_rejected"
     // How the loop runs (LoopSettings).
@@ -87,12 +88,28 @@ extension Workspace {
     /// When a new round replaces the active one.
     public var promotion: RoundPromotion {
         get throws {
-            try setting(.promotion, fallback: .ifNotWorse, expected: RoundPromotion.allCases.map(\.rawValue).joined(separator: " or "),
+            try setting(.promotion, fallback: .unlessWorse, expected: RoundPromotion.allCases.map(\.rawValue).joined(separator: ", "),
                         RoundPromotion.init(rawValue:))
         }
     }
 
     public func setPromotion(_ rule: RoundPromotion) throws { try setSettings([(.promotion, rule.rawValue)]) }
+
+    /// How sure `unless-worse` must be that a new round is worse before keeping it back.
+    public var promotionConfidence: Double {
+        get throws {
+            try setting(.promotionConfidence, fallback: 0.9, expected: "a fraction from 0.5 to 0.999") {
+                Double($0).flatMap { (0.5...0.999).contains($0) ? $0 : nil }
+            }
+        }
+    }
+
+    public func setPromotionConfidence(_ confidence: Double) throws {
+        guard (0.5...0.999).contains(confidence) else {
+            throw WorkspaceError(path, "'promotion_confidence' must be a fraction from 0.5 to 0.999; got \(confidence)")
+        }
+        try setSettings([(.promotionConfidence, String(confidence))])
+    }
 
     /// The share of defective parts a round's pass threshold may let through (0 allowed),
     /// and the share of good parts its reject threshold may set aside (`OperatingPoint`).

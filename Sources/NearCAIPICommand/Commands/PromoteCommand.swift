@@ -6,8 +6,10 @@ enum PromoteCommand: Command {
     static let name = "promote"
     static let summary = "make a candidate round (trained, but worse on validation) active, or discard it"
     static let discussion = """
-    A round that is worse on the validation split than the active one is kept as a candidate
-    rather than put to use (the workspace's promotion rule). Promoting it makes its model
+    A round judged worse on the validation split than the active one is kept as a candidate
+    rather than put to use (the workspace's promotion rule: by default, unless-worse — worse
+    on the parts the two rounds judge differently, with 90 % confidence; 'nearcaipi status'
+    and the operator screen say why). Promoting it makes its model
     active and the answers it trained on count as trained; discarding it sets it aside for
     good (kept, marked discarded). 'nearcaipi status' shows each round and its status.
     """

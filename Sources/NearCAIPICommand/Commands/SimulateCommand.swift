@@ -91,7 +91,12 @@ enum SimulateCommand: Command {
                                             format: .number(.strictlyBetween(0, 10)), default: 0.0005)
     static let fromScratch = Flag(name: "--from-scratch", help: "train every round from fresh weights, not the active round's")
     static let forcePromotion = Flag(name: "--force-promotion",
-                                     help: "every round replaces the model in use, even when worse on the validation split")
+                                     help: "every round replaces the model in use, even when worse on the validation split (--promotion always)")
+    static let promotion = Option<RoundPromotion>(name: "--promotion", placeholder: "RULE",
+                                                  help: "when a round replaces the model in use: unless-worse (the paired comparison on "
+                                                      + "the validation parts), if-not-worse (validation MCC at least the active round's) "
+                                                      + "or always",
+                                                  format: .choice, default: .unlessWorse)
     static let architecture = Option<String>(name: "--arch", placeholder: "NAME", help: "the model",
                                              format: .oneOf(Architecture.allCases.map(\.rawValue)), default: standard.workspace.architecture)
     /// Its default depends on --arch: resnet18 is made for 224 pixels.
@@ -117,7 +122,7 @@ enum SimulateCommand: Command {
     static let parameters: [any Parameter] = [
         data, out, SharedParameters.layout, SharedParameters.okFolders, SharedParameters.nokFolders, strategies, rounds, perRound,
         initialTrain, seeds, testFraction, validationFraction, validationCount, refutations, epochs, initialEpochs, patience, learningRate,
-        fromScratch, forcePromotion, withHeatmaps, query, pretrain, pretrainMethod, pretrainEpochs, architecture, input,
+        fromScratch, forcePromotion, promotion, withHeatmaps, query, pretrain, pretrainMethod, pretrainEpochs, architecture, input,
     ]
 
     static func run(_ arguments: Arguments) throws {
@@ -153,7 +158,7 @@ enum SimulateCommand: Command {
         // weighting the classes inversely to their frequency keeps the decision unbiased.
         plan.roundTraining.classWeighting = .balanced
         plan.fromScratch = arguments[fromScratch]
-        plan.promotion = arguments[forcePromotion] ? .always : .ifNotWorse
+        plan.promotion = arguments[forcePromotion] ? .always : try arguments[promotion]
         plan.withHeatmaps = arguments[withHeatmaps]
         plan.queryRule = try arguments[query]
         if arguments[pretrain] {

@@ -143,6 +143,7 @@ enum StatusCommand: Command {
                 } ?? "no metrics stored"
                 print("  round \(round.number): \(round.status.displayName), \(round.trainingSize) training images, \(measured)")
                 if let point = round.metrics?.operatingPoint { print("    decisions: \(point.summary)") }
+                if let evidence = round.metrics?.promotionEvidence { print("    promotion: \(evidence.sentence)") }
             }
         }
     }

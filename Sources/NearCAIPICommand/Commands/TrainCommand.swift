@@ -192,14 +192,13 @@ enum TrainCommand: Command {
             } else {
                 print("  decisions:  none — the validation split needs good and defective parts to set the pass and reject thresholds")
             }
+            let reason = Workspace.promotionReason(round, previous: active)
             guard round.status == .active else {
-                print(String(format: "round %d is kept as a candidate: its validation MCC %.3f is below round %d's %.3f, which stays active. "
-                             + "'nearcaipi promote %@ --round %d' makes it active anyway; train again, or add --force",
-                             round.number, metrics.validation.mcc, active?.number ?? 0, active?.metrics?.validation.mcc ?? 0,
-                             path, round.number))
+                print("round \(round.number) is kept as a candidate — \(reason); round \(active?.number ?? 0) stays active. "
+                      + "'nearcaipi promote \(path) --round \(round.number)' makes it active anyway; train again, or add --force")
                 return
             }
-            print("round \(round.number) is active")
+            print("round \(round.number) is active" + (active != nil ? " — \(reason)" : ""))
             // The new round's pool predictions, cached now so the screens open at once.
             let caching = monotonicSeconds()
             let pool = try PoolModel(workspace: workspace)
