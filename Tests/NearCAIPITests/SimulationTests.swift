@@ -44,24 +44,27 @@ import TestSupport
         let al = rows.filter { $0.strategy == .al }, near = rows.filter { $0.strategy == .nearCAIPI }
         // The same split and initial model: round 0 is identical.
         #expect(al[0].round == 0 && near[0].round == 0 && al[0].accuracy == near[0].accuracy && al[0].trainingSize == 12)
-        // AL adds exactly its interactions; Near CAIPI adds refutations and neighbours on top.
-        #expect(al.map(\.trainingSize) == [12, 15, 18])
-        #expect(zip(al, near).allSatisfy { $0.trainingSize <= $1.trainingSize })
+        // AL adds exactly its interactions — but for every fifth answered part of a class,
+        // which validates instead (answers_for_validation); Near CAIPI adds refutations and
+        // neighbours on top.
+        let alWorkspace = try Workspace(opening: directory.file("sim/seed-5/al"))
+        let heldOut = try alWorkspace.answersHeldForValidation()
+        #expect(al.map(\.trainingSize).first == 12 && al.last!.trainingSize + heldOut == 18)
+        #expect(zip(al, al.dropFirst()).allSatisfy { $0.trainingSize <= $1.trainingSize })
         #expect(stages.contains(.initialTraining(epoch: 1)) && stages.contains(.training(epoch: 1)) && stages.last == .finished)
         // Each strategy's workspace: the expert's 3 interactions per round, all trained on.
-        let alWorkspace = try Workspace(opening: directory.file("sim/seed-5/al"))
         #expect(try alWorkspace.feedbackLog().filter { $0.user == "simulated-expert" }.count == 6)
         #expect(try alWorkspace.pendingFeedbackCount() == 0)
         #expect(try LoopSettings.stored(in: alWorkspace).queryStrategy == .leastConfidence)
         // Labels spent: the initial 12 and the validation split, then AL's 3 answers a round;
         // Near CAIPI's supervisor answers count too (its refutations do not).
-        let validation = try alWorkspace.items(in: .validation).count
+        let validation = try alWorkspace.items(in: .validation).count - heldOut
         #expect(validation > 0 && al.map(\.labelsSpent) == [12 + validation, 15 + validation, 18 + validation])
         let nearWorkspace = try Workspace(opening: directory.file("sim/seed-5/near-caipi"))
         let nearAnswers = try nearWorkspace.feedbackLog().filter { $0.prediction != .skip }
         #expect(nearAnswers.contains { $0.user != "simulated-expert" })
         #expect(near.last!.labelsSpent == 12 + validation + nearAnswers.count && near.last!.labelsSpent > al.last!.labelsSpent)
-        #expect(near.last!.trainingSize >= near.last!.labelsSpent - validation)
+        #expect(near.last!.trainingSize + (try nearWorkspace.answersHeldForValidation()) >= near.last!.labelsSpent - validation)
 
         // Run again: nothing is redone.
         #expect(try Simulation(plan: Self.tinyPlan(directory, rounds: 2)).run() == rows)
@@ -73,7 +76,7 @@ import TestSupport
         _ = try session.submit(try SimulatedExpert().answer(try session.view(of: query.path), in: alWorkspace))
         let longer = try Simulation(plan: Self.tinyPlan(directory, rounds: 3)).run()
         #expect(Array(longer.filter { $0.strategy == .al }.prefix(3)) == al)
-        #expect(longer.filter { $0.strategy == .al }.map(\.trainingSize) == [12, 15, 18, 21])
+        #expect(longer.filter { $0.strategy == .al }.last!.trainingSize + (try alWorkspace.answersHeldForValidation()) == 21)
         #expect(try alWorkspace.feedbackLog().filter { $0.user == "simulated-expert" }.count == 9)
     }
 

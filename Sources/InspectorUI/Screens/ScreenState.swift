@@ -552,6 +552,7 @@ struct ScreenState {
         } else {
             if submission.review == nil { counts.queriesAnswered += 1 } else { counts.reviewsAnswered += 1 }
             var parts = ["saved \(name) (#\(outcome.feedbackID))", counts.summary]
+            if outcome.heldForValidation { parts.append("kept for validation (judges the rounds; not trained on)") }
             if !outcome.refutations.isEmpty { parts.append("\(outcome.refutations.count) refutations made from it") }
             if !outcome.queuedReviews.isEmpty { parts.append("near hit and near miss queued for the supervisor") }
             if outcome.retrainDue { parts.append("retraining due (\(outcome.pending)/\(interactionsPerRound))") }

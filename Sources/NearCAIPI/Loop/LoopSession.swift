@@ -82,6 +82,9 @@ public struct SubmitOutcome: Sendable, Equatable {
     /// What went wrong after the answer was stored (refutations or reviews not made, e.g. the
     /// disk filled up): the answer itself is in, so it must not be given again.
     public var followUpProblem: String?
+    /// The part went to the validation split (`answers_for_validation`), not to training: no
+    /// refutations are made from it, or training would see it after all.
+    public var heldForValidation = false
 }
 
 /// What the active model says about one item.
@@ -204,6 +207,7 @@ public final class LoopSession {
             if let closingReview, try !store.closeReview(closingReview) { throw ReviewAlreadyAnswered(path: event.itemPath) }
         }
         var outcome = SubmitOutcome(feedbackID: id, refutations: [], queuedReviews: [], pending: 0, retrainDue: false)
+        outcome.heldForValidation = (try? workspace.store.item(at: event.itemPath)?.split) == .validation
         // The answer is stored: from here on a failure is reported with it, never thrown,
         // or the caller would give the same answer twice.
         do {
@@ -219,7 +223,7 @@ public final class LoopSession {
     /// Refutations and near-neighbour reviews of a stored answer.
     private func followUp(_ event: FeedbackEvent, id: Int64, heatmap: Image?, seed: UInt64, closingReview: Int64?,
                           into outcome: inout SubmitOutcome) throws {
-        if settings.makesRefutations, let label = event.establishedLabel {
+        if settings.makesRefutations, !outcome.heldForValidation, let label = event.establishedLabel {
             let size = classifier.inputSize, channels = classifier.channels
             var region: BinaryMask? = nil
             if let png = event.correctedMask {

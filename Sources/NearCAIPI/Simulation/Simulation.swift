@@ -25,6 +25,9 @@ public struct SimulationPlan: Sendable {
     /// When a round replaces the model in use: the workspaces' rule (a round worse on the
     /// validation split stays a candidate), or always.
     public var promotion: RoundPromotion = .unlessWorse
+    /// The share of each class's answered parts kept for validation (the workspaces' rule;
+    /// 0: every answer trains, the paper's protocol).
+    public var answersForValidation = Workspace.standardAnswersForValidation
     /// Pretraining of each seed's network on its workspace's unlabelled images before the
     /// initial model (which then starts from it); nil: none, the initial model starts from
     /// random weights. Run once per seed, shared by every strategy.
@@ -255,6 +258,7 @@ public final class Simulation {
         settings.refutationsPerItem = plan.refutationsPerItem
         try settings.store(in: workspace)
         try workspace.setPromotion(plan.promotion)
+        try workspace.setAnswersForValidation(plan.answersForValidation)
         return workspace
     }
 
@@ -326,7 +330,9 @@ public final class Simulation {
         let answerIDs = log.filter { $0.prediction != .skip }.map(\.id)
         // The inspector's verdicts on explanations, to share out by round.
         let judged = log.filter { $0.role != .supervisor && ($0.explanation == .right || $0.explanation == .wrong) }
-        let before = (rounds.first?.trainingSize ?? 0) + (try workspace.items(in: .validation).count)
+        // The validation split as it began: answers held out for validation are counted as answers.
+        let answered = try workspace.store.answeredItemIDs()
+        let before = (rounds.first?.trainingSize ?? 0) + (try workspace.items(in: .validation).filter { !answered.contains($0.id) }.count)
         return try rounds.map { round in
             guard let metrics = round.metrics else {
                 throw WorkspaceError(workspace.path, "round \(round.number) has no readable metrics")

@@ -102,12 +102,29 @@ extension WorkspaceStore {
     /// Sets the label an answer established; with `intoTraining`, a pool item moves to the
     /// training split and its lease ends (Algorithm 1: what the expert accepted becomes
     /// training data).
-    func establish(_ label: ClassLabel, itemID: Int64, intoTraining: Bool) throws {
+    /// `holdingOut`: the share of answered parts of each class kept for validation — of the
+    /// k-th part of a class an answer moves out of the pool, it is held out when ⌊k·share⌋
+    /// steps up (share 0.2: the 5th, 10th, …), so the two splits grow in step, class by class.
+    /// Returns the split the item went to, when it left the pool.
+    @discardableResult
+    func establish(_ label: ClassLabel, itemID: Int64, intoTraining: Bool, holdingOut share: Double = 0) throws -> Split? {
         try database.query("UPDATE items SET label = ? WHERE id = ?", [SQLValue(label), .integer(itemID)])
-        if intoTraining {
-            try database.query("UPDATE items SET split = 'train' WHERE id = ? AND split = 'pool'", [.integer(itemID)])
-            try database.query("DELETE FROM leases WHERE item_id = ?", [.integer(itemID)])
+        guard intoTraining,
+              try database.query("SELECT 1 FROM items WHERE id = ? AND split = 'pool'", [.integer(itemID)]).first != nil else { return nil }
+        var split = Split.train
+        if share > 0 {
+            // Parts of this class answers moved out of the pool before this one (still out).
+            let before = try database.query("""
+                SELECT count(DISTINCT i.id) FROM items i JOIN feedback f ON f.item_id = i.id
+                WHERE f.moved_from_pool = 1 AND f.reverted = 0 AND i.split IN ('train', 'val') AND i.label = ? AND i.id != ?
+                """, [SQLValue(label), .integer(itemID)]).first?.first?.integerValue ?? 0
+            let k = Double(before + 1)
+            // A hair above the product, so 5 × 0.2 counts as 1 in binary floating point.
+            if Int(k * share + 1e-9) > Int((k - 1) * share + 1e-9) { split = .validation }
         }
+        try database.query("UPDATE items SET split = ? WHERE id = ?", [.text(split.rawValue), .integer(itemID)])
+        try database.query("DELETE FROM leases WHERE item_id = ?", [.integer(itemID)])
+        return split
     }
 
     /// How many items were made from `parentID` so far (refutations are numbered on).

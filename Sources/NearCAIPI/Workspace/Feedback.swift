@@ -47,7 +47,8 @@ extension Workspace {
     /// inspectors do not lose writes.
     /// With `acceptIntoTraining`, an item whose label the feedback establishes leaves the pool
     /// for the training split in the same transaction (Algorithm 1: what the expert accepted
-    /// becomes training data).
+    /// becomes training data) — or, for the share `answersForValidation` of each class, for the
+    /// validation split, so the figures rounds are judged by grow with the work.
     /// `alongside` runs inside the same transaction (closing a review with its answer).
     @discardableResult
     public func recordFeedback(_ event: FeedbackEvent, at time: Date = Date(), acceptIntoTraining: Bool = false) throws -> Int64 {
@@ -63,7 +64,10 @@ extension Workspace {
             }
             let movesFromPool = acceptIntoTraining && event.establishedLabel != nil && item.split == .pool
             let id = try store.insertFeedback(event, itemID: item.id, time: time, movedFromPool: movesFromPool)
-            if let label = event.establishedLabel { try store.establish(label, itemID: item.id, intoTraining: acceptIntoTraining) }
+            if let label = event.establishedLabel {
+                try store.establish(label, itemID: item.id, intoTraining: acceptIntoTraining,
+                                    holdingOut: acceptIntoTraining ? try answersForValidation : 0)
+            }
             try alongside(store)
             return id
         }
@@ -74,6 +78,12 @@ extension Workspace {
     public func paintedMask(of path: String) throws -> BinaryMask? {
         guard let png = try store.paintedMask(of: path) else { return nil }
         return BinaryMask(thresholding: try ImageFile.decode(png, name: "painted mask of \(path)").image)
+    }
+
+    /// Answered parts now in the validation split (held out by `answers_for_validation`).
+    public func answersHeldForValidation() throws -> Int {
+        let answered = try store.answeredItemIDs()
+        return try items(in: .validation).filter { answered.contains($0.id) }.count
     }
 
     /// Every feedback event, oldest first.

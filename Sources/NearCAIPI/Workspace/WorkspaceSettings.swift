@@ -6,7 +6,7 @@ enum SettingKey: String, CaseIterable {
     case dataRoot = "data_root", layout, architecture, inputSize = "input_size", seed, classNames = "class_names", split, created
     // How rounds train (`train`, the operator's screen).
     case occlusionTraining = "occlusion_training", retrainEpochs = "retrain_epochs", promotion
-    case promotionConfidence = "promotion_confidence"
+    case promotionConfidence = "promotion_confidence", answersForValidation = "answers_for_validation"
     // Where a round's P(NOK) is cut for pass / review / reject (OperatingPoint).
     case maxMissedDefects = "max_missed_defects", maxGoodRejected = "max_good_rejected"
     // How the loop runs (LoopSettings).
@@ -94,6 +94,22 @@ extension Workspace {
     }
 
     public func setPromotion(_ rule: RoundPromotion) throws { try setSettings([(.promotion, rule.rawValue)]) }
+
+    /// The share of the answered parts of each class kept for validation instead of training
+    /// (0.2: every fifth; 0: none, the paper's protocol).
+    public var answersForValidation: Double {
+        get throws { try setting(.answersForValidation, fallback: Self.standardAnswersForValidation, expected: "a fraction from 0 to 0.5", Self.budget) }
+    }
+
+    public func setAnswersForValidation(_ share: Double) throws {
+        guard Self.budget(String(share)) != nil else {
+            throw WorkspaceError(path, "'answers_for_validation' must be a fraction from 0 to 0.5; got \(share)")
+        }
+        try setSettings([(.answersForValidation, String(share))])
+    }
+
+    /// Every fifth answered part of each class validates.
+    public static let standardAnswersForValidation = 0.2
 
     /// How sure `unless-worse` must be that a new round is worse before keeping it back.
     public var promotionConfidence: Double {

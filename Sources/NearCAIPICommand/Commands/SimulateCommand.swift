@@ -97,6 +97,10 @@ enum SimulateCommand: Command {
                                                       + "the validation parts), if-not-worse (validation MCC at least the active round's) "
                                                       + "or always",
                                                   format: .choice, default: .unlessWorse)
+    static let answersForValidation = Option<Double>(name: "--answers-for-validation", placeholder: "F",
+                                                     help: "the share of each class's answered parts kept for validation instead of training",
+                                                     format: .number(.between(0, 0.5)), default: Workspace.standardAnswersForValidation,
+                                                     note: "0: every answer trains, the paper's protocol")
     static let architecture = Option<String>(name: "--arch", placeholder: "NAME", help: "the model",
                                              format: .oneOf(Architecture.allCases.map(\.rawValue)), default: standard.workspace.architecture)
     /// Its default depends on --arch: resnet18 is made for 224 pixels.
@@ -122,7 +126,7 @@ enum SimulateCommand: Command {
     static let parameters: [any Parameter] = [
         data, out, SharedParameters.layout, SharedParameters.okFolders, SharedParameters.nokFolders, strategies, rounds, perRound,
         initialTrain, seeds, testFraction, validationFraction, validationCount, refutations, epochs, initialEpochs, patience, learningRate,
-        fromScratch, forcePromotion, promotion, withHeatmaps, query, pretrain, pretrainMethod, pretrainEpochs, architecture, input,
+        fromScratch, forcePromotion, promotion, answersForValidation, withHeatmaps, query, pretrain, pretrainMethod, pretrainEpochs, architecture, input,
     ]
 
     static func run(_ arguments: Arguments) throws {
@@ -159,6 +163,7 @@ enum SimulateCommand: Command {
         plan.roundTraining.classWeighting = .balanced
         plan.fromScratch = arguments[fromScratch]
         plan.promotion = arguments[forcePromotion] ? .always : try arguments[promotion]
+        plan.answersForValidation = try arguments[answersForValidation]
         plan.withHeatmaps = arguments[withHeatmaps]
         plan.queryRule = try arguments[query]
         if arguments[pretrain] {

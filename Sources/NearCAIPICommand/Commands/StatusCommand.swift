@@ -116,6 +116,11 @@ enum StatusCommand: Command {
             print("  \(split.rawValue.padding(toLength: 5, withPad: " ", startingAt: 0)) \(known)\(hidden)")
         }
         print("  feedback not yet trained on: \(status.pendingFeedback)")
+        let heldOut = try workspace.answersHeldForValidation()
+        if heldOut > 0 {
+            print("  answered parts kept for validation: \(heldOut) (answers_for_validation \(String(format: "%g", try workspace.answersForValidation)) "
+                  + "of each class; they judge the rounds and are not trained on)")
+        }
         if let pretraining = status.pretraining {
             let loss = pretraining.losses.last.map { String(format: ", final loss %.4f", $0) } ?? ""
             if pretraining.isFinished && status.hasPretrainedBackbone {

@@ -78,19 +78,25 @@ enum TrainCommand: Command {
                                              format: .number(.between(0, 0.5)), defaultDescription: "0.01",
                                              note: "stored for the workspace's later rounds")
 
+    static let answersForValidation = Option<Double?>(name: "--answers-for-validation", placeholder: "F",
+                                                      help: "with a WORKSPACE: the share of each class's answered parts kept for "
+                                                          + "validation instead of training",
+                                                      format: .number(.between(0, 0.5)), defaultDescription: "0.2",
+                                                      note: "stored for the workspace's later answers; 0: every answer trains")
+
     static let parameters: [any Parameter] = [Positional.workspace, data, out, architecture, size, channels, epochs, batch, optimizer,
                                               learningRate, validation, patience, balanced, noAugment, occlusion, seed,
                                               SharedParameters.okFolders, SharedParameters.nokFolders, fromScratch, force, pretrained,
-                                              maxMissed, maxRejected]
+                                              maxMissed, maxRejected, answersForValidation]
     /// With a workspace, or straight from a data set; the options that belong to the data set
     /// form only are usage errors with a workspace.
     static let dataSetOnly: [any Parameter] = [data, out, architecture, size, channels, validation,
                                                SharedParameters.okFolders, SharedParameters.nokFolders]
     /// Options that need a workspace (they are stored in it).
-    static let workspaceOnly: [any Parameter] = [maxMissed, maxRejected]
+    static let workspaceOnly: [any Parameter] = [maxMissed, maxRejected, answersForValidation]
     static let usageForms: [[any Parameter]] = [
         [Positional.workspace, epochs, patience, learningRate, optimizer, batch, balanced, noAugment, occlusion,
-         fromScratch, force, pretrained, seed, maxMissed, maxRejected],
+         fromScratch, force, pretrained, seed, maxMissed, maxRejected, answersForValidation],
         [data, out, architecture, size, channels, epochs, batch, optimizer, learningRate, validation, patience,
          balanced, noAugment, seed, SharedParameters.okFolders, SharedParameters.nokFolders, occlusion],
     ]
@@ -174,6 +180,7 @@ enum TrainCommand: Command {
                 try workspace.setOcclusionTraining(try arguments[occlusion] == .on)
             }
             try workspace.setDecisionBudgets(maxMissedDefects: try arguments[maxMissed], maxGoodRejected: try arguments[maxRejected])
+            if let share = try arguments[answersForValidation] { try workspace.setAnswersForValidation(share) }
             let active = try workspace.activeRound()
             let (round, metrics) = try workspace.trainRound(options: options, fromScratch: arguments[fromScratch], pretrained: pretrained,
                                                             promotion: arguments[force] ? .always : nil) { progress in
