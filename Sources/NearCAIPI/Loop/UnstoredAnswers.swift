@@ -5,44 +5,16 @@ import Foundation
 /// its retries — kept as a file of its own in the workspace folder until it is stored, so that
 /// nothing the expert confirmed is lost because the database refused it once.
 public struct UnstoredAnswer: Codable, Sendable, Equatable {
-    public var itemPath: String
-    public var user: String
-    public var role: Role?
-    public var predictedLabel: ClassLabel?
-    public var predictedConfidence: Double?
-    public var prediction: Verdict?
-    public var explanation: Verdict?
-    public var correctedLabel: ClassLabel?
-    /// The painted mask's PNG, base64.
-    public var correctedMask: String?
+    /// The answer as it was given (its painted mask's PNG included).
+    public var event: FeedbackEvent
     /// The review the answer closes (a supervisor's answer on a near hit or miss).
     public var reviewID: Int64?
     public var keptAt: Date
 
     public init(_ event: FeedbackEvent, review: Review?, keptAt: Date = Date()) {
-        itemPath = event.itemPath
-        user = event.user
-        role = event.role
-        predictedLabel = event.predictedLabel
-        predictedConfidence = event.predictedConfidence
-        prediction = event.prediction
-        explanation = event.explanation
-        correctedLabel = event.correctedLabel
-        correctedMask = event.correctedMask.map { Data($0).base64EncodedString() }
+        self.event = event
         reviewID = review?.id
         self.keptAt = keptAt
-    }
-
-    /// The answer as it was given; nil when the mask no longer decodes (a file edited by hand).
-    public var event: FeedbackEvent? {
-        var mask: [UInt8]? = nil
-        if let correctedMask {
-            guard let data = Data(base64Encoded: correctedMask) else { return nil }
-            mask = [UInt8](data)
-        }
-        return FeedbackEvent(itemPath: itemPath, user: user, role: role, predictedLabel: predictedLabel,
-                             predictedConfidence: predictedConfidence, prediction: prediction, explanation: explanation,
-                             correctedLabel: correctedLabel, correctedMask: mask)
     }
 }
 
@@ -115,7 +87,7 @@ extension LoopSession {
             let claimed = "\(file).storing-\(ProcessInfo.processInfo.processIdentifier)"
             guard rename(file, claimed) == 0 else { continue }   // another station took it
             do {
-                guard let kept = try? decoder.decode(UnstoredAnswer.self, from: Data(try BinaryFile.read(claimed))), let event = kept.event else {
+                guard let kept = try? decoder.decode(UnstoredAnswer.self, from: Data(try BinaryFile.read(claimed))) else {
                     report.problems.append("\(name): unreadable, left as \(name).unreadable")
                     _ = rename(claimed, "\(file).unreadable")
                     continue
@@ -124,9 +96,9 @@ extension LoopSession {
                     guard let review = try workspace.store.reviews(openOnly: false).first(where: { $0.id == reviewID }) else {
                         throw WorkspaceError(workspace.path, "no review \(reviewID)")
                     }
-                    _ = try answerReview(review, event)
+                    _ = try answerReview(review, kept.event)
                 } else {
-                    _ = try submit(event)
+                    _ = try submit(kept.event)
                 }
                 report.stored += 1
                 try? BinaryFile.remove(claimed)

@@ -1,8 +1,9 @@
 import Foundation
 import Imaging
 
-/// One thing an expert said about an item.
-public struct FeedbackEvent: Sendable, Equatable {
+/// One thing an expert said about an item. (Codable: an answer the store refused waits in a
+/// file as it was given, `UnstoredAnswer`.)
+public struct FeedbackEvent: Sendable, Equatable, Codable {
     public var itemPath: String
     public var user: String
     /// The part the person played when answering (the screen they answered on); nil where
