@@ -17,6 +17,23 @@ import TestSupport
         #expect(abs(QueryStrategy.entropy.informativeness([0.5, 0.5]) - logf(2)) < 1e-6)
         #expect(cosine([1, 0], [0, 1]) == 0 && cosine([1, 2], [2, 4]) == 1)
     }
+
+    /// Review first: a part the active round's cuts send to review comes before any other,
+    /// however sure the model is of it; among them, and after them, least confident first.
+    @Test func reviewFirstAsksWhatAPersonWouldLookAtAnyway() throws {
+        // Pass below 0.2, reject above 0.95: P(NOK) 0.9 is a review, 0.5 too, 0.1 a pass.
+        let cuts = try #require(OperatingPoint(validation: ([0.05, 0.1, 0.95, 0.2, 0.96, 0.99], [0, 0, 0, 1, 1, 1]),
+                                               test: ([], []), maxMissed: 0, maxRejected: 0))
+        #expect(cuts.passBelow == 0.2 && cuts.rejectAbove == 0.95)
+        let rule = QueryStrategy.reviewFirst
+        func score(_ nok: Float) -> Float { rule.informativeness([1 - nok, nok], cuts: cuts) }
+        #expect(score(0.9) > score(0.15))    // a sure review before an unsure pass
+        #expect(score(0.5) > score(0.9))     // among reviews, the less sure first
+        #expect(score(0.15) > score(0.05))   // among passes, the less sure first
+        #expect(score(0.97) < score(0.9))    // a reject is not a review
+        // Without cuts it is least confidence.
+        #expect(rule.informativeness([0.6, 0.4]) == QueryStrategy.leastConfidence.informativeness([0.6, 0.4]))
+    }
 }
 
 @Suite(.serialized) struct QuerySelectionTests {

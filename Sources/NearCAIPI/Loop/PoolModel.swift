@@ -121,8 +121,9 @@ public final class PoolModel {
             for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, random.integer(0, i)) }
         } else {
             let anomaly = strategy.usesAnomalyScores ? try anomalyScores() : [:]
+            let cuts = strategy == .reviewFirst ? try workspace.activeRound()?.metrics?.operatingPoint : nil
             let scores = Dictionary(uniqueKeysWithValues: order.map {
-                ($0.itemID, strategy.informativeness($0.probabilities, anomaly: anomaly[$0.itemID]))
+                ($0.itemID, strategy.informativeness($0.probabilities, anomaly: anomaly[$0.itemID], cuts: cuts))
             })
             order.sort { scores[$0.itemID]! > scores[$1.itemID]! }
         }

@@ -21,12 +21,18 @@ public enum QueryStrategy: String, Sendable, CaseIterable {
     /// The mean of the anomaly score and the model's uncertainty 2 · (1 − max p), both in
     /// [0, 1]: parts that look defective and that the model is unsure of first.
     case anomalyAndUncertainty = "anomaly-uncertainty"
+    /// The parts the active round would send to review first — P(NOK) between its pass and
+    /// reject cuts (`OperatingPoint`), the parts a person looks at anyway — least confident
+    /// first among them; then the rest, least confident first (all of them, where the round
+    /// has no cuts).
+    case reviewFirst = "review-first"
 
     /// Whether the rule reads round 0's anomaly scores.
     public var usesAnomalyScores: Bool { self == .anomaly || self == .anomalyAndUncertainty }
 
-    /// Higher = asked first. `anomaly`: the item's anomaly score, nil where it has none.
-    public func informativeness(_ probabilities: [Float], anomaly: Float? = nil) -> Float {
+    /// Higher = asked first. `anomaly`: the item's anomaly score, nil where it has none;
+    /// `cuts`: the active round's operating point, nil where it has none.
+    public func informativeness(_ probabilities: [Float], anomaly: Float? = nil, cuts: OperatingPoint? = nil) -> Float {
         let sorted = probabilities.sorted(by: >)
         let uncertainty = 1 - sorted[0]
         switch self {
@@ -38,6 +44,10 @@ public enum QueryStrategy: String, Sendable, CaseIterable {
         case .anomaly: return anomaly.map { 1 + $0 } ?? uncertainty
         case .anomalyAndUncertainty:
             return anomaly.map { 1 + ($0 + 2 * uncertainty) / 2 } ?? uncertainty
+        // A part in review ranks above every other (uncertainty ≤ ½ < 1 + uncertainty).
+        case .reviewFirst:
+            guard let cuts, probabilities.count > ClassLabel.nok.classIndex else { return uncertainty }
+            return cuts.decide(probabilities[ClassLabel.nok.classIndex]) == .review ? 1 + uncertainty : uncertainty
         }
     }
 }
