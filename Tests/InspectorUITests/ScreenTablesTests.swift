@@ -71,6 +71,20 @@ import Testing
         #expect(older.contains("no pass / reject thresholds"))
     }
 
+    /// The inspector reads what the plant would do with the part under the model in use.
+    @Test func thePredictionLineSaysPassReviewOrReject() throws {
+        let cuts = try #require(OperatingPoint(validation: ([0.05, 0.1, 0.95, 0.2, 0.96, 0.99], [0, 0, 0, 1, 1, 1]), test: ([], []),
+                                               maxMissed: 0, maxRejected: 0))
+        let review = ScreenStateTests.view(predicted: .nok)            // P(NOK) 0.8: between 0.2 and 0.95
+        #expect(InspectorScreen.predictionLine(review, cuts: cuts) == "  ·  predicted: NOK 0.80 → review")
+        var sure = review
+        sure.probabilities = [0.01, 0.99]
+        #expect(InspectorScreen.predictionLine(sure, cuts: cuts).hasSuffix("→ reject"))
+        sure.probabilities = [0.9, 0.1]
+        #expect(InspectorScreen.predictionLine(sure, cuts: cuts).hasSuffix("OK 0.90 → pass (no review)"))
+        #expect(InspectorScreen.predictionLine(review, cuts: nil) == "  ·  predicted: NOK 0.80")
+    }
+
     @Test func answersTableHasHeadingsAndLocalTimes() {
         let answers = [FeedbackRecord(id: 7, itemPath: "nok/weld_0012.png", user: "sam", role: .supervisor, time: "2026-12-02T13:30:00Z",
                                       predictedLabel: .ok, prediction: .wrong, explanation: nil, correctedLabel: nil,

@@ -59,6 +59,8 @@ public final class LabelApp {
     var seenHeatmapVersion = -1
     /// The round whose model the heatmaps and the pool predictions come from.
     var loadedRound = 0
+    /// That round's pass / review / reject cuts (nil: it has none), read when it is loaded.
+    var loadedCuts: OperatingPoint?
     /// The workspace's change counter when last read, and when it was read.
     var seenChanges = -1
     var changesReadAt = Date.distantPast
@@ -118,6 +120,7 @@ public final class LabelApp {
         }
         heatmaps = try HeatmapWorker(checkpoint: session.workspace.checkpointPath(of: round), explainer: try session.explainer())
         loadedRound = round.number
+        loadedCuts = round.metrics?.operatingPoint
         readRoundZero()
         guard let output = fdopen(dup(outputDescriptor), "w"), let input = fdopen(dup(inputDescriptor), "r") else {
             throw TerminalError(message: "cannot open the terminal streams")
@@ -329,6 +332,7 @@ public final class LabelApp {
         try session.refresh()
         guard let active = try session.workspace.activeRound() else { return }
         loadedRound = active.number
+        loadedCuts = active.metrics?.operatingPoint
         try heatmaps.reload(checkpoint: session.workspace.checkpointPath(of: active), explainer: try session.explainer())
         if state.shown?.review != nil { loadReviewPanels() }
         if state.current == .inspector, !state.hasUnsubmittedAnswer { try openNextQuery() } else { requestHeatmaps() }
@@ -451,7 +455,8 @@ public final class LabelApp {
         } else {
             switch state.current {
             case .inspector:
-                mouseTarget = InspectorScreen(heatmaps: lookup, poolSize: session.pool.predictions.count).draw(state, on: painter, layout: layout)
+                mouseTarget = InspectorScreen(heatmaps: lookup, poolSize: session.pool.predictions.count, cuts: loadedCuts)
+                    .draw(state, on: painter, layout: layout)
             case .supervisor:
                 let log = state.showLog ? ((try? session.workspace.feedbackLog()) ?? []).filter { state.logUser == nil || $0.user == state.logUser } : []
                 let refutation = state.refutationBrowser.flatMap { try? session.itemImage($0.current.path) }

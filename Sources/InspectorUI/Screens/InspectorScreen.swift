@@ -7,6 +7,8 @@ struct InspectorScreen {
     var heatmaps: HeatmapLookup
     /// Items the pool held when the session began.
     var poolSize: Int
+    /// The model in use's pass / review / reject cuts, when it has them.
+    var cuts: OperatingPoint? = nil
 
     /// Draws `state`; returns the picture the mouse paints on.
     func draw(_ state: ScreenState, on painter: Painter, layout: Layout) -> MouseTarget? {
@@ -27,8 +29,7 @@ struct InspectorScreen {
         d.row = min(d.row, layout.leftImage.row + max(drawn.rows, overlayDrawn.rows, bar.rows) + 1)
         // The item and the prediction on one line; the heatmap's caption on its own, whole.
         painter.put("item: \(ScreenState.shownName(view.path))", row: d.row, column: d.column, bold: true)
-        painter.put(String(format: "  ·  predicted: %@ %.2f", view.predictedLabel.displayName, view.confidence),
-                    row: d.row, column: d.column + 6 + ScreenState.shownName(view.path).count)
+        painter.put(Self.predictionLine(view, cuts: cuts), row: d.row, column: d.column + 6 + ScreenState.shownName(view.path).count)
         painter.put(String(caption.prefix(d.columns)), row: d.row + 1, column: d.column)
         let answered = state.answer.prediction.map { "prediction \($0.rawValue)" } ?? "prediction ?"
         let explained = state.answer.explanation.map { "explanation \($0.rawValue)" } ?? "explanation ?"
@@ -42,6 +43,17 @@ struct InspectorScreen {
         painter.put(String(status.prefix(d.columns)), row: d.row + 2, column: d.column)
         return MouseTarget(box: layout.leftImage, width: view.image.width, height: view.image.height,
                            columns: drawn.columns, rows: drawn.rows)
+    }
+
+    /// "  ·  predicted: NOK 0.93 → review": the prediction, and what the plant would do with the
+    /// part under the model in use's cuts.
+    static func predictionLine(_ view: ItemView, cuts: OperatingPoint?) -> String {
+        let decision = cuts.map { point -> String in
+            let words = ["pass": "pass (no review)", "review": "review", "reject": "reject"]
+            let decided = point.decide(view.probabilities[ClassLabel.nok.classIndex])
+            return " → " + (words[decided.rawValue] ?? decided.rawValue)
+        } ?? ""
+        return String(format: "  ·  predicted: %@ %.2f", view.predictedLabel.displayName, view.confidence) + decision
     }
 
     /// The mask editor's state in words: what the next move will do.
