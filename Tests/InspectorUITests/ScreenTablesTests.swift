@@ -71,6 +71,29 @@ import Testing
         #expect(older.contains("no pass / reject thresholds"))
     }
 
+    /// The operator's series: per round what became of it, the pass rate with its interval,
+    /// the defects missed and test MCC, in plain characters; the latest rounds when narrow.
+    @Test func theSeriesShowTheRoundsFiguresAndWhatBecameOfThem() throws {
+        var decided = try Self.metrics(validation: 0.9, accuracy: 0.9, f1: 0.9, mcc: 0.8)
+        decided.operatingPoint = OperatingPoint(validation: ([0.05, 0.1, 0.3, 0.8, 0.2, 0.4, 0.6, 0.9, 0.95], [0, 0, 0, 0, 1, 1, 1, 1, 1]),
+                                                test: ([0.1, 0.5, 0.85, 0.1, 0.3], [0, 0, 0, 1, 1]), maxMissed: 0.01, maxRejected: 0.01)
+        let rounds = [
+            Round(number: 1, checkpoint: "", status: .superseded, trainingSize: 9, metrics: try Self.metrics(validation: 0.2, accuracy: 0.6, f1: 0.6, mcc: 0.25)),
+            Round(number: 2, checkpoint: "", status: .candidate, trainingSize: 9, metrics: decided),
+            Round(number: 3, checkpoint: "", status: .active, trainingSize: 9, metrics: decided),
+        ]
+        let lines = OperatorScreen.seriesLines(rounds, columns: 200)
+        #expect(lines.count == 3)
+        #expect(lines[0] == "passes (val)    1 –    · 2c 50% [15,85] · 3* 50% [15,85]", "\(lines[0])")
+        #expect(lines[1].hasPrefix("missed (test)   1 –") && lines[1].contains("2c 1/2") && lines[1].contains("3* 1/2"))
+        #expect(lines[2].contains("1 0.25") && lines[2].contains("3* 0.80"))
+        // No block elements (xterm's font draws them as solid squares): letters, digits, – · …
+        #expect(lines.allSatisfy { $0.unicodeScalars.allSatisfy { $0.isASCII || "–·…".unicodeScalars.contains($0) } })
+        // Narrow: the latest rounds, and a mark that earlier ones are left out.
+        let narrow = OperatorScreen.seriesLines(rounds, columns: 40)
+        #expect(narrow[0].hasPrefix("passes (val)  … 3*") && !narrow[0].contains("2c"), "\(narrow[0])")
+    }
+
     /// The inspector reads what the plant would do with the part under the model in use.
     @Test func thePredictionLineSaysPassReviewOrReject() throws {
         let cuts = try #require(OperatingPoint(validation: ([0.05, 0.1, 0.95, 0.2, 0.96, 0.99], [0, 0, 0, 1, 1, 1]), test: ([], []),

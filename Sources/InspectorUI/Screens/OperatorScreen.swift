@@ -32,15 +32,8 @@ struct OperatorScreen {
         if rounds.count + 4 < chartRow, rounds.indices.contains(state.selectedRound) {
             painter.put(Self.decisionsLine(rounds[state.selectedRound]), row: 4 + rounds.count, column: 2)
         }
-        let bars: [Character] = ["▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"]
-        let metrics = rounds.map(\.metrics)
-        for (offset, (name, key)) in [("acc", \ClassificationMetrics.accuracy), ("F1 ", \ClassificationMetrics.f1),
-                                      ("MCC", \ClassificationMetrics.mcc)].enumerated() {
-            let line = metrics.map { m -> Character in
-                guard let value = m?.test[keyPath: key], value.isFinite else { return " " }
-                return bars[max(0, min(7, Int((max(0, value) * 7).rounded())))]
-            }
-            painter.put("\(name) across rounds  \(String(line))", row: chartRow + offset, column: 2)
+        for (offset, line) in Self.seriesLines(rounds, columns: layout.columns - 3).enumerated() {
+            painter.put(line, row: chartRow + offset, column: 2)
         }
         let perRound = settings.interactionsPerRound
         painter.put("answers pending: \(pending) of \(perRound) per round\(pending >= perRound ? " — retraining due" : "")",
@@ -56,6 +49,53 @@ struct OperatorScreen {
         // On a line of its own: after round 0's line it was cut off at 150 columns.
         if let anomaly, !pretrainingRuns, chartRow + 6 < layout.messageRow {
             painter.put(Self.anomalyRanking(anomaly), row: chartRow + 6, column: 2, dim: true)
+        }
+    }
+
+    /// The rounds' figures as three legible series (plain characters, any font), the latest
+    /// rounds that fit in `columns`: good parts passed without review on the validation parts
+    /// with the 95 % interval, defects missed on the test parts, and test MCC. A round is
+    /// marked by what became of it: * in use, c candidate, d discarded, r rolled back (a round
+    /// before the others carries no mark).
+    static func seriesLines(_ rounds: [Round], columns: Int) -> [String] {
+        let names = ["passes (val) ", "missed (test)", "test MCC     "]
+        func mark(_ round: Round) -> String {
+            switch round.status {
+            case .active: return "*"
+            case .candidate: return "c"
+            case .discarded: return "d"
+            case .rolledBack: return "r"
+            default: return ""
+            }
+        }
+        func cells(_ round: Round) -> [String] {
+            let name = "\(round.number)\(mark(round))"
+            guard let metrics = round.metrics else { return [name + " –", name + " –", name + " –"] }
+            let passes = metrics.operatingPoint.map { p -> String in
+                let v = p.validation.passedGood
+                return String(format: "%@ %.0f%% [%.0f,%.0f]", name, v.rate * 100, v.low * 100, v.high * 100)
+            } ?? name + " –"
+            let missed = metrics.operatingPoint.map { p -> String in
+                let t = p.test.missedDefects
+                return t.of == 0 ? name + " –" : "\(name) \(t.count)/\(t.of)"
+            } ?? name + " –"
+            return [passes, missed, metrics.test.mcc.isFinite ? String(format: "%@ %.2f", name, metrics.test.mcc) : name + " –"]
+        }
+        // Each round takes the width of its widest cell; the latest rounds first to fit.
+        var shown: [[String]] = []
+        var width = names[0].count
+        for round in rounds.reversed() {
+            let these = cells(round)
+            let needed = (these.map(\.count).max() ?? 0) + 3
+            if width + needed > columns, !shown.isEmpty { break }
+            width += needed
+            shown.insert(these, at: 0)
+        }
+        let omitted = rounds.count - shown.count
+        return names.enumerated().map { row, name in
+            let widths = shown.map { $0.map(\.count).max() ?? 0 }
+            let body = zip(shown, widths).map { cell, width in cell[row].padding(toLength: width, withPad: " ", startingAt: 0) }
+            return name + (omitted > 0 && row == 0 ? " …" : "  ") + " " + body.joined(separator: " · ")
         }
     }
 
