@@ -208,6 +208,22 @@ import TestSupport
         #expect(driven.app.state.message.hasPrefix("saved ") && driven.app.state.message.contains("Next: Near "),
                 "\(driven.app.state.message)")
         #expect(ScreenFrame.wrapped(driven.app.state.message, columns: 118, lines: 2).last?.hasSuffix("…") == false)
+        // A supervisor who starts while reviews wait opens on them, told how many.
+        let again = try Driven(workspace, role: .supervisor)
+        defer { again.close() }
+        #expect(again.app.state.current == .supervisor && again.app.state.shown?.review?.id == next.id)
+        #expect(again.app.state.message.hasPrefix("1 review waiting"), "\(again.app.state.message)")
+    }
+
+    /// y / n judge the model; the answer line says what they make of the part.
+    @Test func theAnswerLineSaysWhatTheVerdictMakesOfThePart() throws {
+        var state = ScreenStateTests.showing(ScreenStateTests.view(predicted: .ok))
+        #expect(InspectorScreen.answerWords(state) == "prediction ?, explanation ?")
+        state.answer.prediction = .wrong
+        #expect(InspectorScreen.answerWords(state) == "prediction wrong → NOK, explanation ?")
+        state.answer.prediction = .right
+        state.answer.explanation = .right
+        #expect(InspectorScreen.answerWords(state) == "prediction right → OK, explanation right")
     }
 
     @Test func retrainingFromScratchAndQuittingWhileTrainingAsk() throws {

@@ -78,7 +78,8 @@ public final class LabelApp {
         self.graphics = graphics
         self.truecolor = truecolor
         self.terminal = terminal
-        // Everyone starts on the inspector screen; Tab reaches the others the role has.
+        // Everyone starts on the inspector screen — a supervisor on the reviews when some wait
+        // (`start`); Tab reaches the others the role has.
         state = ScreenState(user: user, role: role)
         self.notice = notice
     }
@@ -136,7 +137,17 @@ public final class LabelApp {
         if graphics == .sixel { writeRaw("\u{1B}[?80l") }
         // Answers the store refused in an earlier session go in first.
         let kept = session.storeKeptAnswers()
-        try openNextQuery()
+        let waitingReviews = state.role == .supervisor ? try session.reviewQueue().count : 0
+        if waitingReviews > 0 {
+            state.current = .supervisor
+            try openReview()
+            state.keepingMessage("\(waitingReviews) review\(waitingReviews == 1 ? "" : "s") waiting (near hits and misses of wrongly predicted parts)", then: state.message)
+        } else {
+            try openNextQuery()
+            if state.role == .supervisor {
+                state.message = "No near hit or near miss waits for review yet: inspector queries meanwhile (Tab: the supervisor screen)."
+            }
+        }
         if let notice { state.message = notice }
         if let report = Self.keptAnswersMessage(kept) { state.message = state.message.isEmpty ? report : report + " · " + state.message }
         seenChanges = (try? session.workspace.changesByOthers) ?? -1

@@ -31,10 +31,8 @@ struct InspectorScreen {
         painter.put("item: \(ScreenState.shownName(view.path))", row: d.row, column: d.column, bold: true)
         painter.put(Self.predictionLine(view, cuts: cuts), row: d.row, column: d.column + 6 + ScreenState.shownName(view.path).count)
         painter.put(String(caption.prefix(d.columns)), row: d.row + 1, column: d.column)
-        let answered = state.answer.prediction.map { "prediction \($0.rawValue)" } ?? "prediction ?"
-        let explained = state.answer.explanation.map { "explanation \($0.rawValue)" } ?? "explanation ?"
         let left = max(0, poolSize - state.counts.queriesAnswered)
-        var status = "query \(state.counts.queriesAnswered + 1) · about \(left) in the pool · your answer: \(answered), \(explained)"
+        var status = "query \(state.counts.queriesAnswered + 1) · about \(left) in the pool · your answer: \(Self.answerWords(state))"
         if let editor = state.editor {
             status = Self.editorStatus(editor)
         } else if let mask = state.answer.mask {
@@ -43,6 +41,16 @@ struct InspectorScreen {
         painter.put(String(status.prefix(d.columns)), row: d.row + 2, column: d.column)
         return MouseTarget(box: layout.leftImage, width: view.image.width, height: view.image.height,
                            columns: drawn.columns, rows: drawn.rows)
+    }
+
+    /// The answer so far: "prediction wrong → NOK, explanation ?" — y / n judge the model, so
+    /// the line says what the verdict makes of the part.
+    static func answerWords(_ state: ScreenState) -> String {
+        let answered = state.answer.prediction.map { verdict in
+            "prediction \(verdict.rawValue)" + (state.answeredLabel.map { " → \($0.displayName)" } ?? "")
+        } ?? "prediction ?"
+        let explained = state.answer.explanation.map { "explanation \($0.rawValue)" } ?? "explanation ?"
+        return "\(answered), \(explained)"
     }
 
     /// "  ·  predicted: NOK 0.93 → review": the prediction, and what the plant would do with the
