@@ -163,6 +163,11 @@ enum EvalExplanationsCommand: Command {
         }
 
         var rows: [Row] = []
+        // Progress on standard error, a line per map with the time left at the pace so far:
+        // a few hundred maps take minutes.
+        let mapsToMake = methods.count * fills.count * scored.count
+        var mapsMade = 0
+        let startedMaps = monotonicSeconds()
         for method in methods {
             for fill in fills {
                 var row = Row(method: method.rawValue, fill: fill.rawValue)
@@ -180,6 +185,10 @@ enum EvalExplanationsCommand: Command {
                     row.hitAccuracy += SaliencyMetrics.hit(result.heatmap, mask: mask) ? 1 : 0
                     if let auroc = SaliencyMetrics.pixelAUROC(result.heatmap, mask: mask) { aurocs.append(auroc) }
                     contrasts.append(result.noise.contrast)
+                    mapsMade += 1
+                    let left = (monotonicSeconds() - startedMaps) / Double(mapsMade) * Double(mapsToMake - mapsMade)
+                    printError("[\(progressBar(mapsMade, of: mapsToMake))] map \(mapsMade) of \(mapsToMake) (\(method.rawValue), fill \(fill.rawValue))"
+                               + (mapsMade < mapsToMake ? " · about \(readableDuration(left)) left" : ""))
                 }
                 let n = Float(max(row.images, 1))
                 row.dice /= n

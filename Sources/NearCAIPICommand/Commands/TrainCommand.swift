@@ -159,11 +159,19 @@ enum TrainCommand: Command {
     }
 
     /// One line per epoch with a bar of the epochs done, on standard error.
+    /// When the first epoch of this process's run began (training runs once per process).
+    nonisolated(unsafe) static var trainingStarted: Double?
+
+    /// One line per epoch, with the time the epochs left would take at the pace so far — at
+    /// most: early stopping may end the run sooner.
     static func reportEpoch(_ progress: TrainingProgress, of epochs: Int) {
+        if trainingStarted == nil { trainingStarted = monotonicSeconds() }
         guard let validationLoss = progress.validationLoss, let validationAccuracy = progress.validationAccuracy else { return }
         let bar = progressBar(progress.epoch, of: epochs)
+        let perEpoch = (monotonicSeconds() - (trainingStarted ?? monotonicSeconds())) / Double(max(progress.epoch, 1))
+        let left = progress.epoch < epochs ? "  · at most \(readableDuration(perEpoch * Double(epochs - progress.epoch))) left" : ""
         printError(String(format: "[%@] epoch %3d  loss %.4f  accuracy %.3f  validation loss %.4f  accuracy %.3f",
-                          bar, progress.epoch, progress.loss, progress.accuracy, validationLoss, validationAccuracy))
+                          bar, progress.epoch, progress.loss, progress.accuracy, validationLoss, validationAccuracy) + left)
     }
 
     static func trainWorkspace(_ arguments: Arguments) throws {
