@@ -118,3 +118,27 @@ public enum BitmapFont {
         "'": [0b00100, 0b00100, 0b01000, 0, 0, 0, 0],
     ]
 }
+
+/// Text laid out in lines of a fixed width: messages on the screens, captions drawn on pictures.
+public enum TextLines {
+    /// `text` broken at spaces into at most `lines` lines of `columns`; only a message longer
+    /// than all of them is cut, with an ellipsis.
+    public static func wrapped(_ text: String, columns: Int, lines: Int) -> [String] {
+        guard columns > 0, !text.isEmpty else { return [] }
+        var result: [String] = []
+        var rest = Substring(text)
+        while !rest.isEmpty, result.count < lines {
+            if rest.count <= columns { result.append(String(rest)); rest = ""; break }
+            let window = rest.prefix(columns + 1)
+            let cut = window.lastIndex(of: " ").map { $0 > rest.startIndex ? $0 : nil } ?? nil
+            let end = cut ?? rest.index(rest.startIndex, offsetBy: columns)
+            result.append(String(rest[..<end]))
+            rest = rest[end...].drop { $0 == " " }
+        }
+        if !rest.isEmpty, var last = result.popLast() {
+            if last.count >= columns { last = String(last.prefix(columns - 1)) }
+            result.append(last + "…")
+        }
+        return result
+    }
+}

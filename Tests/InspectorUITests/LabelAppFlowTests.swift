@@ -1,4 +1,5 @@
 import Foundation
+import Imaging
 @testable import InspectorUI
 @testable import NearCAIPI
 import NeuralNet
@@ -197,7 +198,7 @@ import TestSupport
         #expect(first.of == query && driven.app.state.message.contains("Right (y) or wrong (n)?"))
         #expect(driven.app.state.message.contains((first.reason == .nearHit ? "Near hit " : "Near miss ") + ScreenState.shownName(first.path)))
         // The question is read whole on the two message lines of a 120-column screen.
-        #expect(ScreenFrame.wrapped(driven.app.state.message, columns: 118, lines: 2).last?.hasSuffix("…") == false)
+        #expect(TextLines.wrapped(driven.app.state.message, columns: 118, lines: 2).last?.hasSuffix("…") == false)
         #expect(try driven.app.queryMask == workspace.paintedMask(of: query))
         try driven.press(.character("y"), .enter)
         // Answered in the supervisor's role; the next review is open at once.
@@ -207,7 +208,7 @@ import TestSupport
         // What was stored and the next question, both on the message lines.
         #expect(driven.app.state.message.hasPrefix("saved ") && driven.app.state.message.contains("Next: Near "),
                 "\(driven.app.state.message)")
-        #expect(ScreenFrame.wrapped(driven.app.state.message, columns: 118, lines: 2).last?.hasSuffix("…") == false)
+        #expect(TextLines.wrapped(driven.app.state.message, columns: 118, lines: 2).last?.hasSuffix("…") == false)
         // A supervisor who starts while reviews wait opens on them, told how many.
         let again = try Driven(workspace, role: .supervisor)
         defer { again.close() }

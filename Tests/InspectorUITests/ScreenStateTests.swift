@@ -265,11 +265,11 @@ import Testing
     /// both is cut, visibly.
     @Test func longMessagesWrapAtSpaces() {
         let message = "saved weld_0012.png (#12) · this session: 3 answered · Next: Near hit weld_0040.png (most like the query, same class): model says NOK 0.83. Right (y) or wrong (n)? Then g/b, Enter."
-        let lines = ScreenFrame.wrapped(message, columns: 100, lines: 2)
+        let lines = TextLines.wrapped(message, columns: 100, lines: 2)
         #expect(lines.count == 2 && lines.allSatisfy { $0.count <= 100 })
         #expect(lines.joined(separator: " ") == message)
-        let cut = ScreenFrame.wrapped(message, columns: 60, lines: 2)
+        let cut = TextLines.wrapped(message, columns: 60, lines: 2)
         #expect(cut.count == 2 && cut[1].hasSuffix("…") && cut.allSatisfy { $0.count <= 60 })
-        #expect(ScreenFrame.wrapped("short", columns: 60, lines: 2) == ["short"])
+        #expect(TextLines.wrapped("short", columns: 60, lines: 2) == ["short"])
     }
 }

@@ -56,11 +56,7 @@ struct InspectorScreen {
     /// "  ·  predicted: NOK 0.93 → review": the prediction, and what the plant would do with the
     /// part under the model in use's cuts.
     static func predictionLine(_ view: ItemView, cuts: OperatingPoint?) -> String {
-        let decision = cuts.map { point -> String in
-            let words = ["pass": "pass (no review)", "review": "review", "reject": "reject"]
-            let decided = point.decide(view.probabilities[ClassLabel.nok.classIndex])
-            return " → " + (words[decided.rawValue] ?? decided.rawValue)
-        } ?? ""
+        let decision = cuts.map { " → " + $0.decide(view.probabilities[ClassLabel.nok.classIndex]).brief } ?? ""
         return String(format: "  ·  predicted: %@ %.2f", view.predictedLabel.displayName, view.confidence) + decision
     }
 

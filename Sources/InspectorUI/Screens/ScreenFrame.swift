@@ -1,3 +1,4 @@
+import Imaging
 import NearCAIPI
 
 /// What every screen has around it: the header (who, which screen, answers pending, the
@@ -21,31 +22,10 @@ struct ScreenFrame {
             painter.put("\(training.what) [" + progressBar(training.epoch, of: training.of)
                         + String(format: "] epoch %d/%d loss %.3f", training.epoch, training.of, training.loss), row: 1, column: 1, bold: true)
         }
-        for (offset, line) in Self.wrapped(state.message, columns: columns - 2, lines: Layout.messageLines).enumerated() {
+        for (offset, line) in TextLines.wrapped(state.message, columns: columns - 2, lines: Layout.messageLines).enumerated() {
             painter.put(line, row: layout.messageRow + offset, column: 1)
         }
         painter.put(Self.fitted(Self.hints(for: state), columns: columns), row: layout.hintRow, column: 0, dim: true)
-    }
-
-    /// `text` broken at spaces into at most `lines` lines of `columns`; only a message longer
-    /// than all of them is cut, with an ellipsis.
-    static func wrapped(_ text: String, columns: Int, lines: Int) -> [String] {
-        guard columns > 0, !text.isEmpty else { return [] }
-        var result: [String] = []
-        var rest = Substring(text)
-        while !rest.isEmpty, result.count < lines {
-            if rest.count <= columns { result.append(String(rest)); rest = ""; break }
-            let window = rest.prefix(columns + 1)
-            let cut = window.lastIndex(of: " ").map { $0 > rest.startIndex ? $0 : nil } ?? nil
-            let end = cut ?? rest.index(rest.startIndex, offsetBy: columns)
-            result.append(String(rest[..<end]))
-            rest = rest[end...].drop { $0 == " " }
-        }
-        if !rest.isEmpty, var last = result.popLast() {
-            if last.count >= columns { last = String(last.prefix(columns - 1)) }
-            result.append(last + "…")
-        }
-        return result
     }
 
     /// A key line that fits `columns`: whole items from the start, then "? all keys" — never

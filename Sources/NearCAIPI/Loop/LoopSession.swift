@@ -201,13 +201,13 @@ public final class LoopSession {
         var event = event
         // An answer says in which part it was given: a review is the supervisor's work.
         event.role = event.role ?? (closingReview == nil ? .inspector : .supervisor)
-        let id = try workspace.recordFeedback(event, acceptIntoTraining: true) { store in
+        let (id, movedTo) = try workspace.recordFeedback(event, acceptIntoTraining: true) { store in
             // Two supervisors may answer the same review at once: the first closes it, the
             // second's answer is rolled back with its transaction.
             if let closingReview, try !store.closeReview(closingReview) { throw ReviewAlreadyAnswered(path: event.itemPath) }
         }
         var outcome = SubmitOutcome(feedbackID: id, refutations: [], queuedReviews: [], pending: 0, retrainDue: false)
-        outcome.heldForValidation = (try? workspace.store.item(at: event.itemPath)?.split) == .validation
+        outcome.heldForValidation = movedTo == .validation
         // The answer is stored: from here on a failure is reported with it, never thrown,
         // or the caller would give the same answer twice.
         do {

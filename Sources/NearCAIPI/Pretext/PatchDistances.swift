@@ -28,24 +28,21 @@ public struct PatchDistances {
     public static let bankLimit = 1_000
 
     let model: ResNet
-    let info: CheckpointInfo
-    /// Per stage: the bank's features, [cell][image][channel], and their squared norms [cell][image].
-    private var banks: [StageBank] = []
+    /// The network's input: what `distances` expects its images prepared for.
+    public let info: CheckpointInfo
+    /// Per stage: the bank's features.
+    private let banks: [StageFeatures]
     /// Per stage: mean and standard deviation of the bank's cell distances and image scores.
     private var cellStatistics: [(mean: Float, sd: Float)] = []
     private var imageStatistics: [(mean: Float, sd: Float)] = []
+    /// Each bank image's own result, against the others: computed once at init (it sets the
+    /// standardisation) and given back when that image is scored.
+    private var bankResults: [Result] = []
     /// The bank image index of each given bank image (nil where it was left out by the limit).
     private let bankIndex: [Int?]
     /// The bank position of each bank image by its pixels' hash, so an image that is one of
     /// them is recognised whatever file it was read from (`bankPosition(of:)`).
     private let positionByPixels: [Int: Int]
-
-    private struct StageBank {
-        var images: Int, channels: Int, height: Int, width: Int
-        var data: [Float]
-        var norms: [Float]
-        var cells: Int { height * width }
-    }
 
     /// One image's distances: per stage, the cell map (h × w); and the standardised image score.
     public struct Result {
@@ -68,49 +65,41 @@ public struct PatchDistances {
         var byPixels: [Int: Int] = [:]
         for original in bankImages.indices { byPixels[bankImages[original].pixels.hashValue] = original }
         positionByPixels = byPixels
-        let features = Self.features(of: chosen.map { bankImages[$0] }, model: model, info: info)
-        banks = features.map { stage in
-            var norms = [Float](repeating: 0, count: stage.cells * stage.images)
-            for i in norms.indices {
-                var sum: Float = 0
-                for c in 0..<stage.channels { let v = stage.data[i * stage.channels + c]; sum += v * v }
-                norms[i] = sum
-            }
-            return StageBank(images: stage.images, channels: stage.channels, height: stage.height, width: stage.width,
-                             data: stage.data, norms: norms)
-        }
+        banks = Self.features(of: chosen.map { bankImages[$0] }, model: model, info: info)
         // The standardisation: every bank image against the others.
-        cellStatistics = Self.stages.map { _ in (0, 1) }
-        imageStatistics = cellStatistics
-        let raw = rawDistances(of: features, excluding: Array(0..<chosen.count))
+        let raw = rawDistances(of: banks, excluding: Array(0..<chosen.count))
         for s in Self.stages.indices {
-            let cells = raw.flatMap { $0[s].pixels }, maxima = raw.map { $0[s].pixels.max() ?? 0 }
-            cellStatistics[s] = Self.meanAndSD(cells)
-            imageStatistics[s] = Self.meanAndSD(maxima)
+            cellStatistics.append(Self.meanAndSD(raw.flatMap { $0[s].pixels }))
+            imageStatistics.append(Self.meanAndSD(raw.map { $0[s].pixels.max() ?? 0 }))
         }
+        bankResults = raw.map(result)
     }
 
     /// The distances of `images` (model input size, [0, 1]); `bankPositions[i]` is the index
     /// among the bank images given at init of an image that is one of them (its own cells are
-    /// then not matched), or nil.
+    /// then not matched, and its result is the one init computed), or nil.
     public func distances(of images: [Image], bankPositions: [Int?]? = nil) -> [Result] {
-        var results: [Result] = []
-        results.reserveCapacity(images.count)
-        var start = 0
-        while start < images.count {
-            let end = min(start + 32, images.count)
-            let features = Self.features(of: Array(images[start..<end]), model: model, info: info)
-            let excluded = (start..<end).map { bankPositions?[$0].flatMap { bankIndex[$0] } }
-            for maps in rawDistances(of: features, excluding: excluded) {
-                var score: Float = 0
-                for s in Self.stages.indices {
-                    score += ((maps[s].pixels.max() ?? 0) - imageStatistics[s].mean) / imageStatistics[s].sd
-                }
-                results.append(Result(score: score, stageMaps: maps))
-            }
-            start = end
+        var results = [Result?](repeating: nil, count: images.count)
+        var toCompute: [Int] = []
+        for i in images.indices {
+            if let position = bankPositions?[i], let bank = bankIndex[position] { results[i] = bankResults[bank] } else { toCompute.append(i) }
         }
-        return results
+        var start = 0
+        while start < toCompute.count {
+            let chunk = Array(toCompute[start..<min(start + 32, toCompute.count)])
+            let features = Self.features(of: chunk.map { images[$0] }, model: model, info: info)
+            for (i, maps) in zip(chunk, rawDistances(of: features, excluding: chunk.map { _ in nil })) { results[i] = result(maps) }
+            start += chunk.count
+        }
+        return results.map { $0! }
+    }
+
+    /// A result from its stage maps: the score is Σ over stages of the largest cell distance,
+    /// standardised.
+    private func result(_ maps: [Image]) -> Result {
+        var score: Float = 0
+        for s in Self.stages.indices { score += ((maps[s].pixels.max() ?? 0) - imageStatistics[s].mean) / imageStatistics[s].sd }
+        return Result(score: score, stageMaps: maps)
     }
 
     /// The position among the bank images given at init of an image with exactly these
@@ -132,11 +121,23 @@ public struct PatchDistances {
 
     // MARK: - Computing
 
+    /// One stage's features of a set of images, laid out for one product per cell.
     private struct StageFeatures {
         var images: Int, channels: Int, height: Int, width: Int
         /// [cell][image][channel]
         var data: [Float]
+        /// Squared norms, [cell][image].
+        var norms: [Float]
         var cells: Int { height * width }
+
+        init(images: Int, channels: Int, height: Int, width: Int, data: [Float]) {
+            (self.images, self.channels, self.height, self.width, self.data) = (images, channels, height, width, data)
+            norms = (0..<(height * width * images)).map { i in
+                var sum: Float = 0
+                for c in 0..<channels { let v = data[i * channels + c]; sum += v * v }
+                return sum
+            }
+        }
     }
 
     private static func features(of images: [Image], model: ResNet, info: CheckpointInfo) -> [StageFeatures] {
@@ -185,12 +186,6 @@ public struct PatchDistances {
             precondition(query.channels == bank.channels && query.height == bank.height && query.width == bank.width,
                          "images of another size than the bank's")
             let (n, c, h, w) = (bank.images, bank.channels, bank.height, bank.width)
-            var queryNorms = [Float](repeating: 0, count: query.cells * count)
-            for i in queryNorms.indices {
-                var sum: Float = 0
-                for k in 0..<c { let v = query.data[i * c + k]; sum += v * v }
-                queryNorms[i] = sum
-            }
             var cellDistances = [[Float]](repeating: [Float](repeating: 0, count: h * w), count: count)
             var products = [Float](repeating: 0, count: count * n)
             var best = [Float](repeating: 0, count: count * n)
@@ -223,7 +218,7 @@ public struct PatchDistances {
                     for j in 0..<count {
                         var nearest = Float.infinity
                         for i in 0..<n where i != excluding[j] { nearest = min(nearest, best[j * n + i]) }
-                        cellDistances[j][cell] = nearest.isFinite ? (max(0, nearest + queryNorms[cell * count + j])).squareRoot() : 0
+                        cellDistances[j][cell] = nearest.isFinite ? (max(0, nearest + query.norms[cell * count + j])).squareRoot() : 0
                     }
                 }
             }

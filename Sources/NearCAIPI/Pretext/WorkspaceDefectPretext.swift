@@ -157,12 +157,12 @@ extension Workspace {
                              model: model, info: info)
     }
 
-    /// The nearest-neighbour distances of round 0's early features (`PatchDistances`), with
-    /// the images pretraining learnt from as the bank; nil when round 0 did not come from the
-    /// defect pretext. Reads those images.
-    public func patchDistances() throws -> PatchDistances? {
+    /// The nearest-neighbour distances of round 0's early features (`PatchDistances`; `model`
+    /// and `info` are round 0's, as the caller loaded it), with the images pretraining learnt
+    /// from as the bank; nil when round 0 did not come from the defect pretext. Reads those
+    /// images.
+    public func patchDistances(model: ResNet, info: CheckpointInfo) throws -> PatchDistances? {
         guard try pretrainingSummary()?.method == .defects, hasPretrainedBackbone else { return nil }
-        let (model, info) = try Checkpoint.load(pretrainedBackbonePath)
         let size = info.configuration.inputSize, channels = info.configuration.inputChannels
         var bank: [Image] = []
         for item in try pretrainingItems() {

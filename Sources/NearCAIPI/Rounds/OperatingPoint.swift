@@ -9,6 +9,9 @@ public enum PartDecision: String, Sendable, Codable, CaseIterable {
     /// Set aside as defective without a person looking.
     case reject
 
+    /// In a factory's words, short, beside a prediction on the inspector's screen.
+    public var brief: String { self == .pass ? "pass (no review)" : rawValue }
+
     /// In a factory's words.
     public var words: String {
         switch self {

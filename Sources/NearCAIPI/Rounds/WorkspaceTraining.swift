@@ -127,19 +127,19 @@ extension Workspace {
                                    progress: progress)
         if report.cancelled { throw WorkspaceError(path, "training cancelled; no round recorded") }
 
-        func evaluate(_ images: [(Image, Int)]) -> ClassificationMetrics {
-            guard !images.isEmpty else { return ClassificationMetrics(predictions: [], truth: []) }
+        // Each split through the new model once: its predictions (the metrics, the paired
+        // comparison) and its P(NOK) (the operating point).
+        func answers(_ images: [(Image, Int)]) -> (predictions: [Int], scores: [Float], truth: [Int]) {
+            guard !images.isEmpty else { return ([], [], []) }
             let set = SupervisedTraining.batch(images.map(\.0), labels: images.map(\.1), info: info)
-            return ClassificationMetrics(predictions: Trainer.predictions(model, on: set), truth: set.labels)
+            let (predictions, scores) = Trainer.classify(model, on: set)
+            return (predictions, scores, set.labels)
         }
-        func scores(_ images: [(Image, Int)]) -> (scores: [Float], truth: [Int]) {
-            guard !images.isEmpty else { return ([], []) }
-            let set = SupervisedTraining.batch(images.map(\.0), labels: images.map(\.1), info: info)
-            return (Trainer.probabilitiesOfClassOne(model, on: set), set.labels)
-        }
-        var metrics = RoundMetrics(validation: evaluate(validationImages), test: evaluate(testImages), epochs: report.epochsRun,
+        let onValidation = answers(validationImages), onTest = answers(testImages)
+        var metrics = RoundMetrics(validation: ClassificationMetrics(predictions: onValidation.predictions, truth: onValidation.truth),
+                                   test: ClassificationMetrics(predictions: onTest.predictions, truth: onTest.truth), epochs: report.epochsRun,
                                    bestEpoch: report.bestEpoch, seconds: Date().timeIntervalSince(start))
-        metrics.operatingPoint = OperatingPoint(validation: scores(validationImages), test: scores(testImages),
+        metrics.operatingPoint = OperatingPoint(validation: (onValidation.scores, onValidation.truth), test: (onTest.scores, onTest.truth),
                                                 maxMissed: try maxMissedDefects, maxRejected: try maxGoodRejected)
         let number = (try rounds().map(\.number).max() ?? 0) + 1
         let file = "models/round-\(String(format: "%03d", number)).safetensors"
@@ -153,11 +153,9 @@ extension Workspace {
             if let previous, !validationImages.isEmpty {
                 // The round in use answers the same validation parts, with its own normalisation.
                 let (activeModel, activeInfo) = try Checkpoint.load(checkpointPath(of: previous))
-                let truth = validationImages.map(\.1)
-                let activeSet = SupervisedTraining.batch(validationImages.map(\.0), labels: truth, info: activeInfo)
-                let newSet = SupervisedTraining.batch(validationImages.map(\.0), labels: truth, info: info)
+                let activeSet = SupervisedTraining.batch(validationImages.map(\.0), labels: onValidation.truth, info: activeInfo)
                 let comparison = PairedComparison(against: previous.number, active: Trainer.predictions(activeModel, on: activeSet),
-                                                  candidate: Trainer.predictions(model, on: newSet), truth: truth,
+                                                  candidate: onValidation.predictions, truth: onValidation.truth,
                                                   confidence: try promotionConfidence)
                 metrics.promotionEvidence = comparison
                 becomesActive = !comparison.isWorse

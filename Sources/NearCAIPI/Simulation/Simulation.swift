@@ -331,8 +331,7 @@ public final class Simulation {
         // The inspector's verdicts on explanations, to share out by round.
         let judged = log.filter { $0.role != .supervisor && ($0.explanation == .right || $0.explanation == .wrong) }
         // The validation split as it began: answers held out for validation are counted as answers.
-        let answered = try workspace.store.answeredItemIDs()
-        let before = (rounds.first?.trainingSize ?? 0) + (try workspace.items(in: .validation).filter { !answered.contains($0.id) }.count)
+        let before = (rounds.first?.trainingSize ?? 0) + (try workspace.items(in: .validation).count - workspace.answersHeldForValidation())
         return try rounds.map { round in
             guard let metrics = round.metrics else {
                 throw WorkspaceError(workspace.path, "round \(round.number) has no readable metrics")

@@ -106,7 +106,6 @@ extension WorkspaceStore {
     /// k-th part of a class an answer moves out of the pool, it is held out when ⌊k·share⌋
     /// steps up (share 0.2: the 5th, 10th, …), so the two splits grow in step, class by class.
     /// Returns the split the item went to, when it left the pool.
-    @discardableResult
     func establish(_ label: ClassLabel, itemID: Int64, intoTraining: Bool, holdingOut share: Double = 0) throws -> Split? {
         try database.query("UPDATE items SET label = ? WHERE id = ?", [SQLValue(label), .integer(itemID)])
         guard intoTraining,

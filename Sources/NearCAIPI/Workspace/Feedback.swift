@@ -53,11 +53,12 @@ extension Workspace {
     /// `alongside` runs inside the same transaction (closing a review with its answer).
     @discardableResult
     public func recordFeedback(_ event: FeedbackEvent, at time: Date = Date(), acceptIntoTraining: Bool = false) throws -> Int64 {
-        try recordFeedback(event, at: time, acceptIntoTraining: acceptIntoTraining, alongside: { _ in })
+        try recordFeedback(event, at: time, acceptIntoTraining: acceptIntoTraining, alongside: { _ in }).id
     }
 
+    /// The same, returning also the split the item left the pool for (nil: it did not leave it).
     func recordFeedback(_ event: FeedbackEvent, at time: Date = Date(), acceptIntoTraining: Bool = false,
-                        alongside: (WorkspaceStore) throws -> Void) throws -> Int64 {
+                        alongside: (WorkspaceStore) throws -> Void) throws -> (id: Int64, movedTo: Split?) {
         try store.writeRetryingWhenBusy {
             // Read inside the write transaction: another inspector may have moved it meanwhile.
             guard let item = try store.item(at: event.itemPath), item.isUsable else {
@@ -65,12 +66,13 @@ extension Workspace {
             }
             let movesFromPool = acceptIntoTraining && event.establishedLabel != nil && item.split == .pool
             let id = try store.insertFeedback(event, itemID: item.id, time: time, movedFromPool: movesFromPool)
+            var movedTo: Split? = nil
             if let label = event.establishedLabel {
-                try store.establish(label, itemID: item.id, intoTraining: acceptIntoTraining,
-                                    holdingOut: acceptIntoTraining ? try answersForValidation : 0)
+                movedTo = try store.establish(label, itemID: item.id, intoTraining: acceptIntoTraining,
+                                              holdingOut: acceptIntoTraining ? try answersForValidation : 0)
             }
             try alongside(store)
-            return id
+            return (id, movedTo)
         }
     }
 

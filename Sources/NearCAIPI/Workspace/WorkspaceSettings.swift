@@ -98,59 +98,62 @@ extension Workspace {
     /// The share of the answered parts of each class kept for validation instead of training
     /// (0.2: every fifth; 0: none, the paper's protocol).
     public var answersForValidation: Double {
-        get throws { try setting(.answersForValidation, fallback: Self.standardAnswersForValidation, expected: "a fraction from 0 to 0.5", Self.budget) }
+        get throws { try fraction(.answersForValidation, fallback: Self.standardAnswersForValidation, in: Self.shares) }
     }
 
-    public func setAnswersForValidation(_ share: Double) throws {
-        guard Self.budget(String(share)) != nil else {
-            throw WorkspaceError(path, "'answers_for_validation' must be a fraction from 0 to 0.5; got \(share)")
-        }
-        try setSettings([(.answersForValidation, String(share))])
-    }
+    public func setAnswersForValidation(_ share: Double) throws { try setFractions([(.answersForValidation, share)], in: Self.shares) }
 
     /// Every fifth answered part of each class validates.
     public static let standardAnswersForValidation = 0.2
 
     /// How sure `unless-worse` must be that a new round is worse before keeping it back.
     public var promotionConfidence: Double {
-        get throws {
-            try setting(.promotionConfidence, fallback: 0.9, expected: "a fraction from 0.5 to 0.999") {
-                Double($0).flatMap { (0.5...0.999).contains($0) ? $0 : nil }
-            }
-        }
+        get throws { try fraction(.promotionConfidence, fallback: 0.9, in: 0.5...0.999) }
     }
 
-    public func setPromotionConfidence(_ confidence: Double) throws {
-        guard (0.5...0.999).contains(confidence) else {
-            throw WorkspaceError(path, "'promotion_confidence' must be a fraction from 0.5 to 0.999; got \(confidence)")
-        }
-        try setSettings([(.promotionConfidence, String(confidence))])
-    }
+    public func setPromotionConfidence(_ confidence: Double) throws { try setFractions([(.promotionConfidence, confidence)], in: 0.5...0.999) }
 
     /// The share of defective parts a round's pass threshold may let through (0 allowed),
     /// and the share of good parts its reject threshold may set aside (`OperatingPoint`).
     public var maxMissedDefects: Double {
-        get throws { try setting(.maxMissedDefects, fallback: 0.01, expected: "a fraction from 0 to 0.5", Self.budget) }
+        get throws { try fraction(.maxMissedDefects, fallback: 0.01, in: Self.shares) }
     }
 
     public var maxGoodRejected: Double {
-        get throws { try setting(.maxGoodRejected, fallback: 0.01, expected: "a fraction from 0 to 0.5", Self.budget) }
+        get throws { try fraction(.maxGoodRejected, fallback: 0.01, in: Self.shares) }
     }
 
     /// Sets either budget (a fraction from 0 to 0.5); rounds trained afterwards use it.
     public func setDecisionBudgets(maxMissedDefects: Double?, maxGoodRejected: Double?) throws {
-        var values: [(SettingKey, String)] = []
-        for (key, value) in [(SettingKey.maxMissedDefects, maxMissedDefects), (.maxGoodRejected, maxGoodRejected)] {
-            guard let value else { continue }
-            guard Self.budget(String(value)) != nil else {
-                throw WorkspaceError(path, "'\(key.rawValue)' must be a fraction from 0 to 0.5; got \(value)")
-            }
-            values.append((key, String(value)))
-        }
-        if !values.isEmpty { try setSettings(values) }
+        try setFractions([(.maxMissedDefects, maxMissedDefects), (.maxGoodRejected, maxGoodRejected)], in: Self.shares)
     }
 
-    static func budget(_ text: String) -> Double? { Double(text).flatMap { (0...0.5).contains($0) ? $0 : nil } }
+    /// The range of the shares above: a budget or a held-out share beyond a half makes no sense.
+    static let shares: ClosedRange<Double> = 0...0.5
+
+    /// A fraction setting within `range`; `fallback` when unset.
+    private func fraction(_ key: SettingKey, fallback: Double, in range: ClosedRange<Double>) throws -> Double {
+        try setting(key, fallback: fallback, expected: "a fraction from \(written(range.lowerBound)) to \(written(range.upperBound))") {
+            Double($0).flatMap { range.contains($0) ? $0 : nil }
+        }
+    }
+
+    /// Stores the given fractions (nil: left as they are) in one transaction, each checked
+    /// against `range` first — nothing is stored when one is out of it.
+    private func setFractions(_ values: [(SettingKey, Double?)], in range: ClosedRange<Double>) throws {
+        var checked: [(SettingKey, String)] = []
+        for case let (key, value?) in values {
+            guard range.contains(value) else {
+                throw WorkspaceError(path, "'\(key.rawValue)' must be a fraction from \(written(range.lowerBound)) to \(written(range.upperBound)); "
+                                     + "got \(value)")
+            }
+            checked.append((key, String(value)))
+        }
+        if !checked.isEmpty { try setSettings(checked) }
+    }
+
+    /// 0, 0.5, 0.999 as a person writes them.
+    private func written(_ value: Double) -> String { value == value.rounded() ? String(Int(value)) : String(value) }
 
     /// Epochs of a round started from the screens, unless the workspace says otherwise.
     public static let standardRetrainEpochs = 20

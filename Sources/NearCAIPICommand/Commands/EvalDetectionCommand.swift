@@ -93,9 +93,9 @@ enum EvalDetectionCommand: Command {
                 let opened = try Workspace(opening: modelPath)
                 workspace = opened
                 if try opened.pretrainingSummary()?.method == .defects, opened.hasPretrainedBackbone {
-                    scorers.append(("P(defect)", "round 0 (defect pretext, no labels)",
-                                    try ImageClassifier(checkpoint: opened.pretrainedBackbonePath), true))
-                    patchDistances = try opened.patchDistances()
+                    let roundZero = try ImageClassifier(checkpoint: opened.pretrainedBackbonePath)
+                    scorers.append(("P(defect)", "round 0 (defect pretext, no labels)", roundZero, true))
+                    patchDistances = try opened.patchDistances(model: roundZero.model, info: roundZero.info)
                 }
                 if let active = try opened.activeRound() {
                     scorers.append(("P(NOK)", "round \(active.number)", try ImageClassifier(checkpoint: opened.checkpointPath(of: active)), false))
@@ -155,8 +155,8 @@ enum EvalDetectionCommand: Command {
                 }
             }
             for index in tallies.indices { tallies[index].truth += labels }
-            if let patchDistances, let anomaly = scorers.first(where: \.isAnomalyScore) {
-                let info = anomaly.classifier.info
+            if let patchDistances {
+                let info = patchDistances.info
                 let prepared = batch.map { $0.modelInput(channels: info.configuration.inputChannels, size: info.configuration.inputSize) }
                 let results = patchDistances.distances(of: prepared, bankPositions: prepared.map(patchDistances.bankPosition(of:)))
                 patchTally.scores += results.map(\.score)

@@ -154,24 +154,11 @@ enum ExplainCommand: Command {
         let labels = display.barLabels(method)
         // A flat map's caption says why at length: wrapped over the three lines of text room.
         let columns = (panel.width - 4) / BitmapFont.advance
-        let lines = display.isFlat ? Array(wrapped(display.caption, columns: columns).prefix(3))
+        let lines = display.isFlat ? TextLines.wrapped(display.caption, columns: columns, lines: 3)
             : [display.caption, "red " + labels.high, "blue " + labels.low]
         for (row, line) in lines.enumerated() {
             panel.text(line, x: 2, y: size + 2 + row * 9, color: [0.9, 0.9, 0.9])
         }
         return panel
-    }
-
-    /// `text` cut into lines of at most `columns` characters at spaces (a longer word alone).
-    static func wrapped(_ text: String, columns: Int) -> [String] {
-        var lines: [String] = [], line = ""
-        for word in text.split(separator: " ") {
-            if !line.isEmpty, line.count + 1 + word.count > columns {
-                lines.append(line)
-                line = ""
-            }
-            line += (line.isEmpty ? "" : " ") + word
-        }
-        return line.isEmpty ? lines : lines + [line]
     }
 }

@@ -129,13 +129,14 @@ enum TrainCommand: Command {
         let configuration = ResNetConfiguration.named(architecture, inputChannels: inputChannels, inputSize: size, classCount: 2)!
         printError("nearcaipi train: \(architecture) at \(size)x\(size)x\(inputChannels), \(trainingIndices.count) training and \(validationIndices.count) validation images")
         let start = monotonicSeconds()
+        var started: Double? = nil
         let (model, info, report) = SupervisedTraining.train(
             configuration: configuration,
             training: trainingIndices.map { (loaded[$0].image, labels[$0]) },
             validation: validationIndices.map { (loaded[$0].image, labels[$0]) },
             options: options, classNames: ClassFolderDataset.classNames,
             occlusion: try arguments[occlusion] == .on) { progress in
-                reportEpoch(progress, of: options.epochs)
+                reportEpoch(progress, of: options.epochs, started: &started)
                 return true
             }
         do { try Checkpoint.save(model, info: info, to: out) } catch { throw RuntimeFailure(error) }
@@ -158,17 +159,15 @@ enum TrainCommand: Command {
         return options
     }
 
-    /// One line per epoch with a bar of the epochs done, on standard error.
-    /// When the first epoch of this process's run began (training runs once per process).
-    nonisolated(unsafe) static var trainingStarted: Double?
-
-    /// One line per epoch, with the time the epochs left would take at the pace so far — at
-    /// most: early stopping may end the run sooner.
-    static func reportEpoch(_ progress: TrainingProgress, of epochs: Int) {
-        if trainingStarted == nil { trainingStarted = monotonicSeconds() }
+    /// One line per epoch with a bar of the epochs done, on standard error, and the time the
+    /// epochs left would take at the pace since `started` (set at the first report, when the
+    /// images are read and training begins) — at most: early stopping may end the run sooner.
+    static func reportEpoch(_ progress: TrainingProgress, of epochs: Int, started: inout Double?) {
+        let begun = started ?? monotonicSeconds()
+        started = begun
         guard let validationLoss = progress.validationLoss, let validationAccuracy = progress.validationAccuracy else { return }
         let bar = progressBar(progress.epoch, of: epochs)
-        let perEpoch = (monotonicSeconds() - (trainingStarted ?? monotonicSeconds())) / Double(max(progress.epoch, 1))
+        let perEpoch = (monotonicSeconds() - begun) / Double(max(progress.epoch, 1))
         let left = progress.epoch < epochs ? "  · at most \(readableDuration(perEpoch * Double(epochs - progress.epoch))) left" : ""
         printError(String(format: "[%@] epoch %3d  loss %.4f  accuracy %.3f  validation loss %.4f  accuracy %.3f",
                           bar, progress.epoch, progress.loss, progress.accuracy, validationLoss, validationAccuracy) + left)
@@ -190,9 +189,10 @@ enum TrainCommand: Command {
             try workspace.setDecisionBudgets(maxMissedDefects: try arguments[maxMissed], maxGoodRejected: try arguments[maxRejected])
             if let share = try arguments[answersForValidation] { try workspace.setAnswersForValidation(share) }
             let active = try workspace.activeRound()
+            var started: Double? = nil
             let (round, metrics) = try workspace.trainRound(options: options, fromScratch: arguments[fromScratch], pretrained: pretrained,
                                                             promotion: arguments[force] ? .always : nil) { progress in
-                reportEpoch(progress, of: options.epochs)
+                reportEpoch(progress, of: options.epochs, started: &started)
                 return true
             }
             print(String(format: "round %d: %@, %d training images, best epoch %d of %d, %.0f s",

@@ -198,15 +198,16 @@ public enum Trainer {
         return predicted
     }
 
-    /// P(class 1) of every image, in inference mode (softmax of the logits).
-    public static func probabilitiesOfClassOne(_ model: ResNet, on data: LabelledImages) -> [Float] {
-        var probabilities: [Float] = []
+    /// The predicted class (as `predictions`) and P(class 1) (softmax of the logits) of every
+    /// image, from one inference pass.
+    public static func classify(_ model: ResNet, on data: LabelledImages) -> (predictions: [Int], probabilitiesOfClassOne: [Float]) {
+        var predicted: [Int] = [], probabilities: [Float] = []
         forEachInferenceBatch(model, data) { logits, _ in
-            let p = softmax(logits)
-            let classes = logits.shape[1]
+            predicted += argmax(logits)
+            let p = softmax(logits), classes = logits.shape[1]
             for row in 0..<logits.shape[0] { probabilities.append(p.data[row * classes + 1]) }
         }
-        return probabilities
+        return (predicted, probabilities)
     }
 
     /// Runs `data` through the model in inference mode, 32 images at a time.
