@@ -29,6 +29,14 @@ import TestSupport
         // none of them passes (a cut between tied parts cannot be drawn).
         let tied = OperatingPoint.thresholds(scores: [0.1, 0.5, 0.5, 0.5, 0.9], truth: [0, 1, 1, 1, 1], maxMissed: 0.25, maxRejected: 0)!
         #expect(tied.0 == 0.5)
+        // Neither cut crosses ½: where every validation defect scores above 0.9 and every good
+        // part below 0.1, a part the model calls NOK (0.59) is not passed, and one it calls OK
+        // (0.3) is not rejected.
+        let sure = try #require(OperatingPoint.thresholds(scores: [0.02, 0.05, 0.1, 0.9, 0.95, 0.99], truth: [0, 0, 0, 1, 1, 1],
+                                                          maxMissed: 0, maxRejected: 0))
+        #expect(sure == (0.5, 0.5))
+        #expect(OperatingPoint.decide(0.59, passBelow: sure.0, rejectAbove: sure.1) == .reject)
+        #expect(OperatingPoint.decide(0.3, passBelow: sure.0, rejectAbove: sure.1) == .pass)
         // Without both classes there are no cuts.
         #expect(OperatingPoint.thresholds(scores: [0.1, 0.2], truth: [0, 0], maxMissed: 0, maxRejected: 0) == nil)
 

@@ -61,8 +61,12 @@ public struct Proportion: Sendable, Codable, Equatable {
 ///   part tied with it is not passed;
 /// - **reject** above `rejectAbove`: the lowest threshold above which at most
 ///   ⌊maxRejected · n_OK⌋ good validation parts lie — the (k + 1)-th highest OK score;
-/// - **review** in between. A part below `passBelow` is passed even when it is also above
-///   `rejectAbove` (the two budgets cross only for a model that needs no review).
+/// - **review** in between.
+///
+/// Neither cut crosses ½: a part the model itself calls NOK (P(NOK) > ½) is never passed
+/// without a person looking, and one it calls OK is never rejected — however confident a
+/// few dozen validation parts make the budgets (on 20 of them the pass cut of a good round
+/// sat at 0.84, and the screen said "NOK 0.59 → pass").
 public struct OperatingPoint: Sendable, Codable, Equatable {
     /// The budgets: the share of defective parts that may pass, and of good parts that may
     /// be rejected, without a person looking.
@@ -130,7 +134,8 @@ public struct OperatingPoint: Sendable, Codable, Equatable {
         let rejectable = Int((maxRejected * Double(ok.count)).rounded(.down))
         // Parts pass strictly below the (m + 1)-th lowest NOK score: at most m NOK lie below.
         // Parts are rejected strictly above the (k + 1)-th highest OK score: at most k OK lie above.
-        return (nok[min(missable, nok.count - 1)], ok[min(rejectable, ok.count - 1)])
+        // Neither cut reaches past ½, the model's own boundary between OK and NOK.
+        return (min(nok[min(missable, nok.count - 1)], 0.5), max(ok[min(rejectable, ok.count - 1)], 0.5))
     }
 
     public static func decide(_ score: Float, passBelow: Float, rejectAbove: Float) -> PartDecision {

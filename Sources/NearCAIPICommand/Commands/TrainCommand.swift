@@ -203,13 +203,7 @@ enum TrainCommand: Command {
                          metrics.test.f1, metrics.test.mcc, metrics.test.count))
             if let point = metrics.operatingPoint {
                 print("  decisions:  \(point.summary)")
-                if point.rejectAbove < point.passBelow {
-                    // The budgets cross: every part the pass cut holds back is also past the reject cut.
-                    print(String(format: "              pass below P(NOK) %.4g, reject the rest (the two budgets cross: no part needs review)",
-                                 point.passBelow))
-                } else {
-                    print(String(format: "              pass below P(NOK) %.4g, reject above %.4g, review between", point.passBelow, point.rejectAbove))
-                }
+                print(String(format: "              pass below P(NOK) %.4g, reject above %.4g, review between", point.passBelow, point.rejectAbove))
             } else {
                 print("  decisions:  none — the validation split needs good and defective parts to set the pass and reject thresholds")
             }
