@@ -44,11 +44,12 @@ let package = Package(
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "SeededRandom", "FileAccess"], exclude: ["Fixtures"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage"]),
         .testTarget(name: "ExplanationsTests", dependencies: ["Explanations", "Imaging", "NeuralNet", "SeededRandom", "TestSupport"], exclude: ["Fixtures"]),
-        .testTarget(name: "NearCAIPITests", dependencies: ["NearCAIPI", "NeuralNet", "Imaging", "Storage", "FileAccess", "SeededRandom", "TestSupport"]),
+        .testTarget(name: "NearCAIPITests", dependencies: ["NearCAIPI", "NeuralNet", "Imaging", "Storage", "FileAccess", "SeededRandom",
+                                                          "SyntheticParts", "TestSupport"]),
         .testTarget(name: "FileAccessTests", dependencies: ["FileAccess"]),
         .testTarget(name: "SyntheticPartsTests",
                     dependencies: ["SyntheticParts", "FileAccess", "Imaging", "TestSupport"]),
         .testTarget(name: "InspectorUITests", dependencies: ["InspectorUI", "NearCAIPI", "Imaging", "TestSupport"], exclude: ["Snapshots"]),
-        .testTarget(name: "NearCAIPICommandTests", dependencies: ["TestSupport", "Imaging", "NearCAIPI"], exclude: ["Snapshots"]),
+        .testTarget(name: "NearCAIPICommandTests", dependencies: ["TestSupport", "Imaging", "FileAccess", "NearCAIPI"], exclude: ["Snapshots"]),
     ]
 )

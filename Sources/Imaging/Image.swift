@@ -114,6 +114,8 @@ public struct PixelRect: Equatable, Hashable, Sendable, CustomStringConvertible 
     public var isEmpty: Bool { width <= 0 || height <= 0 }
     public var center: (x: Float, y: Float) { (Float(x) + Float(width) / 2, Float(y) + Float(height) / 2) }
 
+    public func contains(x px: Int, y py: Int) -> Bool { px >= x && px < maxX && py >= y && py < maxY }
+
     /// The part of this rectangle inside `other`, or nil when they do not overlap.
     public func intersection(_ other: PixelRect) -> PixelRect? {
         let left = max(x, other.x), top = max(y, other.y)

@@ -34,6 +34,19 @@ import TestSupport
         #expect(abs(small.mean - image.mean) < 1e-4)
     }
 
+    /// What lays a model-sized heatmap over part of a photo: the whole image as the rectangle
+    /// is `resized`; a quarter of it enlarged is the same samples as the whole enlarged, cut.
+    @Test func resamplingARectangleMatchesResizingThenCropping() {
+        let image = rampImage(width: 16, height: 8, channels: 2)
+        let whole = image.resampled(x: 0, y: 0, width: 16, height: 8, toWidth: 40, toHeight: 24)
+        let resized = image.resized(width: 40, height: 24)
+        #expect(zip(whole.pixels, resized.pixels).map { abs($0 - $1) }.max()! < 1e-5)
+        let big = image.resized(width: 64, height: 32)
+        let part = image.resampled(x: 4, y: 2, width: 8, height: 4, toWidth: 32, toHeight: 16)
+        let cut = big.cropped(to: PixelRect(x: 16, y: 8, width: 32, height: 16))
+        #expect(zip(part.pixels, cut.pixels).map { abs($0 - $1) }.max()! < 1e-5)
+    }
+
     @Test func cropTakesTheRectangle() {
         let image = rampImage(width: 5, height: 4, channels: 2)
         let crop = image.cropped(to: PixelRect(x: 1, y: 2, width: 3, height: 2))

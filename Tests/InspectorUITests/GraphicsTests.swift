@@ -252,9 +252,9 @@ struct SixelDecoder {
     }
 
     @Test func terminalRepliesAreReadInAnyCombination() {
-        // xterm -ti vt340: all three answers.
-        let xterm = TerminalReport.parse("\u{1B}[?1;0;1024S\u{1B}[6;20;10t\u{1B}[?63;1;2;4;6;9;15;16;22;28c")
-        #expect(xterm.colorRegisters == 1024)
+        // xterm -ti vt340: all four answers (its largest sixel picture: 1 000 × 1 000).
+        let xterm = TerminalReport.parse("\u{1B}[?1;0;1024S\u{1B}[?2;0;1000;1000S\u{1B}[6;20;10t\u{1B}[?63;1;2;4;6;9;15;16;22;28c")
+        #expect(xterm.colorRegisters == 1024 && xterm.sixelLimit == CellSize(width: 1000, height: 1000))
         #expect(xterm.cellSize == CellSize(width: 10, height: 20))
         #expect(xterm.deviceAttributes.map(GraphicsMode.hasSixel) == true)
         // tmux without sixel: only DA1.
@@ -264,6 +264,7 @@ struct SixelDecoder {
         // XTSMGRAPHICS refused (status 3) and a nonsense cell size: neither is believed.
         let refused = TerminalReport.parse("\u{1B}[?1;3;0S\u{1B}[6;0;0t\u{1B}[?62c")
         #expect(refused.colorRegisters == nil && refused.cellSize == nil)
+        #expect(TerminalReport.parse("\u{1B}[?2;3;0;0S").sixelLimit == nil)
         #expect(TerminalReport.parse("") == TerminalReport())
         #expect(TerminalReport.parse("garbage\u{1B}[?1;0;16S") == TerminalReport(colorRegisters: 16))
     }

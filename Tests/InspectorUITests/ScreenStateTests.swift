@@ -15,6 +15,7 @@ import Testing
         var waiting = 0
         var refutationList: [(path: String, transform: String)] = []
         var top: BinaryMask?
+        var peak: (x: Double, y: Double)?
         var isPretraining = false
         var pretraining: PretrainingSummary?
         var pretrainingImages = 160
@@ -25,7 +26,8 @@ import Testing
         func answerCount(matching selection: AnswerSelection) throws -> Int { answers }
         func answersWaiting(afterRollbackTo number: Int) throws -> Int { waiting }
         func refutations(of path: String) throws -> [(path: String, transform: String)] { refutationList }
-        func heatmapTopRegion(of path: String) -> BinaryMask? { top }
+        func heatmapTopRegion(of path: String, width: Int, height: Int) -> BinaryMask? { top }
+        func heatmapPeak(of path: String) -> (x: Double, y: Double)? { peak }
     }
 
     /// An item the model predicts `label` with 0.8.

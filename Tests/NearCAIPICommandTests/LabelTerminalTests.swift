@@ -1,4 +1,6 @@
+import FileAccess
 import Foundation
+import Imaging
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -156,6 +158,51 @@ import TestSupport
         #expect(log.allSatisfy { $0.user == "tess" && $0.role == .inspector && $0.roundNumber == 2 })
         #expect(log.map(\.hasCorrectedMask) == [false, paintedKept, false])
         #expect(try stored.rounds().map { "\($0.number) \($0.status)" } == ["1 superseded", "2 active"])
+    }
+
+    /// Photos wider than tall and larger than the model's input: shown in their shape, zoomed,
+    /// painted in their own pixels, and the mask exported at the file's size.
+    @Test(.enabled(if: tmuxAvailable)) func aWidePhotoIsZoomedAndPaintedInItsOwnPixels() throws {
+        let directory = TemporaryDirectory("label-photo")
+        defer { directory.remove() }
+        let data = directory.file("data"), workspace = directory.file("ws")
+        for arguments in [["sample", "--out", data, "--count", "40", "--size", "32", "--camera", "160x80", "--seed", "4"],
+                          ["init", workspace, "--data", data, "--input", "32"], ["train", workspace, "--epochs", "1"]] {
+            let run = try Tool.run(arguments)
+            #expect(run.status == 0, "\(arguments[0]): \(run.standardError)")
+        }
+        let tmux = try TmuxSession(command(workspace, "--graphics ascii"), columns: 120, rows: 40)
+        let first = tmux.waitFor("160×80 px")
+        // The picture keeps the photo's shape: an ASCII cell is one pixel wide and two tall, so
+        // a 2:1 photo is about four times as many columns as rows.
+        let pictureRows = first.split(separator: "\n", omittingEmptySubsequences: false).dropFirst(2).prefix { !$0.hasPrefix(" item:") && !$0.isEmpty }
+        #expect((6...16).contains(pictureRows.count), "\(first)")
+
+        try tmux.keys("z")
+        tmux.waitFor("zoom 2× · x ")
+        // Make the part NOK, whatever the model said, and paint on the zoomed photo.
+        try tmux.keys(tmux.screen.contains("predicted: NOK") ? "y" : "n")
+        try tmux.keys("b")
+        tmux.waitFor("Paint the defect")
+        try tmux.keys("Space")
+        try tmux.keys("Right")
+        try tmux.keys("Space")
+        try tmux.keys("Enter")
+        tmux.waitFor("Mask painted")
+        try tmux.keys("Enter")
+        tmux.waitFor("(#1)")
+        try tmux.keys("q")
+        tmux.waitFor("EXIT=0")
+
+        let exported = directory.file("export")
+        let run = try Tool.run(["export", workspace, "--out", exported])
+        #expect(run.status == 0, "\(run.standardError)")
+        let masks = try BinaryFile.entries(of: exported + "/masks")
+        let answered = try #require(try Workspace(opening: workspace).feedbackLog().first)
+        let name = answered.itemPath.replacingOccurrences(of: "/", with: "_")
+        #expect(masks.contains(name), "\(masks)")
+        let mask = try ImageFile.read(exported + "/masks/" + name).image
+        #expect(mask.width == 160 && mask.height == 80)
     }
 
     @Test(.enabled(if: tmuxAvailable)) func resizingAndATooSmallWindowAreHandled() throws {

@@ -531,7 +531,18 @@ struct LiveFacts: ScreenFacts {
     func answerCount(matching selection: AnswerSelection) throws -> Int { try app.session.workspace.answers(matching: selection).count }
     func answersWaiting(afterRollbackTo number: Int) throws -> Int { try app.session.workspace.answersTrained(after: number).count }
     func refutations(of path: String) throws -> [(path: String, transform: String)] { try app.session.refutations(of: path) }
-    func heatmapTopRegion(of path: String) -> BinaryMask? {
-        app.heatmaps.result(for: path).flatMap { $0.complete && !$0.display.isFlat ? SaliencyMetrics.topFraction($0.heatmap) : nil }
+    func heatmapPeak(of path: String) -> (x: Double, y: Double)? {
+        guard let result = app.heatmaps.result(for: path), result.complete, !result.display.isFlat else { return nil }
+        let map = result.heatmap
+        guard let peak = map.pixels.indices.max(by: { map.pixels[$0] < map.pixels[$1] }) else { return nil }
+        let (y, x) = ((peak % map.planeSize) / map.width, peak % map.width)
+        return ((Double(x) + 0.5) / Double(map.width), (Double(y) + 0.5) / Double(map.height))
+    }
+    func heatmapTopRegion(of path: String, width: Int, height: Int) -> BinaryMask? {
+        app.heatmaps.result(for: path).flatMap { result in
+            guard result.complete, !result.display.isFlat else { return nil }
+            // Smooth at the photo's size: the map laid over the photo, then its top tenth.
+            return SaliencyMetrics.topFraction(result.heatmap.resized(width: width, height: height))
+        }
     }
 }

@@ -35,6 +35,22 @@ public struct Layout: Sendable, Equatable {
         details = Panel(row: 2 + imageRows + 1, column: 1, rows: detailLines, columns: columns - 2)
     }
 
+    /// The part and its heatmap one above the other, the bar beside the lower one, when a
+    /// photo of `width` × `height` pixels is drawn at least a quarter larger that way than side
+    /// by side (wide parts: a line-scan weld seam, a strip of tiles); nil when side by side
+    /// is as good. Sizes compared in half-cells, a cell being about twice as tall as wide.
+    public func stacked(forWidth width: Int, height: Int) -> (top: Panel, bottom: Panel, bar: Panel)? {
+        guard width > 0, height > 0 else { return nil }
+        let sideBySide = min(Double(leftImage.columns) / Double(width), Double(leftImage.rows * 2) / Double(height))
+        let rowsEach = (leftImage.rows - 1) / 2, columnsEach = columns - 6
+        guard rowsEach >= 2 else { return nil }
+        let stacked = min(Double(columnsEach) / Double(width), Double(rowsEach * 2) / Double(height))
+        guard stacked >= 1.25 * sideBySide else { return nil }
+        let top = Panel(row: leftImage.row, column: 1, rows: rowsEach, columns: columnsEach)
+        let bottom = Panel(row: leftImage.row + rowsEach + 1, column: 1, rows: rowsEach, columns: columnsEach)
+        return (top, bottom, Panel(row: bottom.row, column: columnsEach + 2, rows: rowsEach, columns: 1))
+    }
+
     /// A 2×2 grid of panels (query, near hit, near miss, farthest) for the supervisor.
     public var quadrants: [Panel] {
         let top = 3, height = max(2, (messageRow - top - 1) / 2)

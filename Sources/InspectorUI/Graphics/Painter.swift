@@ -20,12 +20,47 @@ struct RawImage {
 /// A picture on screen that the mouse can paint on: which cells show which pixels.
 struct MouseTarget {
     var box: Layout.Panel
-    var width: Int, height: Int
+    /// The photo pixels the picture shows (all of them, or a zoomed part).
+    var region: PixelRect
     var columns: Int, rows: Int
 
-    /// The pixel under a cell.
+    /// The photo pixel under (the middle of) a cell.
     func pixel(row: Int, column: Int) -> (x: Int, y: Int) {
-        ((column - box.column) * width / max(1, columns), (row - box.row) * height / max(1, rows))
+        let x = region.x + ((column - box.column) * 2 + 1) * region.width / max(1, 2 * columns)
+        let y = region.y + ((row - box.row) * 2 + 1) * region.height / max(1, 2 * rows)
+        return (min(max(x, region.x), region.maxX - 1), min(max(y, region.y), region.maxY - 1))
+    }
+}
+
+/// A heatmap laid over a photo: the map (computed on the model's square input, so it covers
+/// the whole photo, stretched back to the photo's shape), its display range and caption, and
+/// whether its top 10 % is outlined.
+struct HeatmapLayer {
+    var result: HeatmapWorker.Result
+    var outline: Bool
+
+    /// `picture`, which shows `region` of `photo`, with the map over it: the map sampled
+    /// (bilinear) at every picture pixel, coloured in this map's own range (neutral grey when
+    /// flat), and the top 10 % region's edge in white — the threshold taken from the whole map,
+    /// so zooming does not move it.
+    func drawn(on picture: Image, showing region: PixelRect, of photo: Image, colorMap: ColorMap, opacity: Float) -> Image {
+        let map = result.heatmap
+        let scaleX = Double(map.width) / Double(photo.width), scaleY = Double(map.height) / Double(photo.height)
+        let local = map.resampled(x: Double(region.x) * scaleX, y: Double(region.y) * scaleY,
+                                  width: Double(region.width) * scaleX, height: Double(region.height) * scaleY,
+                                  toWidth: picture.width, toHeight: picture.height)
+        var out = result.display.overlay(on: picture, heatmap: local, colorMap: colorMap, opacity: opacity)
+        guard outline, !result.display.isFlat else { return out }
+        let top = SaliencyMetrics.topFraction(map)
+        guard let threshold = zip(map.pixels, top.bits).filter(\.1).map(\.0).min() else { return out }
+        let (width, height) = (out.width, out.height)
+        func inside(_ x: Int, _ y: Int) -> Bool { local[0, y, x] >= threshold }
+        for y in 0..<height { for x in 0..<width where inside(x, y) {
+            let edge = y == 0 || x == 0 || y == height - 1 || x == width - 1
+                || !inside(x, y - 1) || !inside(x, y + 1) || !inside(x - 1, y) || !inside(x + 1, y)
+            if edge { for c in 0..<3 { out[c, y, x] = 1 } }
+        } }
+        return out
     }
 }
 
@@ -80,28 +115,64 @@ final class Painter {
 
     var heatmapColors: ColorMap { graphics.heatmapColors }
 
-    /// The overlay of `view`'s heatmap (this map's own min–max, or neutral grey when the map
-    /// is flat), with the top-10 % outline of a map that is not flat; and a line saying what
-    /// it shows.
-    func overlay(for view: ItemView, heatmaps: HeatmapLookup, outline: Bool, compact: Bool = false) -> (Image, String) {
-        guard let result = heatmaps.result(view.path) else { return (view.image.rgb(), "heatmap: computing…") }
+    /// A line saying what the heatmap of `view` shows: how far it is, and its caption (for a
+    /// panel title, `compact`: the short caption once the map is complete).
+    func heatmapCaption(for view: ItemView, heatmaps: HeatmapLookup, compact: Bool = false) -> String {
+        guard let result = heatmaps.result(view.path) else { return "heatmap: computing…" }
         let display = result.display
-        var image = display.overlay(on: view.image, heatmap: result.heatmap, colorMap: heatmapColors,
-                                    opacity: graphics == .ascii ? 0.85 : 0.5)
-        if outline && !display.isFlat {
-            let top = SaliencyMetrics.topFraction(result.heatmap)
-            for y in 0..<top.height { for x in 0..<top.width where top[y, x] {
-                let edge = y == 0 || x == 0 || y == top.height - 1 || x == top.width - 1
-                    || !top[y - 1, x] || !top[y + 1, x] || !top[y, x - 1] || !top[y, x + 1]
-                if edge { for c in 0..<3 { image[c, y, x] = 1 } }
-            } }
-        }
         // A map that stopped before its last mask was measured well enough (the convergence stop).
         let masks = result.masksDone < heatmaps.masks ? "\(result.masksDone) masks, enough" : "\(result.masksDone) masks"
-        // A panel title has room for the caption only once the map is complete.
-        if compact { return (image, result.complete ? display.shortCaption : "heatmap \(result.masksDone)/\(heatmaps.masks)…") }
+        if compact { return result.complete ? display.shortCaption : "heatmap \(result.masksDone)/\(heatmaps.masks)…" }
         let state = result.complete ? "InvRISE of NOK, \(masks)" : "heatmap: \(result.masksDone)/\(heatmaps.masks) masks…"
-        return (image, "\(state) · \(display.caption)")
+        return "\(state) · \(display.caption)"
+    }
+
+    /// Draws `region` of `photo` (all of it when nil) fitted into `box`, keeping its aspect:
+    /// reduced to the pixels the panel has (area-averaged), or enlarged by `drawImage`; with the
+    /// heatmap laid over it and the mask marking drawn in at that size, so a map computed on
+    /// the model's square input lies over the photo's own shape and a zoomed view shows the
+    /// photo's pixels, not the model's. Returns the drawn size in cells.
+    @discardableResult
+    func drawPhoto(_ photo: Image, showing region: PixelRect? = nil, in box: Layout.Panel,
+                   heatmap: HeatmapLayer? = nil, marking: MaskMarking? = nil) -> (columns: Int, rows: Int) {
+        let whole = PixelRect(x: 0, y: 0, width: photo.width, height: photo.height)
+        let region = region.flatMap { $0.intersection(whole) } ?? whole
+        var picture = region == whole ? photo : photo.cropped(to: region)
+        let room = Self.pixelRoom(width: region.width, height: region.height, in: box, graphics: graphics, cell: cellSize,
+                                  sixelLimit: terminal.sixelLimit)
+        if room.width < picture.width || room.height < picture.height {
+            picture = picture.areaResized(width: room.width, height: room.height)
+        }
+        if let heatmap {
+            picture = heatmap.drawn(on: picture, showing: region, of: photo, colorMap: heatmapColors,
+                                    opacity: graphics == .ascii ? 0.85 : 0.5)
+        }
+        let local = marking?.local(showing: region, width: picture.width, height: picture.height)
+        return drawImage(picture, in: box, marking: local)
+    }
+
+    /// The pixels a picture of `width` × `height` gets in `box`: its own size when it fits,
+    /// else the largest size of the same aspect that does — in screen pixels for sixel (whole
+    /// bands of six rows, as `drawImage` draws), in half-cells for text.
+    static func pixelRoom(width: Int, height: Int, in box: Layout.Panel, graphics: GraphicsMode, cell: CellSize,
+                          sixelLimit: CellSize? = nil) -> (width: Int, height: Int) {
+        switch graphics {
+        case .sixel:
+            let room = sixelRoom(box, cell: cell, limit: sixelLimit)
+            let fit = min(Double(room.width) / Double(width), Double(room.height) / Double(height))
+            guard fit < 1 else { return (width, height) }
+            return (max(1, Int(Double(width) * fit)), max(min(6, height), Int(Double(height) * fit) / 6 * 6))
+        case .halfblock, .ascii:
+            let fit = CellRenderer.fit(width: width, height: height, columns: box.columns, rows: box.rows)
+            return (max(1, min(width, fit.columns)), max(1, min(height, fit.rows * 2)))
+        }
+    }
+
+    /// The screen pixels a sixel picture may fill in `box`: the box, at most the terminal's
+    /// largest picture, whole bands of six rows.
+    static func sixelRoom(_ box: Layout.Panel, cell: CellSize, limit: CellSize?) -> (width: Int, height: Int) {
+        let width = box.columns * cell.width, height = box.rows * cell.height
+        return (min(width, limit?.width ?? width), min(height, limit?.height ?? height) / 6 * 6)
     }
 
     /// Draws `image` fitted into `box`; returns the drawn size in cells.
@@ -113,7 +184,7 @@ final class Painter {
         switch graphics {
         case .sixel:
             let cell = cellSize
-            let room = (width: box.columns * cell.width, height: box.rows * cell.height / 6 * 6)
+            let room = Self.sixelRoom(box, cell: cell, limit: terminal.sixelLimit)
             let fit = min(Double(room.width) / Double(image.width), Double(room.height) / Double(image.height))
             // Enlarged by a whole factor (every pixel a crisp block, quantised once at its own
             // size), reduced by area averaging; whole sixel bands (6 pixel rows) only, so the

@@ -14,22 +14,42 @@ struct InspectorScreen {
     func draw(_ state: ScreenState, on painter: Painter, layout: Layout) -> MouseTarget? {
         guard let shown = state.shown else { return nil }
         let view = shown.view
+        let region = state.viewport?.visible
         // While painting: the mask, the brush and a rectangle being drawn; once done, the
         // painted region stays marked until the answer is submitted.
         let marking = state.editor.map(MaskMarking.init(editor:))
             ?? state.answer.mask.flatMap { $0.isEmpty ? nil : MaskMarking(mask: $0) }
-        let drawn = painter.drawImage(view.image, in: layout.leftImage, marking: marking)
-        let (overlayImage, caption) = painter.overlay(for: view, heatmaps: heatmaps, outline: state.showOutline)
-        let overlayDrawn = painter.drawImage(state.showOverlay ? overlayImage : view.image, in: layout.rightImage)
+        // Both panels show the same part of the photo: the part itself, and the map over it —
+        // side by side, or one above the other when a wide photo is larger so.
+        let shape = region ?? PixelRect(x: 0, y: 0, width: view.photo.width, height: view.photo.height)
+        let stacked = layout.stacked(forWidth: shape.width, height: shape.height)
+        let drawn = painter.drawPhoto(view.photo, showing: region, in: stacked?.top ?? layout.leftImage, marking: marking)
+        let layer = heatmaps.result(view.path).flatMap { state.showOverlay ? HeatmapLayer(result: $0, outline: state.showOutline) : nil }
+        var overlayBox = layout.rightImage, bar = layout.colorBar
+        if let stacked {
+            // Right under the picture drawn above, not where the panel's room would start.
+            overlayBox = stacked.bottom
+            overlayBox.row = stacked.top.row + drawn.rows + 1
+            bar = stacked.bar
+            bar.row = overlayBox.row
+        }
+        let overlayDrawn = painter.drawPhoto(view.photo, showing: region, in: overlayBox, heatmap: layer)
+        // Stacked, the picture may end well before the panel does: the bar goes beside it.
+        if stacked != nil { bar.column = min(bar.column, overlayBox.column + overlayDrawn.columns + 1) }
+        let caption = painter.heatmapCaption(for: view, heatmaps: heatmaps)
         // The bar is as tall as the picture beside it, and the text starts right under them.
-        var bar = layout.colorBar
-        bar.rows = max(2, min(bar.rows, max(drawn.rows, overlayDrawn.rows)))
+        bar.rows = max(2, min(bar.rows, stacked == nil ? max(drawn.rows, overlayDrawn.rows) : overlayDrawn.rows))
         painter.drawColorBar(bar, flat: heatmaps.result(view.path)?.display.isFlat ?? false)
         var d = layout.details
-        d.row = min(d.row, layout.leftImage.row + max(drawn.rows, overlayDrawn.rows, bar.rows) + 1)
-        // The item and the prediction on one line; the heatmap's caption on its own, whole.
-        painter.put("item: \(ScreenState.shownName(view.path))", row: d.row, column: d.column, bold: true)
-        painter.put(Self.predictionLine(view, cuts: cuts), row: d.row, column: d.column + 6 + ScreenState.shownName(view.path).count)
+        d.row = min(d.row, stacked == nil ? layout.leftImage.row + max(drawn.rows, overlayDrawn.rows, bar.rows) + 1
+                                          : overlayBox.row + max(overlayDrawn.rows, bar.rows) + 1)
+        // The item, the prediction and the photo's size (or the zoomed part) on one line; the
+        // heatmap's caption on its own, whole.
+        let name = ScreenState.shownName(view.path)
+        painter.put("item: \(name)", row: d.row, column: d.column, bold: true)
+        let seen = state.viewport.map { "  ·  " + $0.summary } ?? ""
+        painter.put(String((Self.predictionLine(view, cuts: cuts) + seen).prefix(max(0, d.columns - 6 - name.count))),
+                    row: d.row, column: d.column + 6 + name.count)
         painter.put(String(caption.prefix(d.columns)), row: d.row + 1, column: d.column)
         let left = max(0, poolSize - state.counts.queriesAnswered)
         var status = "query \(state.counts.queriesAnswered + 1) · about \(left) in the pool · your answer: \(Self.answerWords(state))"
@@ -39,7 +59,7 @@ struct InspectorScreen {
             status += ", mask \(mask.area) px"
         }
         painter.put(String(status.prefix(d.columns)), row: d.row + 2, column: d.column)
-        return MouseTarget(box: layout.leftImage, width: view.image.width, height: view.image.height,
+        return MouseTarget(box: stacked?.top ?? layout.leftImage, region: region ?? PixelRect(x: 0, y: 0, width: view.photo.width, height: view.photo.height),
                            columns: drawn.columns, rows: drawn.rows)
     }
 

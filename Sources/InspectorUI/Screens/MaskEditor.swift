@@ -5,9 +5,13 @@ import Imaging
 public struct MaskEditor: Sendable {
     public enum Action: Sendable, Equatable {
         case move(dx: Int, dy: Int)
+        /// The brush put at a pixel without painting (where a zoomed view is centred).
+        case place(x: Int, y: Int)
         /// Pen down (stamps at once, and along every move) / pen up.
         case togglePen
         case biggerBrush, smallerBrush
+        /// A brush of this radius (the screens keep its size on screen when zooming).
+        case brushRadius(Int)
         /// Switches between painting and erasing.
         case toggleErase
         /// First press: one corner; second: fills (or erases) the rectangle to the cursor.
@@ -29,15 +33,17 @@ public struct MaskEditor: Sendable {
     private var undoStack: [BinaryMask] = []
     private var redoStack: [BinaryMask] = []
     private var mouseDown = false
-    /// Pixels per arrow key press: a key crosses the image in about 64 steps (fine enough to
-    /// trace a hairline crack; `move` with larger dx / dy jumps).
-    public var step: Int { max(1, mask.width / 64) }
+    /// Pixels per arrow key press: a key crosses the image — or the part of it on screen,
+    /// which the screens set when zoomed — in about 64 steps (fine enough to trace a hairline
+    /// crack; `move` with larger dx / dy jumps).
+    public var step: Int
 
     public init(width: Int, height: Int, start: BinaryMask? = nil) {
         mask = start ?? BinaryMask(width: width, height: height)
         x = width / 2
         y = height / 2
         brush = max(1, width / 32)
+        step = max(1, width / 64)
     }
 
     public var canUndo: Bool { !undoStack.isEmpty }
@@ -50,11 +56,16 @@ public struct MaskEditor: Sendable {
             x = max(0, min(mask.width - 1, x + dx * step))
             y = max(0, min(mask.height - 1, y + dy * step))
             if penDown { stroke(fromX, fromY, x, y) }
+        case .place(let px, let py):
+            (x, y) = clamp(px, py)
         case .togglePen:
             penDown.toggle()
             if penDown { checkpoint(); stamp(x, y) }
-        case .biggerBrush: brush = min(mask.width / 4, brush + 1)
-        case .smallerBrush: brush = max(0, brush - 1)
+        // A quarter at a time, at least a pixel: a 2 000-px photo's brush is resized in a few
+        // presses, a small one's pixel by pixel.
+        case .biggerBrush: brush = min(max(1, mask.width / 4), max(brush + 1, brush * 5 / 4))
+        case .smallerBrush: brush = max(0, min(brush - 1, brush * 4 / 5))
+        case .brushRadius(let radius): brush = max(0, min(max(1, mask.width / 4), radius))
         case .toggleErase: erasing.toggle()
         case .rectangleCorner:
             if let start = rectangleStart {

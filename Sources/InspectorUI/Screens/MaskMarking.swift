@@ -21,6 +21,41 @@ struct MaskMarking: Sendable {
 
     init(mask: BinaryMask) { self.mask = mask }
 
+    /// The marking as a picture of `width` × `height` showing `region` of the mask's grid sees
+    /// it: a picture pixel is painted when any mask pixel it covers is (a hairline painted on
+    /// a large photo stays visible when the photo is shown reduced); the brush and a
+    /// rectangle's corner move with the picture, their size scaled.
+    func local(showing region: PixelRect, width: Int, height: Int) -> MaskMarking {
+        let scaleX = Double(region.width) / Double(width), scaleY = Double(region.height) / Double(height)
+        // The mask pixels each picture column / row covers (at least one).
+        func spans(_ count: Int, _ origin: Int, _ extent: Int, _ scale: Double) -> [Range<Int>] {
+            (0..<count).map { index in
+                let low = origin + min(extent - 1, Int(Double(index) * scale))
+                let high = origin + min(extent, max(Int(Double(index + 1) * scale), low - origin + 1))
+                return low..<max(low + 1, high)
+            }
+        }
+        let columns = spans(width, region.x, region.width, scaleX), rows = spans(height, region.y, region.height, scaleY)
+        var bits = [Bool](repeating: false, count: width * height)
+        for (y, rowSpan) in rows.enumerated() {
+            for (x, columnSpan) in columns.enumerated() {
+                search: for my in rowSpan where my < mask.height {
+                    for mx in columnSpan where mx < mask.width && mask[my, mx] { bits[y * width + x] = true; break search }
+                }
+            }
+        }
+        func place(_ point: (x: Int, y: Int)) -> (x: Int, y: Int) {
+            (Int((Double(point.x - region.x) + 0.5) / scaleX), Int((Double(point.y - region.y) + 0.5) / scaleY))
+        }
+        var marking = MaskMarking(mask: BinaryMask(width: width, height: height, bits: bits))
+        marking.brush = brush.map { brush in
+            let centre = place((brush.x, brush.y))
+            return (centre.x, centre.y, Int((Double(brush.radius) / scaleX).rounded()))
+        }
+        marking.rectangleStart = rectangleStart.map(place)
+        return marking
+    }
+
     /// `picture` (RGB, the mask's size) with the marking drawn in.
     func drawn(on picture: Image) -> Image {
         var out = picture.rgb()

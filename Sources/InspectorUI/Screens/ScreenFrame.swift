@@ -46,7 +46,7 @@ struct ScreenFrame {
     static func hints(for state: ScreenState) -> String {
         if state.editor != nil {
             // Done and cancel first: the two a person must find.
-            return " Enter done · Esc cancel · arrows/hjkl move (HJKL jump) · space pen · +/- brush · r rect · e erase · u undo · U redo · c clear · t top10%"
+            return " Enter done · Esc cancel · arrows/hjkl move (HJKL jump) · space pen · +/- brush · z/Z zoom · r rect · e erase · u undo · U redo · c clear · t top10%"
         }
         if let confirmation = state.confirmation {
             if case .revert = confirmation { return " y revert them · u next person · any other key cancels" }
@@ -54,7 +54,7 @@ struct ScreenFrame {
         }
         switch state.current {
         case .inspector:
-            return " y/n prediction right/wrong · g/b explanation right/wrong · Enter submit · s skip · o overlay · t outline · Tab screens · ? help · q quit"
+            return " y/n prediction right/wrong · g/b explanation right/wrong · Enter submit · s skip · z/Z zoom · o overlay · t outline · Tab screens · ? help · q quit"
         case .supervisor:
             if state.refutationBrowser != nil { return " ↑/↓ refutations · f back to the query · ←/→ review · Tab · ? · q" }
             return " ←/→ review · y/n g/b Enter answer · f refutations · L log (u user) · o t · Tab · ? · q"

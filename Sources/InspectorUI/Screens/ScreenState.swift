@@ -25,8 +25,12 @@ protocol ScreenFacts {
     func answersWaiting(afterRollbackTo number: Int) throws -> Int
     /// The refutations made from the item at `path`.
     func refutations(of path: String) throws -> [(path: String, transform: String)]
-    /// The top 10 % of the finished heatmap of `path`, if there is one.
-    func heatmapTopRegion(of path: String) -> BinaryMask?
+    /// The top 10 % of the finished heatmap of `path`, if there is one, at `width` × `height`
+    /// (the photo's pixels: the map laid over the photo, then thresholded).
+    func heatmapTopRegion(of path: String, width: Int, height: Int) -> BinaryMask?
+    /// Where the finished, not flat heatmap of `path` peaks, as shares (0–1) of its width and
+    /// height: where a first zoom looks.
+    func heatmapPeak(of path: String) -> (x: Double, y: Double)?
 }
 
 /// Something a key asks the shell to do to the workspace or the workers. After doing it the
@@ -121,7 +125,16 @@ struct ScreenState {
     let role: Role
     /// Whose screen is shown: the role's own, or one below it. Answers carry it.
     var current: Role = .inspector
-    var shown: Shown?
+    var shown: Shown? {
+        // A new part is shown whole; the same part keeps where the inspector was looking.
+        didSet {
+            if shown?.view.path != oldValue?.view.path || viewport == nil {
+                viewport = shown.map { PhotoViewport(photoWidth: $0.view.photo.width, photoHeight: $0.view.photo.height) }
+            }
+        }
+    }
+    /// Which part of the shown photo is on screen (zoom and pan).
+    private(set) var viewport: PhotoViewport?
     var answer = Answer()
     var editor: MaskEditor?
     var showOverlay = true
@@ -186,6 +199,23 @@ struct ScreenState {
         case .character("o"):
             showOverlay.toggle()
             return []
+        case .character("z") where current != .operator && shown != nil:
+            // The first zoom goes to where the map peaks: what the inspector checks first.
+            if let view = viewport, !view.isZoomed, let path = shown?.view.path, let peak = facts.heatmapPeak(of: path) {
+                zoom(in: true, about: (Int(peak.x * Double(view.photoWidth)), Int(peak.y * Double(view.photoHeight))), saying: " on the map's peak")
+            } else {
+                zoom(in: true)
+            }
+            return []
+        case .character("Z") where current != .operator && shown != nil:
+            zoom(in: false)
+            return []
+        case _ where current == .inspector && viewport?.isZoomed == true && Self.panDirection(input) != nil:
+            // (A `where` after a list of patterns guards the last one only: hence one case.)
+            let (dx, dy) = Self.panDirection(input)!
+            viewport?.pan(dx: dx, dy: dy)
+            if let view = viewport { message = "Zoom \(view.zoom)×: \(view.words)." }
+            return []
         case .character("t") where current != .operator:
             showOutline.toggle()
             return []
@@ -229,12 +259,17 @@ struct ScreenState {
             editing.apply(.clear)
             message = "Mask cleared (u brings it back)."
         case .character("t"):
-            if let path = shown?.view.path, let top = facts.heatmapTopRegion(of: path) {
+            if let view = shown?.view, let top = facts.heatmapTopRegion(of: view.path, width: view.photo.width, height: view.photo.height) {
                 editing.apply(.replace(top))
                 message = "Started from the heatmap's top 10 % (\(editing.mask.area) px): erase what is not the defect, paint what is missing."
             } else {
                 message = "The heatmap is not finished yet (or is flat): there is no top 10 % to start from."
             }
+        case .character("z"), .character("Z"):
+            // zoom() changes the brush of the editor it finds: hand it this one and take it back.
+            editor = editing
+            zoom(in: input == .character("z"), about: (editing.x, editing.y))
+            editing = editor ?? editing
         case .character("q"):
             message = "Painting: Enter keeps the mask, Esc drops it; then q quits."
         case .enter:
@@ -257,6 +292,10 @@ struct ScreenState {
         default: break
         }
         editor = editing
+        // The view keeps the brush in sight, and a key moves the brush across what is seen
+        // in about 64 presses at every zoom.
+        viewport?.follow(x: editing.x, y: editing.y)
+        fitEditorStep()
         return []
     }
 
@@ -264,6 +303,44 @@ struct ScreenState {
     mutating func paint(atPixel x: Int, _ y: Int, pressed: Bool, released: Bool) {
         guard var editing = editor else { return }
         editing.apply(pressed ? .press(x: x, y: y) : released ? .release(x: x, y: y) : .drag(x: x, y: y))
+        editor = editing
+    }
+
+    /// Where an arrow or hjkl key pans a zoomed photo: a quarter of the view.
+    static func panDirection(_ input: CursesScreen.Input) -> (dx: Double, dy: Double)? {
+        switch input {
+        case .up, .character("k"): (0, -0.25)
+        case .down, .character("j"): (0, 0.25)
+        case .left, .character("h"): (-0.25, 0)
+        case .right, .character("l"): (0.25, 0)
+        default: nil
+        }
+    }
+
+    /// One zoom level in or out (about `point`, the brush, when painting), and says what is shown.
+    private mutating func zoom(in closer: Bool, about point: (x: Int, y: Int)? = nil, saying place: String = "") {
+        guard var view = viewport else { return }
+        let before = view.zoom
+        let changed = closer ? view.zoomIn(aboutX: point?.x, y: point?.y) : view.zoomOut()
+        viewport = view
+        if changed, var editing = editor {
+            // The brush keeps its size on screen: zooming in gives a finer brush in the photo.
+            editing.apply(.brushRadius(editing.brush * before / view.zoom))
+            editor = editing
+        }
+        fitEditorStep()
+        if changed {
+            message = view.isZoomed
+                ? "Zoom \(view.zoom)×\(place): \(view.words). " + (editor == nil ? "Arrows/hjkl pan, Z zooms out." : "The view follows the brush; Z zooms out.")
+                : "The whole photo (\(view.words))."
+        } else {
+            message = closer ? "Closest zoom: \(view.zoom)× (a photo pixel fills the panel)." : "The whole photo is shown."
+        }
+    }
+
+    private mutating func fitEditorStep() {
+        guard var editing = editor, let view = viewport else { return }
+        editing.step = max(1, view.visible.width / 64)
         editor = editing
     }
 
@@ -308,7 +385,13 @@ struct ScreenState {
             message = "Explanation right. Enter: submit."
         case .character("b"):
             answer.explanation = .wrong
-            editor = MaskEditor(width: shown.view.image.width, height: shown.view.image.height, start: answer.mask)
+            editor = MaskEditor(width: shown.view.photo.width, height: shown.view.photo.height, start: answer.mask)
+            if let view = viewport, view.isZoomed {
+                // Painting starts where the inspector was looking.
+                let visible = view.visible
+                editor?.apply(.place(x: visible.x + visible.width / 2, y: visible.y + visible.height / 2))
+            }
+            fitEditorStep()
             message = "Paint the defect: arrows/hjkl move, space pen, +/- brush, r rectangle, e erase, u undo, t top 10 %, Enter done."
         case .character("s"):
             let event = FeedbackEvent(itemPath: shown.view.path, user: user, role: current, predictedLabel: shown.view.predictedLabel,
@@ -371,7 +454,12 @@ struct ScreenState {
         let event = FeedbackEvent(itemPath: shown.view.path, user: user, role: current, predictedLabel: shown.view.predictedLabel,
                                   predictedConfidence: Double(shown.view.confidence), prediction: prediction,
                                   explanation: answer.explanation)
-        let mask = answer.mask.flatMap { $0.isEmpty ? nil : $0 }
+        var mask = answer.mask.flatMap { $0.isEmpty ? nil : $0 }
+        // Stored at the file's own size (the photo on screen may be reduced), so an export's
+        // mask lines up with its image.
+        if let painted = mask, painted.width != shown.view.fileWidth || painted.height != shown.view.fileHeight {
+            mask = painted.resized(width: shown.view.fileWidth, height: shown.view.fileHeight)
+        }
         // A painted defect on a part the answer calls OK contradicts itself: ask, store nothing.
         if event.establishedLabel == .ok, mask != nil {
             message = "Your answer makes this part OK, but a defect is painted on it: n if it is NOK, else b c Enter Enter clears it."

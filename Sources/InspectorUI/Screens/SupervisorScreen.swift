@@ -51,8 +51,8 @@ struct SupervisorScreen {
             if index == 0 {
                 // The query as the inspector saw it: the part itself, with the region they
                 // painted (if any) — not a heatmap over it.
-                let painted = queryMask.flatMap { $0.isEmpty ? nil : $0.resized(width: view.image.width, height: view.image.height) }
-                painter.drawImage(view.image, in: box, marking: painted.map(MaskMarking.init(mask:)))
+                let painted = queryMask.flatMap { $0.isEmpty ? nil : $0.resized(width: view.photo.width, height: view.photo.height) }
+                painter.drawPhoto(view.photo, in: box, marking: painted.map(MaskMarking.init(mask:)))
                 let label = view.knownLabel.map { "labelled \($0.displayName)" } ?? "not labelled"
                 let heading = "\(title) \(name): \(label)\(painted != nil ? ", defect painted" : ", no defect painted")"
                 painter.put(String(heading.prefix(box.columns - 1)), row: box.row - 1, column: box.column)
@@ -60,13 +60,18 @@ struct SupervisorScreen {
             }
             let selected = view.path == shown.view.path
             let editing = selected ? state.editor.map(MaskMarking.init(editor:)) : nil
-            let (image, caption) = painter.overlay(for: view, heatmaps: heatmaps, outline: state.showOutline, compact: true)
-            // While painting, the part itself (not the heatmap) under the paint.
-            let drawn = painter.drawImage(state.showOverlay && editing == nil ? image : view.image, in: box, marking: editing)
-            if selected { target = MouseTarget(box: box, width: view.image.width, height: view.image.height, columns: drawn.columns, rows: drawn.rows) }
+            let caption = painter.heatmapCaption(for: view, heatmaps: heatmaps, compact: true)
+            // While painting, the part itself (not the heatmap) under the paint; the panel being
+            // judged shows the part of it the supervisor zoomed to.
+            let layer = heatmaps.result(view.path).flatMap { state.showOverlay && editing == nil ? HeatmapLayer(result: $0, outline: state.showOutline) : nil }
+            let whole = PixelRect(x: 0, y: 0, width: view.photo.width, height: view.photo.height)
+            let region = selected ? state.viewport?.visible ?? whole : whole
+            let drawn = painter.drawPhoto(view.photo, showing: region, in: box, heatmap: layer, marking: editing)
+            if selected { target = MouseTarget(box: box, region: region, columns: drawn.columns, rows: drawn.rows) }
             let known = view.knownLabel.map { " · labelled \($0.displayName)" } ?? ""
-            let heading = String(format: "%@%@ %@: %@ %.2f%@ · %@", selected ? "▶ " : "", title, name, view.predictedLabel.displayName,
-                                 view.confidence, known, caption)
+            let zoom = selected && state.viewport?.isZoomed == true ? " · zoom \(state.viewport!.zoom)×" : ""
+            let heading = String(format: "%@%@ %@: %@ %.2f%@ · %@%@", selected ? "▶ " : "", title, name, view.predictedLabel.displayName,
+                                 view.confidence, known, caption, zoom)
             // One cell short of the panel: a title never runs into the next panel's.
             painter.put(String(heading.prefix(box.columns - 1)), row: box.row - 1, column: box.column, bold: selected)
         }

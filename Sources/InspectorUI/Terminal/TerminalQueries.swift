@@ -14,16 +14,21 @@ public struct TerminalReport: Sendable, Equatable {
     /// `ESC [ 16 t`), nil when not answered. The kernel's window size (TIOCGWINSZ), when it
     /// carries pixels, is preferred at drawing time as it follows font changes.
     public var cellSize: CellSize?
+    /// XTSMGRAPHICS' answer to "the largest sixel picture" (`ESC [ ? 2 ; 0 ; W ; H S`): xterm
+    /// draws nothing of a picture wider or taller (1 000 × 1 000 unless configured), so the
+    /// screens never send one larger. Nil when not answered.
+    public var sixelLimit: CellSize?
 
-    public init(deviceAttributes: String? = nil, colorRegisters: Int? = nil, cellSize: CellSize? = nil) {
+    public init(deviceAttributes: String? = nil, colorRegisters: Int? = nil, cellSize: CellSize? = nil, sixelLimit: CellSize? = nil) {
         self.deviceAttributes = deviceAttributes
         self.colorRegisters = colorRegisters
         self.cellSize = cellSize
+        self.sixelLimit = sixelLimit
     }
 
-    /// The three questions, sent at once; every terminal answers DA1, and it is asked last,
+    /// The four questions, sent at once; every terminal answers DA1, and it is asked last,
     /// so its reply ends the wait (replies come in order).
-    static let questions = "\u{1B}[?1;1;0S" + "\u{1B}[16t" + "\u{1B}[c"
+    static let questions = "\u{1B}[?1;1;0S" + "\u{1B}[?2;4;0S" + "\u{1B}[16t" + "\u{1B}[c"
 
     /// Reads the answers out of whatever the terminal sent back (possibly none, some or all
     /// of the three, in any interleaving with nothing else).
@@ -36,10 +41,14 @@ public struct TerminalReport: Sendable, Equatable {
             case "c" where body.hasPrefix("?"):
                 report.deviceAttributes = "\u{1B}" + sequence
             case "S" where body.hasPrefix("?"):
-                // ? 1 ; status ; value — status 0 is success.
+                // ? 1 ; status ; value (colour registers) or ? 2 ; status ; width ; height (sixel
+                // geometry) — status 0 is success.
                 let fields = body.dropFirst().split(separator: ";").compactMap { Int($0) }
                 if fields.count == 3, fields[0] == 1, fields[1] == 0, (2...65_536).contains(fields[2]) {
                     report.colorRegisters = fields[2]
+                }
+                if fields.count == 4, fields[0] == 2, fields[1] == 0, (64...65_536).contains(fields[2]), (64...65_536).contains(fields[3]) {
+                    report.sixelLimit = CellSize(width: fields[2], height: fields[3])
                 }
             case "t":
                 let fields = body.split(separator: ";").compactMap { Int($0) }

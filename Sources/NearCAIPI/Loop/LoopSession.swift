@@ -90,14 +90,47 @@ public struct SubmitOutcome: Sendable, Equatable {
 /// What the active model says about one item.
 public struct ItemView: Sendable {
     public var path: String
-    /// At the model's input size and channels, values in [0, 1].
+    /// At the model's input size and channels, values in [0, 1]: what the model and its
+    /// heatmaps see (square, whatever the photo's shape).
     public var image: Image
+    /// The photo as its file holds it — its own aspect, its colours — reduced only when its
+    /// longer side exceeds `photoLimit`: what a person looks at and paints on.
+    public var photo: Image
+    /// The file's own size in pixels (the photo's, unless it was reduced): painted masks are
+    /// stored at this size, so they line up with the file in an export.
+    public var fileWidth: Int, fileHeight: Int
     public var probabilities: [Float]
     public var embedding: [Float]
     /// The label the engine knows (training data, expert feedback); nil in the pool.
     public var knownLabel: ClassLabel?
     public var predictedLabel: ClassLabel { ClassLabel(predictedFrom: probabilities) }
     public var confidence: Float { probabilities.max() ?? 0 }
+
+    /// The longest photo side kept for the screens. A terminal panel is at most a few
+    /// thousand screen pixels wide, and zooming into a reduced 2 048-px photo still shows
+    /// more detail than the model's input; a 10 000 × 8 000 frame would take ~1 GB as floats.
+    public static let photoLimit = 2048
+
+    public init(path: String, image: Image, photo: Image? = nil, fileWidth: Int? = nil, fileHeight: Int? = nil,
+                probabilities: [Float], embedding: [Float], knownLabel: ClassLabel?) {
+        self.path = path
+        self.image = image
+        self.photo = photo ?? image
+        self.fileWidth = fileWidth ?? self.photo.width
+        self.fileHeight = fileHeight ?? self.photo.height
+        self.probabilities = probabilities
+        self.embedding = embedding
+        self.knownLabel = knownLabel
+    }
+
+    /// A photo reduced (area-averaged, aspect kept) so its longer side is at most `photoLimit`.
+    public static func displayPhoto(_ file: Image) -> Image {
+        let longer = max(file.width, file.height)
+        guard longer > photoLimit else { return file }
+        let scale = Double(photoLimit) / Double(longer)
+        return file.areaResized(width: max(1, Int((Double(file.width) * scale).rounded())),
+                                height: max(1, Int((Double(file.height) * scale).rounded())))
+    }
 }
 
 /// The one session API of the NearCAIPI loop (Algorithm 1): the TUI, the CLI and the
@@ -141,13 +174,18 @@ public final class LoopSession {
     /// from the codebook, others computed).
     public func view(of path: String) throws -> ItemView {
         let item = try indexed(path)
-        let image = try itemImage(item)
+        // The file is read once: the model's input and the photo come from the same pixels.
+        let file = try ImageFile.read(try workspace.file(of: item)).image.removingAlpha()
+        let image = file.modelInput(channels: classifier.channels, size: classifier.inputSize)
+        let photo = ItemView.displayPhoto(file)
         let known = item.label
         if let cached = pool.predictions.first(where: { $0.path == path }) {
-            return ItemView(path: path, image: image, probabilities: cached.probabilities, embedding: cached.embedding, knownLabel: known)
+            return ItemView(path: path, image: image, photo: photo, fileWidth: file.width, fileHeight: file.height,
+                            probabilities: cached.probabilities, embedding: cached.embedding, knownLabel: known)
         }
         let (probabilities, embedding) = classifier.outputs(image.pixels, batch: 1)
-        return ItemView(path: path, image: image, probabilities: probabilities.data, embedding: embedding.data, knownLabel: known)
+        return ItemView(path: path, image: image, photo: photo, fileWidth: file.width, fileHeight: file.height,
+                        probabilities: probabilities.data, embedding: embedding.data, knownLabel: known)
     }
 
     /// The loop's InvRISE explainer: the workspace's fill, masks and grid, the OK training

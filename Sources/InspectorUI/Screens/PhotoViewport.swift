@@ -1,0 +1,99 @@
+import Imaging
+
+/// Which part of a photo the screens show: the whole photo at zoom 1, half its width and
+/// height at zoom 2, and so on, centred where the inspector looks. Pure arithmetic on the
+/// photo's pixel grid; the painter fits the visible rectangle into its panel.
+struct PhotoViewport: Sendable, Equatable {
+    static let zoomLevels = [1, 2, 4, 8, 16]
+    /// The fewest photo pixels a zoomed view spans on its shorter side: beyond that a pixel
+    /// fills a panel and there is nothing more to see.
+    static let minimumSpan = 8
+
+    private(set) var zoom = 1
+    /// The centre of the visible rectangle, in photo pixels.
+    private(set) var centerX = 0.0, centerY = 0.0
+    let photoWidth: Int, photoHeight: Int
+
+    init(photoWidth: Int, photoHeight: Int) {
+        self.photoWidth = max(1, photoWidth)
+        self.photoHeight = max(1, photoHeight)
+        centerX = Double(self.photoWidth) / 2
+        centerY = Double(self.photoHeight) / 2
+    }
+
+    var isZoomed: Bool { zoom > 1 }
+
+    /// The photo pixels on screen: 1/zoom of each side (at least one pixel), kept inside the photo.
+    var visible: PixelRect {
+        let width = max(1, (photoWidth + zoom - 1) / zoom), height = max(1, (photoHeight + zoom - 1) / zoom)
+        let x = min(max(0, Int((centerX - Double(width) / 2).rounded())), photoWidth - width)
+        let y = min(max(0, Int((centerY - Double(height) / 2).rounded())), photoHeight - height)
+        return PixelRect(x: x, y: y, width: width, height: height)
+    }
+
+    /// The largest zoom that still shows `minimumSpan` pixels of the shorter side.
+    var maximumZoom: Int {
+        let shorter = min(photoWidth, photoHeight)
+        return Self.zoomLevels.last { $0 == 1 || shorter / $0 >= Self.minimumSpan } ?? 1
+    }
+
+    /// One level closer, about (x, y) when given (the brush), else about the centre. Returns
+    /// false at the closest level.
+    @discardableResult
+    mutating func zoomIn(aboutX x: Int? = nil, y: Int? = nil) -> Bool {
+        guard let next = Self.zoomLevels.first(where: { $0 > zoom }), next <= maximumZoom else { return false }
+        if let x, let y { (centerX, centerY) = (Double(x) + 0.5, Double(y) + 0.5) } else { settle() }
+        zoom = next
+        settle()
+        return true
+    }
+
+    /// One level further out; false when the whole photo is already shown.
+    @discardableResult
+    mutating func zoomOut() -> Bool {
+        guard let previous = Self.zoomLevels.last(where: { $0 < zoom }) else { return false }
+        zoom = previous
+        settle()
+        return true
+    }
+
+    /// Moves the view by a share of what is visible (`dx` = 1: one visible width to the right).
+    mutating func pan(dx: Double, dy: Double) {
+        let shown = visible
+        centerX += dx * Double(shown.width)
+        centerY += dy * Double(shown.height)
+        settle()
+    }
+
+    /// Keeps (x, y) — the brush — in view, an eighth of the view away from its edges, moving
+    /// the view only when the point would leave that band.
+    mutating func follow(x: Int, y: Int) {
+        guard isZoomed else { return }
+        let shown = visible
+        let marginX = Double(shown.width) / 8, marginY = Double(shown.height) / 8
+        let px = Double(x) + 0.5, py = Double(y) + 0.5
+        if px < Double(shown.x) + marginX { centerX -= Double(shown.x) + marginX - px }
+        if px > Double(shown.maxX) - marginX { centerX += px - (Double(shown.maxX) - marginX) }
+        if py < Double(shown.y) + marginY { centerY -= Double(shown.y) + marginY - py }
+        if py > Double(shown.maxY) - marginY { centerY += py - (Double(shown.maxY) - marginY) }
+        settle()
+    }
+
+    /// The centre moved back to where the visible rectangle lies inside the photo, so a pan
+    /// past the edge does not leave a debt to pay back first.
+    private mutating func settle() {
+        let shown = visible
+        centerX = Double(shown.x) + Double(shown.width) / 2
+        centerY = Double(shown.y) + Double(shown.height) / 2
+    }
+
+    /// "x 300–524, y 100–324 of 900×900", or the photo's size when it is shown whole.
+    var words: String {
+        guard isZoomed else { return "\(photoWidth)×\(photoHeight) px" }
+        let shown = visible
+        return "x \(shown.x)–\(shown.maxX - 1), y \(shown.y)–\(shown.maxY - 1) of \(photoWidth)×\(photoHeight)"
+    }
+
+    /// For the item line: "zoom 4× · x 300–524, …", or the photo's size.
+    var summary: String { isZoomed ? "zoom \(zoom)× · " + words : words }
+}
