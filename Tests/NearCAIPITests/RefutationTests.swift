@@ -15,6 +15,23 @@ import TestSupport
         return (image, mask)
     }
 
+    /// Hosts are read only when a paste draws them; one that cannot be read makes no paste,
+    /// and the refutations are still made.
+    @Test func hostsAreReadOnlyWhenAPasteDrawsThem() {
+        let (image, mask) = Self.defectPart()
+        let host = Image(width: 32, height: 32, channels: 1, filledWith: 0.7)
+        nonisolated(unsafe) var reads: [String] = []
+        let hosts = (0..<8).map { index in
+            RefutationMaker.Host(name: "ok/\(index).png") { reads.append("ok/\(index).png"); return host }
+        }
+        let made = RefutationMaker.make(image: image, region: mask, isDefect: true, count: 7, seed: 3, hosts: hosts)
+        let pasted = made.filter { $0.transform.hasPrefix("paste into") }
+        #expect(pasted.count == 1 && reads.count == 1 && pasted[0].transform.hasPrefix("paste into \(reads[0]) "))
+        let unreadable = RefutationMaker.make(image: image, region: mask, isDefect: true, count: 7, seed: 3,
+                                              hosts: [RefutationMaker.Host(name: "ok/gone.png") { nil }])
+        #expect(unreadable.count == 7 && !unreadable.contains { $0.transform.hasPrefix("paste") })
+    }
+
     @Test func everyRefutationKeepsItsRegionAndIsReproducible() {
         let (image, mask) = Self.defectPart()
         let host = Image(width: 32, height: 32, channels: 1, filledWith: 0.7)
@@ -49,7 +66,7 @@ import TestSupport
                 var random = SplitMix64(seed: seed)
                 for kind in RefutationMaker.Kind.allCases {
                     guard let made = RefutationMaker.make(kind, image: region.image, region: region, box: region.boundingBox!,
-                                                          random: &random, okImages: [("ok/host.png", host)]) else { continue }
+                                                          random: &random, okImages: [RefutationMaker.Host(name: "ok/host.png") { host }]) else { continue }
                     let drawn = BinaryMask(thresholding: made.image)
                     let mismatched = zip(drawn.bits, made.mask.bits).filter { $0 != $1 }.count
                     // Paste blends with a one-pixel soft edge; the edge-replicated border of a

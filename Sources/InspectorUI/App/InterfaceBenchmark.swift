@@ -60,7 +60,7 @@ public enum InterfaceBenchmark {
             let deadline = DispatchTime.now().uptimeNanoseconds + 120_000_000_000
             while DispatchTime.now().uptimeNanoseconds < deadline {
                 let paths = ([app.state.shown?.view] + app.upcoming.map { Optional($0) }).compactMap { $0?.path }
-                if paths.allSatisfy({ app.heatmaps.result(for: $0)?.complete == true }) { return }
+                if app.upcomingDue == nil, paths.allSatisfy({ app.heatmaps.result(for: $0)?.complete == true }) { return }
                 _ = try app.step(.none)
                 usleep(20_000)
             }

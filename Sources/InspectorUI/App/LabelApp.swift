@@ -34,6 +34,8 @@ public final class LabelApp {
     let notice: String?
     /// The next queries by the same ranking, whose heatmaps are computed ahead.
     var upcoming: [ItemView] = []
+    /// The query whose followers are still to be read (`loadUpcoming`).
+    var upcomingDue: Query?
     /// The open review's four panels (query, near hit, near miss, farthest) and the region
     /// painted on its query, read once per review and after a model change.
     var reviewPanels: [ItemView?] = []
@@ -157,6 +159,7 @@ public final class LabelApp {
     /// One turn of the loop: hands `input` to the state machine, carries out what it asks,
     /// takes the workers' results, redraws what changed. false when the user quits.
     func step(_ input: CursesScreen.Input) throws -> Bool {
+        try loadUpcoming()
         var changed = false
         let layout = Layout(rows: screen.size.rows, columns: screen.size.columns)
         switch input {
@@ -315,7 +318,18 @@ public final class LabelApp {
         }
         let view = try session.view(of: query.path)
         state.showQuery(ScreenState.Shown(view: view, query: query, review: nil))
-        // The next queries by the same ranking, so their heatmaps are ready when reached.
+        // The next queries are read at the next turn of the loop, after this one is drawn:
+        // reading a camera-sized photo takes tens of milliseconds the inspector need not wait.
+        upcoming = []
+        upcomingDue = query
+        requestHeatmaps()
+    }
+
+    /// Reads the next queries by the same ranking, so their heatmaps are ready when reached.
+    func loadUpcoming() throws {
+        guard let query = upcomingDue else { return }
+        upcomingDue = nil
+        guard state.shown?.query?.path == query.path else { return }
         upcoming = try session.upcoming(after: query, count: 2).compactMap { try? session.view(of: $0.path) }
         requestHeatmaps()
     }

@@ -86,6 +86,19 @@ final class Painter {
     /// Encoded sixel pictures by content, so a redraw that does not change a picture does not
     /// encode it again.
     private var sixelCache: [Int: [UInt8]] = [:]
+    /// Photo regions already reduced to a panel (and overlaid), by what made them: a key that
+    /// changes nothing in them (a verdict, a brush move) redraws without touching the photo's
+    /// pixels again — on a 1 600 × 1 200 photo that is most of a frame.
+    private var pictureCache: [PictureKey: Image] = [:]
+
+    struct PictureKey: Hashable {
+        var photo: String, photoWidth: Int, photoHeight: Int
+        var region: PixelRect
+        var width: Int, height: Int
+        /// The heatmap laid over it (its values' hash: a map recomputed after a new round
+        /// differs even at the same mask count), and whether outlined.
+        var heatmap: Int?, flat: Bool, outline: Bool
+    }
 
     init(screen: CursesScreen, graphics: GraphicsMode, truecolor: Bool, terminal: TerminalReport, outputDescriptor: Int32?) {
         self.screen = screen
@@ -133,22 +146,57 @@ final class Painter {
     /// the model's square input lies over the photo's own shape and a zoomed view shows the
     /// photo's pixels, not the model's. Returns the drawn size in cells.
     @discardableResult
-    func drawPhoto(_ photo: Image, showing region: PixelRect? = nil, in box: Layout.Panel,
+    func drawPhoto(_ photo: Image, named name: String, showing region: PixelRect? = nil, in box: Layout.Panel,
                    heatmap: HeatmapLayer? = nil, marking: MaskMarking? = nil) -> (columns: Int, rows: Int) {
         let whole = PixelRect(x: 0, y: 0, width: photo.width, height: photo.height)
         let region = region.flatMap { $0.intersection(whole) } ?? whole
-        var picture = region == whole ? photo : photo.cropped(to: region)
         let room = Self.pixelRoom(width: region.width, height: region.height, in: box, graphics: graphics, cell: cellSize,
                                   sixelLimit: terminal.sixelLimit)
-        if room.width < picture.width || room.height < picture.height {
-            picture = picture.areaResized(width: room.width, height: room.height)
-        }
-        if let heatmap {
-            picture = heatmap.drawn(on: picture, showing: region, of: photo, colorMap: heatmapColors,
-                                    opacity: graphics == .ascii ? 0.85 : 0.5)
+        let key = PictureKey(photo: name, photoWidth: photo.width, photoHeight: photo.height, region: region,
+                             width: room.width, height: room.height, heatmap: heatmap?.result.heatmap.pixels.hashValue,
+                             flat: heatmap?.result.display.isFlat ?? false, outline: heatmap?.outline ?? false)
+        var picture: Image
+        if let cached = pictureCache[key] {
+            picture = cached
+        } else {
+            // The part without the map first: both panels of a part share it.
+            var plain = key
+            (plain.heatmap, plain.flat, plain.outline) = (nil, false, false)
+            if let cached = pictureCache[plain] {
+                picture = cached
+            } else {
+                picture = region == whole ? photo : photo.cropped(to: region)
+                if room.width < picture.width || room.height < picture.height {
+                    picture = picture.areaResized(width: room.width, height: room.height)
+                }
+                remember(picture, as: plain)
+            }
+            if let heatmap {
+                picture = heatmap.drawn(on: picture, showing: region, of: photo, colorMap: heatmapColors,
+                                        opacity: graphics == .ascii ? 0.85 : 0.5)
+                remember(picture, as: key)
+            }
         }
         let local = marking?.local(showing: region, width: picture.width, height: picture.height)
-        return drawImage(picture, in: box, marking: local)
+        // What the picture is made of, for the sixel cache: the key above and the marking.
+        var content = Hasher()
+        content.combine(key)
+        if let local {
+            content.combine(local.mask.bits)
+            content.combine(local.brush?.x)
+            content.combine(local.brush?.y)
+            content.combine(local.brush?.radius)
+            content.combine(local.rectangleStart?.x)
+            content.combine(local.rectangleStart?.y)
+        }
+        return drawImage(picture, in: box, marking: local, content: content.finalize())
+    }
+
+    /// A few frames' worth: both panels of the shown part and of the one before, or the
+    /// supervisor's four.
+    private func remember(_ picture: Image, as key: PictureKey) {
+        if pictureCache.count >= 12 { pictureCache.removeAll() }
+        pictureCache[key] = picture
     }
 
     /// The pixels a picture of `width` × `height` gets in `box`: its own size when it fits,
@@ -175,45 +223,65 @@ final class Painter {
         return (min(width, limit?.width ?? width), min(height, limit?.height ?? height) / 6 * 6)
     }
 
-    /// Draws `image` fitted into `box`; returns the drawn size in cells.
+    /// Draws `image` fitted into `box`; returns the drawn size in cells. `content`, when given,
+    /// stands for the image's pixels and marking (the caller knows what made them), so a
+    /// sixel picture drawn before is found without hashing its pixels again.
     @discardableResult
-    func drawImage(_ image: Image, in box: Layout.Panel, marking: MaskMarking? = nil) -> (columns: Int, rows: Int) {
+    func drawImage(_ image: Image, in box: Layout.Panel, marking: MaskMarking? = nil, content: Int? = nil) -> (columns: Int, rows: Int) {
         let fit = CellRenderer.fit(width: image.width, height: image.height, columns: box.columns, rows: box.rows)
         guard fit.columns > 0 else { return fit }
-        let picture = marking?.drawn(on: image) ?? image.rgb()
-        switch graphics {
-        case .sixel:
+        if graphics == .sixel {
             let cell = cellSize
             let room = Self.sixelRoom(box, cell: cell, limit: terminal.sixelLimit)
             let fit = min(Double(room.width) / Double(image.width), Double(room.height) / Double(image.height))
             // Enlarged by a whole factor (every pixel a crisp block, quantised once at its own
             // size), reduced by area averaging; whole sixel bands (6 pixel rows) only, so the
             // last band never reaches below the box.
-            var source = picture, scale = max(1, Int(fit))
+            var scale = max(1, Int(fit)), size = (width: image.width, height: image.height)
+            var resample: ((Image) -> Image)?
             while scale > 1, (image.height * scale + 5) / 6 * 6 > room.height { scale -= 1 }
             if fit < 1 {
-                source = picture.areaResized(width: max(1, Int(Double(image.width) * fit)),
-                                             height: max(6, Int(Double(image.height) * fit) / 6 * 6))
+                size = (max(1, Int(Double(image.width) * fit)), max(6, Int(Double(image.height) * fit) / 6 * 6))
+                resample = { [size] in $0.areaResized(width: size.width, height: size.height) }
             } else if Double(scale) < 0.8 * fit {
                 // A whole factor would leave a fifth of the panel or more unused (1.7× room
                 // drawn at 1×): resampled to the room instead, smooth rather than blocky.
                 scale = 1
-                source = picture.resized(width: max(1, Int(Double(image.width) * fit)),
-                                         height: max(6, Int(Double(image.height) * fit) / 6 * 6))
+                size = (max(1, Int(Double(image.width) * fit)), max(6, Int(Double(image.height) * fit) / 6 * 6))
+                resample = { [size] in $0.resized(width: size.width, height: size.height) }
             }
+            var source: Image?
             var hasher = Hasher()
             hasher.combine(scale)
-            hasher.combine(source.width)
-            source.pixels.withUnsafeBytes { hasher.combine(bytes: $0) }
+            hasher.combine(size.width)
+            hasher.combine(size.height)
+            if let content {
+                hasher.combine(content)
+            } else {
+                let picture = marking?.drawn(on: image) ?? image.rgb()
+                source = resample?(picture) ?? picture
+                source!.pixels.withUnsafeBytes { hasher.combine(bytes: $0) }
+            }
             let key = hasher.finalize()
-            let registers = min(SixelEncoder.defaultRegisters, terminal.colorRegisters ?? SixelEncoder.defaultRegisters)
-            let bytes = sixelCache[key] ?? SixelEncoder.encode(source, scale: scale, registers: registers)
-            if sixelCache.count > 16 { sixelCache.removeAll() }
-            sixelCache[key] = bytes
-            let size = (width: source.width * scale, height: source.height * scale)
-            let drawn = ((size.width + cell.width - 1) / cell.width, (size.height + cell.height - 1) / cell.height)
+            let bytes: [UInt8]
+            if let cached = sixelCache[key] {
+                bytes = cached
+            } else {
+                let registers = min(SixelEncoder.defaultRegisters, terminal.colorRegisters ?? SixelEncoder.defaultRegisters)
+                let picture = source ?? { let drawn = marking?.drawn(on: image) ?? image.rgb(); return resample?(drawn) ?? drawn }()
+                bytes = SixelEncoder.encode(picture, scale: scale, registers: registers)
+                if sixelCache.count > 16 { sixelCache.removeAll() }
+                sixelCache[key] = bytes
+            }
+            let shown = (width: size.width * scale, height: size.height * scale)
+            let drawn = ((shown.width + cell.width - 1) / cell.width, (shown.height + cell.height - 1) / cell.height)
             rawImages.append(RawImage(row: box.row, column: box.column, columns: drawn.0, rows: drawn.1, key: key, bytes: bytes))
             return drawn
+        }
+        let picture = marking?.drawn(on: image) ?? image.rgb()
+        switch graphics {
+        case .sixel:
+            return fit  // drawn above
         case .halfblock:
             let grid = CellRenderer.halfBlock(picture, columns: fit.columns, rows: fit.rows)
             if truecolor {

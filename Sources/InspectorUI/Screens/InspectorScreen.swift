@@ -23,7 +23,7 @@ struct InspectorScreen {
         // side by side, or one above the other when a wide photo is larger so.
         let shape = region ?? PixelRect(x: 0, y: 0, width: view.photo.width, height: view.photo.height)
         let stacked = layout.stacked(forWidth: shape.width, height: shape.height)
-        let drawn = painter.drawPhoto(view.photo, showing: region, in: stacked?.top ?? layout.leftImage, marking: marking)
+        let drawn = painter.drawPhoto(view.photo, named: view.path, showing: region, in: stacked?.top ?? layout.leftImage, marking: marking)
         let layer = heatmaps.result(view.path).flatMap { state.showOverlay ? HeatmapLayer(result: $0, outline: state.showOutline) : nil }
         var overlayBox = layout.rightImage, bar = layout.colorBar
         if let stacked {
@@ -33,7 +33,7 @@ struct InspectorScreen {
             bar = stacked.bar
             bar.row = overlayBox.row
         }
-        let overlayDrawn = painter.drawPhoto(view.photo, showing: region, in: overlayBox, heatmap: layer)
+        let overlayDrawn = painter.drawPhoto(view.photo, named: view.path, showing: region, in: overlayBox, heatmap: layer)
         // Stacked, the picture may end well before the panel does: the bar goes beside it.
         if stacked != nil { bar.column = min(bar.column, overlayBox.column + overlayDrawn.columns + 1) }
         let caption = painter.heatmapCaption(for: view, heatmaps: heatmaps)

@@ -52,7 +52,7 @@ struct SupervisorScreen {
                 // The query as the inspector saw it: the part itself, with the region they
                 // painted (if any) — not a heatmap over it.
                 let painted = queryMask.flatMap { $0.isEmpty ? nil : $0.resized(width: view.photo.width, height: view.photo.height) }
-                painter.drawPhoto(view.photo, in: box, marking: painted.map(MaskMarking.init(mask:)))
+                painter.drawPhoto(view.photo, named: view.path, in: box, marking: painted.map(MaskMarking.init(mask:)))
                 let label = view.knownLabel.map { "labelled \($0.displayName)" } ?? "not labelled"
                 let heading = "\(title) \(name): \(label)\(painted != nil ? ", defect painted" : ", no defect painted")"
                 painter.put(String(heading.prefix(box.columns - 1)), row: box.row - 1, column: box.column)
@@ -66,7 +66,7 @@ struct SupervisorScreen {
             let layer = heatmaps.result(view.path).flatMap { state.showOverlay && editing == nil ? HeatmapLayer(result: $0, outline: state.showOutline) : nil }
             let whole = PixelRect(x: 0, y: 0, width: view.photo.width, height: view.photo.height)
             let region = selected ? state.viewport?.visible ?? whole : whole
-            let drawn = painter.drawPhoto(view.photo, showing: region, in: box, heatmap: layer, marking: editing)
+            let drawn = painter.drawPhoto(view.photo, named: view.path, showing: region, in: box, heatmap: layer, marking: editing)
             if selected { target = MouseTarget(box: box, region: region, columns: drawn.columns, rows: drawn.rows) }
             let known = view.knownLabel.map { " · labelled \($0.displayName)" } ?? ""
             let zoom = selected && state.viewport?.isZoomed == true ? " · zoom \(state.viewport!.zoom)×" : ""

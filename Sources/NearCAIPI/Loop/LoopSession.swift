@@ -174,19 +174,33 @@ public final class LoopSession {
     /// from the codebook, others computed).
     public func view(of path: String) throws -> ItemView {
         let item = try indexed(path)
-        // The file is read once: the model's input and the photo come from the same pixels.
-        let file = try ImageFile.read(try workspace.file(of: item)).image.removingAlpha()
-        let image = file.modelInput(channels: classifier.channels, size: classifier.inputSize)
-        let photo = ItemView.displayPhoto(file)
+        let (image, photo, fileWidth, fileHeight) = try pictures(of: item)
         let known = item.label
         if let cached = pool.predictions.first(where: { $0.path == path }) {
-            return ItemView(path: path, image: image, photo: photo, fileWidth: file.width, fileHeight: file.height,
+            return ItemView(path: path, image: image, photo: photo, fileWidth: fileWidth, fileHeight: fileHeight,
                             probabilities: cached.probabilities, embedding: cached.embedding, knownLabel: known)
         }
         let (probabilities, embedding) = classifier.outputs(image.pixels, batch: 1)
-        return ItemView(path: path, image: image, photo: photo, fileWidth: file.width, fileHeight: file.height,
+        return ItemView(path: path, image: image, photo: photo, fileWidth: fileWidth, fileHeight: fileHeight,
                         probabilities: probabilities.data, embedding: embedding.data, knownLabel: known)
     }
+
+    /// An item's model input and photo, read once from its file (both from the same pixels),
+    /// and kept for the last few items: the screens read the next queries ahead, and a
+    /// 1 600 × 1 200 PNG takes tens of milliseconds to decode. The files are the data set's,
+    /// which the workspace only reads; the model's outputs are never kept here.
+    private func pictures(of item: ItemRecord) throws -> (image: Image, photo: Image, fileWidth: Int, fileHeight: Int) {
+        let key = "\(item.path)|\(classifier.channels)|\(classifier.inputSize)"
+        if let kept = recentPictures.first(where: { $0.key == key }) { return kept.pictures }
+        let file = try ImageFile.read(try workspace.file(of: item)).image.removingAlpha()
+        let pictures = (file.modelInput(channels: classifier.channels, size: classifier.inputSize), ItemView.displayPhoto(file),
+                        file.width, file.height)
+        recentPictures.append((key, pictures))
+        if recentPictures.count > 8 { recentPictures.removeFirst() }
+        return pictures
+    }
+
+    private var recentPictures: [(key: String, pictures: (image: Image, photo: Image, fileWidth: Int, fileHeight: Int))] = []
 
     /// The loop's InvRISE explainer: the workspace's fill, masks and grid, the OK training
     /// parts as normal parts, stopping once a map is measured well enough.
@@ -270,10 +284,11 @@ public final class LoopSession {
                 region = SaliencyMetrics.topFraction(heatmap.resizedForInput(width: size, height: size))
             }
             if let region, !region.isEmpty {
-                let image = try workspace.image(event.itemPath, size: size, channels: channels)
+                // The part was just shown: its model input is usually kept from then.
+                let image = try pictures(of: try indexed(event.itemPath)).image
                 let hosts = label == .nok ? try okHosts(size: size, channels: channels, limit: 8) : []
                 let made = RefutationMaker.make(image: image, region: region, isDefect: label == .nok, count: settings.refutationsPerItem,
-                                                seed: seed ^ UInt64(bitPattern: id), okImages: hosts)
+                                                seed: seed ^ UInt64(bitPattern: id), hosts: hosts)
                 outcome.refutations = try workspace.addRefutations(of: event.itemPath, label: label, made)
             }
         }
@@ -386,12 +401,23 @@ public final class LoopSession {
         try ImageFile.read(try workspace.file(of: item)).image.modelInput(channels: classifier.channels, size: classifier.inputSize)
     }
 
-    /// OK training originals to paste defects into.
-    func okHosts(size: Int, channels: Int, limit: Int) throws -> [(name: String, image: Image)] {
-        try workspace.labelledItems(in: .train).filter { $0.label == .ok && !$0.origin.isGenerated }.prefix(limit).map { item in
-            (item.path, try ImageFile.read(try workspace.file(of: item)).image.modelInput(channels: channels, size: size))
+    /// OK training originals to paste defects into (the training split's first `limit`), each
+    /// read when a paste first draws it and kept: mostly the same parts for every answer.
+    func okHosts(size: Int, channels: Int, limit: Int) throws -> [RefutationMaker.Host] {
+        let items = try workspace.labelledItems(in: .train).filter { $0.label == .ok && !$0.origin.isGenerated }.prefix(limit)
+        return try items.map { item in
+            let key = "\(item.path)|\(size)|\(channels)", file = try workspace.file(of: item)
+            return RefutationMaker.Host(name: item.path) { [self] in
+                if let kept = keptHosts[key] { return kept }
+                guard let image = try? ImageFile.read(file).image.modelInput(channels: channels, size: size) else { return nil }
+                if keptHosts.count >= 4 * limit { keptHosts.removeAll() }
+                keptHosts[key] = image
+                return image
+            }
         }
     }
+
+    private var keptHosts: [String: Image] = [:]
 }
 
 /// Someone else answered this near hit / near miss review first; their answer stands.

@@ -24,6 +24,25 @@ public enum RefutationMaker {
     /// replaced by another kind.
     public static func make(image: Image, region: BinaryMask, isDefect: Bool, count: Int, seed: UInt64,
                             okImages: [(name: String, image: Image)] = []) -> [Refutation] {
+        make(image: image, region: region, isDefect: isDefect, count: count, seed: seed,
+             hosts: okImages.map { host in Host(name: host.name) { host.image } })
+    }
+
+    /// An OK part a defect may be pasted into, read only if a paste draws it (of eight
+    /// candidates a paste uses one; reading all eight camera-sized photos per answer cost a
+    /// quarter of a second). Nil when it cannot be read: the paste is not made.
+    public struct Host {
+        public var name: String
+        public var image: () -> Image?
+        public init(name: String, image: @escaping () -> Image?) {
+            self.name = name
+            self.image = image
+        }
+    }
+
+    /// As above, with hosts read on demand.
+    public static func make(image: Image, region: BinaryMask, isDefect: Bool, count: Int, seed: UInt64,
+                            hosts okImages: [Host]) -> [Refutation] {
         guard let box = region.boundingBox, count > 0 else { return [] }
         var random = SplitMix64(seed: seed)
         var kinds = Kind.allCases.filter { $0 != .paste || (isDefect && !okImages.isEmpty) }
@@ -33,7 +52,12 @@ public enum RefutationMaker {
             attempts += 1
             if kinds.isEmpty { kinds = Kind.allCases.filter { $0 != .paste } }
             let kind = kinds[made.count % kinds.count]
-            guard let refutation = make(kind, image: image, region: region, box: box, random: &random, okImages: okImages) else { continue }
+            guard let refutation = make(kind, image: image, region: region, box: box, random: &random, okImages: okImages) else {
+                // A host that cannot be read (or does not fit) fails the same way again: the
+                // other kinds take its turn.
+                if kind == .paste { kinds.removeAll { $0 == .paste } }
+                continue
+            }
             // The region must survive: at least 60 % of its pixels still visible.
             guard Float(refutation.mask.area) >= 0.6 * Float(region.area) || kind == .zoomIn || kind == .zoomOut,
                   !refutation.mask.isEmpty else { continue }
@@ -43,7 +67,7 @@ public enum RefutationMaker {
     }
 
     static func make(_ kind: Kind, image: Image, region: BinaryMask, box: PixelRect, random: inout SplitMix64,
-                     okImages: [(name: String, image: Image)]) -> Refutation? {
+                     okImages: [Host]) -> Refutation? {
         let centre = box.center
         func moved(_ transform: (Image) -> Image) -> BinaryMask { BinaryMask(thresholding: transform(region.image)) }
         switch kind {
@@ -82,13 +106,14 @@ public enum RefutationMaker {
         case .paste:
             guard !okImages.isEmpty else { return nil }
             let host = okImages[random.integer(0, okImages.count - 1)]
-            guard host.image.width == image.width, host.image.height == image.height, host.image.channels == image.channels else { return nil }
+            guard let hostImage = host.image(), hostImage.width == image.width, hostImage.height == image.height,
+                  hostImage.channels == image.channels else { return nil }
             // Move the region by a random offset that keeps its box in the frame, with a soft
             // edge (the dilated mask) so the seam does not become a new feature.
             let dx = random.integer(-box.x, image.width - box.maxX), dy = random.integer(-box.y, image.height - box.maxY)
             let weight = region.dilated(radius: 1).image.shifted(dx: dx, dy: dy, border: .constant(0))
             let defect = image.shifted(dx: dx, dy: dy, border: .edge)
-            return Refutation(image: host.image.blended(with: defect, weight: weight),
+            return Refutation(image: hostImage.blended(with: defect, weight: weight),
                               mask: moved { $0.shifted(dx: dx, dy: dy, border: .constant(0)) },
                               transform: "paste into \(host.name) shifted (\(dx),\(dy))")
         }
