@@ -54,6 +54,15 @@ static inline mmask_t nc_button1_pressed(void) { return BUTTON1_PRESSED; }
 static inline mmask_t nc_button1_released(void) { return BUTTON1_RELEASED; }
 static inline mmask_t nc_button1_clicked(void) { return BUTTON1_CLICKED; }
 static inline mmask_t nc_report_mouse_position(void) { return REPORT_MOUSE_POSITION; }
+/// The wheel: ncurses reports it as presses of buttons 4 (up) and 5 (down).
+static inline mmask_t nc_wheel_up(void) { return BUTTON4_PRESSED; }
+static inline mmask_t nc_wheel_down(void) {
+#if defined(BUTTON5_PRESSED)
+    return BUTTON5_PRESSED;
+#else
+    return 0;
+#endif
+}
 static inline mmask_t nc_all_mouse_events(void) { return ALL_MOUSE_EVENTS; }
 /// Reads the pending mouse event: returns OK and fills (y, x, state), else ERR.
 static inline int nc_getmouse(int *y, int *x, mmask_t *state) {

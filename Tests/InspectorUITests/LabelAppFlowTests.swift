@@ -65,6 +65,30 @@ import TestSupport
         #expect(try driven.press(.character("q")) == false)
     }
 
+    /// The wheel over the picture zooms about the photo pixel under the pointer (which stays
+    /// under it); over text it does nothing; turned back, the whole photo returns.
+    @Test func theWheelZoomsAboutThePixelUnderThePointer() throws {
+        let directory = TemporaryDirectory("flow-wheel")
+        defer { directory.remove() }
+        let workspace = try Self.workspace(directory)
+        let driven = try Driven(workspace, role: .inspector)
+        defer { driven.close() }
+        let target = try #require(driven.app.mouseTarget)
+        let (row, column) = (target.box.row + target.rows / 4, target.box.column + target.columns * 3 / 4)
+        let pointed = target.pixel(row: row, column: column)
+        try driven.press(.wheel(row: target.box.row + target.rows + 5, column: column, up: true))
+        #expect(driven.app.state.viewport?.isZoomed == false)
+        try driven.press(.wheel(row: row, column: column, up: true))
+        let view = try #require(driven.app.state.viewport)
+        #expect(view.zoom == 2 && view.visible.contains(x: pointed.x, y: pointed.y))
+        // The same cell shows (nearly) the same pixel after the zoom.
+        let after = try #require(driven.app.mouseTarget).pixel(row: row, column: column)
+        #expect(abs(after.x - pointed.x) <= view.visible.width / max(1, target.columns) + 1)
+        #expect(abs(after.y - pointed.y) <= view.visible.height / max(1, target.rows) + 1)
+        try driven.press(.wheel(row: row, column: column, up: false))
+        #expect(driven.app.state.viewport?.isZoomed == false)
+    }
+
     @Test func answersCountWhatThePersonDidAndCarryTheScreensRole() throws {
         let directory = TemporaryDirectory("flow-counts")
         defer { directory.remove() }

@@ -27,6 +27,21 @@ import Testing
         #expect(view.visible == PixelRect(x: 0, y: 0, width: 900, height: 600))
     }
 
+    @Test func zoomingKeepsThePointedPixelInItsPlace() {
+        var view = PhotoViewport(photoWidth: 800, photoHeight: 400)
+        // (600, 100) is at 3/4 across and 1/4 down; it stays there, closer and further out.
+        var done = view.zoom(in: true, keeping: 600, 100)
+        #expect(done && view.visible == PixelRect(x: 300, y: 50, width: 400, height: 200))
+        done = view.zoom(in: true, keeping: 600, 100)
+        #expect(done && view.visible == PixelRect(x: 450, y: 75, width: 200, height: 100))
+        done = view.zoom(in: false, keeping: 600, 100)
+        #expect(done && view.visible.x == 300)
+        // The corner pixel stays in the corner: the view ends at the photo's edges.
+        view = PhotoViewport(photoWidth: 800, photoHeight: 400)
+        done = view.zoom(in: true, keeping: 799, 399)
+        #expect(done && view.visible.maxX == 800 && view.visible.maxY == 400)
+    }
+
     @Test func zoomStopsWhereAPhotoPixelFillsThePanel() {
         var small = PhotoViewport(photoWidth: 40, photoHeight: 20)
         // 20 rows: 2× shows 10, 4× would show 5 (< 8).

@@ -168,6 +168,13 @@ public final class LabelApp {
             screen.invalidate()
             resendImages = true
             changed = true
+        case .wheel(let row, let column, let up) where !layout.isTooSmall:
+            // Zooms about the photo pixel under the pointer, when it is over the picture.
+            if let target = mouseTarget, target.covers(row: row, column: column) {
+                let pixel = target.pixel(row: row, column: column)
+                state.zoom(in: up, about: pixel)
+                changed = true
+            }
         case .mouse(let row, let column, let pressed, let released) where state.editor != nil && !layout.isTooSmall:
             if let target = mouseTarget {
                 let pixel = target.pixel(row: row, column: column)

@@ -24,6 +24,11 @@ struct MouseTarget {
     var region: PixelRect
     var columns: Int, rows: Int
 
+    /// Whether the cell shows part of the picture.
+    func covers(row: Int, column: Int) -> Bool {
+        row >= box.row && row < box.row + rows && column >= box.column && column < box.column + columns
+    }
+
     /// The photo pixel under (the middle of) a cell.
     func pixel(row: Int, column: Int) -> (x: Int, y: Int) {
         let x = region.x + ((column - box.column) * 2 + 1) * region.width / max(1, 2 * columns)

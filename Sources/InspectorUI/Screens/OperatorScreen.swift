@@ -163,7 +163,7 @@ enum HelpScreen {
         "Inspector: y / n  the prediction is right / wrong (wrong flips the label)",
         "           g / b  the explanation is right / wrong (b opens the mask editor)",
         "           Enter  submit (stored at once) · s skip · o overlay · t top-10 % outline",
-        "           z / Z  zoom into the photo / out · arrows or hjkl pan a zoomed photo",
+        "           z / Z  zoom into the photo / out (or the mouse wheel) · arrows / hjkl pan",
         "Mask editor: arrows or hjkl move the brush · space pen down/up · mouse paints",
         "           HJKL jump eight steps · + / - brush size · r rectangle corners · e erase mode",
         "           u undo · U redo · z / Z zoom (the view follows the brush)",

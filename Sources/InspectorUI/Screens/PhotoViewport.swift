@@ -48,6 +48,22 @@ struct PhotoViewport: Sendable, Equatable {
         return true
     }
 
+    /// One level in or out, the photo pixel (x, y) staying where it is on screen (under the
+    /// pointer, under the brush). Returns false when there is no level further that way.
+    @discardableResult
+    mutating func zoom(in closer: Bool, keeping x: Int, _ y: Int) -> Bool {
+        let before = zoom
+        guard let next = closer ? Self.zoomLevels.first(where: { $0 > zoom }) : Self.zoomLevels.last(where: { $0 < zoom }),
+              next <= maximumZoom else { return false }
+        let (px, py) = (Double(x) + 0.5, Double(y) + 0.5)
+        let shrink = Double(before) / Double(next)
+        centerX = px + (centerX - px) * shrink
+        centerY = py + (centerY - py) * shrink
+        zoom = next
+        settle()
+        return true
+    }
+
     /// One level further out; false when the whole photo is already shown.
     @discardableResult
     mutating func zoomOut() -> Bool {

@@ -202,7 +202,8 @@ struct ScreenState {
         case .character("z") where current != .operator && shown != nil:
             // The first zoom goes to where the map peaks: what the inspector checks first.
             if let view = viewport, !view.isZoomed, let path = shown?.view.path, let peak = facts.heatmapPeak(of: path) {
-                zoom(in: true, about: (Int(peak.x * Double(view.photoWidth)), Int(peak.y * Double(view.photoHeight))), saying: " on the map's peak")
+                zoom(in: true, about: (Int(peak.x * Double(view.photoWidth)), Int(peak.y * Double(view.photoHeight))), centring: true,
+                     saying: " on the map's peak")
             } else {
                 zoom(in: true)
             }
@@ -317,11 +318,19 @@ struct ScreenState {
         }
     }
 
-    /// One zoom level in or out (about `point`, the brush, when painting), and says what is shown.
-    private mutating func zoom(in closer: Bool, about point: (x: Int, y: Int)? = nil, saying place: String = "") {
+    /// One zoom level in or out, and says what is shown: centred on `point` (the map's peak)
+    /// when `centring`, else keeping `point` (the pointer, the brush) where it is on screen.
+    mutating func zoom(in closer: Bool, about point: (x: Int, y: Int)? = nil, centring: Bool = false, saying place: String = "") {
+        // Asked from the shell (the wheel) while a question is open or help shown: not now.
+        guard confirmation == nil, !showHelp, current != .operator else { return }
         guard var view = viewport else { return }
         let before = view.zoom
-        let changed = closer ? view.zoomIn(aboutX: point?.x, y: point?.y) : view.zoomOut()
+        let changed: Bool
+        if let point, !centring {
+            changed = view.zoom(in: closer, keeping: point.x, point.y)
+        } else {
+            changed = closer ? view.zoomIn(aboutX: point?.x, y: point?.y) : view.zoomOut()
+        }
         viewport = view
         if changed, var editing = editor {
             // The brush keeps its size on screen: zooming in gives a finer brush in the photo.

@@ -82,6 +82,8 @@ public final class CursesScreen {
         case character(Character)
         case up, down, left, right, enter, backspace, escape, tab, backTab, resize
         case mouse(row: Int, column: Int, pressed: Bool, released: Bool)
+        /// The wheel turned over a cell: `towards` the user (up) or away.
+        case wheel(row: Int, column: Int, up: Bool)
         case none
     }
 
@@ -104,6 +106,8 @@ public final class CursesScreen {
                 var y: Int32 = 0, x: Int32 = 0
                 var state: mmask_t = 0
                 guard nc_getmouse(&y, &x, &state) == nc_ok() else { return .none }
+                if state & nc_wheel_up() != 0 { return .wheel(row: Int(y), column: Int(x), up: true) }
+                if nc_wheel_down() != 0, state & nc_wheel_down() != 0 { return .wheel(row: Int(y), column: Int(x), up: false) }
                 return .mouse(row: Int(y), column: Int(x),
                               pressed: state & (nc_button1_pressed() | nc_button1_clicked()) != 0,
                               released: state & nc_button1_released() != 0)
