@@ -53,6 +53,8 @@ struct InspectorScreen {
         painter.put(String(caption.prefix(d.columns)), row: d.row + 1, column: d.column)
         let left = max(0, poolSize - state.counts.queriesAnswered)
         var status = "query \(state.counts.queriesAnswered + 1) · about \(left) in the pool · your answer: \(Self.answerWords(state))"
+        // An image init set aside: said first, so it is read before the part is judged.
+        if let oddity = view.oddity { status = "ODD IMAGE (\(oddity)) · " + status }
         if let editor = state.editor {
             status = Self.editorStatus(editor)
         } else if let mask = state.answer.mask {

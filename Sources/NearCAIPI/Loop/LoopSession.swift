@@ -103,6 +103,9 @@ public struct ItemView: Sendable {
     public var embedding: [Float]
     /// The label the engine knows (training data, expert feedback); nil in the pool.
     public var knownLabel: ClassLabel?
+    /// Why `init` set the image aside as odd (tiny, blank, noise, far from the typical size
+    /// or shape), so the screens can say so beside it; nil for an ordinary part.
+    public var oddity: String? = nil
     public var predictedLabel: ClassLabel { ClassLabel(predictedFrom: probabilities) }
     public var confidence: Float { probabilities.max() ?? 0 }
 
@@ -176,13 +179,17 @@ public final class LoopSession {
         let item = try indexed(path)
         let (image, photo, fileWidth, fileHeight) = try pictures(of: item)
         let known = item.label
+        var view: ItemView
         if let cached = pool.predictions.first(where: { $0.path == path }) {
-            return ItemView(path: path, image: image, photo: photo, fileWidth: fileWidth, fileHeight: fileHeight,
+            view = ItemView(path: path, image: image, photo: photo, fileWidth: fileWidth, fileHeight: fileHeight,
                             probabilities: cached.probabilities, embedding: cached.embedding, knownLabel: known)
+        } else {
+            let (probabilities, embedding) = classifier.outputs(image.pixels, batch: 1)
+            view = ItemView(path: path, image: image, photo: photo, fileWidth: fileWidth, fileHeight: fileHeight,
+                            probabilities: probabilities.data, embedding: embedding.data, knownLabel: known)
         }
-        let (probabilities, embedding) = classifier.outputs(image.pixels, batch: 1)
-        return ItemView(path: path, image: image, photo: photo, fileWidth: fileWidth, fileHeight: fileHeight,
-                        probabilities: probabilities.data, embedding: embedding.data, knownLabel: known)
+        view.oddity = item.oddity
+        return view
     }
 
     /// An item's model input and photo, read once from its file (both from the same pixels),

@@ -25,6 +25,9 @@ public struct ItemRecord: Sendable, Equatable {
     public var isUsable: Bool
     /// Why an unusable file cannot be used.
     public var problem: String?
+    /// Why `init` set the image aside as odd (`OddImages`): it was put in the pool and trains
+    /// only once a person has labelled it; the screens show it with the part.
+    public var oddity: String? = nil
 }
 
 /// A stored feedback event, as the log, the screens and exports show it.

@@ -109,6 +109,11 @@ public enum WorkspaceSchema {
         ) WITHOUT ROWID;
         INSERT INTO round_answers (round_id, feedback_id) SELECT round_id, id FROM feedback WHERE round_id IS NOT NULL;
         """,
+        // 7: why `init` set an image aside (tiny, blank, noise, far from the typical size or
+        // shape): it was put in the pool, and trains only once a person has labelled it.
+        """
+        ALTER TABLE items ADD COLUMN oddity TEXT;
+        """,
     ]
 
     public static var currentVersion: Int { migrations.count }

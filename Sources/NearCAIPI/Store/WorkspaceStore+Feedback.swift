@@ -122,7 +122,7 @@ extension WorkspaceStore {
                     AND f.corrected_mask IS NOT NULL ORDER BY f.id DESC LIMIT 1)
             FROM items i WHERE i.usable = 1 AND i.label IS NOT NULL AND i.origin = 'original' ORDER BY i.path
             """).compactMap { row in
-            Self.itemRecord(row).map { ExportedItem(item: $0, correctedMask: row[11].blobValue) }
+            Self.itemRecord(row).map { ExportedItem(item: $0, correctedMask: row[Self.itemColumnCount].blobValue) }
         }
     }
 }

@@ -12,6 +12,8 @@ struct NewOriginal {
     var truthMaskPath: String?
     /// Why the file cannot be used; nil for a usable file.
     var problem: String?
+    /// Why a usable file was set aside in the pool (`OddImages`).
+    var oddity: String? = nil
 }
 
 /// A refutation about to be added below its parent.
@@ -32,10 +34,15 @@ struct ItemCount {
 }
 
 extension WorkspaceStore {
+    /// The items columns `itemRecord` decodes, in its order.
+    static let itemColumnNames = ["id", "path", "split", "label", "truth_label", "truth_mask_path", "origin", "parent_id", "transform",
+                                  "usable", "problem", "oddity"]
+    /// Where the columns a query selects after `itemColumns()` begin.
+    static var itemColumnCount: Int { itemColumnNames.count }
+
     /// The items columns `itemRecord` decodes, in its order, each prefixed by a table alias.
     static func itemColumns(_ alias: String = "") -> String {
-        ["id", "path", "split", "label", "truth_label", "truth_mask_path", "origin", "parent_id", "transform", "usable", "problem"]
-            .map { alias.isEmpty ? $0 : "\(alias).\($0)" }.joined(separator: ", ")
+        itemColumnNames.map { alias.isEmpty ? $0 : "\(alias).\($0)" }.joined(separator: ", ")
     }
 
     /// The record of a row whose first columns are `itemColumns()`.
@@ -44,7 +51,7 @@ extension WorkspaceStore {
               let origin = row[6].word(ItemOrigin.self) else { return nil }
         return ItemRecord(id: id, path: path, split: split, label: row[3].classLabel, truthLabel: row[4].classLabel,
                           truthMaskPath: row[5].textValue, origin: origin, parentID: row[7].integerValue, transform: row[8].textValue,
-                          isUsable: row[9].integerValue != 0, problem: row[10].textValue)
+                          isUsable: row[9].integerValue != 0, problem: row[10].textValue, oddity: row[11].textValue)
     }
 
     /// Writes a new workspace's settings and index in one transaction.
@@ -52,13 +59,13 @@ extension WorkspaceStore {
         try database.transaction {
             try writeSettings(settings)
             let insert = try database.prepare("""
-                INSERT INTO items (path, content_hash, split, label, truth_label, truth_mask_path, usable, problem)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO items (path, content_hash, split, label, truth_label, truth_mask_path, usable, problem, oddity)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
             for item in originals {
                 try insert.bind([.text(item.path), SQLValue(item.contentHash), .text(item.split.rawValue), SQLValue(item.label),
                                  SQLValue(item.truthLabel), SQLValue(item.truthMaskPath), .integer(item.problem == nil ? 1 : 0),
-                                 SQLValue(item.problem)])
+                                 SQLValue(item.problem), SQLValue(item.oddity)])
                 _ = try insert.step()
             }
         }
@@ -74,6 +81,11 @@ extension WorkspaceStore {
         try database.query("""
             SELECT \(Self.itemColumns()) FROM items WHERE split = ? AND usable = 1 \(labelledOnly ? "AND label IS NOT NULL" : "") ORDER BY id
             """, [.text(split.rawValue)]).compactMap(Self.itemRecord)
+    }
+
+    /// Images `init` set aside as odd, in the order they were indexed, wherever they are now.
+    func oddItems() throws -> [ItemRecord] {
+        try database.query("SELECT \(Self.itemColumns()) FROM items WHERE oddity IS NOT NULL ORDER BY id").compactMap(Self.itemRecord)
     }
 
     /// The label the engine knows of every original that has one, by item id (any split: a

@@ -29,6 +29,8 @@ public struct WorkspaceOptions: Sendable {
 public struct WorkspaceSummary: Sendable {
     public var items = 0
     public var unusable: [DatasetProblem] = []
+    /// Images set aside in the pool as odd (`OddImages`), with the reason.
+    public var setAside: [DatasetProblem] = []
     public var layout = ""
 }
 
@@ -83,10 +85,12 @@ public final class Workspace {
         var hashes: [String: String] = [:]
         var problems: [String: String] = [:]
         var usableMasks: [String: String] = [:]
+        var traits: [String: ImageTraits] = [:]
         for item in items {
             let file = DatasetFile(item.path, root: dataRoot)
             if let bytes = file.bytes { hashes[item.path] = fnv1a(bytes) }
             if let problem = file.problem { problems[item.path] = problem; continue }
+            if let decoded = file.decoded { traits[item.path] = ImageTraits(of: decoded.image) }
             if let mask = item.maskPath, (try? DatasetFile.mask(mask, root: dataRoot)) != nil {
                 usableMasks[item.path] = mask
             }
@@ -96,7 +100,10 @@ public final class Workspace {
             summary.unusable.append(problem)
             report(problem)
         }
-        let usable = items.filter { problems[$0.path] == nil }
+        // Odd images go to the pool: no split learns or judges them until a person has.
+        let oddities = OddImages.reasons(traits)
+        summary.setAside = oddities.sorted { $0.key < $1.key }.map { DatasetProblem(path: $0.key, reason: $0.value) }
+        let usable = items.filter { problems[$0.path] == nil && oddities[$0.path] == nil }
         let classes = Set(usable.map(\.label))
         guard classes.count == 2 else {
             throw WorkspaceError(dataRoot, "needs usable images of both classes (OK and NOK); found only \(classes.first?.displayName ?? "none")")
@@ -113,12 +120,12 @@ public final class Workspace {
         ]
         var next = 0
         let originals = items.map { item -> NewOriginal in
-            let problem = problems[item.path]
-            let split = problem == nil ? splits[next] : .pool
-            if problem == nil { next += 1 }
+            let problem = problems[item.path], oddity = oddities[item.path]
+            let split = problem == nil && oddity == nil ? splits[next] : .pool
+            if problem == nil && oddity == nil { next += 1 }
             // The pool's labels are hidden from the engine until someone gives them.
             return NewOriginal(path: item.path, contentHash: hashes[item.path], split: split, label: split == .pool ? nil : item.label,
-                               truthLabel: item.label, truthMaskPath: usableMasks[item.path], problem: problem)
+                               truthLabel: item.label, truthMaskPath: usableMasks[item.path], problem: problem, oddity: oddity)
         }
         let temporary = "\(file).creating-\(getpid())"
         let removeTemporary = { for suffix in ["", "-wal", "-shm"] { try? BinaryFile.remove(temporary + suffix) } }
@@ -224,6 +231,8 @@ public final class Workspace {
     /// The indexed item at `path` (an original's path below the data root, a generated
     /// item's below the workspace), or nil.
     public func item(at path: String) throws -> ItemRecord? { try store.item(at: path) }
+    /// Images `init` set aside as odd (`OddImages`): in the pool until a person labels them.
+    public func oddItems() throws -> [ItemRecord] { try store.oddItems() }
 
     /// The usable items of `split`, in the order they were indexed.
     public func items(in split: Split) throws -> [ItemRecord] { try store.items(in: split, labelledOnly: false) }

@@ -11,8 +11,11 @@ enum InitCommand: Command {
     WORKSPACE/workspace.sqlite: path, content hash, truth label and mask, and a seeded split
     stratified by class into train / validation / test / pool. The pool's labels are hidden
     from the engine until someone gives them. Files that cannot be decoded are reported by
-    name, kept in the index as unusable, and skipped. Nothing is written unless the whole
-    workspace could be built.
+    name, kept in the index as unusable, and skipped. Odd images, judged against the data
+    set's own typical image — a side under 16 px, one grey level, pure noise, 16 times more
+    or fewer pixels, twice as wide or narrow — are listed and set aside in the pool, whatever
+    their folder says: they train only once a person has labelled them. Nothing is written
+    unless the whole workspace could be built.
 
     Layouts:
       folders  OK images in folders named ok/good, NOK in nok/defect/def (or --ok / --nok:
@@ -76,7 +79,13 @@ enum InitCommand: Command {
         } catch {
             throw RuntimeFailure(error)
         }
-        print("Created workspace \(workspace) over \(data) (\(summary.layout) layout): \(summary.items) images, \(summary.unusable.count) skipped as unreadable")
+        print("Created workspace \(workspace) over \(data) (\(summary.layout) layout): \(summary.items) images, \(summary.unusable.count) skipped as unreadable"
+              + (summary.setAside.isEmpty ? "" : ", \(summary.setAside.count) set aside as odd"))
+        if !summary.setAside.isEmpty {
+            print("Set aside in the pool (trained on only once a person has labelled them in the screens):")
+            for odd in summary.setAside.prefix(20) { print("  \(odd)") }
+            if summary.setAside.count > 20 { print("  … and \(summary.setAside.count - 20) more ('nearcaipi status' lists them)") }
+        }
         try StatusCommand.printStatus(opened)
         if arguments[pretrain] {
             do {

@@ -15,7 +15,8 @@ enum ScanCommand: Command {
     of image sizes with the most common ones, the file kinds; for every image with a defect
     mask whether it decodes, matches the image size and is non-empty, and each NOK image
     without one; each file that cannot be decoded, with the reason; and image files that
-    are neither in a class folder nor a mask. Unreadable files are skipped, not fatal.
+    are neither in a class folder nor a mask; and the odd images init sets aside (tiny,
+    blank, noise, far from the typical size or shape). Unreadable files are skipped, not fatal.
     """
     static let epilogue = "Exit status 1 when DIR cannot be read or holds no image in the layout's folders."
 
@@ -65,6 +66,7 @@ enum ScanCommand: Command {
         var maskProblems: [String] = []
         var masksFound = 0
         var thumbnails: [Image] = []
+        var traits: [String: ImageTraits] = [:]
         for item in items {
             let file = DatasetFile(item.path, root: directory)
             guard let decoded = file.decoded else {
@@ -72,6 +74,7 @@ enum ScanCommand: Command {
                 continue
             }
             let image = decoded.image
+            traits[item.path] = ImageTraits(of: image)
             classCounts[item.label, default: 0] += 1
             sizes.add(width: image.width, height: image.height)
             kinds["\(decoded.format.rawValue) \(decoded.sourceKind)", default: 0] += 1
@@ -109,6 +112,13 @@ enum ScanCommand: Command {
         print("  masks:   \(masksFound) found, \(maskProblems.count) problem(s)")
         for problem in maskProblems.prefix(listedProblems) { print("    \(problem)") }
         if maskProblems.count > listedProblems { print("    … and \(maskProblems.count - listedProblems) more") }
+        // The same measure init applies: these go to the pool, whatever their folder says.
+        let odd = OddImages.reasons(traits).sorted { $0.key < $1.key }
+        if !odd.isEmpty {
+            print("  odd:     \(odd.count) image(s) init sets aside in the pool until a person labels them:")
+            for (path, reason) in odd.prefix(listedProblems) { print("    \(path): \(reason)") }
+            if odd.count > listedProblems { print("    … and \(odd.count - listedProblems) more") }
+        }
         if !unreadable.isEmpty {
             print("  skipped \(unreadable.count) unreadable file(s):")
             for problem in unreadable { print("    \(problem)") }

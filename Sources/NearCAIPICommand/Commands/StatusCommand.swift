@@ -22,7 +22,7 @@ enum StatusCommand: Command {
         if arguments[json] {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
-            var report = StatusReport(try workspace.status(), pool: try workspace.poolAnomalyScores())
+            var report = StatusReport(try workspace.status(), pool: try workspace.poolAnomalyScores(), odd: try workspace.oddItems())
             report.read_only = workspace.isReadOnly
             report.unstored_answers = workspace.unstoredAnswerFiles().count
             print(String(decoding: try encoder.encode(report), as: UTF8.self))
@@ -33,7 +33,11 @@ enum StatusCommand: Command {
 
     /// `status --json`: what `status` prints, as one JSON object.
     struct StatusReport: Encodable {
-        struct Images: Encodable { var usable, unreadable, with_mask, ok, nok: Int }
+        struct Images: Encodable {
+            var usable, unreadable, with_mask, ok, nok: Int
+            /// Set aside in the pool as odd by `init`, and of them labelled by a person since.
+            var set_aside = 0, set_aside_labelled = 0
+        }
         struct SplitCounts: Encodable { var ok, nok, hidden: Int }
         struct RoundEntry: Encodable {
             var round: Int
@@ -71,9 +75,10 @@ enum StatusCommand: Command {
         }
 
         /// `pool`: round 0's anomaly scores of the parts in the pool, highest first.
-        init(_ status: Workspace.Status, pool: [AnomalyScore]) {
+        init(_ status: Workspace.Status, pool: [AnomalyScore], odd: [ItemRecord]) {
             images = Images(usable: status.usable, unreadable: status.unusable, with_mask: status.withMask,
-                            ok: status.perClass[.ok] ?? 0, nok: status.perClass[.nok] ?? 0)
+                            ok: status.perClass[.ok] ?? 0, nok: status.perClass[.nok] ?? 0,
+                            set_aside: odd.count, set_aside_labelled: odd.filter { $0.label != nil }.count)
             splits = Dictionary(uniqueKeysWithValues: Split.allCases.map { split in
                 let counts = status.perSplit[split] ?? [:]
                 return (split.rawValue, SplitCounts(ok: counts[.ok] ?? 0, nok: counts[.nok] ?? 0, hidden: counts[nil] ?? 0))
@@ -109,6 +114,13 @@ enum StatusCommand: Command {
             print("  answers the store refused, kept in unstored-answers/: \(unstored) (stored when the screens next start)")
         }
         print("  images: \(status.usable) usable (OK \(status.perClass[.ok] ?? 0), NOK \(status.perClass[.nok] ?? 0); \(status.withMask) with a defect mask), \(status.unusable) unreadable")
+        let odd = try workspace.oddItems()
+        if !odd.isEmpty {
+            let labelled = odd.filter { $0.label != nil }.count
+            print("  set aside as odd by init: \(odd.count), kept in the pool until a person labels them (\(labelled) labelled so far)")
+            for item in odd.prefix(5) { print("    \(item.path): \(item.oddity ?? "")\(item.label.map { " — labelled \($0.displayName)" } ?? "")") }
+            if odd.count > 5 { print("    … and \(odd.count - 5) more") }
+        }
         for split in Split.allCases {
             let counts = status.perSplit[split] ?? [:]
             let known = "OK \(counts[.ok] ?? 0), NOK \(counts[.nok] ?? 0)"
