@@ -147,23 +147,58 @@ import Testing
         #expect(state.viewport?.isZoomed == false && state.viewport?.photoWidth == 32)
     }
 
+    /// What a new user met: keys that changed nothing said nothing, and `z` before the map
+    /// was finished zoomed on the middle without a word.
+    @Test func everyViewKeySaysWhatItDid() throws {
+        var state = ScreenStateTests.showing(Self.wideView())
+        let facts = ScreenStateTests.Facts()
+        try ScreenStateTests.press(&state, .left, facts: facts)
+        #expect(state.message.hasPrefix("The whole photo is shown: z zooms in"))
+        try ScreenStateTests.press(&state, .character("z"), facts: facts)
+        #expect(state.message.hasPrefix("Zoom 2× about the middle (no finished, clear map to go to)"))
+        try ScreenStateTests.press(&state, .right, .right, facts: facts)
+        try ScreenStateTests.press(&state, .right, facts: facts)
+        #expect(state.message.hasPrefix("At the photo's edge: x 384–767"))
+        try ScreenStateTests.press(&state, .character("o"), facts: facts)
+        #expect(state.message.hasPrefix("Heatmap overlay off"))
+        try ScreenStateTests.press(&state, .character("t"), facts: facts)
+        #expect(state.message.hasPrefix("Outline of the heatmap's top 10 % on"))
+        for _ in 0..<5 { try ScreenStateTests.press(&state, .character("z"), facts: facts) }
+        #expect(state.message == "Closest zoom: 16×, 48×24 photo pixels in view.")
+    }
+
+    @Test func theOperatorOpensOnTheRoundInUse() throws {
+        var state = ScreenStateTests.showing(Self.wideView(), role: .operator)
+        var facts = ScreenStateTests.Facts()
+        facts.roundList = [ScreenStateTests.round(1, .superseded), ScreenStateTests.round(2, .active), ScreenStateTests.round(3, .candidate)]
+        try ScreenStateTests.press(&state, .tab, .tab, facts: facts)
+        #expect(state.current == .operator && state.selectedRound == 1)
+        // Once the operator picks a round, it stays picked across screens.
+        try ScreenStateTests.press(&state, .down, .tab, .tab, .tab, facts: facts)
+        #expect(state.current == .operator && state.selectedRound == 2)
+    }
+
     @Test func paintingHappensInPhotoPixelsAndIsStoredAtTheFilesSize() throws {
         var state = ScreenStateTests.showing(Self.wideView())
         let facts = ScreenStateTests.Facts()
         try ScreenStateTests.press(&state, .character("z"), .character("z"), .character("y"), .character("b"), facts: facts)
         var editor = try #require(state.editor)
-        // The brush starts in the middle of what is seen; a key moves it 1/64 of the view.
+        // The brush starts in the middle of what is seen; a key moves it 1/64 of the view's
+        // shorter side.
         #expect(editor.mask.width == 768 && editor.mask.height == 384)
         #expect(state.viewport!.visible.contains(x: editor.x, y: editor.y))
-        #expect(editor.step == 192 / 64)
+        #expect(editor.step == 96 / 64)
         // The brush was made before zooming (768 / 32 = 24); zooming keeps its size on screen.
         #expect(editor.brush == 24)
         try ScreenStateTests.press(&state, .character("z"), facts: facts)
         #expect(state.editor?.brush == 12)
         #expect(state.viewport?.zoom == 8)
         #expect(state.editor?.step == 1)
-        try ScreenStateTests.press(&state, .character("Z"), facts: facts)
-        #expect(state.editor?.brush == 24)
+        // In and out again: the same brush, however often (it does not shrink by rounding).
+        try ScreenStateTests.press(&state, .character("z"), .character("Z"), .character("Z"), .character("Z"), facts: facts)
+        #expect(state.editor?.brush == 48 && state.viewport?.zoom == 2)
+        try ScreenStateTests.press(&state, .character("z"), .character("z"), facts: facts)
+        #expect(state.editor?.brush == 12)
         try ScreenStateTests.press(&state, .character(" "), .right, .right, .character(" "), .enter, facts: facts)
         editor = try #require(state.answer.mask.map { MaskEditor(width: 768, height: 384, start: $0) })
         #expect(editor.mask.area > 0)

@@ -248,9 +248,10 @@ final class Painter {
             if fit < 1 {
                 size = (max(1, Int(Double(image.width) * fit)), max(6, Int(Double(image.height) * fit) / 6 * 6))
                 resample = { [size] in $0.areaResized(width: size.width, height: size.height) }
-            } else if Double(scale) < 0.8 * fit {
-                // A whole factor would leave a fifth of the panel or more unused (1.7× room
-                // drawn at 1×): resampled to the room instead, smooth rather than blocky.
+            } else if Double(scale) < 0.95 * fit {
+                // A whole factor would leave a twentieth of the panel or more unused (1.7×
+                // room drawn at 1×; a zoomed photo drawn smaller than the whole one): resampled
+                // to the room instead, smooth rather than blocky.
                 scale = 1
                 size = (max(1, Int(Double(image.width) * fit)), max(6, Int(Double(image.height) * fit) / 6 * 6))
                 resample = { [size] in $0.resized(width: size.width, height: size.height) }

@@ -52,7 +52,9 @@ struct InspectorScreen {
                     row: d.row, column: d.column + 6 + name.count)
         painter.put(String(caption.prefix(d.columns)), row: d.row + 1, column: d.column)
         let left = max(0, poolSize - state.counts.queriesAnswered)
-        var status = "query \(state.counts.queriesAnswered + 1) · about \(left) in the pool · your answer: \(Self.answerWords(state))"
+        // Skipped queries count too: the number says how many were shown.
+        let number = state.counts.queriesAnswered + state.counts.queriesSkipped + 1
+        var status = "query \(number) · about \(left) in the pool · your answer: \(Self.answerWords(state))"
         // An image init set aside: said first, so it is read before the part is judged.
         if let oddity = view.oddity { status = "ODD IMAGE (\(oddity)) · " + status }
         if let editor = state.editor {

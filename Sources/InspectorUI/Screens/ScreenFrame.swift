@@ -15,8 +15,9 @@ struct ScreenFrame {
         let screens = state.role.screens
         let tabs = screens.count > 1
             ? " · screens (Tab): " + screens.map { $0 == state.current ? "[\($0.rawValue)]" : $0.rawValue }.joined(separator: " ") : ""
-        // What a person acts on first; the workspace's folder last, where a long path may be cut.
-        let header = " NearCAIPI · \(state.user), \(state.role.rawValue)\(tabs) · answers pending \(pending)/\(interactionsPerRound) · \(workspacePath)"
+        // What a person acts on first (at 80 columns the screens list and the folder are cut,
+        // not the answers waiting for the next round); the workspace's folder last.
+        let header = " NearCAIPI · \(state.user), \(state.role.rawValue) · answers pending \(pending)/\(interactionsPerRound)\(tabs) · \(workspacePath)"
         painter.put(String(header.prefix(columns)), row: 0, column: 0, reverse: true)
         if let training {
             painter.put("\(training.what) [" + progressBar(training.epoch, of: training.of)

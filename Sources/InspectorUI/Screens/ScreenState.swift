@@ -135,6 +135,10 @@ struct ScreenState {
     }
     /// Which part of the shown photo is on screen (zoom and pan).
     private(set) var viewport: PhotoViewport?
+    /// The brush radius as it would be with the whole photo shown: zooming sets the brush
+    /// from it, so in and out again comes back to the same brush. Cleared when the person
+    /// sizes the brush (+ / -) or a new editor opens.
+    private var brushAtWholeView: Double?
     var answer = Answer()
     var editor: MaskEditor?
     var showOverlay = true
@@ -151,6 +155,8 @@ struct ScreenState {
     var logUser: String?
     // Operator
     var selectedRound = 0
+    /// The operator moved the selection (↑/↓): it is theirs, not the round in use's.
+    var roundChosen = false
     var confirmation: Confirmation?
     /// The file the shown answer waits in after the store refused it (`notStored`).
     var keptAnswer: String?
@@ -195,15 +201,25 @@ struct ScreenState {
             refutationBrowser = nil
             if current == .inspector, shown?.review != nil || shown == nil { return [.openNextQuery] }
             if current == .supervisor { return [.openReview] }
+            // The operator looks at the round in use first, not at the oldest row.
+            if current == .operator, !roundChosen, let rounds = try? facts.rounds(),
+               let active = rounds.lastIndex(where: { $0.status == .active }) {
+                selectedRound = active
+            }
             return []
         case .character("o"):
             showOverlay.toggle()
+            message = showOverlay ? "Heatmap overlay on (o hides it)." : "Heatmap overlay off: the part alone on both sides (o shows it again)."
             return []
         case .character("z") where current != .operator && shown != nil:
             // The first zoom goes to where the map peaks: what the inspector checks first.
-            if let view = viewport, !view.isZoomed, let path = shown?.view.path, let peak = facts.heatmapPeak(of: path) {
-                zoom(in: true, about: (Int(peak.x * Double(view.photoWidth)), Int(peak.y * Double(view.photoHeight))), centring: true,
-                     saying: " on the map's peak")
+            if let view = viewport, !view.isZoomed, let path = shown?.view.path {
+                if let peak = facts.heatmapPeak(of: path) {
+                    zoom(in: true, about: (Int(peak.x * Double(view.photoWidth)), Int(peak.y * Double(view.photoHeight))), centring: true,
+                         saying: " on the map's peak")
+                } else {
+                    zoom(in: true, saying: " about the middle (no finished, clear map to go to)")
+                }
             } else {
                 zoom(in: true)
             }
@@ -211,14 +227,21 @@ struct ScreenState {
         case .character("Z") where current != .operator && shown != nil:
             zoom(in: false)
             return []
-        case _ where current == .inspector && viewport?.isZoomed == true && Self.panDirection(input) != nil:
+        case _ where current == .inspector && shown != nil && Self.panDirection(input) != nil:
             // (A `where` after a list of patterns guards the last one only: hence one case.)
+            guard var view = viewport, view.isZoomed else {
+                message = "The whole photo is shown: z zooms in (or the mouse wheel), then arrows pan."
+                return []
+            }
             let (dx, dy) = Self.panDirection(input)!
-            viewport?.pan(dx: dx, dy: dy)
-            if let view = viewport { message = "Zoom \(view.zoom)×: \(view.words)." }
+            let before = view.visible
+            view.pan(dx: dx, dy: dy)
+            viewport = view
+            message = view.visible == before ? "At the photo's edge: \(view.words)." : "Zoom \(view.zoom)×: \(view.words)."
             return []
         case .character("t") where current != .operator:
             showOutline.toggle()
+            message = showOutline ? "Outline of the heatmap's top 10 % on (a flat map has none)." : "Outline off."
             return []
         default:
             switch current {
@@ -244,8 +267,12 @@ struct ScreenState {
         case .character(" "):
             editing.apply(.togglePen)
             message = editing.penDown ? "Pen down: moving \(editing.erasing ? "erases" : "paints"). Space lifts it." : "Pen up: moving does not paint."
-        case .character("+"), .character("="): editing.apply(.biggerBrush)
-        case .character("-"): editing.apply(.smallerBrush)
+        case .character("+"), .character("="):
+            editing.apply(.biggerBrush)
+            brushAtWholeView = nil
+        case .character("-"):
+            editing.apply(.smallerBrush)
+            brushAtWholeView = nil
         case .character("e"):
             editing.apply(.toggleErase)
             message = editing.erasing ? "Erasing: the pen and rectangles now remove paint (e: paint again)." : "Painting again."
@@ -280,7 +307,7 @@ struct ScreenState {
                 message = "Empty mask: nothing painted."
             } else if answeredLabel == .ok {
                 // Said at once, not only when Enter is pressed again.
-                message = "Your answer makes this part OK, yet a defect is painted: n if it is NOK, or b c Enter to clear the paint."
+                message = "Your answer makes this part OK, yet a defect is painted: n if it is NOK, else b c Enter Enter clears it."
             } else {
                 message = "Mask painted (\(editing.mask.area) pixels). Enter to submit."
             }
@@ -334,7 +361,10 @@ struct ScreenState {
         viewport = view
         if changed, var editing = editor {
             // The brush keeps its size on screen: zooming in gives a finer brush in the photo.
-            editing.apply(.brushRadius(editing.brush * before / view.zoom))
+            // Kept as the size at zoom 1, so zooming in and out again gives the same brush back.
+            let onScreen = brushAtWholeView ?? Double(editing.brush * before)
+            brushAtWholeView = onScreen
+            editing.apply(.brushRadius(Int((onScreen / Double(view.zoom)).rounded())))
             editor = editing
         }
         fitEditorStep()
@@ -343,13 +373,15 @@ struct ScreenState {
                 ? "Zoom \(view.zoom)×\(place): \(view.words). " + (editor == nil ? "Arrows/hjkl pan, Z zooms out." : "The view follows the brush; Z zooms out.")
                 : "The whole photo (\(view.words))."
         } else {
-            message = closer ? "Closest zoom: \(view.zoom)× (a photo pixel fills the panel)." : "The whole photo is shown."
+            let shown = view.visible
+            message = closer ? "Closest zoom: \(view.zoom)×, \(shown.width)×\(shown.height) photo pixels in view." : "The whole photo is shown."
         }
     }
 
     private mutating func fitEditorStep() {
         guard var editing = editor, let view = viewport else { return }
-        editing.step = max(1, view.visible.width / 64)
+        // A 64th of the view's shorter side: on a wide photo a step down is not half the view.
+        editing.step = max(1, min(view.visible.width, view.visible.height) / 64)
         editor = editing
     }
 
@@ -395,6 +427,7 @@ struct ScreenState {
         case .character("b"):
             answer.explanation = .wrong
             editor = MaskEditor(width: shown.view.photo.width, height: shown.view.photo.height, start: answer.mask)
+            brushAtWholeView = nil
             if let view = viewport, view.isZoomed {
                 // Painting starts where the inspector was looking.
                 let visible = view.visible
@@ -519,8 +552,12 @@ struct ScreenState {
         let rounds = try facts.rounds()
         let selected = rounds.indices.contains(selectedRound) ? rounds[selectedRound] : nil
         switch input {
-        case .up: selectedRound = max(0, selectedRound - 1)
-        case .down: selectedRound = min(max(0, rounds.count - 1), selectedRound + 1)
+        case .up:
+            roundChosen = true
+            selectedRound = max(0, selectedRound - 1)
+        case .down:
+            roundChosen = true
+            selectedRound = min(max(0, rounds.count - 1), selectedRound + 1)
         case .character("r"): return startRetraining(fromScratch: false, facts: facts)
         case .character("T"):
             if let busy = Self.busy(facts) { message = busy; return [] }
