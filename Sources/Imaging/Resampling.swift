@@ -18,8 +18,31 @@ extension Image {
     public func resized(width newWidth: Int, height newHeight: Int) -> Image {
         precondition(newWidth > 0 && newHeight > 0, "resize to an empty image")
         if newWidth == width && newHeight == height { return self }
-        let xTaps = Self.bilinearTaps(from: width, to: newWidth)
-        let yTaps = Self.bilinearTaps(from: height, to: newHeight)
+        return bilinear(xTaps: Self.bilinearTaps(from: width, to: newWidth), yTaps: Self.bilinearTaps(from: height, to: newHeight))
+    }
+
+    /// Bilinear samples of a rectangle of this image — from (`x`, `y`), `width` × `height` in
+    /// its pixel units, fractions allowed — at `outWidth` × `outHeight`, pixel centres aligned
+    /// as in `resized` (so the whole image as the rectangle gives `resized`'s result), the edge
+    /// pixel repeated past the border. What lays a model-sized heatmap over part of a photo.
+    public func resampled(x: Double, y: Double, width regionWidth: Double, height regionHeight: Double,
+                          toWidth outWidth: Int, toHeight outHeight: Int) -> Image {
+        precondition(outWidth > 0 && outHeight > 0, "resample to an empty image")
+        func taps(origin: Double, extent: Double, count: Int, size: Int) -> [(Int, Int, Float)] {
+            (0..<count).map { index in
+                let source = min(max(origin + (Double(index) + 0.5) * extent / Double(count) - 0.5, 0), Double(size - 1))
+                let low = Int(source.rounded(.down))
+                return (low, min(low + 1, size - 1), Float(source - Double(low)))
+            }
+        }
+        return bilinear(xTaps: taps(origin: x, extent: regionWidth, count: outWidth, size: width),
+                        yTaps: taps(origin: y, extent: regionHeight, count: outHeight, size: height))
+    }
+
+    /// The output pixel (ox, oy) mixes the source pixels its taps name: (x0, x1, weight of x1)
+    /// across, (y0, y1, weight of y1) down.
+    private func bilinear(xTaps: [(Int, Int, Float)], yTaps: [(Int, Int, Float)]) -> Image {
+        let (newWidth, newHeight) = (xTaps.count, yTaps.count)
         var out = [Float](repeating: 0, count: newWidth * newHeight * channels)
         pixels.withUnsafeBufferPointer { source in
             out.withUnsafeMutableBufferPointer { target in
@@ -39,43 +62,6 @@ extension Image {
             }
         }
         return Image(width: newWidth, height: newHeight, channels: channels, pixels: out)
-    }
-
-    /// Bilinear samples of a rectangle of this image — from (`x`, `y`), `width` × `height` in
-    /// its pixel units, fractions allowed — at `outWidth` × `outHeight`, pixel centres aligned
-    /// as in `resized` (so the whole image as the rectangle gives `resized`'s result), the edge
-    /// pixel repeated past the border. What lays a model-sized heatmap over part of a photo.
-    public func resampled(x: Double, y: Double, width regionWidth: Double, height regionHeight: Double,
-                          toWidth outWidth: Int, toHeight outHeight: Int) -> Image {
-        precondition(outWidth > 0 && outHeight > 0, "resample to an empty image")
-        func taps(origin: Double, extent: Double, count: Int, size: Int) -> [(Int, Int, Float)] {
-            (0..<count).map { index in
-                let source = min(max(origin + (Double(index) + 0.5) * extent / Double(count) - 0.5, 0), Double(size - 1))
-                let low = Int(source.rounded(.down))
-                return (low, min(low + 1, size - 1), Float(source - Double(low)))
-            }
-        }
-        let xTaps = taps(origin: x, extent: regionWidth, count: outWidth, size: width)
-        let yTaps = taps(origin: y, extent: regionHeight, count: outHeight, size: height)
-        var out = [Float](repeating: 0, count: outWidth * outHeight * channels)
-        pixels.withUnsafeBufferPointer { source in
-            out.withUnsafeMutableBufferPointer { target in
-                for c in 0..<channels {
-                    let inPlane = c * width * height, outPlane = c * outWidth * outHeight
-                    for oy in 0..<outHeight {
-                        let (y0, y1, wy) = yTaps[oy]
-                        let row0 = inPlane + y0 * width, row1 = inPlane + y1 * width
-                        for ox in 0..<outWidth {
-                            let (x0, x1, wx) = xTaps[ox]
-                            let top = source[row0 + x0] + (source[row0 + x1] - source[row0 + x0]) * wx
-                            let bottom = source[row1 + x0] + (source[row1 + x1] - source[row1 + x0]) * wx
-                            target[outPlane + oy * outWidth + ox] = top + (bottom - top) * wy
-                        }
-                    }
-                }
-            }
-        }
-        return Image(width: outWidth, height: outHeight, channels: channels, pixels: out)
     }
 
     /// Area-averaging (box filter) resampling: each output pixel is the mean of the source
