@@ -32,10 +32,13 @@ struct InspectorScreen {
             overlayBox.row = stacked.top.row + drawn.rows + 1
             bar = stacked.bar
             bar.row = overlayBox.row
+        } else {
+            // A tall photo leaves most of its panel empty: the map goes right beside the part.
+            overlayBox.column = min(overlayBox.column, layout.leftImage.column + drawn.columns + 2)
         }
         let overlayDrawn = painter.drawPhoto(view.photo, named: view.path, showing: region, in: overlayBox, heatmap: layer)
-        // Stacked, the picture may end well before the panel does: the bar goes beside it.
-        if stacked != nil { bar.column = min(bar.column, overlayBox.column + overlayDrawn.columns + 1) }
+        // The picture may end well before its panel does: the bar goes beside it.
+        bar.column = min(bar.column, overlayBox.column + overlayDrawn.columns + 1)
         let caption = painter.heatmapCaption(for: view, heatmaps: heatmaps)
         // The bar is as tall as the picture beside it, and the text starts right under them.
         bar.rows = max(2, min(bar.rows, stacked == nil ? max(drawn.rows, overlayDrawn.rows) : overlayDrawn.rows))
