@@ -137,6 +137,29 @@ import Testing
         }
     }
 
+    /// At 80 columns the inspector's key line kept only y/n and g/b; the short line names
+    /// Enter, s and z too, and fits.
+    @Test func aNarrowTerminalGetsTheShortKeyLine() throws {
+        let state = ScreenStateTests.showing()
+        let short = try #require(ScreenFrame.shortHints(for: state))
+        #expect(short.count <= 80)
+        for key in ["y/n", "g/b", "Enter submit", "s skip", "z/Z zoom", "?"] { #expect(short.contains(key), "\(key)") }
+    }
+
+    /// The help at 80×24 was cut mid-word: now each screen's own keys come first, every line
+    /// fits the width, and what does not fit in height is said to be there.
+    @Test func theHelpFitsANarrowTerminal() {
+        for screen in Role.allCases {
+            let lines = HelpScreen.lines(for: screen, columns: 80, rows: 18)
+            #expect(lines.count == 18 && lines.allSatisfy { $0.count <= 77 }, "\(lines)")
+            #expect(lines.last?.hasPrefix("… ") == true && lines.last?.hasSuffix("a taller terminal shows them") == true)
+            let heading = screen == .inspector ? "Inspector:" : screen == .supervisor ? "Supervisor:" : "Operator:"
+            #expect(lines[1].hasPrefix(heading), "\(lines[1])")
+        }
+        let tall = HelpScreen.lines(for: .inspector, columns: 160, rows: 60)
+        #expect(!tall.contains { $0.hasPrefix("… ") } && tall.contains { $0.contains("Grey \"flat\"") })
+    }
+
     /// Inside tmux or screen, sixel would draw blank panels: the reason is named.
     @Test func sixelInsideAMultiplexerIsRefusedWithTheReason() {
         #expect(GraphicsMode.sixelBlocker(environment: ["TMUX": "/tmp/tmux-0/default,1,0", "TERM": "screen"])?.contains("tmux") == true)

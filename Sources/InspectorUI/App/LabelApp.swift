@@ -483,7 +483,7 @@ public final class LabelApp {
         let lookup = HeatmapLookup(result: { [heatmaps] in heatmaps!.result(for: $0) }, masks: heatmaps.masks)
         let pending = (try? session.pendingFeedback()) ?? 0
         if state.showHelp {
-            HelpScreen.draw(on: painter, layout: layout)
+            HelpScreen.draw(on: painter, screen: state.current, layout: layout)
         } else {
             switch state.current {
             case .inspector:

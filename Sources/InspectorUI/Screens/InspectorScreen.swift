@@ -39,7 +39,6 @@ struct InspectorScreen {
         let overlayDrawn = painter.drawPhoto(view.photo, named: view.path, showing: region, in: overlayBox, heatmap: layer)
         // The picture may end well before its panel does: the bar goes beside it.
         bar.column = min(bar.column, overlayBox.column + overlayDrawn.columns + 1)
-        let caption = painter.heatmapCaption(for: view, heatmaps: heatmaps)
         // The bar is as tall as the picture beside it, and the text starts right under them.
         bar.rows = max(2, min(bar.rows, stacked == nil ? max(drawn.rows, overlayDrawn.rows) : overlayDrawn.rows))
         painter.drawColorBar(bar, flat: heatmaps.result(view.path)?.display.isFlat ?? false)
@@ -47,24 +46,35 @@ struct InspectorScreen {
         d.row = min(d.row, stacked == nil ? layout.leftImage.row + max(drawn.rows, overlayDrawn.rows, bar.rows) + 1
                                           : overlayBox.row + max(overlayDrawn.rows, bar.rows) + 1)
         // The item, the prediction and the photo's size (or the zoomed part) on one line; the
-        // heatmap's caption on its own, whole.
+        // heatmap's caption on its own; the answer so far. On a narrow terminal the least
+        // needed words go first (the zoomed coordinates, the pool's size, the map's mask
+        // count), never the prediction, the map's figures or the answer.
         let name = ScreenState.shownName(view.path)
         painter.put("item: \(name)", row: d.row, column: d.column, bold: true)
-        let seen = state.viewport.map { "  ·  " + $0.summary } ?? ""
-        painter.put(String((Self.predictionLine(view, cuts: cuts) + seen).prefix(max(0, d.columns - 6 - name.count))),
-                    row: d.row, column: d.column + 6 + name.count)
+        let room = max(0, d.columns - 6 - name.count)
+        var seen = state.viewport.map { "  ·  " + $0.summary } ?? ""
+        if Self.predictionLine(view, cuts: cuts).count + seen.count > room, let viewport = state.viewport, viewport.isZoomed {
+            seen = "  ·  zoom \(viewport.zoom)×"
+        }
+        painter.put(String((Self.predictionLine(view, cuts: cuts) + seen).prefix(room)), row: d.row, column: d.column + 6 + name.count)
+        var caption = painter.heatmapCaption(for: view, heatmaps: heatmaps)
+        if caption.count > d.columns, let result = heatmaps.result(view.path), result.complete { caption = result.display.caption }
         painter.put(String(caption.prefix(d.columns)), row: d.row + 1, column: d.column)
         let left = max(0, poolSize - state.counts.queriesAnswered)
         // Skipped queries count too: the number says how many were shown.
         let number = state.counts.queriesAnswered + state.counts.queriesSkipped + 1
         var status = "query \(number) · about \(left) in the pool · your answer: \(Self.answerWords(state))"
-        // An image init set aside: said first, so it is read before the part is judged.
-        if let oddity = view.oddity { status = "ODD IMAGE (\(oddity)) · " + status }
         if let editor = state.editor {
             status = Self.editorStatus(editor)
         } else if let mask = state.answer.mask {
             status += ", mask \(mask.area) px"
         }
+        if status.count > d.columns, state.editor == nil {
+            status = status.replacingOccurrences(of: " · about \(left) in the pool", with: "")
+                .replacingOccurrences(of: "your answer: ", with: "answer: ")
+        }
+        // An image init set aside: said first, so it is read before the part is judged.
+        if let oddity = view.oddity { status = "ODD IMAGE (\(oddity)) · " + status }
         painter.put(String(status.prefix(d.columns)), row: d.row + 2, column: d.column)
         return MouseTarget(box: stacked?.top ?? layout.leftImage, region: region ?? PixelRect(x: 0, y: 0, width: view.photo.width, height: view.photo.height),
                            columns: drawn.columns, rows: drawn.rows)

@@ -1,3 +1,4 @@
+import Imaging
 import NearCAIPI
 
 /// The operator's screen: the rounds with their figures, the learning curve, answers pending;
@@ -159,31 +160,64 @@ struct OperatorScreen {
 
 /// `?`: every key of every screen, and how to read a heatmap.
 enum HelpScreen {
-    static let lines = [
+    /// Each screen's keys, then what holds everywhere; an entry's first word is its heading.
+    static let inspector = [
         "Inspector: y / n  the prediction is right / wrong (wrong flips the label)",
-        "           g / b  the explanation is right / wrong (b opens the mask editor)",
-        "           Enter  submit (stored at once) · s skip · o overlay · t top-10 % outline",
-        "           z / Z  zoom into the photo / out (or the mouse wheel) · arrows / hjkl pan",
+        "g / b  the explanation is right / wrong (b opens the mask editor)",
+        "Enter  submit (stored at once) · s skip · o overlay · t top-10 % outline",
+        "z / Z  zoom into the photo / out (or the mouse wheel) · arrows / hjkl pan",
+    ]
+    static let editor = [
         "Mask editor: arrows or hjkl move the brush · space pen down/up · mouse paints",
-        "           HJKL jump eight steps · + / - brush size · r rectangle corners · e erase mode",
-        "           u undo · U redo · z / Z zoom (the view follows the brush)",
-        "           c clear · t start from the heatmap's top 10 % · Enter done · Esc cancel",
+        "HJKL jump eight steps · + / - brush size · r rectangle corners · e erase mode",
+        "u undo · U redo · z / Z zoom (the view follows the brush)",
+        "c clear · t start from the heatmap's top 10 % · Enter done · Esc cancel",
+    ]
+    static let supervisor = [
         "Supervisor: ←/→ next review · y/n g/b Enter answer it · f refutations (↑/↓, f again: back)",
-        "           L feedback log · u filter by user",
+        "L feedback log · u filter by user",
+    ]
+    static let operatorKeys = [
         "Operator:  r retrain (fine-tune) · T from scratch · c cancel · ↑/↓ select round",
-        "           B pretrain round 0 on the unlabelled images (resumes; c stops, keeping epochs)",
-        "           R roll back to the selected round (asks; answers stay) · x export",
-        "           v revert the answers the selected round trained on (lists them, asks; u: by person)",
-        "           P / D promote / discard the selected candidate (a round worse on validation)",
-        "Everywhere: Tab next screen · ? this help · q quit          (any key closes help)",
-        "Heatmap:   red (hi) = hiding that region behind a normal part's pixels lowers P(NOK)",
-        "           most: what the NOK decision hinges on; blue (lo) = lowers it least. The",
-        "           line below says by how much, and the contrast (over the noise of the",
-        "           random masks). Grey \"flat\" = no region decides it.",
+        "B pretrain round 0 on the unlabelled images (resumes; c stops, keeping epochs)",
+        "R roll back to the selected round (asks; answers stay) · x export",
+        "v revert the answers the selected round trained on (lists them, asks; u: by person)",
+        "P / D promote / discard the selected candidate (a round worse on validation)",
+    ]
+    static let everywhere = [
+        "Everywhere: Tab next screen · ? this help · q quit · any key closes help",
+        "Heatmap:   red (hi) = hiding that region behind a normal part's pixels lowers P(NOK) most: what the NOK decision hinges on; blue (lo) = lowers it least. The line below says by how much, and the contrast (over the noise of the random masks). Grey \"flat\" = no region decides it.",
     ]
 
-    static func draw(on painter: Painter, layout: Layout) {
-        for (offset, line) in lines.enumerated() where 2 + offset < layout.messageRow {
+    /// The help of the screen in use first, wrapped to the terminal's width (continuations
+    /// indented under the heading); what does not fit is said to be there.
+    static func lines(for screen: Role, columns: Int, rows: Int) -> [String] {
+        let own: [[String]] = switch screen {
+        case .inspector: [inspector, editor, supervisor, operatorKeys]
+        case .supervisor: [supervisor, inspector, editor, operatorKeys]
+        case .operator: [operatorKeys, inspector, editor, supervisor]
+        }
+        let width = max(20, columns - 3), indent = String(repeating: " ", count: 11)
+        var wrapped: [String] = []
+        for entry in ([everywhere[0]] + own.flatMap { $0 } + [everywhere[1]]) {
+            // A heading's entry starts at the margin; the others, and every continuation,
+            // under the heading's text.
+            var prefix = indent, rest = entry
+            if let colon = entry.firstIndex(of: ":"), entry.distance(from: entry.startIndex, to: colon) < 12 {
+                let heading = String(entry[...colon]) + " "
+                prefix = heading.count < indent.count ? heading + String(repeating: " ", count: indent.count - heading.count) : heading
+                rest = entry[entry.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            }
+            let lines = TextLines.wrapped(rest, columns: width - prefix.count, lines: 100)
+            wrapped += lines.enumerated().map { ($0.offset == 0 ? prefix : indent) + $0.element }
+        }
+        guard wrapped.count > rows else { return wrapped }
+        return Array(wrapped.prefix(max(0, rows - 1))) + ["… \(wrapped.count - rows + 1) more lines: a taller terminal shows them"]
+    }
+
+    static func draw(on painter: Painter, screen: Role, layout: Layout) {
+        let room = max(1, layout.messageRow - 2)
+        for (offset, line) in lines(for: screen, columns: layout.columns, rows: room).enumerated() {
             painter.put(line, row: 2 + offset, column: 2)
         }
     }

@@ -26,7 +26,11 @@ struct ScreenFrame {
         for (offset, line) in TextLines.wrapped(state.message, columns: columns - 2, lines: Layout.messageLines).enumerated() {
             painter.put(line, row: layout.messageRow + offset, column: 1)
         }
-        painter.put(Self.fitted(Self.hints(for: state), columns: columns), row: layout.hintRow, column: 0, dim: true)
+        // The long key line when it fits, else the short one: at 80 columns the long one kept
+        // only y/n and g/b, and Enter, s and z went unmentioned.
+        let hints = Self.hints(for: state)
+        let line = hints.count <= columns ? hints : Self.fitted(Self.shortHints(for: state) ?? hints, columns: columns)
+        painter.put(line, row: layout.hintRow, column: 0, dim: true)
     }
 
     /// A key line that fits `columns`: whole items from the start, then "? all keys" — never
@@ -41,6 +45,19 @@ struct ScreenFrame {
             kept = next
         }
         return String((kept + tail).prefix(columns))
+    }
+
+    /// The key line in a few words per key, for narrow terminals (nil: the long one is short).
+    static func shortHints(for state: ScreenState) -> String? {
+        if state.editor != nil {
+            return " Enter done · Esc cancel · hjkl move · space pen · +/- brush · z/Z zoom · r rect · e erase · u undo"
+        }
+        guard state.confirmation == nil else { return nil }
+        switch state.current {
+        case .inspector: return " y/n prediction · g/b explanation · Enter submit · s skip · z/Z zoom · o t · ?"
+        case .supervisor: return nil
+        case .operator: return " r retrain · T scratch · B pretrain · c cancel · ↑/↓ · R rollback · P/D · v revert · x · ?"
+        }
     }
 
     /// The keys that act now, most used first.
