@@ -108,6 +108,22 @@ import Testing
         #expect(InspectorScreen.predictionLine(review, cuts: nil) == "  ·  predicted: NOK 0.80")
     }
 
+    /// The log named items by their folder path ("test/crack/015.png"), which the screens
+    /// hide because it gives the class away; MVTec repeats "015.png" in every folder.
+    @Test func listsNameItemsByFileAndTellRepeatedNamesApart() {
+        func answer(_ id: Int64, _ path: String) -> FeedbackRecord {
+            FeedbackRecord(id: id, itemPath: path, user: "sam", role: .inspector, time: "2026-12-02T13:30:00Z", predictedLabel: .ok,
+                           prediction: .right, explanation: nil, correctedLabel: nil, hasCorrectedMask: false, roundNumber: nil, reverted: false)
+        }
+        let lines = AnswersTable.lines([answer(1, "test/crack/015.png"), answer(2, "test/hole/015.png"), answer(3, "train/good/003.png")])
+        #expect(!lines.joined().contains("test/") && !lines.joined().contains("good"))
+        let names = lines.dropFirst().map { line in line.split(separator: " ").first { $0.hasSuffix(".png") }.map(String.init) ?? "" }
+        #expect(names[2] == "003.png" && names[0] == "015.png" && names[1] == "015.png")
+        let tagged = ScreenState.shownNames(["test/crack/015.png", "test/hole/015.png"])
+        #expect(tagged["test/crack/015.png"] != tagged["test/hole/015.png"])
+        #expect(tagged.values.allSatisfy { $0.hasPrefix("015.png ·") && !$0.contains("crack") && !$0.contains("hole") })
+    }
+
     @Test func answersTableHasHeadingsAndLocalTimes() {
         let answers = [FeedbackRecord(id: 7, itemPath: "nok/weld_0012.png", user: "sam", role: .supervisor, time: "2026-12-02T13:30:00Z",
                                       predictedLabel: .ok, prediction: .wrong, explanation: nil, correctedLabel: nil,

@@ -279,7 +279,8 @@ public final class LabelApp {
                 outcome = try session.submit(event, heatmap: heatmap)
             }
         } catch let taken as ReviewAlreadyAnswered {
-            let reason = "\(taken)."
+            // By file name, as the screens name parts: the folder would give the class away.
+            let reason = "The review of \(ScreenState.shownName(taken.path)) was answered by someone else meanwhile; that answer stands."
             _ = try perform(state.reviewTaken(reason))
             state.keepingMessage(reason, then: state.shown == nil ? "" : state.message)
             return

@@ -714,6 +714,28 @@ struct ScreenState {
     /// (ok/, nok/, test/crack/) would tell the inspector the answer before they look.
     static func shownName(_ path: String) -> String { String(path.split(separator: "/").last ?? Substring(path)) }
 
+    /// How a list names its items: by file name, and where two items of the list share one
+    /// (MVTec's "015.png" in every defect folder) with a tag made from the whole path —
+    /// different for every item, so it tells them apart without naming a folder, and nothing
+    /// an inspector could learn a class from.
+    static func shownNames(_ paths: [String]) -> [String: String] {
+        var byName: [String: Set<String>] = [:]
+        for path in paths { byName[shownName(path), default: []].insert(path) }
+        var names: [String: String] = [:]
+        for path in paths {
+            let name = shownName(path)
+            names[path] = byName[name]!.count > 1 ? "\(name) ·\(tag(path))" : name
+        }
+        return names
+    }
+
+    /// Three hex digits of the path's FNV-1a hash.
+    static func tag(_ path: String) -> String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in path.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        return String(String(hash, radix: 16).suffix(3))
+    }
+
     /// What the supervisor decides on a review, in words.
     static func reviewQuestion(_ review: Review, view: ItemView) -> String {
         let kind = review.reason == .nearHit ? "most like the query, same class" : "most like the query, other class"

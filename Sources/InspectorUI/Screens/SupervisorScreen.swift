@@ -99,7 +99,9 @@ enum AnswersTable {
         let local = DateFormatter()
         local.dateFormat = "yyyy-MM-dd HH:mm"
         func cell(_ text: String, _ width: Int) -> String { text.count >= width ? text + " " : text + String(repeating: " ", count: width - text.count) }
-        let itemWidth = min(40, max(4, rows.map(\.itemPath.count).max() ?? 4) + 1)
+        // File names only: the folders (ok/, nok/, test/crack/) would give the answers away.
+        let names = ScreenState.shownNames(rows.map(\.itemPath))
+        let itemWidth = min(40, max(4, names.values.map(\.count).max() ?? 4) + 1)
         var lines = [cell("#", 6) + cell("time", 17) + cell("who", 14) + cell("role", 11) + cell("item", itemWidth)
                      + cell("prediction", 11) + cell("explanation", 12) + cell("label", 6) + cell("mask", 6) + "state"]
         for row in rows {
@@ -109,7 +111,7 @@ enum AnswersTable {
             // A rolled-back round's answers wait again; where they were is kept.
             if row.roundNumber == nil, let last = row.trainedInto.last, !row.reverted { state += " (was in round \(last))" }
             lines.append(cell(String(row.id), 6) + cell(time, 17) + cell(row.user, 14) + cell(row.role?.rawValue ?? "–", 11)
-                         + cell(row.itemPath, itemWidth) + cell(row.prediction?.rawValue ?? "–", 11)
+                         + cell(names[row.itemPath] ?? row.itemPath, itemWidth) + cell(row.prediction?.rawValue ?? "–", 11)
                          + cell(row.explanation?.rawValue ?? "–", 12) + cell(row.establishedLabel?.displayName ?? "–", 6)
                          + cell(row.hasCorrectedMask ? "yes" : "–", 6) + state)
         }
