@@ -65,6 +65,25 @@ import TestSupport
         #expect(try driven.press(.character("q")) == false)
     }
 
+    /// At 62×20 the part was drawn 22 half-cells across and answers were taken; now the
+    /// screen says why it takes none, and at 80×24 (30 across) it does.
+    @Test func aPartDrawnTooSmallToJudgeTakesNoAnswer() throws {
+        let directory = TemporaryDirectory("flow-legible")
+        defer { directory.remove() }
+        let workspace = try Self.workspace(directory)
+        let small = try Driven(workspace, role: .inspector, columns: 62, rows: 20)
+        try small.press(.character("y"), .enter, .character("s"))
+        #expect(try workspace.feedbackLog().isEmpty, "an answer was taken on a part drawn too small to judge")
+        #expect(small.app.state.message.hasPrefix("The part is drawn 22 picture elements across here, under the 24"), "\(small.app.state.message)")
+        // Quitting still works.
+        #expect(try small.press(.character("q")) == false)
+        small.close()
+        let usual = try Driven(workspace, role: .inspector, columns: 80, rows: 24)
+        defer { usual.close() }
+        try usual.press(.character("y"), .enter)
+        #expect(try workspace.feedbackLog().count == 1)
+    }
+
     /// The wheel over the picture zooms about the photo pixel under the pointer (which stays
     /// under it); over text it does nothing; turned back, the whole photo returns.
     @Test func theWheelZoomsAboutThePixelUnderThePointer() throws {

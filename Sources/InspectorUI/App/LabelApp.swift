@@ -510,6 +510,8 @@ public final class LabelApp {
             if case .pretraining = job { what = "pretraining round 0" }
             training = (what, epoch, of, loss)
         }
+        // What the next key is judged against: the part as large as this frame drew it.
+        state.answerPicture = state.showHelp ? state.answerPicture : painter.answerPicture
         ScreenFrame(workspacePath: workspacePath, pending: pending, interactionsPerRound: session.settings.interactionsPerRound,
                     training: training).draw(state, on: painter, layout: layout)
         // A picture that vanished or changed its place or size leaves pixels that ncurses

@@ -1,6 +1,11 @@
 /// Where things go on a screen of a given size: pure arithmetic, tested for several sizes.
 public struct Layout: Sendable, Equatable {
     public static let minimumColumns = 60, minimumRows = 16
+    /// The fewest picture elements (sixel: screen pixels; text: half-cells) across a part's
+    /// shorter side for an answer to be taken: at 24 a defect of 4 % of the part is one
+    /// element. 80×24 in half-block gives a square part 30; 60×20 gave 22, where answers were
+    /// taken on a picture nobody could judge.
+    public static let legibleMinimum = 24
 
     /// A rectangle of the screen, in character cells.
     public struct Panel: Sendable, Equatable {

@@ -117,6 +117,20 @@ final class Painter {
     func beginFrame() {
         screen.clear()
         rawImages = []
+        answerPicture = nil
+    }
+
+    /// How many picture elements (sixel: screen pixels; text: half-cells) the part being
+    /// answered gets across its shorter side in this frame, whatever the photo's own size —
+    /// what `Layout.legibleMinimum` is checked against.
+    private(set) var answerPicture: Int?
+
+    /// Notes the room the part being answered has in `box` for a photo region of this shape.
+    func noteAnswerPicture(width: Int, height: Int, in box: Layout.Panel) {
+        // A region scaled far up, so the room, not the photo's own pixels, decides.
+        let room = Self.pixelRoom(width: width * 4096, height: height * 4096, in: box, graphics: graphics, cell: cellSize,
+                                  sixelLimit: terminal.sixelLimit)
+        answerPicture = min(answerPicture ?? .max, min(room.width, room.height))
     }
 
     var size: (rows: Int, columns: Int) { screen.size }

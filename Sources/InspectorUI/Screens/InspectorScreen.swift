@@ -24,6 +24,7 @@ struct InspectorScreen {
         let shape = region ?? PixelRect(x: 0, y: 0, width: view.photo.width, height: view.photo.height)
         let stacked = layout.stacked(forWidth: shape.width, height: shape.height)
         let drawn = painter.drawPhoto(view.photo, named: view.path, showing: region, in: stacked?.top ?? layout.leftImage, marking: marking)
+        painter.noteAnswerPicture(width: shape.width, height: shape.height, in: stacked?.top ?? layout.leftImage)
         let layer = heatmaps.result(view.path).flatMap { state.showOverlay ? HeatmapLayer(result: $0, outline: state.showOutline) : nil }
         var overlayBox = layout.rightImage, bar = layout.colorBar
         if let stacked {

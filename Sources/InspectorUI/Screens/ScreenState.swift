@@ -158,6 +158,9 @@ struct ScreenState {
     /// The operator moved the selection (↑/↓): it is theirs, not the round in use's.
     var roundChosen = false
     var confirmation: Confirmation?
+    /// The picture elements across the shorter side of the part being answered, as last drawn
+    /// (the shell sets it; nil before the first frame or without a part).
+    var answerPicture: Int?
     /// The file the shown answer waits in after the store refused it (`notStored`).
     var keptAnswer: String?
 
@@ -413,6 +416,13 @@ struct ScreenState {
 
     private mutating func handleAnswerKeys(_ input: CursesScreen.Input) -> [ScreenEffect] {
         guard let shown else { return [] }
+        // A part drawn too small to judge takes no answer, as a terminal below the minimum does.
+        if let across = answerPicture, across < Layout.legibleMinimum,
+           [.character("y"), .character("n"), .character("g"), .character("b"), .character("s"), .enter].contains(input) {
+            message = "The part is drawn \(across) picture elements across here, under the \(Layout.legibleMinimum) it takes to judge it: "
+                + "enlarge the terminal (or make its font smaller). Nothing was answered."
+            return []
+        }
         switch input {
         case .character("y"):
             answer.prediction = .right

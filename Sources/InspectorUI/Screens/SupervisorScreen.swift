@@ -67,7 +67,10 @@ struct SupervisorScreen {
             let whole = PixelRect(x: 0, y: 0, width: view.photo.width, height: view.photo.height)
             let region = selected ? state.viewport?.visible ?? whole : whole
             let drawn = painter.drawPhoto(view.photo, named: view.path, showing: region, in: box, heatmap: layer, marking: editing)
-            if selected { target = MouseTarget(box: box, region: region, columns: drawn.columns, rows: drawn.rows) }
+            if selected {
+                target = MouseTarget(box: box, region: region, columns: drawn.columns, rows: drawn.rows)
+                painter.noteAnswerPicture(width: region.width, height: region.height, in: box)
+            }
             let known = view.knownLabel.map { " · labelled \($0.displayName)" } ?? ""
             let zoom = selected && state.viewport?.isZoomed == true ? " · zoom \(state.viewport!.zoom)×" : ""
             let heading = String(format: "%@%@ %@: %@ %.2f%@ · %@%@", selected ? "▶ " : "", title, name, view.predictedLabel.displayName,
