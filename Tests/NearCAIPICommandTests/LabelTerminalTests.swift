@@ -51,14 +51,18 @@ import TestSupport
             usleep(250_000)
         }
         var screen: String { (try? Self.tmux(["capture-pane", "-p", "-t", name], socket: name)) ?? "" }
+        /// The screen with lines the terminal wrapped joined again (`-J`): the shell's
+        /// "EXIT=137" after a long "Killed …" line can wrap mid-word where the path is long.
+        var joinedScreen: String { (try? Self.tmux(["capture-pane", "-p", "-J", "-t", name], socket: name)) ?? "" }
 
-        /// Waits until the screen shows `text` (or fails after `seconds`).
+        /// Waits until the screen shows `text`, on one line or across a wrap (or fails after
+        /// `seconds`).
         @discardableResult
         func waitFor(_ text: String, seconds: Double = 60) -> String {
             let deadline = Date().addingTimeInterval(seconds)
             while Date() < deadline {
                 let now = screen
-                if now.contains(text) { return now }
+                if now.contains(text) || joinedScreen.contains(text) { return now }
                 usleep(200_000)
             }
             Issue.record("the screen never showed '\(text)'; it shows:\n\(screen)")
