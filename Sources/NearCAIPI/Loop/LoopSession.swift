@@ -404,9 +404,7 @@ public final class LoopSession {
     /// An item's image at the model's input: originals from the data root, refutations from the workspace.
     public func itemImage(_ path: String) throws -> Image { try itemImage(indexed(path)) }
 
-    func itemImage(_ item: ItemRecord) throws -> Image {
-        try ImageFile.read(try workspace.file(of: item)).image.modelInput(channels: classifier.channels, size: classifier.inputSize)
-    }
+    func itemImage(_ item: ItemRecord) throws -> Image { try pictures(of: item).image }
 
     /// OK training originals to paste defects into (the training split's first `limit`), each
     /// read when a paste first draws it and kept: mostly the same parts for every answer.
