@@ -32,10 +32,10 @@ import TestSupport
         let terminal: PseudoTerminal
         let app: LabelApp
 
-        init(_ workspace: Workspace, role: Role, columns: Int = 120, rows: Int = 40) throws {
+        init(_ workspace: Workspace, role: Role, columns: Int = 120, rows: Int = 40, clock: @escaping () -> Date = Date.init) throws {
             terminal = try PseudoTerminal(columns: columns, rows: rows, cellSize: .assumed)
             app = try LabelApp(workspace: workspace, user: "tess", role: role, graphics: .ascii, truecolor: false,
-                               terminal: TerminalReport(cellSize: .assumed))
+                               terminal: TerminalReport(cellSize: .assumed), clock: clock)
             try app.start(terminalType: "xterm-256color", inputDescriptor: terminal.follower, outputDescriptor: terminal.follower)
         }
 
@@ -50,6 +50,29 @@ import TestSupport
             app.finish()
             terminal.close()
         }
+    }
+
+    /// A round another station (another process) puts in use reaches the screens at the
+    /// next look at the workspace, which the screens' clock spaces a second apart.
+    @Test func aRoundTrainedElsewhereIsTakenUpAtTheNextLookAtTheWorkspace() throws {
+        let directory = TemporaryDirectory("flow-clock")
+        defer { directory.remove() }
+        let workspace = try Self.workspace(directory)
+        final class Clock: @unchecked Sendable { var now = Date(timeIntervalSince1970: 1_000_000) }
+        let clock = Clock()
+        let driven = try Driven(workspace, role: .operator, clock: { clock.now })
+        defer { driven.close() }
+        try driven.press(.none)
+        #expect(driven.app.loadedRound == 1)
+        let elsewhere = try Workspace(opening: workspace.path)
+        _ = try elsewhere.trainRound(options: Self.quickRound(), fromScratch: false) { _ in true }
+        clock.now += 0.5
+        try driven.press(.none)
+        #expect(driven.app.loadedRound == 1, "looked again within the second")
+        clock.now += 0.6
+        try driven.press(.none)
+        #expect(driven.app.loadedRound == 2)
+        #expect(driven.app.state.message == "Round 2 is now in use (changed outside this screen).")
     }
 
     @Test func belowTheMinimumSizeNoKeyAnswersAndQStillQuits() throws {
@@ -319,6 +342,26 @@ import TestSupport
         #expect(driven.app.state.message.contains("Resume pretraining round 0 at epoch \(saved.epochsDone + 1) of \(saved.epochs)"))
         try driven.press(.character("n"))
         #expect(!driven.app.retrainer.isRunning)
+    }
+
+    /// A cancelled round reaches the screens as a cancellation, not as a failure whose text
+    /// happens to contain "cancelled".
+    @Test func aCancelledRoundIsToldAsCancelledAndRecordsNothing() throws {
+        let directory = TemporaryDirectory("flow-cancel")
+        defer { directory.remove() }
+        let workspace = try Self.workspace(directory)
+        try workspace.setRetrainEpochs(400)
+        let driven = try Driven(workspace, role: .operator)
+        defer { driven.close() }
+        try driven.press(.tab, .tab, .character("r"))
+        #expect(driven.app.retrainer.runningJob == .round(fromScratch: false))
+        try driven.press(.character("c"))
+        let deadline = Date().addingTimeInterval(120)
+        while driven.app.retrainer.isRunning, Date() < deadline { try driven.press(.none); usleep(20_000) }
+        try driven.press(.none)
+        #expect({ if case .cancelled(.round) = driven.app.retrainer.state { true } else { false } }(), "\(driven.app.retrainer.state)")
+        #expect(driven.app.state.message == "Training stopped as asked; no round recorded, the answers stay pending.")
+        #expect(try workspace.rounds().count == 1)
     }
 
     @Test func theOperatorsRollbackKeepsAnswersAndRevertListsBeforeActing() throws {

@@ -159,21 +159,82 @@ import Testing
         let state = ScreenStateTests.showing()
         let short = try #require(ScreenFrame.shortHints(for: state))
         #expect(short.count <= 80)
+        for context: KeyContext in [.inspector, .supervisor, .operator, .maskEditor] {
+            #expect(KeyTable.shortLine(in: context).count <= 80, "\(KeyTable.shortLine(in: context))")
+        }
         for key in ["y/n", "g/b", "Enter submit", "s skip", "z/Z zoom", "?"] { #expect(short.contains(key), "\(key)") }
     }
 
     /// The help at 80×24 was cut mid-word: now each screen's own keys come first, every line
     /// fits the width, and what does not fit in height is said to be there.
-    @Test func theHelpFitsANarrowTerminal() {
+    @Test func theHelpFitsANarrowTerminal() throws {
         for screen in Role.allCases {
-            let lines = HelpScreen.lines(for: screen, columns: 80, rows: 18)
+            let lines = HelpScreen.lines(for: screen == .inspector ? .inspector : screen == .supervisor ? .supervisor : .operator, columns: 80, rows: 18)
             #expect(lines.count == 18 && lines.allSatisfy { $0.count <= 77 }, "\(lines)")
             #expect(lines.last?.hasPrefix("… ") == true && lines.last?.hasSuffix("a taller terminal shows them") == true)
             let heading = screen == .inspector ? "Inspector:" : screen == .supervisor ? "Supervisor:" : "Operator:"
-            #expect(lines[1].hasPrefix(heading), "\(lines[1])")
+            // The screen's own keys right after the few that hold everywhere.
+            let own = try #require(lines.firstIndex { $0.hasPrefix(heading) })
+            #expect(own <= KeyTable.everywhere.count + 2 && lines[..<own].allSatisfy { !$0.hasPrefix("Inspector:") && !$0.hasPrefix("Supervisor:") })
         }
-        let tall = HelpScreen.lines(for: .inspector, columns: 160, rows: 60)
+        let tall = HelpScreen.lines(for: .inspector, columns: 160, rows: 80)
         #expect(!tall.contains { $0.hasPrefix("… ") } && tall.contains { $0.contains("Grey \"flat\"") })
+    }
+
+    /// Every key a screen acts on is named in its help with what it does, and every key its
+    /// key line names acts: dispatch, help and key line come from one table (Ctrl-R and
+    /// Shift-Tab acted once and were listed nowhere).
+    @Test func everyKeyThatActsIsInTheHelpAndTheKeyLineOnlyNamesKeysThatAct() {
+        let contexts: [KeyContext] = [.inspector, .supervisor, .refutations, .operator, .maskEditor]
+        for context in contexts {
+            let help = HelpScreen.lines(for: context, columns: 400, rows: 1000).joined(separator: "\n")
+            for binding in KeyTable.bindings(in: context) {
+                #expect(help.contains(binding.keys) && help.contains(binding.help), "\(context): \(binding.keys)")
+                for (input, action) in binding.inputs { #expect(KeyTable.action(for: input, in: context) == action, "\(context): \(input)") }
+            }
+            let line = KeyTable.keyLine(in: context)
+            for binding in KeyTable.lineBindings(in: context) {
+                #expect(line.contains(binding.keys + " "), "\(context): \(binding.keys)")
+                #expect(!binding.inputs.isEmpty, "\(context): the key line names \(binding.keys), which acts on nothing")
+            }
+        }
+        let help = HelpScreen.lines(for: .maskEditor, columns: 200, rows: 1000).joined(separator: "\n")
+        #expect(help.contains("Ctrl-R") && help.contains("Shift-Tab") && help.contains("Ctrl-C"))
+    }
+
+    /// No input is bound twice in one table: the first row would silently shadow the second.
+    @Test func noKeyIsBoundTwiceOnOneScreen() {
+        for context: KeyContext in [.inspector, .supervisor, .operator, .maskEditor, .question(revert: true)] {
+            let inputs = KeyTable.bindings(in: context).flatMap { $0.inputs.map(\.input) }
+            for (index, input) in inputs.enumerated() {
+                #expect(!inputs[..<index].contains(input), "\(context): \(input) bound twice")
+            }
+        }
+    }
+
+    /// Every key of a screen either does something or says why not ("o / t on a flat map say
+    /// nothing"); a key of no screen says so and points at ?.
+    @Test func everyKeySaysWhatItDid() throws {
+        let facts = ScreenStateTests.Facts(roundList: [ScreenStateTests.round(1, .active)], users: ["ann"])
+        for (context, role, screen) in [(KeyContext.inspector, Role.inspector, Role.inspector), (.supervisor, .supervisor, .supervisor),
+                                        (.operator, .operator, .operator)] {
+            for binding in KeyTable.bindings(in: context) {
+                for (input, _) in binding.inputs where input != .character("?") && input != .character("q") {
+                    var state = ScreenStateTests.showing(role: role)
+                    state.current = screen
+                    state.message = ""
+                    let effects = try state.handle(input, facts: facts)
+                    #expect(!effects.isEmpty || !state.message.isEmpty || state.current != screen || state.roundChosen,
+                            "\(context): \(input) did nothing and said nothing")
+                }
+            }
+        }
+        var state = ScreenStateTests.showing()
+        _ = try state.handle(.character("X"), facts: facts)
+        #expect(state.message.contains("X is not a key") && state.message.contains("?"))
+        _ = try state.handle(.character("b"), facts: facts)
+        _ = try state.handle(.character("X"), facts: facts)
+        #expect(state.message.contains("mask editor"))
     }
 
     /// Inside tmux or screen, sixel would draw blank panels: the reason is named.

@@ -66,6 +66,8 @@ public final class LabelApp {
     /// The workspace's change counter when last read, and when it was read.
     var seenChanges = -1
     var changesReadAt = Date.distantPast
+    /// Where the screens read the time.
+    let clock: () -> Date
     /// Pictures written straight to the terminal after ncurses' refresh (sixel, 24-bit
     /// half-block) in the previous frame.
     var sentImages: [RawImage] = []
@@ -73,9 +75,11 @@ public final class LabelApp {
     var resendImages = true
 
     /// `notice`: a first message for the person (why the pictures are drawn as they are).
+    /// `clock`: the time, as the screens read it (tests move it by hand).
     public init(workspace: Workspace, user: String, role: Role, graphics: GraphicsMode, truecolor: Bool,
-                terminal: TerminalReport = TerminalReport(), notice: String? = nil) throws {
+                terminal: TerminalReport = TerminalReport(), notice: String? = nil, clock: @escaping () -> Date = Date.init) throws {
         session = try LoopSession(workspace: workspace, user: user)
+        self.clock = clock
         workspacePath = workspace.path
         self.graphics = graphics
         self.truecolor = truecolor
@@ -232,24 +236,21 @@ public final class LabelApp {
                 let waiting = try session.workspace.answersTrained(after: round).count
                 try session.rollback(to: round)
                 try modelChanged()
-                state.message = "Rolled back to round \(round); later rounds are kept, marked rolled back. "
-                    + "All answers stay: \(waiting) wait for the next round."
+                state.carriedOut(.rolledBack(to: round, waiting: waiting))
             case .promote(let round):
                 try session.promote(round: round)
                 try modelChanged()
-                state.message = "Round \(round) is active: its model now makes the predictions and heatmaps."
+                state.carriedOut(.promoted(round))
             case .discard(let round):
-                try session.workspace.discard(round: round)
-                state.message = "Round \(round) discarded; the active round stays. Its answers wait for the next round."
+                try session.discard(round: round)
+                state.carriedOut(.discarded(round))
             case .revert(let selection):
-                let reverted = try session.workspace.revert(selection)
-                try session.refresh()
-                state.message = "Reverted \(reverted.count) answer\(reverted.count == 1 ? "" : "s") (\(selection)); "
-                    + "their items are asked again."
+                let reverted = try session.revert(selection)
+                state.carriedOut(.reverted(count: reverted.count, selection))
             case .export:
                 let folder = session.workspace.newExportFolder()
                 let summary = try session.workspace.export(to: folder, format: .folders)
-                state.message = "Exported \(summary.images) labelled images and \(summary.masks) masks to \(folder)."
+                state.carriedOut(.exported(images: summary.images, masks: summary.masks, folder: folder))
             }
         }
         return true
@@ -411,28 +412,15 @@ public final class LabelApp {
             changed = true
             switch retrainer.state {
             case .finished(let round, let previous):
-                // The new round is selected, so P / D (or R) act on it at once.
-                state.selectedRound = max(0, (try session.rounds().count) - 1)
-                let reason = Workspace.promotionReason(round, previous: previous)
-                guard round.status == .active else {
-                    state.message = "Round \(round.number) kept as a candidate — \(reason); round \(previous?.number ?? 0) stays in use. "
-                        + "P: use it anyway, D: discard."
-                    break
-                }
-                try modelChanged()
-                state.message = "Round \(round.number) trained and active — \(reason)"
-                    + String(format: "; test MCC %.3f.", round.metrics?.test.mcc ?? .nan)
+                if round.status == .active { try modelChanged() }
+                state.jobEnded(.roundTrained(round, previous: previous, reason: Workspace.promotionReason(round, previous: previous)),
+                               roundCount: try session.rounds().count)
             case .pretrained(let summary):
-                state.message = summary.isFinished
-                    ? String(format: "Round 0 pretrained: %d epochs on %d images in %@ (loss %.3f). T trains a round from it.",
-                             summary.epochs, summary.images, readableDuration(summary.seconds), summary.losses.last ?? .nan)
-                    : "Pretraining stopped after epoch \(summary.epochsDone) of \(summary.epochs); the epochs done are kept (B resumes)."
-            case .failed(.pretraining, let reason):
-                state.message = "Pretraining failed: \(reason). The epochs finished before are kept."
-            case .failed(.round, let reason):
-                state.message = reason.contains("cancelled")
-                    ? "Training stopped as asked; no round recorded, the answers stay pending."
-                    : "Training failed, no round recorded: \(reason)"
+                state.jobEnded(.pretrained(summary), roundCount: try session.rounds().count)
+            case .cancelled(let job):
+                state.jobEnded(.cancelled(job), roundCount: try session.rounds().count)
+            case .failed(let job, let reason):
+                state.jobEnded(.failed(job, reason), roundCount: try session.rounds().count)
             default: break
             }
         }
@@ -442,15 +430,16 @@ public final class LabelApp {
     /// Once a second: whether another process changed the workspace (a round trained or
     /// promoted from the command line, answers reverted); re-reads what the screens show.
     func pollWorkspace() throws -> Bool {
-        guard Date().timeIntervalSince(changesReadAt) >= 1 else { return false }
-        changesReadAt = Date()
+        let now = clock()
+        guard now.timeIntervalSince(changesReadAt) >= 1 else { return false }
+        changesReadAt = now
         let changes = try session.workspace.changesByOthers
         guard changes != seenChanges else { return false }
         seenChanges = changes
         readRoundZero()
         if let active = try session.workspace.activeRound(), active.number != loadedRound, !retrainer.isRunning {
             try modelChanged()
-            state.message = "Round \(active.number) is now in use (changed outside this screen)."
+            state.carriedOut(.roundChangedOutside(active.number))
         }
         return true
     }
@@ -484,7 +473,7 @@ public final class LabelApp {
         let lookup = HeatmapLookup(result: { [heatmaps] in heatmaps!.result(for: $0) }, masks: heatmaps.masks)
         let pending = (try? session.pendingFeedback()) ?? 0
         if state.showHelp {
-            HelpScreen.draw(on: painter, screen: state.current, layout: layout)
+            HelpScreen.draw(on: painter, context: state.keyContext, layout: layout)
         } else {
             switch state.current {
             case .inspector:

@@ -152,6 +152,9 @@ final class TrainingWorker: @unchecked Sendable {
         case finished(Round, previous: Round?)
         /// Pretraining ended: finished, or stopped as asked with the epochs done kept.
         case pretrained(PretrainingSummary)
+        /// The job stopped as asked before it recorded anything (a round; pretraining that
+        /// stops keeps its epochs and reports `pretrained`).
+        case cancelled(Job)
         case failed(Job, String)
     }
 
@@ -231,7 +234,13 @@ final class TrainingWorker: @unchecked Sendable {
         let thread = Thread {
             // Declared as training, for CoreShare's policy while heatmaps compute.
             CoreShare.run(as: .training) {
-                do { try work() } catch { self.set(.failed(job, "\(error)")) }
+                do {
+                    try work()
+                } catch let error as WorkspaceError where error.reason == .trainingCancelled {
+                    self.set(.cancelled(job))
+                } catch {
+                    self.set(.failed(job, "\(error)"))
+                }
             }
         }
         thread.stackSize = 8 << 20

@@ -158,66 +158,59 @@ struct OperatorScreen {
     }
 }
 
-/// `?`: every key of every screen, and how to read a heatmap.
+/// `?`: every key of every screen — the key table's rows, the screen in use first — and how
+/// to read a heatmap.
 enum HelpScreen {
-    /// Each screen's keys, then what holds everywhere; an entry's first word is its heading.
-    static let inspector = [
-        "Inspector: y / n  the prediction is right / wrong (wrong flips the label)",
-        "g / b  the explanation is right / wrong (b opens the mask editor)",
-        "Enter  submit (stored at once) · s skip · o overlay · t top-10 % outline",
-        "z / Z  zoom into the photo / out (or the mouse wheel) · arrows / hjkl pan",
-    ]
-    static let editor = [
-        "Mask editor: arrows or hjkl move the brush · space pen down/up · mouse paints",
-        "HJKL jump eight steps · + / - brush size · r rectangle corners · e erase mode",
-        "u undo · U redo · z / Z zoom (the view follows the brush)",
-        "c clear · t start from the heatmap's top 10 % · Enter done · Esc cancel",
-    ]
-    static let supervisor = [
-        "Supervisor: ←/→ next review · y/n g/b Enter answer it · f refutations (↑/↓, f again: back)",
-        "L feedback log · u filter by user",
-    ]
-    static let operatorKeys = [
-        "Operator:  r retrain (fine-tune) · T from scratch · c cancel · ↑/↓ select round",
-        "B pretrain round 0 on the unlabelled images (resumes; c stops, keeping epochs)",
-        "R roll back to the selected round (asks; answers stay) · x export",
-        "v revert the answers the selected round trained on (lists them, asks; u: by person)",
-        "P / D promote / discard the selected candidate (a round worse on validation)",
-    ]
-    static let everywhere = [
-        "Everywhere: Tab next screen · ? this help · q quit · any key closes help",
-        "Heatmap:   red (hi) = hiding that region behind a normal part's pixels lowers P(NOK) most: what the NOK decision hinges on; blue (lo) = lowers it least. The line below says by how much, and the contrast (over the noise of the random masks). Grey \"flat\" = no region decides it.",
-    ]
+    static let heatmap = "Heatmap: red (hi) = hiding that region behind a normal part's pixels lowers P(NOK) most: what the NOK "
+        + "decision hinges on; blue (lo) = lowers it least. The line below says by how much, and the contrast (over the noise of "
+        + "the random masks). Grey \"flat\" = no region decides it (contrast under 2)."
 
-    /// The help of the screen in use first, wrapped to the terminal's width (continuations
-    /// indented under the heading); what does not fit is said to be there.
-    static func lines(for screen: Role, columns: Int, rows: Int) -> [String] {
-        let own: [[String]] = switch screen {
-        case .inspector: [inspector, editor, supervisor, operatorKeys]
-        case .supervisor: [supervisor, inspector, editor, operatorKeys]
-        case .operator: [operatorKeys, inspector, editor, supervisor]
+    /// The sections of the help, each a heading and its rows.
+    static func sections(for context: KeyContext) -> [(heading: String, rows: [KeyBinding])] {
+        let inspector = ("Inspector:", KeyTable.inspector)
+        let editor = ("Mask editor:", KeyTable.maskEditor)
+        // The supervisor answers reviews with the inspector's keys: listed there once.
+        let supervisor = ("Supervisor:", KeyTable.supervisorOwn)
+        let operatorRows = ("Operator:", KeyTable.operator)
+        let own: [(String, [KeyBinding])] = switch context {
+        case .inspector, .question: [inspector, editor, supervisor, operatorRows]
+        case .maskEditor: [editor, inspector, supervisor, operatorRows]
+        case .supervisor, .refutations: [supervisor, inspector, editor, operatorRows]
+        case .operator: [operatorRows, inspector, editor, supervisor]
         }
-        let width = max(20, columns - 3), indent = String(repeating: " ", count: 11)
+        return [("Everywhere:", KeyTable.everywhere)] + own.map { (heading: $0.0, rows: $0.1) }
+    }
+
+    /// The help of the context in use first, a row per key, wrapped to the terminal's width
+    /// (continuations under the row's text); what does not fit is said to be there.
+    static func lines(for context: KeyContext, columns: Int, rows: Int) -> [String] {
+        // Narrow terminals put each heading on a line of its own, so the rows keep their width.
+        let width = max(24, columns - 3), narrow = width < 100
+        let headingWidth = narrow ? 2 : 13, keysWidth = 12
+        let indent = String(repeating: " ", count: headingWidth + keysWidth)
+        func padded(_ text: String, _ count: Int) -> String { text.count >= count ? text + " " : text + String(repeating: " ", count: count - text.count) }
         var wrapped: [String] = []
-        for entry in ([everywhere[0]] + own.flatMap { $0 } + [everywhere[1]]) {
-            // A heading's entry starts at the margin; the others, and every continuation,
-            // under the heading's text.
-            var prefix = indent, rest = entry
-            if let colon = entry.firstIndex(of: ":"), entry.distance(from: entry.startIndex, to: colon) < 12 {
-                let heading = String(entry[...colon]) + " "
-                prefix = heading.count < indent.count ? heading + String(repeating: " ", count: indent.count - heading.count) : heading
-                rest = entry[entry.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+        for section in sections(for: context) {
+            if narrow { wrapped.append(section.heading) }
+            for (index, row) in section.rows.enumerated() {
+                let prefix = padded(index == 0 && !narrow ? section.heading : "", headingWidth) + padded(row.keys, keysWidth)
+                let lines = TextLines.wrapped(row.help, columns: max(10, width - prefix.count), lines: 100)
+                wrapped += lines.enumerated().map { ($0.offset == 0 ? prefix : indent) + $0.element }
             }
-            let lines = TextLines.wrapped(rest, columns: width - prefix.count, lines: 100)
-            wrapped += lines.enumerated().map { ($0.offset == 0 ? prefix : indent) + $0.element }
+        }
+        let heatmapIndent = narrow ? 2 : 13
+        if narrow { wrapped.append("Heatmap:") }
+        let heatmapLines = TextLines.wrapped(String(heatmap.dropFirst("Heatmap: ".count)), columns: width - heatmapIndent, lines: 100)
+        wrapped += heatmapLines.enumerated().map {
+            ($0.offset == 0 && !narrow ? padded("Heatmap:", heatmapIndent) : String(repeating: " ", count: heatmapIndent)) + $0.element
         }
         guard wrapped.count > rows else { return wrapped }
         return Array(wrapped.prefix(max(0, rows - 1))) + ["… \(wrapped.count - rows + 1) more lines: a taller terminal shows them"]
     }
 
-    static func draw(on painter: Painter, screen: Role, layout: Layout) {
+    static func draw(on painter: Painter, context: KeyContext, layout: Layout) {
         let room = max(1, layout.messageRow - 2)
-        for (offset, line) in lines(for: screen, columns: layout.columns, rows: room).enumerated() {
+        for (offset, line) in lines(for: context, columns: layout.columns, rows: room).enumerated() {
             painter.put(line, row: 2 + offset, column: 2)
         }
     }

@@ -49,35 +49,11 @@ struct ScreenFrame {
 
     /// The key line in a few words per key, for narrow terminals (nil: the long one is short).
     static func shortHints(for state: ScreenState) -> String? {
-        if state.editor != nil {
-            return " Enter done · Esc cancel · hjkl move · space pen · +/- brush · z/Z zoom · r rect · e erase · u undo"
-        }
-        guard state.confirmation == nil else { return nil }
-        switch state.current {
-        case .inspector: return " y/n prediction · g/b explanation · Enter submit · s skip · z/Z zoom · o t · ?"
-        case .supervisor: return nil
-        case .operator: return " r retrain · T scratch · B pretrain · c cancel · ↑/↓ · R rollback · P/D · v revert · x · ?"
-        }
+        let context = state.keyContext
+        if case .question = context { return nil }
+        return context == .refutations ? nil : KeyTable.shortLine(in: context)
     }
 
-    /// The keys that act now, most used first.
-    static func hints(for state: ScreenState) -> String {
-        if state.editor != nil {
-            // Done and cancel first: the two a person must find.
-            return " Enter done · Esc cancel · arrows/hjkl move (HJKL jump) · space pen · +/- brush · z/Z zoom · r rect · e erase · u undo · U redo · c clear · t top10%"
-        }
-        if let confirmation = state.confirmation {
-            if case .revert = confirmation { return " y revert them · u next person · any other key cancels" }
-            return " y yes · any other key cancels"
-        }
-        switch state.current {
-        case .inspector:
-            return " y/n prediction right/wrong · g/b explanation right/wrong · Enter submit · s skip · z/Z zoom · o overlay · t outline · Tab screens · ? help · q quit"
-        case .supervisor:
-            if state.refutationBrowser != nil { return " ↑/↓ refutations · f back to the query · ←/→ review · Tab · ? · q" }
-            return " ←/→ review · y/n g/b Enter answer · f refutations · L log (u user) · o t · Tab · ? · q"
-        case .operator:
-            return " r retrain · T from scratch · B pretrain · c cancel · ↑/↓ round · R rollback · P/D promote/discard candidate · v revert · x export · Tab · ? · q"
-        }
-    }
+    /// The keys that act now, most used first (made from the key table, as dispatch is).
+    static func hints(for state: ScreenState) -> String { KeyTable.keyLine(in: state.keyContext) }
 }

@@ -182,24 +182,50 @@ struct ScreenState {
 
     // MARK: Keys
 
-    /// What `input` does. `isTooSmall`: the terminal is below the minimum size, so nothing is
-    /// shown and only q acts (a key answered blind would store a verdict on an unseen image).
+    /// Where keys are read now: the question asked, the mask editor, or the screen shown.
+    var keyContext: KeyContext {
+        if let confirmation {
+            if case .revert = confirmation { return .question(revert: true) }
+            return .question(revert: false)
+        }
+        if editor != nil { return .maskEditor }
+        switch current {
+        case .inspector: return .inspector
+        case .supervisor: return refutationBrowser != nil ? .refutations : .supervisor
+        case .operator: return .operator
+        }
+    }
+
+    /// What `input` does: the key table of `keyContext` says which action it asks for.
+    /// `isTooSmall`: the terminal is below the minimum size, so nothing is shown and only q
+    /// acts (a key answered blind would store a verdict on an unseen image).
     mutating func handle(_ input: CursesScreen.Input, facts: some ScreenFacts, isTooSmall: Bool = false) throws -> [ScreenEffect] {
         if isTooSmall, input != .character("q") { return [] }
         if showHelp { showHelp = false; return [] }
+        let context = keyContext
         // A question asked while painting (Ctrl-C) is answered before the editor sees keys.
-        if let asked = confirmation { return try answerConfirmation(asked, with: input, facts: facts) }
-        if editor != nil { return handleEditor(input, facts: facts) }
-        switch input {
-        case .character("q"):
+        if let asked = confirmation { return try answerConfirmation(asked, with: KeyTable.action(for: input, in: context), facts: facts) }
+        guard let action = KeyTable.action(for: input, in: context) else {
+            if case .character(let key) = input, key.isLetter || key.isPunctuation || key.isSymbol || key.isNumber {
+                message = "\(key) is not a key \(context == .maskEditor ? "of the mask editor" : "of the \(current.rawValue) screen") (? lists them)."
+            }
+            return []
+        }
+        if editor != nil { return handleEditor(action, facts: facts) }
+        switch action {
+        case .quit:
             return askBeforeQuitting(facts: facts)
-        case .character("?"):
+        case .help:
             showHelp = true
             return []
-        case .tab, .backTab:
+        case .nextScreen, .previousScreen:
             let screens = role.screens
+            guard screens.count > 1 else {
+                message = "Your role (\(role.rawValue)) has this screen only."
+                return []
+            }
             let index = screens.firstIndex(of: current) ?? 0
-            current = screens[(index + (input == .tab ? 1 : screens.count - 1)) % screens.count]
+            current = screens[(index + (action == .nextScreen ? 1 : screens.count - 1)) % screens.count]
             message = ""
             refutationBrowser = nil
             if current == .inspector, shown?.review != nil || shown == nil { return [.openNextQuery] }
@@ -210,14 +236,38 @@ struct ScreenState {
                 selectedRound = active
             }
             return []
-        case .character("o"):
+        case .toggleOverlay, .toggleOutline, .zoomIn, .zoomOut, .pan:
+            pictureKey(action, facts: facts)
+            return []
+        case .predictionRight, .predictionWrong, .explanationRight, .explanationWrong, .submit, .skip:
+            return answerKey(action)
+        case .nextReview, .previousReview, .toggleRefutations, .nextRefutation, .previousRefutation, .toggleLog, .nextLogUser:
+            return try supervisorKey(action, facts: facts)
+        default:
+            return try operatorKey(action, facts: facts)
+        }
+    }
+
+    /// The picture's keys: overlay, outline, zoom and pan.
+    private mutating func pictureKey(_ action: KeyAction, facts: some ScreenFacts) {
+        guard let shown else {
+            message = current == .supervisor ? "No review is open: nothing to show." : "No part is shown."
+            return
+        }
+        switch action {
+        case .toggleOverlay:
             showOverlay.toggle()
             message = showOverlay ? "Heatmap overlay on (o hides it)." : "Heatmap overlay off: the part alone on both sides (o shows it again)."
-            return []
-        case .character("z") where current != .operator && shown != nil:
+        case .toggleOutline:
+            showOutline.toggle()
+            let hasRegion = facts.heatmapTopRegion(of: shown.view.path, width: 8, height: 8) != nil
+            message = !showOutline ? "Outline off."
+                : hasRegion ? "Outline of the heatmap's top 10 % on."
+                : "Outline on — none is drawn until the map is finished and not flat (a flat map has no top region)."
+        case .zoomIn:
             // The first zoom goes to where the map peaks: what the inspector checks first.
-            if let view = viewport, !view.isZoomed, let path = shown?.view.path {
-                if let peak = facts.heatmapPeak(of: path) {
+            if let view = viewport, !view.isZoomed {
+                if let peak = facts.heatmapPeak(of: shown.view.path) {
                     zoom(in: true, about: (Int(peak.x * Double(view.photoWidth)), Int(peak.y * Double(view.photoHeight))), centring: true,
                          saying: " on the map's peak")
                 } else {
@@ -226,84 +276,65 @@ struct ScreenState {
             } else {
                 zoom(in: true)
             }
-            return []
-        case .character("Z") where current != .operator && shown != nil:
+        case .zoomOut:
             zoom(in: false)
-            return []
-        case _ where current == .inspector && shown != nil && Self.panDirection(input) != nil:
-            // (A `where` after a list of patterns guards the last one only: hence one case.)
+        case .pan(let dx, let dy):
             guard var view = viewport, view.isZoomed else {
                 message = "The whole photo is shown: z zooms in (or the mouse wheel), then arrows pan."
-                return []
+                return
             }
-            let (dx, dy) = Self.panDirection(input)!
             let before = view.visible
             view.pan(dx: dx, dy: dy)
             viewport = view
             message = view.visible == before ? "At the photo's edge: \(view.words)." : "Zoom \(view.zoom)×: \(view.words)."
-            return []
-        case .character("t") where current != .operator:
-            showOutline.toggle()
-            message = showOutline ? "Outline of the heatmap's top 10 % on (a flat map has none)." : "Outline off."
-            return []
-        default:
-            switch current {
-            case .inspector: return handleAnswerKeys(input)
-            case .supervisor: return try handleSupervisorKeys(input, facts: facts)
-            case .operator: return try handleOperatorKeys(input, facts: facts)
-            }
+        default: break
         }
     }
 
-    private mutating func handleEditor(_ input: CursesScreen.Input, facts: some ScreenFacts) -> [ScreenEffect] {
+    private mutating func handleEditor(_ action: KeyAction, facts: some ScreenFacts) -> [ScreenEffect] {
         guard var editing = editor else { return [] }
-        switch input {
-        case .up, .character("k"): editing.apply(.move(dx: 0, dy: -1))
-        case .down, .character("j"): editing.apply(.move(dx: 0, dy: 1))
-        case .left, .character("h"): editing.apply(.move(dx: -1, dy: 0))
-        case .right, .character("l"): editing.apply(.move(dx: 1, dy: 0))
-        // Capitals jump eight steps: across the image in eight presses.
-        case .character("K"): editing.apply(.move(dx: 0, dy: -8))
-        case .character("J"): editing.apply(.move(dx: 0, dy: 8))
-        case .character("H"): editing.apply(.move(dx: -8, dy: 0))
-        case .character("L"): editing.apply(.move(dx: 8, dy: 0))
-        case .character(" "):
+        switch action {
+        case .moveBrush(let dx, let dy): editing.apply(.move(dx: dx, dy: dy))
+        case .togglePen:
             editing.apply(.togglePen)
             message = editing.penDown ? "Pen down: moving \(editing.erasing ? "erases" : "paints"). Space lifts it." : "Pen up: moving does not paint."
-        case .character("+"), .character("="):
-            editing.apply(.biggerBrush)
+        case .biggerBrush, .smallerBrush:
+            editing.apply(action == .biggerBrush ? .biggerBrush : .smallerBrush)
             brushAtWholeView = nil
-        case .character("-"):
-            editing.apply(.smallerBrush)
-            brushAtWholeView = nil
-        case .character("e"):
+            message = "Brush radius \(editing.brush) photo pixels."
+        case .toggleErase:
             editing.apply(.toggleErase)
             message = editing.erasing ? "Erasing: the pen and rectangles now remove paint (e: paint again)." : "Painting again."
-        case .character("r"):
+        case .rectangleCorner:
             editing.apply(.rectangleCorner)
             message = editing.rectangleStart != nil
                 ? "Corner set. Move to the opposite corner and press r again to fill the rectangle (e: erase it instead)."
                 : "Rectangle \(editing.erasing ? "erased" : "filled"); mask \(editing.mask.area) px."
-        case .character("u"): editing.apply(.undo)
-        case .character("U"), .character("\u{12}"): editing.apply(.redo)
-        case .character("c"):
+        case .undo, .redo:
+            let before = editing.mask
+            editing.apply(action == .undo ? .undo : .redo)
+            message = editing.mask == before ? "Nothing to \(action == .undo ? "undo" : "redo")." : "\(action == .undo ? "Undone" : "Redone"): mask \(editing.mask.area) px."
+        case .clearMask:
             editing.apply(.clear)
             message = "Mask cleared (u brings it back)."
-        case .character("t"):
+        case .startFromTopRegion:
             if let view = shown?.view, let top = facts.heatmapTopRegion(of: view.path, width: view.photo.width, height: view.photo.height) {
                 editing.apply(.replace(top))
                 message = "Started from the heatmap's top 10 % (\(editing.mask.area) px): erase what is not the defect, paint what is missing."
             } else {
                 message = "The heatmap is not finished yet (or is flat): there is no top 10 % to start from."
             }
-        case .character("z"), .character("Z"):
+        case .zoomIn, .zoomOut:
             // zoom() changes the brush of the editor it finds: hand it this one and take it back.
             editor = editing
-            zoom(in: input == .character("z"), about: (editing.x, editing.y))
+            zoom(in: action == .zoomIn, about: (editing.x, editing.y))
             editing = editor ?? editing
-        case .character("q"):
+        case .quit:
             message = "Painting: Enter keeps the mask, Esc drops it; then q quits."
-        case .enter:
+        case .help:
+            showHelp = true
+            return []
+        case .finishMask:
             answer.mask = editing.mask
             editor = nil
             if editing.mask.isEmpty {
@@ -315,7 +346,7 @@ struct ScreenState {
                 message = "Mask painted (\(editing.mask.area) pixels). Enter to submit."
             }
             return []
-        case .escape:
+        case .cancelMask:
             editor = nil
             answer.explanation = nil
             message = "Mask editing cancelled; the explanation is unanswered again."
@@ -335,17 +366,6 @@ struct ScreenState {
         guard var editing = editor else { return }
         editing.apply(pressed ? .press(x: x, y: y) : released ? .release(x: x, y: y) : .drag(x: x, y: y))
         editor = editing
-    }
-
-    /// Where an arrow or hjkl key pans a zoomed photo: a quarter of the view.
-    static func panDirection(_ input: CursesScreen.Input) -> (dx: Double, dy: Double)? {
-        switch input {
-        case .up, .character("k"): (0, -0.25)
-        case .down, .character("j"): (0, 0.25)
-        case .left, .character("h"): (-0.25, 0)
-        case .right, .character("l"): (0.25, 0)
-        default: nil
-        }
     }
 
     /// One zoom level in or out, and says what is shown: centred on `point` (the map's peak)
@@ -388,11 +408,11 @@ struct ScreenState {
         editor = editing
     }
 
-    private mutating func answerConfirmation(_ asked: Confirmation, with input: CursesScreen.Input,
+    private mutating func answerConfirmation(_ asked: Confirmation, with action: KeyAction?,
                                              facts: some ScreenFacts) throws -> [ScreenEffect] {
         confirmation = nil
-        guard input == .character("y") else {
-            if case .revert(let selection, _) = asked, input == .character("u") {
+        guard action == .confirm else {
+            if case .revert(let selection, _) = asked, action == .nextPerson {
                 // u narrows (or widens) the selection to the next person before confirming.
                 let users = try facts.usersWithAnswers()
                 askRevert(AnswerSelection(user: Self.next(after: selection.user, in: users), round: selection.round), facts: facts)
@@ -414,27 +434,29 @@ struct ScreenState {
         }
     }
 
-    private mutating func handleAnswerKeys(_ input: CursesScreen.Input) -> [ScreenEffect] {
-        guard let shown else { return [] }
+    private mutating func answerKey(_ action: KeyAction) -> [ScreenEffect] {
+        guard let shown else {
+            message = current == .supervisor ? "No review is open: nothing to answer." : "No part is shown: nothing to answer."
+            return []
+        }
         // A part drawn too small to judge takes no answer, as a terminal below the minimum does.
-        if let across = answerPicture, across < Layout.legibleMinimum,
-           [.character("y"), .character("n"), .character("g"), .character("b"), .character("s"), .enter].contains(input) {
+        if let across = answerPicture, across < Layout.legibleMinimum {
             message = "The part is drawn \(across) picture elements across here, under the \(Layout.legibleMinimum) it takes to judge it: "
                 + "enlarge the terminal (or make its font smaller). Nothing was answered."
             return []
         }
-        switch input {
-        case .character("y"):
+        switch action {
+        case .predictionRight:
             answer.prediction = .right
             message = "Prediction right. g: explanation right, b: wrong (paint the defect), Enter: submit."
-        case .character("n"):
+        case .predictionWrong:
             answer.prediction = .wrong
             message = "Prediction wrong: the label becomes \(shown.view.predictedLabel.other.displayName). g / b for the explanation, Enter: submit."
-        case .character("g"):
+        case .explanationRight:
             answer.explanation = .right
             answer.mask = nil
             message = "Explanation right. Enter: submit."
-        case .character("b"):
+        case .explanationWrong:
             answer.explanation = .wrong
             editor = MaskEditor(width: shown.view.photo.width, height: shown.view.photo.height, start: answer.mask)
             brushAtWholeView = nil
@@ -445,11 +467,11 @@ struct ScreenState {
             }
             fitEditorStep()
             message = "Paint the defect: arrows/hjkl move, space pen, +/- brush, r rectangle, e erase, u undo, t top 10 %, Enter done."
-        case .character("s"):
+        case .skip:
             let event = FeedbackEvent(itemPath: shown.view.path, user: user, role: current, predictedLabel: shown.view.predictedLabel,
                                       predictedConfidence: Double(shown.view.confidence), prediction: .skip, explanation: .skip)
             return [.store(Submission(event: event, mask: nil, review: shown.review))]
-        case .enter:
+        case .submit:
             return submit()
         default: break
         }
@@ -520,14 +542,14 @@ struct ScreenState {
         return [.store(Submission(event: event, mask: mask, review: shown.review))]
     }
 
-    private mutating func handleSupervisorKeys(_ input: CursesScreen.Input, facts: some ScreenFacts) throws -> [ScreenEffect] {
-        switch input {
-        case .left, .right:
+    private mutating func supervisorKey(_ action: KeyAction, facts: some ScreenFacts) throws -> [ScreenEffect] {
+        switch action {
+        case .previousReview, .nextReview:
             let count = try facts.reviewCount()
-            if count > 0 { reviewIndex = (reviewIndex + (input == .right ? 1 : count - 1)) % count }
+            if count > 0 { reviewIndex = (reviewIndex + (action == .nextReview ? 1 : count - 1)) % count }
             refutationBrowser = nil
             return [.openReview]
-        case .character("f"):
+        case .toggleRefutations:
             if refutationBrowser != nil {
                 refutationBrowser = nil
                 message = "Back to the query."
@@ -541,41 +563,50 @@ struct ScreenState {
                 message = "Open a review (←/→) to see the refutations of its query."
             }
             return []
-        case .down, .up:
-            if var browser = refutationBrowser {
-                browser.index = (browser.index + (input == .down ? 1 : browser.list.count - 1)) % browser.list.count
-                refutationBrowser = browser
+        case .nextRefutation, .previousRefutation:
+            guard var browser = refutationBrowser else {
+                message = "↑/↓ leaf through a query's refutations once f shows them."
+                return []
             }
+            browser.index = (browser.index + (action == .nextRefutation ? 1 : browser.list.count - 1)) % browser.list.count
+            refutationBrowser = browser
+            message = "Refutation \(browser.index + 1) of \(browser.list.count): \(browser.current.transform)."
             return []
-        case .character("L"):
+        case .toggleLog:
             showLog.toggle()
+            message = showLog ? "Feedback log shown (u: one person's answers; L hides it)." : "Feedback log hidden."
             return []
-        case .character("u") where showLog:
+        case .nextLogUser:
+            guard showLog else {
+                message = "u picks whose answers the log shows: L shows the log first."
+                return []
+            }
             logUser = Self.next(after: logUser, in: try facts.usersWithAnswers())
+            message = "Log: " + (logUser.map { "\($0)'s answers" } ?? "everyone's answers") + " (u: the next person)."
             return []
         default:
-            return handleAnswerKeys(input)
+            return []
         }
     }
 
-    private mutating func handleOperatorKeys(_ input: CursesScreen.Input, facts: some ScreenFacts) throws -> [ScreenEffect] {
+    private mutating func operatorKey(_ action: KeyAction, facts: some ScreenFacts) throws -> [ScreenEffect] {
         let rounds = try facts.rounds()
         let selected = rounds.indices.contains(selectedRound) ? rounds[selectedRound] : nil
-        switch input {
-        case .up:
+        switch action {
+        case .selectEarlierRound:
             roundChosen = true
             selectedRound = max(0, selectedRound - 1)
-        case .down:
+        case .selectLaterRound:
             roundChosen = true
             selectedRound = min(max(0, rounds.count - 1), selectedRound + 1)
-        case .character("r"): return startRetraining(fromScratch: false, facts: facts)
-        case .character("T"):
+        case .retrain: return startRetraining(fromScratch: false, facts: facts)
+        case .retrainFromScratch:
             if let busy = Self.busy(facts) { message = busy; return [] }
             confirmation = .retrainFromScratch
             message = "Train the next round from scratch — "
                 + (facts.pretraining?.isFinished == true ? "from the pretrained round 0" : "random weights")
                 + ", not the active round's; it takes longer and may start worse. y / n"
-        case .character("B"):
+        case .pretrain:
             if let busy = Self.busy(facts) { message = busy; return [] }
             let images = (try? facts.pretrainingImageCount()) ?? 0
             if let saved = facts.pretraining, !saved.isFinished, saved.epochsDone > 0 {
@@ -590,15 +621,15 @@ struct ScreenState {
                 message = "Pretrain round 0 on the \(images) unlabelled images outside the test split (minutes; the screens stay "
                     + "usable)? Rounds from scratch (T) then start from it. y / n"
             }
-        case .character("P"), .character("D"):
+        case .promote, .discard:
             guard let round = selected, round.status == .candidate else {
                 message = "Select a candidate round (↑/↓) first: only a round kept back by the promotion rule can be promoted or discarded."
                 return []
             }
-            if input == .character("D") { return [.discard(round.number)] }
+            if action == .discard { return [.discard(round.number)] }
             confirmation = .promote(round.number)
             message = "Make candidate round \(round.number) active although it did worse on the validation split? y / n"
-        case .character("v"):
+        case .revertRound:
             guard let round = selected else { message = "No round selected."; return [] }
             if [.candidate, .discarded, .failed].contains(round.status) {
                 message = "Round \(round.number) never went live, so no answer counts as trained into it: they wait for the next round. "
@@ -606,7 +637,7 @@ struct ScreenState {
                 return []
             }
             askRevert(AnswerSelection(round: round.number), facts: facts)
-        case .character("c"):
+        case .cancelJob:
             if facts.isPretraining {
                 message = "Stopping pretraining after this batch: the epochs done are kept; B resumes."
                 return [.cancelTraining]
@@ -616,8 +647,8 @@ struct ScreenState {
                 return [.cancelTraining]
             }
             message = "No round is training."
-        case .character("R"):
-            guard let round = selected else { return [] }
+        case .rollback:
+            guard let round = selected else { message = "No round to roll back to yet."; return [] }
             if round.status == .active { message = "Round \(round.number) is the one in use: nothing to roll back."; return [] }
             guard [.superseded, .rolledBack].contains(round.status) else {
                 message = "Round \(round.number) is \(round.status.displayName): only a round that was in use can be made active again"
@@ -628,7 +659,7 @@ struct ScreenState {
             confirmation = .rollback(to: round.number, waiting: waiting)
             message = "Roll back to round \(round.number)? Its model becomes active; later rounds are kept. Answers stay "
                 + "(\(waiting) wait for the next round). y / n"
-        case .character("x"): return [.export]
+        case .export: return [.export]
         default: break
         }
         return []
@@ -704,6 +735,73 @@ struct ScreenState {
             message = parts.joined(separator: " · ")
         }
         return [submission.review == nil ? .openNextQuery : .openReview]
+    }
+
+    /// How a background job ended, as the shell learns it from the worker.
+    enum JobOutcome {
+        /// A round was recorded: active when it replaced the round in use (`previous`), else a
+        /// candidate; `reason` is the promotion rule's verdict in words.
+        case roundTrained(Round, previous: Round?, reason: String)
+        /// Pretraining finished, or stopped as asked with its epochs kept.
+        case pretrained(PretrainingSummary)
+        /// A round stopped as asked: nothing recorded.
+        case cancelled(TrainingWorker.Job)
+        case failed(TrainingWorker.Job, String)
+    }
+
+    /// Says how the background job ended; a new round is selected, so P / D (or R) act on it
+    /// at once. `roundCount`: the rounds there are now.
+    mutating func jobEnded(_ outcome: JobOutcome, roundCount: Int) {
+        switch outcome {
+        case .roundTrained(let round, let previous, let reason):
+            selectedRound = max(0, roundCount - 1)
+            if round.status == .active {
+                message = "Round \(round.number) trained and active — \(reason)" + String(format: "; test MCC %.3f.", round.metrics?.test.mcc ?? .nan)
+            } else {
+                message = "Round \(round.number) kept as a candidate — \(reason); round \(previous?.number ?? 0) stays in use. P: use it anyway, D: discard."
+            }
+        case .pretrained(let summary):
+            message = summary.isFinished
+                ? String(format: "Round 0 pretrained: %d epochs on %d images in %@ (loss %.3f). T trains a round from it.",
+                         summary.epochs, summary.images, readableDuration(summary.seconds), summary.losses.last ?? .nan)
+                : "Pretraining stopped after epoch \(summary.epochsDone) of \(summary.epochs); the epochs done are kept (B resumes)."
+        case .cancelled(.round):
+            message = "Training stopped as asked; no round recorded, the answers stay pending."
+        case .cancelled(.pretraining):
+            message = "Pretraining stopped as asked; the epochs finished before are kept (B resumes)."
+        case .failed(.pretraining, let reason):
+            message = "Pretraining failed: \(reason). The epochs finished before are kept."
+        case .failed(.round, let reason):
+            message = "Training failed, no round recorded: \(reason)"
+        }
+    }
+
+    /// What a carried-out effect changed, for the message line.
+    enum Done {
+        case rolledBack(to: Int, waiting: Int)
+        case promoted(Int)
+        case discarded(Int)
+        case reverted(count: Int, AnswerSelection)
+        case exported(images: Int, masks: Int, folder: String)
+        /// Another process put round `number` in use.
+        case roundChangedOutside(Int)
+    }
+
+    mutating func carriedOut(_ done: Done) {
+        switch done {
+        case .rolledBack(let round, let waiting):
+            message = "Rolled back to round \(round); later rounds are kept, marked rolled back. All answers stay: \(waiting) wait for the next round."
+        case .promoted(let round):
+            message = "Round \(round) is active: its model now makes the predictions and heatmaps."
+        case .discarded(let round):
+            message = "Round \(round) discarded; the active round stays. Its answers wait for the next round."
+        case .reverted(let count, let selection):
+            message = "Reverted \(count) answer\(count == 1 ? "" : "s") (\(selection)); their items are asked again."
+        case .exported(let images, let masks, let folder):
+            message = "Exported \(images) labelled images and \(masks) masks to \(folder)."
+        case .roundChangedOutside(let number):
+            message = "Round \(number) is now in use (changed outside this screen)."
+        }
     }
 
     /// Another supervisor answered the review first.

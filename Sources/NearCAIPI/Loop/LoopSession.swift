@@ -390,6 +390,19 @@ public final class LoopSession {
         try refresh()
     }
 
+    /// Discards the candidate round `number`; the round in use, and so the pool, stay.
+    public func discard(round number: Int) throws {
+        try workspace.discard(round: number)
+    }
+
+    /// Reverts the answers `selection` picks and refreshes the pool: their items are asked
+    /// again. Returns the answers reverted.
+    public func revert(_ selection: AnswerSelection) throws -> [FeedbackRecord] {
+        let reverted = try workspace.revert(selection)
+        try refresh()
+        return reverted
+    }
+
     /// Re-reads the active model and the pool (after another process trained a round).
     public func refresh() throws { pool = try PoolModel(workspace: workspace) }
 

@@ -125,7 +125,7 @@ extension Workspace {
         let report = Trainer.train(model, on: trainingSet, validation: validationSet,
                                    options: OcclusionAugmentation.options(options, on: trainingSet, enabled: try occlusionTraining),
                                    progress: progress)
-        if report.cancelled { throw WorkspaceError(path, "training cancelled; no round recorded") }
+        if report.cancelled { throw WorkspaceError(path, "training cancelled; no round recorded", reason: .trainingCancelled) }
 
         // Each split through the new model once: its predictions (the metrics, the paired
         // comparison) and its P(NOK) (the operating point).

@@ -7,6 +7,8 @@ public struct WorkspaceError: Error, CustomStringConvertible, Equatable, Sendabl
         case noTrainedModel
         /// The initial training set asked for is not between 1 and `available` images.
         case initialTrainingOutOfRange(available: Int)
+        /// Training was cancelled as asked; nothing was recorded.
+        case trainingCancelled
         case other
     }
 

@@ -37,7 +37,7 @@ func userMessage(for error: Error) -> String {
         return "\(error.path): no trained model yet; run 'nearcaipi train \(error.path)'"
     case .initialTrainingOutOfRange(let available):
         return "\(error.path): option '--initial-train' must be between 1 and \(available)"
-    case .other:
+    case .other, .trainingCancelled:
         return "\(error)"
     }
 }
