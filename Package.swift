@@ -49,7 +49,7 @@ let package = Package(
         .testTarget(name: "FileAccessTests", dependencies: ["FileAccess"]),
         .testTarget(name: "SyntheticPartsTests",
                     dependencies: ["SyntheticParts", "FileAccess", "Imaging", "TestSupport"]),
-        .testTarget(name: "InspectorUITests", dependencies: ["InspectorUI", "NearCAIPI", "Imaging", "TestSupport"], exclude: ["Snapshots"]),
+        .testTarget(name: "InspectorUITests", dependencies: ["InspectorUI", "NearCAIPI", "Imaging", "SyntheticParts", "TestSupport"], exclude: ["Snapshots"]),
         .testTarget(name: "NearCAIPICommandTests", dependencies: ["TestSupport", "Imaging", "FileAccess", "NearCAIPI"], exclude: ["Snapshots"]),
     ]
 )

@@ -112,8 +112,11 @@ final class PseudoTerminal: @unchecked Sendable {
     private var count = 0
     private var redraws: [Int] = []
     private var reader: Thread?
+    /// Everything the program wrote, when asked to keep it (tests decode its pictures).
+    private var kept: [UInt8]?
 
-    init(columns: Int, rows: Int, cellSize: CellSize) throws {
+    init(columns: Int, rows: Int, cellSize: CellSize, keepingOutput: Bool = false) throws {
+        kept = keepingOutput ? [] : nil
         var size = winsize(ws_row: UInt16(rows), ws_col: UInt16(columns),
                            ws_xpixel: UInt16(columns * cellSize.width), ws_ypixel: UInt16(rows * cellSize.height))
         var pair: (Int32, Int32) = (-1, -1)
@@ -128,13 +131,24 @@ final class PseudoTerminal: @unchecked Sendable {
                 let got = read(leader, &buffer, buffer.count)
                 if got <= 0 { if got < 0, errno == EINTR { continue } else { return } }
                 guard let self else { return }
-                self.lock.lock(); self.count += got; self.lock.unlock()
+                self.lock.lock()
+                self.count += got
+                if self.kept != nil { self.kept! += buffer[0..<got] }
+                self.lock.unlock()
             }
         }
         reader?.start()
     }
 
     var bytesRead: Int { lock.lock(); defer { lock.unlock() }; return count }
+
+    /// What the program wrote so far (empty unless kept), once the reader has caught up.
+    var output: [UInt8] {
+        var last = -1
+        while bytesRead != last { last = bytesRead; usleep(5_000) }
+        lock.lock(); defer { lock.unlock() }
+        return kept ?? []
+    }
 
     /// Records the bytes of one redraw; waits briefly for the reader to catch up with what
     /// was written.

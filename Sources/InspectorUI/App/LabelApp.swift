@@ -201,6 +201,7 @@ public final class LabelApp {
     func finish() {
         if let screen {
             writeRaw("\u{1B}[?1002l\u{1B}[?1006l")
+            if graphics == .kitty { writeRaw(KittyEncoder.deleteAll) }
             screen.end()
         }
         heatmaps?.stop()
@@ -516,8 +517,11 @@ public final class LabelApp {
         screen.refresh()
         let previous = Set(sentImages.map(\.identity))
         let due = rawImages.filter { resendImages || !previous.contains($0.identity) }
-        if !due.isEmpty {
+        if !due.isEmpty || (resendImages && graphics == .kitty) {
             var bytes = Array("\u{1B}7".utf8)
+            // A kitty picture stays until deleted (sixel pixels are overwritten by the clear):
+            // a full repaint starts from none.
+            if resendImages && graphics == .kitty { bytes += KittyEncoder.deleteAll }
             for image in due {
                 bytes += Array("\u{1B}[\(image.row + 1);\(image.column + 1)H".utf8)
                 bytes += image.bytes

@@ -67,15 +67,24 @@ extension GraphicsMode {
 public enum GraphicsMode: String, Sendable, CaseIterable {
     /// True pixels (DEC sixel), written to the tty after curses has drawn the text.
     case sixel
+    /// True pixels in 24-bit colour (the kitty graphics protocol), written as sixel is.
+    case kitty
     /// `▀` cells: foreground the upper pixel, background the lower.
     case halfblock
     /// A grey ramp of characters, for dumb terminals and NO_COLOR.
     case ascii
 
-    /// user override > the terminal's answer to primary device attributes (`ESC [ c`; sixel
-    /// when its attribute list holds 4) > TERM and colour hints.
-    public static func choose(override: GraphicsMode?, deviceAttributes: String?, environment: [String: String]) -> GraphicsMode {
+    /// Whether pictures are sent as screen pixels (sixel, kitty) rather than drawn in cells.
+    public var drawsPixels: Bool { self == .sixel || self == .kitty }
+
+    /// user override > the kitty protocol when the terminal answered its question (24-bit
+    /// colour, no palette: preferred where a terminal speaks both) > the terminal's answer to
+    /// primary device attributes (`ESC [ c`; sixel when its attribute list holds 4) > TERM
+    /// and colour hints.
+    public static func choose(override: GraphicsMode?, deviceAttributes: String?, kittyGraphics: Bool = false,
+                              environment: [String: String]) -> GraphicsMode {
         if let override { return override }
+        if kittyGraphics { return .kitty }
         if let reply = deviceAttributes, hasSixel(reply) { return .sixel }
         let term = environment["TERM"] ?? ""
         if environment["NO_COLOR"] != nil || term.isEmpty || term == "dumb" || term == "vt100" || term == "linux-m" { return .ascii }
@@ -84,10 +93,14 @@ public enum GraphicsMode: String, Sendable, CaseIterable {
 
     /// Why sixel pictures would not arrive although asked for, or nil: inside tmux (it answers
     /// the terminal queries itself and drops sixel data unless built for it) or GNU screen.
-    public static func sixelBlocker(environment: [String: String]) -> String? {
+    public static func sixelBlocker(environment: [String: String]) -> String? { blocker(for: .sixel, environment: environment) }
+
+    /// Why pictures of `mode` (sixel or kitty) would not arrive although asked for, or nil.
+    public static func blocker(for mode: GraphicsMode, environment: [String: String]) -> String? {
+        guard mode.drawsPixels else { return nil }
         let term = environment["TERM"] ?? ""
-        if environment["TMUX"] != nil || term.hasPrefix("tmux") { return "tmux does not pass sixel pictures through" }
-        if environment["STY"] != nil || term.hasPrefix("screen") { return "GNU screen does not pass sixel pictures through" }
+        if environment["TMUX"] != nil || term.hasPrefix("tmux") { return "tmux does not pass \(mode.rawValue) pictures through" }
+        if environment["STY"] != nil || term.hasPrefix("screen") { return "GNU screen does not pass \(mode.rawValue) pictures through" }
         return nil
     }
 

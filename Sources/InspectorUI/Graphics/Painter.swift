@@ -224,8 +224,8 @@ final class Painter {
     static func pixelRoom(width: Int, height: Int, in box: Layout.Panel, graphics: GraphicsMode, cell: CellSize,
                           sixelLimit: CellSize? = nil) -> (width: Int, height: Int) {
         switch graphics {
-        case .sixel:
-            let room = sixelRoom(box, cell: cell, limit: sixelLimit)
+        case .sixel, .kitty:
+            let room = sixelRoom(box, cell: cell, limit: graphics == .sixel ? sixelLimit : nil)
             let fit = min(Double(room.width) / Double(width), Double(room.height) / Double(height))
             guard fit < 1 else { return (width, height) }
             return (max(1, Int(Double(width) * fit)), max(min(6, height), Int(Double(height) * fit) / 6 * 6))
@@ -249,9 +249,9 @@ final class Painter {
     func drawImage(_ image: Image, in box: Layout.Panel, marking: MaskMarking? = nil, content: Int? = nil) -> (columns: Int, rows: Int) {
         let fit = CellRenderer.fit(width: image.width, height: image.height, columns: box.columns, rows: box.rows)
         guard fit.columns > 0 else { return fit }
-        if graphics == .sixel {
+        if graphics.drawsPixels {
             let cell = cellSize
-            let room = Self.sixelRoom(box, cell: cell, limit: terminal.sixelLimit)
+            let room = Self.sixelRoom(box, cell: cell, limit: graphics == .sixel ? terminal.sixelLimit : nil)
             let fit = min(Double(room.width) / Double(image.width), Double(room.height) / Double(image.height))
             // Enlarged by a whole factor (every pixel a crisp block, quantised once at its own
             // size), reduced by area averaging; whole sixel bands (6 pixel rows) only, so the
@@ -273,6 +273,9 @@ final class Painter {
             var source: Image?
             var hasher = Hasher()
             hasher.combine(scale)
+            hasher.combine(graphics)
+            // A kitty picture carries the id of its place: the same pixels elsewhere differ.
+            if graphics == .kitty { hasher.combine(KittyEncoder.id(row: box.row, column: box.column)) }
             hasher.combine(size.width)
             hasher.combine(size.height)
             if let content {
@@ -287,9 +290,13 @@ final class Painter {
             if let cached = sixelCache[key] {
                 bytes = cached
             } else {
-                let registers = min(SixelEncoder.defaultRegisters, terminal.colorRegisters ?? SixelEncoder.defaultRegisters)
                 let picture = source ?? { let drawn = marking?.drawn(on: image) ?? image.rgb(); return resample?(drawn) ?? drawn }()
-                bytes = SixelEncoder.encode(picture, scale: scale, registers: registers)
+                if graphics == .kitty {
+                    bytes = KittyEncoder.encode(picture, scale: scale, id: KittyEncoder.id(row: box.row, column: box.column))
+                } else {
+                    let registers = min(SixelEncoder.defaultRegisters, terminal.colorRegisters ?? SixelEncoder.defaultRegisters)
+                    bytes = SixelEncoder.encode(picture, scale: scale, registers: registers)
+                }
                 if sixelCache.count > 16 { sixelCache.removeAll() }
                 sixelCache[key] = bytes
             }
@@ -300,7 +307,7 @@ final class Painter {
         }
         let picture = marking?.drawn(on: image) ?? image.rgb()
         switch graphics {
-        case .sixel:
+        case .sixel, .kitty:
             return fit  // drawn above
         case .halfblock:
             let grid = CellRenderer.halfBlock(picture, columns: fit.columns, rows: fit.rows)
@@ -342,8 +349,8 @@ final class Painter {
         // Sixel: one bar pixel per screen pixel, so the bar ends where the picture beside it
         // ends (a whole-factor enlargement of a short bar would stop short of it).
         let cell = cellSize
-        let height = graphics == .sixel ? max(6, box.rows * cell.height / 6 * 6) : max(2, box.rows * 2)
-        let width = graphics == .sixel ? max(1, cell.width - 2) : 1
+        let height = graphics.drawsPixels ? max(6, box.rows * cell.height / 6 * 6) : max(2, box.rows * 2)
+        let width = graphics.drawsPixels ? max(1, cell.width - 2) : 1
         let bar = flat ? Image(width: width, height: height, channels: 3, filledWith: 0.5) : heatmapColors.bar(width: width, height: height)
         // The bar image runs from high (top) to low.
         drawImage(bar, in: Layout.Panel(row: box.row, column: box.column, rows: box.rows, columns: 1))

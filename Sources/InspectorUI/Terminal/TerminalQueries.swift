@@ -18,23 +18,33 @@ public struct TerminalReport: Sendable, Equatable {
     /// draws nothing of a picture wider or taller (1 000 × 1 000 unless configured), so the
     /// screens never send one larger. Nil when not answered.
     public var sixelLimit: CellSize?
+    /// The terminal answered the kitty graphics protocol's question with OK.
+    public var kittyGraphics: Bool
 
-    public init(deviceAttributes: String? = nil, colorRegisters: Int? = nil, cellSize: CellSize? = nil, sixelLimit: CellSize? = nil) {
+    public init(deviceAttributes: String? = nil, colorRegisters: Int? = nil, cellSize: CellSize? = nil, sixelLimit: CellSize? = nil,
+                kittyGraphics: Bool = false) {
         self.deviceAttributes = deviceAttributes
         self.colorRegisters = colorRegisters
         self.cellSize = cellSize
         self.sixelLimit = sixelLimit
+        self.kittyGraphics = kittyGraphics
     }
 
-    /// The four questions, sent at once; every terminal answers DA1, and it is asked last,
-    /// so its reply ends the wait (replies come in order).
-    static let questions = "\u{1B}[?1;1;0S" + "\u{1B}[?2;4;0S" + "\u{1B}[16t" + "\u{1B}[c"
+    /// The five questions, sent at once; every terminal answers DA1, and it is asked last,
+    /// so its reply ends the wait (replies come in order; a terminal without the kitty
+    /// protocol ignores its question).
+    static let questions = KittyEncoder.question + "\u{1B}[?1;1;0S" + "\u{1B}[?2;4;0S" + "\u{1B}[16t" + "\u{1B}[c"
 
     /// Reads the answers out of whatever the terminal sent back (possibly none, some or all
     /// of the three, in any interleaving with nothing else).
     public static func parse(_ reply: String) -> TerminalReport {
         var report = TerminalReport()
         for sequence in reply.split(separator: "\u{1B}").map(String.init) {
+            // The kitty protocol's answer: APC `_G i=31 ; OK`, then ST.
+            if sequence.hasPrefix("_G"), sequence.contains("i=31"), sequence.hasSuffix(";OK") {
+                report.kittyGraphics = true
+                continue
+            }
             guard sequence.hasPrefix("["), let final = sequence.last else { continue }
             let body = sequence.dropFirst().dropLast()
             switch final {

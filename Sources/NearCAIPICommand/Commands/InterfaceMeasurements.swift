@@ -90,7 +90,7 @@ enum InterfaceMeasurements {
         }
         defer { try? BinaryFile.removeTree(copy) }
         var all: [InterfaceBenchmark.Timings] = []
-        for (mode, truecolor) in [(GraphicsMode.sixel, false), (.halfblock, false), (.halfblock, true), (.ascii, false)] {
+        for (mode, truecolor) in [(GraphicsMode.kitty, false), (.sixel, false), (.halfblock, false), (.halfblock, true), (.ascii, false)] {
             let workspace = try Workspace(opening: copy)
             all.append(try InterfaceBenchmark.measure(workspace: workspace, graphics: mode, truecolor: truecolor))
         }

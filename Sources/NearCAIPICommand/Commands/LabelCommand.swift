@@ -23,7 +23,7 @@ enum LabelCommand: Command {
                                    default: .inspector)
     static let graphics = Option<GraphicsChoice>(
         name: "--graphics", placeholder: "MODE", help: "how images are drawn", format: .choice, default: .auto,
-        note: "auto: sixel when the terminal's device attributes list it, ascii for TERM=dumb or NO_COLOR, half-block otherwise")
+        note: "auto: kitty when the terminal answers the kitty graphics protocol's question, else sixel when its device attributes list it, ascii for TERM=dumb or NO_COLOR, half-block otherwise")
     static let fill = Option<MaskFill?>(
         name: "--fill", placeholder: "NAME", help: "what hides a region in the heatmaps, stored for the workspace",
         format: .choice, defaultDescription: MaskFill.standard.rawValue,
@@ -34,7 +34,7 @@ enum LabelCommand: Command {
         note: "anomaly: round 0's anomaly score first ('nearcaipi pretrain'); anomaly-uncertainty: with the model's doubt")
     static let parameters: [any Parameter] = [Positional.workspace, user, role, graphics, fill, query]
 
-    enum GraphicsChoice: String, CaseIterable { case auto, sixel, halfblock, ascii }
+    enum GraphicsChoice: String, CaseIterable { case auto, kitty, sixel, halfblock, ascii }
 
     static func run(_ arguments: Arguments) throws {
         let path = try arguments.positionals([Positional.workspace])[0]
@@ -65,12 +65,13 @@ enum LabelCommand: Command {
         let override = choice == .auto ? nil : GraphicsMode(rawValue: choice.rawValue)
         // Asked before curses starts (its own input handling would swallow the replies).
         let report = TerminalReport.query()
-        var mode = GraphicsMode.choose(override: override, deviceAttributes: report.deviceAttributes, environment: environment)
+        var mode = GraphicsMode.choose(override: override, deviceAttributes: report.deviceAttributes, kittyGraphics: report.kittyGraphics,
+                                       environment: environment)
         var notice: String? = nil
-        if mode == .sixel, let blocker = GraphicsMode.sixelBlocker(environment: environment) {
+        if let blocker = GraphicsMode.blocker(for: mode, environment: environment) {
             // Blank panels without a word are worse than coarser pictures: say it, draw half-block.
+            notice = "\(blocker): pictures are drawn in half-block. Run outside it for \(mode.rawValue) pictures."
             mode = .halfblock
-            notice = "\(blocker): pictures are drawn in half-block. Run outside it for sixel."
         }
         let truecolor = ["truecolor", "24bit"].contains(environment["COLORTERM"] ?? "")
         let status: Int32
