@@ -28,6 +28,8 @@ import Testing
         func refutations(of path: String) throws -> [(path: String, transform: String)] { refutationList }
         func heatmapTopRegion(of path: String, width: Int, height: Int) -> BinaryMask? { top }
         func heatmapPeak(of path: String) -> (x: Double, y: Double)? { peak }
+        var status = HeatmapStatus.finished
+        func heatmapStatus(of path: String) -> HeatmapStatus { status }
     }
 
     /// An item the model predicts `label` with 0.8.
@@ -123,7 +125,7 @@ import Testing
         }
         // Never pretrained: asked, naming how many images it learns from.
         #expect(try Self.press(&state, .character("B")).isEmpty && state.confirmation == .pretrain(restart: false))
-        #expect(state.message.contains("160 unlabelled images"))
+        #expect(state.message.contains("160 images outside the test split, without reading their labels"))
         #expect(pretrains(try Self.press(&state, .character("y")), restart: false))
         // Stopped half-way: B resumes where it stopped, and says at which epoch.
         let half = PretrainingSummary(images: 160, epochsDone: 12, epochs: 60, losses: [], seconds: 50, resumedAfter: 0)
@@ -182,8 +184,10 @@ import Testing
         #expect(state.message.contains("Pen down"))
         try Self.press(&state, .character(" "), .character("r"))
         #expect(state.message.contains("Corner set"))
-        try Self.press(&state, .character("t"))
-        #expect(state.message.contains("not finished yet"))
+        try Self.press(&state, .character("t"), facts: Facts(status: .computing(masksDone: 300)))
+        #expect(state.message == "No top 10 % to start from: the heatmap is still computing (300 masks so far).")
+        try Self.press(&state, .character("t"), facts: Facts(status: .flat))
+        #expect(state.message == "No top 10 % to start from: the heatmap is flat: no region decides the prediction.")
         var top = BinaryMask(width: 64, height: 64)
         top[3, 4] = true
         try Self.press(&state, .character("t"), facts: Facts(top: top))
@@ -273,5 +277,117 @@ import Testing
         let cut = TextLines.wrapped(message, columns: 60, lines: 2)
         #expect(cut.count == 2 && cut[1].hasSuffix("…") && cut.allSatisfy { $0.count <= 60 })
         #expect(TextLines.wrapped("short", columns: 60, lines: 2) == ["short"])
+    }
+
+    // MARK: Nothing begun is lost (a new user's pass at 80×24 and 160×48)
+
+    /// Paints a small defect: b, pen down, two steps right, pen up, Enter.
+    static func paint(_ state: inout ScreenState, facts: Facts = Facts()) throws {
+        try press(&state, .character("b"), .character(" "), .character("l"), .character("l"), .character(" "), .enter, facts: facts)
+    }
+
+    /// g after painting dropped the mask for good; it is set aside and b brings it back.
+    @Test func gSetsAPaintedMaskAsideAndBBringsItBack() throws {
+        var state = Self.showing()
+        try Self.press(&state, .character("y"))
+        try Self.paint(&state)
+        let painted = try #require(state.answer.mask)
+        try Self.press(&state, .character("g"))
+        #expect(state.answer.mask == nil && state.message.contains("set aside (b brings it back)"))
+        try Self.press(&state, .character("b"))
+        #expect(state.editor?.mask == painted)
+    }
+
+    /// s threw away a begun answer and its mask without asking; it asks, as q does.
+    @Test func skippingABegunAnswerAsksFirst() throws {
+        var state = Self.showing()
+        try Self.press(&state, .character("y"))
+        try Self.paint(&state)
+        #expect(try Self.press(&state, .character("s")).isEmpty && state.confirmation == .skipDroppingAnswer)
+        #expect(state.message.contains("drop the answer begun on it and its painted mask"))
+        #expect(try Self.press(&state, .character("n")).isEmpty && state.answer.mask != nil && state.message == "Not skipped: your answer stays.")
+        try Self.press(&state, .character("s"))
+        let skip = try #require(Self.stored(try Self.press(&state, .character("y"))))
+        #expect(skip.isSkip)
+        // Nothing begun: s skips at once.
+        var fresh = Self.showing()
+        #expect(Self.stored(try Self.press(&fresh, .character("s")))?.isSkip == true)
+    }
+
+    /// Tab to another screen and back dropped the answer; it waits, and the query is not
+    /// released meanwhile.
+    @Test func anAnswerBegunBeforeTabWaitsForTheReturn() throws {
+        var state = Self.showing(role: .operator)
+        try Self.press(&state, .character("n"))
+        try Self.paint(&state)
+        let answer = state.answer
+        let away = try Self.press(&state, .tab)
+        #expect(state.current == .supervisor && away.count == 1 && { if case .openReview = away[0] { true } else { false } }())
+        #expect(state.parked[.inspector] != nil)
+        state.showReview(nil, index: 0)
+        let back = try Self.press(&state, .tab, .tab)
+        #expect(state.current == .inspector && back.contains { if case .resumeQuery = $0 { true } else { false } })
+        #expect(state.answer == answer && state.shown?.view.path == Self.view().path)
+        #expect(state.message.hasPrefix("Back to your answer on weld_0012.png"))
+        // While parked, quitting asks too.
+        var leaving = Self.showing(role: .operator)
+        try Self.press(&leaving, .character("y"), .tab)
+        leaving.showReview(nil, index: 0)
+        #expect(try Self.press(&leaving, .character("q")).isEmpty && leaving.confirmation == .quitWithUnsubmittedAnswer)
+    }
+
+    /// Esc in an editor opened on a painted mask left "explanation ?" with the mask, and that
+    /// was stored; it now goes back to the answer as it was before b.
+    @Test func escapeInTheEditorGoesBackToTheAnswerBeforeIt() throws {
+        var state = Self.showing()
+        try Self.press(&state, .character("y"))
+        try Self.paint(&state)
+        let before = state.answer
+        try Self.press(&state, .character("b"), .character("c"), .escape)
+        #expect(state.answer == before && state.message.contains("the mask painted before stays"))
+        let submission = try #require(Self.stored(try Self.press(&state, .enter)))
+        #expect(submission.event.explanation == .wrong && submission.mask != nil)
+        // A first opening cancelled: no explanation, no mask.
+        var first = Self.showing()
+        try Self.press(&first, .character("y"), .character("b"), .character(" "), .character("l"), .escape)
+        #expect(first.answer.explanation == nil && first.answer.mask == nil)
+    }
+
+    /// "n if it is NOK" was said when the model predicted NOK, where n makes the part OK.
+    @Test func theKeyThatMakesThePartNOKIsNamedRight() throws {
+        var state = Self.showing(Self.view(predicted: .nok))
+        try Self.press(&state, .character("n"))
+        try Self.paint(&state)
+        #expect(state.message.contains("y if it is NOK"), "\(state.message)")
+        var other = Self.showing(Self.view(predicted: .ok))
+        try Self.press(&other, .character("y"))
+        try Self.paint(&other)
+        #expect(other.message.contains("n if it is NOK"), "\(other.message)")
+    }
+
+    /// "Enter: submit" was said after g with no verdict on the prediction, and Enter then refused.
+    @Test func theMessageAsksForWhatIsMissing() throws {
+        var state = Self.showing()
+        try Self.press(&state, .character("g"))
+        #expect(state.message.contains("Now y / n") && !state.message.contains("Enter: submit"))
+        try Self.press(&state, .character("g"), facts: Facts(status: .computing(masksDone: 384)))
+        #expect(state.message.contains("still computing, 384 masks"))
+    }
+
+    /// Below the legible size a part takes no verdict, but may be skipped; a question asked
+    /// before the terminal shrank is answered there; the feedback log takes no verdict.
+    @Test func smallPicturesStillSkipAndQuestionsStillAnswer() throws {
+        var state = Self.showing()
+        state.answerPicture = 12
+        try Self.press(&state, .character("y"))
+        #expect(state.answer.prediction == nil && state.message.contains("s skips it"))
+        #expect(Self.stored(try Self.press(&state, .character("s")))?.isSkip == true)
+        var asking = Self.showing()
+        try Self.press(&asking, .character("y"), .character("q"))
+        #expect(Self.quits(try Self.press(&asking, .character("y"), isTooSmall: true)))
+        var supervisor = Self.showing(role: .supervisor)
+        supervisor.current = .supervisor
+        try Self.press(&supervisor, .character("L"), .character("y"))
+        #expect(supervisor.answer.prediction == nil && supervisor.message.contains("L closes it"))
     }
 }

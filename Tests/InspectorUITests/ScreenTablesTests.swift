@@ -185,7 +185,7 @@ import Testing
     /// key line names acts: dispatch, help and key line come from one table (Ctrl-R and
     /// Shift-Tab acted once and were listed nowhere).
     @Test func everyKeyThatActsIsInTheHelpAndTheKeyLineOnlyNamesKeysThatAct() {
-        let contexts: [KeyContext] = [.inspector, .supervisor, .refutations, .operator, .maskEditor]
+        let contexts: [KeyContext] = [.inspector, .supervisor, .refutations, .log, .operator, .maskEditor]
         for context in contexts {
             let help = HelpScreen.lines(for: context, columns: 400, rows: 1000).joined(separator: "\n")
             for binding in KeyTable.bindings(in: context) {

@@ -223,6 +223,9 @@ public final class LabelApp {
                 try store(submission)
             case .openNextQuery:
                 try openNextQuery()
+            case .resumeQuery:
+                upcomingDue = state.shown?.query
+                requestHeatmaps()
             case .openReview:
                 try openReview()
             case .startRetraining(let fromScratch):
@@ -345,8 +348,9 @@ public final class LabelApp {
     }
 
     func openReview() throws {
-        // A query left for the reviews goes back to the pool for others.
-        if let query = state.shown?.query { try? session.release(query) }
+        // A query left for the reviews goes back to the pool for others — unless an answer
+        // begun on it waits for the inspector's return.
+        if let query = state.shown?.query, state.parked[.inspector]?.shown.query?.path != query.path { try? session.release(query) }
         let reviews = try session.reviewQueue()
         guard !reviews.isEmpty else {
             state.showReview(nil, index: 0)
@@ -467,7 +471,13 @@ public final class LabelApp {
         let layout = Layout(rows: rows, columns: columns)
         if layout.isTooSmall {
             let text = "Enlarge the terminal to at least \(Layout.minimumColumns)×\(Layout.minimumRows) (now \(columns)×\(rows))."
-            painter.put(text, row: rows / 2, column: max(0, (columns - text.count) / 2), bold: true)
+            var lines = TextLines.wrapped(text, columns: max(1, columns - 1), lines: 3)
+            // A question asked (q, Ctrl-C) is shown too: it is answered here.
+            if state.confirmation != nil { lines += [""] + TextLines.wrapped(state.message, columns: max(1, columns - 1), lines: 6) }
+            let top = max(0, (rows - lines.count) / 2)
+            for (offset, line) in lines.enumerated() where top + offset < rows {
+                painter.put(line, row: top + offset, column: max(0, (columns - line.count) / 2), bold: offset < 3)
+            }
             screen.refresh()
             return
         }
@@ -554,6 +564,11 @@ struct LiveFacts: ScreenFacts {
         guard let peak = map.pixels.indices.max(by: { map.pixels[$0] < map.pixels[$1] }) else { return nil }
         let (y, x) = ((peak % map.planeSize) / map.width, peak % map.width)
         return ((Double(x) + 0.5) / Double(map.width), (Double(y) + 0.5) / Double(map.height))
+    }
+    func heatmapStatus(of path: String) -> HeatmapStatus {
+        guard let result = app.heatmaps.result(for: path) else { return .waiting }
+        if !result.complete { return .computing(masksDone: result.masksDone) }
+        return result.display.isFlat ? .flat : .finished
     }
     func heatmapTopRegion(of path: String, width: Int, height: Int) -> BinaryMask? {
         app.heatmaps.result(for: path).flatMap { result in

@@ -22,17 +22,23 @@ enum KittyEncoder {
         var rgb = [UInt8](repeating: 0, count: width * height * 3)
         let picture = image.channels == 3 ? image : image.rgb()
         picture.pixels.withUnsafeBufferPointer { pixels in
-            let plane = picture.planeSize
-            for y in 0..<image.height {
-                for x in 0..<image.width {
-                    let source = y * image.width + x
-                    let r = byte(pixels[source]), g = byte(pixels[plane + source]), b = byte(pixels[2 * plane + source])
-                    for dy in 0..<scale {
-                        var target = ((y * scale + dy) * width + x * scale) * 3
+            rgb.withUnsafeMutableBufferPointer { out in
+                let plane = picture.planeSize
+                for y in 0..<image.height {
+                    // One row at its own width, then repeated for the block's other rows.
+                    let rowStart = y * scale * width * 3
+                    var target = rowStart
+                    for x in 0..<image.width {
+                        let source = y * image.width + x
+                        let r = byte(pixels[source]), g = byte(pixels[plane + source]), b = byte(pixels[2 * plane + source])
                         for _ in 0..<scale {
-                            rgb[target] = r; rgb[target + 1] = g; rgb[target + 2] = b
+                            out[target] = r; out[target + 1] = g; out[target + 2] = b
                             target += 3
                         }
+                    }
+                    for dy in 1..<scale {
+                        let copy = rowStart + dy * width * 3
+                        for i in 0..<(width * 3) { out[copy + i] = out[rowStart + i] }
                     }
                 }
             }
@@ -74,14 +80,23 @@ enum KittyEncoder {
 
     /// Standard base64 with padding.
     static func base64(_ data: [UInt8]) -> [UInt8] {
-        var out = [UInt8]()
-        out.reserveCapacity((data.count + 2) / 3 * 4)
-        var i = 0
-        while i + 3 <= data.count {
-            let n = UInt32(data[i]) << 16 | UInt32(data[i + 1]) << 8 | UInt32(data[i + 2])
-            out += [alphabet[Int(n >> 18)], alphabet[Int(n >> 12 & 63)], alphabet[Int(n >> 6 & 63)], alphabet[Int(n & 63)]]
-            i += 3
+        var out = [UInt8](repeating: 0, count: (data.count + 2) / 3 * 4)
+        let whole = data.count / 3
+        data.withUnsafeBufferPointer { input in
+            out.withUnsafeMutableBufferPointer { output in
+                alphabet.withUnsafeBufferPointer { symbols in
+                    for group in 0..<whole {
+                        let n = UInt32(input[3 * group]) << 16 | UInt32(input[3 * group + 1]) << 8 | UInt32(input[3 * group + 2])
+                        output[4 * group] = symbols[Int(n >> 18)]
+                        output[4 * group + 1] = symbols[Int(n >> 12 & 63)]
+                        output[4 * group + 2] = symbols[Int(n >> 6 & 63)]
+                        output[4 * group + 3] = symbols[Int(n & 63)]
+                    }
+                }
+            }
         }
+        out.removeLast(out.count - whole * 4)
+        let i = whole * 3
         let rest = data.count - i
         if rest > 0 {
             let n = UInt32(data[i]) << 16 | (rest == 2 ? UInt32(data[i + 1]) << 8 : 0)

@@ -121,8 +121,10 @@ final class Painter {
     }
 
     /// How many picture elements (sixel: screen pixels; text: half-cells) the part being
-    /// answered gets across its shorter side in this frame, whatever the photo's own size —
-    /// what `Layout.legibleMinimum` is checked against.
+    /// answered gets across in this frame — the geometric mean of its drawn width and height,
+    /// so a square part counts its side and a tall thin tile is not refused for its narrow
+    /// side alone — whatever the photo's own size: what `Layout.legibleMinimum` is checked
+    /// against.
     private(set) var answerPicture: Int?
 
     /// Notes the room the part being answered has in `box` for a photo region of this shape.
@@ -130,7 +132,7 @@ final class Painter {
         // A region scaled far up, so the room, not the photo's own pixels, decides.
         let room = Self.pixelRoom(width: width * 4096, height: height * 4096, in: box, graphics: graphics, cell: cellSize,
                                   sixelLimit: terminal.sixelLimit)
-        answerPicture = min(answerPicture ?? .max, min(room.width, room.height))
+        answerPicture = min(answerPicture ?? .max, Int(Double(room.width * room.height).squareRoot()))
     }
 
     var size: (rows: Int, columns: Int) { screen.size }

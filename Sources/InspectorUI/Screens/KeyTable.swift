@@ -68,6 +68,8 @@ enum KeyContext: Equatable {
     case inspector, supervisor, `operator`
     /// The supervisor leafing through a query's refutations (`f`).
     case refutations
+    /// The supervisor's feedback log (`L`) covers the review.
+    case log
     case maskEditor
     /// A yes / no question (`revert`: the revert question, which also takes u).
     case question(revert: Bool)
@@ -183,7 +185,7 @@ enum KeyTable {
     static func bindings(in context: KeyContext) -> [KeyBinding] {
         switch context {
         case .inspector: inspector + everywhere
-        case .supervisor, .refutations: supervisor + everywhere
+        case .supervisor, .refutations, .log: supervisor + everywhere
         case .operator: `operator` + everywhere
         case .maskEditor: maskEditor
         case .question(let revert): revert ? revertQuestion : question
@@ -202,21 +204,26 @@ enum KeyTable {
         if context == .refutations {
             return [browseRefutations, refutationKeys.with(keyLine: "back to the query"), reviews] + everywhere.filter { $0.keyLine != nil }
         }
+        if context == .log {
+            return supervisorOwn.filter { ["L", "u"].contains($0.keys) }.map { $0.with(keyLine: $0.keys == "L" ? "close the log" : "one person / everyone") }
+                + everywhere.filter { $0.keyLine != nil }
+        }
         // ↑/↓ name refutations only once they are shown.
         return bindings(in: context).filter { $0.keyLine != nil && !($0.keys == browseRefutations.keys && context == .supervisor) }
     }
 
-    /// The key line: every listed row, "keys words", most used first.
-    static func keyLine(in context: KeyContext) -> String {
-        " " + lineBindings(in: context).map { $0.keys + " " + ($0.keyLine ?? "") }.joined(separator: " · ")
+    /// The key line: every listed row, "keys words", most used first; rows named in
+    /// `omitting` left out (Tab for a role with one screen).
+    static func keyLine(in context: KeyContext, omitting: Set<String> = []) -> String {
+        " " + lineBindings(in: context).filter { !omitting.contains($0.keys) }.map { $0.keys + " " + ($0.keyLine ?? "") }.joined(separator: " · ")
     }
 
     /// The key line in a few words per key, for narrow terminals.
     /// Every short line fits 80 columns (a test says so): the supervisor's answer and picture
     /// keys go without words there — the inspector's line has taught them.
-    static func shortLine(in context: KeyContext) -> String {
+    static func shortLine(in context: KeyContext, omitting: Set<String> = []) -> String {
         let answerKeys = Set((answering + picture).map(\.keys))
-        let items = bindings(in: context).compactMap { binding in
+        let items = bindings(in: context).filter { !omitting.contains($0.keys) }.compactMap { binding in
             binding.short.map { $0.isEmpty || (context == .supervisor && answerKeys.contains(binding.keys)) ? binding.keys : binding.keys + " " + $0 }
         }
         return " " + items.joined(separator: " · ")

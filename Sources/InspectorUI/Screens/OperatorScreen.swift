@@ -175,7 +175,7 @@ enum HelpScreen {
         let own: [(String, [KeyBinding])] = switch context {
         case .inspector, .question: [inspector, editor, supervisor, operatorRows]
         case .maskEditor: [editor, inspector, supervisor, operatorRows]
-        case .supervisor, .refutations: [supervisor, inspector, editor, operatorRows]
+        case .supervisor, .refutations, .log: [supervisor, inspector, editor, operatorRows]
         case .operator: [operatorRows, inspector, editor, supervisor]
         }
         return [("Everywhere:", KeyTable.everywhere)] + own.map { (heading: $0.0, rows: $0.1) }

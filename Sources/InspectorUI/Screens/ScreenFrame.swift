@@ -51,9 +51,20 @@ struct ScreenFrame {
     static func shortHints(for state: ScreenState) -> String? {
         let context = state.keyContext
         if case .question = context { return nil }
-        return context == .refutations ? nil : KeyTable.shortLine(in: context)
+        if [.refutations, .log].contains(context) { return nil }
+        return KeyTable.shortLine(in: context, omitting: omitted(for: state))
     }
 
     /// The keys that act now, most used first (made from the key table, as dispatch is).
-    static func hints(for state: ScreenState) -> String { KeyTable.keyLine(in: state.keyContext) }
+    static func hints(for state: ScreenState) -> String {
+        let context = state.keyContext
+        // A part drawn too small to judge: the line says so rather than offer verdicts.
+        if let across = state.answerPicture, across < Layout.legibleMinimum, [.inspector, .supervisor].contains(context), state.shown != nil {
+            return " drawn too small to judge (\(across) across, \(Layout.legibleMinimum) needed): enlarge the terminal · s skip · z/Z zoom · ? help · q quit"
+        }
+        return KeyTable.keyLine(in: context, omitting: omitted(for: state))
+    }
+
+    /// Keys that do nothing for this person: Tab with a single screen.
+    static func omitted(for state: ScreenState) -> Set<String> { state.role.screens.count == 1 ? ["Tab"] : [] }
 }

@@ -31,6 +31,28 @@ protocol ScreenFacts {
     /// Where the finished, not flat heatmap of `path` peaks, as shares (0–1) of its width and
     /// height: where a first zoom looks.
     func heatmapPeak(of path: String) -> (x: Double, y: Double)?
+    /// How far the heatmap of `path` is.
+    func heatmapStatus(of path: String) -> HeatmapStatus
+}
+
+/// How far a part's heatmap is, as the screens speak of it.
+enum HeatmapStatus: Equatable {
+    /// Not started.
+    case waiting
+    case computing(masksDone: Int)
+    /// Finished, and no region decides the prediction: no top region, no peak.
+    case flat
+    case finished
+
+    /// Words for a message: why there is no top region or peak (nil when there is one).
+    var whyNoRegion: String? {
+        switch self {
+        case .waiting: "the heatmap has not started yet"
+        case .computing(let done): "the heatmap is still computing (\(done) masks so far)"
+        case .flat: "the heatmap is flat: no region decides the prediction"
+        case .finished: nil
+        }
+    }
 }
 
 /// Something a key asks the shell to do to the workspace or the workers. After doing it the
@@ -41,6 +63,9 @@ enum ScreenEffect {
     case store(Submission)
     /// Release the shown query and lease the next one.
     case openNextQuery
+    /// The inspector's unsubmitted query is shown again (its lease kept meanwhile): compute
+    /// its heatmap and read its followers.
+    case resumeQuery
     /// Open the review at `ScreenState.reviewIndex`.
     case openReview
     case startRetraining(fromScratch: Bool)
@@ -107,6 +132,8 @@ struct ScreenState {
         case promote(Int)
         /// Pretrain round 0 (from random weights if `restart`, else resuming).
         case pretrain(restart: Bool)
+        /// Skip the shown part, dropping the answer begun on it.
+        case skipDroppingAnswer
     }
 
     /// What this person did in this session, as they count it: skips are not answers.
@@ -163,6 +190,13 @@ struct ScreenState {
     var answerPicture: Int?
     /// The file the shown answer waits in after the store refused it (`notStored`).
     var keptAnswer: String?
+    /// An answer begun on a screen the person left with Tab, and the part it is about: shown
+    /// again, as it was, when they come back (the inspector's query keeps its lease).
+    var parked: [Role: (shown: Shown, answer: Answer)] = [:]
+    /// A mask set aside by g (explanation right): b brings it back.
+    var setAsideMask: BinaryMask?
+    /// The answer as it was when the mask editor opened: Esc goes back to it.
+    var answerBeforeEditor: Answer?
 
     init(user: String, role: Role) {
         self.user = user
@@ -173,6 +207,9 @@ struct ScreenState {
     var hasUnsubmittedAnswer: Bool {
         shown != nil && (answer.prediction != nil || answer.explanation != nil || answer.mask != nil || editor != nil)
     }
+
+    /// The key that makes the shown part NOK (y when the model said NOK, else n).
+    var keyForNOK: String { shown?.view.predictedLabel == .nok ? "y" : "n" }
 
     /// The label the answer given so far makes of the shown item (nil before y / n).
     var answeredLabel: ClassLabel? {
@@ -191,7 +228,7 @@ struct ScreenState {
         if editor != nil { return .maskEditor }
         switch current {
         case .inspector: return .inspector
-        case .supervisor: return refutationBrowser != nil ? .refutations : .supervisor
+        case .supervisor: return showLog ? .log : refutationBrowser != nil ? .refutations : .supervisor
         case .operator: return .operator
         }
     }
@@ -200,7 +237,8 @@ struct ScreenState {
     /// `isTooSmall`: the terminal is below the minimum size, so nothing is shown and only q
     /// acts (a key answered blind would store a verdict on an unseen image).
     mutating func handle(_ input: CursesScreen.Input, facts: some ScreenFacts, isTooSmall: Bool = false) throws -> [ScreenEffect] {
-        if isTooSmall, input != .character("q") { return [] }
+        // A question asked before the terminal shrank is answered too (it is shown there).
+        if isTooSmall, input != .character("q"), confirmation == nil { return [] }
         if showHelp { showHelp = false; return [] }
         let context = keyContext
         // A question asked while painting (Ctrl-C) is answered before the editor sees keys.
@@ -225,9 +263,18 @@ struct ScreenState {
                 return []
             }
             let index = screens.firstIndex(of: current) ?? 0
+            // An answer begun here waits for the person's return.
+            if hasUnsubmittedAnswer, current != .operator, let shown { parked[current] = (shown, answer) }
             current = screens[(index + (action == .nextScreen ? 1 : screens.count - 1)) % screens.count]
             message = ""
             refutationBrowser = nil
+            showLog = false
+            if current == .inspector, let back = parked.removeValue(forKey: .inspector) {
+                shown = back.shown
+                answer = back.answer
+                message = "Back to your answer on \(Self.shownName(back.shown.view.path)), not submitted yet (Enter stores it)."
+                return [.resumeQuery]
+            }
             if current == .inspector, shown?.review != nil || shown == nil { return [.openNextQuery] }
             if current == .supervisor { return [.openReview] }
             // The operator looks at the round in use first, not at the oldest row.
@@ -240,7 +287,7 @@ struct ScreenState {
             pictureKey(action, facts: facts)
             return []
         case .predictionRight, .predictionWrong, .explanationRight, .explanationWrong, .submit, .skip:
-            return answerKey(action)
+            return answerKey(action, facts: facts)
         case .nextReview, .previousReview, .toggleRefutations, .nextRefutation, .previousRefutation, .toggleLog, .nextLogUser:
             return try supervisorKey(action, facts: facts)
         default:
@@ -322,7 +369,8 @@ struct ScreenState {
                 editing.apply(.replace(top))
                 message = "Started from the heatmap's top 10 % (\(editing.mask.area) px): erase what is not the defect, paint what is missing."
             } else {
-                message = "The heatmap is not finished yet (or is flat): there is no top 10 % to start from."
+                let why = shown.flatMap { facts.heatmapStatus(of: $0.view.path).whyNoRegion } ?? "the heatmap has none"
+                message = "No top 10 % to start from: \(why)."
             }
         case .zoomIn, .zoomOut:
             // zoom() changes the brush of the editor it finds: hand it this one and take it back.
@@ -337,19 +385,23 @@ struct ScreenState {
         case .finishMask:
             answer.mask = editing.mask
             editor = nil
+            answerBeforeEditor = nil
             if editing.mask.isEmpty {
                 message = "Empty mask: nothing painted."
             } else if answeredLabel == .ok {
                 // Said at once, not only when Enter is pressed again.
-                message = "Your answer makes this part OK, yet a defect is painted: n if it is NOK, else b c Enter Enter clears it."
+                message = "Your answer makes this part OK, yet a defect is painted: \(keyForNOK) if it is NOK; if it is OK, b then c clears the mask."
             } else {
                 message = "Mask painted (\(editing.mask.area) pixels). Enter to submit."
             }
             return []
         case .cancelMask:
             editor = nil
-            answer.explanation = nil
-            message = "Mask editing cancelled; the explanation is unanswered again."
+            // Back to the answer as it was before b: a mask painted earlier stays, and a
+            // first opening leaves the explanation unanswered.
+            answer = answerBeforeEditor ?? Answer(prediction: answer.prediction)
+            answerBeforeEditor = nil
+            message = answer.mask != nil ? "Mask editing cancelled; the mask painted before stays." : "Mask editing cancelled; the explanation is unanswered again."
             return []
         default: break
         }
@@ -418,11 +470,19 @@ struct ScreenState {
                 askRevert(AnswerSelection(user: Self.next(after: selection.user, in: users), round: selection.round), facts: facts)
                 return []
             }
-            message = "Cancelled; nothing changed."
+            switch asked {
+            case .quitWhileTraining: message = "Not quitting: the run goes on."
+            case .quitWithUnsubmittedAnswer: message = "Not quitting: your answer stays."
+            case .skipDroppingAnswer: message = "Not skipped: your answer stays."
+            default: message = "Cancelled; nothing changed."
+            }
             return []
         }
         switch asked {
         case .rollback(let round, _): return [.rollback(to: round)]
+        case .skipDroppingAnswer:
+            guard let shown else { return [] }
+            return [.store(skip(of: shown))]
         case .quitWhileTraining, .quitWithUnsubmittedAnswer: return [.quit]
         case .retrainFromScratch: return startRetraining(fromScratch: true, facts: facts)
         case .promote(let round): return [.promote(round)]
@@ -434,31 +494,51 @@ struct ScreenState {
         }
     }
 
-    private mutating func answerKey(_ action: KeyAction) -> [ScreenEffect] {
+    private mutating func answerKey(_ action: KeyAction, facts: some ScreenFacts) -> [ScreenEffect] {
         guard let shown else {
             message = current == .supervisor ? "No review is open: nothing to answer." : "No part is shown: nothing to answer."
             return []
         }
-        // A part drawn too small to judge takes no answer, as a terminal below the minimum does.
-        if let across = answerPicture, across < Layout.legibleMinimum {
-            message = "The part is drawn \(across) picture elements across here, under the \(Layout.legibleMinimum) it takes to judge it: "
-                + "enlarge the terminal (or make its font smaller). Nothing was answered."
+        // The feedback log covers the review: a verdict would be given on a part not in view.
+        if showLog {
+            message = "The feedback log covers the review: L closes it, then answer."
             return []
         }
+        // A part drawn too small to judge takes no verdict, as a terminal below the minimum
+        // does; skipping judges nothing and stays possible.
+        if let across = answerPicture, across < Layout.legibleMinimum, action != .skip {
+            message = "The part is drawn \(across) picture elements across here, under the \(Layout.legibleMinimum) it takes to judge it: "
+                + "enlarge the terminal (or make its font smaller); s skips it. Nothing was answered."
+            return []
+        }
+        // A verdict on a map still changing is allowed, but said.
+        let mapNote: String = {
+            if case .computing(let done) = facts.heatmapStatus(of: shown.view.path) { return " (the heatmap is still computing, \(done) masks: it may change)" }
+            return ""
+        }()
         switch action {
-        case .predictionRight:
-            answer.prediction = .right
-            message = "Prediction right. g: explanation right, b: wrong (paint the defect), Enter: submit."
-        case .predictionWrong:
-            answer.prediction = .wrong
-            message = "Prediction wrong: the label becomes \(shown.view.predictedLabel.other.displayName). g / b for the explanation, Enter: submit."
+        case .predictionRight, .predictionWrong:
+            answer.prediction = action == .predictionRight ? .right : .wrong
+            let label = answeredLabel ?? shown.view.predictedLabel
+            var words = action == .predictionRight ? "Prediction right: \(label.displayName)." : "Prediction wrong: the label becomes \(label.displayName)."
+            if label == .ok, answer.mask != nil {
+                words += " A defect is painted on it, which an OK part has not: \(keyForNOK) if it is NOK; if it is OK, b then c clears the mask."
+            } else {
+                words += answer.explanation == nil ? " g / b for the explanation, Enter: submit." : " Enter: submit."
+            }
+            message = words
         case .explanationRight:
             answer.explanation = .right
+            if let mask = answer.mask { setAsideMask = mask }
             answer.mask = nil
-            message = "Explanation right. Enter: submit."
+            message = "Explanation right" + mapNote + "."
+                + (setAsideMask != nil ? " The painted mask is set aside (b brings it back)." : "")
+                + (answer.prediction == nil ? " Now y / n: is the prediction right?" : " Enter: submit.")
         case .explanationWrong:
+            answerBeforeEditor = answer
             answer.explanation = .wrong
-            editor = MaskEditor(width: shown.view.photo.width, height: shown.view.photo.height, start: answer.mask)
+            editor = MaskEditor(width: shown.view.photo.width, height: shown.view.photo.height, start: answer.mask ?? setAsideMask)
+            setAsideMask = nil
             brushAtWholeView = nil
             if let view = viewport, view.isZoomed {
                 // Painting starts where the inspector was looking.
@@ -466,16 +546,28 @@ struct ScreenState {
                 editor?.apply(.place(x: visible.x + visible.width / 2, y: visible.y + visible.height / 2))
             }
             fitEditorStep()
-            message = "Paint the defect: arrows/hjkl move, space pen, +/- brush, r rectangle, e erase, u undo, t top 10 %, Enter done."
+            message = answeredLabel == .ok
+                ? "Your answer so far makes this part OK: paint a defect only if it is NOK (then \(keyForNOK)). Enter done, Esc cancels."
+                : "Paint the defect\(mapNote): arrows/hjkl move, space pen, +/- brush, r rectangle, e erase, u undo, t top 10 %, Enter done."
         case .skip:
-            let event = FeedbackEvent(itemPath: shown.view.path, user: user, role: current, predictedLabel: shown.view.predictedLabel,
-                                      predictedConfidence: Double(shown.view.confidence), prediction: .skip, explanation: .skip)
-            return [.store(Submission(event: event, mask: nil, review: shown.review))]
+            if hasUnsubmittedAnswer {
+                confirmation = .skipDroppingAnswer
+                message = "Skip \(Self.shownName(shown.view.path)) and drop the answer begun on it\(answer.mask != nil ? " and its painted mask" : "")? y / n"
+                return []
+            }
+            return [.store(skip(of: shown))]
         case .submit:
             return submit()
         default: break
         }
         return []
+    }
+
+    /// A skip of the shown part, ready to store.
+    private func skip(of shown: Shown) -> Submission {
+        let event = FeedbackEvent(itemPath: shown.view.path, user: user, role: current, predictedLabel: shown.view.predictedLabel,
+                                  predictedConfidence: Double(shown.view.confidence), prediction: .skip, explanation: .skip)
+        return Submission(event: event, mask: nil, review: shown.review)
     }
 
     /// Quits, or first asks when quitting would stop a training run or drop a begun answer.
@@ -489,6 +581,11 @@ struct ScreenState {
         if facts.isTraining {
             confirmation = .quitWhileTraining
             message = prefix + "A round is training: quitting stops it and no round is recorded (every answer is saved). Quit? y / n"
+            return []
+        }
+        if !hasUnsubmittedAnswer, let waiting = parked.values.first {
+            confirmation = .quitWithUnsubmittedAnswer
+            message = prefix + "Your answer on \(Self.shownName(waiting.shown.view.path)) (left with Tab) is not submitted. Quit and drop it? y / n"
             return []
         }
         if hasUnsubmittedAnswer, let shown {
@@ -528,7 +625,8 @@ struct ScreenState {
         let event = FeedbackEvent(itemPath: shown.view.path, user: user, role: current, predictedLabel: shown.view.predictedLabel,
                                   predictedConfidence: Double(shown.view.confidence), prediction: prediction,
                                   explanation: answer.explanation)
-        var mask = answer.mask.flatMap { $0.isEmpty ? nil : $0 }
+        // A mask belongs to an explanation judged wrong; nothing else stores one.
+        var mask = answer.explanation == .wrong ? answer.mask.flatMap { $0.isEmpty ? nil : $0 } : nil
         // Stored at the file's own size (the photo on screen may be reduced), so an export's
         // mask lines up with its image.
         if let painted = mask, painted.width != shown.view.fileWidth || painted.height != shown.view.fileHeight {
@@ -536,7 +634,7 @@ struct ScreenState {
         }
         // A painted defect on a part the answer calls OK contradicts itself: ask, store nothing.
         if event.establishedLabel == .ok, mask != nil {
-            message = "Your answer makes this part OK, but a defect is painted on it: n if it is NOK, else b c Enter Enter clears it."
+            message = "Your answer makes this part OK, but a defect is painted on it: \(keyForNOK) if it is NOK; if it is OK, b then c clears the mask."
             return []
         }
         return [.store(Submission(event: event, mask: mask, review: shown.review))]
@@ -611,15 +709,15 @@ struct ScreenState {
             let images = (try? facts.pretrainingImageCount()) ?? 0
             if let saved = facts.pretraining, !saved.isFinished, saved.epochsDone > 0 {
                 confirmation = .pretrain(restart: false)
-                message = "Resume pretraining round 0 at epoch \(saved.epochsDone + 1) of \(saved.epochs) on \(images) unlabelled images "
+                message = "Resume pretraining round 0 at epoch \(saved.epochsDone + 1) of \(saved.epochs) on \(images) images, labels unread "
                     + "(both cores; the screens stay usable)? y / n"
             } else if facts.pretraining?.isFinished == true {
                 confirmation = .pretrain(restart: true)
                 message = "Round 0 is pretrained. Pretrain it again from random weights? Rounds already trained keep theirs. y / n"
             } else {
                 confirmation = .pretrain(restart: false)
-                message = "Pretrain round 0 on the \(images) unlabelled images outside the test split (minutes; the screens stay "
-                    + "usable)? Rounds from scratch (T) then start from it. y / n"
+                message = "Pretrain round 0 on the \(images) images outside the test split, without reading their labels (minutes; the "
+                    + "screens stay usable)? Rounds from scratch (T) then start from it. y / n"
             }
         case .promote, .discard:
             guard let round = selected, round.status == .candidate else {
@@ -702,6 +800,8 @@ struct ScreenState {
         answer = Answer()
         editor = nil
         keptAnswer = nil
+        setAsideMask = nil
+        answerBeforeEditor = nil
         shown = next
         if next == nil { message = "The pool has nothing left to ask. Tab to the other screens, q to quit." }
     }
@@ -711,11 +811,19 @@ struct ScreenState {
         answer = Answer()
         editor = nil
         keptAnswer = nil
+        setAsideMask = nil
+        answerBeforeEditor = nil
         shown = next
         reviewIndex = index
         if let review = next?.review, let view = next?.view {
             message = Self.reviewQuestion(review, view: view)
+            // The answer begun on this review before the supervisor left the screen.
+            if let back = parked[.supervisor], back.shown.review?.id == review.id {
+                answer = back.answer
+                message = "Back to your answer on the review of \(Self.shownName(review.path)), not submitted yet (Enter stores it)."
+            }
         }
+        parked[.supervisor] = nil
     }
 
     /// `submission` was stored with `outcome`; returns what to open next.
