@@ -60,10 +60,24 @@ public struct HeatmapDisplay: Sendable, Equatable {
             return "flat: hiding no region lowers \(p); hiding any raised it by ≥ \(Self.format(-lowering)) (\(contrast))"
         }
         if lowering < HeatmapNoise.minimumPeak {
-            return "flat: hiding no region lowers \(p) by \(Self.format(HeatmapNoise.minimumPeak)) (at most \(Self.format(lowering)), \(contrast))"
+            return "flat: hiding a region lowers \(p) by at most \(Self.format(lowering)), under \(Self.format(HeatmapNoise.minimumPeak)) (\(contrast))"
         }
         let drops = "hiding red lowers \(p) by \(Self.format(lowering)), blue by \(Self.format(coldest))"
         return isFlat ? "flat: the decision does not hinge on one region (\(drops), \(contrast))" : "\(drops), \(contrast)"
+    }
+
+    /// `caption` in fewer words, the figures kept: for a line of 80 columns.
+    public var terseCaption: String {
+        let contrast = "contrast " + (noise.contrast.isFinite ? String(format: "%.1f", noise.contrast) : "inf")
+        let p = "P(\(className.uppercased()))"
+        guard let lowering = noise.lowering else {
+            let values = "map \(Self.format(range.lowerBound)) to \(Self.format(range.upperBound))"
+            return (isFlat ? "flat: " : "") + "\(values), \(contrast)"
+        }
+        if lowering < 0 { return "flat: hiding any region raised \(p) ≥ \(Self.format(-lowering)) (\(contrast))" }
+        if lowering < HeatmapNoise.minimumPeak { return "flat: hiding lowers \(p) by ≤ \(Self.format(lowering)) (\(contrast))" }
+        let coldest = lowering - (range.upperBound - range.lowerBound)
+        return (isFlat ? "flat: " : "") + "red lowers \(p) by \(Self.format(lowering)), blue by \(Self.format(coldest)), \(contrast)"
     }
 
     /// The same in a few characters, for small panels.

@@ -309,10 +309,17 @@ import Testing
         #expect(!caption.contains("-0.262"))
         var barely = raised
         barely.lowering = 0.002
-        #expect(HeatmapDisplay(heatmap: map, noise: barely).caption.hasPrefix("flat: hiding no region lowers P(NOK) by 0.005 (at most 0.002"))
+        #expect(HeatmapDisplay(heatmap: map, noise: barely).caption.hasPrefix("flat: hiding a region lowers P(NOK) by at most 0.002"))
         var clear = raised
         clear.lowering = 0.3
         #expect(HeatmapDisplay(heatmap: map, noise: clear).caption.hasPrefix("hiding red lowers P(NOK) by 0.3"))
+        // The terse form keeps every figure and fits an 80-column line with the mask count.
+        for noise in [raised, barely, clear] {
+            let display = HeatmapDisplay(heatmap: map, noise: noise)
+            let terse = display.terseCaption
+            #expect(terse.count <= 62 && terse.contains("contrast") && terse.contains(String(format: "%.3g", abs(noise.lowering!))), "\(terse)")
+            #expect(terse.hasPrefix("flat") == display.isFlat)
+        }
     }
 
     @Test func convergenceStopsOnceTheMapIsMeasured() {

@@ -58,8 +58,14 @@ struct InspectorScreen {
             seen = "  ·  zoom \(viewport.zoom)×"
         }
         painter.put(String((Self.predictionLine(view, cuts: cuts) + seen).prefix(room)), row: d.row, column: d.column + 6 + name.count)
+        // The map's line in fewer words until it fits, its figures kept (at 80 columns the
+        // contrast was cut off).
         var caption = painter.heatmapCaption(for: view, heatmaps: heatmaps)
-        if caption.count > d.columns, let result = heatmaps.result(view.path), result.complete { caption = result.display.caption }
+        if caption.count > d.columns, let result = heatmaps.result(view.path) {
+            let progress = result.complete ? "" : "\(result.masksDone)/\(heatmaps.masks)… · "
+            caption = [progress + result.display.caption, progress + result.display.terseCaption].first { $0.count <= d.columns }
+                ?? progress + result.display.terseCaption
+        }
         painter.put(String(caption.prefix(d.columns)), row: d.row + 1, column: d.column)
         let left = max(0, poolSize - state.counts.queriesAnswered)
         // Skipped queries count too: the number says how many were shown.

@@ -129,7 +129,8 @@ struct OperatorScreen {
     }
 
     /// The rounds as a table in fixed columns (numbers right-aligned under their headings),
-    /// with each round's change in test MCC from the model in use before it.
+    /// with each round's change in test MCC from the model in use before it. The figures an
+    /// operator decides on come first, so a narrow terminal cuts F1 and accuracy, not MCC.
     static func roundsTable(_ rounds: [Round]) -> [String] {
         func cell(_ text: String, _ width: Int, left: Bool = false) -> String {
             let padding = String(repeating: " ", count: max(0, width - text.count))
@@ -140,19 +141,19 @@ struct OperatorScreen {
             guard let value, let previous, value.isFinite, previous.isFinite else { return "" }
             return String(format: "%+.3f", value - previous)
         }
-        let widths = (round: 5, status: 12, size: 10, number: 9)
-        var lines = [cell("round", widths.round) + "  " + cell("status", widths.status, left: true) + cell("train size", widths.size)
-                     + cell("val MCC", widths.number) + cell("test acc", widths.number) + cell("F1", widths.number)
-                     + cell("MCC", widths.number) + cell("Δ MCC", widths.number)]
+        let widths = (round: 5, status: 12, size: 11, number: 9)
+        var lines = [cell("round", widths.round) + "  " + cell("status", widths.status, left: true)
+                     + cell("test MCC", widths.number) + cell("Δ MCC", widths.number) + cell("val MCC", widths.number)
+                     + cell("train size", widths.size) + cell("test acc", widths.number) + cell("F1", widths.number)]
         for (index, round) in rounds.enumerated() {
             // Compared with the round it replaced (or would have, a candidate): the one in use
             // when it was trained — after a rollback that is not the row above.
             let before = round.replacedNumber.flatMap { number in rounds[..<index].first { $0.number == number } }?.metrics
             let m = round.metrics
             lines.append(cell(String(round.number), widths.round) + "  " + cell(round.status.displayName, widths.status, left: true)
-                         + cell(String(round.trainingSize), widths.size) + cell(number(m?.validation.mcc), widths.number)
-                         + cell(number(m?.test.accuracy), widths.number) + cell(number(m?.test.f1), widths.number)
-                         + cell(number(m?.test.mcc), widths.number) + cell(change(m?.test.mcc, from: before?.test.mcc), widths.number))
+                         + cell(number(m?.test.mcc), widths.number) + cell(change(m?.test.mcc, from: before?.test.mcc), widths.number)
+                         + cell(number(m?.validation.mcc), widths.number) + cell(String(round.trainingSize), widths.size)
+                         + cell(number(m?.test.accuracy), widths.number) + cell(number(m?.test.f1), widths.number))
         }
         return lines
     }
