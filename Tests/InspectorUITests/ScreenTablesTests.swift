@@ -239,6 +239,22 @@ import Testing
         #expect(state.message.contains("mask editor"))
     }
 
+    /// "Revert 18 answers" counted a skip, and an answer kept for validation was listed as
+    /// trained into a round: a round's selection holds what it trained on only, and the log
+    /// says "validation" for a held-out answer.
+    @Test func aRoundsAnswersAreWhatItTrainedOn() {
+        func record(_ id: Int64, prediction: Verdict, held: Bool = false) -> FeedbackRecord {
+            FeedbackRecord(id: id, itemPath: "ok/\(id).png", user: "sam", role: .inspector, time: "2026-12-02T13:30:00Z", predictedLabel: .ok,
+                           prediction: prediction, explanation: nil, correctedLabel: nil, hasCorrectedMask: false, roundNumber: 3,
+                           reverted: false, trainedInto: [3], heldForValidation: held)
+        }
+        let answers = [record(1, prediction: .right), record(2, prediction: .skip), record(3, prediction: .wrong, held: true)]
+        #expect(answers.filter { AnswerSelection(round: 3).matches($0) }.map(\.id) == [1])
+        #expect(answers.filter { AnswerSelection(user: "sam").matches($0) }.count == 3, "a person's own skips can still be reverted")
+        let lines = AnswersTable.lines(answers)
+        #expect(lines[1].hasSuffix("round 3") && lines[2].hasSuffix("–") && lines[3].hasSuffix("validation"), "\(lines)")
+    }
+
     /// Inside tmux or screen, sixel would draw blank panels: the reason is named.
     @Test func sixelInsideAMultiplexerIsRefusedWithTheReason() {
         #expect(GraphicsMode.sixelBlocker(environment: ["TMUX": "/tmp/tmux-0/default,1,0", "TERM": "screen"])?.contains("tmux") == true)

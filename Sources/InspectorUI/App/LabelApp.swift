@@ -247,7 +247,7 @@ public final class LabelApp {
                 state.carriedOut(.promoted(round))
             case .discard(let round):
                 try session.discard(round: round)
-                state.carriedOut(.discarded(round))
+                state.carriedOut(.discarded(round, pending: (try? session.pendingFeedback()) ?? 0))
             case .revert(let selection):
                 let reverted = try session.revert(selection)
                 state.carriedOut(.reverted(count: reverted.count, selection))

@@ -888,7 +888,7 @@ struct ScreenState {
     enum Done {
         case rolledBack(to: Int, waiting: Int)
         case promoted(Int)
-        case discarded(Int)
+        case discarded(Int, pending: Int)
         case reverted(count: Int, AnswerSelection)
         case exported(images: Int, masks: Int, folder: String)
         /// Another process put round `number` in use.
@@ -901,8 +901,9 @@ struct ScreenState {
             message = "Rolled back to round \(round); later rounds are kept, marked rolled back. All answers stay: \(waiting) wait for the next round."
         case .promoted(let round):
             message = "Round \(round) is active: its model now makes the predictions and heatmaps."
-        case .discarded(let round):
-            message = "Round \(round) discarded; the active round stays. Its answers wait for the next round."
+        case .discarded(let round, let pending):
+            message = "Round \(round) discarded; the active round stays."
+                + (pending > 0 ? " The \(pending) answer\(pending == 1 ? "" : "s") pending wait for the next round." : "")
         case .reverted(let count, let selection):
             message = "Reverted \(count) answer\(count == 1 ? "" : "s") (\(selection)); their items are asked again."
         case .exported(let images, let masks, let folder):

@@ -110,9 +110,10 @@ enum AnswersTable {
         for row in rows {
             let time = parse.date(from: row.time).map(local.string(from:)) ?? row.time
             // Where the answer stands: trained into a round, waiting for the next, or withdrawn.
-            var state = row.reverted ? "reverted" : row.establishedLabel == nil ? "–" : row.roundNumber.map { "round \($0)" } ?? "pending"
+            var state = row.reverted ? "reverted" : row.establishedLabel == nil ? "–" : row.heldForValidation ? "validation"
+                : row.roundNumber.map { "round \($0)" } ?? "pending"
             // A rolled-back round's answers wait again; where they were is kept.
-            if row.roundNumber == nil, let last = row.trainedInto.last, !row.reverted { state += " (was in round \(last))" }
+            if row.roundNumber == nil, let last = row.trainedInto.last, !row.reverted, !row.heldForValidation { state += " (was in round \(last))" }
             lines.append(cell(String(row.id), 6) + cell(time, 17) + cell(row.user, 14) + cell(row.role?.rawValue ?? "–", 11)
                          + cell(names[row.itemPath] ?? row.itemPath, itemWidth) + cell(row.prediction?.rawValue ?? "–", 11)
                          + cell(row.explanation?.rawValue ?? "–", 12) + cell(row.establishedLabel?.displayName ?? "–", 6)

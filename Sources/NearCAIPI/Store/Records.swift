@@ -54,6 +54,9 @@ public struct FeedbackRecord: Sendable, Equatable {
     /// Every round that trained on it, oldest first — also rounds since rolled back, after
     /// which the answer waits for the next round again (`roundNumber` nil).
     public var trainedInto: [Int] = []
+    /// Its part was kept for validation (`answers_for_validation`): it judges rounds and is
+    /// never trained on, though a round takes it in as an interaction (`roundNumber`).
+    public var heldForValidation = false
 
     /// The label this answer gave the part (the correction, else the confirmed or refuted
     /// prediction); nil for a skip.

@@ -28,7 +28,8 @@ extension WorkspaceStore {
         try database.query("""
             SELECT f.id, i.path, f.user, f.time, f.prediction_verdict, f.explanation_verdict, f.corrected_label,
                    f.corrected_mask IS NOT NULL, r.number, f.reverted, f.role, f.predicted_label,
-                   (SELECT group_concat(t.number) FROM round_answers ra JOIN rounds t ON t.id = ra.round_id WHERE ra.feedback_id = f.id)
+                   (SELECT group_concat(t.number) FROM round_answers ra JOIN rounds t ON t.id = ra.round_id WHERE ra.feedback_id = f.id),
+                   i.split
             FROM feedback f JOIN items i ON i.id = f.item_id LEFT JOIN rounds r ON r.id = f.round_id ORDER BY f.id
             """).compactMap { row in
             guard let id = row[0].integerValue, let path = row[1].textValue, let user = row[2].textValue, let time = row[3].textValue,
@@ -37,7 +38,8 @@ extension WorkspaceStore {
                                   predictedLabel: row[11].classLabel, prediction: row[4].word(Verdict.self),
                                   explanation: row[5].word(Verdict.self), correctedLabel: row[6].classLabel,
                                   hasCorrectedMask: masked != 0, roundNumber: row[8].integerValue.map(Int.init), reverted: reverted != 0,
-                                  trainedInto: (row[12].textValue ?? "").split(separator: ",").compactMap { Int($0) }.sorted())
+                                  trainedInto: (row[12].textValue ?? "").split(separator: ",").compactMap { Int($0) }.sorted(),
+                                  heldForValidation: row[13].textValue == "val")
         }
     }
 

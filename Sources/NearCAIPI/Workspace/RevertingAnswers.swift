@@ -29,8 +29,10 @@ public struct AnswerSelection: Sendable, Equatable, CustomStringConvertible {
     func matches(_ answer: FeedbackRecord, reading times: ISO8601DateFormatter) -> Bool {
         guard !isEmpty, !answer.reverted else { return false }
         if let user, answer.user != user { return false }
-        // What the round learnt, also after a rollback handed the answer back to the next round.
+        // What the round learnt, also after a rollback handed the answer back to the next round;
+        // a skip and an answer kept for validation taught no round anything.
         if let round, answer.roundNumber != round, !answer.trainedInto.contains(round) { return false }
+        if round != nil, answer.establishedLabel == nil || answer.heldForValidation { return false }
         if since != nil || until != nil {
             guard let time = times.date(from: answer.time) else { return false }
             if let since, time < since { return false }
@@ -74,6 +76,6 @@ extension Workspace {
     /// The standing answers the rounds after `number` trained on: what a rollback to `number`
     /// hands back to the next round (they stay; only the model changes).
     public func answersTrained(after number: Int) throws -> [FeedbackRecord] {
-        try feedbackLog().filter { !$0.reverted && $0.establishedLabel != nil && ($0.roundNumber ?? 0) > number }
+        try feedbackLog().filter { !$0.reverted && $0.establishedLabel != nil && !$0.heldForValidation && ($0.roundNumber ?? 0) > number }
     }
 }
