@@ -95,16 +95,19 @@ import TestSupport
         defer { directory.remove() }
         let workspace = try Self.workspace(directory)
         let small = try Driven(workspace, role: .inspector, columns: 62, rows: 20)
-        try small.press(.character("y"), .enter, .character("s"))
+        try small.press(.character("y"), .enter)
         #expect(try workspace.feedbackLog().isEmpty, "an answer was taken on a part drawn too small to judge")
         #expect(small.app.state.message.hasPrefix("The part is drawn 22 picture elements across here, under the 24"), "\(small.app.state.message)")
+        // Skipping judges nothing: it is taken (a small terminal is not stuck on one part).
+        try small.press(.character("s"))
+        #expect(try workspace.feedbackLog().map(\.prediction) == [.skip])
         // Quitting still works.
         #expect(try small.press(.character("q")) == false)
         small.close()
         let usual = try Driven(workspace, role: .inspector, columns: 80, rows: 24)
         defer { usual.close() }
         try usual.press(.character("y"), .enter)
-        #expect(try workspace.feedbackLog().count == 1)
+        #expect(try workspace.feedbackLog().count == 2)
     }
 
     /// The wheel over the picture zooms about the photo pixel under the pointer (which stays
@@ -261,7 +264,7 @@ import TestSupport
         try driven.press(.tab)
         #expect(driven.app.state.current == .supervisor)
         let first = try #require(driven.app.state.shown?.review)
-        #expect(first.of == query && driven.app.state.message.contains("Right (y) or wrong (n)?"))
+        #expect(first.of == query && driven.app.state.message.contains("right (y) or wrong (n)?"))
         #expect(driven.app.state.message.contains((first.reason == .nearHit ? "Near hit " : "Near miss ") + ScreenState.shownName(first.path)))
         // The question is read whole on the two message lines of a 120-column screen.
         #expect(TextLines.wrapped(driven.app.state.message, columns: 118, lines: 2).last?.hasSuffix("…") == false)

@@ -216,7 +216,7 @@ import Testing
         state.current = .supervisor
         let review = Review(id: 3, path: view.path, reason: .nearHit, of: "data/pool/weld_0007.png", isOpen: true)
         state.showReview(.init(view: view, query: nil, review: review), index: 0)
-        #expect(state.message.contains("Near hit weld_0040.png") && state.message.contains("Right (y) or wrong (n)?"))
+        #expect(state.message.contains("Near hit weld_0040.png") && state.message.contains("right (y) or wrong (n)?"))
         let submission = try #require(Self.stored(try Self.press(&state, .character("y"), .enter)))
         #expect(submission.review == review && submission.event.role == .supervisor && submission.event.user == "sam")
         let next = state.stored(submission, outcome: SubmitOutcome(feedbackID: 9, refutations: [], queuedReviews: [], pending: 2,
@@ -270,7 +270,7 @@ import Testing
     /// A long message wraps at spaces onto the two message lines; only what does not fit in
     /// both is cut, visibly.
     @Test func longMessagesWrapAtSpaces() {
-        let message = "saved weld_0012.png (#12) · this session: 3 answered · Next: Near hit weld_0040.png (most like the query, same class): model says NOK 0.83. Right (y) or wrong (n)? Then g/b, Enter."
+        let message = "saved weld_0012.png (#12) · this session: 3 answered · Next: Near hit weld_0040.png (most like the query, same class): model says NOK 0.83 — right (y) or wrong (n)? Then g/b, Enter."
         let lines = TextLines.wrapped(message, columns: 100, lines: 2)
         #expect(lines.count == 2 && lines.allSatisfy { $0.count <= 100 })
         #expect(lines.joined(separator: " ") == message)

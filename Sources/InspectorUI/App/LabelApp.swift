@@ -147,7 +147,7 @@ public final class LabelApp {
         if waitingReviews > 0 {
             state.current = .supervisor
             try openReview()
-            state.keepingMessage("\(waitingReviews) review\(waitingReviews == 1 ? "" : "s") waiting (near hits and misses of wrongly predicted parts)", then: state.message)
+            state.keepingMessage("\(waitingReviews) review\(waitingReviews == 1 ? "" : "s") waiting", then: state.message)
         } else {
             try openNextQuery()
             if state.role == .supervisor {

@@ -56,6 +56,15 @@ public struct Layout: Sendable, Equatable {
         return (top, bottom, Panel(row: bottom.row, column: columnsEach + 2, rows: rowsEach, columns: 1))
     }
 
+    /// Two panels side by side over the same height as the grid: the query and the part
+    /// under review, when the grid would draw them too small to judge.
+    public var reviewPair: [Panel] {
+        let top = 3, height = max(2, messageRow - top - 1)
+        let width = max(1, (columns - 3) / 2)
+        return [Panel(row: top + 1, column: 1, rows: height - 1, columns: width),
+                Panel(row: top + 1, column: width + 2, rows: height - 1, columns: width)]
+    }
+
     /// A 2×2 grid of panels (query, near hit, near miss, farthest) for the supervisor.
     public var quadrants: [Panel] {
         let top = 3, height = max(2, (messageRow - top - 1) / 2)

@@ -129,10 +129,16 @@ final class Painter {
 
     /// Notes the room the part being answered has in `box` for a photo region of this shape.
     func noteAnswerPicture(width: Int, height: Int, in box: Layout.Panel) {
+        answerPicture = min(answerPicture ?? .max, pictureSize(width: width, height: height, in: box))
+    }
+
+    /// The picture elements across (geometric mean of the sides) a region of this shape gets
+    /// in `box`, as `answerPicture` counts them.
+    func pictureSize(width: Int, height: Int, in box: Layout.Panel) -> Int {
         // A region scaled far up, so the room, not the photo's own pixels, decides.
         let room = Self.pixelRoom(width: width * 4096, height: height * 4096, in: box, graphics: graphics, cell: cellSize,
                                   sixelLimit: terminal.sixelLimit)
-        answerPicture = min(answerPicture ?? .max, Int(Double(room.width * room.height).squareRoot()))
+        return Int(Double(room.width * room.height).squareRoot())
     }
 
     var size: (rows: Int, columns: Int) { screen.size }

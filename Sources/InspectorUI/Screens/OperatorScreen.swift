@@ -24,33 +24,33 @@ struct OperatorScreen {
         }
         let table = Self.roundsTable(rounds)
         painter.put(table[0], row: 3, column: 2, bold: true)
+        var row = 4
         for (index, line) in table.dropFirst().enumerated() {
-            painter.put(line, row: 4 + index, column: 2, reverse: index == state.selectedRound)
-            if 4 + index >= layout.messageRow - 6 { break }
+            painter.put(line, row: row, column: 2, reverse: index == state.selectedRound)
+            row += 1
+            if row >= layout.messageRow - 6 { break }
         }
-        let chartRow = min(layout.messageRow - 5, 5 + rounds.count)
-        // The selected round's pass / review / reject figures, on the free row under the table.
-        if rounds.count + 4 < chartRow, rounds.indices.contains(state.selectedRound) {
-            painter.put(Self.decisionsLine(rounds[state.selectedRound]), row: 4 + rounds.count, column: 2)
+        // Under the table, most needed first; a line too long for the terminal wraps (at 80
+        // columns the decisions and round 0's line were cut mid-sentence) while rows last.
+        func flow(_ text: String, dim: Bool = false) {
+            for line in TextLines.wrapped(text, columns: max(20, layout.columns - 4), lines: 3) where row < layout.messageRow {
+                painter.put(line, row: row, column: 2, dim: dim)
+                row += 1
+            }
         }
-        for (offset, line) in Self.seriesLines(rounds, columns: layout.columns - 3).enumerated() {
-            painter.put(line, row: chartRow + offset, column: 2)
+        // The selected round's pass / review / reject figures.
+        if rounds.indices.contains(state.selectedRound) { flow(Self.decisionsLine(rounds[state.selectedRound])) }
+        row += 1
+        for line in Self.seriesLines(rounds, columns: layout.columns - 3) where row < layout.messageRow {
+            painter.put(line, row: row, column: 2)
+            row += 1
         }
         let perRound = settings.interactionsPerRound
-        painter.put("answers pending: \(pending) of \(perRound) per round\(pending >= perRound ? " — retraining due" : "")",
-                    row: chartRow + 3, column: 2)
-        if chartRow + 4 < layout.messageRow {
-            painter.put("heatmaps: InvRISE of NOK, fill \(settings.heatmapFill.rawValue), up to \(settings.heatmapMasks) masks, "
-                        + "grid \(settings.heatmapGrid) (nearcaipi label --fill NAME changes the fill)",
-                        row: chartRow + 4, column: 2, dim: true)
-        }
-        if chartRow + 5 < layout.messageRow {
-            painter.put(Self.roundZero(pretraining, running: pretrainingRuns), row: chartRow + 5, column: 2, dim: true)
-        }
-        // On a line of its own: after round 0's line it was cut off at 150 columns.
-        if let anomaly, !pretrainingRuns, chartRow + 6 < layout.messageRow {
-            painter.put(Self.anomalyRanking(anomaly), row: chartRow + 6, column: 2, dim: true)
-        }
+        flow("answers pending: \(pending) of \(perRound) per round\(pending >= perRound ? " — retraining due" : "")")
+        flow("heatmaps: InvRISE of NOK, fill \(settings.heatmapFill.rawValue), up to \(settings.heatmapMasks) masks, "
+             + "grid \(settings.heatmapGrid) (nearcaipi label --fill NAME changes the fill)", dim: true)
+        flow(Self.roundZero(pretraining, running: pretrainingRuns), dim: true)
+        if let anomaly, !pretrainingRuns { flow(Self.anomalyRanking(anomaly), dim: true) }
     }
 
     /// The rounds' figures as three legible series (plain characters, any font), the latest
@@ -119,12 +119,12 @@ struct OperatorScreen {
             return "round 0: pretraining in the background (the bar above; c stops it, keeping the epochs done)"
         }
         guard let pretraining else {
-            return "round 0: none — rounds from scratch start from random weights (B pretrains on the unlabelled images)"
+            return "round 0: none — rounds from scratch start from random weights (B pretrains it without reading labels)"
         }
         guard pretraining.isFinished else {
             return "round 0: pretraining stopped after epoch \(pretraining.epochsDone) of \(pretraining.epochs) (B resumes)"
         }
-        return String(format: "round 0: pretrained on %d unlabelled images, %d epochs, loss %.3f — rounds from scratch start from it",
+        return String(format: "round 0: pretrained on %d images without their labels, %d epochs, loss %.3f — rounds from scratch start from it",
                       pretraining.images, pretraining.epochs, pretraining.losses.last ?? .nan)
     }
 

@@ -17,7 +17,12 @@ struct ScreenFrame {
             ? " · screens (Tab): " + screens.map { $0 == state.current ? "[\($0.rawValue)]" : $0.rawValue }.joined(separator: " ") : ""
         // What a person acts on first (at 80 columns the screens list and the folder are cut,
         // not the answers waiting for the next round); the workspace's folder last.
-        let header = " NearCAIPI · \(state.user), \(state.role.rawValue) · answers pending \(pending)/\(interactionsPerRound)\(tabs) · \(workspacePath)"
+        var header = " NearCAIPI · \(state.user), \(state.role.rawValue) · answers pending \(pending)/\(interactionsPerRound)\(tabs) · \(workspacePath)"
+        if header.count > columns {
+            // Narrow: the screens keep their names (which one is shown, which Tab reaches).
+            let names = screens.count > 1 ? " · Tab: " + screens.map { $0 == state.current ? "[\($0.rawValue)]" : $0.rawValue }.joined(separator: " ") : ""
+            header = " \(state.user), \(state.role.rawValue) · pending \(pending)/\(interactionsPerRound)\(names) · \(workspacePath)"
+        }
         painter.put(String(header.prefix(columns)), row: 0, column: 0, reverse: true)
         if let training {
             painter.put("\(training.what) [" + progressBar(training.epoch, of: training.of)

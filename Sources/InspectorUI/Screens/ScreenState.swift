@@ -958,7 +958,7 @@ struct ScreenState {
         let kind = review.reason == .nearHit ? "most like the query, same class" : "most like the query, other class"
         let name = review.reason.displayName
         return "\(name.prefix(1).uppercased() + name.dropFirst()) \(shownName(review.path)) (\(kind)): model says "
-            + "\(view.predictedLabel.displayName) " + String(format: "%.2f", view.confidence) + ". Right (y) or wrong (n)? Then g/b, Enter."
+            + "\(view.predictedLabel.displayName) " + String(format: "%.2f", view.confidence) + " — right (y) or wrong (n)? Then g/b, Enter."
     }
 }
 

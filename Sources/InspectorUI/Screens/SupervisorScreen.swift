@@ -28,14 +28,29 @@ struct SupervisorScreen {
                         : "\(reviewCount) reviews waiting: ←/→ opens one.", row: 3, column: 2)
             return nil
         }
-        painter.put("review \(state.reviewIndex + 1) of \(reviewCount): \(review.reason.displayName) of \(ScreenState.shownName(review.of)), "
-                    + "whose prediction an inspector said was wrong", row: 2, column: 1, bold: true)
+        let title = "review \(state.reviewIndex + 1) of \(reviewCount): \(review.reason.displayName) of \(ScreenState.shownName(review.of))"
+        let why = [", whose prediction an inspector said was wrong", " (its prediction was wrong)", ""].first { title.count + $0.count <= layout.columns - 2 } ?? ""
+        painter.put(String((title + why).prefix(layout.columns - 2)), row: 2, column: 1, bold: true)
         let names = ["query", "near hit", "near miss", "farthest"]
         // Why a panel can be empty.
         let missing = ["the query is no longer in the workspace", "no other pool part of the query's class",
                        "no pool part of the other class", "no other pool part"]
         var target: MouseTarget?
-        for (index, box) in layout.quadrants.enumerated() {
+        // Four panels, unless that draws the part under review too small to judge: then the
+        // query and that part only, side by side at the full height.
+        let selectedIndex = panels.firstIndex { $0?.path == shown.view.path } ?? 1
+        let shape = state.viewport?.visible ?? PixelRect(x: 0, y: 0, width: shown.view.photo.width, height: shown.view.photo.height)
+        var boxes: [(index: Int, box: Layout.Panel)] = Array(layout.quadrants.enumerated()).map { ($0.offset, $0.element) }
+        if painter.pictureSize(width: shape.width, height: shape.height, in: layout.quadrants[selectedIndex]) < Layout.legibleMinimum {
+            let pair = layout.reviewPair
+            boxes = [(0, pair[0]), (selectedIndex, pair[1])]
+            let hidden = names.indices.filter { $0 != 0 && $0 != selectedIndex }.map { names[$0] }.joined(separator: " and ")
+            if state.editor == nil {
+                painter.put(String("\(hidden) not shown at this size (a larger terminal shows all four)".prefix(layout.columns - 2)),
+                            row: layout.messageRow - 1, column: 1, dim: true)
+            }
+        }
+        for (index, box) in boxes {
             let title = names[index]
             guard index < panels.count, let view = panels[index] else {
                 painter.put(String("\(title): none — \(missing[index])".prefix(box.columns - 1)), row: box.row - 1, column: box.column, dim: true)
