@@ -253,6 +253,10 @@ import Testing
         #expect(answers.filter { AnswerSelection(user: "sam").matches($0) }.count == 3, "a person's own skips can still be reverted")
         let lines = AnswersTable.lines(answers)
         #expect(lines[1].hasSuffix("round 3") && lines[2].hasSuffix("–") && lines[3].hasSuffix("validation"), "\(lines)")
+        // At 80 columns the label, mask and state columns were cut off: the narrow table keeps them.
+        let narrow = AnswersTable.lines(answers, narrow: true)
+        #expect(narrow.allSatisfy { $0.count <= 78 } && narrow[0].contains("lab.") && narrow[0].hasSuffix("state"), "\(narrow)")
+        #expect(narrow[3].hasSuffix("validation"))
     }
 
     /// Inside tmux or screen, sixel would draw blank panels: the reason is named.

@@ -237,11 +237,14 @@ public final class LabelApp {
             case .cancelTraining:
                 retrainer.cancel()
             case .rollback(let round):
+                // Loading a round's model and the pool's predictions takes seconds: said first.
+                showWorking("Rolling back to round \(round): loading its model and the pool's predictions…")
                 let waiting = try session.workspace.answersTrained(after: round).count
                 try session.rollback(to: round)
                 try modelChanged()
                 state.carriedOut(.rolledBack(to: round, waiting: waiting))
             case .promote(let round):
+                showWorking("Making round \(round) active: loading its model and the pool's predictions…")
                 try session.promote(round: round)
                 try modelChanged()
                 state.carriedOut(.promoted(round))
@@ -249,15 +252,23 @@ public final class LabelApp {
                 try session.discard(round: round)
                 state.carriedOut(.discarded(round, pending: (try? session.pendingFeedback()) ?? 0))
             case .revert(let selection):
+                showWorking("Reverting \(selection)…")
                 let reverted = try session.revert(selection)
                 state.carriedOut(.reverted(count: reverted.count, selection))
             case .export:
+                showWorking("Exporting the labelled images and masks…")
                 let folder = session.workspace.newExportFolder()
                 let summary = try session.workspace.export(to: folder, format: .folders)
                 state.carriedOut(.exported(images: summary.images, masks: summary.masks, folder: folder))
             }
         }
         return true
+    }
+
+    /// Says what is being done, on screen at once, before work that takes seconds.
+    func showWorking(_ text: String) {
+        state.message = text
+        if screen != nil { draw() }
     }
 
     /// A round as the workspace's settings say (epochs per round).

@@ -57,6 +57,8 @@ struct InspectorScreen {
         if Self.predictionLine(view, cuts: cuts).count + seen.count > room, let viewport = state.viewport, viewport.isZoomed {
             seen = "  ·  zoom \(viewport.zoom)×"
         }
+        // Left out rather than cut mid-word ("· 9" of "900×900 px").
+        if Self.predictionLine(view, cuts: cuts).count + seen.count > room { seen = "" }
         painter.put(String((Self.predictionLine(view, cuts: cuts) + seen).prefix(room)), row: d.row, column: d.column + 6 + name.count)
         // The map's line in fewer words until it fits, its figures kept (at 80 columns the
         // contrast was cut off).
@@ -73,6 +75,8 @@ struct InspectorScreen {
         var status = "query \(number) · about \(left) in the pool · your answer: \(Self.answerWords(state))"
         if let editor = state.editor {
             status = Self.editorStatus(editor)
+            // Narrow: the brush's position goes first, the mask's size keeps its unit.
+            if status.count > d.columns { status = Self.editorStatus(editor, withPosition: false) }
         } else if let mask = state.answer.mask {
             status += ", mask \(mask.area) px"
         }
@@ -105,9 +109,10 @@ struct InspectorScreen {
     }
 
     /// The mask editor's state in words: what the next move will do.
-    static func editorStatus(_ editor: MaskEditor) -> String {
+    static func editorStatus(_ editor: MaskEditor, withPosition: Bool = true) -> String {
         let pen = editor.penDown ? (editor.erasing ? "pen DOWN, erasing" : "pen DOWN, painting") : "pen up" + (editor.erasing ? " (erase mode)" : "")
         let corner = editor.rectangleStart.map { " · rectangle from (\($0.x), \($0.y))" } ?? ""
-        return "painting: \(pen) · brush \(2 * editor.brush + 1) px · at (\(editor.x), \(editor.y)) · mask \(editor.mask.area) px\(corner)"
+        let at = withPosition ? " · at (\(editor.x), \(editor.y))" : ""
+        return "painting: \(pen) · brush \(2 * editor.brush + 1) px\(at) · mask \(editor.mask.area) px\(withPosition ? corner : "")"
     }
 }

@@ -118,7 +118,7 @@ enum KeyTable {
     static let refutationKeys = KeyBinding("f", .toggleRefutations, help: "the query's refutations in its place (f again: back to the query)",
                                            keyLine: "refutations", short: "refutations")
     static let browseRefutations = KeyBinding("↑/↓", [(.up, .previousRefutation), (.down, .nextRefutation)],
-                                              help: "after f: the refutation before / after", keyLine: "refutations")
+                                              help: "after f: the refutation before / after; in the log: older / newer answers", keyLine: "refutations")
     static let supervisorOwn = [
         reviews, refutationKeys, browseRefutations,
         KeyBinding("L", .toggleLog, help: "the feedback log on / off", keyLine: "log", short: "log"),
@@ -206,7 +206,7 @@ enum KeyTable {
         }
         if context == .log {
             return supervisorOwn.filter { ["L", "u"].contains($0.keys) }.map { $0.with(keyLine: $0.keys == "L" ? "close the log" : "one person / everyone") }
-                + everywhere.filter { $0.keyLine != nil }
+                + [browseRefutations.with(keyLine: "scroll")] + everywhere.filter { $0.keyLine != nil }
         }
         // ↑/↓ name refutations only once they are shown.
         return bindings(in: context).filter { $0.keyLine != nil && !($0.keys == browseRefutations.keys && context == .supervisor) }

@@ -180,6 +180,8 @@ struct ScreenState {
     var refutationBrowser: RefutationBrowser?
     /// The log shows this person's answers only (nil: everyone's).
     var logUser: String?
+    /// How many rows the log is scrolled back from its newest.
+    var logScroll = 0
     // Operator
     var selectedRound = 0
     /// The operator moved the selection (↑/↓): it is theirs, not the round in use's.
@@ -662,6 +664,11 @@ struct ScreenState {
             }
             return []
         case .nextRefutation, .previousRefutation:
+            if showLog {
+                // In the log, ↑ goes to older answers, ↓ back to the newest.
+                logScroll = max(0, logScroll + (action == .previousRefutation ? 1 : -1))
+                return []
+            }
             guard var browser = refutationBrowser else {
                 message = "↑/↓ leaf through a query's refutations once f shows them."
                 return []
@@ -672,6 +679,7 @@ struct ScreenState {
             return []
         case .toggleLog:
             showLog.toggle()
+            logScroll = 0
             message = showLog ? "Feedback log shown (u: one person's answers; L hides it)." : "Feedback log hidden."
             return []
         case .nextLogUser:

@@ -19,7 +19,8 @@ struct SupervisorScreen {
 
     func draw(_ state: ScreenState, on painter: Painter, layout: Layout) -> MouseTarget? {
         if state.showLog {
-            AnswersTable.draw(log, title: "feedback log\(state.logUser.map { " of \($0)" } ?? " (all users)")", on: painter, layout: layout)
+            AnswersTable.draw(log, title: "feedback log\(state.logUser.map { " of \($0)" } ?? " (all users)")", scroll: state.logScroll,
+                              on: painter, layout: layout)
             return nil
         }
         guard let shown = state.shown, let review = shown.review else {
@@ -102,26 +103,39 @@ struct SupervisorScreen {
 
 /// Answers as a table with headings, newest last, times in the local time zone.
 enum AnswersTable {
-    static func draw(_ rows: [FeedbackRecord], title: String, on painter: Painter, layout: Layout) {
-        painter.put("\(title) — \(rows.count) answer\(rows.count == 1 ? "" : "s")", row: 2, column: 1, bold: true)
-        let lines = lines(rows)
+    /// Draws the answers, newest last, `scroll` rows back from the newest; says how many
+    /// are above and below what fits.
+    static func draw(_ rows: [FeedbackRecord], title: String, scroll: Int = 0, on painter: Painter, layout: Layout) {
+        let lines = lines(rows, narrow: layout.columns < 110)
+        let room = max(1, layout.messageRow - 5)
+        let body = Array(lines.dropFirst())
+        let end = max(0, body.count - max(0, min(scroll, body.count - room)))
+        let start = max(0, end - room)
+        let more = [start > 0 ? "\(start) older above" : nil, end < body.count ? "\(body.count - end) newer below" : nil].compactMap { $0 }
+        painter.put("\(title) — \(rows.count) answer\(rows.count == 1 ? "" : "s")"
+                    + (more.isEmpty ? "" : " · " + more.joined(separator: ", ") + " (↑/↓ scroll)"), row: 2, column: 1, bold: true)
         painter.put(lines[0], row: 3, column: 1, bold: true)
-        let room = max(0, layout.messageRow - 5)
-        for (offset, line) in lines.dropFirst().suffix(room).enumerated() {
+        for (offset, line) in body[start..<end].enumerated() {
             painter.put(line, row: 4 + offset, column: 1, dim: line.hasSuffix("reverted"))
         }
     }
 
-    static func lines(_ rows: [FeedbackRecord]) -> [String] {
+    /// The table's lines, heading first. `narrow` (under 110 columns): no role, the time
+    /// without the year, short headings, so the label, mask and state columns still show.
+    static func lines(_ rows: [FeedbackRecord], narrow: Bool = false) -> [String] {
         let parse = ISO8601DateFormatter()
         let local = DateFormatter()
-        local.dateFormat = "yyyy-MM-dd HH:mm"
+        local.dateFormat = narrow ? "MM-dd HH:mm" : "yyyy-MM-dd HH:mm"
         func cell(_ text: String, _ width: Int) -> String { text.count >= width ? text + " " : text + String(repeating: " ", count: width - text.count) }
         // File names only: the folders (ok/, nok/, test/crack/) would give the answers away.
         let names = ScreenState.shownNames(rows.map(\.itemPath))
-        let itemWidth = min(40, max(4, names.values.map(\.count).max() ?? 4) + 1)
-        var lines = [cell("#", 6) + cell("time", 17) + cell("who", 14) + cell("role", 11) + cell("item", itemWidth)
-                     + cell("prediction", 11) + cell("explanation", 12) + cell("label", 6) + cell("mask", 6) + "state"]
+        let itemWidth = min(narrow ? 22 : 40, max(4, names.values.map(\.count).max() ?? 4) + 1)
+        let w = narrow ? (id: 5, time: 12, who: 9, role: 0, prediction: 6, explanation: 6, label: 4, mask: 5)
+                       : (id: 6, time: 17, who: 14, role: 11, prediction: 11, explanation: 12, label: 6, mask: 6)
+        func roleCell(_ text: String) -> String { narrow ? "" : cell(text, w.role) }
+        var lines = [cell("#", w.id) + cell("time", w.time) + cell("who", w.who) + roleCell("role") + cell("item", itemWidth)
+                     + cell(narrow ? "pred." : "prediction", w.prediction) + cell(narrow ? "expl." : "explanation", w.explanation)
+                     + cell(narrow ? "lab." : "label", w.label) + cell("mask", w.mask) + "state"]
         for row in rows {
             let time = parse.date(from: row.time).map(local.string(from:)) ?? row.time
             // Where the answer stands: trained into a round, waiting for the next, or withdrawn.
@@ -129,10 +143,12 @@ enum AnswersTable {
                 : row.roundNumber.map { "round \($0)" } ?? "pending"
             // A rolled-back round's answers wait again; where they were is kept.
             if row.roundNumber == nil, let last = row.trainedInto.last, !row.reverted, !row.heldForValidation { state += " (was in round \(last))" }
-            lines.append(cell(String(row.id), 6) + cell(time, 17) + cell(row.user, 14) + cell(row.role?.rawValue ?? "–", 11)
-                         + cell(names[row.itemPath] ?? row.itemPath, itemWidth) + cell(row.prediction?.rawValue ?? "–", 11)
-                         + cell(row.explanation?.rawValue ?? "–", 12) + cell(row.establishedLabel?.displayName ?? "–", 6)
-                         + cell(row.hasCorrectedMask ? "yes" : "–", 6) + state)
+            let who = narrow ? String(row.user.prefix(w.who - 1)) : row.user
+            lines.append(cell(String(row.id), w.id) + cell(time, w.time) + cell(who, w.who) + roleCell(row.role?.rawValue ?? "–")
+                         + cell(String((names[row.itemPath] ?? row.itemPath).prefix(itemWidth - 1)), itemWidth)
+                         + cell(row.prediction?.rawValue ?? "–", w.prediction)
+                         + cell(row.explanation?.rawValue ?? "–", w.explanation) + cell(row.establishedLabel?.displayName ?? "–", w.label)
+                         + cell(row.hasCorrectedMask ? "yes" : "–", w.mask) + state)
         }
         return lines
     }
