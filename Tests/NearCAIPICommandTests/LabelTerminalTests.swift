@@ -305,7 +305,7 @@ import TestSupport
         try tmux.keys("C-c")
         tmux.waitFor("Quit and drop it? y / n")
         try tmux.keys("n")
-        tmux.waitFor("Cancelled; nothing changed.")
+        tmux.waitFor("Not quitting: your answer stays.")
         try tmux.keys("Enter")
         tmux.waitFor("(#1)")
         try tmux.keys("C-c")

@@ -549,7 +549,7 @@ struct ScreenState {
             }
             fitEditorStep()
             message = answeredLabel == .ok
-                ? "Your answer so far makes this part OK: paint a defect only if it is NOK (then \(keyForNOK)). Enter done, Esc cancels."
+                ? "Paint the defect only if the part is NOK: your answer so far makes it OK (then press \(keyForNOK)). Enter done, Esc cancels."
                 : "Paint the defect\(mapNote): arrows/hjkl move, space pen, +/- brush, r rectangle, e erase, u undo, t top 10 %, Enter done."
         case .skip:
             if hasUnsubmittedAnswer {

@@ -65,6 +65,7 @@ enum ScanCommand: Command {
         var unreadable: [String] = []  // "path: reason", as init reports it
         var maskProblems: [String] = []
         var masksFound = 0
+        var emptyOKMasks = 0
         var thumbnails: [Image] = []
         var traits: [String: ImageTraits] = [:]
         for item in items {
@@ -90,8 +91,12 @@ enum ScanCommand: Command {
                         } else {
                             tinted = mask
                         }
-                    } else {
+                    } else if item.label == .nok {
                         maskProblems.append("\(maskPath): mask is empty (means: no mask)")
+                    } else {
+                        // An empty mask is what a good part's mask is (data sets that give every
+                        // image a mask): no problem.
+                        emptyOKMasks += 1
                     }
                 } catch {
                     maskProblems.append("\(maskPath): \(error.reason); mask ignored")
@@ -109,7 +114,13 @@ enum ScanCommand: Command {
         print("  classes: " + ClassLabel.allCases.map { "\($0.displayName) \(classCounts[$0] ?? 0)" }.joined(separator: ", "))
         print("  sizes:   " + sizes.summary(listing: listedPerLine))
         print("  files:   " + mostCommon(kinds, listing: listedPerLine))
-        print("  masks:   \(masksFound) found, \(maskProblems.count) problem(s)")
+        // The model sees every image squeezed to its square input: said when that distorts.
+        if let aspects = sizes.aspectRange, aspects.lowerBound < 0.9 || aspects.upperBound > 1.1 {
+            print(String(format: "  aspect:  %.2f to %.2f (width / height); the model sees each image squeezed to its square input, "
+                         + "the screens show it in its own shape", aspects.lowerBound, aspects.upperBound))
+        }
+        print("  masks:   \(masksFound) found, \(maskProblems.count) problem(s)"
+              + (emptyOKMasks > 0 ? "; \(emptyOKMasks) OK image(s) with an empty mask, as a good part's should be" : ""))
         for problem in maskProblems.prefix(listedProblems) { print("    \(problem)") }
         if maskProblems.count > listedProblems { print("    … and \(maskProblems.count - listedProblems) more") }
         // The same measure init applies: these go to the pool, whatever their folder says.
@@ -169,6 +180,13 @@ enum ScanCommand: Command {
 
         mutating func add(width: Int, height: Int) {
             counts[Size(width: width, height: height), default: 0] += 1
+        }
+
+        /// The narrowest and the widest width / height among the sizes (nil: none).
+        var aspectRange: ClosedRange<Double>? {
+            let aspects = counts.keys.map { Double($0.width) / Double(max(1, $0.height)) }
+            guard let low = aspects.min(), let high = aspects.max() else { return nil }
+            return low...high
         }
 
         /// "all 48x48 (12)", or "30 distinct, from 20x20 to 200x180; most common 64x64 (5), …":
