@@ -59,8 +59,8 @@ public struct HeatmapDisplay: Sendable, Equatable {
             // moves the model, so the map's shape is not a region of the part. Said so.
             return "flat: hiding no region lowers \(p); hiding any raised it by ≥ \(Self.format(-lowering)) (\(contrast))"
         }
-        if lowering < HeatmapNoise.minimumPeak {
-            return "flat: hiding a region lowers \(p) by at most \(Self.format(lowering)), under \(Self.format(HeatmapNoise.minimumPeak)) (\(contrast))"
+        if lowering < noise.minimumDrop {
+            return "flat: hiding a region lowers \(p) by at most \(Self.format(lowering)), under \(Self.format(noise.minimumDrop)) (\(contrast))"
         }
         let drops = "hiding red lowers \(p) by \(Self.format(lowering)), blue by \(Self.format(coldest))"
         return isFlat ? "flat: the decision does not hinge on one region (\(drops), \(contrast))" : "\(drops), \(contrast)"
@@ -75,7 +75,7 @@ public struct HeatmapDisplay: Sendable, Equatable {
             return (isFlat ? "flat: " : "") + "\(values), \(contrast)"
         }
         if lowering < 0 { return "flat: hiding any region raised \(p) ≥ \(Self.format(-lowering)) (\(contrast))" }
-        if lowering < HeatmapNoise.minimumPeak { return "flat: hiding lowers \(p) by ≤ \(Self.format(lowering)) (\(contrast))" }
+        if lowering < noise.minimumDrop { return "flat: hiding lowers \(p) by ≤ \(Self.format(lowering)) (\(contrast))" }
         let coldest = lowering - (range.upperBound - range.lowerBound)
         return (isFlat ? "flat: " : "") + "red lowers \(p) by \(Self.format(lowering)), blue by \(Self.format(coldest)), \(contrast)"
     }

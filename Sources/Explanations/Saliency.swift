@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Imaging
 
 /// The class-probability function being explained: a batch of images (NCHW, values in
@@ -66,6 +69,11 @@ public struct HeatmapNoise: Sendable, Equatable {
     /// defective), the map's shape is the shape of the perturbation's artefacts, not of the
     /// decision. nil for RISE.
     public var lowering: Float? = nil
+    /// InvRISE only: the unmasked part's probability of the explained class, f(I). A part the
+    /// model calls that class with near certainty moves little in probability however clear
+    /// its evidence (0.999 → 0.996 is a large step in the model's own log-odds), so the
+    /// smallest drop that counts is measured in log-odds there (`minimumDrop`). nil for RISE.
+    public var confidence: Float? = nil
 
     /// Below this contrast a map is shown as flat: its hot region is not told apart from the
     /// hot spots that the noise of its masks alone makes (Docs/Explanations.md: the contrasts
@@ -78,7 +86,22 @@ public struct HeatmapNoise: Sendable, Equatable {
     /// The share of pixels whose mean is the peak.
     static let peakFraction = 0.01
 
-    public var isFlat: Bool { contrast < Self.flatBelow || peak < Self.minimumPeak || (lowering ?? 1) < Self.minimumPeak }
+    /// The log-odds step `minimumPeak` is at f(I) = ½: logit(½) − logit(½ − 0.005) ≈ 0.02.
+    static let minimumLogOddsDrop: Float = 0.02
+
+    /// The smallest drop of the explained class's probability that decides something:
+    /// `minimumPeak`, or — for a part predicted as that class (f(I) ≥ ½) — the drop that moves
+    /// its log-odds by `minimumLogOddsDrop`, which at f(I) = 0.999 is 0.00002, since there
+    /// the logit, not the probability, still says how strongly a region counts:
+    /// f − σ(logit f − 0.02).
+    public var minimumDrop: Float {
+        guard let f = confidence, f >= 0.5 else { return Self.minimumPeak }
+        let p = Double(min(max(f, 1e-7), 1 - 1e-7))
+        let logit = log(p / (1 - p)) - Double(Self.minimumLogOddsDrop)
+        return min(Self.minimumPeak, Float(p - 1 / (1 + exp(-logit))))
+    }
+
+    public var isFlat: Bool { contrast < Self.flatBelow || peak < minimumDrop || (lowering ?? 1) < minimumDrop }
 
     /// Before any pair of masks: nothing measured yet.
     public static let unmeasured = HeatmapNoise(noise: 0, peak: 0, noisePeak: 0)
@@ -296,7 +319,10 @@ public struct SaliencyExplainer: Sendable {
             }
             heatmap = Image(width: width, height: height, channels: 1, pixels: current)
             estimate = done >= 2 ? HeatmapNoise(halfA: halves[0], halfB: halves[1], full: current) : .unmeasured
-            if method == .invrise { estimate.lowering = (current.max() ?? 0) - (1 - unmasked[targetClass]) }
+            if method == .invrise {
+                estimate.lowering = (current.max() ?? 0) - (1 - unmasked[targetClass])
+                estimate.confidence = unmasked[targetClass]
+            }
             if !progress(SaliencyProgress(masksDone: done, masksTotal: masks.count, heatmap: heatmap, noise: estimate)) {
                 cancelled = true
                 break

@@ -313,6 +313,18 @@ import Testing
         var clear = raised
         clear.lowering = 0.3
         #expect(HeatmapDisplay(heatmap: map, noise: clear).caption.hasPrefix("hiding red lowers P(NOK) by 0.3"))
+        // A confident NOK (0.999) whose defect region lowers P(NOK) by 0.003 was drawn flat
+        // though its map lay on the defect: in the model's log-odds that drop is large (6.9 →
+        // 5.5), so it counts; the same drop on a part at 0.5, or one the model calls OK, does not.
+        var confident = HeatmapNoise(noise: 0.0002, peak: 0.003, noisePeak: 0.001)
+        confident.lowering = 0.003
+        confident.confidence = 0.999
+        #expect(!confident.isFlat && confident.minimumDrop < 0.0001)
+        var unsure = confident
+        unsure.confidence = 0.5
+        #expect(unsure.isFlat && abs(unsure.minimumDrop - 0.005) < 0.0002)
+        unsure.confidence = 0.2
+        #expect(unsure.isFlat && unsure.minimumDrop == HeatmapNoise.minimumPeak)
         // The terse form keeps every figure and fits an 80-column line with the mask count.
         for noise in [raised, barely, clear] {
             let display = HeatmapDisplay(heatmap: map, noise: noise)
