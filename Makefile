@@ -56,7 +56,7 @@ torture: setup
 NEARCAIPI := .build/release/nearcaipi
 WORKSPACE := $(RUN_DIR)/weld-workspace
 
-## The sample workspace, created and trained the first time (about 30 s). The target is
+## The sample workspace, created and trained the first time (16 s on 2 idle AVX-512 cores). The target is
 ## the first round's checkpoint, so a run interrupted while training trains again next time
 ## instead of leaving a workspace without a model.
 SAMPLE_ROUND := $(WORKSPACE)/models/round-001.safetensors
