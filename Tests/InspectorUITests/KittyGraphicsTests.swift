@@ -199,4 +199,44 @@ struct KittyDecoder {
         #expect(zoomed.deletions.contains("id \(left.id)"))
         #expect(again.rgb != left.rgb, "a zoomed view shows other pixels")
     }
+
+    /// `1` shows the photo 1:1: the picture sent is the photo's own pixels, one for one, from
+    /// the region the item line names; `1` again goes back to the whole photo.
+    @Test func oneToOneSendsThePhotosOwnPixels() throws {
+        let directory = TemporaryDirectory("kitty-one-to-one")
+        defer { directory.remove() }
+        let data = directory.file("large")
+        _ = try SampleDataset.write(SampleDatasetSpec(family: .weld, count: 24, size: 64, seed: 4, camera: (800, 400)), to: data)
+        var options = WorkspaceOptions()
+        options.inputSize = 32
+        let (workspace, _) = try Workspace.create(at: directory.file("ws"), dataRoot: data, options: options)
+        try workspace.setPromotion(.always)
+        var quick = TrainingOptions()
+        quick.epochs = 1
+        _ = try workspace.trainRound(options: quick, fromScratch: true) { _ in true }
+        let terminal = try PseudoTerminal(columns: 120, rows: 40, cellSize: .assumed, keepingOutput: true)
+        let app = try LabelApp(workspace: workspace, user: "tess", role: .inspector, graphics: .kitty, truecolor: false,
+                               terminal: TerminalReport(cellSize: .assumed, kittyGraphics: true))
+        try app.start(terminalType: "xterm-256color", inputDescriptor: terminal.follower, outputDescriptor: terminal.follower)
+        defer { app.finish(); terminal.close() }
+        let shown = try #require(app.state.shown)
+        let before = terminal.output.count
+        _ = try app.step(.character("1"))
+        let view = try #require(app.state.viewport)
+        #expect(view.isActualPixels && view.visible.width < 800, "\(app.state.message)")
+        let region = view.visible
+        let sent = try KittyDecoder(Array(terminal.output[before...]))
+        let part = try #require(sent.pictures.min { $0.column < $1.column })
+        #expect(part.width == region.width && part.height == region.height, "\(part.width)×\(part.height) for \(region)")
+        let photo = shown.view.photo
+        for (y, x) in [(0, 0), (region.height / 2, region.width / 3), (region.height - 1, region.width - 1)] {
+            for c in 0..<3 {
+                let expected = UInt8((photo[min(c, photo.channels - 1), region.y + y, region.x + x] * 255).rounded())
+                #expect(abs(Int(part.rgb[(y * part.width + x) * 3 + c]) - Int(expected)) <= 1, "pixel (\(x), \(y))")
+            }
+        }
+        #expect(app.state.message.hasPrefix("1:1, one photo pixel per picture element: x "))
+        _ = try app.step(.character("1"))
+        #expect(app.state.viewport?.isZoomed == false && app.state.message.hasPrefix("Back to the whole photo"))
+    }
 }

@@ -6,6 +6,23 @@ import Testing
 /// The photo as the inspector sees it: its own shape, zoomed where they look, painted in its
 /// own pixels.
 @Suite struct PhotoViewportTests {
+    /// 1:1 shows exactly the panel's picture elements of the photo about a point, kept
+    /// inside it; a zoom step leaves it for the nearest level that way.
+    @Test func oneToOneShowsThePanelsOwnPixelCount() {
+        var view = PhotoViewport(photoWidth: 1600, photoHeight: 1200)
+        view.showActualPixels(width: 640, height: 480, aboutX: 1590, y: 10)
+        #expect(view.isActualPixels && view.isZoomed && view.visible == PixelRect(x: 960, y: 0, width: 640, height: 480))
+        #expect(view.summary.hasPrefix("1:1 · x 960–1599, y 0–479 of 1600×1200"))
+        var closer = view
+        #expect(closer.zoomIn() && !closer.isActualPixels && closer.zoom == 4)
+        var farther = view
+        #expect(farther.zoomOut() && farther.zoom == 2)
+        // A photo smaller than the panel is shown whole at 1:1: not zoomed.
+        var small = PhotoViewport(photoWidth: 300, photoHeight: 200)
+        small.showActualPixels(width: 640, height: 480, aboutX: 10, y: 10)
+        #expect(small.visible == PixelRect(x: 0, y: 0, width: 300, height: 200) && !small.isZoomed)
+    }
+
     @Test func zoomShowsAShrinkingPartOfThePhotoInsideIt() {
         var view = PhotoViewport(photoWidth: 900, photoHeight: 600)
         #expect(view.visible == PixelRect(x: 0, y: 0, width: 900, height: 600) && view.words == "900×600 px")

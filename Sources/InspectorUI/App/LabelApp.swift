@@ -523,6 +523,7 @@ public final class LabelApp {
         }
         // What the next key is judged against: the part as large as this frame drew it.
         state.answerPicture = state.showHelp ? state.answerPicture : painter.answerPicture
+        if !state.showHelp { state.answerRoom = painter.answerRoom }
         ScreenFrame(workspacePath: workspacePath, pending: pending, interactionsPerRound: session.settings.interactionsPerRound,
                     training: training).draw(state, on: painter, layout: layout)
         // A picture that vanished or changed its place or size leaves pixels that ncurses

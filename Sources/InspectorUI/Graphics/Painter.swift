@@ -118,6 +118,7 @@ final class Painter {
         screen.clear()
         rawImages = []
         answerPicture = nil
+        answerRoom = nil
     }
 
     /// How many picture elements (sixel: screen pixels; text: half-cells) the part being
@@ -130,7 +131,13 @@ final class Painter {
     /// Notes the room the part being answered has in `box` for a photo region of this shape.
     func noteAnswerPicture(width: Int, height: Int, in box: Layout.Panel) {
         answerPicture = min(answerPicture ?? .max, pictureSize(width: width, height: height, in: box))
+        answerRoom = graphics.drawsPixels ? Self.sixelRoom(box, cell: cellSize, limit: graphics == .sixel ? terminal.sixelLimit : nil)
+            : (box.columns, box.rows * 2)
     }
+
+    /// The picture elements the panel of the part being answered holds across and down in
+    /// this frame: what a 1:1 view shows.
+    private(set) var answerRoom: (width: Int, height: Int)?
 
     /// The picture elements across (geometric mean of the sides) a region of this shape gets
     /// in `box`, as `answerPicture` counts them.

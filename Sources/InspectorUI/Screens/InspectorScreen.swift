@@ -55,7 +55,7 @@ struct InspectorScreen {
         let room = max(0, d.columns - 6 - name.count)
         var seen = state.viewport.map { "  ·  " + $0.summary } ?? ""
         if Self.predictionLine(view, cuts: cuts).count + seen.count > room, let viewport = state.viewport, viewport.isZoomed {
-            seen = "  ·  zoom \(viewport.zoom)×"
+            seen = "  ·  " + viewport.scaleWords
         }
         // Left out rather than cut mid-word ("· 9" of "900×900 px").
         if Self.predictionLine(view, cuts: cuts).count + seen.count > room { seen = "" }

@@ -7,6 +7,8 @@ enum KeyAction: Equatable {
     case quit, help, nextScreen, previousScreen
     // The picture (inspector and supervisor)
     case toggleOverlay, toggleOutline, zoomIn, zoomOut
+    /// A 1:1 view (one photo pixel per picture element), or back from it.
+    case actualPixels
     /// Pan a zoomed photo by a share of the view.
     case pan(dx: Double, dy: Double)
     // Answering (the inspector's queries, the supervisor's reviews)
@@ -100,6 +102,7 @@ enum KeyTable {
         KeyBinding("z/Z", [(.character("z"), .zoomIn), (.character("Z"), .zoomOut)],
                    help: "zoom in (the first z: to the map's peak) / out; the mouse wheel too",
                    keyLine: "zoom", short: "zoom"),
+        KeyBinding("1", .actualPixels, help: "1:1 — one photo pixel per screen pixel (half a cell in text) about the map's peak or the middle of the view; 1 again: back"),
         KeyBinding("o", .toggleOverlay, help: "heatmap overlay on / off", keyLine: "overlay", short: ""),
         KeyBinding("t", .toggleOutline, help: "outline of the heatmap's top 10 % on / off", keyLine: "outline", short: ""),
     ]
@@ -161,6 +164,7 @@ enum KeyTable {
                    help: "bigger / smaller brush (= as +)", keyLine: "brush", short: "brush"),
         KeyBinding("z/Z", [(.character("z"), .zoomIn), (.character("Z"), .zoomOut)],
                    help: "zoom in / out; the view follows the brush, which keeps its size on screen", keyLine: "zoom", short: ""),
+        KeyBinding("1", .actualPixels, help: "1:1 about the brush (one photo pixel per screen pixel); 1 again: back"),
         KeyBinding("r", .rectangleCorner, help: "rectangle: first corner, then the opposite one", keyLine: "rect"),
         KeyBinding("e", .toggleErase, help: "erase mode on / off (pen and rectangles remove paint)", keyLine: "erase", short: "erase"),
         KeyBinding("u", .undo, help: "undo", keyLine: "undo", short: "undo"),

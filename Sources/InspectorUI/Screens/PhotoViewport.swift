@@ -10,6 +10,10 @@ struct PhotoViewport: Sendable, Equatable {
     static let minimumSpan = 8
 
     private(set) var zoom = 1
+    /// A 1:1 view: this many photo pixels across and down — the panel's own picture
+    /// elements — so each photo pixel is one screen pixel (one half-cell in text). Nil
+    /// otherwise; a zoom step leaves it for the nearest level that way.
+    private(set) var actualWidth: Int?, actualHeight: Int?
     /// The centre of the visible rectangle, in photo pixels.
     private(set) var centerX = 0.0, centerY = 0.0
     let photoWidth: Int, photoHeight: Int
@@ -21,14 +25,38 @@ struct PhotoViewport: Sendable, Equatable {
         centerY = Double(self.photoHeight) / 2
     }
 
-    var isZoomed: Bool { zoom > 1 }
+    var isZoomed: Bool { zoom > 1 || isActualPixels && (visible.width < photoWidth || visible.height < photoHeight) }
 
-    /// The photo pixels on screen: 1/zoom of each side (at least one pixel), kept inside the photo.
+    var isActualPixels: Bool { actualWidth != nil }
+
+    /// The photo pixels on screen: 1/zoom of each side (at least one pixel), or the 1:1
+    /// view's, kept inside the photo.
     var visible: PixelRect {
-        let width = max(1, (photoWidth + zoom - 1) / zoom), height = max(1, (photoHeight + zoom - 1) / zoom)
+        var width = max(1, (photoWidth + zoom - 1) / zoom), height = max(1, (photoHeight + zoom - 1) / zoom)
+        if let actualWidth, let actualHeight { (width, height) = (min(photoWidth, max(1, actualWidth)), min(photoHeight, max(1, actualHeight))) }
         let x = min(max(0, Int((centerX - Double(width) / 2).rounded())), photoWidth - width)
         let y = min(max(0, Int((centerY - Double(height) / 2).rounded())), photoHeight - height)
         return PixelRect(x: x, y: y, width: width, height: height)
+    }
+
+    /// Shows `width` × `height` photo pixels (a panel's picture elements) about (x, y): each
+    /// photo pixel one picture element.
+    mutating func showActualPixels(width: Int, height: Int, aboutX x: Int, y: Int) {
+        (actualWidth, actualHeight) = (max(1, width), max(1, height))
+        (centerX, centerY) = (Double(x) + 0.5, Double(y) + 0.5)
+        settle()
+    }
+
+    /// Leaves the 1:1 view for the zoom level nearest it `closer` or farther (its centre
+    /// kept); false when not in it.
+    private mutating func leaveActualPixels(closer: Bool) -> Bool {
+        guard let actualWidth else { return false }
+        let equivalent = Double(photoWidth) / Double(max(1, actualWidth))
+        let levels = Self.zoomLevels.filter { $0 <= maximumZoom }
+        zoom = closer ? (levels.first { Double($0) > equivalent } ?? levels.last ?? 1) : (levels.last { Double($0) < equivalent } ?? 1)
+        (self.actualWidth, actualHeight) = (nil, nil)
+        settle()
+        return true
     }
 
     /// The largest zoom that still shows `minimumSpan` pixels of the shorter side.
@@ -41,6 +69,7 @@ struct PhotoViewport: Sendable, Equatable {
     /// false at the closest level.
     @discardableResult
     mutating func zoomIn(aboutX x: Int? = nil, y: Int? = nil) -> Bool {
+        if leaveActualPixels(closer: true) { return true }
         guard let next = Self.zoomLevels.first(where: { $0 > zoom }), next <= maximumZoom else { return false }
         if let x, let y { (centerX, centerY) = (Double(x) + 0.5, Double(y) + 0.5) } else { settle() }
         zoom = next
@@ -52,6 +81,7 @@ struct PhotoViewport: Sendable, Equatable {
     /// pointer, under the brush). Returns false when there is no level further that way.
     @discardableResult
     mutating func zoom(in closer: Bool, keeping x: Int, _ y: Int) -> Bool {
+        if leaveActualPixels(closer: closer) { return true }
         let before = zoom
         guard let next = closer ? Self.zoomLevels.first(where: { $0 > zoom }) : Self.zoomLevels.last(where: { $0 < zoom }),
               next <= maximumZoom else { return false }
@@ -67,6 +97,7 @@ struct PhotoViewport: Sendable, Equatable {
     /// One level further out; false when the whole photo is already shown.
     @discardableResult
     mutating func zoomOut() -> Bool {
+        if leaveActualPixels(closer: false) { return true }
         guard let previous = Self.zoomLevels.last(where: { $0 < zoom }) else { return false }
         zoom = previous
         settle()
@@ -111,5 +142,8 @@ struct PhotoViewport: Sendable, Equatable {
     }
 
     /// For the item line: "zoom 4× · x 300–524, …", or the photo's size.
-    var summary: String { isZoomed ? "zoom \(zoom)× · " + words : words }
+    var summary: String { isActualPixels ? "1:1 · " + words : isZoomed ? "zoom \(zoom)× · " + words : words }
+
+    /// How large the view shows a photo pixel, for messages: "1:1" or "zoom 4×".
+    var scaleWords: String { isActualPixels ? "1:1" : "zoom \(zoom)×" }
 }

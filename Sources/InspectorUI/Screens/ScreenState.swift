@@ -190,6 +190,11 @@ struct ScreenState {
     /// The picture elements across the shorter side of the part being answered, as last drawn
     /// (the shell sets it; nil before the first frame or without a part).
     var answerPicture: Int?
+    /// The picture elements the panel of the part being answered holds across and down, as
+    /// last drawn (the shell sets it): a 1:1 view shows that many photo pixels.
+    var answerRoom: (width: Int, height: Int)?
+    /// The view before `1` showed 1:1, to go back to.
+    private var viewBeforeActualPixels: PhotoViewport?
     /// The file the shown answer waits in after the store refused it (`notStored`).
     var keptAnswer: String?
     /// An answer begun on a screen the person left with Tab, and the part it is about: shown
@@ -285,7 +290,7 @@ struct ScreenState {
                 selectedRound = active
             }
             return []
-        case .toggleOverlay, .toggleOutline, .zoomIn, .zoomOut, .pan:
+        case .toggleOverlay, .toggleOutline, .zoomIn, .zoomOut, .pan, .actualPixels:
             pictureKey(action, facts: facts)
             return []
         case .predictionRight, .predictionWrong, .explanationRight, .explanationWrong, .submit, .skip:
@@ -327,6 +332,8 @@ struct ScreenState {
             }
         case .zoomOut:
             zoom(in: false)
+        case .actualPixels:
+            actualPixels(about: facts.heatmapPeak(of: shown.view.path))
         case .pan(let dx, let dy):
             guard var view = viewport, view.isZoomed else {
                 message = "The whole photo is shown: z zooms in (or the mouse wheel), then arrows pan."
@@ -335,7 +342,7 @@ struct ScreenState {
             let before = view.visible
             view.pan(dx: dx, dy: dy)
             viewport = view
-            message = view.visible == before ? "At the photo's edge: \(view.words)." : "Zoom \(view.zoom)×: \(view.words)."
+            message = view.visible == before ? "At the photo's edge: \(view.words)." : "\(view.isActualPixels ? "1:1" : "Zoom \(view.zoom)×"): \(view.words)."
         default: break
         }
     }
@@ -374,6 +381,10 @@ struct ScreenState {
                 let why = shown.flatMap { facts.heatmapStatus(of: $0.view.path).whyNoRegion } ?? "the heatmap has none"
                 message = "No top 10 % to start from: \(why)."
             }
+        case .actualPixels:
+            editor = editing
+            actualPixels(about: nil)
+            editing = editor ?? editing
         case .zoomIn, .zoomOut:
             // zoom() changes the brush of the editor it finds: hand it this one and take it back.
             editor = editing
@@ -447,12 +458,45 @@ struct ScreenState {
         fitEditorStep()
         if changed {
             message = view.isZoomed
-                ? "Zoom \(view.zoom)×\(place): \(view.words). " + (editor == nil ? "Arrows/hjkl pan, Z zooms out." : "The view follows the brush; Z zooms out.")
+                ? "Zoom \(view.zoom)×\(place): \(view.words). " + (editor == nil ? "Arrows/hjkl pan, Z zooms out, 1 shows 1:1." : "The view follows the brush; Z zooms out.")
                 : "The whole photo (\(view.words))."
         } else {
             let shown = view.visible
             message = closer ? "Closest zoom: \(view.zoom)×, \(shown.width)×\(shown.height) photo pixels in view." : "The whole photo is shown."
         }
+    }
+
+    /// `1`: the 1:1 view — as many photo pixels as the panel has picture elements — about
+    /// the brush while painting, else about `peak` (shares of the photo) on a whole photo, else
+    /// the middle of the view; from 1:1, back to the view before.
+    mutating func actualPixels(about peak: (x: Double, y: Double)?) {
+        guard var view = viewport else { return }
+        if view.isActualPixels {
+            viewport = viewBeforeActualPixels ?? PhotoViewport(photoWidth: view.photoWidth, photoHeight: view.photoHeight)
+            viewBeforeActualPixels = nil
+            if let editing = editor { viewport?.follow(x: editing.x, y: editing.y) }
+            fitEditorStep()
+            message = "Back to \(viewport!.isZoomed ? viewport!.scaleWords : "the whole photo") (\(viewport!.words))."
+            return
+        }
+        guard let room = answerRoom else {
+            message = "The picture is not drawn yet: 1 works once it is."
+            return
+        }
+        viewBeforeActualPixels = view
+        let shown = view.visible
+        var about = (x: shown.x + shown.width / 2, y: shown.y + shown.height / 2)
+        if let editing = editor {
+            about = (editing.x, editing.y)
+        } else if !view.isZoomed, let peak {
+            about = (Int(peak.x * Double(view.photoWidth)), Int(peak.y * Double(view.photoHeight)))
+        }
+        view.showActualPixels(width: room.width, height: room.height, aboutX: about.x, y: about.y)
+        viewport = view
+        fitEditorStep()
+        message = view.isZoomed
+            ? "1:1, one photo pixel per picture element: \(view.words). 1 again: back; z / Z: the zoom levels."
+            : "The whole photo fits the panel at 1:1 or larger (\(view.words)): nothing more to see."
     }
 
     private mutating func fitEditorStep() {

@@ -88,7 +88,7 @@ struct SupervisorScreen {
                 painter.noteAnswerPicture(width: region.width, height: region.height, in: box)
             }
             let known = view.knownLabel.map { " · labelled \($0.displayName)" } ?? ""
-            let zoom = selected && state.viewport?.isZoomed == true ? " · zoom \(state.viewport!.zoom)×" : ""
+            let zoom = selected && state.viewport?.isZoomed == true ? " · " + state.viewport!.scaleWords : ""
             let heading = String(format: "%@%@ %@: %@ %.2f%@ · %@%@", selected ? "▶ " : "", title, name, view.predictedLabel.displayName,
                                  view.confidence, known, caption, zoom)
             // One cell short of the panel: a title never runs into the next panel's.
