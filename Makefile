@@ -60,8 +60,7 @@ WORKSPACE := $(RUN_DIR)/weld-workspace
 ## the first round's checkpoint, so a run interrupted while training trains again next time
 ## instead of leaving a workspace without a model.
 SAMPLE_ROUND := $(WORKSPACE)/models/round-001.safetensors
-$(SAMPLE_ROUND):
-	@$(MAKE) --no-print-directory build
+$(SAMPLE_ROUND): | build
 	@mkdir -p $(RUN_DIR)
 	@[ -f $(WORKSPACE)/workspace.sqlite ] || $(NEARCAIPI) init $(WORKSPACE) --data SampleData/weld
 	$(NEARCAIPI) train $(WORKSPACE)
