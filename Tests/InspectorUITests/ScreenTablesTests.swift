@@ -259,6 +259,34 @@ import Testing
         #expect(narrow[3].hasSuffix("validation"))
     }
 
+    /// The operator's chart in pixel terminals: each round's validation pass rate is drawn
+    /// at its height on the 0–100 % scale, in the series' colour, and the mark says what
+    /// became of the round — framed in use, hollow candidate, dim rolled back.
+    @Test func theChartDrawsEachRoundsFigureWhereItIsAndMarksItsFate() throws {
+        var metrics = try Self.metrics(validation: 0.9, accuracy: 0.9, f1: 0.9, mcc: 0.8)
+        // 4 good validation parts, 2 scored below the pass cut: 50 % passed.
+        metrics.operatingPoint = OperatingPoint(validation: ([0.05, 0.1, 0.7, 0.8, 0.6, 0.9, 0.95], [0, 0, 0, 0, 1, 1, 1]),
+                                                test: ([0.1, 0.5, 0.85, 0.1, 0.3], [0, 0, 0, 1, 1]), maxMissed: 0.01, maxRejected: 0.01)
+        let rounds = [Round(number: 1, checkpoint: "", status: .rolledBack, trainingSize: 9, metrics: metrics),
+                      Round(number: 2, checkpoint: "", status: .candidate, trainingSize: 9, metrics: metrics),
+                      Round(number: 3, checkpoint: "", status: .active, trainingSize: 9, metrics: metrics)]
+        let rate = try #require(metrics.operatingPoint?.validation.passedGood.rate)
+        #expect(abs(rate - 0.5) < 1e-9)
+        let (width, height) = (400, 120)
+        let chart = RoundsChart.image(rounds, width: width, height: height)
+        let green = RoundsChart.series[0].colour
+        func pixel(_ x: Int, _ y: Int) -> [Float] { (0..<3).map { chart[$0, y, x] } }
+        let y = RoundsChart.y(rate, height: height)
+        let active = RoundsChart.x(round: 2, of: 3, series: 0, width: width)
+        #expect(pixel(active, y) == green && pixel(active - 4, y - 4) == [1, 1, 1])
+        let candidate = RoundsChart.x(round: 1, of: 3, series: 0, width: width)
+        #expect(pixel(candidate, y) == RoundsChart.background && pixel(candidate - 4, y) == green)
+        let rolledBack = RoundsChart.x(round: 0, of: 3, series: 0, width: width)
+        #expect(pixel(rolledBack, y) == green.map { $0 * 0.45 })
+        // The 100 % and 0 % grid lines frame the plot.
+        #expect(RoundsChart.y(1, height: height) < y && y < RoundsChart.y(0, height: height))
+    }
+
     /// Inside tmux or screen, sixel would draw blank panels: the reason is named.
     @Test func sixelInsideAMultiplexerIsRefusedWithTheReason() {
         #expect(GraphicsMode.sixelBlocker(environment: ["TMUX": "/tmp/tmux-0/default,1,0", "TERM": "screen"])?.contains("tmux") == true)

@@ -131,8 +131,7 @@ final class Painter {
     /// Notes the room the part being answered has in `box` for a photo region of this shape.
     func noteAnswerPicture(width: Int, height: Int, in box: Layout.Panel) {
         answerPicture = min(answerPicture ?? .max, pictureSize(width: width, height: height, in: box))
-        answerRoom = graphics.drawsPixels ? Self.sixelRoom(box, cell: cellSize, limit: graphics == .sixel ? terminal.sixelLimit : nil)
-            : (box.columns, box.rows * 2)
+        answerRoom = pixelRoom(of: box) ?? (box.columns, box.rows * 2)
     }
 
     /// The picture elements the panel of the part being answered holds across and down in
@@ -156,6 +155,11 @@ final class Painter {
 
     /// Pixels per cell: the kernel's window size follows font changes, then what the terminal
     /// reported, then xterm's default.
+    /// The screen pixels `box` holds when pictures are pixels (sixel, kitty); nil in text.
+    func pixelRoom(of box: Layout.Panel) -> (width: Int, height: Int)? {
+        graphics.drawsPixels ? Self.sixelRoom(box, cell: cellSize, limit: graphics == .sixel ? terminal.sixelLimit : nil) : nil
+    }
+
     var cellSize: CellSize {
         outputDescriptor.flatMap { CellSize.fromWindowSize(of: $0) } ?? terminal.cellSize ?? .assumed
     }

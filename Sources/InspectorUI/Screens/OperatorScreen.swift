@@ -41,9 +41,18 @@ struct OperatorScreen {
         // The selected round's pass / review / reject figures.
         if rounds.indices.contains(state.selectedRound) { flow(Self.decisionsLine(rounds[state.selectedRound])) }
         row += 1
-        for line in Self.seriesLines(rounds, columns: layout.columns - 3) where row < layout.messageRow {
-            painter.put(line, row: row, column: 2)
-            row += 1
+        // Terminals that draw pixels get the figures as a chart with their intervals (kept
+        // off the last rows, which the lines below need); text terminals the three series.
+        let chartBox = Layout.Panel(row: row, column: 2, rows: min(9, layout.messageRow - row - 5), columns: min(layout.columns - 4, 120))
+        if chartBox.rows >= 5, rounds.contains(where: { $0.metrics?.operatingPoint != nil }), let room = painter.pixelRoom(of: chartBox) {
+            painter.drawImage(RoundsChart.image(rounds, width: room.width, height: room.height), in: chartBox)
+            row += chartBox.rows
+            flow(RoundsChart.legend, dim: true)
+        } else {
+            for line in Self.seriesLines(rounds, columns: layout.columns - 3) where row < layout.messageRow {
+                painter.put(line, row: row, column: 2)
+                row += 1
+            }
         }
         let perRound = settings.interactionsPerRound
         flow("answers pending: \(pending) of \(perRound) per round\(pending >= perRound ? " — retraining due" : "")")
