@@ -83,7 +83,11 @@ public struct HeatmapDisplay: Sendable, Equatable {
     /// The same in a few characters, for small panels.
     public var shortCaption: String {
         let contrast = noise.contrast.isFinite ? String(format: "%.1f", noise.contrast) : "inf"
-        return isFlat ? "flat (contrast \(contrast))" : "contrast \(contrast)"
+        guard isFlat else { return "contrast \(contrast)" }
+        // Why flat, in a few words: a high contrast alone does not say it.
+        if let lowering = noise.lowering, lowering < 0 { return "flat (hiding raises P)" }
+        if let lowering = noise.lowering, lowering < noise.minimumDrop { return "flat (tiny drops)" }
+        return "flat (contrast \(contrast))"
     }
 
     /// What the two ends of the colour bar mean for `method`.

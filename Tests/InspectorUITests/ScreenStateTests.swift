@@ -125,7 +125,7 @@ import Testing
         }
         // Never pretrained: asked, naming how many images it learns from.
         #expect(try Self.press(&state, .character("B")).isEmpty && state.confirmation == .pretrain(restart: false))
-        #expect(state.message.contains("160 images outside the test split, without reading their labels"))
+        #expect(state.message.contains("160 images outside the test split, labels unread"))
         #expect(pretrains(try Self.press(&state, .character("y")), restart: false))
         // Stopped half-way: B resumes where it stopped, and says at which epoch.
         let half = PretrainingSummary(images: 160, epochsDone: 12, epochs: 60, losses: [], seconds: 50, resumedAfter: 0)
@@ -296,6 +296,30 @@ import Testing
         #expect(state.answer.mask == nil && state.message.contains("set aside (b brings it back)"))
         try Self.press(&state, .character("b"))
         #expect(state.editor?.mask == painted)
+        // Esc now goes back to "explanation right" with the mask still set aside — it was
+        // lost here once (g, b, Esc, b showed an empty mask).
+        try Self.press(&state, .escape)
+        #expect(state.answer.explanation == .right && state.setAsideMask == painted)
+        #expect(state.message.contains("stays set aside (b brings it back)"), "\(state.message)")
+        try Self.press(&state, .character("b"))
+        #expect(state.editor?.mask == painted)
+    }
+
+    /// Keys with nothing to act on say why: no review waiting, no candidate round.
+    @Test func keysWithNothingToActOnSayWhy() throws {
+        var supervisor = ScreenState(user: "sue", role: .supervisor)
+        supervisor.current = .supervisor
+        #expect(try Self.press(&supervisor, .right).isEmpty && supervisor.message.hasPrefix("No reviews wait"))
+        try Self.press(&supervisor, .character("f"))
+        #expect(supervisor.message.hasPrefix("No reviews wait"))
+        var operating = Self.showing(role: .operator)
+        operating.current = .operator
+        try Self.press(&operating, .character("P"), facts: Facts(roundList: [Self.round(1, .active)]))
+        #expect(operating.message.hasPrefix("No round is a candidate"))
+        // The key line of a part too small to judge starts with the key that still works.
+        var small = Self.showing()
+        small.answerPicture = 14
+        #expect(ScreenFrame.hints(for: small).hasPrefix(" s skip · too small to judge (14 of 24 needed)"))
     }
 
     /// s threw away a begun answer and its mask without asking; it asks, as q does.

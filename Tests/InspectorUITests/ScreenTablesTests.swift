@@ -173,12 +173,17 @@ import Testing
         for screen in Role.allCases {
             let lines = HelpScreen.lines(for: screen == .inspector ? .inspector : screen == .supervisor ? .supervisor : .operator, columns: 80, rows: 18)
             #expect(lines.count == 18 && lines.allSatisfy { $0.count <= 77 }, "\(lines)")
-            #expect(lines.last?.hasPrefix("… ") == true && lines.last?.hasSuffix("a taller terminal shows them") == true)
+            #expect(lines.last?.hasPrefix("… ") == true && lines.last?.hasSuffix("↓ scrolls, a taller terminal shows them") == true)
             let heading = screen == .inspector ? "Inspector:" : screen == .supervisor ? "Supervisor:" : "Operator:"
             // The screen's own keys right after the few that hold everywhere.
             let own = try #require(lines.firstIndex { $0.hasPrefix(heading) })
             #expect(own <= KeyTable.everywhere.count + 2 && lines[..<own].allSatisfy { !$0.hasPrefix("Inspector:") && !$0.hasPrefix("Supervisor:") })
         }
+        // ↓ scrolls: the lines after the first window, and the last line says what is above.
+        let scrolled = HelpScreen.lines(for: .operator, columns: 80, rows: 18, scroll: 10)
+        let whole = HelpScreen.lines(for: .operator, columns: 80, rows: 1000)
+        #expect(scrolled[0] == whole[10] && scrolled.last?.contains("10 above (↑)") == true, "\(scrolled)")
+        #expect(whole.contains { $0.contains("export the labelled images") })
         let tall = HelpScreen.lines(for: .inspector, columns: 160, rows: 80)
         #expect(!tall.contains { $0.hasPrefix("… ") } && tall.contains { $0.contains("Grey \"flat\"") })
     }

@@ -188,7 +188,9 @@ public final class LabelApp {
         default:
             let effects = try state.handle(input, facts: LiveFacts(app: self), isTooSmall: layout.isTooSmall)
             if try perform(effects) == false { return false }
-            changed = !layout.isTooSmall || effects.isEmpty == false
+            // Below the minimum size a key can still ask (q) or answer a question: redrawn,
+            // so the question shown there comes and goes with it.
+            changed = true
         }
         if try pollWorkers() { changed = true }
         if try pollWorkspace() { changed = true }
@@ -242,7 +244,7 @@ public final class LabelApp {
                 let waiting = try session.workspace.answersTrained(after: round).count
                 try session.rollback(to: round)
                 try modelChanged()
-                state.carriedOut(.rolledBack(to: round, waiting: waiting))
+                state.carriedOut(.rolledBack(to: round, waiting: waiting, pending: (try? session.pendingFeedback()) ?? waiting))
             case .promote(let round):
                 showWorking("Making round \(round) active: loading its model and the pool's predictions…")
                 try session.promote(round: round)
@@ -407,8 +409,14 @@ public final class LabelApp {
         guard let shown = state.shown, let review = shown.review else { return [] }
         let query = try? session.view(of: review.of)
         let neighbours = try? session.neighbours(of: review.of)
-        let hit = (neighbours?.nearHit?.path).flatMap { try? session.view(of: $0) }
-        let miss = (neighbours?.nearMiss?.path).flatMap { try? session.view(of: $0) }
+        // The other panel shows the part its own waiting review asks about, when there is
+        // one (queued with this one when the query was answered), not today's neighbour:
+        // otherwise the next question is about a part the panel did not show.
+        let sibling = ((try? session.reviewQueue()) ?? []).first { $0.of == review.of && $0.reason != review.reason }?.path
+        let hit = (review.reason == .nearMiss ? sibling : nil).flatMap { try? session.view(of: $0) }
+            ?? (neighbours?.nearHit?.path).flatMap { try? session.view(of: $0) }
+        let miss = (review.reason == .nearHit ? sibling : nil).flatMap { try? session.view(of: $0) }
+            ?? (neighbours?.nearMiss?.path).flatMap { try? session.view(of: $0) }
         let far = (neighbours?.farthest?.path).flatMap { try? session.view(of: $0) }
         return [query, review.reason == .nearHit ? shown.view : hit, review.reason == .nearMiss ? shown.view : miss, far]
     }
@@ -495,7 +503,9 @@ public final class LabelApp {
         let lookup = HeatmapLookup(result: { [heatmaps] in heatmaps!.result(for: $0) }, masks: heatmaps.masks)
         let pending = (try? session.pendingFeedback()) ?? 0
         if state.showHelp {
-            HelpScreen.draw(on: painter, context: state.keyContext, layout: layout)
+            state.helpScroll = HelpScreen.clampedScroll(state.helpScroll, for: state.keyContext, columns: layout.columns,
+                                                        rows: max(1, layout.messageRow - 2))
+            HelpScreen.draw(on: painter, context: state.keyContext, scroll: state.helpScroll, layout: layout)
         } else {
             switch state.current {
             case .inspector:
@@ -503,6 +513,8 @@ public final class LabelApp {
                     .draw(state, on: painter, layout: layout)
             case .supervisor:
                 let log = state.showLog ? ((try? session.workspace.feedbackLog()) ?? []).filter { state.logUser == nil || $0.user == state.logUser } : []
+                // The log scrolls no further back than its oldest answer.
+                state.logScroll = min(state.logScroll, max(0, log.count - max(1, layout.messageRow - 5)))
                 let refutation = state.refutationBrowser.flatMap { try? session.itemImage($0.current.path) }
                 let reviewCount = (try? session.reviewQueue().count) ?? 0
                 mouseTarget = SupervisorScreen(heatmaps: lookup, reviewCount: reviewCount, panels: reviewPanels, queryMask: queryMask,

@@ -23,6 +23,8 @@ enum KeyAction: Equatable {
     case moveBrush(dx: Int, dy: Int)
     case togglePen, biggerBrush, smallerBrush, toggleErase, rectangleCorner, undo, redo, clearMask
     case startFromTopRegion, finishMask, cancelMask
+    /// Tab while painting: the editor is left first.
+    case leaveEditorFirst
     // A question on screen
     case confirm, nextPerson
 }
@@ -148,7 +150,7 @@ enum KeyTable {
 
     static let maskEditor = [
         KeyBinding("Enter", [(.enter, .finishMask)], help: "done: keep the mask", keyLine: "done", short: "done"),
-        KeyBinding("Esc", [(.escape, .cancelMask)], help: "drop the mask (the explanation is unanswered again)", keyLine: "cancel", short: "cancel"),
+        KeyBinding("Esc", [(.escape, .cancelMask)], help: "cancel: the answer as it was before b (a mask painted before stays)", keyLine: "cancel", short: "cancel"),
         KeyBinding("arrows/hjkl",
                    [(.up, .moveBrush(dx: 0, dy: -1)), (.down, .moveBrush(dx: 0, dy: 1)), (.left, .moveBrush(dx: -1, dy: 0)),
                     (.right, .moveBrush(dx: 1, dy: 0)), (.character("k"), .moveBrush(dx: 0, dy: -1)), (.character("j"), .moveBrush(dx: 0, dy: 1)),
@@ -172,7 +174,8 @@ enum KeyTable {
         KeyBinding("c", .clearMask, help: "clear the mask (u brings it back)", keyLine: "clear"),
         KeyBinding("t", .startFromTopRegion, help: "start from the heatmap's top 10 %", keyLine: "top10%"),
         KeyBinding("q", .quit, help: "says how to leave the editor first (Enter or Esc, then q)"),
-        KeyBinding("?", .help, help: "this help", short: ""),
+        KeyBinding("Tab", [(.tab, .leaveEditorFirst), (.backTab, .leaveEditorFirst)], help: "says how to leave the editor first (Enter or Esc, then Tab)"),
+        KeyBinding("?", .help, help: "this help", keyLine: "help", short: ""),
     ]
 
     static let question = [

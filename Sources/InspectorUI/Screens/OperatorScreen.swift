@@ -193,7 +193,7 @@ enum HelpScreen {
 
     /// The help of the context in use first, a row per key, wrapped to the terminal's width
     /// (continuations under the row's text); what does not fit is said to be there.
-    static func lines(for context: KeyContext, columns: Int, rows: Int) -> [String] {
+    static func lines(for context: KeyContext, columns: Int, rows: Int, scroll: Int = 0) -> [String] {
         // Narrow terminals put each heading on a line of its own, so the rows keep their width.
         let width = max(24, columns - 3), narrow = width < 100
         let headingWidth = narrow ? 2 : 13, keysWidth = 12
@@ -215,12 +215,24 @@ enum HelpScreen {
             ($0.offset == 0 && !narrow ? padded("Heatmap:", heatmapIndent) : String(repeating: " ", count: heatmapIndent)) + $0.element
         }
         guard wrapped.count > rows else { return wrapped }
-        return Array(wrapped.prefix(max(0, rows - 1))) + ["… \(wrapped.count - rows + 1) more lines: a taller terminal shows them"]
+        // Scrolled by ↓ / ↑ (`ScreenState.helpScroll`), kept within the help.
+        let first = min(max(0, scroll), max(0, wrapped.count - (rows - 1)))
+        let shown = Array(wrapped[first..<min(wrapped.count, first + rows - 1)])
+        let below = wrapped.count - first - shown.count
+        let above = first > 0 ? "\(first) above (↑)" : ""
+        let more = below > 0 ? "… \(below) more lines: ↓ scrolls, a taller terminal shows them" : "end of help"
+        return shown + [more + (above.isEmpty ? "" : " · " + above)]
     }
 
-    static func draw(on painter: Painter, context: KeyContext, layout: Layout) {
+    /// The scroll that shows the help's last lines at most, for `ScreenState.helpScroll`.
+    static func clampedScroll(_ scroll: Int, for context: KeyContext, columns: Int, rows: Int) -> Int {
+        let count = lines(for: context, columns: columns, rows: 10_000).count
+        return count > rows ? min(max(0, scroll), count - (rows - 1)) : 0
+    }
+
+    static func draw(on painter: Painter, context: KeyContext, scroll: Int, layout: Layout) {
         let room = max(1, layout.messageRow - 2)
-        for (offset, line) in lines(for: context, columns: layout.columns, rows: room).enumerated() {
+        for (offset, line) in lines(for: context, columns: layout.columns, rows: room, scroll: scroll).enumerated() {
             painter.put(line, row: 2 + offset, column: 2)
         }
     }

@@ -22,6 +22,10 @@ struct ScreenFrame {
             // Narrow: the screens keep their names (which one is shown, which Tab reaches).
             let names = screens.count > 1 ? " · Tab: " + screens.map { $0 == state.current ? "[\($0.rawValue)]" : $0.rawValue }.joined(separator: " ") : ""
             header = " \(state.user), \(state.role.rawValue) · pending \(pending)/\(interactionsPerRound)\(names) · \(workspacePath)"
+            // Narrower still: the screen shown, rather than a list cut before it.
+            if header.count > columns, screens.count > 1 {
+                header = " \(state.user) · pending \(pending)/\(interactionsPerRound) · [\(state.current.rawValue)] (Tab: \(screens.count) screens)"
+            }
         }
         painter.put(String(header.prefix(columns)), row: 0, column: 0, reverse: true)
         if let training {
@@ -34,7 +38,8 @@ struct ScreenFrame {
         // The long key line when it fits, else the short one: at 80 columns the long one kept
         // only y/n and g/b, and Enter, s and z went unmentioned.
         let hints = Self.hints(for: state)
-        let line = hints.count <= columns ? hints : Self.fitted(Self.shortHints(for: state) ?? hints, columns: columns)
+        let line = hints.count <= columns || Self.tooSmallLine(for: state) != nil ? Self.fitted(hints, columns: columns)
+            : Self.fitted(Self.shortHints(for: state) ?? hints, columns: columns)
         painter.put(line, row: layout.hintRow, column: 0, dim: true)
     }
 
@@ -63,11 +68,16 @@ struct ScreenFrame {
     /// The keys that act now, most used first (made from the key table, as dispatch is).
     static func hints(for state: ScreenState) -> String {
         let context = state.keyContext
-        // A part drawn too small to judge: the line says so rather than offer verdicts.
-        if let across = state.answerPicture, across < Layout.legibleMinimum, [.inspector, .supervisor].contains(context), state.shown != nil {
-            return " drawn too small to judge (\(across) across, \(Layout.legibleMinimum) needed): enlarge the terminal · s skip · z/Z zoom · ? help · q quit"
-        }
+        if let line = tooSmallLine(for: state) { return line }
         return KeyTable.keyLine(in: context, omitting: omitted(for: state))
+    }
+
+    /// A part drawn too small to judge: the key line says so rather than offer verdicts, the
+    /// key that still works first (nil: the part is large enough).
+    static func tooSmallLine(for state: ScreenState) -> String? {
+        guard let across = state.answerPicture, across < Layout.legibleMinimum, [.inspector, .supervisor].contains(state.keyContext),
+              state.shown != nil else { return nil }
+        return " s skip · too small to judge (\(across) of \(Layout.legibleMinimum) needed): enlarge the terminal · z/Z · ? · q"
     }
 
     /// Keys that do nothing for this person: Tab with a single screen.

@@ -141,9 +141,12 @@ struct ScreenState {
         var queriesAnswered = 0
         var reviewsAnswered = 0
         var queriesSkipped = 0
+        var reviewsSkipped = 0
+        /// Queries and reviews skipped.
+        var skipped: Int { queriesSkipped + reviewsSkipped }
 
         var summary: String {
-            "this session: \(queriesAnswered + reviewsAnswered) answered" + (queriesSkipped > 0 ? ", \(queriesSkipped) skipped" : "")
+            "this session: \(queriesAnswered + reviewsAnswered) answered" + (skipped > 0 ? ", \(skipped) skipped" : "")
         }
     }
 
@@ -180,8 +183,11 @@ struct ScreenState {
     var refutationBrowser: RefutationBrowser?
     /// The log shows this person's answers only (nil: everyone's).
     var logUser: String?
-    /// How many rows the log is scrolled back from its newest.
+    /// How many rows the log is scrolled back from its newest (the shell keeps it within
+    /// the log's length).
     var logScroll = 0
+    /// How many lines the help is scrolled down (the shell keeps it within the help).
+    var helpScroll = 0
     // Operator
     var selectedRound = 0
     /// The operator moved the selection (↑/↓): it is theirs, not the round in use's.
@@ -202,8 +208,10 @@ struct ScreenState {
     var parked: [Role: (shown: Shown, answer: Answer)] = [:]
     /// A mask set aside by g (explanation right): b brings it back.
     var setAsideMask: BinaryMask?
-    /// The answer as it was when the mask editor opened: Esc goes back to it.
+    /// The answer as it was when the mask editor opened, and the mask set aside then: Esc
+    /// goes back to both.
     var answerBeforeEditor: Answer?
+    var setAsideBeforeEditor: BinaryMask?
 
     init(user: String, role: Role) {
         self.user = user
@@ -246,7 +254,16 @@ struct ScreenState {
     mutating func handle(_ input: CursesScreen.Input, facts: some ScreenFacts, isTooSmall: Bool = false) throws -> [ScreenEffect] {
         // A question asked before the terminal shrank is answered too (it is shown there).
         if isTooSmall, input != .character("q"), confirmation == nil { return [] }
-        if showHelp { showHelp = false; return [] }
+        if showHelp {
+            // ↑ / ↓ scroll a help longer than the terminal; any other key closes it.
+            if input == .down || input == .up {
+                helpScroll = max(0, helpScroll + (input == .down ? 4 : -4))
+                return []
+            }
+            showHelp = false
+            helpScroll = 0
+            return []
+        }
         let context = keyContext
         // A question asked while painting (Ctrl-C) is answered before the editor sees keys.
         if let asked = confirmation { return try answerConfirmation(asked, with: KeyTable.action(for: input, in: context), facts: facts) }
@@ -279,7 +296,7 @@ struct ScreenState {
             if current == .inspector, let back = parked.removeValue(forKey: .inspector) {
                 shown = back.shown
                 answer = back.answer
-                message = "Back to your answer on \(Self.shownName(back.shown.view.path)), not submitted yet (Enter stores it)."
+                message = "Back to your answer on \(Self.shownName(back.shown.view.path)), not submitted yet."
                 return [.resumeQuery]
             }
             if current == .inspector, shown?.review != nil || shown == nil { return [.openNextQuery] }
@@ -357,7 +374,7 @@ struct ScreenState {
         case .biggerBrush, .smallerBrush:
             editing.apply(action == .biggerBrush ? .biggerBrush : .smallerBrush)
             brushAtWholeView = nil
-            message = "Brush radius \(editing.brush) photo pixels."
+            message = "Brush \(2 * editing.brush + 1) photo pixels across."
         case .toggleErase:
             editing.apply(.toggleErase)
             message = editing.erasing ? "Erasing: the pen and rectangles now remove paint (e: paint again)." : "Painting again."
@@ -413,11 +430,20 @@ struct ScreenState {
             // Back to the answer as it was before b: a mask painted earlier stays, and a
             // first opening leaves the explanation unanswered.
             answer = answerBeforeEditor ?? Answer(prediction: answer.prediction)
+            setAsideMask = setAsideBeforeEditor
             answerBeforeEditor = nil
-            message = answer.mask != nil ? "Mask editing cancelled; the mask painted before stays." : "Mask editing cancelled; the explanation is unanswered again."
+            setAsideBeforeEditor = nil
+            message = "Mask editing cancelled; the answer is as before it"
+                + (answer.mask != nil ? ": the mask painted before stays."
+                   : setAsideMask != nil ? ": the painted mask stays set aside (b brings it back)."
+                   : answer.explanation == nil ? ": the explanation is unanswered." : ".")
             return []
+        case .leaveEditorFirst:
+            message = "Painting: Enter keeps the mask, Esc drops it; then Tab changes screen."
         default: break
         }
+        // A move says nothing of its own: the line under the picture gives the brush's place.
+        if case .moveBrush = action { message = "" }
         editor = editing
         // The view keeps the brush in sight, and a key moves the brush across what is seen
         // in about 64 presses at every zoom.
@@ -511,8 +537,10 @@ struct ScreenState {
         confirmation = nil
         guard action == .confirm else {
             if case .revert(let selection, _) = asked, action == .nextPerson {
-                // u narrows (or widens) the selection to the next person before confirming.
-                let users = try facts.usersWithAnswers()
+                // u narrows (or widens) the selection to the next person with answers in it.
+                let users = try facts.usersWithAnswers().filter {
+                    ((try? facts.answerCount(matching: AnswerSelection(user: $0, round: selection.round))) ?? 0) > 0
+                }
                 askRevert(AnswerSelection(user: Self.next(after: selection.user, in: users), round: selection.round), facts: facts)
                 return []
             }
@@ -554,7 +582,7 @@ struct ScreenState {
         // does; skipping judges nothing and stays possible.
         if let across = answerPicture, across < Layout.legibleMinimum, action != .skip {
             message = "The part is drawn \(across) picture elements across here, under the \(Layout.legibleMinimum) it takes to judge it: "
-                + "enlarge the terminal (or make its font smaller); s skips it. Nothing was answered."
+                + "s skips it; enlarge the terminal (or make its font smaller) to answer. Nothing was stored."
             return []
         }
         // A verdict on a map still changing is allowed, but said.
@@ -582,6 +610,7 @@ struct ScreenState {
                 + (answer.prediction == nil ? " Now y / n: is the prediction right?" : " Enter: submit.")
         case .explanationWrong:
             answerBeforeEditor = answer
+            setAsideBeforeEditor = setAsideMask
             answer.explanation = .wrong
             editor = MaskEditor(width: shown.view.photo.width, height: shown.view.photo.height, start: answer.mask ?? setAsideMask)
             setAsideMask = nil
@@ -639,7 +668,7 @@ struct ScreenState {
             let name = Self.shownName(shown.view.path)
             message = prefix + (keptAnswer != nil
                 ? "Your answer on \(name) could not be stored; it is kept in unstored-answers/ and stored when the screens next start. Quit? y / n"
-                : "Your answer on \(name) is not submitted (Enter stores it). Quit and drop it? y / n")
+                : "Your answer on \(name) is not submitted. Quit and drop it? y / n")
             return []
         }
         return [.quit]
@@ -690,6 +719,10 @@ struct ScreenState {
         switch action {
         case .previousReview, .nextReview:
             let count = try facts.reviewCount()
+            guard count > 0 else {
+                message = "No reviews wait: they appear when an inspector says a prediction was wrong."
+                return []
+            }
             if count > 0 { reviewIndex = (reviewIndex + (action == .nextReview ? 1 : count - 1)) % count }
             refutationBrowser = nil
             return [.openReview]
@@ -704,13 +737,15 @@ struct ScreenState {
                     ? "No refutations were made from \(Self.shownName(review.of)) (made only from an explanation judged right or painted)."
                     : "Refutation 1 of \(list.count) in the query's place: ↑/↓ the others, f back to the query."
             } else {
-                message = "Open a review (←/→) to see the refutations of its query."
+                message = try facts.reviewCount() > 0 ? "Open a review (←/→) to see the refutations of its query."
+                    : "No reviews wait, so no query's refutations to show."
             }
             return []
         case .nextRefutation, .previousRefutation:
             if showLog {
                 // In the log, ↑ goes to older answers, ↓ back to the newest.
                 logScroll = max(0, logScroll + (action == .previousRefutation ? 1 : -1))
+                message = logScroll == 0 ? "Log: the newest answers." : "Log: scrolled back towards older answers (↓ returns)."
                 return []
             }
             guard var browser = refutationBrowser else {
@@ -768,12 +803,14 @@ struct ScreenState {
                 message = "Round 0 is pretrained. Pretrain it again from random weights? Rounds already trained keep theirs. y / n"
             } else {
                 confirmation = .pretrain(restart: false)
-                message = "Pretrain round 0 on the \(images) images outside the test split, without reading their labels (minutes; the "
-                    + "screens stay usable)? Rounds from scratch (T) then start from it. y / n"
+                message = "Pretrain round 0 on the \(images) images outside the test split, labels unread? Minutes, the screens stay "
+                    + "usable; T then starts from it. y / n"
             }
         case .promote, .discard:
             guard let round = selected, round.status == .candidate else {
-                message = "Select a candidate round (↑/↓) first: only a round kept back by the promotion rule can be promoted or discarded."
+                message = rounds.contains { $0.status == .candidate }
+                    ? "Select a candidate round (↑/↓) first: only a round kept back by the promotion rule can be promoted or discarded."
+                    : "No round is a candidate: every round the promotion rule judged went live (P / D act on a round kept back)."
                 return []
             }
             if action == .discard { return [.discard(round.number)] }
@@ -808,7 +845,7 @@ struct ScreenState {
             let waiting = try facts.answersWaiting(afterRollbackTo: round.number)
             confirmation = .rollback(to: round.number, waiting: waiting)
             message = "Roll back to round \(round.number)? Its model becomes active; later rounds are kept. Answers stay "
-                + "(\(waiting) wait for the next round). y / n"
+                + "(the \(waiting) later rounds trained on wait for the next round). y / n"
         case .export: return [.export]
         default: break
         }
@@ -872,7 +909,7 @@ struct ScreenState {
             // The answer begun on this review before the supervisor left the screen.
             if let back = parked[.supervisor], back.shown.review?.id == review.id {
                 answer = back.answer
-                message = "Back to your answer on the review of \(Self.shownName(review.path)), not submitted yet (Enter stores it)."
+                message = "Back to your answer on the review of \(Self.shownName(review.path)), not submitted yet."
             }
         }
         parked[.supervisor] = nil
@@ -882,8 +919,8 @@ struct ScreenState {
     mutating func stored(_ submission: Submission, outcome: SubmitOutcome, interactionsPerRound: Int) -> [ScreenEffect] {
         let name = Self.shownName(submission.event.itemPath)
         if submission.isSkip {
-            if submission.review == nil { counts.queriesSkipped += 1 }
-            message = "Skipped \(name) (not counted for training) · \(counts.summary)."
+            if submission.review == nil { counts.queriesSkipped += 1 } else { counts.reviewsSkipped += 1 }
+            message = "Skipped \(name) (not counted for training) · \(counts.summary)"
         } else {
             if submission.review == nil { counts.queriesAnswered += 1 } else { counts.reviewsAnswered += 1 }
             var parts = ["saved \(name) (#\(outcome.feedbackID))", counts.summary]
@@ -938,7 +975,7 @@ struct ScreenState {
 
     /// What a carried-out effect changed, for the message line.
     enum Done {
-        case rolledBack(to: Int, waiting: Int)
+        case rolledBack(to: Int, waiting: Int, pending: Int)
         case promoted(Int)
         case discarded(Int, pending: Int)
         case reverted(count: Int, AnswerSelection)
@@ -949,8 +986,9 @@ struct ScreenState {
 
     mutating func carriedOut(_ done: Done) {
         switch done {
-        case .rolledBack(let round, let waiting):
-            message = "Rolled back to round \(round); later rounds are kept, marked rolled back. All answers stay: \(waiting) wait for the next round."
+        case .rolledBack(let round, let waiting, let pending):
+            message = "Rolled back to round \(round); later rounds are kept, marked rolled back. All answers stay: the \(waiting) later rounds "
+                + "trained on wait for the next round again (\(pending) pending in all)."
         case .promoted(let round):
             message = "Round \(round) is active: its model now makes the predictions and heatmaps."
         case .discarded(let round, let pending):

@@ -24,9 +24,12 @@ struct SupervisorScreen {
             return nil
         }
         guard let shown = state.shown, let review = shown.review else {
-            painter.put(reviewCount == 0
-                        ? "No near hits or misses waiting for review. They appear when an inspector says a prediction was wrong."
-                        : "\(reviewCount) reviews waiting: ←/→ opens one.", row: 3, column: 2)
+            let text = reviewCount == 0
+                ? "No near hits or misses waiting for review. They appear when an inspector says a prediction was wrong."
+                : "\(reviewCount) reviews waiting: ←/→ opens one."
+            for (offset, line) in TextLines.wrapped(text, columns: max(20, layout.columns - 4), lines: 3).enumerated() {
+                painter.put(line, row: 3 + offset, column: 2)
+            }
             return nil
         }
         let title = "review \(state.reviewIndex + 1) of \(reviewCount): \(review.reason.displayName) of \(ScreenState.shownName(review.of))"
@@ -70,7 +73,11 @@ struct SupervisorScreen {
                 let painted = queryMask.flatMap { $0.isEmpty ? nil : $0.resized(width: view.photo.width, height: view.photo.height) }
                 painter.drawPhoto(view.photo, named: view.path, in: box, marking: painted.map(MaskMarking.init(mask:)))
                 let label = view.knownLabel.map { "labelled \($0.displayName)" } ?? "not labelled"
-                let heading = "\(title) \(name): \(label)\(painted != nil ? ", defect painted" : ", no defect painted")"
+                // Fewer words before any is cut: the label and whether a defect was painted.
+                let headings = ["\(title) \(name): \(label)\(painted != nil ? ", defect painted" : ", no defect painted")",
+                                "\(title) \(name): \(view.knownLabel?.displayName ?? "?")\(painted != nil ? ", painted" : ", no paint")",
+                                "\(title): \(view.knownLabel?.displayName ?? "?")\(painted != nil ? ", painted" : "")"]
+                let heading = headings.first { $0.count <= box.columns - 1 } ?? headings.last!
                 painter.put(String(heading.prefix(box.columns - 1)), row: box.row - 1, column: box.column)
                 continue
             }
@@ -89,8 +96,13 @@ struct SupervisorScreen {
             }
             let known = view.knownLabel.map { " · labelled \($0.displayName)" } ?? ""
             let zoom = selected && state.viewport?.isZoomed == true ? " · " + state.viewport!.scaleWords : ""
-            let heading = String(format: "%@%@ %@: %@ %.2f%@ · %@%@", selected ? "▶ " : "", title, name, view.predictedLabel.displayName,
-                                 view.confidence, known, caption, zoom)
+            // Fewer words before any is cut: the prediction first, then the map, then the name.
+            let prediction = String(format: "%@ %.2f", view.predictedLabel.displayName, view.confidence)
+            let headings = ["\(selected ? "▶ " : "")\(title) \(name): \(prediction)\(known) · \(caption)\(zoom)",
+                            "\(selected ? "▶ " : "")\(title) \(name): \(prediction) · \(caption)",
+                            "\(selected ? "▶ " : "")\(title): \(prediction) · \(caption)",
+                            "\(selected ? "▶ " : "")\(title): \(prediction)"]
+            let heading = headings.first { $0.count <= box.columns - 1 } ?? headings.last!
             // One cell short of the panel: a title never runs into the next panel's.
             painter.put(String(heading.prefix(box.columns - 1)), row: box.row - 1, column: box.column, bold: selected)
         }
@@ -106,7 +118,7 @@ enum AnswersTable {
     /// Draws the answers, newest last, `scroll` rows back from the newest; says how many
     /// are above and below what fits.
     static func draw(_ rows: [FeedbackRecord], title: String, scroll: Int = 0, on painter: Painter, layout: Layout) {
-        let lines = lines(rows, narrow: layout.columns < 110)
+        let lines = lines(rows, narrow: layout.columns < 110, tight: layout.columns < 76)
         let room = max(1, layout.messageRow - 5)
         let body = Array(lines.dropFirst())
         let end = max(0, body.count - max(0, min(scroll, body.count - room)))
@@ -121,8 +133,9 @@ enum AnswersTable {
     }
 
     /// The table's lines, heading first. `narrow` (under 110 columns): no role, the time
-    /// without the year, short headings, so the label, mask and state columns still show.
-    static func lines(_ rows: [FeedbackRecord], narrow: Bool = false) -> [String] {
+    /// without the year, short headings and states, so the label, mask and state columns
+    /// still show; `tight` (under 76): no time either.
+    static func lines(_ rows: [FeedbackRecord], narrow: Bool = false, tight: Bool = false) -> [String] {
         let parse = ISO8601DateFormatter()
         let local = DateFormatter()
         local.dateFormat = narrow ? "MM-dd HH:mm" : "yyyy-MM-dd HH:mm"
@@ -130,10 +143,11 @@ enum AnswersTable {
         // File names only: the folders (ok/, nok/, test/crack/) would give the answers away.
         let names = ScreenState.shownNames(rows.map(\.itemPath))
         let itemWidth = min(narrow ? 22 : 40, max(4, names.values.map(\.count).max() ?? 4) + 1)
-        let w = narrow ? (id: 5, time: 12, who: 9, role: 0, prediction: 6, explanation: 6, label: 4, mask: 5)
+        let w = narrow ? (id: 5, time: tight ? 0 : 12, who: 9, role: 0, prediction: 6, explanation: 6, label: 4, mask: 5)
                        : (id: 6, time: 17, who: 14, role: 11, prediction: 11, explanation: 12, label: 6, mask: 6)
         func roleCell(_ text: String) -> String { narrow ? "" : cell(text, w.role) }
-        var lines = [cell("#", w.id) + cell("time", w.time) + cell("who", w.who) + roleCell("role") + cell("item", itemWidth)
+        func timeCell(_ text: String) -> String { w.time == 0 ? "" : cell(text, w.time) }
+        var lines = [cell("#", w.id) + timeCell("time") + cell("who", w.who) + roleCell("role") + cell("item", itemWidth)
                      + cell(narrow ? "pred." : "prediction", w.prediction) + cell(narrow ? "expl." : "explanation", w.explanation)
                      + cell(narrow ? "lab." : "label", w.label) + cell("mask", w.mask) + "state"]
         for row in rows {
@@ -142,9 +156,11 @@ enum AnswersTable {
             var state = row.reverted ? "reverted" : row.establishedLabel == nil ? "–" : row.heldForValidation ? "validation"
                 : row.roundNumber.map { "round \($0)" } ?? "pending"
             // A rolled-back round's answers wait again; where they were is kept.
-            if row.roundNumber == nil, let last = row.trainedInto.last, !row.reverted, !row.heldForValidation { state += " (was in round \(last))" }
+            if row.roundNumber == nil, let last = row.trainedInto.last, !row.reverted, !row.heldForValidation {
+                state += narrow ? " (was r\(last))" : " (was in round \(last))"
+            }
             let who = narrow ? String(row.user.prefix(w.who - 1)) : row.user
-            lines.append(cell(String(row.id), w.id) + cell(time, w.time) + cell(who, w.who) + roleCell(row.role?.rawValue ?? "–")
+            lines.append(cell(String(row.id), w.id) + timeCell(time) + cell(who, w.who) + roleCell(row.role?.rawValue ?? "–")
                          + cell(String((names[row.itemPath] ?? row.itemPath).prefix(itemWidth - 1)), itemWidth)
                          + cell(row.prediction?.rawValue ?? "–", w.prediction)
                          + cell(row.explanation?.rawValue ?? "–", w.explanation) + cell(row.establishedLabel?.displayName ?? "–", w.label)
