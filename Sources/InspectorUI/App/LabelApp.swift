@@ -290,6 +290,11 @@ public final class LabelApp {
         let heatmap = submission.isSkip ? nil
             : heatmaps.result(for: event.itemPath).flatMap { $0.complete && !$0.display.isFlat ? $0.heatmap : nil }
         let outcome: SubmitOutcome
+        // Reviews of the same part (near hit of one query, near miss of another): one answer
+        // labels the part, and the others leave the queue with it — said, not silent.
+        let sameDoneToo = submission.review.map { review in
+            ((try? session.reviewQueue()) ?? []).filter { $0.path == review.path && $0.id != review.id }.count
+        } ?? 0
         do {
             if let review = submission.review {
                 outcome = try session.answerReview(review, event, heatmap: heatmap)
@@ -314,6 +319,9 @@ public final class LabelApp {
         // Stored: the copy kept after an earlier refusal is not needed any more.
         if let kept = state.keptAnswer { session.forgetUnstored(kept); state.keptAnswer = nil }
         let next = state.stored(submission, outcome: outcome, interactionsPerRound: session.settings.interactionsPerRound)
+        if sameDoneToo > 0, !submission.isSkip {
+            state.message += " · it answers \(sameDoneToo) other review\(sameDoneToo == 1 ? "" : "s") of the same part too"
+        }
         let done = state.message
         _ = try perform(next)
         if submission.review != nil {

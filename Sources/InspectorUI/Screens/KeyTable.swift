@@ -142,7 +142,7 @@ enum KeyTable {
         KeyBinding("R", .rollback, help: "roll back to the selected round (asks; answers stay)", keyLine: "rollback", short: "rollback"),
         KeyBinding("P/D", [(.character("P"), .promote), (.character("D"), .discard)],
                    help: "promote (asks) / discard the selected candidate (a round the promotion rule kept back)",
-                   keyLine: "promote/discard candidate", short: ""),
+                   keyLine: "promote/discard", short: ""),
         KeyBinding("v", .revertRound, help: "revert the answers the selected round trained on (lists them, asks; u: by person)",
                    keyLine: "revert", short: "revert"),
         KeyBinding("x", .export, help: "export the labelled images and masks to a new folder in the workspace", keyLine: "export", short: ""),
@@ -222,7 +222,12 @@ enum KeyTable {
     /// The key line: every listed row, "keys words", most used first; rows named in
     /// `omitting` left out (Tab for a role with one screen).
     static func keyLine(in context: KeyContext, omitting: Set<String> = []) -> String {
-        " " + lineBindings(in: context).filter { !omitting.contains($0.keys) }.map { $0.keys + " " + ($0.keyLine ?? "") }.joined(separator: " · ")
+        // The supervisor's verdict keys without words: the inspector's line taught them, and
+        // the long line then fits 160 columns.
+        let bare: Set<String> = context == .supervisor ? ["y/n", "g/b"] : []
+        return " " + lineBindings(in: context).filter { !omitting.contains($0.keys) }.map {
+            bare.contains($0.keys) ? $0.keys : $0.keys + " " + ($0.keyLine ?? "")
+        }.joined(separator: " · ")
     }
 
     /// The key line in a few words per key, for narrow terminals.
