@@ -84,6 +84,10 @@ struct InspectorScreen {
             status = status.replacingOccurrences(of: " · about \(left) in the pool", with: "")
                 .replacingOccurrences(of: "your answer: ", with: "answer: ")
         }
+        // Narrower still: the verdicts in fewer words, the mask's size kept whole.
+        if status.count > d.columns, state.editor == nil {
+            status = status.replacingOccurrences(of: "prediction ", with: "pred. ").replacingOccurrences(of: "explanation ", with: "expl. ")
+        }
         // An image init set aside: said first, so it is read before the part is judged.
         if let oddity = view.oddity { status = "ODD IMAGE (\(oddity)) · " + status }
         painter.put(String(status.prefix(d.columns)), row: d.row + 2, column: d.column)
@@ -111,6 +115,10 @@ struct InspectorScreen {
     /// The mask editor's state in words: what the next move will do.
     static func editorStatus(_ editor: MaskEditor, withPosition: Bool = true) -> String {
         let pen = editor.penDown ? (editor.erasing ? "pen DOWN, erasing" : "pen DOWN, painting") : "pen up" + (editor.erasing ? " (erase mode)" : "")
+        if !withPosition, let start = editor.rectangleStart {
+            // Drawing a rectangle: both corners matter more than the pen's words.
+            return "rectangle (\(start.x), \(start.y)) to (\(editor.x), \(editor.y)) · mask \(editor.mask.area) px"
+        }
         let corner = editor.rectangleStart.map { " · rectangle from (\($0.x), \($0.y))" } ?? ""
         let at = withPosition ? " · at (\(editor.x), \(editor.y))" : ""
         return "painting: \(pen) · brush \(2 * editor.brush + 1) px\(at) · mask \(editor.mask.area) px\(withPosition ? corner : "")"

@@ -127,7 +127,9 @@ enum StatusCommand: Command {
             let hidden = (counts[nil] ?? 0) > 0 ? ", \(counts[nil]!) with labels hidden" : ""
             print("  \(split.rawValue.padding(toLength: 5, withPad: " ", startingAt: 0)) \(known)\(hidden)")
         }
-        print("  feedback not yet trained on: \(status.pendingFeedback)")
+        // Every answer since the last round counts towards the next (the loop's interactions),
+        // also one kept for validation, which that round will not train on.
+        print("  answers since the last round: \(status.pendingFeedback) (each counts towards the next round)")
         let heldOut = try workspace.answersHeldForValidation()
         if heldOut > 0 {
             print("  answered parts kept for validation: \(heldOut) (answers_for_validation \(String(format: "%g", try workspace.answersForValidation)) "
