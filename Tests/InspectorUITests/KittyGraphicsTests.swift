@@ -161,15 +161,11 @@ struct KittyDecoder {
         #expect(TerminalReport.questions.hasPrefix(KittyEncoder.question), "asked before DA1, whose answer ends the wait")
     }
 
-    /// The screens in kitty mode, driven on a pseudo-terminal: every picture they send
-    /// decodes, lands in its panel, and the photo keeps its aspect; a zoom sends the
-    /// changed picture to the same place, deleting the one it replaces.
-    @Test func theScreensSendPicturesThatDecodeWhereTheyBelong() throws {
-        let directory = TemporaryDirectory("kitty-screens")
-        defer { directory.remove() }
-        let data = directory.file("wide")
-        // A 2:1 photo set, so the aspect is checked on something that is not square.
-        _ = try SampleDataset.write(SampleDatasetSpec(family: .weld, count: 24, size: 48, seed: 3, camera: (192, 96)), to: data)
+    /// The inspector's screens in kitty mode on a 120×40 pseudo-terminal that keeps what it is
+    /// sent, over generated welds of `camera` pixels with a one-epoch round.
+    static func screens(in directory: TemporaryDirectory, camera: (Int, Int), size: Int, seed: UInt64) throws -> (LabelApp, PseudoTerminal) {
+        let data = directory.file("photos")
+        _ = try SampleDataset.write(SampleDatasetSpec(family: .weld, count: 24, size: size, seed: seed, camera: camera), to: data)
         var options = WorkspaceOptions()
         options.inputSize = 32
         let (workspace, _) = try Workspace.create(at: directory.file("ws"), dataRoot: data, options: options)
@@ -181,6 +177,17 @@ struct KittyDecoder {
         let app = try LabelApp(workspace: workspace, user: "tess", role: .inspector, graphics: .kitty, truecolor: false,
                                terminal: TerminalReport(cellSize: .assumed, kittyGraphics: true))
         try app.start(terminalType: "xterm-256color", inputDescriptor: terminal.follower, outputDescriptor: terminal.follower)
+        return (app, terminal)
+    }
+
+    /// The screens in kitty mode, driven on a pseudo-terminal: every picture they send
+    /// decodes, lands in its panel, and the photo keeps its aspect; a zoom sends the
+    /// changed picture to the same place, deleting the one it replaces.
+    @Test func theScreensSendPicturesThatDecodeWhereTheyBelong() throws {
+        let directory = TemporaryDirectory("kitty-screens")
+        defer { directory.remove() }
+        // A 2:1 photo set, so the aspect is checked on something that is not square.
+        let (app, terminal) = try Self.screens(in: directory, camera: (192, 96), size: 48, seed: 3)
         defer { app.finish(); terminal.close() }
         let first = try KittyDecoder(terminal.output)
         #expect(first.deletions.contains("all"), "the first frame starts from no pictures")
@@ -205,19 +212,7 @@ struct KittyDecoder {
     @Test func oneToOneSendsThePhotosOwnPixels() throws {
         let directory = TemporaryDirectory("kitty-one-to-one")
         defer { directory.remove() }
-        let data = directory.file("large")
-        _ = try SampleDataset.write(SampleDatasetSpec(family: .weld, count: 24, size: 64, seed: 4, camera: (800, 400)), to: data)
-        var options = WorkspaceOptions()
-        options.inputSize = 32
-        let (workspace, _) = try Workspace.create(at: directory.file("ws"), dataRoot: data, options: options)
-        try workspace.setPromotion(.always)
-        var quick = TrainingOptions()
-        quick.epochs = 1
-        _ = try workspace.trainRound(options: quick, fromScratch: true) { _ in true }
-        let terminal = try PseudoTerminal(columns: 120, rows: 40, cellSize: .assumed, keepingOutput: true)
-        let app = try LabelApp(workspace: workspace, user: "tess", role: .inspector, graphics: .kitty, truecolor: false,
-                               terminal: TerminalReport(cellSize: .assumed, kittyGraphics: true))
-        try app.start(terminalType: "xterm-256color", inputDescriptor: terminal.follower, outputDescriptor: terminal.follower)
+        let (app, terminal) = try Self.screens(in: directory, camera: (800, 400), size: 64, seed: 4)
         defer { app.finish(); terminal.close() }
         let shown = try #require(app.state.shown)
         let before = terminal.output.count
