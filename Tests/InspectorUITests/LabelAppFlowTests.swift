@@ -75,6 +75,30 @@ import TestSupport
         #expect(driven.app.state.message == "Round 2 is now in use (changed outside this screen).")
     }
 
+    /// Home in the mask editor arrived as Esc (closing it, dropping the strokes) then "[1~"
+    /// (1: the 1:1 view): a sequence curses does not know is read whole, and a lone Esc is Esc.
+    @Test func anUnknownKeySequenceIsOneKeyNotEscAndCharacters() throws {
+        let directory = TemporaryDirectory("flow-sequences")
+        defer { directory.remove() }
+        let driven = try Driven(try Self.workspace(directory), role: .inspector)
+        defer { driven.close() }
+        func read(after bytes: String) -> CursesScreen.Input {
+            _ = bytes.withCString { write(driven.terminal.leader, $0, strlen($0)) }
+            for _ in 0..<100 {
+                let input = driven.app.screen.read()
+                if input != .none { return input }
+            }
+            return .none
+        }
+        for sequence in ["\u{1B}[1~", "\u{1B}[5~", "\u{1B}[15~", "\u{1B}[1;5H", "\u{1B}x"] {
+            #expect(read(after: sequence) == .unrecognised, "\(sequence.debugDescription)")
+            #expect(driven.app.screen.read() == .none, "bytes of \(sequence.debugDescription) left over")
+        }
+        #expect(read(after: "\u{1B}") == .escape)
+        try driven.press(.character("y"), .character("b"), .unrecognised)
+        #expect(driven.app.state.editor != nil && driven.app.state.message.hasPrefix("That key is not one of the mask editor"))
+    }
+
     @Test func belowTheMinimumSizeNoKeyAnswersAndQStillQuits() throws {
         let directory = TemporaryDirectory("flow-small")
         defer { directory.remove() }

@@ -270,7 +270,7 @@ import Testing
     /// A long message wraps at spaces onto the two message lines; only what does not fit in
     /// both is cut, visibly.
     @Test func longMessagesWrapAtSpaces() {
-        let message = "saved weld_0012.png (#12) · this session: 3 answered · Next: Near hit weld_0040.png (most like the query, same class): model says NOK 0.83 — right (y) or wrong (n)? Then g/b, Enter."
+        let message = "saved weld_0012.png (#12) · this session: 3 answered · Next: Near hit weld_0040.png (most like the query, same class): NOK 0.83 — right (y) or wrong (n)?"
         let lines = TextLines.wrapped(message, columns: 100, lines: 2)
         #expect(lines.count == 2 && lines.allSatisfy { $0.count <= 100 })
         #expect(lines.joined(separator: " ") == message)
@@ -413,5 +413,20 @@ import Testing
         supervisor.current = .supervisor
         try Self.press(&supervisor, .character("L"), .character("y"))
         #expect(supervisor.answer.prediction == nil && supervisor.message.contains("L closes it"))
+    }
+
+    /// ←/→ on the supervisor screen dropped a begun answer and its mask without a word: asked.
+    @Test func movingToAnotherReviewAsksBeforeDroppingAnAnswer() throws {
+        var state = Self.showing(role: .supervisor)
+        state.current = .supervisor
+        try Self.press(&state, .character("n"))
+        try Self.paint(&state)
+        let facts = Facts(reviews: 3)
+        #expect(try Self.press(&state, .right, facts: facts).isEmpty && state.confirmation == .moveDroppingAnswer(forward: true))
+        #expect(state.message.contains("drop the answer begun on weld_0012.png and its painted mask"))
+        #expect(try Self.press(&state, .character("n"), facts: facts).isEmpty && state.answer.mask != nil)
+        try Self.press(&state, .right, facts: facts)
+        let moved = try Self.press(&state, .character("y"), facts: facts)
+        #expect(state.reviewIndex == 1 && moved.contains { if case .openReview = $0 { true } else { false } })
     }
 }

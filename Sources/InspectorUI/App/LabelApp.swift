@@ -511,9 +511,9 @@ public final class LabelApp {
         let lookup = HeatmapLookup(result: { [heatmaps] in heatmaps!.result(for: $0) }, masks: heatmaps.masks)
         let pending = (try? session.pendingFeedback()) ?? 0
         if state.showHelp {
-            state.helpScroll = HelpScreen.clampedScroll(state.helpScroll, for: state.keyContext, columns: layout.columns,
+            state.helpScroll = HelpScreen.clampedScroll(state.helpScroll, for: state.keyContext, role: state.role, columns: layout.columns,
                                                         rows: max(1, layout.messageRow - 2))
-            HelpScreen.draw(on: painter, context: state.keyContext, scroll: state.helpScroll, layout: layout)
+            HelpScreen.draw(on: painter, context: state.keyContext, role: state.role, scroll: state.helpScroll, layout: layout)
         } else {
             switch state.current {
             case .inspector:

@@ -176,7 +176,7 @@ enum HelpScreen {
         + "the random masks). Grey \"flat\" = no region decides it (contrast under 2)."
 
     /// The sections of the help, each a heading and its rows.
-    static func sections(for context: KeyContext) -> [(heading: String, rows: [KeyBinding])] {
+    static func sections(for context: KeyContext, role: Role = .operator) -> [(heading: String, rows: [KeyBinding])] {
         let inspector = ("Inspector:", KeyTable.inspector)
         let editor = ("Mask editor:", KeyTable.maskEditor)
         // The supervisor answers reviews with the inspector's keys: listed there once.
@@ -188,19 +188,25 @@ enum HelpScreen {
         case .supervisor, .refutations, .log: [supervisor, inspector, editor, operatorRows]
         case .operator: [operatorRows, inspector, editor, supervisor]
         }
-        return [("Everywhere:", KeyTable.everywhere)] + own.map { (heading: $0.0, rows: $0.1) }
+        // A role sees the screens it may open, and Tab only when it has more than one.
+        let screens = role.screens
+        let allowed = own.filter { heading, _ in
+            heading == "Supervisor:" ? screens.contains(.supervisor) : heading == "Operator:" ? screens.contains(.operator) : true
+        }
+        let everywhere = screens.count > 1 ? KeyTable.everywhere : KeyTable.everywhere.filter { $0.keys != "Tab" }
+        return [("Everywhere:", everywhere)] + allowed.map { (heading: $0.0, rows: $0.1) }
     }
 
     /// The help of the context in use first, a row per key, wrapped to the terminal's width
     /// (continuations under the row's text); what does not fit is said to be there.
-    static func lines(for context: KeyContext, columns: Int, rows: Int, scroll: Int = 0) -> [String] {
+    static func lines(for context: KeyContext, role: Role = .operator, columns: Int, rows: Int, scroll: Int = 0) -> [String] {
         // Narrow terminals put each heading on a line of its own, so the rows keep their width.
         let width = max(24, columns - 3), narrow = width < 100
         let headingWidth = narrow ? 2 : 13, keysWidth = 12
         let indent = String(repeating: " ", count: headingWidth + keysWidth)
         func padded(_ text: String, _ count: Int) -> String { text.count >= count ? text + " " : text + String(repeating: " ", count: count - text.count) }
         var wrapped: [String] = []
-        for section in sections(for: context) {
+        for section in sections(for: context, role: role) {
             if narrow { wrapped.append(section.heading) }
             for (index, row) in section.rows.enumerated() {
                 let prefix = padded(index == 0 && !narrow ? section.heading : "", headingWidth) + padded(row.keys, keysWidth)
@@ -225,14 +231,14 @@ enum HelpScreen {
     }
 
     /// The scroll that shows the help's last lines at most, for `ScreenState.helpScroll`.
-    static func clampedScroll(_ scroll: Int, for context: KeyContext, columns: Int, rows: Int) -> Int {
-        let count = lines(for: context, columns: columns, rows: 10_000).count
+    static func clampedScroll(_ scroll: Int, for context: KeyContext, role: Role, columns: Int, rows: Int) -> Int {
+        let count = lines(for: context, role: role, columns: columns, rows: 10_000).count
         return count > rows ? min(max(0, scroll), count - (rows - 1)) : 0
     }
 
-    static func draw(on painter: Painter, context: KeyContext, scroll: Int, layout: Layout) {
+    static func draw(on painter: Painter, context: KeyContext, role: Role, scroll: Int, layout: Layout) {
         let room = max(1, layout.messageRow - 2)
-        for (offset, line) in lines(for: context, columns: layout.columns, rows: room, scroll: scroll).enumerated() {
+        for (offset, line) in lines(for: context, role: role, columns: layout.columns, rows: room, scroll: scroll).enumerated() {
             painter.put(line, row: 2 + offset, column: 2)
         }
     }

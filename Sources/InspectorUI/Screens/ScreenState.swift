@@ -134,6 +134,8 @@ struct ScreenState {
         case pretrain(restart: Bool)
         /// Skip the shown part, dropping the answer begun on it.
         case skipDroppingAnswer
+        /// Open the review after (`forward`) or before this one, dropping the answer begun on it.
+        case moveDroppingAnswer(forward: Bool)
     }
 
     /// What this person did in this session, as they count it: skips are not answers.
@@ -268,8 +270,11 @@ struct ScreenState {
         // A question asked while painting (Ctrl-C) is answered before the editor sees keys.
         if let asked = confirmation { return try answerConfirmation(asked, with: KeyTable.action(for: input, in: context), facts: facts) }
         guard let action = KeyTable.action(for: input, in: context) else {
+            let place = context == .maskEditor ? "of the mask editor" : "of the \(current.rawValue) screen"
             if case .character(let key) = input, key.isLetter || key.isPunctuation || key.isSymbol || key.isNumber {
-                message = "\(key) is not a key \(context == .maskEditor ? "of the mask editor" : "of the \(current.rawValue) screen") (? lists them)."
+                message = "\(key) is not a key \(place) (? lists them)."
+            } else if input == .unrecognised || input == .enter || input == .backspace {
+                message = "That key is not one \(place) (? lists them)."
             }
             return []
         }
@@ -548,6 +553,7 @@ struct ScreenState {
             case .quitWhileTraining: message = "Not quitting: the run goes on."
             case .quitWithUnsubmittedAnswer: message = "Not quitting: your answer stays."
             case .skipDroppingAnswer: message = "Not skipped: your answer stays."
+            case .moveDroppingAnswer: message = "Staying on this review: your answer stays."
             default: message = "Cancelled; nothing changed."
             }
             return []
@@ -557,6 +563,11 @@ struct ScreenState {
         case .skipDroppingAnswer:
             guard let shown else { return [] }
             return [.store(skip(of: shown))]
+        case .moveDroppingAnswer(let forward):
+            let count = try facts.reviewCount()
+            if count > 0 { reviewIndex = (reviewIndex + (forward ? 1 : count - 1)) % count }
+            refutationBrowser = nil
+            return [.openReview]
         case .quitWhileTraining, .quitWithUnsubmittedAnswer: return [.quit]
         case .retrainFromScratch: return startRetraining(fromScratch: true, facts: facts)
         case .promote(let round): return [.promote(round)]
@@ -723,6 +734,13 @@ struct ScreenState {
                 message = "No reviews wait: they appear when an inspector says a prediction was wrong."
                 return []
             }
+            // ←/→ dropped a begun answer (its mask too) without a word: asked, as s asks.
+            if hasUnsubmittedAnswer, let shown {
+                confirmation = .moveDroppingAnswer(forward: action == .nextReview)
+                message = "Open the \(action == .nextReview ? "next" : "previous") review and drop the answer begun on "
+                    + "\(Self.shownName(shown.view.path))\(answer.mask != nil ? " and its painted mask" : "")? y / n"
+                return []
+            }
             if count > 0 { reviewIndex = (reviewIndex + (action == .nextReview ? 1 : count - 1)) % count }
             refutationBrowser = nil
             return [.openReview]
@@ -803,8 +821,8 @@ struct ScreenState {
                 message = "Round 0 is pretrained. Pretrain it again from random weights? Rounds already trained keep theirs. y / n"
             } else {
                 confirmation = .pretrain(restart: false)
-                message = "Pretrain round 0 on the \(images) images outside the test split, labels unread? Minutes, the screens stay "
-                    + "usable; T then starts from it. y / n"
+                message = "Pretrain round 0 on the \(images) images outside the test split, labels unread? It can take tens of "
+                    + "minutes; the screens stay usable, c stops it. y / n"
             }
         case .promote, .discard:
             guard let round = selected, round.status == .candidate else {
@@ -845,7 +863,7 @@ struct ScreenState {
             let waiting = try facts.answersWaiting(afterRollbackTo: round.number)
             confirmation = .rollback(to: round.number, waiting: waiting)
             message = "Roll back to round \(round.number)? Its model becomes active; later rounds are kept. Answers stay "
-                + "(the \(waiting) later rounds trained on wait for the next round). y / n"
+                + "(the \(waiting) answers later rounds trained on wait for the next). y / n"
         case .export: return [.export]
         default: break
         }
@@ -987,8 +1005,8 @@ struct ScreenState {
     mutating func carriedOut(_ done: Done) {
         switch done {
         case .rolledBack(let round, let waiting, let pending):
-            message = "Rolled back to round \(round); later rounds are kept, marked rolled back. All answers stay: the \(waiting) later rounds "
-                + "trained on wait for the next round again (\(pending) pending in all)."
+            message = "Rolled back to round \(round) (later rounds kept, marked rolled back); the \(waiting) answers they trained on "
+                + "wait for the next round, \(pending) pending in all."
         case .promoted(let round):
             message = "Round \(round) is active: its model now makes the predictions and heatmaps."
         case .discarded(let round, let pending):
@@ -1047,8 +1065,8 @@ struct ScreenState {
     static func reviewQuestion(_ review: Review, view: ItemView) -> String {
         let kind = review.reason == .nearHit ? "most like the query, same class" : "most like the query, other class"
         let name = review.reason.displayName
-        return "\(name.prefix(1).uppercased() + name.dropFirst()) \(shownName(review.path)) (\(kind)): model says "
-            + "\(view.predictedLabel.displayName) " + String(format: "%.2f", view.confidence) + " — right (y) or wrong (n)? Then g/b, Enter."
+        return "\(name.prefix(1).uppercased() + name.dropFirst()) \(shownName(review.path)) (\(kind)): "
+            + "\(view.predictedLabel.displayName) " + String(format: "%.2f", view.confidence) + " — right (y) or wrong (n)?"
     }
 }
 

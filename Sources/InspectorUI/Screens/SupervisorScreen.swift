@@ -49,8 +49,8 @@ struct SupervisorScreen {
             let pair = layout.reviewPair
             boxes = [(0, pair[0]), (selectedIndex, pair[1])]
             let hidden = names.indices.filter { $0 != 0 && $0 != selectedIndex }.map { names[$0] }.joined(separator: " and ")
-            if state.editor == nil {
-                painter.put(String("\(hidden) not shown at this size (a larger terminal shows all four)".prefix(layout.columns - 2)),
+            if state.editor == nil, !state.hasUnsubmittedAnswer {
+                painter.put(String("\(hidden): not shown at this size".prefix(layout.columns - 2)),
                             row: layout.messageRow - 1, column: 1, dim: true)
             }
         }
@@ -106,8 +106,19 @@ struct SupervisorScreen {
             // One cell short of the panel: a title never runs into the next panel's.
             painter.put(String(heading.prefix(box.columns - 1)), row: box.row - 1, column: box.column, bold: selected)
         }
+        // The answer being given, as the inspector's screen shows it: without it a begun
+        // verdict or mask was invisible once the message changed.
         if let editor = state.editor {
-            painter.put(InspectorScreen.editorStatus(editor), row: layout.messageRow - 1, column: 1, dim: true)
+            var status = InspectorScreen.editorStatus(editor)
+            if status.count > layout.columns - 2 { status = InspectorScreen.editorStatus(editor, withPosition: false) }
+            painter.put(String(status.prefix(layout.columns - 2)), row: layout.messageRow - 1, column: 1, dim: true)
+        } else if state.hasUnsubmittedAnswer {
+            var status = "your answer: " + InspectorScreen.answerWords(state) + (state.answer.mask.map { ", mask \($0.area) px" } ?? "")
+            if status.count > layout.columns - 2 {
+                status = status.replacingOccurrences(of: "your answer: ", with: "answer: ").replacingOccurrences(of: "prediction ", with: "pred. ")
+                    .replacingOccurrences(of: "explanation ", with: "expl. ")
+            }
+            painter.put(String(status.prefix(layout.columns - 2)), row: layout.messageRow - 1, column: 1)
         }
         return target
     }

@@ -69,6 +69,7 @@ public final class CursesScreen {
             use_default_colors()
         }
         set_escdelay(25)
+        inputTimeout = milliseconds
         wtimeout(nc_stdscr(), milliseconds)
         curs_set(0)
         if mouse {
@@ -84,7 +85,32 @@ public final class CursesScreen {
         case mouse(row: Int, column: Int, pressed: Bool, released: Bool)
         /// The wheel turned over a cell: `towards` the user (up) or away.
         case wheel(row: Int, column: Int, up: Bool)
+        /// A key the screens have no use for (Home, End, Page Up, a function key, Alt and a
+        /// key): read whole, so its bytes never arrive as Esc and characters.
+        case unrecognised
         case none
+    }
+
+    /// The input timeout `configureForInteraction` set, restored after reading a sequence.
+    private var inputTimeout: Int32 = -1
+
+    /// Reads the rest of an escape sequence curses did not recognise (its first byte, Esc,
+    /// was read): nothing more at once means Esc itself.
+    private func escapeOrUnrecognised() -> Input {
+        wtimeout(nc_stdscr(), 0)
+        defer { wtimeout(nc_stdscr(), inputTimeout) }
+        var value: wint_t = 0
+        guard wget_wch(nc_stdscr(), &value) != nc_err() else { return .escape }
+        // CSI (Esc [ …) and SS3 (Esc O x) end at a final byte; Alt and a key is two bytes.
+        if value == wint_t(UInt8(ascii: "[")) || value == wint_t(UInt8(ascii: "O")) {
+            let csi = value == wint_t(UInt8(ascii: "["))
+            var count = 0
+            while count < 16, wget_wch(nc_stdscr(), &value) != nc_err() {
+                count += 1
+                if !csi || (0x40...0x7E).contains(Int(value)) { break }
+            }
+        }
+        return .unrecognised
     }
 
     public func read() -> Input {
@@ -111,12 +137,12 @@ public final class CursesScreen {
                 return .mouse(row: Int(y), column: Int(x),
                               pressed: state & (nc_button1_pressed() | nc_button1_clicked()) != 0,
                               released: state & nc_button1_released() != 0)
-            default: return .none
+            default: return .unrecognised
             }
         }
         switch code {
         case 10, 13: return .enter
-        case 27: return .escape
+        case 27: return escapeOrUnrecognised()
         case 9: return .tab
         case 127, 8: return .backspace
         default:
