@@ -121,7 +121,7 @@ import TestSupport
         let small = try Driven(workspace, role: .inspector, columns: 62, rows: 20)
         try small.press(.character("y"), .enter)
         #expect(try workspace.feedbackLog().isEmpty, "an answer was taken on a part drawn too small to judge")
-        #expect(small.app.state.message.hasPrefix("The part is drawn 22 picture elements across here, under the 24"), "\(small.app.state.message)")
+        #expect(small.app.state.message.hasPrefix("Drawn 22 picture elements across, 24 needed to judge it: s skips"), "\(small.app.state.message)")
         // Skipping judges nothing: it is taken (a small terminal is not stuck on one part).
         try small.press(.character("s"))
         #expect(try workspace.feedbackLog().map(\.prediction) == [.skip])

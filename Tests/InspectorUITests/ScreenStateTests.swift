@@ -368,13 +368,22 @@ import Testing
         try Self.paint(&state)
         let before = state.answer
         try Self.press(&state, .character("b"), .character("c"), .escape)
+        // The paint changed (cleared): Esc asks before dropping that; n paints on, y drops it.
+        #expect(state.confirmation == .cancelEditorDroppingPaint && state.message.contains("the mask goes back to"))
+        try Self.press(&state, .character("n"))
+        #expect(state.editor != nil && state.message.hasPrefix("Painting goes on"))
+        try Self.press(&state, .escape, .character("y"))
         #expect(state.answer == before && state.message.contains("the mask painted before stays"))
         let submission = try #require(Self.stored(try Self.press(&state, .enter)))
         #expect(submission.event.explanation == .wrong && submission.mask != nil)
         // A first opening cancelled: no explanation, no mask.
         var first = Self.showing()
-        try Self.press(&first, .character("y"), .character("b"), .character(" "), .character("l"), .escape)
+        try Self.press(&first, .character("y"), .character("b"), .character(" "), .character("l"), .escape, .character("y"))
         #expect(first.answer.explanation == nil && first.answer.mask == nil)
+        // Nothing painted since b: Esc closes at once.
+        var untouched = Self.showing()
+        try Self.press(&untouched, .character("y"), .character("b"), .escape)
+        #expect(untouched.editor == nil && untouched.confirmation == nil)
     }
 
     /// "n if it is NOK" was said when the model predicted NOK, where n makes the part OK.
@@ -404,7 +413,7 @@ import Testing
         var state = Self.showing()
         state.answerPicture = 12
         try Self.press(&state, .character("y"))
-        #expect(state.answer.prediction == nil && state.message.contains("s skips it"))
+        #expect(state.answer.prediction == nil && state.message.contains("s skips"))
         #expect(Self.stored(try Self.press(&state, .character("s")))?.isSkip == true)
         var asking = Self.showing()
         try Self.press(&asking, .character("y"), .character("q"))
@@ -428,5 +437,23 @@ import Testing
         try Self.press(&state, .right, facts: facts)
         let moved = try Self.press(&state, .character("y"), facts: facts)
         #expect(state.reviewIndex == 1 && moved.contains { if case .openReview = $0 { true } else { false } })
+    }
+
+    /// Quitting while a round trains said "every answer is saved" and dropped the answer on
+    /// screen: the question names every begun answer, the shown one and one left with Tab.
+    @Test func theQuitQuestionNamesEveryBegunAnswer() throws {
+        var state = Self.showing(role: .operator)
+        try Self.press(&state, .character("n"))
+        try Self.paint(&state)
+        try Self.press(&state, .tab)
+        state.showReview(.init(view: Self.view("data/ok/weld_0077.png", predicted: .ok), query: nil,
+                               review: Review(id: 4, path: "data/ok/weld_0077.png", reason: .nearHit, of: "data/nok/weld_0012.png", isOpen: true)),
+                         index: 0)
+        try Self.press(&state, .character("y"))
+        var training = Facts()
+        training.isTraining = true
+        try Self.press(&state, .character("q"), facts: training)
+        #expect(state.confirmation == .quitWhileTraining)
+        #expect(state.message.contains("Your answers on weld_0077.png and weld_0012.png (not submitted) would be dropped"), "\(state.message)")
     }
 }

@@ -93,8 +93,10 @@ public final class LabelApp {
     /// Runs until the user quits or a signal arrives; returns the exit status. The terminal
     /// is restored on every path.
     public func run() throws -> Int32 {
-        for number in [SIGINT, SIGTERM, SIGHUP] {
-            signal(number) { pendingSignal = $0 }
+        // Ctrl-\ (SIGQUIT) is taken as Ctrl-C: by default it printed the runtime's crash
+        // report over the screen and ended the program on the next key, answer and all.
+        for number in [SIGINT, SIGTERM, SIGHUP, SIGQUIT] {
+            signal(number) { pendingSignal = $0 == SIGQUIT ? SIGINT : $0 }
         }
         defer { finish() }
         try start(terminalType: ProcessInfo.processInfo.environment["TERM"] ?? "xterm",

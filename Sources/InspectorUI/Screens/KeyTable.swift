@@ -129,6 +129,8 @@ enum KeyTable {
         KeyBinding("L", .toggleLog, help: "the feedback log on / off", keyLine: "log", short: "log"),
         KeyBinding("u", .nextLogUser, help: "with the log shown: one person's answers, the next, everyone's"),
     ]
+    /// Esc closes the log too (only there: elsewhere it would open it).
+    static let logEscape = KeyBinding("Esc", [(.escape, .toggleLog)], help: "in the log: closes it")
     static let supervisor = [supervisorOwn[0]] + answering + Array(supervisorOwn.dropFirst()) + picture
 
     static let `operator` = [
@@ -192,7 +194,8 @@ enum KeyTable {
     static func bindings(in context: KeyContext) -> [KeyBinding] {
         switch context {
         case .inspector: inspector + everywhere
-        case .supervisor, .refutations, .log: supervisor + everywhere
+        case .supervisor, .refutations: supervisor + everywhere
+        case .log: [logEscape] + supervisor + everywhere
         case .operator: `operator` + everywhere
         case .maskEditor: maskEditor
         case .question(let revert): revert ? revertQuestion : question

@@ -180,7 +180,7 @@ enum HelpScreen {
         let inspector = ("Inspector:", KeyTable.inspector)
         let editor = ("Mask editor:", KeyTable.maskEditor)
         // The supervisor answers reviews with the inspector's keys: listed there once.
-        let supervisor = ("Supervisor:", KeyTable.supervisorOwn)
+        let supervisor = ("Supervisor:", KeyTable.supervisorOwn + [KeyTable.logEscape])
         let operatorRows = ("Operator:", KeyTable.operator)
         let own: [(String, [KeyBinding])] = switch context {
         case .inspector, .question: [inspector, editor, supervisor, operatorRows]

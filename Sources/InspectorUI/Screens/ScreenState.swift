@@ -136,6 +136,8 @@ struct ScreenState {
         case skipDroppingAnswer
         /// Open the review after (`forward`) or before this one, dropping the answer begun on it.
         case moveDroppingAnswer(forward: Bool)
+        /// Close the mask editor with Esc, dropping what was painted since it opened.
+        case cancelEditorDroppingPaint
     }
 
     /// What this person did in this session, as they count it: skips are not answers.
@@ -273,7 +275,9 @@ struct ScreenState {
             let place = context == .maskEditor ? "of the mask editor" : "of the \(current.rawValue) screen"
             if case .character(let key) = input, key.isLetter || key.isPunctuation || key.isSymbol || key.isNumber {
                 message = "\(key) is not a key \(place) (? lists them)."
-            } else if input == .unrecognised || input == .enter || input == .backspace {
+            } else if case .character = input {
+                message = "That key is not one \(place) (? lists them)."
+            } else if input == .unrecognised || input == .enter || input == .backspace || input == .escape {
                 message = "That key is not one \(place) (? lists them)."
             }
             return []
@@ -431,18 +435,15 @@ struct ScreenState {
             }
             return []
         case .cancelMask:
-            editor = nil
-            // Back to the answer as it was before b: a mask painted earlier stays, and a
-            // first opening leaves the explanation unanswered.
-            answer = answerBeforeEditor ?? Answer(prediction: answer.prediction)
-            setAsideMask = setAsideBeforeEditor
-            answerBeforeEditor = nil
-            setAsideBeforeEditor = nil
-            message = "Mask editing cancelled; the answer is as before it"
-                + (answer.mask != nil ? ": the mask painted before stays."
-                   : setAsideMask != nil ? ": the painted mask stays set aside (b brings it back)."
-                   : answer.explanation == nil ? ": the explanation is unanswered." : ".")
-            return []
+            // Paint made since the editor opened is asked about before it goes (u cannot
+            // bring it back once the editor is closed).
+            let before = answerBeforeEditor?.mask ?? setAsideBeforeEditor
+            if editing.mask != (before ?? BinaryMask(width: editing.mask.width, height: editing.mask.height)), !editing.mask.isEmpty || before != nil {
+                confirmation = .cancelEditorDroppingPaint
+                message = "Drop what you painted since b (the mask goes back to \(before.map { "\($0.area) px" } ?? "none"))? y / n"
+                return []
+            }
+            return cancelEditor()
         case .leaveEditorFirst:
             message = "Painting: Enter keeps the mask, Esc drops it; then Tab changes screen."
         default: break
@@ -454,6 +455,22 @@ struct ScreenState {
         // in about 64 presses at every zoom.
         viewport?.follow(x: editing.x, y: editing.y)
         fitEditorStep()
+        return []
+    }
+
+    /// Esc: the editor closes and the answer is as it was before b.
+    private mutating func cancelEditor() -> [ScreenEffect] {
+        editor = nil
+        // Back to the answer as it was before b: a mask painted earlier stays, and a first
+        // opening leaves the explanation unanswered.
+        answer = answerBeforeEditor ?? Answer(prediction: answer.prediction)
+        setAsideMask = setAsideBeforeEditor
+        answerBeforeEditor = nil
+        setAsideBeforeEditor = nil
+        message = "Mask editing cancelled; the answer is as before it"
+            + (answer.mask != nil ? ": the mask painted before stays."
+               : setAsideMask != nil ? ": the painted mask stays set aside (b brings it back)."
+               : answer.explanation == nil ? ": the explanation is unanswered." : ".")
         return []
     }
 
@@ -489,7 +506,9 @@ struct ScreenState {
         fitEditorStep()
         if changed {
             message = view.isZoomed
-                ? "Zoom \(view.zoom)×\(place): \(view.words). " + (editor == nil ? "Arrows/hjkl pan, Z zooms out, 1 shows 1:1." : "The view follows the brush; Z zooms out.")
+                ? "Zoom \(view.zoom)×\(place): \(view.words). "
+                    + (editor != nil ? "The view follows the brush; Z zooms out."
+                       : current == .inspector ? "Arrows/hjkl pan, Z zooms out, 1 shows 1:1." : "Z zooms out, 1 shows 1:1.")
                 : "The whole photo (\(view.words))."
         } else {
             let shown = view.visible
@@ -554,6 +573,7 @@ struct ScreenState {
             case .quitWithUnsubmittedAnswer: message = "Not quitting: your answer stays."
             case .skipDroppingAnswer: message = "Not skipped: your answer stays."
             case .moveDroppingAnswer: message = "Staying on this review: your answer stays."
+            case .cancelEditorDroppingPaint: message = "Painting goes on (Enter keeps the mask)."
             default: message = "Cancelled; nothing changed."
             }
             return []
@@ -563,6 +583,8 @@ struct ScreenState {
         case .skipDroppingAnswer:
             guard let shown else { return [] }
             return [.store(skip(of: shown))]
+        case .cancelEditorDroppingPaint:
+            return cancelEditor()
         case .moveDroppingAnswer(let forward):
             let count = try facts.reviewCount()
             if count > 0 { reviewIndex = (reviewIndex + (forward ? 1 : count - 1)) % count }
@@ -592,8 +614,8 @@ struct ScreenState {
         // A part drawn too small to judge takes no verdict, as a terminal below the minimum
         // does; skipping judges nothing and stays possible.
         if let across = answerPicture, across < Layout.legibleMinimum, action != .skip {
-            message = "The part is drawn \(across) picture elements across here, under the \(Layout.legibleMinimum) it takes to judge it: "
-                + "s skips it; enlarge the terminal (or make its font smaller) to answer. Nothing was stored."
+            message = "Drawn \(across) picture elements across, \(Layout.legibleMinimum) needed to judge it: s skips; a larger terminal "
+                + "(or smaller font) answers. Nothing stored."
             return []
         }
         // A verdict on a map still changing is allowed, but said.
@@ -659,19 +681,27 @@ struct ScreenState {
     /// Quits, or first asks when quitting would stop a training run or drop a begun answer.
     /// `prefix` says what asked (Ctrl-C).
     private mutating func askBeforeQuitting(facts: some ScreenFacts, prefix: String = "") -> [ScreenEffect] {
+        // Every answer begun and not submitted — the shown one and those left with Tab.
+        var begun = parked.values.map { Self.shownName($0.shown.view.path) }
+        if hasUnsubmittedAnswer, let shown { begun.insert(Self.shownName(shown.view.path), at: 0) }
+        let dropping = begun.isEmpty ? "" : " Your answer\(begun.count == 1 ? "" : "s") on \(begun.joined(separator: " and ")) "
+            + "(not submitted) would be dropped."
         if facts.isPretraining {
             confirmation = .quitWhileTraining
-            message = prefix + "Pretraining runs: quitting stops it; the epochs done are kept and B (or nearcaipi pretrain) resumes. Quit? y / n"
+            message = prefix + "Pretraining runs: quitting stops it; the epochs done are kept and B (or nearcaipi pretrain) resumes."
+                + dropping + " Quit? y / n"
             return []
         }
         if facts.isTraining {
             confirmation = .quitWhileTraining
-            message = prefix + "A round is training: quitting stops it and no round is recorded (every answer is saved). Quit? y / n"
+            message = prefix + "A round is training: quitting stops it and no round is recorded (every submitted answer is kept)."
+                + dropping + " Quit? y / n"
             return []
         }
-        if !hasUnsubmittedAnswer, let waiting = parked.values.first {
+        if !hasUnsubmittedAnswer, !parked.isEmpty {
             confirmation = .quitWithUnsubmittedAnswer
-            message = prefix + "Your answer on \(Self.shownName(waiting.shown.view.path)) (left with Tab) is not submitted. Quit and drop it? y / n"
+            message = prefix + "Your answer\(begun.count == 1 ? "" : "s") on \(begun.joined(separator: " and ")) (left with Tab) "
+                + "\(begun.count == 1 ? "is" : "are") not submitted. Quit and drop \(begun.count == 1 ? "it" : "them")? y / n"
             return []
         }
         if hasUnsubmittedAnswer, let shown {
@@ -972,6 +1002,7 @@ struct ScreenState {
             selectedRound = max(0, roundCount - 1)
             if round.status == .active {
                 message = "Round \(round.number) trained and active — \(reason)" + String(format: "; test MCC %.3f.", round.metrics?.test.mcc ?? .nan)
+                    + modelChangeNote
             } else {
                 message = "Round \(round.number) kept as a candidate — \(reason); round \(previous?.number ?? 0) stays in use. P: use it anyway, D: discard."
             }
@@ -1002,7 +1033,19 @@ struct ScreenState {
         case roundChangedOutside(Int)
     }
 
+    /// Said after the model in use changed under a begun answer: its part's map is recomputed
+    /// by the new model while the verdict given stays.
+    private var modelChangeNote: String {
+        hasUnsubmittedAnswer ? " The part you are answering gets the new model's map; your answer stays as given." : ""
+    }
+
     mutating func carriedOut(_ done: Done) {
+        defer {
+            switch done {
+            case .rolledBack, .promoted, .roundChangedOutside: message += modelChangeNote
+            default: break
+            }
+        }
         switch done {
         case .rolledBack(let round, let waiting, let pending):
             message = "Rolled back to round \(round) (later rounds kept, marked rolled back); the \(waiting) answers they trained on "

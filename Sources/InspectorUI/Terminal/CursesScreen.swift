@@ -36,6 +36,14 @@ public final class CursesScreen {
         cbreak()
         noecho()
         keypad(nc_stdscr(), true)
+        // Without output flow control: Ctrl-S froze the screen while keys still acted (an
+        // Enter pressed to see whether it was alive would submit unseen).
+        var settings = termios()
+        let descriptor = fileno(input)
+        if tcgetattr(descriptor, &settings) == 0 {
+            settings.c_iflag &= ~tcflag_t(IXON)
+            tcsetattr(descriptor, TCSANOW, &settings)
+        }
     }
 
     deinit { end() }
