@@ -99,7 +99,7 @@ import Testing
         #expect(Self.quits(try Self.press(&state, .character("q"))))
         // Training: asked; any key but y stays.
         #expect(try Self.press(&state, .character("q"), facts: Facts(isTraining: true)).isEmpty)
-        #expect(state.confirmation == .quitWhileTraining && state.message.contains("no round is recorded"))
+        #expect(state.confirmation == .quitWhileTraining && state.message.contains("no round recorded"))
         #expect(try Self.press(&state, .character("n")).isEmpty && state.confirmation == nil)
         // An answer begun: asked, naming the item by file name only.
         try Self.press(&state, .character("y"))
@@ -454,6 +454,23 @@ import Testing
         training.isTraining = true
         try Self.press(&state, .character("q"), facts: training)
         #expect(state.confirmation == .quitWhileTraining)
-        #expect(state.message.contains("Your answers on weld_0077.png and weld_0012.png (not submitted) would be dropped"), "\(state.message)")
+        #expect(state.message.contains("Unsubmitted answers on weld_0077.png and weld_0012.png would be dropped"), "\(state.message)")
+    }
+
+    /// A supervisor's "prediction wrong → NOK", left with Tab while a new round turned the
+    /// part's prediction to NOK, came back as "wrong → OK" and was stored so: the verdict
+    /// keeps the prediction it was given on.
+    @Test func aParkedReviewVerdictKeepsThePredictionItJudged() throws {
+        let review = Review(id: 7, path: "data/ok/weld_0067.png", reason: .nearMiss, of: "data/nok/weld_0012.png", isOpen: true)
+        var state = ScreenState(user: "sue", role: .operator)
+        state.current = .supervisor
+        state.showReview(.init(view: Self.view(review.path, predicted: .ok), query: nil, review: review), index: 0)
+        try Self.press(&state, .character("n"))
+        #expect(state.answeredLabel == .nok)
+        try Self.press(&state, .tab, .backTab)
+        state.showReview(.init(view: Self.view(review.path, predicted: .nok), query: nil, review: review), index: 0)
+        #expect(state.answeredLabel == .nok && state.shown?.view.predictedLabel == .ok, "\(state.message)")
+        let stored = try #require(Self.stored(try Self.press(&state, .character("g"), .enter)))
+        #expect(stored.event.establishedLabel == .nok)
     }
 }

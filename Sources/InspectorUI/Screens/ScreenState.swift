@@ -276,9 +276,9 @@ struct ScreenState {
             if case .character(let key) = input, key.isLetter || key.isPunctuation || key.isSymbol || key.isNumber {
                 message = "\(key) is not a key \(place) (? lists them)."
             } else if case .character = input {
-                message = "That key is not one \(place) (? lists them)."
+                message = "That key has no use \(context == .maskEditor ? "in the mask editor" : "on the \(current.rawValue) screen") (? lists the keys)."
             } else if input == .unrecognised || input == .enter || input == .backspace || input == .escape {
-                message = "That key is not one \(place) (? lists them)."
+                message = "That key has no use \(context == .maskEditor ? "in the mask editor" : "on the \(current.rawValue) screen") (? lists the keys)."
             }
             return []
         }
@@ -682,10 +682,13 @@ struct ScreenState {
     /// `prefix` says what asked (Ctrl-C).
     private mutating func askBeforeQuitting(facts: some ScreenFacts, prefix: String = "") -> [ScreenEffect] {
         // Every answer begun and not submitted — the shown one and those left with Tab.
-        var begun = parked.values.map { Self.shownName($0.shown.view.path) }
-        if hasUnsubmittedAnswer, let shown { begun.insert(Self.shownName(shown.view.path), at: 0) }
-        let dropping = begun.isEmpty ? "" : " Your answer\(begun.count == 1 ? "" : "s") on \(begun.joined(separator: " and ")) "
-            + "(not submitted) would be dropped."
+        var begun: [String] = []
+        for name in (hasUnsubmittedAnswer ? [shown.map { Self.shownName($0.view.path) }] : []).compactMap({ $0 })
+            + parked.values.map({ Self.shownName($0.shown.view.path) }) where !begun.contains(name) {
+            begun.append(name)
+        }
+        let names = begun.joined(separator: " and ")
+        let dropping = begun.isEmpty ? "" : " Unsubmitted answer\(begun.count == 1 ? "" : "s") on \(names) would be dropped."
         if facts.isPretraining {
             confirmation = .quitWhileTraining
             message = prefix + "Pretraining runs: quitting stops it; the epochs done are kept and B (or nearcaipi pretrain) resumes."
@@ -694,22 +697,22 @@ struct ScreenState {
         }
         if facts.isTraining {
             confirmation = .quitWhileTraining
-            message = prefix + "A round is training: quitting stops it and no round is recorded (every submitted answer is kept)."
-                + dropping + " Quit? y / n"
+            message = prefix + "A round is training: quitting stops it, no round recorded." + dropping + " Quit? y / n"
             return []
         }
         if !hasUnsubmittedAnswer, !parked.isEmpty {
             confirmation = .quitWithUnsubmittedAnswer
-            message = prefix + "Your answer\(begun.count == 1 ? "" : "s") on \(begun.joined(separator: " and ")) (left with Tab) "
+            message = prefix + "Your answer\(begun.count == 1 ? "" : "s") on \(names) (left with Tab) "
                 + "\(begun.count == 1 ? "is" : "are") not submitted. Quit and drop \(begun.count == 1 ? "it" : "them")? y / n"
             return []
         }
         if hasUnsubmittedAnswer, let shown {
             confirmation = .quitWithUnsubmittedAnswer
             let name = Self.shownName(shown.view.path)
-            message = prefix + (keptAnswer != nil
+            message = prefix + (keptAnswer != nil && begun.count == 1
                 ? "Your answer on \(name) could not be stored; it is kept in unstored-answers/ and stored when the screens next start. Quit? y / n"
-                : "Your answer on \(name) is not submitted. Quit and drop it? y / n")
+                : "Your answer\(begun.count == 1 ? "" : "s") on \(names) \(begun.count == 1 ? "is" : "are") not submitted. "
+                    + "Quit and drop \(begun.count == 1 ? "it" : "them")? y / n")
             return []
         }
         return [.quit]
@@ -721,7 +724,7 @@ struct ScreenState {
         if confirmation == .quitWhileTraining || confirmation == .quitWithUnsubmittedAnswer { return [.quit] }
         confirmation = nil
         showHelp = false
-        return askBeforeQuitting(facts: facts, prefix: "Ctrl-C: ")
+        return askBeforeQuitting(facts: facts, prefix: "Ctrl-C (again: quit): ")
     }
 
     /// The store refused the shown answer (`reason`); it stays on screen for Enter to try
@@ -956,6 +959,9 @@ struct ScreenState {
             message = Self.reviewQuestion(review, view: view)
             // The answer begun on this review before the supervisor left the screen.
             if let back = parked[.supervisor], back.shown.review?.id == review.id {
+                // The part as it was judged: a verdict on the prediction shown then, which a
+                // new round may have turned (right of "OK" is not right of "NOK").
+                shown = back.shown
                 answer = back.answer
                 message = "Back to your answer on the review of \(Self.shownName(review.path)), not submitted yet."
             }
@@ -1001,8 +1007,8 @@ struct ScreenState {
         case .roundTrained(let round, let previous, let reason):
             selectedRound = max(0, roundCount - 1)
             if round.status == .active {
-                message = "Round \(round.number) trained and active — \(reason)" + String(format: "; test MCC %.3f.", round.metrics?.test.mcc ?? .nan)
-                    + modelChangeNote
+                message = "Round \(round.number) trained and active" + modelChangeNote + " — \(reason)"
+                    + String(format: "; test MCC %.3f.", round.metrics?.test.mcc ?? .nan)
             } else {
                 message = "Round \(round.number) kept as a candidate — \(reason); round \(previous?.number ?? 0) stays in use. P: use it anyway, D: discard."
             }
@@ -1036,13 +1042,16 @@ struct ScreenState {
     /// Said after the model in use changed under a begun answer: its part's map is recomputed
     /// by the new model while the verdict given stays.
     private var modelChangeNote: String {
-        hasUnsubmittedAnswer ? " The part you are answering gets the new model's map; your answer stays as given." : ""
+        hasUnsubmittedAnswer || !parked.isEmpty ? " (your unsubmitted answer stays as given; its part gets the new model's map)" : ""
     }
 
     mutating func carriedOut(_ done: Done) {
+        let note = modelChangeNote
         defer {
+            // Said first, so a narrow terminal does not cut it.
             switch done {
-            case .rolledBack, .promoted, .roundChangedOutside: message += modelChangeNote
+            case .rolledBack, .promoted, .roundChangedOutside:
+                if !note.isEmpty { message = note.trimmingCharacters(in: .whitespaces).dropFirst().dropLast().capitalizedFirst + ". " + message }
             default: break
             }
         }
@@ -1123,4 +1132,10 @@ extension Role {
         case .operator: [.inspector, .supervisor, .operator]
         }
     }
+}
+
+
+private extension StringProtocol {
+    /// The text with its first letter a capital.
+    var capitalizedFirst: String { prefix(1).uppercased() + dropFirst() }
 }
