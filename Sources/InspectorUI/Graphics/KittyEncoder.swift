@@ -1,3 +1,4 @@
+import Foundation
 import Imaging
 
 /// Pictures in the kitty graphics protocol (kitty, Ghostty, WezTerm, Konsole): 24-bit RGB
@@ -76,32 +77,6 @@ enum KittyEncoder {
 
     private static func byte(_ value: Float) -> UInt8 { UInt8(max(0, min(255, (value * 255).rounded()))) }
 
-    private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
-
-    /// Standard base64 with padding.
-    static func base64(_ data: [UInt8]) -> [UInt8] {
-        var out = [UInt8](repeating: 0, count: (data.count + 2) / 3 * 4)
-        let whole = data.count / 3
-        data.withUnsafeBufferPointer { input in
-            out.withUnsafeMutableBufferPointer { output in
-                alphabet.withUnsafeBufferPointer { symbols in
-                    for group in 0..<whole {
-                        let n = UInt32(input[3 * group]) << 16 | UInt32(input[3 * group + 1]) << 8 | UInt32(input[3 * group + 2])
-                        output[4 * group] = symbols[Int(n >> 18)]
-                        output[4 * group + 1] = symbols[Int(n >> 12 & 63)]
-                        output[4 * group + 2] = symbols[Int(n >> 6 & 63)]
-                        output[4 * group + 3] = symbols[Int(n & 63)]
-                    }
-                }
-            }
-        }
-        out.removeLast(out.count - whole * 4)
-        let i = whole * 3
-        let rest = data.count - i
-        if rest > 0 {
-            let n = UInt32(data[i]) << 16 | (rest == 2 ? UInt32(data[i + 1]) << 8 : 0)
-            out += [alphabet[Int(n >> 18)], alphabet[Int(n >> 12 & 63)], rest == 2 ? alphabet[Int(n >> 6 & 63)] : UInt8(ascii: "="), UInt8(ascii: "=")]
-        }
-        return out
-    }
+    /// Standard base64 with padding (Foundation's).
+    static func base64(_ data: [UInt8]) -> [UInt8] { [UInt8](Data(data).base64EncodedData()) }
 }

@@ -72,22 +72,8 @@ struct InspectorScreen {
         let left = max(0, poolSize - state.counts.queriesAnswered)
         // Skipped queries count too: the number says how many were shown.
         let number = state.counts.queriesAnswered + state.counts.queriesSkipped + 1
-        var status = "query \(number) · about \(left) in the pool · your answer: \(Self.answerWords(state))"
-        if let editor = state.editor {
-            status = Self.editorStatus(editor)
-            // Narrow: the brush's position goes first, the mask's size keeps its unit.
-            if status.count > d.columns { status = Self.editorStatus(editor, withPosition: false) }
-        } else if let mask = state.answer.mask {
-            status += ", mask \(mask.area) px"
-        }
-        if status.count > d.columns, state.editor == nil {
-            status = status.replacingOccurrences(of: " · about \(left) in the pool", with: "")
-                .replacingOccurrences(of: "your answer: ", with: "answer: ")
-        }
-        // Narrower still: the verdicts in fewer words, the mask's size kept whole.
-        if status.count > d.columns, state.editor == nil {
-            status = status.replacingOccurrences(of: "prediction ", with: "pred. ").replacingOccurrences(of: "explanation ", with: "expl. ")
-        }
+        var status = state.editor.map { Self.editorLine($0, columns: d.columns) }
+            ?? Self.answerLine(state, columns: d.columns, before: "query \(number) · about \(left) in the pool · ", narrow: "query \(number) · ")
         // An image init set aside: said first, so it is read before the part is judged.
         if let oddity = view.oddity { status = "ODD IMAGE (\(oddity)) · " + status }
         painter.put(String(status.prefix(d.columns)), row: d.row + 2, column: d.column)
@@ -110,6 +96,24 @@ struct InspectorScreen {
     static func predictionLine(_ view: ItemView, cuts: OperatingPoint?) -> String {
         let decision = cuts.map { " → " + $0.decide(view.probabilities[ClassLabel.nok.classIndex]).brief } ?? ""
         return String(format: "  ·  predicted: %@ %.2f", view.predictedLabel.displayName, view.confidence) + decision
+    }
+
+    /// The answer so far on one line of `columns`: `before` it (what is asked), then "your
+    /// answer: …, mask N px"; in fewer words until it fits (`narrow` for `before`, then the
+    /// verdicts shortened), the mask's size kept whole.
+    static func answerLine(_ state: ScreenState, columns: Int, before: String = "", narrow: String = "") -> String {
+        let mask = state.answer.mask.map { ", mask \($0.area) px" } ?? ""
+        let words = answerWords(state) + mask
+        let rungs = [before + "your answer: " + words, narrow + "answer: " + words,
+                     narrow + "answer: " + words.replacingOccurrences(of: "prediction ", with: "pred. ").replacingOccurrences(of: "explanation ", with: "expl. ")]
+        return rungs.first { $0.count <= columns } ?? rungs.last!
+    }
+
+    /// The mask editor's line fitted to `columns`: on a narrow one the brush's position goes
+    /// first, the mask's size keeps its unit.
+    static func editorLine(_ editor: MaskEditor, columns: Int) -> String {
+        let status = editorStatus(editor)
+        return status.count > columns ? editorStatus(editor, withPosition: false) : status
     }
 
     /// The mask editor's state in words: what the next move will do.

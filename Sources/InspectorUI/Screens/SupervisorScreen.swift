@@ -109,16 +109,11 @@ struct SupervisorScreen {
         // The answer being given, as the inspector's screen shows it: without it a begun
         // verdict or mask was invisible once the message changed.
         if let editor = state.editor {
-            var status = InspectorScreen.editorStatus(editor)
-            if status.count > layout.columns - 2 { status = InspectorScreen.editorStatus(editor, withPosition: false) }
-            painter.put(String(status.prefix(layout.columns - 2)), row: layout.messageRow - 1, column: 1, dim: true)
+            painter.put(String(InspectorScreen.editorLine(editor, columns: layout.columns - 2).prefix(layout.columns - 2)),
+                        row: layout.messageRow - 1, column: 1, dim: true)
         } else if state.hasUnsubmittedAnswer {
-            var status = "your answer: " + InspectorScreen.answerWords(state) + (state.answer.mask.map { ", mask \($0.area) px" } ?? "")
-            if status.count > layout.columns - 2 {
-                status = status.replacingOccurrences(of: "your answer: ", with: "answer: ").replacingOccurrences(of: "prediction ", with: "pred. ")
-                    .replacingOccurrences(of: "explanation ", with: "expl. ")
-            }
-            painter.put(String(status.prefix(layout.columns - 2)), row: layout.messageRow - 1, column: 1)
+            painter.put(String(InspectorScreen.answerLine(state, columns: layout.columns - 2).prefix(layout.columns - 2)),
+                        row: layout.messageRow - 1, column: 1)
         }
         return target
     }
