@@ -371,6 +371,46 @@ import TestSupport
         #expect(!driven.app.retrainer.isRunning)
     }
 
+    /// The normal parts a heatmap's fill draws from are read on the heatmap worker's thread,
+    /// once per model, not on the screens' thread: reading and resizing up to 256 large
+    /// photos there froze the screens for seconds each time a round went live. The map is
+    /// the one the session's complete explainer gives.
+    @Test func theHeatmapWorkerReadsTheNormalPartsOnItsOwnThread() throws {
+        let directory = TemporaryDirectory("flow-normal-parts")
+        defer { directory.remove() }
+        let workspace = try Self.workspace(directory)
+        let session = try LoopSession(workspace: workspace, user: "tess")
+        let partial = session.explainerWithoutNormalParts()
+        #expect(partial.fill.needsNormalParts && partial.normalParts == nil, "the default fill draws from normal parts")
+        final class Reads: @unchecked Sendable {
+            let lock = NSLock()
+            var threads: [pthread_t] = []
+            func record() { lock.lock(); threads.append(pthread_self()); lock.unlock() }
+            var all: [pthread_t] { lock.lock(); defer { lock.unlock() }; return threads }
+        }
+        let reads = Reads(), path = workspace.path
+        let checkpoint = try workspace.checkpointPath(of: #require(try workspace.activeRound()))
+        let worker = try HeatmapWorker(checkpoint: checkpoint, explainer: partial) { classifier in
+            reads.record()
+            return try Workspace(opening: path).normalParts(for: classifier)
+        }
+        defer { worker.stop() }
+        let views = try workspace.store.items(in: .pool, labelledOnly: false).prefix(2).map { try session.view(of: $0.path) }
+        for view in views {
+            worker.request([HeatmapWorker.Item(path: view.path, image: view.image, target: LoopSession.explainedClass.classIndex)])
+            let deadline = Date().addingTimeInterval(120)
+            while worker.result(for: view.path)?.complete != true, Date() < deadline { usleep(20_000) }
+        }
+        #expect(reads.all.count == 1, "read once for the model, not per map")
+        #expect(reads.all.allSatisfy { pthread_equal($0, pthread_self()) == 0 }, "read on the caller's thread")
+        for view in views {
+            let map = try #require(worker.result(for: view.path)?.heatmap)
+            let expected = try session.explain(view).heatmap
+            let largest = zip(map.pixels, expected.pixels).map { abs($0 - $1) }.max() ?? .infinity
+            #expect(map.pixels.count == expected.pixels.count && largest < 1e-4, "\(view.path): differs by \(largest)")
+        }
+    }
+
     /// A cancelled round reaches the screens as a cancellation, not as a failure whose text
     /// happens to contain "cancelled".
     @Test func aCancelledRoundIsToldAsCancelledAndRecordsNothing() throws {
@@ -383,6 +423,8 @@ import TestSupport
         try driven.press(.tab, .tab, .character("r"))
         #expect(driven.app.retrainer.runningJob == .round(fromScratch: false))
         try driven.press(.character("c"))
+        #expect(driven.app.state.confirmation == .cancelRoundInTraining && driven.app.retrainer.isRunning)
+        try driven.press(.character("y"))
         let deadline = Date().addingTimeInterval(120)
         while driven.app.retrainer.isRunning, Date() < deadline { try driven.press(.none); usleep(20_000) }
         try driven.press(.none)

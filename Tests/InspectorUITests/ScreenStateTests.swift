@@ -265,6 +265,17 @@ import Testing
         #expect(state.confirmation == nil && state.message.contains("Cancelled"))
         try Self.press(&state, .character("c"), facts: facts)
         #expect(state.message == "No round is training.")
+        // A round in training is stopped only after y: its minutes of training would be lost.
+        let training = Facts(isTraining: true)
+        #expect(try Self.press(&state, .character("c"), facts: training).isEmpty && state.confirmation == .cancelRoundInTraining)
+        #expect(state.message.contains("training so far is lost") && state.message.contains("answers stay pending"))
+        #expect(try Self.press(&state, .character("n"), facts: training).isEmpty && state.message.contains("goes on training"))
+        try Self.press(&state, .character("c"), facts: training)
+        let cancel = try Self.press(&state, .character("y"), facts: training)
+        #expect(cancel.count == 1 && { if case .cancelTraining = cancel[0] { true } else { false } }())
+        // A round that ended while the question was open is not cancelled afterwards.
+        try Self.press(&state, .character("c"), facts: training)
+        #expect(try Self.press(&state, .character("y"), facts: facts).isEmpty && state.message.contains("ended meanwhile"))
     }
 
     /// A long message wraps at spaces onto the two message lines; only what does not fit in

@@ -74,7 +74,7 @@ public enum InterfaceBenchmark {
                             fromScratch: false)
         if let active = try workspace.activeRound() {
             try app.heatmaps.reload(checkpoint: workspace.checkpointPath(of: active),
-                                    explainer: try app.session.explainer())
+                                    explainer: app.session.explainerWithoutNormalParts())
             app.requestHeatmaps()
         }
         _ = try app.step(.none)

@@ -127,7 +127,8 @@ public final class LabelApp {
         guard let round = try session.workspace.activeRound() else {
             throw WorkspaceError.noTrainedModel(workspacePath)
         }
-        heatmaps = try HeatmapWorker(checkpoint: session.workspace.checkpointPath(of: round), explainer: try session.explainer())
+        heatmaps = try HeatmapWorker(checkpoint: session.workspace.checkpointPath(of: round),
+                                     explainer: session.explainerWithoutNormalParts(), readNormalParts: normalPartsReader)
         loadedRound = round.number
         loadedCuts = round.metrics?.operatingPoint
         readRoundZero()
@@ -395,9 +396,16 @@ public final class LabelApp {
         guard let active = try session.workspace.activeRound() else { return }
         loadedRound = active.number
         loadedCuts = active.metrics?.operatingPoint
-        try heatmaps.reload(checkpoint: session.workspace.checkpointPath(of: active), explainer: try session.explainer())
+        try heatmaps.reload(checkpoint: session.workspace.checkpointPath(of: active), explainer: session.explainerWithoutNormalParts())
         if state.shown?.review != nil { loadReviewPanels() }
         if state.current == .inspector, !state.hasUnsubmittedAnswer { try openNextQuery() } else { requestHeatmaps() }
+    }
+
+    /// The heatmap worker reads the normal parts through its own workspace connection, on
+    /// its own thread.
+    var normalPartsReader: HeatmapWorker.NormalPartsReader {
+        let path = workspacePath
+        return { classifier in try Workspace(opening: path).normalParts(for: classifier) }
     }
 
     func requestHeatmaps() {

@@ -37,10 +37,23 @@ final class HeatmapWorker: @unchecked Sendable {
     /// Incremented whenever a result changes; the UI redraws when it sees a new value.
     private var version = 0
 
-    /// `explainer` is the session's (`LoopSession.explainer()`), for the same round as `checkpoint`.
-    init(checkpoint: String, explainer: SaliencyExplainer) throws {
+    /// Reads the normal parts an explainer's fill draws from, prepared for the given model
+    /// (`Workspace.normalParts(for:)`). Called on the worker's thread: it reads and resizes up
+    /// to 256 photos, seconds for large ones, which on the UI thread froze the screens each
+    /// time a round went live.
+    typealias NormalPartsReader = @Sendable (ImageClassifier) throws -> NormalParts?
+    private let readNormalParts: NormalPartsReader?
+    /// The explainer's fill needs normal parts not read yet for this model.
+    private var normalPartsMissing: Bool
+
+    /// `explainer` is the session's (`LoopSession.explainerWithoutNormalParts()`, or a complete
+    /// `explainer()`), for the same round as `checkpoint`; `readNormalParts` supplies its
+    /// normal parts when its fill needs them and it has none.
+    init(checkpoint: String, explainer: SaliencyExplainer, readNormalParts: NormalPartsReader? = nil) throws {
         classifier = try ImageClassifier(checkpoint: checkpoint)
         self.explainer = explainer
+        self.readNormalParts = readNormalParts
+        normalPartsMissing = explainer.fill.needsNormalParts && explainer.normalParts == nil && readNormalParts != nil
         let thread = Thread { [weak self] in self?.loop() }
         thread.stackSize = 8 << 20
         thread.start()
@@ -72,6 +85,7 @@ final class HeatmapWorker: @unchecked Sendable {
         lock.lock()
         classifier = fresh
         self.explainer = explainer
+        normalPartsMissing = explainer.fill.needsNormalParts && explainer.normalParts == nil && readNormalParts != nil
         results = [:]
         queue = []
         generation += 1
@@ -99,8 +113,21 @@ final class HeatmapWorker: @unchecked Sendable {
             while queue.isEmpty && !stopped { lock.wait() }
             if stopped { lock.unlock(); return }
             let item = queue.removeFirst()
-            let model = classifier, explainer = explainer, started = generation
+            let model = classifier, started = generation, partsMissing = normalPartsMissing
+            var explainer = explainer
             lock.unlock()
+            if partsMissing, let readNormalParts {
+                // Without them the fill falls back to its own default (as for a workspace with
+                // no OK training part), so a read that fails still gives a map.
+                let parts = try? readNormalParts(model)
+                explainer.normalParts = parts
+                lock.lock()
+                if generation == started {
+                    self.explainer.normalParts = parts
+                    normalPartsMissing = false
+                }
+                lock.unlock()
+            }
             var last = 0
             // Declared as explaining: while a round trains, this map gets one core and the
             // training the rest (CoreShare's policy), re-read at every batch of masks.

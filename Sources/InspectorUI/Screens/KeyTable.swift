@@ -139,7 +139,7 @@ enum KeyTable {
                    keyLine: "from scratch", short: "scratch"),
         KeyBinding("B", .pretrain, help: "pretrain round 0 on the unlabelled images (asks; resumes; c stops it keeping the epochs)",
                    keyLine: "pretrain"),
-        KeyBinding("c", .cancelJob, help: "cancel the round in training (none recorded) or stop pretraining", keyLine: "cancel", short: "cancel"),
+        KeyBinding("c", .cancelJob, help: "cancel the round in training (asks; none recorded) or stop pretraining", keyLine: "cancel", short: "cancel"),
         KeyBinding("↑/↓", [(.up, .selectEarlierRound), (.down, .selectLaterRound)], help: "select a round", keyLine: "round", short: ""),
         KeyBinding("R", .rollback, help: "roll back to the selected round (asks; answers stay)", keyLine: "rollback", short: "rollback"),
         KeyBinding("P/D", [(.character("P"), .promote), (.character("D"), .discard)],

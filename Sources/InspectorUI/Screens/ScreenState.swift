@@ -138,6 +138,8 @@ struct ScreenState {
         case moveDroppingAnswer(forward: Bool)
         /// Close the mask editor with Esc, dropping what was painted since it opened.
         case cancelEditorDroppingPaint
+        /// Stop the round in training: its minutes of training are lost (the answers are not).
+        case cancelRoundInTraining
     }
 
     /// What this person did in this session, as they count it: skips are not answers.
@@ -574,6 +576,7 @@ struct ScreenState {
             case .skipDroppingAnswer: message = "Not skipped: your answer stays."
             case .moveDroppingAnswer: message = "Staying on this review: your answer stays."
             case .cancelEditorDroppingPaint: message = "Painting goes on (Enter keeps the mask)."
+            case .cancelRoundInTraining: message = "Not cancelled: the round goes on training."
             default: message = "Cancelled; nothing changed."
             }
             return []
@@ -591,6 +594,10 @@ struct ScreenState {
             refutationBrowser = nil
             return [.openReview]
         case .quitWhileTraining, .quitWithUnsubmittedAnswer: return [.quit]
+        case .cancelRoundInTraining:
+            guard facts.isTraining, !facts.isPretraining else { message = "The round ended meanwhile; nothing cancelled."; return [] }
+            message = "Cancelling the round in training: no round will be recorded; the answers stay pending."
+            return [.cancelTraining]
         case .retrainFromScratch: return startRetraining(fromScratch: true, facts: facts)
         case .promote(let round): return [.promote(round)]
         case .revert(let selection, _): return [.revert(selection)]
@@ -881,8 +888,10 @@ struct ScreenState {
                 return [.cancelTraining]
             }
             if facts.isTraining {
-                message = "Cancelling the round in training: no round will be recorded; the answers stay pending."
-                return [.cancelTraining]
+                // The minutes trained so far are lost, so it asks, as quitting during a round does.
+                confirmation = .cancelRoundInTraining
+                message = "Cancel the round in training? Its training so far is lost, no round is recorded; the answers stay pending. y / n"
+                return []
             }
             message = "No round is training."
         case .rollback:

@@ -212,10 +212,18 @@ public final class LoopSession {
     /// The loop's InvRISE explainer: the workspace's fill, masks and grid, the OK training
     /// parts as normal parts, stopping once a map is measured well enough.
     public func explainer() throws -> SaliencyExplainer {
+        var explainer = explainerWithoutNormalParts()
+        if explainer.fill.needsNormalParts { explainer.normalParts = try pool.normalParts }
+        return explainer
+    }
+
+    /// The session's explainer before its normal parts are read: for a caller that reads them
+    /// elsewhere (`Workspace.normalParts(for:)`), since reading and resizing up to 256
+    /// photos takes seconds. Complete when its fill needs none.
+    public func explainerWithoutNormalParts() -> SaliencyExplainer {
         var explainer = SaliencyExplainer(method: .invrise,
                                           masks: RISEMasks(count: settings.heatmapMasks, grid: settings.heatmapGrid),
-                                          fill: settings.heatmapFill,
-                                          normalParts: settings.heatmapFill.needsNormalParts ? try pool.normalParts : nil)
+                                          fill: settings.heatmapFill, normalParts: nil)
         explainer.convergence = SaliencyConvergence()
         return explainer
     }
