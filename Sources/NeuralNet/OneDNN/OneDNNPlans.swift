@@ -82,6 +82,86 @@ final class PlanContext {
     }
 }
 
+/// A forward convolution as oneDNN describes it, for a plan of either kind: the window over
+/// the input, and source, weights and output left to the primitive's choice of layout
+/// (`format_tag_any`). The backward descriptions of the training plan start from the same
+/// window and weights.
+private struct ConvolutionDescription {
+    let window: Window
+    let anyWeights: dnnl_memory_desc_t
+    let operation: dnnl_convolution_desc_t
+
+    /// `conv` over an input of dimensions `dims`; with a bias (batch norm folded into it) or not.
+    init(_ conv: Conv2d, over dims: [Int], _ propagation: dnnl_prop_kind_t, withBias: Bool,
+         _ dataType: dnnl_data_type_t = dnnl_f32, name: String) throws(DNNLError) {
+        window = Window(over: dims, kernel: conv.kernel, stride: conv.stride, padding: conv.padding)
+        var source = try any4(dims[0], conv.inChannels, dims[2], dims[3], dataType).raw
+        anyWeights = try any4(conv.outChannels, conv.inChannels, conv.kernel, conv.kernel, dataType).raw
+        var weights = anyWeights
+        var bias = try vector(conv.outChannels).raw
+        var target = try window.output(channels: conv.outChannels, batch: dims[0], dataType).raw
+        var operation = dnnl_convolution_desc_t()
+        let (strides, left, right) = (window.strides, window.left, window.right)
+        let status = withBias
+            ? dnnl_convolution_forward_desc_init(&operation, propagation, dnnl_convolution_direct, &source, &weights, &bias,
+                                                 &target, strides, left, right)
+            : dnnl_convolution_forward_desc_init(&operation, propagation, dnnl_convolution_direct, &source, &weights, nil,
+                                                 &target, strides, left, right)
+        try dnnlCheck(status, "describing convolution \(name)")
+        self.operation = operation
+    }
+}
+
+/// A forward pooling window (max, or average over what is not padding) over `x`'s layout.
+private struct PoolingDescription {
+    let window: Window
+    let algorithm: dnnl_alg_kind_t
+    let operation: dnnl_pooling_desc_t
+
+    init(over x: MemoryDescriptor, kernel: Int, kernelWidth: Int?, stride: Int, padding: Int, max: Bool,
+         _ propagation: dnnl_prop_kind_t, name: String) throws(DNNLError) {
+        let dims = x.dims
+        window = Window(over: dims, kernel: kernel, kernelWidth: kernelWidth, stride: stride, padding: padding)
+        algorithm = max ? dnnl_pooling_max : dnnl_pooling_avg_exclude_padding
+        var source = x.raw
+        var target = try window.output(channels: dims[1], batch: dims[0], x.dataType).raw
+        var operation = dnnl_pooling_desc_t()
+        try dnnlCheck(dnnl_pooling_forward_desc_init(&operation, propagation, algorithm, &source, &target, window.strides,
+                                                     window.kernels, window.left, window.right),
+                      "describing \(name)")
+        self.operation = operation
+    }
+}
+
+/// What a plan makes of each part of the network. The network is walked in one place
+/// (`ResNet.build(_:)`), so the two plans cannot disagree on its structure; each says what a
+/// part is in its own terms — folded convolutions with fused sums for inference; convolution,
+/// batch norm, residual sum and their backward for training.
+private protocol PlanBuilder: AnyObject {
+    associatedtype Value
+    /// conv1, bn1 and ReLU, then the 3 × 3 max pool of stride 2, on the plan's input.
+    func stem(_ conv: Conv2d, _ bn: BatchNorm2d) throws(DNNLError) -> Value
+    /// One residual block; `name` is its torchvision prefix ("layer2.0").
+    func block(_ block: BasicBlock, _ x: Value, name: String) throws(DNNLError) -> Value
+    /// The defect head's input: the output of stage `ResNetConfiguration.defectHeadStage`.
+    func tapDefectHeadInput(_ x: Value) throws(DNNLError)
+    /// The global average pool and the plain [N, C] embedding after it.
+    func embedding(_ x: Value) throws(DNNLError)
+}
+
+extension ResNet {
+    /// Walks the network in order for `builder`: the stem, every block of every stage, the
+    /// defect head's tap when there is a head, the embedding.
+    fileprivate func build<Builder: PlanBuilder>(_ builder: Builder) throws(DNNLError) {
+        var x = try builder.stem(conv1, bn1)
+        for (s, stage) in stages.enumerated() {
+            for (b, block) in stage.enumerated() { x = try builder.block(block, x, name: "layer\(s + 1).\(b)") }
+            if defectHead != nil, s == ResNetConfiguration.defectHeadStage { try builder.tapDefectHeadInput(x) }
+        }
+        try builder.embedding(x)
+    }
+}
+
 /// Plain-layout copies of a layer's parameters moved in and out of oneDNN memories.
 private func copy(_ values: [Float], into memory: Memory) {
     values.withUnsafeBufferPointer { memory.floats.update(from: $0.baseAddress!, count: $0.count) }
@@ -118,28 +198,82 @@ final class OneDNNInferencePlan {
         self.context = context
         self.batch = batch
         self.precision = precision
-        let dataType = precision == .bfloat16 ? dnnl_bf16 : dnnl_f32
         let input = try Memory(unbound: MemoryDescriptor([batch, model.configuration.inputChannels, height, width],
                                                          dnnl_nchw))
         self.input = input
+        let builder = Builder(context: context, input: input, dataType: precision == .bfloat16 ? dnnl_bf16 : dnnl_f32)
+        try model.build(builder)
+        tapped = builder.tapped
+        embedding = builder.output!
+        steps = builder.steps
+        folds = builder.folds
+        try context.allocateScratchpad()
+    }
+
+    /// The inference plan's parts: each convolution with its batch norm folded in, ReLU and
+    /// the residual sum as post-ops.
+    private final class Builder: PlanBuilder {
+        let context: PlanContext
+        let input: Memory
+        let dataType: dnnl_data_type_t
         var steps: [() -> Void] = []
         var folds: [() -> Void] = []
+        var tapped: Memory?
+        var output: Memory?
 
-        // One convolution with folded batch norm; `onto` is the shortcut the output is summed
-        // onto (the output then lives in the shortcut's memory).
-        func convolution(_ conv: Conv2d, _ bn: BatchNorm2d, _ x: Memory, relu: Bool, onto shortcut: Memory? = nil,
-                         name: String) throws(DNNLError) -> Memory {
+        init(context: PlanContext, input: Memory, dataType: dnnl_data_type_t) {
+            (self.context, self.input, self.dataType) = (context, input, dataType)
+        }
+
+        // The caller's images are read in place (the reorder into conv1's layout, or conv1
+        // itself); the steps all run while `embeddings` holds the buffer.
+        func stem(_ conv: Conv2d, _ bn: BatchNorm2d) throws(DNNLError) -> Memory {
+            let x = try convolution(conv, bn, input, relu: true, name: "conv1")
+            return try pooling(x, kernel: 3, stride: 2, padding: 1, max: true, name: "maxpool")
+        }
+
+        func block(_ block: BasicBlock, _ x: Memory, name: String) throws(DNNLError) -> Memory {
+            let hidden = try convolution(block.conv1, block.bn1, x, relu: true, name: "\(name).conv1")
+            var shortcut = x
+            if let downsample = block.downsample {
+                shortcut = try convolution(downsample.conv, downsample.bn, x, relu: false, name: "\(name).downsample")
+            }
+            return try convolution(block.conv2, block.bn2, hidden, relu: true, onto: shortcut, name: "\(name).conv2")
+        }
+
+        func tapDefectHeadInput(_ x: Memory) throws(DNNLError) {
+            // Copied out now: the next stage's in-place sums never write this memory, but
+            // the copy keeps that an implementation detail.
+            var out = try context.conform(x, to: MemoryDescriptor(x.descriptor.dims, dnnl_nchw), steps: &steps)
+            if out === x {
+                let copy = try Memory(x.descriptor), source = x
+                steps.append { copy.floats.update(from: source.floats, count: copy.floatCount) }
+                out = copy
+            }
+            tapped = out
+        }
+
+        func embedding(_ x: Memory) throws(DNNLError) {
             let dims = x.descriptor.dims
-            let window = Window(over: dims, kernel: conv.kernel, stride: conv.stride, padding: conv.padding)
-            var source = try any4(dims[0], conv.inChannels, dims[2], dims[3], dataType).raw
-            var weights = try any4(conv.outChannels, conv.inChannels, conv.kernel, conv.kernel, dataType).raw
-            var bias = try vector(conv.outChannels).raw
-            var target = try window.output(channels: conv.outChannels, batch: dims[0], dataType).raw
-            var operation = dnnl_convolution_desc_t()
-            try dnnlCheck(dnnl_convolution_forward_desc_init(&operation, dnnl_forward_inference, dnnl_convolution_direct,
-                                                             &source, &weights, &bias, &target,
-                                                             window.strides, window.left, window.right),
-                          "describing convolution \(name)")
+            let pooled = try pooling(x, kernel: dims[2], kernelWidth: dims[3], stride: 1, padding: 0, max: false,
+                                     name: "avgpool")
+            let embedding = try Memory(MemoryDescriptor([dims[0], dims[1], 1, 1], dnnl_nchw))
+            if pooled.descriptor == embedding.descriptor {
+                steps.append { embedding.floats.update(from: pooled.floats, count: embedding.floatCount) }
+            } else {
+                let reorder = try Primitive(reorderFrom: pooled.descriptor, to: embedding.descriptor)
+                let context = context
+                steps.append { reorder.execute(context.stream, [(DNNL_ARG_FROM, pooled), (DNNL_ARG_TO, embedding)]) }
+            }
+            output = embedding
+        }
+
+        /// One convolution with folded batch norm; `onto` is the shortcut the output is summed
+        /// onto (the output then lives in the shortcut's memory).
+        private func convolution(_ conv: Conv2d, _ bn: BatchNorm2d, _ x: Memory, relu: Bool, onto shortcut: Memory? = nil,
+                                 name: String) throws(DNNLError) -> Memory {
+            let operation = try ConvolutionDescription(conv, over: x.descriptor.dims, dnnl_forward_inference, withBias: true,
+                                                       dataType, name: name).operation
             var postOps = PostOps()
             if shortcut != nil { postOps.steps.append(.sum) }
             if relu { postOps.steps.append(.relu) }
@@ -157,6 +291,7 @@ final class OneDNNInferencePlan {
             } else {
                 dst = try Memory(primitive.memory(dnnl_query_dst_md))
             }
+            let context = context
             steps.append {
                 context.run(primitive, [(DNNL_ARG_SRC, src), (DNNL_ARG_WEIGHTS, weightMemory),
                                         (DNNL_ARG_BIAS, biasMemory), (DNNL_ARG_DST, dst)])
@@ -182,69 +317,19 @@ final class OneDNNInferencePlan {
             return dst
         }
 
-        // The stem: conv1 + bn1 + ReLU, then max pool.
-        // The caller's images are read in place (the reorder into conv1's layout, or conv1
-        // itself); the steps all run while `embeddings` holds the buffer.
-        var x = try convolution(model.conv1, model.bn1, input, relu: true, name: "conv1")
-        x = try Self.pooling(context, x, kernel: 3, stride: 2, padding: 1, max: true, name: "maxpool", steps: &steps)
-        var tapped: Memory? = nil
-        for (s, stage) in model.stages.enumerated() {
-            for (b, block) in stage.enumerated() {
-                let name = "layer\(s + 1).\(b)"
-                let hidden = try convolution(block.conv1, block.bn1, x, relu: true, name: "\(name).conv1")
-                var shortcut = x
-                if let downsample = block.downsample {
-                    shortcut = try convolution(downsample.conv, downsample.bn, x, relu: false, name: "\(name).downsample")
-                }
-                x = try convolution(block.conv2, block.bn2, hidden, relu: true, onto: shortcut, name: "\(name).conv2")
-            }
-            if model.defectHead != nil, s == ResNetConfiguration.defectHeadStage {
-                // Copied out now: the next stage's in-place sums never write this memory, but
-                // the copy keeps that an implementation detail.
-                tapped = try context.conform(x, to: MemoryDescriptor(x.descriptor.dims, dnnl_nchw), steps: &steps)
-                if tapped === x {
-                    let copy = try Memory(x.descriptor), source = x
-                    steps.append { copy.floats.update(from: source.floats, count: copy.floatCount) }
-                    tapped = copy
-                }
-            }
+        /// Forward pooling for inference (max, or average over the whole plane).
+        private func pooling(_ x: Memory, kernel: Int, kernelWidth: Int? = nil, stride: Int, padding: Int, max: Bool,
+                             name: String) throws(DNNLError) -> Memory {
+            let description = try PoolingDescription(over: x.descriptor, kernel: kernel, kernelWidth: kernelWidth,
+                                                     stride: stride, padding: padding, max: max, dnnl_forward_inference,
+                                                     name: name)
+            let primitive = try Primitive(description.operation, what: name)
+            context.adopt(primitive, as: name)
+            let dst = try Memory(primitive.memory(dnnl_query_dst_md))
+            let context = context
+            steps.append { context.run(primitive, [(DNNL_ARG_SRC, x), (DNNL_ARG_DST, dst)]) }
+            return dst
         }
-        self.tapped = tapped
-        let dims = x.descriptor.dims
-        let pooled = try Self.pooling(context, x, kernel: dims[2], kernelWidth: dims[3], stride: 1, padding: 0, max: false,
-                                      name: "avgpool", steps: &steps)
-        let embedding = try Memory(MemoryDescriptor([batch, dims[1], 1, 1], dnnl_nchw))
-        self.embedding = embedding
-        if pooled.descriptor == embedding.descriptor {
-            steps.append { embedding.floats.update(from: pooled.floats, count: embedding.floatCount) }
-        } else {
-            let reorder = try Primitive(reorderFrom: pooled.descriptor, to: embedding.descriptor)
-            steps.append { reorder.execute(context.stream, [(DNNL_ARG_FROM, pooled), (DNNL_ARG_TO, embedding)]) }
-        }
-        self.steps = steps
-        self.folds = folds
-        try context.allocateScratchpad()
-    }
-
-    /// Forward pooling for inference (max, or average over the whole plane).
-    fileprivate static func pooling(_ context: PlanContext, _ x: Memory, kernel: Int, kernelWidth: Int? = nil, stride: Int,
-                                    padding: Int, max: Bool, name: String,
-                                    steps: inout [() -> Void]) throws(DNNLError) -> Memory {
-        let dims = x.descriptor.dims
-        let window = Window(over: dims, kernel: kernel, kernelWidth: kernelWidth, stride: stride, padding: padding)
-        var source = x.descriptor.raw
-        var target = try window.output(channels: dims[1], batch: dims[0], x.descriptor.dataType).raw
-        var operation = dnnl_pooling_desc_t()
-        try dnnlCheck(dnnl_pooling_forward_desc_init(&operation, dnnl_forward_inference,
-                                                     max ? dnnl_pooling_max : dnnl_pooling_avg_exclude_padding,
-                                                     &source, &target, window.strides, window.kernels, window.left,
-                                                     window.right),
-                      "describing \(name)")
-        let primitive = try Primitive(operation, what: name)
-        context.adopt(primitive, as: name)
-        let dst = try Memory(primitive.memory(dnnl_query_dst_md))
-        steps.append { context.run(primitive, [(DNNL_ARG_SRC, x), (DNNL_ARG_DST, dst)]) }
-        return dst
     }
 
     /// Embeddings [N, C] of an NCHW batch; refolds batch norm first if the weights changed.
@@ -310,15 +395,15 @@ final class OneDNNTrainingPlan {
     private let embeddingGradient: Memory
     /// The defect head's input (the tapped stage's output) and its gradient from the head,
     /// plain NCHW; a network with a defect head only.
-    private var tapped: Memory?
-    private var tappedGradient: Memory?
+    private let tapped: Memory?
+    private let tappedGradient: Memory?
     /// Whether the backward under way adds `tappedGradient` (a step without a map loss does not).
     private let addsTappedGradient = Toggle()
 
     /// A flag the plan's steps read at run time (the steps are closures made once).
     private final class Toggle { var isOn = false }
-    private var forwardSteps: [() -> Void] = []
-    private var backwardSteps: [() -> Void] = []
+    private let forwardSteps: [() -> Void]
+    private let backwardSteps: [() -> Void]
     let batch: Int
 
     init(_ model: ResNet, batch: Int, height: Int, width: Int) throws(DNNLError) {
@@ -328,24 +413,111 @@ final class OneDNNTrainingPlan {
         let inputMemory = try Memory(unbound: MemoryDescriptor([batch, model.configuration.inputChannels, height, width],
                                                                dnnl_nchw))
         input = inputMemory
-        var forward: [() -> Void] = []
-        // Backward groups in forward order, run last to first.
-        var backward: [[() -> Void]] = []
+        let builder = Builder(context: context, input: inputMemory, addsTappedGradient: addsTappedGradient)
+        try model.build(builder)
+        (embedding, embeddingGradient) = (builder.embeddingMemory!, builder.embeddingGradientMemory!)
+        (tapped, tappedGradient) = (builder.tapped, builder.tappedGradient)
+        forwardSteps = builder.forward
+        backwardSteps = builder.backward.reversed().flatMap { $0 }
+        try context.allocateScratchpad()
+    }
 
-        func convolution(_ conv: Conv2d, _ x: Node, name: String,
-                         inputGradient: InputGradient) throws(DNNLError) -> (output: Node, inputGradient: Memory?) {
+    /// The training plan's parts: convolution, batch norm (ReLU fused), pooling and the
+    /// residual sum, each with its backward. Backward steps are kept in groups in forward
+    /// order and run last to first.
+    private final class Builder: PlanBuilder {
+        let context: PlanContext
+        let input: Memory
+        let addsTappedGradient: Toggle
+        var forward: [() -> Void] = []
+        var backward: [[() -> Void]] = []
+        var tapped: Memory?
+        var tappedGradient: Memory?
+        var embeddingMemory: Memory?
+        var embeddingGradientMemory: Memory?
+
+        init(context: PlanContext, input: Memory, addsTappedGradient: Toggle) {
+            (self.context, self.input, self.addsTappedGradient) = (context, input, addsTappedGradient)
+        }
+
+        // A copy of the images (kept for conv1's weight gradient), conv1, bn1 + ReLU, max pool.
+        func stem(_ conv: Conv2d, _ bn: BatchNorm2d) throws(DNNLError) -> Node {
+            let images = try Node(Memory(input.descriptor))
+            let input = input
+            forward.append { images.value.floats.update(from: input.floats, count: images.value.floatCount) }
+            var x = try convolution(conv, images, name: "conv1", inputGradient: .none).output
+            x = try batchNorm(bn, x, relu: true, name: "bn1")
+            return try pooling(x, kernel: 3, stride: 2, padding: 1, max: true, name: "maxpool")
+        }
+
+        func block(_ block: BasicBlock, _ blockInput: Node, name: String) throws(DNNLError) -> Node {
+            // The block input has two consumers: conv1 writes its gradient, and the
+            // shortcut's share is added after (this slot runs after conv1's backward).
+            let slot = backward.count
+            backward.append([])
+            var main = try convolution(block.conv1, blockInput, name: "\(name).conv1", inputGradient: .write).output
+            main = try batchNorm(block.bn1, main, relu: true, name: "\(name).bn1")
+            main = try convolution(block.conv2, main, name: "\(name).conv2", inputGradient: .write).output
+            main = try batchNorm(block.bn2, main, relu: false, name: "\(name).bn2")
+            if let downsample = block.downsample {
+                let (projection, projectionGradient) = try convolution(downsample.conv, blockInput, name: "\(name).downsample",
+                                                                       inputGradient: .separate)
+                let shortcut = try batchNorm(downsample.bn, projection, relu: false, name: "\(name).downsample.bn")
+                let x = try residual(main, shortcut, identity: false, name: name)
+                backward[slot] = [try accumulate(projectionGradient!, into: blockInput, name: name)]
+                return x
+            }
+            let x = try residual(main, blockInput, identity: true, name: name)
+            var steps: [() -> Void] = []
+            let share = try context.conform(main.gradient, to: blockInput.value.descriptor, steps: &steps)
+            steps.append(try accumulate(share, into: blockInput, name: name))
+            backward[slot] = steps
+            return x
+        }
+
+        // Out to plain NCHW for the head; the head's gradient back in, added to the stage
+        // output's gradient after every later consumer wrote theirs (this slot, appended
+        // before the next stage's, runs after them).
+        func tapDefectHeadInput(_ x: Node) throws(DNNLError) {
+            let plain = try MemoryDescriptor(x.value.descriptor.dims, dnnl_nchw)
+            let out = try Memory(plain), back = try Memory(plain)
+            let toPlain = try Primitive(reorderFrom: x.value.descriptor, to: plain)
+            let context = context
+            forward.append { toPlain.execute(context.stream, [(DNNL_ARG_FROM, x.value), (DNNL_ARG_TO, out)]) }
+            var steps: [() -> Void] = []
+            let inLayout = try context.conform(back, to: x.value.descriptor, steps: &steps)
+            steps.append(try accumulate(inLayout, into: x, name: "defect head"))
+            let adds = addsTappedGradient
+            backward.append([{ if adds.isOn { for step in steps { step() } } }])
+            tapped = out
+            tappedGradient = back
+        }
+
+        // Global average pool, then out to the plain [N, C] embedding; its gradient comes
+        // back the same way.
+        func embedding(_ x: Node) throws(DNNLError) {
             let dims = x.value.descriptor.dims
-            let window = Window(over: dims, kernel: conv.kernel, stride: conv.stride, padding: conv.padding)
+            let pooled = try pooling(x, kernel: dims[2], kernelWidth: dims[3], stride: 1, padding: 0, max: false, name: "avgpool")
+            let plain = try MemoryDescriptor([dims[0], dims[1], 1, 1], dnnl_nchw)
+            let embedding = try Memory(plain), embeddingGradient = try Memory(plain)
+            let toPlain = try Primitive(reorderFrom: pooled.value.descriptor, to: plain)
+            let fromPlain = try Primitive(reorderFrom: plain, to: pooled.value.descriptor)
+            let context = context
+            forward.append { toPlain.execute(context.stream, [(DNNL_ARG_FROM, pooled.value), (DNNL_ARG_TO, embedding)]) }
+            backward.append([{
+                fromPlain.execute(context.stream, [(DNNL_ARG_FROM, embeddingGradient), (DNNL_ARG_TO, pooled.gradient)])
+            }])
+            (embeddingMemory, embeddingGradientMemory) = (embedding, embeddingGradient)
+        }
+
+        private func convolution(_ conv: Conv2d, _ x: Node, name: String,
+                                 inputGradient: InputGradient) throws(DNNLError) -> (output: Node, inputGradient: Memory?) {
+            let context = context
+            let description = try ConvolutionDescription(conv, over: x.value.descriptor.dims, dnnl_forward_training,
+                                                         withBias: false, name: name)
+            let window = description.window, anyWeights = description.anyWeights
             let (strides, left, right) = (window.strides, window.left, window.right)
-            var source = try any4(dims[0], conv.inChannels, dims[2], dims[3]).raw
-            let anyWeights = try any4(conv.outChannels, conv.inChannels, conv.kernel, conv.kernel).raw
-            var weights = anyWeights
-            var target = try window.output(channels: conv.outChannels, batch: dims[0]).raw
-            var operation = dnnl_convolution_desc_t()
-            try dnnlCheck(dnnl_convolution_forward_desc_init(&operation, dnnl_forward_training, dnnl_convolution_direct,
-                                                             &source, &weights, nil, &target, strides, left, right),
-                          "describing convolution \(name)")
-            let forwardPrimitive = try Primitive(operation, what: "convolution \(name)")
+            let forwardPrimitive = try Primitive(description.operation, what: "convolution \(name)")
             context.adopt(forwardPrimitive, as: name)
             let src = try context.conform(x.value, to: forwardPrimitive.memory(dnnl_query_src_md), steps: &forward)
             let output = try Node(Memory(forwardPrimitive.memory(dnnl_query_dst_md)))
@@ -422,7 +594,8 @@ final class OneDNNTrainingPlan {
 
         /// Batch norm on batch statistics, optionally with the ReLU fused (its mask kept in
         /// the workspace); the running statistics follow PyTorch's momentum rule.
-        func batchNorm(_ bn: BatchNorm2d, _ x: Node, relu: Bool, name: String) throws(DNNLError) -> Node {
+        private func batchNorm(_ bn: BatchNorm2d, _ x: Node, relu: Bool, name: String) throws(DNNLError) -> Node {
+            let context = context
             var data = x.value.descriptor.raw
             let flags = dnnl_use_scale.rawValue | dnnl_use_shift.rawValue | (relu ? dnnl_fuse_norm_relu.rawValue : 0)
             var operation = dnnl_batch_normalization_desc_t()
@@ -476,18 +649,15 @@ final class OneDNNTrainingPlan {
             return output
         }
 
-        func pooling(_ x: Node, kernel: Int, kernelWidth: Int? = nil, stride: Int, padding: Int, max: Bool,
-                     name: String) throws(DNNLError) -> Node {
-            let dims = x.value.descriptor.dims
-            let window = Window(over: dims, kernel: kernel, kernelWidth: kernelWidth, stride: stride, padding: padding)
-            let algorithm = max ? dnnl_pooling_max : dnnl_pooling_avg_exclude_padding
+        private func pooling(_ x: Node, kernel: Int, kernelWidth: Int? = nil, stride: Int, padding: Int, max: Bool,
+                             name: String) throws(DNNLError) -> Node {
+            let context = context
+            let description = try PoolingDescription(over: x.value.descriptor, kernel: kernel, kernelWidth: kernelWidth,
+                                                     stride: stride, padding: padding, max: max, dnnl_forward_training,
+                                                     name: name)
+            let window = description.window
             let (strides, kernels, left, right) = (window.strides, window.kernels, window.left, window.right)
-            var source = x.value.descriptor.raw
-            var target = try window.output(channels: dims[1], batch: dims[0]).raw
-            var operation = dnnl_pooling_desc_t()
-            try dnnlCheck(dnnl_pooling_forward_desc_init(&operation, dnnl_forward_training, algorithm, &source, &target,
-                                                         strides, kernels, left, right), "describing \(name)")
-            let forwardPrimitive = try Primitive(operation, what: name)
+            let forwardPrimitive = try Primitive(description.operation, what: name)
             context.adopt(forwardPrimitive, as: name)
             let output = try Node(Memory(forwardPrimitive.memory(dnnl_query_dst_md)))
             let workspaceDescriptor = forwardPrimitive.memory(dnnl_query_workspace_md)
@@ -497,10 +667,10 @@ final class OneDNNTrainingPlan {
                 if let workspace { arguments.append((DNNL_ARG_WORKSPACE, workspace)) }
                 context.run(forwardPrimitive, arguments)
             }
-            var diffSource = source
+            var diffSource = x.value.descriptor.raw
             var diffTarget = output.value.descriptor.raw
             var backwardOperation = dnnl_pooling_desc_t()
-            try dnnlCheck(dnnl_pooling_backward_desc_init(&backwardOperation, algorithm, &diffSource, &diffTarget,
+            try dnnlCheck(dnnl_pooling_backward_desc_init(&backwardOperation, description.algorithm, &diffSource, &diffTarget,
                                                           strides, kernels, left, right), "describing backward \(name)")
             let backwardPrimitive = try Primitive(backwardOperation, hint: forwardPrimitive, what: "backward \(name)")
             context.adopt(backwardPrimitive, as: "\(name) ∂")
@@ -515,7 +685,8 @@ final class OneDNNTrainingPlan {
         /// y = relu(main + shortcut). Backward: ∂(main + shortcut) = ∂y where y > 0, written
         /// as main's gradient; a projection shortcut gets the same gradient (aliased when
         /// the layouts agree). An identity shortcut's share is added by the block.
-        func residual(_ main: Node, _ shortcut: Node, identity: Bool, name: String) throws(DNNLError) -> Node {
+        private func residual(_ main: Node, _ shortcut: Node, identity: Bool, name: String) throws(DNNLError) -> Node {
+            let context = context
             let aligned = try context.conform(shortcut.value, to: main.value.descriptor, steps: &forward)
             var first = main.value.descriptor.raw, second = aligned.descriptor.raw, target = main.value.descriptor.raw
             var operation = dnnl_binary_desc_t()
@@ -557,7 +728,8 @@ final class OneDNNTrainingPlan {
         }
 
         /// x.gradient += other (other in x's layout), in place.
-        func accumulate(_ other: Memory, into x: Node, name: String) throws(DNNLError) -> () -> Void {
+        private func accumulate(_ other: Memory, into x: Node, name: String) throws(DNNLError) -> () -> Void {
+            let context = context
             var first = x.value.descriptor.raw, second = other.descriptor.raw, target = x.value.descriptor.raw
             var operation = dnnl_binary_desc_t()
             try dnnlCheck(dnnl_binary_desc_init(&operation, dnnl_binary_add, &first, &second, &target),
@@ -566,80 +738,6 @@ final class OneDNNTrainingPlan {
             context.adopt(sum, as: "\(name) ∂ sum")
             return { context.run(sum, [(DNNL_ARG_SRC_0, x.gradient), (DNNL_ARG_SRC_1, other), (DNNL_ARG_DST, x.gradient)]) }
         }
-
-        // The stem: a copy of the images (kept for conv1's weight gradient), conv1, bn1 + ReLU,
-        // max pool.
-        let images = try Node(Memory(inputMemory.descriptor))
-        forward.append { images.value.floats.update(from: inputMemory.floats, count: images.value.floatCount) }
-        var x = try convolution(model.conv1, images, name: "conv1", inputGradient: .none).output
-        x = try batchNorm(model.bn1, x, relu: true, name: "bn1")
-        x = try pooling(x, kernel: 3, stride: 2, padding: 1, max: true, name: "maxpool")
-
-        for (s, stage) in model.stages.enumerated() {
-            for (b, block) in stage.enumerated() {
-                let name = "layer\(s + 1).\(b)"
-                let blockInput = x
-                // The block input has two consumers: conv1 writes its gradient, and the
-                // shortcut's share is added after (this slot runs after conv1's backward).
-                let slot = backward.count
-                backward.append([])
-                var main = try convolution(block.conv1, blockInput, name: "\(name).conv1", inputGradient: .write).output
-                main = try batchNorm(block.bn1, main, relu: true, name: "\(name).bn1")
-                main = try convolution(block.conv2, main, name: "\(name).conv2", inputGradient: .write).output
-                main = try batchNorm(block.bn2, main, relu: false, name: "\(name).bn2")
-                if let downsample = block.downsample {
-                    let (projection, projectionGradient) = try convolution(downsample.conv, blockInput,
-                                                                           name: "\(name).downsample",
-                                                                           inputGradient: .separate)
-                    let shortcut = try batchNorm(downsample.bn, projection, relu: false, name: "\(name).downsample.bn")
-                    x = try residual(main, shortcut, identity: false, name: name)
-                    backward[slot] = [try accumulate(projectionGradient!, into: blockInput, name: name)]
-                } else {
-                    x = try residual(main, blockInput, identity: true, name: name)
-                    var steps: [() -> Void] = []
-                    let share = try context.conform(main.gradient, to: blockInput.value.descriptor, steps: &steps)
-                    steps.append(try accumulate(share, into: blockInput, name: name))
-                    backward[slot] = steps
-                }
-            }
-            if model.defectHead != nil, s == ResNetConfiguration.defectHeadStage {
-                // Out to plain NCHW for the head; the head's gradient back in, added to the
-                // stage output's gradient after every later consumer wrote theirs (this slot,
-                // appended before the next stage's, runs after them).
-                let plain = try MemoryDescriptor(x.value.descriptor.dims, dnnl_nchw)
-                let out = try Memory(plain), back = try Memory(plain)
-                let toPlain = try Primitive(reorderFrom: x.value.descriptor, to: plain)
-                let stageOutput = x
-                forward.append { toPlain.execute(context.stream, [(DNNL_ARG_FROM, stageOutput.value), (DNNL_ARG_TO, out)]) }
-                var steps: [() -> Void] = []
-                let inLayout = try context.conform(back, to: x.value.descriptor, steps: &steps)
-                steps.append(try accumulate(inLayout, into: x, name: "defect head"))
-                let adds = addsTappedGradient
-                backward.append([{ if adds.isOn { for step in steps { step() } } }])
-                tapped = out
-                tappedGradient = back
-            }
-        }
-
-        // Global average pool, then out to the plain [N, C] embedding; its gradient comes back
-        // the same way.
-        let dims = x.value.descriptor.dims
-        let pooled = try pooling(x, kernel: dims[2], kernelWidth: dims[3], stride: 1, padding: 0, max: false, name: "avgpool")
-        let plain = try MemoryDescriptor([batch, dims[1], 1, 1], dnnl_nchw)
-        embedding = try Memory(plain)
-        embeddingGradient = try Memory(plain)
-        let toPlain = try Primitive(reorderFrom: pooled.value.descriptor, to: plain)
-        let fromPlain = try Primitive(reorderFrom: plain, to: pooled.value.descriptor)
-        let (embeddingMemory, embeddingGradientMemory) = (embedding, embeddingGradient)
-        forward.append {
-            toPlain.execute(context.stream, [(DNNL_ARG_FROM, pooled.value), (DNNL_ARG_TO, embeddingMemory)])
-        }
-        backward.append([{
-            fromPlain.execute(context.stream, [(DNNL_ARG_FROM, embeddingGradientMemory), (DNNL_ARG_TO, pooled.gradient)])
-        }])
-        forwardSteps = forward
-        backwardSteps = backward.reversed().flatMap { $0 }
-        try context.allocateScratchpad()
     }
 
     /// The training forward: embeddings [N, C]; keeps what backward needs.
