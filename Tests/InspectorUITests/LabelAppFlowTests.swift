@@ -411,6 +411,50 @@ import TestSupport
         }
     }
 
+    /// A part answered elsewhere while it was on screen (another station here; the person's
+    /// own other screen the same way) is not answered twice: Enter says who answered first,
+    /// stores nothing and opens the next query.
+    @Test func aPartAnsweredElsewhereMeanwhileIsNotAnsweredTwice() throws {
+        let directory = TemporaryDirectory("flow-answered-meanwhile")
+        defer { directory.remove() }
+        let workspace = try Self.workspace(directory)
+        let driven = try Driven(workspace, role: .inspector)
+        defer { driven.close() }
+        let shown = try #require(driven.app.state.shown?.view.path)
+        try driven.press(.character("y"), .character("g"))
+        let otto = try LoopSession(workspace: workspace, user: "otto")
+        _ = try otto.submit(try SimulatedExpert(name: "otto").answer(try otto.view(of: shown), in: workspace), firstAnswerOnly: true)
+        let log = try workspace.feedbackLog()
+        try driven.press(.enter)
+        #expect(try workspace.feedbackLog() == log)
+        #expect(driven.app.state.message.contains("\(ScreenState.shownName(shown)) was answered meanwhile by otto; that answer stands"))
+        #expect(driven.app.state.shown?.view.path != shown && !driven.app.state.hasUnsubmittedAnswer)
+    }
+
+    /// A round going live under a begun answer keeps the prediction the answer judges and
+    /// shows what the new round says beside it (the map was the new round's while the line
+    /// named the old prediction and the old decision); storing the answer forgets it.
+    @Test func aBegunAnswerShowsTheJudgedAndTheNewPrediction() throws {
+        let directory = TemporaryDirectory("flow-prediction-now")
+        defer { directory.remove() }
+        let workspace = try Self.workspace(directory)
+        let driven = try Driven(workspace, role: .inspector)
+        defer { driven.close() }
+        let judged = try #require(driven.app.state.shown?.view)
+        try driven.press(.character("y"))
+        _ = try workspace.trainRound(options: Self.quickRound(), fromScratch: true) { _ in true }
+        try driven.app.modelChanged()
+        #expect(driven.app.state.shown?.view.path == judged.path && driven.app.state.shown?.view.probabilities == judged.probabilities)
+        let now = try #require(driven.app.state.predictionsNow[judged.path])
+        let fresh = try LoopSession(workspace: workspace, user: "x").view(of: judged.path)
+        #expect(now == fresh.probabilities)
+        let line = InspectorScreen.predictionLine(judged, cuts: nil, now: now)
+        #expect(line.contains(String(format: "predicted (judged): %@ %.2f", judged.predictedLabel.displayName, judged.confidence)))
+        #expect(line.contains(String(format: "now: %@ %.2f", fresh.predictedLabel.displayName, fresh.confidence)))
+        try driven.press(.character("g"), .enter)
+        #expect(driven.app.state.predictionsNow.isEmpty)
+    }
+
     /// A cancelled round reaches the screens as a cancellation, not as a failure whose text
     /// happens to contain "cancelled".
     @Test func aCancelledRoundIsToldAsCancelledAndRecordsNothing() throws {

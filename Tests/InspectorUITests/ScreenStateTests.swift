@@ -246,6 +246,8 @@ import Testing
         state.current = .operator
         let facts = Facts(roundList: [Self.round(1, .superseded), Self.round(2, .active), Self.round(3, .candidate)], answers: 2, waiting: 4)
         state.selectedRound = 2
+        try Self.press(&state, .down, facts: facts)
+        #expect(state.selectedRound == 2 && state.message == "Round 3 is the newest.")
         try Self.press(&state, .character("v"), facts: facts)
         #expect(state.confirmation == nil && state.message.contains("never went live"))
         try Self.press(&state, .character("R"), facts: facts)
@@ -364,6 +366,19 @@ import Testing
         #expect(state.current == .inspector && back.contains { if case .resumeQuery = $0 { true } else { false } })
         #expect(state.answer == answer && state.shown?.view.path == Self.view().path)
         #expect(state.message.hasPrefix("Back to your answer on weld_0012.png"))
+        // A mask g set aside comes back with its answer: b after the return brings it back.
+        var aside = Self.showing(role: .operator)
+        try Self.press(&aside, .character("y"))
+        try Self.paint(&aside)
+        let painted = try #require(aside.answer.mask)
+        try Self.press(&aside, .character("g"))
+        #expect(aside.answer.mask == nil && aside.setAsideMask == painted)
+        try Self.press(&aside, .tab)
+        aside.showReview(nil, index: 0)
+        try Self.press(&aside, .tab, .tab)
+        #expect(aside.current == .inspector && aside.setAsideMask == painted)
+        try Self.press(&aside, .character("b"), .enter)
+        #expect(aside.answer.mask == painted && aside.answer.explanation == .wrong)
         // While parked, quitting asks too.
         var leaving = Self.showing(role: .operator)
         try Self.press(&leaving, .character("y"), .tab)
@@ -448,6 +463,15 @@ import Testing
         try Self.press(&state, .right, facts: facts)
         let moved = try Self.press(&state, .character("y"), facts: facts)
         #expect(state.reviewIndex == 1 && moved.contains { if case .openReview = $0 { true } else { false } })
+        // The only review: nothing to move to, so nothing is asked and the answer stays.
+        var alone = Self.showing(role: .supervisor)
+        alone.current = .supervisor
+        alone.showReview(.init(view: Self.view("data/ok/weld_0077.png", predicted: .ok), query: nil,
+                               review: Review(id: 4, path: "data/ok/weld_0077.png", reason: .nearHit, of: "data/nok/weld_0012.png", isOpen: true)),
+                         index: 0)
+        try Self.press(&alone, .character("y"))
+        #expect(try Self.press(&alone, .left, facts: Facts(reviews: 1)).isEmpty && alone.confirmation == nil)
+        #expect(alone.message == "This is the only review waiting." && alone.answer.prediction == .right)
     }
 
     /// Quitting while a round trains said "every answer is saved" and dropped the answer on

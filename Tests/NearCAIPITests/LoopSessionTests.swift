@@ -171,6 +171,68 @@ import TestSupport
         #expect(try session.rounds().map(\.status) == [.active, .rolledBack])
     }
 
+    /// One answer per part: whoever answers second — an inspector who had the part open on
+    /// another station, a supervisor answering it as a near hit after an inspector answered it
+    /// as a query — is refused and nothing is recorded. And a part kept for validation makes
+    /// no refutations, even answered again: copies of a part the rounds are judged on would
+    /// train on it.
+    @Test func aPartIsAnsweredOnceAndValidationPartsMakeNoRefutations() throws {
+        let directory = TemporaryDirectory("loop-once")
+        defer { directory.remove() }
+        let workspace = try QuerySelectionTests.trainedWorkspace(directory)
+        try workspace.setAnswersForValidation(0.5)
+        let settings = LoopSettings(strategy: .nearCAIPI)
+        let anna = try LoopSession(workspace: workspace, user: "anna", settings: settings)
+        let otto = try LoopSession(workspace: workspace, user: "otto", settings: settings)
+        let expert = SimulatedExpert(name: "anna")
+        var defects: [String] = [], goodOnes: [String] = []
+        for prediction in anna.pool.predictions {
+            let truth = try SimulatedExpert.truth(of: prediction.path, in: workspace)
+            if truth.label == .nok, truth.maskPath != nil { defects.append(prediction.path) }
+            if truth.label == .ok { goodOnes.append(prediction.path) }
+        }
+        #expect(defects.count >= 2 && goodOnes.count >= 1)
+
+        // Two inspectors answer the same part: the second is refused, nothing recorded.
+        let first = try anna.submit(try expert.answer(path: defects[0], predictedLabel: .nok, confidence: 0.7, in: workspace),
+                                    firstAnswerOnly: true)
+        let log = try workspace.feedbackLog()
+        #expect(throws: PartAnsweredMeanwhile.self) {
+            try otto.submit(try SimulatedExpert(name: "otto").answer(path: defects[0], predictedLabel: .nok, confidence: 0.7, in: workspace),
+                            firstAnswerOnly: true)
+        }
+        #expect(try workspace.feedbackLog() == log)
+
+        // With half the answers kept for validation, one of the two NOK parts validates and
+        // the other trains and makes refutations from its mask.
+        let second = try anna.submit(try expert.answer(path: defects[1], predictedLabel: .nok, confidence: 0.7, in: workspace),
+                                     firstAnswerOnly: true)
+        let answers = [(defects[0], first), (defects[1], second)]
+        let held = try #require(answers.first { $0.1.heldForValidation }), trained = try #require(answers.first { !$0.1.heldForValidation })
+        #expect(try workspace.item(at: held.0)?.split == .validation && held.1.refutations.isEmpty)
+        #expect(try workspace.item(at: trained.0)?.split == .train && !trained.1.refutations.isEmpty)
+        // Answered again where late answers are not refused (simulate's path): still no copies.
+        let again = try anna.submit(try expert.answer(path: held.0, predictedLabel: .nok, confidence: 0.7, in: workspace))
+        #expect(again.refutations.isEmpty)
+        #expect(try workspace.item(at: held.0)?.split == .validation)
+        #expect(try anna.refutations(of: held.0).isEmpty)
+
+        // A wrong prediction queues its near hit; an inspector answers that part as a query
+        // first; the supervisor's answer on the review is refused.
+        let wrong = try anna.submit(try expert.answer(path: goodOnes[0], predictedLabel: .nok, confidence: 0.7, in: workspace),
+                                    firstAnswerOnly: true)
+        let review = try #require(try anna.reviewQueue().first)
+        #expect(wrong.queuedReviews.contains(review.path))
+        let beforeReview = try workspace.feedbackLog()
+        _ = try otto.submit(try SimulatedExpert(name: "otto").answer(try otto.view(of: review.path), in: workspace), firstAnswerOnly: true)
+        #expect(try !anna.reviewQueue().contains { $0.id == review.id })
+        let supervisor = SimulatedExpert(name: "sam")
+        #expect(throws: PartAnsweredMeanwhile.self) {
+            try anna.answerReview(review, try supervisor.answer(try anna.view(of: review.path), in: workspace))
+        }
+        #expect(try workspace.feedbackLog().count == beforeReview.count + 1)
+    }
+
     @Test func labelOnlyStrategiesMakeNoRefutationsAndAskNoNeighbours() throws {
         let directory = TemporaryDirectory("loop-al")
         defer { directory.remove() }

@@ -302,12 +302,23 @@ public final class LabelApp {
             if let review = submission.review {
                 outcome = try session.answerReview(review, event, heatmap: heatmap)
             } else {
-                outcome = try session.submit(event, heatmap: heatmap)
+                outcome = try session.submit(event, heatmap: heatmap, firstAnswerOnly: true)
             }
         } catch let taken as ReviewAlreadyAnswered {
             // By file name, as the screens name parts: the folder would give the class away.
             let reason = "The review of \(ScreenState.shownName(taken.path)) was answered by someone else meanwhile; that answer stands."
             _ = try perform(state.reviewTaken(reason))
+            state.keepingMessage(reason, then: state.shown == nil ? "" : state.message)
+            return
+        } catch let taken as PartAnsweredMeanwhile {
+            // The part left the pool since it was shown: answered on another station, or on
+            // this person's other screen (a query there, a near hit or miss here). One answer
+            // per part: the first stands, and this one is said not to be stored.
+            let first = (try? session.workspace.feedbackLog())?.last { $0.itemPath == taken.path && $0.establishedLabel != nil }
+            let who = first.map { $0.user == session.user ? "by you on \($0.role == .supervisor ? "the supervisor" : "the inspector") screen" : "by \($0.user)" }
+                ?? "by someone else"
+            let reason = "\(ScreenState.shownName(taken.path)) was answered meanwhile \(who); that answer stands and this one is not stored."
+            _ = try perform(submission.review == nil ? state.queryTaken(reason) : state.reviewTaken(reason))
             state.keepingMessage(reason, then: state.shown == nil ? "" : state.message)
             return
         } catch {
@@ -341,7 +352,7 @@ public final class LabelApp {
     static func keptAnswersMessage(_ report: LoopSession.KeptAnswersReport) -> String? {
         var parts: [String] = []
         if report.stored > 0 { parts.append("\(report.stored) answer\(report.stored == 1 ? "" : "s") kept when the store refused them \(report.stored == 1 ? "is" : "are") stored now") }
-        if report.alreadyAnswered > 0 { parts.append("\(report.alreadyAnswered) kept review answer\(report.alreadyAnswered == 1 ? "" : "s") dropped: answered by someone else first") }
+        if report.alreadyAnswered > 0 { parts.append("\(report.alreadyAnswered) kept answer\(report.alreadyAnswered == 1 ? "" : "s") dropped: \(report.alreadyAnswered == 1 ? "its part was" : "their parts were") answered by someone else first") }
         if !report.problems.isEmpty { parts.append("still not stored: " + report.problems.joined(separator: "; ")) }
         return parts.isEmpty ? nil : parts.joined(separator: " · ")
     }
@@ -397,6 +408,11 @@ public final class LabelApp {
         loadedRound = active.number
         loadedCuts = active.metrics?.operatingPoint
         try heatmaps.reload(checkpoint: session.workspace.checkpointPath(of: active), explainer: session.explainerWithoutNormalParts())
+        // Begun answers keep the prediction they judge; the screen also shows what the model
+        // now in use says of those parts.
+        var begun = state.parked.values.map(\.shown)
+        if state.hasUnsubmittedAnswer, let shown = state.shown { begun.append(shown) }
+        for shown in begun { state.predictionsNow[shown.view.path] = (try? session.view(of: shown.view.path))?.probabilities }
         if state.shown?.review != nil { loadReviewPanels() }
         if state.current == .inspector, !state.hasUnsubmittedAnswer { try openNextQuery() } else { requestHeatmaps() }
     }

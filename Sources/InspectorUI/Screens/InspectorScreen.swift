@@ -54,12 +54,13 @@ struct InspectorScreen {
         painter.put("item: \(name)", row: d.row, column: d.column, bold: true)
         let room = max(0, d.columns - 6 - name.count)
         var seen = state.viewport.map { "  ·  " + $0.summary } ?? ""
-        if Self.predictionLine(view, cuts: cuts).count + seen.count > room, let viewport = state.viewport, viewport.isZoomed {
+        let predicted = Self.predictionLine(view, cuts: cuts, now: state.predictionsNow[view.path])
+        if predicted.count + seen.count > room, let viewport = state.viewport, viewport.isZoomed {
             seen = "  ·  " + viewport.scaleWords
         }
         // Left out rather than cut mid-word ("· 9" of "900×900 px").
-        if Self.predictionLine(view, cuts: cuts).count + seen.count > room { seen = "" }
-        painter.put(String((Self.predictionLine(view, cuts: cuts) + seen).prefix(room)), row: d.row, column: d.column + 6 + name.count)
+        if predicted.count + seen.count > room { seen = "" }
+        painter.put(String((predicted + seen).prefix(room)), row: d.row, column: d.column + 6 + name.count)
         // The map's line in fewer words until it fits, its figures kept (at 80 columns the
         // contrast was cut off).
         var caption = painter.heatmapCaption(for: view, heatmaps: heatmaps)
@@ -93,9 +94,19 @@ struct InspectorScreen {
 
     /// "  ·  predicted: NOK 0.93 → review": the prediction, and what the plant would do with the
     /// part under the model in use's cuts.
-    static func predictionLine(_ view: ItemView, cuts: OperatingPoint?) -> String {
-        let decision = cuts.map { " → " + $0.decide(view.probabilities[ClassLabel.nok.classIndex]).brief } ?? ""
-        return String(format: "  ·  predicted: %@ %.2f", view.predictedLabel.displayName, view.confidence) + decision
+    /// A begun answer judges the prediction it was given on; when another round went live
+    /// meanwhile (`now`: that round's probabilities for the part), the line says both, and
+    /// the plant's decision is the model's in use: "predicted (judged): OK 0.58 · now: NOK
+    /// 0.86 → reject".
+    static func predictionLine(_ view: ItemView, cuts: OperatingPoint?, now: [Float]? = nil) -> String {
+        let nok = ClassLabel.nok.classIndex
+        func decision(_ probabilities: [Float]) -> String { cuts.map { " → " + $0.decide(probabilities[nok]).brief } ?? "" }
+        guard let now else {
+            return String(format: "  ·  predicted: %@ %.2f", view.predictedLabel.displayName, view.confidence) + decision(view.probabilities)
+        }
+        let label: ClassLabel = now[nok] >= 0.5 ? .nok : .ok
+        return String(format: "  ·  predicted (judged): %@ %.2f · now: %@ %.2f", view.predictedLabel.displayName, view.confidence,
+                      label.displayName, now[label.classIndex]) + decision(now)
     }
 
     /// The answer so far on one line of `columns`: `before` it (what is asked), then "your

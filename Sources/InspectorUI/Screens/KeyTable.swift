@@ -84,7 +84,7 @@ enum KeyTable {
     static let everywhere = [
         KeyBinding("Tab", [(.tab, .nextScreen), (.backTab, .previousScreen)],
                    help: "next screen (Shift-Tab: the one before)", keyLine: "screens", short: nil),
-        KeyBinding("?", .help, help: "this help (any key closes it)", keyLine: "help", short: ""),
+        KeyBinding("?", .help, help: "this help (↑ / ↓ scroll it, any other key closes it)", keyLine: "help", short: ""),
         KeyBinding("q", .quit, help: "quit (asks first if an answer is begun or a round trains)", keyLine: "quit"),
         KeyBinding("Ctrl-C", [], help: "as q; twice quits"),
     ]

@@ -211,9 +211,19 @@ struct ScreenState {
     var keptAnswer: String?
     /// An answer begun on a screen the person left with Tab, and the part it is about: shown
     /// again, as it was, when they come back (the inspector's query keeps its lease).
-    var parked: [Role: (shown: Shown, answer: Answer)] = [:]
+    var parked: [Role: ParkedAnswer] = [:]
+    struct ParkedAnswer {
+        var shown: Shown
+        var answer: Answer
+        /// The mask `g` set aside on it, which `b` brings back there.
+        var setAsideMask: BinaryMask?
+    }
     /// A mask set aside by g (explanation right): b brings it back.
     var setAsideMask: BinaryMask?
+    /// For a part whose begun answer judges the prediction of an earlier round: the
+    /// probabilities the round now in use gives it, by path (the shell sets them when the
+    /// model changes), so the screen shows both.
+    var predictionsNow: [String: [Float]] = [:]
     /// The answer as it was when the mask editor opened, and the mask set aside then: Esc
     /// goes back to both.
     var answerBeforeEditor: Answer?
@@ -299,7 +309,9 @@ struct ScreenState {
             }
             let index = screens.firstIndex(of: current) ?? 0
             // An answer begun here waits for the person's return.
-            if hasUnsubmittedAnswer, current != .operator, let shown { parked[current] = (shown, answer) }
+            if hasUnsubmittedAnswer, current != .operator, let shown {
+                parked[current] = ParkedAnswer(shown: shown, answer: answer, setAsideMask: setAsideMask)
+            }
             current = screens[(index + (action == .nextScreen ? 1 : screens.count - 1)) % screens.count]
             message = ""
             refutationBrowser = nil
@@ -307,6 +319,7 @@ struct ScreenState {
             if current == .inspector, let back = parked.removeValue(forKey: .inspector) {
                 shown = back.shown
                 answer = back.answer
+                setAsideMask = back.setAsideMask
                 message = "Back to your answer on \(Self.shownName(back.shown.view.path)), not submitted yet."
                 return [.resumeQuery]
             }
@@ -385,7 +398,7 @@ struct ScreenState {
         case .biggerBrush, .smallerBrush:
             editing.apply(action == .biggerBrush ? .biggerBrush : .smallerBrush)
             brushAtWholeView = nil
-            message = "Brush \(2 * editing.brush + 1) photo pixels across."
+            message = "Brush \(2 * editing.brush + 1) photo pixel\(editing.brush == 0 ? "" : "s") across."
         case .toggleErase:
             editing.apply(.toggleErase)
             message = editing.erasing ? "Erasing: the pen and rectangles now remove paint (e: paint again)." : "Painting again."
@@ -432,6 +445,11 @@ struct ScreenState {
             } else if answeredLabel == .ok {
                 // Said at once, not only when Enter is pressed again.
                 message = "Your answer makes this part OK, yet a defect is painted: \(keyForNOK) if it is NOK; if it is OK, b then c clears the mask."
+                // Below the legible size the verdict keys wait for a larger picture: said now,
+                // not after the key is refused.
+                if let across = answerPicture, across < Layout.legibleMinimum {
+                    message += " (Verdicts need the part \(Layout.legibleMinimum) picture elements across, now \(across): enlarge the terminal first.)"
+                }
             } else {
                 message = "Mask painted (\(editing.mask.area) pixels). Enter to submit."
             }
@@ -774,6 +792,11 @@ struct ScreenState {
                 message = "No reviews wait: they appear when an inspector says a prediction was wrong."
                 return []
             }
+            // The only review: there is no other to move to, so nothing to ask.
+            if count == 1, shown?.review != nil {
+                message = "This is the only review waiting."
+                return []
+            }
             // ←/→ dropped a begun answer (its mask too) without a word: asked, as s asks.
             if hasUnsubmittedAnswer, let shown {
                 confirmation = .moveDroppingAnswer(forward: action == .nextReview)
@@ -838,9 +861,11 @@ struct ScreenState {
         switch action {
         case .selectEarlierRound:
             roundChosen = true
+            if selectedRound == 0, !rounds.isEmpty { message = "Round \(rounds[0].number) is the oldest." }
             selectedRound = max(0, selectedRound - 1)
         case .selectLaterRound:
             roundChosen = true
+            if selectedRound >= rounds.count - 1, let last = rounds.last { message = "Round \(last.number) is the newest." }
             selectedRound = min(max(0, rounds.count - 1), selectedRound + 1)
         case .retrain: return startRetraining(fromScratch: false, facts: facts)
         case .retrainFromScratch:
@@ -946,6 +971,7 @@ struct ScreenState {
 
     /// A new query is on screen (nil: the pool has nothing left to ask).
     mutating func showQuery(_ next: Shown?) {
+        forgetPredictionsNow(keeping: nil)
         answer = Answer()
         editor = nil
         keptAnswer = nil
@@ -956,7 +982,15 @@ struct ScreenState {
     }
 
     /// The review at `index` of `count` is on screen (nil: none waiting).
+    /// Drops the later round's predictions of parts no longer answered, keeping those of
+    /// the parked answers and of `path`.
+    private mutating func forgetPredictionsNow(keeping path: String?) {
+        let kept = Set(parked.values.map(\.shown.view.path) + (path.map { [$0] } ?? []))
+        predictionsNow = predictionsNow.filter { kept.contains($0.key) }
+    }
+
     mutating func showReview(_ next: Shown?, index: Int) {
+        forgetPredictionsNow(keeping: parked[.supervisor].flatMap { $0.shown.review?.id == next?.review?.id ? $0.shown.view.path : nil })
         answer = Answer()
         editor = nil
         keptAnswer = nil
@@ -972,6 +1006,7 @@ struct ScreenState {
                 // new round may have turned (right of "OK" is not right of "NOK").
                 shown = back.shown
                 answer = back.answer
+                setAsideMask = back.setAsideMask
                 message = "Back to your answer on the review of \(Self.shownName(review.path)), not submitted yet."
             }
         }
@@ -1051,7 +1086,11 @@ struct ScreenState {
     /// Said after the model in use changed under a begun answer: its part's map is recomputed
     /// by the new model while the verdict given stays.
     private var modelChangeNote: String {
-        hasUnsubmittedAnswer || !parked.isEmpty ? " (your unsubmitted answer stays as given; its part gets the new model's map)" : ""
+        let begun = parked.count + (hasUnsubmittedAnswer && !parked.values.contains { $0.shown.view.path == shown?.view.path } ? 1 : 0)
+        guard begun > 0 else { return "" }
+        return begun == 1
+            ? " (your unsubmitted answer stays as given; its line shows the new model's prediction and map too)"
+            : " (your \(begun) unsubmitted answers stay as given; their lines show the new model's prediction and map too)"
     }
 
     mutating func carriedOut(_ done: Done) {
@@ -1086,6 +1125,15 @@ struct ScreenState {
     mutating func reviewTaken(_ reason: String) -> [ScreenEffect] {
         message = reason
         return [.openReview]
+    }
+
+    /// The shown query's part was answered first elsewhere: its answer is not stored, and
+    /// the next query comes.
+    mutating func queryTaken(_ reason: String) -> [ScreenEffect] {
+        message = reason
+        answer = Answer()
+        setAsideMask = nil
+        return [.openNextQuery]
     }
 
     /// Prefixes the message of what was just done to the message the next item brought (the

@@ -249,26 +249,39 @@ public final class LoopSession {
     ///   if there is one, else the heatmap's top 10 % when the explanation was confirmed;
     /// - with near neighbours on, a wrong prediction queues the item's near hit and near miss
     ///   for the supervisor.
-    public func submit(_ event: FeedbackEvent, heatmap: Image? = nil, seed: UInt64 = 1) throws -> SubmitOutcome {
-        try answer(event, heatmap: heatmap, seed: seed, closingReview: nil)
+    ///
+    /// With `firstAnswerOnly` (the screens), an answer that labels a part which left the pool
+    /// meanwhile — someone answered it first, as a query on another station or as a near hit
+    /// or miss on the supervisor's screen — is refused with `PartAnsweredMeanwhile` and
+    /// nothing is recorded: the first answer stands, and the part is not answered twice.
+    public func submit(_ event: FeedbackEvent, heatmap: Image? = nil, seed: UInt64 = 1,
+                       firstAnswerOnly: Bool = false) throws -> SubmitOutcome {
+        try answer(event, heatmap: heatmap, seed: seed, closingReview: nil, firstAnswerOnly: firstAnswerOnly)
     }
 
     /// The supervisor's answer on a near hit or near miss: feedback, training data and
     /// refutations as for a query, and the review closed in the same transaction.
     /// Throws `ReviewAlreadyAnswered` (and records nothing) when someone else answered the
-    /// review first.
+    /// review first, and `PartAnsweredMeanwhile` when the part was answered otherwise (as a
+    /// query) first.
     public func answerReview(_ review: Review, _ event: FeedbackEvent, heatmap: Image? = nil, seed: UInt64 = 1) throws -> SubmitOutcome {
         guard event.itemPath == review.path else {
             throw WorkspaceError(workspace.path, "the answer is about '\(event.itemPath)', the review about '\(review.path)'")
         }
-        return try answer(event, heatmap: heatmap, seed: seed, closingReview: review.id)
+        return try answer(event, heatmap: heatmap, seed: seed, closingReview: review.id, firstAnswerOnly: true)
     }
 
-    private func answer(_ event: FeedbackEvent, heatmap: Image?, seed: UInt64, closingReview: Int64?) throws -> SubmitOutcome {
+    private func answer(_ event: FeedbackEvent, heatmap: Image?, seed: UInt64, closingReview: Int64?,
+                        firstAnswerOnly: Bool) throws -> SubmitOutcome {
         var event = event
         // An answer says in which part it was given: a review is the supervisor's work.
         event.role = event.role ?? (closingReview == nil ? .inspector : .supervisor)
-        let (id, movedTo) = try workspace.recordFeedback(event, acceptIntoTraining: true) { store in
+        let refusesLateAnswers = firstAnswerOnly && event.establishedLabel != nil
+        let (id, movedTo) = try workspace.recordFeedback(event, acceptIntoTraining: true, checking: { store, item in
+            // The review answered first says so as such; a part answered otherwise, as that.
+            if let closingReview, try !store.reviewIsOpen(closingReview) { throw ReviewAlreadyAnswered(path: event.itemPath) }
+            if refusesLateAnswers, item.split != .pool { throw PartAnsweredMeanwhile(path: event.itemPath) }
+        }) { store in
             // Two supervisors may answer the same review at once: the first closes it, the
             // second's answer is rolled back with its transaction.
             if let closingReview, try !store.closeReview(closingReview) { throw ReviewAlreadyAnswered(path: event.itemPath) }
@@ -290,7 +303,11 @@ public final class LoopSession {
     /// Refutations and near-neighbour reviews of a stored answer.
     private func followUp(_ event: FeedbackEvent, id: Int64, heatmap: Image?, seed: UInt64, closingReview: Int64?,
                           into outcome: inout SubmitOutcome) throws {
-        if settings.makesRefutations, !outcome.heldForValidation, let label = event.establishedLabel {
+        // Refutations train: only a part in the training split makes them — not one held
+        // for validation now or before (copies of a part the rounds are judged on would leak
+        // it into training), nor a test part.
+        if settings.makesRefutations, !outcome.heldForValidation, let label = event.establishedLabel,
+           try indexed(event.itemPath).split == .train {
             let size = classifier.inputSize, channels = classifier.channels
             var region: BinaryMask? = nil
             if let png = event.correctedMask {
@@ -447,6 +464,15 @@ public final class LoopSession {
 }
 
 /// Someone else answered this near hit / near miss review first; their answer stands.
+/// The part an answer labels left the pool after it was shown: someone answered it first
+/// (a query on another station, or a near hit / miss on the supervisor's screen). The first
+/// answer stands; this one was not recorded.
+public struct PartAnsweredMeanwhile: Error, CustomStringConvertible, Sendable {
+    public let path: String
+    public init(path: String) { self.path = path }
+    public var description: String { "'\(path)' was answered meanwhile by someone else (or on another screen); that answer stands" }
+}
+
 public struct ReviewAlreadyAnswered: Error, CustomStringConvertible, Sendable {
     public let path: String
     public init(path: String) { self.path = path }

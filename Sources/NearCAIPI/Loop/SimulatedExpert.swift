@@ -68,8 +68,9 @@ public struct SimulatedExpert: Sendable {
     }
 
     /// Answers every open near hit / near miss review of `session` from the truth, as a
-    /// supervisor. A review that another process answered first is skipped (its outcome is
-    /// nil): that answer stands.
+    /// supervisor. A review whose part was answered first — by another process, or here
+    /// through another review of the same part — is skipped (its outcome is nil): that answer
+    /// stands.
     @discardableResult
     public func answerOpenReviews(in session: LoopSession, seed: UInt64 = 1) throws -> [(review: Review, outcome: SubmitOutcome?)] {
         var answered: [(review: Review, outcome: SubmitOutcome?)] = []
@@ -77,7 +78,8 @@ public struct SimulatedExpert: Sendable {
             let view = try session.view(of: review.path)
             do {
                 answered.append((review, try session.answerReview(review, try answer(view, in: session.workspace), seed: seed)))
-            } catch is ReviewAlreadyAnswered {
+            } catch is ReviewAlreadyAnswered, is PartAnsweredMeanwhile {
+                // Another process answered it, or this loop did through another review of the same part.
                 answered.append((review, nil))
             }
         }

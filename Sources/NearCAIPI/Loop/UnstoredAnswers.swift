@@ -98,11 +98,11 @@ extension LoopSession {
                     }
                     _ = try answerReview(review, kept.event)
                 } else {
-                    _ = try submit(kept.event)
+                    _ = try submit(kept.event, firstAnswerOnly: true)
                 }
                 report.stored += 1
                 try? BinaryFile.remove(claimed)
-            } catch is ReviewAlreadyAnswered {
+            } catch is ReviewAlreadyAnswered, is PartAnsweredMeanwhile {
                 report.alreadyAnswered += 1
                 try? BinaryFile.remove(claimed)
             } catch {

@@ -43,6 +43,11 @@ extension WorkspaceStore {
         return database.changes == 1
     }
 
+    /// Whether review `id` is still waiting for its answer.
+    func reviewIsOpen(_ id: Int64) throws -> Bool {
+        try database.query("SELECT done FROM review_queue WHERE id = ?", [.integer(id)]).first?.first?.integerValue == 0
+    }
+
     /// With `openOnly`, the open reviews whose item is still in the pool (someone may have
     /// answered the item as a query meanwhile); else every review. Oldest first.
     func reviews(openOnly: Bool) throws -> [Review] {

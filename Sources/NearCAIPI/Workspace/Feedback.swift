@@ -57,13 +57,17 @@ extension Workspace {
     }
 
     /// The same, returning also the split the item left the pool for (nil: it did not leave it).
+    /// `checking` sees the item as the transaction read it, before anything is written, and
+    /// may refuse the answer by throwing.
     func recordFeedback(_ event: FeedbackEvent, at time: Date = Date(), acceptIntoTraining: Bool = false,
+                        checking: (WorkspaceStore, ItemRecord) throws -> Void = { _, _ in },
                         alongside: (WorkspaceStore) throws -> Void) throws -> (id: Int64, movedTo: Split?) {
         try store.writeRetryingWhenBusy {
             // Read inside the write transaction: another inspector may have moved it meanwhile.
             guard let item = try store.item(at: event.itemPath), item.isUsable else {
                 throw WorkspaceError(path, "no usable item '\(event.itemPath)' in this workspace")
             }
+            try checking(store, item)
             let movesFromPool = acceptIntoTraining && event.establishedLabel != nil && item.split == .pool
             let id = try store.insertFeedback(event, itemID: item.id, time: time, movedFromPool: movesFromPool)
             var movedTo: Split? = nil

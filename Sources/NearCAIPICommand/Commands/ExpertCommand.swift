@@ -54,7 +54,7 @@ enum ExpertCommand: Command {
                     if let outcome {
                         printNow("stored \(outcome.feedbackID) \(review.path) review")
                     } else {
-                        printError("\(ReviewAlreadyAnswered(path: review.path))")
+                        printError("the review of '\(review.path)' was answered first by someone else; that answer stands")
                     }
                 }
                 let picking = monotonicSeconds()
@@ -66,7 +66,15 @@ enum ExpertCommand: Command {
                 let view = try session.view(of: query.path)
                 let answer = try expert.answer(view, in: workspace)
                 let storing = monotonicSeconds()
-                let outcome = try session.submit(answer, seed: UInt64(answered + 1))
+                let outcome: SubmitOutcome
+                do {
+                    outcome = try session.submit(answer, seed: UInt64(answered + 1), firstAnswerOnly: true)
+                } catch let taken as PartAnsweredMeanwhile {
+                    // Another station answered it first (its lease had expired): that answer stands.
+                    printError("\(taken)")
+                    try? session.release(query)
+                    continue
+                }
                 printNow("stored \(outcome.feedbackID) \(query.path)")
                 printError(String(format: "stored in %.1f ms (%d refutations, %d reviews queued)", (monotonicSeconds() - storing) * 1000,
                                   outcome.refutations.count, outcome.queuedReviews.count))
