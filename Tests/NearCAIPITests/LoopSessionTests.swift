@@ -1,3 +1,4 @@
+import Foundation
 import FileAccess
 import Imaging
 @testable import NearCAIPI
@@ -223,6 +224,10 @@ import TestSupport
                                     firstAnswerOnly: true)
         let review = try #require(try anna.reviewQueue().first)
         #expect(wrong.queuedReviews.contains(review.path))
+        // While an inspector has the part open as a query, its review waits.
+        let itemID = try #require(try workspace.item(at: review.path)).id
+        try workspace.store.lease(itemID, to: "otto", until: Date().timeIntervalSince1970 + 600)
+        #expect(try !anna.reviewQueue().contains { $0.id == review.id })
         let beforeReview = try workspace.feedbackLog()
         _ = try otto.submit(try SimulatedExpert(name: "otto").answer(try otto.view(of: review.path), in: workspace), firstAnswerOnly: true)
         #expect(try !anna.reviewQueue().contains { $0.id == review.id })

@@ -356,8 +356,15 @@ public final class LoopSession {
     }
 
     /// The supervisor's open reviews, oldest first. A review whose item has meanwhile been
-    /// answered by someone else is not listed.
-    public func reviewQueue() throws -> [Review] { try workspace.store.reviews(openOnly: true) }
+    /// answered by someone else is not listed, nor — until it is answered or let go — one
+    /// whose item an inspector has open as a query (leased): one part, one answer, and the
+    /// inspector who holds it answers it.
+    public func reviewQueue() throws -> [Review] {
+        let open = try workspace.store.reviews(openOnly: true)
+        guard !open.isEmpty else { return open }
+        let held = Set(try workspace.store.leases(unexpiredAt: Date().timeIntervalSince1970).map(\.path))
+        return open.filter { !held.contains($0.path) }
+    }
 
     /// The refutations made from an item: (path relative to the workspace, transform).
     public func refutations(of path: String) throws -> [(path: String, transform: String)] {
