@@ -45,6 +45,19 @@ struct CastDiscDrawing {
             bite = (cx + reach * cosf(angle), cy + reach * sinf(angle), biteRadius)
         }
 
+        // A dent: over an arc the rim is pushed in, smoothly, by up to `depth`.
+        var dent: (angle: Float, halfArc: Float, depth: Float)? = nil
+        if defect == "dent" {
+            dent = (random.uniform(0, 2 * Float.pi), random.uniform(0.3, 0.7), random.uniform(2.5, 6) * scale)
+        }
+        func rim(_ dx: Float, _ dy: Float) -> Float {
+            guard let dent else { return radius }
+            // The angle between this pixel's direction and the dent's, in [0, π].
+            var a = fmodf(abs(atan2f(dy, dx) - dent.angle), 2 * Float.pi)
+            if a > Float.pi { a = 2 * Float.pi - a }
+            return a < dent.halfArc ? radius - dent.depth * 0.5 * (1 + cosf(Float.pi * a / dent.halfArc)) : radius
+        }
+
         var image = Image(width: size, height: size, channels: 1)
         var mask = BinaryMask(width: size, height: size)
         for py in 0..<size {
@@ -57,7 +70,9 @@ struct CastDiscDrawing {
                 let sandy = sand.fractal(x / (1.6 * scale), y / (1.6 * scale), octaves: 2) - 0.5
                 var grey = background + 0.1 * (sand.fractal(x / (5 * scale) + 50, y / (5 * scale), octaves: 3) - 0.5)
 
-                var disc = coverage(signedDistance: r - radius)
+                let rimRadius = rim(dx, dy)
+                var disc = coverage(signedDistance: r - rimRadius)
+                if radius - rimRadius >= 0.75 * scale, r > rimRadius - bevel, r <= radius { mask[py, px] = true }
                 if let bite {
                     let bx = x - bite.x, by = y - bite.y
                     let d = (bx * bx + by * by).squareRoot()
@@ -67,7 +82,7 @@ struct CastDiscDrawing {
                 if disc > 0 {
                     var face = surface + texture * sandy
                     face += lightStrength * (dx * cosf(lightAngle) + dy * sinf(lightAngle)) / radius
-                    if r > radius - bevel { face += 0.16 * facing * (r - radius + bevel) / bevel }
+                    if r > rimRadius - bevel { face += 0.16 * facing * (r - rimRadius + bevel) / bevel }
                     let hubEdge = abs(r - hubRadius)
                     if hubEdge < 1.6 * scale { face += 0.1 * facing * (1 - hubEdge / (1.6 * scale)) }
                     if r < hubRadius { face += 0.03 }
@@ -97,6 +112,9 @@ struct CastDiscDrawing {
         case "blowhole":
             for _ in 0..<random.integer(1, 5) { drawBlowhole(into: &image, mask: &mask, cx: cx, cy: cy,
                                                             inner: holeRadius + 4 * scale, outer: radius - bevel) }
+        case "inclusions":
+            drawInclusions(into: &image, mask: &mask, onSurface: onSurface, cx: cx, cy: cy,
+                           inner: holeRadius + 6 * scale, outer: radius - bevel - 4 * scale)
         default: break
         }
         for py in 0..<size {
@@ -123,6 +141,26 @@ struct CastDiscDrawing {
             let d = distance(from: p, toPolyline: path)
             return DefectShade(factor: 1, highlight: contrast * coverage(signedDistance: d - halfStroke),
                                inside: d <= max(halfStroke, 0.5))
+        }
+    }
+
+    /// Sand inclusions: a cluster of 3–9 tiny bright specks in the surface.
+    private mutating func drawInclusions(into image: inout Image, mask: inout BinaryMask, onSurface: (Point) -> Bool,
+                                         cx: Float, cy: Float, inner: Float, outer: Float) {
+        let angle = random.uniform(0, 2 * Float.pi)
+        let at = random.uniform(inner, outer)
+        let cluster = Point(x: cx + at * cosf(angle), y: cy + at * sinf(angle))
+        let spread = random.uniform(3, 7) * scale
+        for _ in 0..<random.integer(3, 9) {
+            let centre = Point(x: cluster.x + random.uniform(-1, 1) * spread, y: cluster.y + random.uniform(-1, 1) * spread)
+            let radius = random.uniform(0.5, 1.2) * scale
+            let brightness = random.uniform(0.15, 0.35)
+            stamp(&image, mask: &mask, box: RegionBox(around: centre, reach: radius + 2)) { p in
+                guard onSurface(p) else { return DefectShade(factor: 1, highlight: 0, inside: false) }
+                let d = ((p.x - centre.x) * (p.x - centre.x) + (p.y - centre.y) * (p.y - centre.y)).squareRoot()
+                return DefectShade(factor: 1, highlight: brightness * coverage(signedDistance: d - radius),
+                                   inside: d <= max(radius, 0.71))
+            }
         }
     }
 

@@ -18,6 +18,8 @@ public struct SampleDatasetSpec: Sendable, Equatable {
     public var camera: (width: Int, height: Int)?
     /// The chance that a part is defective (the bundled sets: 0.55).
     public var nokShare: Double
+    /// Defects also of the kinds the defect pretext does not imitate (`unseenDefectKinds`).
+    public var unseenKinds = false
 
     public init(family: PartFamily, count: Int, size: Int, seed: UInt64, camera: (width: Int, height: Int)? = nil,
                 nokShare: Double = SampleDatasetSpec.standardNOKShare) {
@@ -34,6 +36,7 @@ public struct SampleDatasetSpec: Sendable, Equatable {
     public static func == (a: Self, b: Self) -> Bool {
         a.family == b.family && a.count == b.count && a.size == b.size && a.seed == b.seed
             && a.camera?.width == b.camera?.width && a.camera?.height == b.camera?.height && a.nokShare == b.nokShare
+            && a.unseenKinds == b.unseenKinds
     }
 
     public static let sizeRange = 32...1024
@@ -58,7 +61,8 @@ public enum SampleDataset {
         var manifest = "file,label,defect,mask,defect_pixels\n"
         let digits = max(4, String(spec.count).count)
         for index in 0..<spec.count {
-            var part = spec.family.makePart(index: index, seed: spec.seed, size: spec.size, nokFraction: Float(spec.nokShare))
+            var part = spec.family.makePart(index: index, seed: spec.seed, size: spec.size, nokFraction: Float(spec.nokShare),
+                                            unseenKinds: spec.unseenKinds)
             if let camera = spec.camera {
                 part = SyntheticPart(image: part.image.resized(width: camera.width, height: camera.height),
                                      label: part.label, defect: part.defect,

@@ -35,12 +35,26 @@ public enum PartFamily: String, Sendable, CaseIterable {
         }
     }
 
+    /// Kinds the defect pretext's generator imitates by none of its means (a patch of another
+    /// part, a thin dark scar, a noise-shaped blob of other texture or brightness): a change
+    /// of the part's geometry, or many tiny bright specks. `sample --unseen-kinds` adds them,
+    /// so what the pretext learnt can be measured on defects it never drew.
+    public var unseenDefectKinds: [(String, Float)] {
+        switch self {
+        case .weld: return [("spatter", 3), ("kink", 3)]
+        case .cast: return [("dent", 3), ("inclusions", 3)]
+        }
+    }
+
     /// Draws the part with index `index` of the data set seeded `seed`. Each part has its own
     /// seed derived from (seed, family, index), so part i is the same whatever the count.
-    public func makePart(index: Int, seed: UInt64, size: Int, nokFraction: Float = Float(SampleDatasetSpec.standardNOKShare)) -> SyntheticPart {
+    /// With `unseenKinds`, the defects are drawn from `defectKinds` and `unseenDefectKinds`.
+    public func makePart(index: Int, seed: UInt64, size: Int, nokFraction: Float = Float(SampleDatasetSpec.standardNOKShare),
+                         unseenKinds: Bool = false) -> SyntheticPart {
         let familyKey: UInt64 = self == .weld ? 0x5745_4C44 : 0x4341_5354
         var random = SplitMix64(seed: SplitMix64.mix(seed ^ familyKey) ^ SplitMix64.mix(UInt64(index) &+ 1))
-        let defect = random.chance(nokFraction) ? random.pick(weighted: defectKinds) : "none"
+        let kinds = unseenKinds ? defectKinds + unseenDefectKinds : defectKinds
+        let defect = random.chance(nokFraction) ? random.pick(weighted: kinds) : "none"
         // A defect placed at random can, rarely, end up outside the part (a scratch walking
         // off the disc): draw again until the NOK part really shows its defect.
         while true {

@@ -57,7 +57,12 @@ struct WeldSeamDrawing {
         var irregularStrength: Float = 0
         var crater: (x: Float, radius: Float, depth: Float)? = nil
         var seamPresent = true
+        // A kink: over a short stretch the bead leaves its line sideways and comes back.
+        var kink: (x: Float, length: Float, amount: Float)? = nil
         switch defect {
+        case "kink":
+            kink = (random.uniform(0.2, 0.8) * s, random.uniform(7, 16) * scale,
+                    random.uniform(0.5, 1.0) * halfWidth * (random.chance(0.5) ? 1 : -1))
         case "no_seam":
             seamPresent = false
         case "interruption":
@@ -87,7 +92,15 @@ struct WeldSeamDrawing {
                 var grey = plateGrey + 0.07 * brushed + 0.05 * mottling + light
                 var r: Float = 1, b: Float = 1
 
-                let u = y - centre(x)  // signed distance across the seam
+                // Signed distance across the seam; a kink moves the bead's line by `aside`.
+                let aside = kink.map { k in k.amount * expf(-((x - k.x) / k.length) * ((x - k.x) / k.length)) } ?? 0
+                let u = y - centre(x) - aside
+                let reach = halfWidth + heatZone
+                if abs(aside) >= 0.75 * scale, abs(u) < reach || abs(u + aside) < reach, x > seamStart, x < seamEnd {
+                    // The stretch of seam that left its line: where the bead (with the tint
+                    // beside it) is and where it should be.
+                    mask[py, px] = true
+                }
                 if seamPresent {
                     // Bead half-width, wobbling where the scale is irregular.
                     var w = halfWidth * (1 + 0.03 * sinf(x / (9 * scale)))
@@ -165,6 +178,7 @@ struct WeldSeamDrawing {
         case "pores": drawPores(into: &image, mask: &mask, centre: centre, halfWidth: halfWidth)
         case "crack": drawCrack(into: &image, mask: &mask, centre: centre, halfWidth: halfWidth)
         case "black_area": drawBlackArea(into: &image, mask: &mask, centre: centre, halfWidth: halfWidth)
+        case "spatter": drawSpatter(into: &image, mask: &mask, centre: centre, halfWidth: halfWidth)
         default: break
         }
         image = image.clamped()
@@ -190,6 +204,27 @@ struct WeldSeamDrawing {
                 let rim: Float = d > radius && d < radius + 1.2 * scale ? 0.07 * depth : 0
                 return DefectShade(factor: 1 - depth * inside * (0.6 + 0.4 * (1 - min(d / radius, 1))),
                                    highlight: rim, inside: d <= radius)
+            }
+        }
+    }
+
+    /// Weld spatter: 6–16 tiny bright droplets of metal on the plate beside the bead, each a
+    /// lit dome with a faint shadow ring.
+    private mutating func drawSpatter(into image: inout Image, mask: inout BinaryMask,
+                                      centre: (Float) -> Float, halfWidth: Float) {
+        for _ in 0..<random.integer(6, 16) {
+            let cx = random.uniform(0.05, 0.95) * Float(size)
+            let cy = centre(cx) + random.uniform(1.15, 3.5) * halfWidth * (random.chance(0.5) ? 1 : -1)
+            let radius = random.uniform(0.6, 1.5) * scale
+            let brightness = random.uniform(0.2, 0.45)
+            // A droplet smaller than a pixel still owns the pixel nearest to it (every point is
+            // within 0.71 px of a pixel centre), so its mask is never empty.
+            stamp(&image, mask: &mask, box: RegionBox(around: Point(x: cx, y: cy), reach: radius + 2)) { p in
+                let d = ((p.x - cx) * (p.x - cx) + (p.y - cy) * (p.y - cy)).squareRoot()
+                let inside = coverage(signedDistance: d - radius)
+                let ring: Float = d > radius && d < radius + scale ? 0.12 : 0
+                return DefectShade(factor: 1 - ring, highlight: brightness * inside * (0.6 + 0.4 * (1 - min(d / radius, 1))),
+                                   inside: d <= max(radius, 0.71))
             }
         }
     }

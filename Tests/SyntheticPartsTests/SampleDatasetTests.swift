@@ -69,11 +69,51 @@ import TestSupport
         #expect(smallDefects * 6 >= nok)
     }
 
+    /// `--unseen-kinds` adds the kinds the pretext does not imitate, each with a mask, and
+    /// leaves every part of the default mix as it was where it draws the same kind.
+    @Test(arguments: PartFamily.allCases)
+    func unseenKindsJoinTheMixWithTheirMasks(family: PartFamily) throws {
+        var kinds: [String: Int] = [:]
+        for index in 0..<160 {
+            let part = family.makePart(index: index, seed: 5, size: 64, unseenKinds: true)
+            kinds[part.defect, default: 0] += 1
+            if part.label == .nok { #expect(part.mask.area >= 2, "NOK \(part.defect) #\(index) has no mask") }
+            let usual = family.makePart(index: index, seed: 5, size: 64)
+            if usual.defect == part.defect { #expect(usual.image.pixels == part.image.pixels) }
+        }
+        for (kind, _) in family.unseenDefectKinds + family.defectKinds { #expect(kinds[kind, default: 0] > 0, "no \(kind)") }
+        #expect(Set(family.unseenDefectKinds.map(\.0)).isDisjoint(with: family.defectKinds.map(\.0)))
+    }
+
+    /// A geometric defect marks the stretch of the part it moved: the pixels that differ from
+    /// the same part without it lie in the mask or beside it, but for the smooth ends of the
+    /// bend (a shift under a pixel) — under 5 % of them.
+    @Test(arguments: [(PartFamily.weld, "kink"), (.cast, "dent")])
+    func geometricDefectsMarkWhatMoved(family: PartFamily, defect: String) {
+        for seed in UInt64(1)...6 {
+            let with = family.drawPart(defect: defect, seed: seed, size: 96)
+            let without = family.drawPart(defect: "none", seed: seed, size: 96)
+            #expect(with.mask.area > 20, "\(defect) seed \(seed): mask of \(with.mask.area) px")
+            let near = with.mask.dilated(radius: 4)
+            let plane = with.image.planeSize
+            var strayChanges = 0, maskedChanges = 0
+            for i in 0..<plane {
+                var change: Float = 0
+                for c in 0..<with.image.channels {
+                    change = max(change, abs(with.image.pixels[c * plane + i] - without.image.pixels[c * plane + i]))
+                }
+                if change > 0.05 { if near.bits[i] { maskedChanges += 1 } else { strayChanges += 1 } }
+            }
+            #expect(maskedChanges > 0 && strayChanges * 20 <= maskedChanges + strayChanges,
+                    "\(defect) seed \(seed): \(strayChanges) of \(maskedChanges + strayChanges) changed pixels away from the mask")
+        }
+    }
+
     /// The mask marks exactly what the defect changed: drawing the same part with and
     /// without its defect differs on every mask pixel, and nowhere far from the mask.
     /// (Defects drawn over the finished surface only: the others change the part's geometry.)
     @Test(arguments: [(PartFamily.cast, "scratch"), (.cast, "blowhole"), (.weld, "pores"), (.weld, "crack"),
-                      (.weld, "black_area")])
+                      (.weld, "black_area"), (.weld, "spatter"), (.cast, "inclusions")])
     func maskMarksExactlyWhatTheDefectChanged(family: PartFamily, defect: String) {
         for seed in UInt64(1)...6 {
             let with = family.drawPart(defect: defect, seed: seed, size: 96)

@@ -15,6 +15,10 @@ enum SampleCommand: Command {
       weld   MIG weld seams on aluminium plates (RGB). Defects: pores, crack, black_area,
              interruption, irregular_scale, end_crater, no_seam.
       cast   cast discs with a centre hole (grey). Defects: scratch, blowhole, chipped_edge.
+
+    With --unseen-kinds the defects also include kinds the defect pretext does not imitate:
+    weld spatter and kink (the bead bent aside), cast dent (the rim pushed in) and inclusions
+    (bright specks).
     """
 
     static let out = Option<String>(name: "--out", placeholder: "DIR", help: "where to write (created if missing)",
@@ -43,14 +47,16 @@ enum SampleCommand: Command {
     static let nokShare = Option<Double>(name: "--nok-share", placeholder: "F", help: "the chance that a part is defective",
                                          format: .number(.fraction), default: SampleDatasetSpec.standardNOKShare,
                                          note: "e.g. 0.05 for a pool as clean as a plant's")
+    static let unseenKinds = Flag(name: "--unseen-kinds", help: "add defect kinds the defect pretext does not imitate")
     static let force = Flag(name: "--force", help: "write into DIR even if it already holds files")
-    static let parameters: [any Parameter] = [out, family, count, size, seed, camera, nokShare, force]
+    static let parameters: [any Parameter] = [out, family, count, size, seed, camera, nokShare, unseenKinds, force]
 
     static func run(_ arguments: Arguments) throws {
         _ = try arguments.positionals([])
         let directory = try arguments[out]
-        let spec = SampleDatasetSpec(family: try arguments[family], count: try arguments[count], size: try arguments[size],
+        var spec = SampleDatasetSpec(family: try arguments[family], count: try arguments[count], size: try arguments[size],
                                      seed: try arguments[seed], camera: try arguments[camera], nokShare: try arguments[nokShare])
+        spec.unseenKinds = arguments[unseenKinds]
         if BinaryFile.exists(directory) {
             guard BinaryFile.isDirectory(directory) else {
                 throw RuntimeFailure("\(directory): exists and is not a directory")
