@@ -42,8 +42,16 @@ import TestSupport
         #expect(json.standardOutput.contains("\"read_only\":true"))
         let export = try Tool.run(["export", workspace, "--out", directory.file("audit")])
         #expect(export.status == 0 && export.standardOutput.contains("Exported 120 labelled images"), "\(export.standardError)")
-        let detection = try Tool.run(["eval-detection", "--model", workspace])
+        let detection = try Tool.run(["eval-detection", "--model", workspace, "--scores", directory.file("scores.csv")])
         #expect(detection.status == 0 && detection.standardOutput.contains("P(NOK) of round 1"), "\(detection.standardError)")
+        // --scores: one row per part scored, its label and its score, as many of each class as
+        // the report counts.
+        let rows = try String(contentsOfFile: directory.file("scores.csv"), encoding: .utf8).split(separator: "\n").map(String.init)
+        #expect(rows.first == "file,label,\"P(NOK)\"")
+        let counted = detection.standardOutput.firstMatch(of: /(\d+) OK and (\d+) NOK parts/)
+        let (okParts, nokParts) = (Int(counted?.1 ?? "") ?? -1, Int(counted?.2 ?? "") ?? -1)
+        #expect(rows.dropFirst().filter { $0.contains(",OK,") }.count == okParts && rows.dropFirst().filter { $0.contains(",NOK,") }.count == nokParts)
+        #expect(rows.dropFirst().allSatisfy { Float($0.split(separator: ",").last ?? "").map { (0...1).contains($0) } == true })
         for verb in [["train", workspace, "--epochs", "1"], ["rollback", workspace, "--to", "1"]] {
             let refused = try Tool.run(verb)
             #expect(refused.status == 1 && refused.standardError.contains("is read-only (its folder cannot be written)"),

@@ -33,8 +33,11 @@ enum EvalDetectionCommand: Command {
                                       defaultDescription: "the workspace's test split")
     static let model = Option<String>(name: "--model", placeholder: "PATH", help: "a workspace folder, or a checkpoint", format: .text)
     static let json = Flag(name: "--json", help: "print the result as JSON")
+    static let scoresFile = Option<String?>(name: "--scores", placeholder: "FILE",
+                                            help: "also write every part's scores as CSV (file, label, one column per score)",
+                                            format: .text, defaultDescription: "none")
     static let parameters: [any Parameter] = [model, data, SharedParameters.layout, SharedParameters.okFolders,
-                                              SharedParameters.nokFolders, json]
+                                              SharedParameters.nokFolders, json, scoresFile]
 
     /// One score's figures, as `--json` prints them.
     struct ScoreReport: Codable {
@@ -140,6 +143,8 @@ enum EvalDetectionCommand: Command {
         var patchTally = Tally(mapsPixels: true)
         let readsMasks = tallies.contains { $0.mapsPixels } || patchDistances != nil
         var batch: [Image] = [], labels: [Int] = [], masks: [BinaryMask?] = []
+        // The parts scored, in the order their scores are gathered (unreadable ones left out).
+        var scoredParts: [(file: String, label: ClassLabel)] = []
         func flush() {
             guard !batch.isEmpty else { return }
             for (index, scorer) in scorers.enumerated() {
@@ -177,6 +182,7 @@ enum EvalDetectionCommand: Command {
                 batch.append(image)
                 labels.append(part.label.classIndex)
                 masks.append(mask)
+                scoredParts.append((part.file, part.label))
             } catch {
                 printError("nearcaipi eval-detection: \(error) (skipped)")
             }
@@ -194,6 +200,19 @@ enum EvalDetectionCommand: Command {
                         partsWithMasks: tally.mapsPixels ? tally.partsWithMasks : nil)
         }
 
+        if let file = try arguments[scoresFile] {
+            // One row per part, the scores in the order reported, so a part's rank under each
+            // score can be looked at (which defect kinds a score misses, say).
+            var csv = "file,label," + scored.map { "\"\($0.score)\"" }.joined(separator: ",") + "\n"
+            for (row, part) in scoredParts.enumerated() {
+                csv += "\"\(part.file)\",\(part.label.displayName)," + scored.map { String($0.tally.scores[row]) }.joined(separator: ",") + "\n"
+            }
+            do {
+                try BinaryFile.writeAtomically(Array(csv.utf8), to: file)
+            } catch {
+                throw RuntimeFailure("\(file): \(error)")
+            }
+        }
         if arguments[json] {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
