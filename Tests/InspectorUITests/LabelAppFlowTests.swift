@@ -455,6 +455,31 @@ import TestSupport
         #expect(driven.app.state.predictionsNow.isEmpty)
     }
 
+    /// An answer begun on a review and left with Tab: the inspector screen does not ask the
+    /// same part as a query (the review's answer was dropped when it did); if the part is
+    /// answered elsewhere meanwhile, the return says the begun answer was not stored.
+    @Test func aBegunReviewAnswerIsNotAskedAgainAndItsLossIsSaid() throws {
+        let directory = TemporaryDirectory("flow-review-parked")
+        defer { directory.remove() }
+        let workspace = try Self.workspace(directory)
+        let otto = try LoopSession(workspace: workspace, user: "otto")
+        let asked = try #require(try otto.nextQuery())
+        let wrong = FeedbackEvent(itemPath: asked.path, user: "otto", predictedLabel: asked.predictedLabel, prediction: .wrong)
+        #expect(!(try otto.submit(wrong, firstAnswerOnly: true)).queuedReviews.isEmpty)
+        let driven = try Driven(workspace, role: .operator)
+        defer { driven.close() }
+        try driven.press(.tab)
+        let part = try #require(driven.app.state.shown?.review?.path)
+        try driven.press(.character("y"), .tab, .tab)
+        #expect(driven.app.state.current == .inspector && driven.app.state.shown?.view.path != part)
+        #expect(driven.app.state.parked[.supervisor]?.shown.view.path == part)
+        _ = try otto.submit(FeedbackEvent(itemPath: part, user: "otto", predictedLabel: .ok, prediction: .right), firstAnswerOnly: true)
+        try driven.press(.tab)
+        #expect(driven.app.state.current == .supervisor && driven.app.state.parked[.supervisor] == nil)
+        #expect(driven.app.state.message.contains("Your begun answer on the review of \(ScreenState.shownName(part)) was not stored: "
+                                                  + "the part was answered meanwhile by otto"), "\(driven.app.state.message)")
+    }
+
     /// A cancelled round reaches the screens as a cancellation, not as a failure whose text
     /// happens to contain "cancelled".
     @Test func aCancelledRoundIsToldAsCancelledAndRecordsNothing() throws {

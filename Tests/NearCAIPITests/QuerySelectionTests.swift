@@ -63,6 +63,10 @@ import TestSupport
         let now = 1_000_000.0
         let ranked = pool.predictions.sorted { QueryStrategy.leastConfidence.informativeness($0.probabilities)
             > QueryStrategy.leastConfidence.informativeness($1.probabilities) }
+        // A part the person is answering as a review on their other screen is passed over.
+        let excluded = try #require(try pool.nextQuery(for: "zoe", now: now, excluding: [ranked[0].path]))
+        #expect(excluded.itemID == ranked[1].itemID)
+        try pool.release(excluded, for: "zoe")
         let anna = try #require(try pool.nextQuery(for: "anna", now: now))
         #expect(anna.itemID == ranked[0].itemID)
         // Another inspector never gets an item leased to someone else...

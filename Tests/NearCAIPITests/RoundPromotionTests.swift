@@ -21,6 +21,36 @@ import TestSupport
         #expect(Workspace.isNotWorse(try metrics(0, count: 0), than: try metrics(0.9)))  // nothing to compare on
     }
 
+    /// A rollback while a round trained was undone when the round finished: it went live,
+    /// compared with the round rolled back from. A round goes live only while the round it
+    /// was compared with is still in use; else it waits as a candidate and says why.
+    @Test func aRoundTrainedWhileTheModelInUseChangedWaitsAsACandidate() throws {
+        let directory = TemporaryDirectory("promotion-changed")
+        defer { directory.remove() }
+        let workspace = try QuerySelectionTests.trainedWorkspace(directory)
+        var quick = TrainingOptions()
+        quick.epochs = 1
+        _ = try workspace.trainRound(options: quick, fromScratch: false) { _ in true }
+        #expect(try workspace.activeRound()?.number == 2)
+        var rolledBack = false
+        quick.epochs = 2
+        let (round, metrics) = try workspace.trainRound(options: quick, fromScratch: false) { _ in
+            // Another station (or the operator's screen) rolls back while this round trains.
+            if !rolledBack { try? workspace.rollback(to: 1); rolledBack = true }
+            return true
+        }
+        #expect(rolledBack && round.number == 3 && round.status == .candidate && metrics.inUseChangedTo == 1)
+        #expect(try workspace.activeRound()?.number == 1)
+        #expect(try workspace.rounds().first { $0.number == 3 }?.metrics?.inUseChangedTo == 1)
+        let previous = try workspace.rounds().first { $0.number == 2 }
+        #expect(Workspace.promotionReason(round, previous: previous)
+                == "round 1 was put in use while it trained (it was compared with round 2): kept as candidate")
+        // Nothing changed meanwhile: the next round goes live as the rule says.
+        quick.epochs = 1
+        let (next, _) = try workspace.trainRound(options: quick, fromScratch: false) { _ in true }
+        #expect(next.status == .active && next.metrics?.inUseChangedTo == nil)
+    }
+
     @Test func aWorseRoundStaysACandidateUntilTheOperatorDecides() throws {
         let directory = TemporaryDirectory("promotion")
         defer { directory.remove() }

@@ -359,7 +359,10 @@ public final class LabelApp {
 
     func openNextQuery() throws {
         if let query = state.shown?.query { try? session.release(query) }
-        guard let query = try session.nextQuery() else {
+        // A part whose review this person has begun answering on the supervisor screen is
+        // not asked here too: one part, one answer (the review's would be lost).
+        let answering = Set(state.parked.values.compactMap { $0.shown.review != nil ? $0.shown.view.path : nil })
+        guard let query = try session.nextQuery(excluding: answering) else {
             upcoming = []
             state.showQuery(nil)
             return
@@ -387,6 +390,20 @@ public final class LabelApp {
         // begun on it waits for the inspector's return.
         if let query = state.shown?.query, state.parked[.inspector]?.shown.query?.path != query.path { try? session.release(query) }
         let reviews = try session.reviewQueue()
+        // A review with an answer begun before Tab is opened again wherever the queue now
+        // has it; gone from the queue (its part answered meanwhile), the answer is said lost.
+        var dropped: String? = nil
+        if let parked = state.parked[.supervisor]?.shown, let id = parked.review?.id {
+            if let at = reviews.firstIndex(where: { $0.id == id }) {
+                state.reviewIndex = at
+            } else {
+                let first = (try? session.workspace.feedbackLog())?.last { $0.itemPath == parked.view.path && $0.establishedLabel != nil }
+                let who = first.map { $0.user == session.user ? "by you on the inspector screen" : "by \($0.user)" } ?? "by someone else"
+                dropped = "Your begun answer on the review of \(ScreenState.shownName(parked.view.path)) was not stored: the part was "
+                    + "answered meanwhile \(who), and that answer stands."
+            }
+        }
+        defer { if let dropped { state.keepingMessage(dropped, then: state.message) } }
         guard !reviews.isEmpty else {
             state.showReview(nil, index: 0)
             reviewPanels = []

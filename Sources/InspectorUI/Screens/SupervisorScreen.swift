@@ -97,7 +97,13 @@ struct SupervisorScreen {
             let known = view.knownLabel.map { " · labelled \($0.displayName)" } ?? ""
             let zoom = selected && state.viewport?.isZoomed == true ? " · " + state.viewport!.scaleWords : ""
             // Fewer words before any is cut: the prediction first, then the map, then the name.
-            let prediction = String(format: "%@ %.2f", view.predictedLabel.displayName, view.confidence)
+            var prediction = String(format: "%@ %.2f", view.predictedLabel.displayName, view.confidence)
+            // The panel being answered keeps the prediction the begun answer judges; a round
+            // put in use since is shown beside it, as on the inspector's screen.
+            if selected, let now = state.predictionsNow[view.path] {
+                let label: ClassLabel = now[ClassLabel.nok.classIndex] >= 0.5 ? .nok : .ok
+                prediction = "judged " + prediction + String(format: ", now %@ %.2f", label.displayName, now[label.classIndex])
+            }
             let headings = ["\(selected ? "▶ " : "")\(title) \(name): \(prediction)\(known) · \(caption)\(zoom)",
                             "\(selected ? "▶ " : "")\(title) \(name): \(prediction) · \(caption)",
                             "\(selected ? "▶ " : "")\(title): \(prediction) · \(caption)",

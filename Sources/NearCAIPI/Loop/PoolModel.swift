@@ -69,9 +69,11 @@ public final class PoolModel {
     /// free again) and that has no standing feedback, to `user` for `leaseSeconds`. The
     /// check and the lease are one IMMEDIATE transaction, so two inspectors never get the
     /// same item. nil when the pool has nothing left to ask.
+    /// Parts in `excluding` are not offered (the person's own begun review answers: the
+    /// part is being answered on their other screen).
     public func nextQuery(for user: String, strategy: QueryStrategy = .leastConfidence, leaseSeconds: Double = 600,
-                          seed: UInt64 = 1, now: Double = Date().timeIntervalSince1970) throws -> Query? {
-        let order = try ranked(by: strategy, seed: seed)
+                          seed: UInt64 = 1, now: Double = Date().timeIntervalSince1970, excluding: Set<String> = []) throws -> Query? {
+        let order = try ranked(by: strategy, seed: seed).filter { !excluding.contains($0.path) }
         let store = workspace.store
         return try store.transaction { () throws -> Query? in
             let (answered, heldByOthers, heldByUser) = try itemStates(for: user, now: now)

@@ -163,15 +163,20 @@ extension Workspace {
                 becomesActive = true
             }
         }
-        let round = Round(number: number, checkpoint: file, status: becomesActive ? .active : .candidate,
-                          trainingSize: training.count, metrics: metrics, lastFeedbackID: lastFeedback)
-        try store.record(round, parentNumber: previous?.number, lastFeedbackID: lastFeedback)
-        return (round, metrics)
+        let trained = Round(number: number, checkpoint: file, status: becomesActive ? .active : .candidate,
+                            trainingSize: training.count, metrics: metrics, lastFeedbackID: lastFeedback)
+        let round = try store.record(trained, parentNumber: previous?.number, lastFeedbackID: lastFeedback)
+        return (round, round.metrics ?? metrics)
     }
 
     /// Why a round went live or stayed a candidate, in words (`previous`: the round in use when
     /// it was trained).
     public static func promotionReason(_ round: Round, previous: Round?) -> String {
+        if let inUse = round.metrics?.inUseChangedTo {
+            let trainedOn = previous.map { "round \($0.number)" } ?? "no round"
+            return (inUse == 0 ? "no round was in use any more" : "round \(inUse) was put in use")
+                + " while it trained (it was compared with \(trainedOn)): kept as candidate"
+        }
         if let evidence = round.metrics?.promotionEvidence { return evidence.sentence }
         guard let previous else { return round.status == .candidate ? "kept as candidate" : "live: the first round" }
         let new = round.metrics?.validation.mcc ?? .nan, old = previous.metrics?.validation.mcc ?? .nan

@@ -96,6 +96,10 @@ public struct RoundMetrics: Sendable, Codable, Equatable {
     /// The paired comparison with the round in use on the validation parts, when the rule
     /// `unless-worse` decided with it.
     public var promotionEvidence: PairedComparison? = nil
+    /// Set when the round would have gone live but another round was put in use while it
+    /// trained (a rollback, a promotion, another station's round): the round then in use
+    /// (0: none). Its comparison was with a round no longer in use, so it waits as a candidate.
+    public var inUseChangedTo: Int? = nil
 }
 
 /// A near hit or near miss waiting for the supervisor.

@@ -19,9 +19,22 @@ extension WorkspaceStore {
     /// Records `round` (status active or candidate) in one transaction, with the newest
     /// answer it trained on. An active round supersedes the one before and takes the pending
     /// answers up to `lastFeedbackID` as its own; a candidate leaves them pending.
-    func record(_ round: Round, parentNumber: Int?, lastFeedbackID: Int64) throws {
-        let json = String(decoding: try JSONEncoder().encode(round.metrics), as: UTF8.self)
+    /// Records `round`. It goes live as asked only while the round in use is still
+    /// `parentNumber`, the one it was trained from and compared with; if another was put in
+    /// use meanwhile, it is recorded as a candidate with that noted (`inUseChangedTo`).
+    /// Returns the round as recorded.
+    @discardableResult
+    func record(_ round: Round, parentNumber: Int?, lastFeedbackID: Int64) throws -> Round {
+        var round = round
         try database.transaction {
+            if round.status == .active {
+                let inUse = try database.query("SELECT number FROM rounds WHERE status = 'active'").first?.first?.integerValue.map(Int.init)
+                if inUse != parentNumber {
+                    round.status = .candidate
+                    round.metrics?.inUseChangedTo = inUse ?? 0
+                }
+            }
+            let json = String(decoding: try JSONEncoder().encode(round.metrics), as: UTF8.self)
             try database.query("""
                 INSERT INTO rounds (number, parent_id, checkpoint, training_size, metrics, created, status, last_feedback_id)
                 VALUES (?, (SELECT id FROM rounds WHERE number = ?), ?, ?, ?, ?, 'candidate', ?)
@@ -30,6 +43,7 @@ extension WorkspaceStore {
                       .integer(lastFeedbackID)])
             if round.status == .active { try activate(round.number) }
         }
+        return round
     }
 
     /// Makes the candidate `number` the active round, within the caller's transaction.
