@@ -314,10 +314,7 @@ public final class LabelApp {
             // The part left the pool since it was shown: answered on another station, or on
             // this person's other screen (a query there, a near hit or miss here). One answer
             // per part: the first stands, and this one is said not to be stored.
-            let first = (try? session.workspace.feedbackLog())?.last { $0.itemPath == taken.path && $0.establishedLabel != nil }
-            let who = first.map { $0.user == session.user ? "by you on \($0.role == .supervisor ? "the supervisor" : "the inspector") screen" : "by \($0.user)" }
-                ?? "by someone else"
-            let reason = "\(ScreenState.shownName(taken.path)) was answered meanwhile \(who); that answer stands and this one is not stored."
+            let reason = "\(ScreenState.shownName(taken.path)) was answered meanwhile \(answeredBy(taken.path)); that answer stands and this one is not stored."
             _ = try perform(submission.review == nil ? state.queryTaken(reason) : state.reviewTaken(reason))
             state.keepingMessage(reason, then: state.shown == nil ? "" : state.message)
             return
@@ -355,6 +352,15 @@ public final class LabelApp {
         if report.alreadyAnswered > 0 { parts.append("\(report.alreadyAnswered) kept answer\(report.alreadyAnswered == 1 ? "" : "s") dropped: \(report.alreadyAnswered == 1 ? "its part was" : "their parts were") answered by someone else first") }
         if !report.problems.isEmpty { parts.append("still not stored: " + report.problems.joined(separator: "; ")) }
         return parts.isEmpty ? nil : parts.joined(separator: " · ")
+    }
+
+    /// Who gave the answer that labels the part at `path`, in words: "by ann", "by you on the
+    /// inspector screen".
+    func answeredBy(_ path: String) -> String {
+        guard let first = (try? session.workspace.feedbackLog())?.last(where: { $0.itemPath == path && $0.establishedLabel != nil }) else {
+            return "by someone else"
+        }
+        return first.user == session.user ? "by you on the \(first.role == .supervisor ? "supervisor" : "inspector") screen" : "by \(first.user)"
     }
 
     func openNextQuery() throws {
@@ -397,10 +403,8 @@ public final class LabelApp {
             if let at = reviews.firstIndex(where: { $0.id == id }) {
                 state.reviewIndex = at
             } else {
-                let first = (try? session.workspace.feedbackLog())?.last { $0.itemPath == parked.view.path && $0.establishedLabel != nil }
-                let who = first.map { $0.user == session.user ? "by you on the inspector screen" : "by \($0.user)" } ?? "by someone else"
                 dropped = "Your begun answer on the review of \(ScreenState.shownName(parked.view.path)) was not stored: the part was "
-                    + "answered meanwhile \(who), and that answer stands."
+                    + "answered meanwhile \(answeredBy(parked.view.path)), and that answer stands."
             }
         }
         defer { if let dropped { state.keepingMessage(dropped, then: state.message) } }

@@ -104,9 +104,14 @@ struct InspectorScreen {
         guard let now else {
             return String(format: "  ·  predicted: %@ %.2f", view.predictedLabel.displayName, view.confidence) + decision(view.probabilities)
         }
-        let label: ClassLabel = now[nok] >= 0.5 ? .nok : .ok
-        return String(format: "  ·  predicted (judged): %@ %.2f · now: %@ %.2f", view.predictedLabel.displayName, view.confidence,
-                      label.displayName, now[label.classIndex]) + decision(now)
+        return String(format: "  ·  predicted (judged): %@ %.2f · now: ", view.predictedLabel.displayName, view.confidence)
+            + predictionWords(now) + decision(now)
+    }
+
+    /// "NOK 0.86": the class the probabilities predict and its probability.
+    static func predictionWords(_ probabilities: [Float]) -> String {
+        let label = ClassLabel(predictedFrom: probabilities)
+        return String(format: "%@ %.2f", label.displayName, probabilities[label.classIndex])
     }
 
     /// The answer so far on one line of `columns`: `before` it (what is asked), then "your

@@ -101,8 +101,7 @@ struct SupervisorScreen {
             // The panel being answered keeps the prediction the begun answer judges; a round
             // put in use since is shown beside it, as on the inspector's screen.
             if selected, let now = state.predictionsNow[view.path] {
-                let label: ClassLabel = now[ClassLabel.nok.classIndex] >= 0.5 ? .nok : .ok
-                prediction = "judged " + prediction + String(format: ", now %@ %.2f", label.displayName, now[label.classIndex])
+                prediction = "judged " + prediction + ", now " + InspectorScreen.predictionWords(now)
             }
             let headings = ["\(selected ? "▶ " : "")\(title) \(name): \(prediction)\(known) · \(caption)\(zoom)",
                             "\(selected ? "▶ " : "")\(title) \(name): \(prediction) · \(caption)",
