@@ -75,6 +75,13 @@ import TestSupport
         // ...until the lease expires.
         let later = try #require(try pool.nextQuery(for: "carl", now: anna.expires + 1))
         #expect(later.itemID == anna.itemID)
+        // Its first holder cannot renew it then: the part is carl's now.
+        #expect(try pool.renew(anna, for: "anna", until: anna.expires + 2_000, now: anna.expires + 2) == nil)
+        // A holder working on a query keeps it past the lease time by renewing it.
+        let kept = try #require(try pool.renew(ben, for: "ben", until: ben.expires + 600, now: now + 10))
+        #expect(kept.expires == ben.expires + 600)
+        #expect(try pool.nextQuery(for: "dora", now: ben.expires + 1)?.itemID != ben.itemID)
+        if let dora = try pool.nextQuery(for: "dora", now: ben.expires + 1) { try pool.release(dora, for: "dora") }
 
         // An answered item is not asked again.
         try workspace.recordFeedback(FeedbackEvent(itemPath: anna.path, user: "anna", predictedLabel: anna.predictedLabel, prediction: .right))

@@ -189,6 +189,11 @@ public final class LabelApp {
                 changed = true
             }
         default:
+            // A key on a query is work on it: its lease is kept (a part taken meanwhile is
+            // left to the store's one-answer rule, which says so on Enter).
+            if let query = state.shown?.query, let kept = try? session.keepLeased(query), kept.expires != query.expires {
+                state.shown?.query = kept
+            }
             let effects = try state.handle(input, facts: LiveFacts(app: self), isTooSmall: layout.isTooSmall)
             if try perform(effects) == false { return false }
             // Below the minimum size a key can still ask (q) or answer a question: redrawn,

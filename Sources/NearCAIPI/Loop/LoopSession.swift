@@ -174,6 +174,14 @@ public final class LoopSession {
     /// Gives the query back unanswered.
     public func release(_ query: Query) throws { try pool.release(query, for: user) }
 
+    /// Keeps the query leased to this user while they work on it: once less than half the
+    /// lease time is left, it is extended to a whole one again (nil: the part was taken or
+    /// answered by someone else since the lease ran out; the query otherwise, renewed or not).
+    public func keepLeased(_ query: Query, now: Double = Date().timeIntervalSince1970) throws -> Query? {
+        guard query.expires - now < settings.leaseSeconds / 2 else { return query }
+        return try pool.renew(query, for: user, until: now + settings.leaseSeconds, now: now)
+    }
+
     /// The active model's prediction and embedding for any item of the workspace (pool items
     /// from the codebook, others computed).
     public func view(of path: String) throws -> ItemView {

@@ -148,6 +148,21 @@ public final class PoolModel {
         return Dictionary(zip(scores.map(\.itemID), unit).map { $0 }, uniquingKeysWith: { a, _ in a })
     }
 
+    /// Extends `user`'s lease on the query to `until`, while nobody else holds the part and
+    /// it has no standing answer: someone working on a part keeps it past the lease time.
+    /// Returns the query with its new expiry, or nil when the part was taken or answered.
+    public func renew(_ query: Query, for user: String, until: Double, now: Double = Date().timeIntervalSince1970) throws -> Query? {
+        let store = workspace.store
+        return try store.transaction { () throws -> Query? in
+            let (answered, heldByOthers, _) = try itemStates(for: user, now: now)
+            guard !answered.contains(query.itemID), !heldByOthers.contains(query.itemID) else { return nil }
+            try store.lease(query.itemID, to: user, until: until)
+            var renewed = query
+            renewed.expires = until
+            return renewed
+        }
+    }
+
     /// Gives a leased item back (the expert moved on without answering).
     public func release(_ query: Query, for user: String) throws {
         try workspace.store.releaseLease(query.itemID, of: user)
