@@ -333,6 +333,8 @@ import Testing
         var small = Self.showing()
         small.answerPicture = 14
         #expect(ScreenFrame.hints(for: small).hasPrefix(" s skip · too small to judge (14 of 24 needed)"))
+        // Whole at 80 columns: the reason is on the screen before a key is pressed.
+        #expect(ScreenFrame.fitted(ScreenFrame.hints(for: small), columns: 80).contains("enlarge the terminal"))
     }
 
     /// s threw away a begun answer and its mask without asking; it asks, as q does.

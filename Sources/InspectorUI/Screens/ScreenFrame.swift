@@ -77,7 +77,9 @@ struct ScreenFrame {
     static func tooSmallLine(for state: ScreenState) -> String? {
         guard let across = state.answerPicture, across < Layout.legibleMinimum, [.inspector, .supervisor].contains(state.keyContext),
               state.shown != nil else { return nil }
-        return " s skip · too small to judge (\(across) of \(Layout.legibleMinimum) needed): enlarge the terminal · z/Z · ? · q"
+        // Under 80 columns whole, so the reason shows at 80×24 before any key is pressed
+        // (with the zoom keys it did not fit, and only "s skip · ? all keys" was left).
+        return " s skip · too small to judge (\(across) of \(Layout.legibleMinimum) needed): enlarge the terminal · ? · q"
     }
 
     /// Keys that do nothing for this person: Tab with a single screen.

@@ -590,7 +590,7 @@ struct ScreenState {
             }
             switch asked {
             case .quitWhileTraining: message = "Not quitting: the run goes on."
-            case .quitWithUnsubmittedAnswer: message = "Not quitting: your answer stays."
+            case .quitWithUnsubmittedAnswer: message = begunAnswerCount > 1 ? "Not quitting: your answers stay." : "Not quitting: your answer stays."
             case .skipDroppingAnswer: message = "Not skipped: your answer stays."
             case .moveDroppingAnswer: message = "Staying on this review: your answer stays."
             case .cancelEditorDroppingPaint: message = "Painting goes on (Enter keeps the mask)."
@@ -1083,10 +1083,15 @@ struct ScreenState {
         case roundChangedOutside(Int)
     }
 
+    /// The answers begun and not submitted: the one shown and those left with Tab.
+    var begunAnswerCount: Int {
+        parked.count + (hasUnsubmittedAnswer && !parked.values.contains { $0.shown.view.path == shown?.view.path } ? 1 : 0)
+    }
+
     /// Said after the model in use changed under a begun answer: its part's map is recomputed
     /// by the new model while the verdict given stays.
     private var modelChangeNote: String {
-        let begun = parked.count + (hasUnsubmittedAnswer && !parked.values.contains { $0.shown.view.path == shown?.view.path } ? 1 : 0)
+        let begun = begunAnswerCount
         guard begun > 0 else { return "" }
         return begun == 1
             ? " (your unsubmitted answer stays as given; its line shows the new model's prediction and map too)"
