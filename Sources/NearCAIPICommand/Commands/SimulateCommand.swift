@@ -181,7 +181,10 @@ enum SimulateCommand: Command {
         var last = ""
         // The time left: the strategy rounds to go at the pace of those finished in this run,
         // plus the initial models of the seeds to come at the pace of those made.
-        var firstDone: (rounds: Int, at: Double)? = nil, seenDone = -1, left = ""
+        var firstDone: (rounds: Int, at: Double)? = nil, seenDone = -1
+        // The time left as last estimated (at a finished round), counted down between
+        // estimates: a seed's initial model (a pretext) takes minutes without finishing one.
+        var estimate: (seconds: Double, at: Double)? = nil
         var initialBegan: [UInt64: Double] = [:], initialSeconds: [UInt64: Double] = [:]
         let rows: [SimulationRow]
         do {
@@ -201,11 +204,14 @@ enum SimulateCommand: Command {
                         var seconds = (now - firstDone.at - initials) / Double(finished) * Double(progress.roundsPlanned - progress.roundsDone)
                         let seedsToCome = plan.seeds.count - 1 - (plan.seeds.firstIndex(of: progress.seed) ?? 0)
                         if !initialSeconds.isEmpty { seconds += Double(seedsToCome) * initials / Double(initialSeconds.count) }
-                        left = " · about " + readableDuration(seconds) + " left"
+                        estimate = (seconds, now)
                     } else {
-                        left = ""
+                        estimate = nil
                     }
                 }
+                // Past its estimate, nothing is said rather than "0 s".
+                let remaining = estimate.map { $0.seconds - (now - $0.at) } ?? 0
+                let left = remaining >= 1 ? " · about " + readableDuration(remaining) + " left" : ""
                 let line = describe(progress, plan: plan) + left
                 if line != last { printError(line) }
                 last = line
