@@ -75,6 +75,42 @@ import TestSupport
         #expect(driven.app.state.message == "Round 2 is now in use (changed outside this screen).")
     }
 
+    /// While this station trains a round, another station's rollback is taken up at once
+    /// (answers judged the rolled-back model until the training ended); the round then
+    /// finishes as a candidate, saying which round is in use.
+    @Test func aRollbackElsewhereIsTakenUpWhileThisStationTrains() throws {
+        let directory = TemporaryDirectory("flow-rollback-while-training")
+        defer { directory.remove() }
+        let workspace = try Self.workspace(directory)
+        _ = try workspace.trainRound(options: Self.quickRound(), fromScratch: false) { _ in true }
+        try workspace.setRetrainEpochs(40)
+        final class Clock: @unchecked Sendable { var now = Date(timeIntervalSince1970: 1_000_000) }
+        let clock = Clock()
+        let driven = try Driven(workspace, role: .operator, clock: { clock.now })
+        defer { driven.close() }
+        #expect(driven.app.loadedRound == 2)
+        try driven.press(.tab, .tab, .character("r"))
+        #expect(driven.app.retrainer.isRunning)
+        // Rolled back once the round is under way (it read the round in use when it began).
+        let begun = Date().addingTimeInterval(120)
+        while Date() < begun {
+            if case .running(_, let epoch, _, _) = driven.app.retrainer.state, epoch >= 1 { break }
+            usleep(20_000)
+        }
+        try Workspace(opening: workspace.path).rollback(to: 1)
+        clock.now += 1.1
+        try driven.press(.none)
+        #expect(driven.app.loadedRound == 1 && driven.app.state.message == "Round 1 is now in use (changed outside this screen).")
+        let deadline = Date().addingTimeInterval(300)
+        while driven.app.retrainer.isRunning, Date() < deadline { try driven.press(.none); usleep(20_000) }
+        clock.now += 1.1
+        try driven.press(.none)
+        let inUse = try workspace.activeRound()?.number
+        #expect(driven.app.loadedRound == 1 && inUse == 1)
+        #expect(driven.app.state.message.contains("Round 3 kept as a candidate — round 1 was put in use while it trained")
+                && driven.app.state.message.contains("round 1 stays in use"), "\(driven.app.state.message)")
+    }
+
     /// Home in the mask editor arrived as Esc (closing it, dropping the strokes) then "[1~"
     /// (1: the 1:1 view): a sequence curses does not know is read whole, and a lone Esc is Esc.
     @Test func anUnknownKeySequenceIsOneKeyNotEscAndCharacters() throws {

@@ -1,3 +1,4 @@
+import Foundation
 import Imaging
 @testable import InspectorUI
 @testable import NearCAIPI
@@ -450,6 +451,27 @@ import Testing
         supervisor.current = .supervisor
         try Self.press(&supervisor, .character("L"), .character("y"))
         #expect(supervisor.answer.prediction == nil && supervisor.message.contains("L closes it"))
+    }
+
+    /// A round recorded as a candidate because another was put in use while it trained
+    /// names the round in use now (it named the one it was compared with), and the promotion
+    /// question says what it was compared with.
+    @Test func aCandidateFromAChangedModelNamesTheRoundInUse() throws {
+        var state = Self.showing(role: .operator)
+        state.current = .operator
+        var round = Self.round(3, .candidate)
+        round.metrics = try JSONDecoder().decode(RoundMetrics.self, from: Data("""
+            {"validation": {"accuracy": 0.5, "f1": 0.5, "mcc": 0.5, "count": 20},
+             "test": {"accuracy": 0.5, "f1": 0.5, "mcc": 0, "count": 40}, "epochs": 1, "bestEpoch": 1, "seconds": 1,
+             "inUseChangedTo": 1}
+            """.utf8))
+        let previous = Self.round(2, .rolledBack)
+        state.jobEnded(.roundTrained(round, previous: previous, reason: Workspace.promotionReason(round, previous: previous)), roundCount: 3)
+        #expect(state.message.contains("round 1 was put in use while it trained") && state.message.contains("round 1 stays in use"),
+                "\(state.message)")
+        state.selectedRound = 2
+        try Self.press(&state, .character("P"), facts: Facts(roundList: [Self.round(1, .active), previous, round]))
+        #expect(state.message.contains("compared with the round in use when it started training"), "\(state.message)")
     }
 
     /// ←/→ on the supervisor screen dropped a begun answer and its mask without a word: asked.

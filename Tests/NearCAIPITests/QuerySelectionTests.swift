@@ -83,6 +83,19 @@ import TestSupport
         #expect(try pool.nextQuery(for: "dora", now: ben.expires + 1)?.itemID != ben.itemID)
         if let dora = try pool.nextQuery(for: "dora", now: ben.expires + 1) { try pool.release(dora, for: "dora") }
 
+        // A skip hides the part from the one who skipped it only (one person's skips emptied
+        // everyone's pool).
+        let skipped = try #require(try pool.nextQuery(for: "gina", now: now + 5_000))
+        try workspace.recordFeedback(FeedbackEvent(itemPath: skipped.path, user: "gina", predictedLabel: skipped.predictedLabel,
+                                                   prediction: .skip, explanation: .skip))
+        try pool.release(skipped, for: "gina")
+        let again = try pool.nextQuery(for: "gina", now: now + 5_001)
+        #expect(again?.itemID != skipped.itemID)
+        if let again { try pool.release(again, for: "gina") }
+        let hugo = try #require(try pool.nextQuery(for: "hugo", now: now + 5_002))
+        #expect(hugo.itemID == skipped.itemID)
+        try pool.release(hugo, for: "hugo")
+
         // An answered item is not asked again.
         try workspace.recordFeedback(FeedbackEvent(itemPath: anna.path, user: "anna", predictedLabel: anna.predictedLabel, prediction: .right))
         for user in ["dora", "emil", "fred"] {

@@ -239,6 +239,7 @@ public final class LabelApp {
             case .openReview:
                 try openReview()
             case .startRetraining(let fromScratch):
+                roundsBeforeTraining = (try session.rounds().map(\.number).max()) ?? 0
                 retrainer.start(workspacePath: workspacePath, user: session.user, options: try retrainOptions(fromScratch: fromScratch),
                                   fromScratch: fromScratch)
             case .startPretraining(let restart):
@@ -513,6 +514,9 @@ public final class LabelApp {
 
     /// Once a second: whether another process changed the workspace (a round trained or
     /// promoted from the command line, answers reverted); re-reads what the screens show.
+    /// The highest round number when this station's training started.
+    var roundsBeforeTraining = 0
+
     func pollWorkspace() throws -> Bool {
         let now = clock()
         guard now.timeIntervalSince(changesReadAt) >= 1 else { return false }
@@ -521,7 +525,12 @@ public final class LabelApp {
         guard changes != seenChanges else { return false }
         seenChanges = changes
         readRoundZero()
-        if let active = try session.workspace.activeRound(), active.number != loadedRound, !retrainer.isRunning {
+        // While this station trains, a round that existed before it started (a rollback or
+        // a promotion elsewhere) is taken up at once — answers would otherwise judge a model
+        // no longer in use; a new round is left for the worker to report (it may be this
+        // station's own).
+        if let active = try session.workspace.activeRound(), active.number != loadedRound,
+           !retrainer.isRunning || active.number <= roundsBeforeTraining {
             try modelChanged()
             state.carriedOut(.roundChangedOutside(active.number))
         }

@@ -898,7 +898,9 @@ struct ScreenState {
             }
             if action == .discard { return [.discard(round.number)] }
             confirmation = .promote(round.number)
-            message = "Make candidate round \(round.number) active although it did worse on the validation split? y / n"
+            message = round.metrics?.inUseChangedTo != nil
+                ? "Make candidate round \(round.number) active? It was compared with the round in use when it started training, not with today's. y / n"
+                : "Make candidate round \(round.number) active although it did worse on the validation split? y / n"
         case .revertRound:
             guard let round = selected else { message = "No round selected."; return [] }
             if [.candidate, .discarded, .failed].contains(round.status) {
@@ -1054,7 +1056,11 @@ struct ScreenState {
                 message = "Round \(round.number) trained and active" + modelChangeNote + " — \(reason)"
                     + String(format: "; test MCC %.3f.", round.metrics?.test.mcc ?? .nan)
             } else {
-                message = "Round \(round.number) kept as a candidate — \(reason); round \(previous?.number ?? 0) stays in use. P: use it anyway, D: discard."
+                // The round in use now: the one it was compared with, unless another was put
+                // in use while it trained.
+                let inUse = round.metrics?.inUseChangedTo ?? previous?.number ?? 0
+                message = "Round \(round.number) kept as a candidate — \(reason); "
+                    + (inUse == 0 ? "no round is in use" : "round \(inUse) stays in use") + ". P: use it anyway, D: discard."
             }
         case .pretrained(let summary):
             message = summary.isFinished

@@ -99,7 +99,7 @@ public final class PoolModel {
 
     /// Items with a standing answer, and items leased (unexpired) to others and to `user`.
     private func itemStates(for user: String, now: Double) throws -> (answered: Set<Int64>, heldByOthers: Set<Int64>, heldByUser: Set<Int64>) {
-        let answered = try workspace.store.answeredItemIDs()
+        let answered = try workspace.store.itemIDsNotToAsk(user)
         var heldByOthers: Set<Int64> = []
         var heldByUser: Set<Int64> = []
         for lease in try workspace.store.leases(unexpiredAt: now) {

@@ -111,6 +111,14 @@ extension WorkspaceStore {
         Set(try database.query("SELECT DISTINCT item_id FROM feedback WHERE reverted = 0").compactMap { $0[0].integerValue })
     }
 
+    /// Items not to ask `user`: those with a standing answer other than a skip, and those
+    /// `user` skipped — a skip says "not me, not now", so others are still asked the part.
+    func itemIDsNotToAsk(_ user: String) throws -> Set<Int64> {
+        Set(try database.query(
+            "SELECT DISTINCT item_id FROM feedback WHERE reverted = 0 AND (prediction_verdict IS NOT 'skip' OR user = ?)",
+            [.text(user)]).compactMap { $0[0].integerValue })
+    }
+
     /// The newest feedback id (0 when there is none).
     func lastFeedbackID() throws -> Int64 {
         try database.query("SELECT max(id) FROM feedback").first?.first?.integerValue ?? 0
