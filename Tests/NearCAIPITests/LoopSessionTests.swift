@@ -231,8 +231,10 @@ import TestSupport
         let beforeReview = try workspace.feedbackLog()
         _ = try otto.submit(try SimulatedExpert(name: "otto").answer(try otto.view(of: review.path), in: workspace), firstAnswerOnly: true)
         #expect(try !anna.reviewQueue().contains { $0.id == review.id })
+        // Answering the part closed its review (it stayed open, unseen, for ever).
+        #expect(try workspace.store.reviews(openOnly: false).first { $0.id == review.id }?.isOpen == false)
         let supervisor = SimulatedExpert(name: "sam")
-        #expect(throws: PartAnsweredMeanwhile.self) {
+        #expect(throws: ReviewAlreadyAnswered.self) {
             try anna.answerReview(review, try supervisor.answer(try anna.view(of: review.path), in: workspace))
         }
         #expect(try workspace.feedbackLog().count == beforeReview.count + 1)

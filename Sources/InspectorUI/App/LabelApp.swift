@@ -312,7 +312,7 @@ public final class LabelApp {
             }
         } catch let taken as ReviewAlreadyAnswered {
             // By file name, as the screens name parts: the folder would give the class away.
-            let reason = "The review of \(ScreenState.shownName(taken.path)) was answered by someone else meanwhile; that answer stands."
+            let reason = "The review of \(ScreenState.shownName(taken.path)) was answered meanwhile \(answeredBy(taken.path)); that answer stands."
             _ = try perform(state.reviewTaken(reason))
             state.keepingMessage(reason, then: state.shown == nil ? "" : state.message)
             return

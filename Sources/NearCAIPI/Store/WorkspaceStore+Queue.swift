@@ -43,6 +43,11 @@ extension WorkspaceStore {
         return database.changes == 1
     }
 
+    /// Closes every open review of the item `itemID` (it was answered).
+    func closeReviews(ofItem itemID: Int64) throws {
+        try database.query("UPDATE review_queue SET done = 1 WHERE item_id = ? AND done = 0", [.integer(itemID)])
+    }
+
     /// Whether review `id` is still waiting for its answer.
     func reviewIsOpen(_ id: Int64) throws -> Bool {
         try database.query("SELECT done FROM review_queue WHERE id = ?", [.integer(id)]).first?.first?.integerValue == 0

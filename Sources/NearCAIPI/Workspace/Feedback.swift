@@ -75,7 +75,12 @@ extension Workspace {
                 movedTo = try store.establish(label, itemID: item.id, intoTraining: acceptIntoTraining,
                                               holdingOut: acceptIntoTraining ? try answersForValidation : 0)
             }
+
             try alongside(store)
+            // A part that left the pool is answered: reviews still open on it are done (the
+            // review queue lists pool parts only, so they would stay open, unseen, for ever).
+            // After `alongside`, which closes the review this answer is given on.
+            if movedTo != nil { try store.closeReviews(ofItem: item.id) }
             return (id, movedTo)
         }
     }
