@@ -474,6 +474,12 @@ import Testing
         #expect(state.message.contains("compared with the round in use when it started training"), "\(state.message)")
     }
 
+    /// A round preparing its first epoch read "epoch 0/20 loss 0.000" for half a minute.
+    @Test func theTrainingLineSaysWhenARoundIsPreparing() {
+        #expect(ScreenFrame.trainingLine(("training", 0, 20, 0)) == "training [....................] preparing epoch 1 of 20: reading what it trains on")
+        #expect(ScreenFrame.trainingLine(("training", 5, 20, 0.25)) == "training [#####...............] epoch 5/20 loss 0.250")
+    }
+
     /// ←/→ on the supervisor screen dropped a begun answer and its mask without a word: asked.
     @Test func movingToAnotherReviewAsksBeforeDroppingAnAnswer() throws {
         var state = Self.showing(role: .supervisor)

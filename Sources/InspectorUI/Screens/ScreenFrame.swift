@@ -29,8 +29,7 @@ struct ScreenFrame {
         }
         painter.put(String(header.prefix(columns)), row: 0, column: 0, reverse: true)
         if let training {
-            painter.put("\(training.what) [" + progressBar(training.epoch, of: training.of)
-                        + String(format: "] epoch %d/%d loss %.3f", training.epoch, training.of, training.loss), row: 1, column: 1, bold: true)
+            painter.put(String(Self.trainingLine(training).prefix(columns - 1)), row: 1, column: 1, bold: true)
         }
         for (offset, line) in TextLines.wrapped(state.message, columns: columns - 2, lines: Layout.messageLines).enumerated() {
             painter.put(line, row: layout.messageRow + offset, column: 1)
@@ -41,6 +40,16 @@ struct ScreenFrame {
         let line = hints.count <= columns || Self.tooSmallLine(for: state) != nil ? Self.fitted(hints, columns: columns)
             : Self.fitted(Self.shortHints(for: state) ?? hints, columns: columns)
         painter.put(line, row: layout.hintRow, column: 0, dim: true)
+    }
+
+    /// The background job's line: its bar, epoch and loss. Before its first epoch a round
+    /// reads the answers, the images and the model in use (up to half a minute on large
+    /// photos): said so, not "epoch 0/20 loss 0.000".
+    static func trainingLine(_ training: (what: String, epoch: Int, of: Int, loss: Float)) -> String {
+        let progress = training.epoch == 0
+            ? "] preparing epoch 1 of \(training.of): reading what it trains on"
+            : String(format: "] epoch %d/%d loss %.3f", training.epoch, training.of, training.loss)
+        return "\(training.what) [" + progressBar(training.epoch, of: training.of) + progress
     }
 
     /// A key line that fits `columns`: whole items from the start, then "? all keys" — never
