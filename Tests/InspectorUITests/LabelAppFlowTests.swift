@@ -21,6 +21,9 @@ import TestSupport
         return workspace
     }
 
+    /// A clock the test moves by hand (the screens look at the workspace once a second by it).
+    final class Clock: @unchecked Sendable { var now = Date(timeIntervalSince1970: 1_000_000) }
+
     static func quickRound() -> TrainingOptions {
         var options = TrainingOptions()
         options.epochs = 1
@@ -58,7 +61,6 @@ import TestSupport
         let directory = TemporaryDirectory("flow-clock")
         defer { directory.remove() }
         let workspace = try Self.workspace(directory)
-        final class Clock: @unchecked Sendable { var now = Date(timeIntervalSince1970: 1_000_000) }
         let clock = Clock()
         let driven = try Driven(workspace, role: .operator, clock: { clock.now })
         defer { driven.close() }
@@ -84,7 +86,6 @@ import TestSupport
         let workspace = try Self.workspace(directory)
         _ = try workspace.trainRound(options: Self.quickRound(), fromScratch: false) { _ in true }
         try workspace.setRetrainEpochs(40)
-        final class Clock: @unchecked Sendable { var now = Date(timeIntervalSince1970: 1_000_000) }
         let clock = Clock()
         let driven = try Driven(workspace, role: .operator, clock: { clock.now })
         defer { driven.close() }

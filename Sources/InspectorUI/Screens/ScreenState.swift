@@ -1139,11 +1139,9 @@ struct ScreenState {
     }
 
     /// The shown query's part was answered first elsewhere: its answer is not stored, and
-    /// the next query comes.
+    /// the next query comes (`showQuery` starts it with a fresh answer).
     mutating func queryTaken(_ reason: String) -> [ScreenEffect] {
         message = reason
-        answer = Answer()
-        setAsideMask = nil
         return [.openNextQuery]
     }
 

@@ -73,12 +73,14 @@ public final class PoolModel {
     /// part is being answered on their other screen).
     public func nextQuery(for user: String, strategy: QueryStrategy = .leastConfidence, leaseSeconds: Double = 600,
                           seed: UInt64 = 1, now: Double = Date().timeIntervalSince1970, excluding: Set<String> = []) throws -> Query? {
-        let order = try ranked(by: strategy, seed: seed).filter { !excluding.contains($0.path) }
+        // Ranked once and cached; the exclusions are checked in the search, not by copying it.
+        let order = try ranked(by: strategy, seed: seed)
         let store = workspace.store
         return try store.transaction { () throws -> Query? in
             let (answered, heldByOthers, heldByUser) = try itemStates(for: user, now: now)
-            guard let pick = order.first(where: { !answered.contains($0.itemID) && !heldByOthers.contains($0.itemID) && !heldByUser.contains($0.itemID) })
-                ?? order.first(where: { heldByUser.contains($0.itemID) && !answered.contains($0.itemID) }) else { return nil }
+            func open(_ item: PoolPrediction) -> Bool { !answered.contains(item.itemID) && !excluding.contains(item.path) }
+            guard let pick = order.first(where: { open($0) && !heldByOthers.contains($0.itemID) && !heldByUser.contains($0.itemID) })
+                ?? order.first(where: { heldByUser.contains($0.itemID) && open($0) }) else { return nil }
             let expires = now + leaseSeconds
             try store.lease(pick.itemID, to: user, until: expires)
             return Query(itemID: pick.itemID, path: pick.path, predictedLabel: pick.predictedLabel,
