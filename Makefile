@@ -7,7 +7,7 @@ SWIFT    ?= swift
 RUN_DIR  := .run
 # The system C libraries the C shims wrap; tmux and libsixel-bin (sixel2png, img2sixel) for
 # the terminal tests and benchmarks; time (peak memory) for make scale.
-PACKAGES := libncurses-dev libpng-dev libjpeg-dev libopenblas-dev libdnnl-dev libsqlite3-dev tmux libsixel-bin time
+PACKAGES := libncurses-dev libpng-dev libjpeg-dev libopenblas-dev libdnnl-dev libsqlite3-dev libpq-dev postgresql tmux libsixel-bin time
 
 .PHONY: simulate setup build debug test torture scale run bench sample clean
 

@@ -139,7 +139,7 @@ public final class Database {
     var lastMessage: String { String(cString: sqlite3_errmsg(handle)) }
 
     private func scalarText(_ sql: String) throws(SQLiteError) -> String? {
-        let rows = try query(sql)
+        let rows = try query(sql, [])
         if case .text(let text)? = rows.first?.first { return text }
         return nil
     }

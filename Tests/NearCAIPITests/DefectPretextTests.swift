@@ -52,6 +52,45 @@ import TestSupport
         #expect(drawn.allSatisfy { $0 >= defects.minimumPixels })
     }
 
+    /// A warp moves the part's own pixels and adds none: every pixel it changed takes a value
+    /// found on the original within twelve pixels (the largest displacement, 0.3 of the
+    /// largest radius — 0.3 of the side — is under that at 128 px), and a flat part cannot be
+    /// warped at all.
+    @Test(arguments: ["weld", "cast"])
+    func aWarpMovesThePartsOwnPixels(family: String) throws {
+        let parts = try Self.parts(family, count: 4)
+        var defects = SyntheticDefects()
+        defects.kindWeights = [(.warp, 1)]
+        var random = SplitMix64(seed: 3)
+        var warped = 0
+        for draw in 0..<40 {
+            let part = parts[draw % parts.count]
+            let made = defects.make(on: part, donors: [], random: &random)
+            guard !made.mask.isEmpty else { continue }
+            warped += 1
+            #expect(Set(made.kinds) == [.warp])
+            for y in 0..<part.height {
+                for x in 0..<part.width where made.mask[y, x] {
+                    for c in 0..<part.channels {
+                        var low = Float.infinity, high = -Float.infinity
+                        for v in max(y - 12, 0)...min(y + 12, part.height - 1) {
+                            for u in max(x - 12, 0)...min(x + 12, part.width - 1) {
+                                low = min(low, part[c, v, u])
+                                high = max(high, part[c, v, u])
+                            }
+                        }
+                        let value = made.image[c, y, x]
+                        #expect(value >= low - 1e-5 && value <= high + 1e-5, "draw \(draw): (\(x), \(y)) became \(value), outside \(low)–\(high)")
+                    }
+                }
+            }
+        }
+        #expect(warped >= 36, "only \(warped) of 40 warps changed anything")
+        let flat = Image(width: 64, height: 64, channels: 1, pixels: [Float](repeating: 0.4, count: 64 * 64))
+        let none = defects.make(on: flat, donors: [], random: &random)
+        #expect(none.mask.isEmpty && none.kinds.isEmpty && none.image == flat)
+    }
+
     @Test func theSameSeedDrawsTheSameDefects() throws {
         let parts = try Self.parts("weld", count: 3)
         var a = SplitMix64(seed: 5), b = SplitMix64(seed: 5), c = SplitMix64(seed: 6)

@@ -181,17 +181,20 @@ import TestSupport
     }
 
     /// The code and the database share one vocabulary: every word the schema's CHECK lists
-    /// allow is a case of the engine's type, and nothing else is.
-    @Test func vocabularyIsTheSchemasCheckLists() {
-        #expect(WorkspaceSchema.allowedWords(of: "split") == Split.allCases.map(\.rawValue))
-        #expect(WorkspaceSchema.allowedWords(of: "origin") == ItemOrigin.allCases.map(\.rawValue))
-        #expect(WorkspaceSchema.allowedWords(of: "status") == RoundStatus.allCases.map(\.rawValue))
-        #expect(WorkspaceSchema.allowedWords(of: "reason") == ReviewReason.allCases.map(\.rawValue))
-        #expect(WorkspaceSchema.allowedWords(of: "role") == Role.allCases.map(\.rawValue))
-        #expect(WorkspaceSchema.allowedWords(of: "prediction_verdict") == Verdict.allCases.map(\.rawValue))
-        #expect(WorkspaceSchema.allowedWords(of: "explanation_verdict") == Verdict.allCases.map(\.rawValue))
+    /// allow — in the SQLite migrations and in the PostgreSQL schema alike — is a case of the
+    /// engine's type, and nothing else is.
+    @Test(arguments: [false, true])
+    func vocabularyIsTheSchemasCheckLists(postgreSQL: Bool) {
+        func words(_ column: String) -> [String] { WorkspaceSchema.allowedWords(of: column, postgreSQL: postgreSQL) }
+        #expect(words("split") == Split.allCases.map(\.rawValue))
+        #expect(words("origin") == ItemOrigin.allCases.map(\.rawValue))
+        #expect(words("status") == RoundStatus.allCases.map(\.rawValue))
+        #expect(words("reason") == ReviewReason.allCases.map(\.rawValue))
+        #expect(words("role") == Role.allCases.map(\.rawValue))
+        #expect(words("prediction_verdict") == Verdict.allCases.map(\.rawValue))
+        #expect(words("explanation_verdict") == Verdict.allCases.map(\.rawValue))
         for column in ["label", "truth_label", "corrected_label"] {
-            #expect(WorkspaceSchema.allowedWords(of: column) == ClassLabel.allCases.map { String($0.rawValue) }, "\(column)")
+            #expect(words(column) == ClassLabel.allCases.map { String($0.rawValue) }, "\(column)")
         }
     }
 }

@@ -62,6 +62,30 @@ import Testing
         #expect(c.fc.weight.value != a.fc.weight.value)
     }
 
+    /// Head-only epochs leave every weight but the output layer's exactly as it was (batch
+    /// normalisation's running statistics, which are not weights, still follow the batches);
+    /// after them the whole network trains.
+    @Test func headOnlyEpochsHoldTheBackbone() {
+        let data = Self.squares(count: 12, seed: 6)
+        var options = Self.options(epochs: 3)
+        options.headOnlyEpochs = 3
+        let start = ResNet(Self.tiny, seed: 7), probed = ResNet(Self.tiny, seed: 7), tuned = ResNet(Self.tiny, seed: 7)
+        Trainer.train(probed, on: data, options: options)
+        options.headOnlyEpochs = 2
+        Trainer.train(tuned, on: data, options: options)
+        var backboneMoved = false
+        for (((name, p), (_, q)), (_, r)) in zip(zip(start.namedParameters, probed.namedParameters), tuned.namedParameters) {
+            guard p.isTrainable else { continue }
+            if name.hasPrefix("fc.") {
+                #expect(p.value != q.value, "\(name) did not train")
+            } else {
+                #expect(p.value.map(\.bitPattern) == q.value.map(\.bitPattern), "\(name) moved during head-only epochs")
+                if p.value != r.value { backboneMoved = true }
+            }
+        }
+        #expect(backboneMoved, "the backbone did not train after the head-only epochs")
+    }
+
     @Test func earlyStoppingKeepsTheBestEpoch() {
         let train = Self.squares(count: 8, seed: 6)
         // Validation labels are noise: its loss soon stops improving while training overfits.

@@ -15,7 +15,8 @@ public struct SyntheticDefect: Sendable {
 }
 
 /// Synthetic local defects made from a workspace's own parts, for the defect pretext
-/// (`Docs/Pretraining.md`). Three kinds, after the published pretexts that work from scratch:
+/// (`Docs/Pretraining.md`). Four kinds; the first three after the published pretexts that
+/// work from scratch:
 ///
 /// - **patch** (NSA, CutPaste): a region of another part — or of the same part elsewhere —
 ///   rescaled by 0.75–1.33, turned by up to ±20°, laid in with a feathered edge and its
@@ -24,15 +25,26 @@ public struct SyntheticDefect: Sendable {
 /// - **scar**: a thin curved line, 1–5 px wide, darker or lighter than the part;
 /// - **blob** (DRAEM): an irregular region — smooth noise thresholded inside a round window —
 ///   filled with another part's texture, or with the part's own pixels under a brightness and
-///   contrast change.
+///   contrast change;
+/// - **warp**: the part's own structure moved — a smooth displacement inside a round region,
+///   I′(p) = I(p − D(p)), D(p) = a · b(|p − c| / r) · d(p) with the bump b(t) = (1 − t²)² for
+///   t < 1 and d either one direction (an outline pushed in or out, a bead bent aside) or
+///   away from / towards the centre (a bulge, a pinch). Nothing is added that the part did
+///   not have: a dent, a kink or a bent edge is every pixel still looking like the part, only
+///   in the wrong place — what the other kinds cannot teach. Always centred on an outline
+///   (anywhere only on a part without one): a warp of plain texture changes pixels and shows
+///   nothing.
 ///
-/// Each is I′ = I · (1 − α) + F · α with a soft α; sizes run from a few pixels to about a
+/// The first three are = I · (1 − α) + F · α with a soft α; sizes run from a few pixels to about a
 /// tenth of the image (log-uniform). The mask is not the shape that was drawn but what
 /// changed: a pixel is in it when some channel moved by more than `changeThreshold`, and a
 /// pixel that moved less is set back to the original, so the mask is exactly the changed
 /// pixels and nothing a network could see lies outside it.
 public struct SyntheticDefects: Sendable {
-    public enum Kind: String, Sendable, CaseIterable { case patch, scar, blob }
+    public enum Kind: String, Sendable, CaseIterable { case patch, scar, blob, warp }
+
+    /// How often each kind is drawn.
+    public var kindWeights: [(Kind, Float)] = [(.patch, 0.3), (.scar, 0.2), (.blob, 0.3), (.warp, 0.2)]
 
     /// The smallest change of a channel (values in [0, 1]) that counts: two levels of 8 bits.
     public static let changeThreshold: Float = 2 / 255
@@ -56,7 +68,7 @@ public struct SyntheticDefects: Sendable {
         for _ in 0..<count {
             // A few attempts: a patch of flat background on flat background may change nothing.
             for _ in 0..<8 {
-                let kind = random.pick(weighted: [(Kind.patch, Float(0.4)), (.scar, 0.25), (.blob, 0.35)])
+                let kind = random.pick(weighted: kindWeights)
                 let donor = donors.isEmpty || random.chance(0.25) ? part : donors[random.integer(0, donors.count - 1)]
                 let drawn = draw(kind, on: image, donor: donor, random: &random)
                 if Self.changedPixels(from: image, to: drawn) >= minimumPixels {
@@ -113,6 +125,7 @@ public struct SyntheticDefects: Sendable {
         case .patch: return patch(on: image, donor: donor, random: &random)
         case .scar: return scar(on: image, random: &random)
         case .blob: return blob(on: image, donor: donor, random: &random)
+        case .warp: return warp(on: image, random: &random)
         }
     }
 
@@ -262,5 +275,94 @@ public struct SyntheticDefects: Sendable {
         let contrast = expf(random.uniform(logf(0.5), logf(1.8)))
         let mean = image.mean
         return Self.composite(image, box: box, alpha: alpha) { c, x, y in (image[c, y, x] - mean) * contrast + mean + brightness }
+    }
+
+    func warp(on image: Image, random: inout SplitMix64) -> Image {
+        // A change of shape shows over a stretch of outline: radii from 6 % to 30 % of the
+        // part's shorter side (log-uniform), wider than most local defects.
+        let side = Float(min(image.width, image.height))
+        let radius = expf(random.uniform(logf(0.06 * side), logf(0.3 * side)))
+        let (cx, cy): (Float, Float)
+        if let edge = Self.edgePoint(of: image, random: &random) {
+            (cx, cy) = edge
+        } else {
+            (cx, cy) = (random.uniform(0, Float(image.width)), random.uniform(0, Float(image.height)))
+        }
+        // Up to 0.3 of the radius: more would fold the region over itself.
+        let amplitude = random.uniform(1.5, max(1.6, radius * 0.3))
+        let radial = random.chance(0.35)
+        let sign: Float = random.chance(0.5) ? 1 : -1
+        let heading = random.uniform(0, 2 * Float.pi)
+        let (dx0, dy0) = (cosf(heading), sinf(heading))
+        var out = image
+        let x0 = max(Int((cx - radius).rounded(.down)), 0), x1 = min(Int((cx + radius).rounded(.up)), image.width - 1)
+        let y0 = max(Int((cy - radius).rounded(.down)), 0), y1 = min(Int((cy + radius).rounded(.up)), image.height - 1)
+        guard x0 <= x1, y0 <= y1 else { return out }
+        for y in y0...y1 {
+            for x in x0...x1 {
+                let ux = Float(x) - cx, uy = Float(y) - cy
+                let t2 = (ux * ux + uy * uy) / (radius * radius)
+                guard t2 < 1 else { continue }
+                let bump = (1 - t2) * (1 - t2) * amplitude
+                let (ddx, ddy): (Float, Float)
+                if radial {
+                    // Scaled by t so the centre stays put: away from the centre (a bulge) or towards it.
+                    let r = (ux * ux + uy * uy).squareRoot() / radius
+                    let length = max(r * radius, 1e-6)
+                    (ddx, ddy) = (sign * bump * r * ux / length, sign * bump * r * uy / length)
+                } else {
+                    (ddx, ddy) = (bump * dx0, bump * dy0)
+                }
+                for c in 0..<image.channels {
+                    out[c, y, x] = image.sample(channel: c, x: Float(x) - ddx, y: Float(y) - ddy, border: .edge)
+                }
+            }
+        }
+        return out
+    }
+
+    /// A point on the part's outlines: drawn with probability proportional to the squared
+    /// brightness gradient of the part blurred over 5 × 5 pixels (channels averaged), so that
+    /// outlines — a rim, a hole, a bead's edge — are chosen and fine texture or sensor noise,
+    /// whose gradient the blur removes, is not: a warp of noise is still noise, a change no one
+    /// could see. Nil on a flat image.
+    static func edgePoint(of image: Image, random: inout SplitMix64) -> (Float, Float)? {
+        let (width, height, n) = (image.width, image.height, image.planeSize)
+        guard width > 4, height > 4 else { return nil }
+        // The channels' mean, then a 5 × 5 box blur through a summed-area table.
+        var table = [Float](repeating: 0, count: (width + 1) * (height + 1))
+        for y in 0..<height {
+            var row: Float = 0
+            for x in 0..<width {
+                var value: Float = 0
+                for c in 0..<image.channels { value += image.pixels[c * n + y * width + x] }
+                row += value / Float(image.channels)
+                table[(y + 1) * (width + 1) + x + 1] = table[y * (width + 1) + x + 1] + row
+            }
+        }
+        func blurred(_ x: Int, _ y: Int) -> Float {
+            let x0 = max(x - 2, 0), x1 = min(x + 3, width), y0 = max(y - 2, 0), y1 = min(y + 3, height)
+            let sum = table[y1 * (width + 1) + x1] - table[y0 * (width + 1) + x1] - table[y1 * (width + 1) + x0] + table[y0 * (width + 1) + x0]
+            return sum / Float((x1 - x0) * (y1 - y0))
+        }
+        var cumulative = [Float](repeating: 0, count: n)
+        var total: Float = 0
+        for y in 0..<height {
+            for x in 0..<width {
+                if x > 0, x < width - 1, y > 0, y < height - 1 {
+                    let gx = blurred(x + 1, y) - blurred(x - 1, y), gy = blurred(x, y + 1) - blurred(x, y - 1)
+                    total += gx * gx + gy * gy
+                }
+                cumulative[y * width + x] = total
+            }
+        }
+        guard total > 1e-6 else { return nil }
+        let target = random.unit() * total
+        var low = 0, high = n - 1
+        while low < high {
+            let middle = (low + high) / 2
+            if cumulative[middle] < target { low = middle + 1 } else { high = middle }
+        }
+        return (Float(low % width), Float(low / width))
     }
 }

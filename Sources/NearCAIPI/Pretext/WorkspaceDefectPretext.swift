@@ -192,8 +192,8 @@ extension Workspace {
 extension Workspace {
     /// `count` examples of the defect pretext on the workspace's own images (as pretraining
     /// would see them: at the model's input size, from the images outside the test split),
-    /// for a person to judge whether they look like defects.
-    public func syntheticDefectExamples(count: Int, seed: UInt64) throws -> [(path: String, original: Image, defect: SyntheticDefect)] {
+    /// for a person to judge whether they look like defects; only of `kind` when given.
+    public func syntheticDefectExamples(count: Int, seed: UInt64, kind: SyntheticDefects.Kind? = nil) throws -> [(path: String, original: Image, defect: SyntheticDefect)] {
         let items = try pretrainingItems()
         guard items.count >= 1 else { throw WorkspaceError(path, "no usable image outside the test split to draw defects on") }
         let size = try inputSize
@@ -206,11 +206,13 @@ extension Workspace {
             if channels == 0 { channels = image.colorChannels }
             donors.append(image.modelInput(channels: channels, size: size))
         }
+        var defects = SyntheticDefects()
+        if let kind { defects.kindWeights = [(kind, 1)] }
         var examples: [(path: String, original: Image, defect: SyntheticDefect)] = []
         for _ in 0..<count {
             let item = items[random.integer(0, items.count - 1)]
             let image = try ImageFile.read(try file(of: item)).image.modelInput(channels: max(channels, 1), size: size)
-            examples.append((item.path, image, SyntheticDefects().make(on: image, donors: donors, random: &random)))
+            examples.append((item.path, image, defects.make(on: image, donors: donors, random: &random)))
         }
         return examples
     }

@@ -104,8 +104,9 @@ extension Workspace {
             // A fine-tuned model keeps the normalisation it was first trained with.
             (model, info) = try Checkpoint.load(checkpointPath(of: previous))
         } else if pretrained == nil, hasPretrainedBackbone {
-            // Round 0, the workspace's own pretrained backbone, with the normalisation it
-            // learnt under and a fresh head (pretraining never trains fc).
+            // Round 0, the workspace's own pretrained network, with the normalisation it
+            // learnt under and its fc as pretraining left it: the defect pretext's already
+            // answers "defective or not"; the contrastive methods never train it.
             // Its defect head (the defect pretext's) comes along: the rounds keep a map of
             // where a defect is, though their own training does not change it.
             (model, info) = try Checkpoint.load(pretrainedBackbonePath)

@@ -12,23 +12,22 @@ extension WorkspaceStore {
     /// Inserts `event` about `itemID`; returns the feedback id. Call inside a transaction.
     func insertFeedback(_ event: FeedbackEvent, itemID: Int64, time: Date, movedFromPool: Bool) throws -> Int64 {
         try database.query("""
-            INSERT INTO feedback (item_id, user, role, moved_from_pool, time, predicted_label, predicted_confidence, prediction_verdict,
+            INSERT INTO feedback (item_id, "user", role, moved_from_pool, time, predicted_label, predicted_confidence, prediction_verdict,
                                   explanation_verdict, corrected_label, corrected_mask)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id
             """, [.integer(itemID), .text(event.user), SQLValue(word: event.role), .integer(movedFromPool ? 1 : 0),
                   .text(ISO8601DateFormatter().string(from: time)),
                   SQLValue(event.predictedLabel), event.predictedConfidence.map { .real($0) } ?? .null,
                   SQLValue(word: event.prediction), SQLValue(word: event.explanation), SQLValue(event.correctedLabel),
-                  event.correctedMask.map { .blob($0) } ?? .null])
-        return database.lastInsertRowID
+                  event.correctedMask.map { .blob($0) } ?? .null]).first?.first?.integerValue ?? 0
     }
 
     /// Every feedback event, oldest first.
     func feedbackLog() throws -> [FeedbackRecord] {
         try database.query("""
-            SELECT f.id, i.path, f.user, f.time, f.prediction_verdict, f.explanation_verdict, f.corrected_label,
+            SELECT f.id, i.path, f."user", f.time, f.prediction_verdict, f.explanation_verdict, f.corrected_label,
                    f.corrected_mask IS NOT NULL, r.number, f.reverted, f.role, f.predicted_label,
-                   (SELECT group_concat(t.number) FROM round_answers ra JOIN rounds t ON t.id = ra.round_id WHERE ra.feedback_id = f.id),
+                   (SELECT \(listOfNumbers("t.number")) FROM round_answers ra JOIN rounds t ON t.id = ra.round_id WHERE ra.feedback_id = f.id),
                    i.split
             FROM feedback f JOIN items i ON i.id = f.item_id LEFT JOIN rounds r ON r.id = f.round_id ORDER BY f.id
             """).compactMap { row in
@@ -53,7 +52,7 @@ extension WorkspaceStore {
     /// answers excluded); only `user`'s when given.
     func pendingFeedbackCount(user: String? = nil) throws -> Int {
         let pending = "SELECT count(*) FROM feedback WHERE round_id IS NULL AND reverted = 0 AND \(Self.establishesALabel)"
-        let rows = try user.map { try database.query(pending + " AND user = ?", [.text($0)]) } ?? database.query(pending)
+        let rows = try user.map { try database.query(pending + " AND \"user\" = ?", [.text($0)]) } ?? database.query(pending)
         return Int(rows.first?.first?.integerValue ?? 0)
     }
 
@@ -62,7 +61,7 @@ extension WorkspaceStore {
     /// an answer moved out of the pool goes back to it unlabelled (and the refutations made
     /// from it leave training), any other item gets the data set's label back.
     func revert(_ ids: [Int64]) throws {
-        try database.transaction {
+        try database.writeTransaction {
             var items = Set<Int64>()
             for id in ids {
                 try database.query("UPDATE feedback SET reverted = 1 WHERE id = ? AND reverted = 0", [.integer(id)])
@@ -115,7 +114,7 @@ extension WorkspaceStore {
     /// `user` skipped — a skip says "not me, not now", so others are still asked the part.
     func itemIDsNotToAsk(_ user: String) throws -> Set<Int64> {
         Set(try database.query(
-            "SELECT DISTINCT item_id FROM feedback WHERE reverted = 0 AND (prediction_verdict IS NOT 'skip' OR user = ?)",
+            "SELECT DISTINCT item_id FROM feedback WHERE reverted = 0 AND (prediction_verdict IS DISTINCT FROM 'skip' OR \"user\" = ?)",
             [.text(user)]).compactMap { $0[0].integerValue })
     }
 

@@ -56,17 +56,15 @@ extension WorkspaceStore {
 
     /// Writes a new workspace's settings and index in one transaction.
     func create(settings: [(key: String, value: String)], originals: [NewOriginal]) throws {
-        try database.transaction {
+        try database.writeTransaction {
             try writeSettings(settings)
-            let insert = try database.prepare("""
-                INSERT INTO items (path, content_hash, split, label, truth_label, truth_mask_path, usable, problem, oddity)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """)
             for item in originals {
-                try insert.bind([.text(item.path), SQLValue(item.contentHash), .text(item.split.rawValue), SQLValue(item.label),
+                try database.query("""
+                    INSERT INTO items (path, content_hash, split, label, truth_label, truth_mask_path, usable, problem, oddity)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """, [.text(item.path), SQLValue(item.contentHash), .text(item.split.rawValue), SQLValue(item.label),
                                  SQLValue(item.truthLabel), SQLValue(item.truthMaskPath), .integer(item.problem == nil ? 1 : 0),
                                  SQLValue(item.problem), SQLValue(item.oddity)])
-                _ = try insert.step()
             }
         }
     }

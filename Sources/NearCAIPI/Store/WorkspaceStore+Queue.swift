@@ -7,18 +7,21 @@ extension WorkspaceStore {
 
     /// Reserves `itemID` for `user` until `expires` (replacing an expired or own lease).
     func lease(_ itemID: Int64, to user: String, until expires: Double) throws {
-        try database.query("INSERT OR REPLACE INTO leases (item_id, user, expires) VALUES (?, ?, ?)",
+        try database.query("""
+            INSERT INTO leases (item_id, "user", expires) VALUES (?, ?, ?)
+            ON CONFLICT (item_id) DO UPDATE SET "user" = excluded."user", expires = excluded.expires
+            """,
                            [.integer(itemID), .text(user), .real(expires)])
     }
 
     func releaseLease(_ itemID: Int64, of user: String) throws {
-        try database.query("DELETE FROM leases WHERE item_id = ? AND user = ?", [.integer(itemID), .text(user)])
+        try database.query("DELETE FROM leases WHERE item_id = ? AND \"user\" = ?", [.integer(itemID), .text(user)])
     }
 
     /// Leases that have not expired at `now` (all leases when nil), oldest item first.
     func leases(unexpiredAt now: Double?) throws -> [Lease] {
         try database.query("""
-            SELECT l.item_id, i.path, l.user, l.expires FROM leases l JOIN items i ON i.id = l.item_id
+            SELECT l.item_id, i.path, l."user", l.expires FROM leases l JOIN items i ON i.id = l.item_id
             WHERE l.expires > ? ORDER BY l.item_id
             """, [.real(now ?? -.infinity)]).compactMap { row in
             guard let id = row[0].integerValue, let path = row[1].textValue, let user = row[2].textValue, let expires = row[3].realValue else { return nil }
@@ -32,15 +35,15 @@ extension WorkspaceStore {
     /// `queryPath` (once: the same pair is not queued twice).
     func queueReview(of path: String, reason: ReviewReason, forQuery queryPath: String, at time: Date) throws {
         try database.query("""
-            INSERT OR IGNORE INTO review_queue (item_id, reason, of_item_id, created)
+            INSERT INTO review_queue (item_id, reason, of_item_id, created)
             SELECT n.id, ?, q.id, ? FROM items n, items q WHERE n.path = ? AND q.path = ?
+            ON CONFLICT DO NOTHING
             """, [.text(reason.rawValue), .text(ISO8601DateFormatter().string(from: time)), .text(path), .text(queryPath)])
     }
 
     /// Closes review `id`; false when it was already closed (someone else answered first).
     func closeReview(_ id: Int64) throws -> Bool {
-        try database.query("UPDATE review_queue SET done = 1 WHERE id = ? AND done = 0", [.integer(id)])
-        return database.changes == 1
+        try database.query("UPDATE review_queue SET done = 1 WHERE id = ? AND done = 0 RETURNING id", [.integer(id)]).count == 1
     }
 
     /// Closes every open review of the item `itemID` (it was answered).

@@ -26,7 +26,7 @@ extension WorkspaceStore {
     @discardableResult
     func record(_ round: Round, parentNumber: Int?, lastFeedbackID: Int64) throws -> Round {
         var round = round
-        try database.transaction {
+        try database.writeTransaction {
             if round.status == .active {
                 let inUse = try database.query("SELECT number FROM rounds WHERE status = 'active'").first?.first?.integerValue.map(Int.init)
                 if inUse != parentNumber {
@@ -55,14 +55,15 @@ extension WorkspaceStore {
             WHERE round_id IS NULL AND reverted = 0 AND id <= (SELECT coalesce(last_feedback_id, 0) FROM rounds WHERE number = ?)
             """, [.integer(Int64(number)), .integer(Int64(number))])
         try database.query("""
-            INSERT OR IGNORE INTO round_answers (round_id, feedback_id)
+            INSERT INTO round_answers (round_id, feedback_id)
             SELECT round_id, id FROM feedback WHERE round_id = (SELECT id FROM rounds WHERE number = ?)
+            ON CONFLICT DO NOTHING
             """, [.integer(Int64(number))])
     }
 
     /// Makes the candidate `number` active (false: no such candidate).
     func promote(_ number: Int) throws -> Bool {
-        try database.transaction {
+        try database.writeTransaction {
             guard try database.query("SELECT 1 FROM rounds WHERE number = ? AND status = 'candidate'", [.integer(Int64(number))])
                 .first != nil else { return false }
             try activate(number)
@@ -72,15 +73,15 @@ extension WorkspaceStore {
 
     /// Marks the candidate `number` discarded (false: no such candidate).
     func discard(_ number: Int) throws -> Bool {
-        try database.query("UPDATE rounds SET status = 'discarded' WHERE number = ? AND status = 'candidate'", [.integer(Int64(number))])
-        return database.changes == 1
+        try database.query("UPDATE rounds SET status = 'discarded' WHERE number = ? AND status = 'candidate' RETURNING id",
+                           [.integer(Int64(number))]).count == 1
     }
 
     /// Makes round `number` active: later rounds rolled back, an earlier active round
     /// superseded — one transaction. The answers the later rounds trained on stay true; the
     /// model now active has not learnt from them, so they wait for the next round again.
     func rollback(to number: Int) throws {
-        try database.transaction {
+        try database.writeTransaction {
             try database.query("UPDATE feedback SET round_id = NULL WHERE round_id IN (SELECT id FROM rounds WHERE number > ?)",
                                [.integer(Int64(number))])
             // Only rounds that went live are rolled back: a candidate stays a candidate (the

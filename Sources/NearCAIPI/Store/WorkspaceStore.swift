@@ -6,12 +6,14 @@ internal import Storage
 /// the vocabulary (Vocabulary.swift). The rest of the engine, the screens and the command
 /// line never see a row.
 ///
-/// One store is one SQLite connection (WAL, synchronous FULL): used from one thread; several
-/// processes share a workspace through IMMEDIATE transactions and leases.
+/// One store is one connection, used from one thread: to the workspace's SQLite file (WAL,
+/// synchronous FULL) — the embedded default — or to a PostgreSQL server, where the workspace
+/// is a schema of its own (`WorkspaceSchema.postgreSQL`). Several processes share a workspace
+/// through write transactions that take turns (`SQLDatabase.writeTransaction`) and leases.
 final class WorkspaceStore {
     static let fileName = "workspace.sqlite"
 
-    let database: Database
+    let database: any SQLDatabase
     /// The workspace folder, for the errors the store reports.
     let workspacePath: String
 
@@ -35,9 +37,21 @@ final class WorkspaceStore {
             }
         } else {
             isReadOnly = false
-            database = try Database(path: file)
-            _ = try WorkspaceSchema.migrate(database, path: workspacePath)
+            let opened = try Database(path: file)
+            _ = try WorkspaceSchema.migrate(opened, path: workspacePath)
+            database = opened
         }
+    }
+
+    /// The workspace `name` on a PostgreSQL server, through `connection`: its tables live in
+    /// the schema `WorkspaceSchema.postgreSQLSchemaName(name)`. With `creating`, the schema is
+    /// made (refused when it exists); without, it must exist at the current version.
+    init(connection: PostgresConnection, workspace name: String, creating: Bool) throws {
+        workspacePath = "workspace '\(name)' on \(connection.displayName)"
+        isReadOnly = false
+        connection.writerLockKey = WorkspaceSchema.writerLockKey(of: name)
+        database = connection
+        try WorkspaceSchema.open(connection, workspace: name, creating: creating, path: workspacePath)
     }
 
     /// The refusal of a write to a read-only workspace.
@@ -50,7 +64,7 @@ final class WorkspaceStore {
     /// Runs `body` in one IMMEDIATE transaction: all of it is committed, or none.
     func transaction<T>(_ body: () throws -> T) throws -> T {
         try refuseIfReadOnly()
-        return try database.transaction(body)
+        return try database.writeTransaction(body)
     }
 
     /// Runs the write `body` in a transaction, trying again a few times when another process
@@ -60,32 +74,51 @@ final class WorkspaceStore {
         var attempt = 0
         while true {
             do {
-                return try database.transaction(body)
-            } catch let error as SQLiteError where error.isBusy && attempt < 5 {
+                return try database.writeTransaction(body)
+            } catch where database.isBusy(error) && attempt < 5 {
                 attempt += 1
             }
         }
     }
 
-    /// The schema version the file is at (`PRAGMA user_version`).
+    /// The schema version the workspace is at (SQLite: `PRAGMA user_version`; PostgreSQL: the
+    /// `schema_version` table).
     var schemaVersion: Int {
-        get throws { try database.query("PRAGMA user_version").first?.first?.integerValue.map(Int.init) ?? 0 }
+        get throws {
+            let sql = database.dialect == .sqlite ? "PRAGMA user_version" : "SELECT version FROM schema_version"
+            return try database.query(sql).first?.first?.integerValue.map(Int.init) ?? 0
+        }
     }
 
-    /// Moves everything from the write-ahead log into the main file, so that the file alone
-    /// is a complete copy.
-    func checkpointLog() throws { try database.execute("PRAGMA wal_checkpoint(TRUNCATE)") }
+    /// Moves everything from SQLite's write-ahead log into the main file, so that the file
+    /// alone is a complete copy (a server keeps its own log: nothing to do there).
+    func checkpointLog() throws {
+        guard database.dialect == .sqlite else { return }
+        try database.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    }
 
     /// A number that changes whenever another connection (another process, or a worker's own
-    /// connection) commits to the file (`PRAGMA data_version`); this connection's own writes
-    /// leave it as it is.
+    /// connection) commits to the workspace. SQLite: `PRAGMA data_version`, which this
+    /// connection's own writes leave as it is; PostgreSQL: the counter every write statement
+    /// moves (`news`, kept by triggers), own writes included — a reader then merely looks
+    /// again.
     var changesByOthers: Int {
-        get throws { try database.query("PRAGMA data_version").first?.first?.integerValue.map(Int.init) ?? 0 }
+        get throws {
+            let sql = database.dialect == .sqlite ? "PRAGMA data_version" : "SELECT counter FROM news"
+            return try database.query(sql).first?.first?.integerValue.map(Int.init) ?? 0
+        }
     }
 
-    /// What `PRAGMA integrity_check` reports, without its "ok" for an intact file.
+    /// What `PRAGMA integrity_check` reports, without its "ok" for an intact file (a server
+    /// checks its own storage: nothing to report there).
     func integrityProblems() throws -> [String] {
-        try database.query("PRAGMA integrity_check").compactMap { $0.first?.textValue }.filter { $0 != "ok" }
+        guard database.dialect == .sqlite else { return [] }
+        return try database.query("PRAGMA integrity_check").compactMap { $0.first?.textValue }.filter { $0 != "ok" }
+    }
+
+    /// The SQL aggregate joining `column`'s values with commas.
+    func listOfNumbers(_ column: String) -> String {
+        database.dialect == .sqlite ? "group_concat(\(column))" : "string_agg(\(column)::text, ',')"
     }
 
     // MARK: Settings
@@ -96,13 +129,14 @@ final class WorkspaceStore {
 
     /// Sets (or replaces) settings, all in one transaction.
     func setSettings(_ pairs: [(key: String, value: String)]) throws {
-        try database.transaction { try writeSettings(pairs) }
+        try database.writeTransaction { try writeSettings(pairs) }
     }
 
     /// Sets settings within the caller's transaction.
     func writeSettings(_ pairs: [(key: String, value: String)]) throws {
         for (key, value) in pairs {
-            try database.query("INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)", [.text(key), .text(value)])
+            try database.query("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                               [.text(key), .text(value)])
         }
     }
 }

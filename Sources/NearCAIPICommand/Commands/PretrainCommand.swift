@@ -78,8 +78,10 @@ enum PretrainCommand: Command {
                                    help: "do not train: write N examples of synthetic defects on the workspace's parts to --out",
                                    format: .wholeNumber(in: 1...1000))
     static let out = Option<String?>(name: "--out", placeholder: "DIR", help: "with --show: the folder for the examples", format: .text)
+    static let kind = Option<String?>(name: "--kind", placeholder: "NAME", help: "with --show: draw only this kind of synthetic defect",
+                                      format: .oneOf(SyntheticDefects.Kind.allCases.map(\.rawValue)), defaultDescription: "every kind")
     static let parameters: [any Parameter] = [Positional.workspace, epochs, batch, temperature, method, crop, defectMap, mapWeight,
-                                              suspects, seed, restart, show, out]
+                                              suspects, seed, restart, show, out, kind]
 
     /// Options that belong to another method, or to an option not given: usage errors, found
     /// before anything is opened.
@@ -97,6 +99,7 @@ enum PretrainCommand: Command {
         let examples = try arguments[show], folder = try arguments[out]
         if examples != nil, folder == nil { throw UsageError("option '--show' needs '--out DIR'") }
         if examples == nil, folder != nil { throw UsageError("option '--out' goes with '--show'") }
+        if examples == nil, arguments.isGiven(kind) { throw UsageError("option '--kind' goes with '--show'") }
     }
 
     /// The options the command line gives, with the workspace's suggestion where it says nothing.
@@ -131,7 +134,8 @@ enum PretrainCommand: Command {
         do { workspace = try Workspace(opening: path) } catch { throw RuntimeFailure(error) }
         do { try workspace.refuseIfReadOnly() } catch { throw RuntimeFailure(error) }
         if let examples, let folder {
-            try writeExamples(of: workspace, count: examples, seed: try arguments[seed], to: folder)
+            try writeExamples(of: workspace, count: examples, seed: try arguments[seed],
+                              kind: try arguments[kind].flatMap(SyntheticDefects.Kind.init(rawValue:)), to: folder)
             return
         }
         let options = try options(arguments, for: workspace)
@@ -193,10 +197,10 @@ enum PretrainCommand: Command {
     /// Writes each example as one picture — the part, the part with its synthetic defects, and
     /// the same with the changed pixels outlined — at twice the model's input size, named
     /// after the part it was drawn on.
-    static func writeExamples(of workspace: Workspace, count: Int, seed: UInt64, to folder: String) throws {
+    static func writeExamples(of workspace: Workspace, count: Int, seed: UInt64, kind: SyntheticDefects.Kind?, to folder: String) throws {
         do {
             try BinaryFile.createDirectory(folder)
-            let examples = try workspace.syntheticDefectExamples(count: count, seed: seed)
+            let examples = try workspace.syntheticDefectExamples(count: count, seed: seed, kind: kind)
             for (index, example) in examples.enumerated() {
                 let original = example.original.rgb(), drawn = example.defect.image.rgb()
                 var outlined = drawn

@@ -50,6 +50,10 @@ enum TrainCommand: Command {
     static let patience = Option<Int>(name: "--patience", placeholder: "N", help: "epochs without validation improvement before stopping",
                                       format: .wholeNumber(in: 1...1000), default: 100,
                                       note: "small validation sets need a long patience")
+    static let headFirst = Option<Int>(name: "--head-first", placeholder: "N",
+                                       help: "train only the output layer for the first N epochs, then the whole network",
+                                       format: .wholeNumber(in: 0...1000), default: TrainingOptions.firstRound.headOnlyEpochs,
+                                       note: "keeps a pretrained backbone's features while the head learns the classes")
     static let balanced = Flag(name: "--balanced", help: "weight the classes inversely to their frequency")
     static let noAugment = Flag(name: "--no-augment", help: "no flips, shifts or brightness/contrast changes (nor occlusion)")
     static let occlusion = Option<Switch>(
@@ -85,7 +89,7 @@ enum TrainCommand: Command {
                                                       note: "stored for the workspace's later answers; 0: every answer trains")
 
     static let parameters: [any Parameter] = [Positional.workspace, data, out, architecture, size, channels, epochs, batch, optimizer,
-                                              learningRate, validation, patience, balanced, noAugment, occlusion, seed,
+                                              learningRate, validation, patience, headFirst, balanced, noAugment, occlusion, seed,
                                               SharedParameters.okFolders, SharedParameters.nokFolders, fromScratch, force, pretrained,
                                               maxMissed, maxRejected, answersForValidation]
     /// With a workspace, or straight from a data set; the options that belong to the data set
@@ -95,9 +99,9 @@ enum TrainCommand: Command {
     /// Options that need a workspace (they are stored in it).
     static let workspaceOnly: [any Parameter] = [maxMissed, maxRejected, answersForValidation]
     static let usageForms: [[any Parameter]] = [
-        [Positional.workspace, epochs, patience, learningRate, optimizer, batch, balanced, noAugment, occlusion,
+        [Positional.workspace, epochs, patience, headFirst, learningRate, optimizer, batch, balanced, noAugment, occlusion,
          fromScratch, force, pretrained, seed, maxMissed, maxRejected, answersForValidation],
-        [data, out, architecture, size, channels, epochs, batch, optimizer, learningRate, validation, patience,
+        [data, out, architecture, size, channels, epochs, batch, optimizer, learningRate, validation, patience, headFirst,
          balanced, noAugment, seed, SharedParameters.okFolders, SharedParameters.nokFolders, occlusion],
     ]
 
@@ -153,6 +157,7 @@ enum TrainCommand: Command {
         options.epochs = try arguments[epochs]
         options.batchSize = try arguments[batch]
         options.patience = try arguments[patience]
+        options.headOnlyEpochs = try arguments[headFirst]
         options.classWeighting = arguments[balanced] ? .balanced : .none
         options.augment = !arguments[noAugment]
         options.seed = try arguments[seed]

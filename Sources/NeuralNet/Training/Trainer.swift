@@ -66,6 +66,12 @@ public struct TrainingOptions: Sendable {
     /// of OK parts through it (`OcclusionAugmentation`).
     public var batchAugmentation: (@Sendable (_ images: inout Tensor, _ labels: [Int], _ random: inout SplitMix64) -> Void)? = nil
     public var seed: UInt64 = 1
+    /// For the first this-many epochs only the output layer `fc` is updated, the rest of the
+    /// network's weights held as they are (batch normalisation's running statistics still
+    /// follow the batches); then everything trains (a linear probe before fine-tuning):
+    /// a pretrained backbone's features are not thrown around by the large, early gradients of
+    /// a head that still answers at random. 0: everything from the start.
+    public var headOnlyEpochs = 0
 
     public init() {}
 }
@@ -110,6 +116,20 @@ public enum Trainer {
         case .adam(let lr):
             optimizer = Adam(parameters: model.trainableParameters, learningRate: lr, weightDecay: options.weightDecay)
         }
+        // The head's own optimizer for the head-only epochs (its own moments: the whole
+        // network's optimizer starts afresh when the backbone joins).
+        let headOptimizer: Optimizer?
+        if options.headOnlyEpochs > 0 {
+            switch options.method {
+            case .sgd(let lr, let momentum):
+                headOptimizer = SGD(parameters: model.fc.trainableParameters, learningRate: lr, momentum: momentum,
+                                    weightDecay: options.weightDecay)
+            case .adam(let lr):
+                headOptimizer = Adam(parameters: model.fc.trainableParameters, learningRate: lr, weightDecay: options.weightDecay)
+            }
+        } else {
+            headOptimizer = nil
+        }
         let weights = classWeights(options.classWeighting, labels: data.labels, classes: model.configuration.classCount)
         let batchesPerEpoch = (data.count + options.batchSize - 1) / options.batchSize
         var report = TrainingReport()
@@ -121,6 +141,8 @@ public enum Trainer {
             if options.cosineSchedule {
                 optimizer.learningRate = baseRate * 0.5 * (1 + cosf(Float.pi * Float(epoch - 1) / Float(max(options.epochs, 1))))
             }
+            let stepping = epoch <= options.headOnlyEpochs ? headOptimizer ?? optimizer : optimizer
+            stepping.learningRate = optimizer.learningRate
             // Fisher–Yates with the seeded generator.
             for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, random.integer(0, i)) }
             var lossSum: Float = 0, correct = 0, seen = 0
@@ -135,7 +157,7 @@ public enum Trainer {
                 let (logits, _) = model.forward(images, training: true)
                 let (loss, gradient) = softmaxCrossEntropy(logits: logits, labels: labels, classWeights: weights)
                 model.backward(gradient)
-                optimizer.step()
+                stepping.step()
                 lossSum += loss * Float(labels.count)
                 correct += zip(argmax(logits), labels).filter { $0 == $1 }.count
                 seen += labels.count
