@@ -21,7 +21,7 @@ import TestSupport
     @Test(arguments: ["weld", "cast"])
     func aSyntheticDefectsMaskIsExactlyThePixelsThatChanged(family: String) throws {
         let parts = try Self.parts(family, count: 6)
-        let defects = SyntheticDefects()
+        let defects = SyntheticDefects(warps: true)
         var random = SplitMix64(seed: 11)
         var areas: [Int] = []
         var kinds: Set<SyntheticDefects.Kind> = []

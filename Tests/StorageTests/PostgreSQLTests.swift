@@ -106,3 +106,28 @@ import TestSupport
         #expect(PostgresConnection.withoutPassword("host=db password = 'a b\\'c' user=ann") == "host=db password=*** user=ann")
     }
 }
+
+/// A server that goes away: a connection says so with a connection failure, and after the
+/// server is back, what was committed is there and what was not is not.
+@Suite struct PostgreSQLRestartTests {
+    @Test func whatWasCommittedSurvivesAnAbruptRestart() throws {
+        let server = try PostgresTestServer.own()
+        defer { server.stop() }
+        let database = server.connectionString()
+        let writer = try PostgresConnection(database), other = try PostgresConnection(database)
+        try writer.execute("CREATE TABLE answers (id BIGINT PRIMARY KEY, part TEXT NOT NULL)")
+        try writer.transaction { try writer.query("INSERT INTO answers VALUES (?, ?)", [.integer(1), .text("weld_0098.png")]) }
+        // Begun and never committed when the server stops.
+        try other.execute("BEGIN")
+        try other.query("INSERT INTO answers VALUES (?, ?)", [.integer(2), .text("weld_0099.png")])
+        try server.restart()
+        do {
+            try writer.query("SELECT count(*) FROM answers")
+            Issue.record("a connection to a stopped server answered")
+        } catch {
+            #expect((error as? PostgresError)?.isConnectionFailure == true, "\(error)")
+        }
+        let after = try PostgresConnection(database)
+        #expect(try after.query("SELECT id, part FROM answers ORDER BY id") == [[.integer(1), .text("weld_0098.png")]])
+    }
+}

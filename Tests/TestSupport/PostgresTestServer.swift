@@ -27,6 +27,10 @@ public final class PostgresTestServer: @unchecked Sendable {
     /// The server of this test process, started at the first call.
     public static func shared() throws(PostgresTestServerError) -> PostgresTestServer { try started.get() }
 
+    /// A server of its own, for a test that stops or restarts it (the shared one serves tests
+    /// running beside it); `stop()` ends it, and the process's exit does if the test cannot.
+    public static func own() throws(PostgresTestServerError) -> PostgresTestServer { try PostgresTestServer() }
+
     /// A libpq connection string for `database` on this server.
     public func connectionString(database: String = "postgres") -> String {
         "host=\(folder) port=\(port) user=\(user) dbname=\(database)"
@@ -66,19 +70,36 @@ public final class PostgresTestServer: @unchecked Sendable {
         }
         try run(["initdb", "-D", folder + "/data", "-U", user, "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync"])
         try start()
-        Self.live = self
-        atexit { PostgresTestServer.live?.stop() }
+        Self.register(self)
     }
 
     private let binaries: String
-    nonisolated(unsafe) private static var live: PostgresTestServer?
+    nonisolated(unsafe) private static var live: [PostgresTestServer] = []
+    nonisolated(unsafe) private static var registry = pthread_mutex_t()
+
+    /// Remembers `server` for the exit handler, installed with the first.
+    private static func register(_ server: PostgresTestServer) {
+        pthread_mutex_lock(&registry)
+        if live.isEmpty { atexit { for server in PostgresTestServer.live { server.stop() } } }
+        live.append(server)
+        pthread_mutex_unlock(&registry)
+    }
+
+    /// Stops the server at once (as a crash or a pulled plug would) and starts it again on the
+    /// same folder: what survives is what was committed.
+    public func restart() throws(PostgresTestServerError) {
+        try run(["pg_ctl", "-D", folder + "/data", "-m", "immediate", "-w", "stop"])
+        try start()
+    }
 
     private func start() throws(PostgresTestServerError) {
         try run(["pg_ctl", "-D", folder + "/data", "-l", folder + "/server.log", "-w", "-t", "60",
                  "-o", "-k \(folder) -c listen_addresses='' -p \(port) -c max_connections=200", "start"])
     }
 
-    private func stop() {
+    /// Stops the server and removes its folder (again: nothing).
+    public func stop() {
+        guard access(folder, F_OK) == 0 else { return }
         _ = try? run(["pg_ctl", "-D", folder + "/data", "-m", "immediate", "-w", "stop"])
         _ = system("rm -rf '\(folder)'")
     }

@@ -15,7 +15,7 @@ import SeededRandom
 struct DefectPretext {
     let images: [Image]
     let info: CheckpointInfo
-    let defects = SyntheticDefects()
+    let defects: SyntheticDefects
     private(set) var suspects: Set<Int> = []
     /// The images patches and blobs take their texture from: every image but the suspects.
     private(set) var donors: [Image]
@@ -24,8 +24,9 @@ struct DefectPretext {
     /// as they are.
     static let maximumSuspectShare = 0.5
 
-    init(images: [Image], info: CheckpointInfo, suspects: Set<Int> = []) {
+    init(images: [Image], info: CheckpointInfo, suspects: Set<Int> = [], warps: Bool = false) {
         self.images = images
+        defects = SyntheticDefects(warps: warps)
         self.info = info
         self.suspects = suspects
         donors = images.indices.filter { !suspects.contains($0) }.map { images[$0] }

@@ -52,7 +52,8 @@ extension Workspace {
         } configure: { $0.withDefectHead(options.defectMap) }
         let resumedAfter = run.epochsDone
         var notes = saved
-        var pretext = DefectPretext(images: images, info: info, suspects: DefectPretext.suspects(fromNote: notes["suspects"]))
+        var pretext = DefectPretext(images: images, info: info, suspects: DefectPretext.suspects(fromNote: notes["suspects"]),
+                                    warps: options.syntheticWarps)
         notes["images"] = String(images.count)
         notes["method"] = options.method.rawValue
         let secondsBefore = notes["seconds"].flatMap(Double.init) ?? 0
@@ -192,8 +193,9 @@ extension Workspace {
 extension Workspace {
     /// `count` examples of the defect pretext on the workspace's own images (as pretraining
     /// would see them: at the model's input size, from the images outside the test split),
-    /// for a person to judge whether they look like defects; only of `kind` when given.
-    public func syntheticDefectExamples(count: Int, seed: UInt64, kind: SyntheticDefects.Kind? = nil) throws -> [(path: String, original: Image, defect: SyntheticDefect)] {
+    /// for a person to judge whether they look like defects: the mix a run with `warps` draws,
+    /// or only `kind` when given.
+    public func syntheticDefectExamples(count: Int, seed: UInt64, warps: Bool = false, kind: SyntheticDefects.Kind? = nil) throws -> [(path: String, original: Image, defect: SyntheticDefect)] {
         let items = try pretrainingItems()
         guard items.count >= 1 else { throw WorkspaceError(path, "no usable image outside the test split to draw defects on") }
         let size = try inputSize
@@ -206,7 +208,7 @@ extension Workspace {
             if channels == 0 { channels = image.colorChannels }
             donors.append(image.modelInput(channels: channels, size: size))
         }
-        var defects = SyntheticDefects()
+        var defects = SyntheticDefects(warps: warps)
         if let kind { defects.kindWeights = [(kind, 1)] }
         var examples: [(path: String, original: Image, defect: SyntheticDefect)] = []
         for _ in 0..<count {

@@ -22,11 +22,13 @@ enum PretrainCommand: Command {
 
     --method defects: each image is shown as it is or with synthetic defects drawn on it —
     a patch of another part, a thin scar, an irregular blob of foreign texture or changed
-    brightness — and the whole network, its OK / NOK output included, learns to tell which.
-    Parts it already calls defective are shown only with defects drawn on (a plant's pool
-    holds defective parts). Round 0 then gives every part an anomaly score, P(defect), before
-    any label: 'status' ranks the pool by it, 'eval-detection' measures it. --show N --out
-    DIR writes examples of the synthetic defects with their masks outlined, to judge them.
+    brightness; with --warps on also a warp, the part's own outline moved — and the whole
+    network, its OK / NOK output included, learns to tell which. Parts it already calls
+    defective are shown only with defects drawn on (a plant's pool holds defective parts).
+    Round 0 then gives every part an anomaly score before any label — how far its patches lie
+    from their nearest match on the other parts: 'status' ranks the pool by it,
+    'eval-detection' measures it. --show N --out DIR writes examples of the synthetic defects
+    with their masks outlined, to judge them (--kind NAME: of one kind only).
 
     --method simclr / simsiam: two randomly cropped, flipped and brightened views of each
     image are pulled together (SimCLR: and pushed away from the other images'). It learns
@@ -73,6 +75,9 @@ enum PretrainCommand: Command {
         name: "--suspects", placeholder: "on|off",
         help: "defects: show parts the network already calls defective only with synthetic defects, so real defects in the pool "
             + "are not learnt as normal", format: .choice, default: .on)
+    static let warps = Option<TrainCommand.Switch>(
+        name: "--warps", placeholder: "on|off",
+        help: "defects: also draw warps — the part's own outline moved (dents, kinks, bent edges)", format: .choice, default: .off)
     static let restart = Flag(name: "--restart", help: "start again from random weights instead of resuming")
     static let show = Option<Int?>(name: "--show", placeholder: "N",
                                    help: "do not train: write N examples of synthetic defects on the workspace's parts to --out",
@@ -81,7 +86,7 @@ enum PretrainCommand: Command {
     static let kind = Option<String?>(name: "--kind", placeholder: "NAME", help: "with --show: draw only this kind of synthetic defect",
                                       format: .oneOf(SyntheticDefects.Kind.allCases.map(\.rawValue)), defaultDescription: "every kind")
     static let parameters: [any Parameter] = [Positional.workspace, epochs, batch, temperature, method, crop, defectMap, mapWeight,
-                                              suspects, seed, restart, show, out, kind]
+                                              suspects, warps, seed, restart, show, out, kind]
 
     /// Options that belong to another method, or to an option not given: usage errors, found
     /// before anything is opened.
@@ -90,7 +95,7 @@ enum PretrainCommand: Command {
         for option in [temperature as any Parameter, crop] where method == .defects && arguments.isGiven(option) {
             throw UsageError("option '\(option.kind.name!)' belongs to the contrastive methods (simclr, simsiam), not to defects")
         }
-        for option in [defectMap as any Parameter, suspects] where method != .defects && arguments.isGiven(option) {
+        for option in [defectMap as any Parameter, suspects, warps] where method != .defects && arguments.isGiven(option) {
             throw UsageError("option '\(option.kind.name!)' belongs to the defects method")
         }
         if try arguments[defectMap] == .off, arguments.isGiven(mapWeight) {
@@ -114,6 +119,7 @@ enum PretrainCommand: Command {
         options.defectMap = try arguments[defectMap] == .on
         options.mapLossWeight = try arguments[mapWeight]
         options.setsSuspectsAside = try arguments[suspects] == .on
+        options.syntheticWarps = try arguments[warps] == .on
         return options
     }
 
@@ -134,7 +140,7 @@ enum PretrainCommand: Command {
         do { workspace = try Workspace(opening: path) } catch { throw RuntimeFailure(error) }
         do { try workspace.refuseIfReadOnly() } catch { throw RuntimeFailure(error) }
         if let examples, let folder {
-            try writeExamples(of: workspace, count: examples, seed: try arguments[seed],
+            try writeExamples(of: workspace, count: examples, seed: try arguments[seed], warps: try arguments[warps] == .on,
                               kind: try arguments[kind].flatMap(SyntheticDefects.Kind.init(rawValue:)), to: folder)
             return
         }
@@ -197,10 +203,11 @@ enum PretrainCommand: Command {
     /// Writes each example as one picture — the part, the part with its synthetic defects, and
     /// the same with the changed pixels outlined — at twice the model's input size, named
     /// after the part it was drawn on.
-    static func writeExamples(of workspace: Workspace, count: Int, seed: UInt64, kind: SyntheticDefects.Kind?, to folder: String) throws {
+    static func writeExamples(of workspace: Workspace, count: Int, seed: UInt64, warps: Bool, kind: SyntheticDefects.Kind?,
+                              to folder: String) throws {
         do {
             try BinaryFile.createDirectory(folder)
-            let examples = try workspace.syntheticDefectExamples(count: count, seed: seed, kind: kind)
+            let examples = try workspace.syntheticDefectExamples(count: count, seed: seed, warps: warps, kind: kind)
             for (index, example) in examples.enumerated() {
                 let original = example.original.rgb(), drawn = example.defect.image.rgb()
                 var outlined = drawn

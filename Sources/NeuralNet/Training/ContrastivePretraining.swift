@@ -43,6 +43,10 @@ public struct PretrainingOptions: Sendable, Equatable {
     /// synthetic defects (the engine's suspects), so real defects in the pool are not taught
     /// as normal.
     public var setsSuspectsAside = true
+    /// Defect pretext: warps (the part's own outline moved: dents, kinks, bent edges) among the
+    /// synthetic defects. Off by default: measured, they raised the patch distance's ranking
+    /// of dents but lowered the first rounds on most seeds (`Docs/Pretraining.md`).
+    public var syntheticWarps = false
     public var seed: UInt64 = 1
 
     public init() {}

@@ -110,5 +110,6 @@ public final class PretextTraining {
         "method=\(options.method.rawValue) epochs=\(options.epochs) batch=\(options.batchSize) lr=\(options.learningRate) "
             + "decay=\(options.weightDecay) seed=\(options.seed)"
             + (options.defectMap ? " map=\(options.mapLossWeight)" : "") + (options.setsSuspectsAside ? "" : " suspects=off")
+            + (options.syntheticWarps ? " warps=on" : "")
     }
 }
