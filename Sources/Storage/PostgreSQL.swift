@@ -43,6 +43,8 @@ public struct PostgresError: Error, Equatable, CustomStringConvertible, Sendable
 enum PostgresType: Oid {
     case bool = 16, bytea = 17, name = 19, int8 = 20, int2 = 21, int4 = 23, text = 25, oid = 26
     case float4 = 700, float8 = 701, bpchar = 1042, varchar = 1043
+    /// What a function returning nothing returns (`pg_notify`, `pg_advisory_xact_lock`).
+    case void = 2278
 }
 
 /// One connection to a PostgreSQL server through libpq. Like `Database`, not shared between
@@ -133,6 +135,66 @@ public final class PostgresConnection {
         }
     }
 
+    // MARK: News from other connections
+
+    /// A `NOTIFY` another connection sent on a channel this one listens to.
+    public struct Notification: Equatable, Sendable {
+        public var channel: String
+        public var payload: String
+        /// The server process of the connection that sent it.
+        public var senderProcess: Int32
+    }
+
+    /// Listens on `channel` (an identifier; quoted here, so any text is safe).
+    public func listen(_ channel: String) throws(PostgresError) {
+        try execute("LISTEN " + Self.quotedIdentifier(channel))
+    }
+
+    /// Waits up to `timeout` seconds for notifications and returns those that arrived (empty
+    /// when none did). Blocks this thread in `poll` on the connection's socket — no polling
+    /// of the server: a notification wakes it as soon as it is delivered, which PostgreSQL
+    /// does when the sending transaction commits.
+    public func notifications(waitingUpTo timeout: Double) throws(PostgresError) -> [Notification] {
+        var arrived = takeNotifications()
+        guard arrived.isEmpty, timeout > 0 else { return arrived }
+        var descriptor = pollfd(fd: PQsocket(handle), events: Int16(POLLIN), revents: 0)
+        guard descriptor.fd >= 0 else { throw lostConnection("LISTEN") }
+        let deadline = Self.now() + timeout
+        while arrived.isEmpty {
+            let left = deadline - Self.now()
+            guard left > 0 else { break }
+            let ready = poll(&descriptor, 1, Int32(min(left * 1000, 60_000).rounded(.up)))
+            if ready < 0 && errno == EINTR { continue }
+            guard ready >= 0 else { throw PostgresError(state: "08006", message: "\(displayName): poll failed (errno \(errno))") }
+            if ready == 0 { continue }
+            guard PQconsumeInput(handle) == 1 else { throw lostConnection("LISTEN") }
+            arrived = takeNotifications()
+        }
+        return arrived
+    }
+
+    private func takeNotifications() -> [Notification] {
+        _ = PQconsumeInput(handle)
+        var arrived: [Notification] = []
+        while let notice = PQnotifies(handle) {
+            arrived.append(Notification(channel: String(cString: notice.pointee.relname), payload: String(cString: notice.pointee.extra),
+                                        senderProcess: notice.pointee.be_pid))
+            PQfreemem(notice)
+        }
+        return arrived
+    }
+
+    static func now() -> Double {
+        var time = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &time)
+        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
+    }
+
+    /// `name` as a quoted SQL identifier: in double quotes, inner double quotes doubled.
+    public static func quotedIdentifier(_ name: String) -> String {
+        "\"" + name.split(separator: "\"", omittingEmptySubsequences: false).joined(separator: "\"\"") + "\""
+    }
+
     // MARK: libpq's results
 
     private func check(_ result: OpaquePointer, sql: String) throws(PostgresError) {
@@ -205,6 +267,7 @@ public final class PostgresConnection {
         case .float4: return bytes.count == 4 ? .real(Double(Float(bitPattern: UInt32(bigEndian(4))))) : nil
         case .text, .varchar, .bpchar, .name: return .text(String(decoding: bytes, as: UTF8.self))
         case .bytea: return .blob(Array(bytes))
+        case .void: return .null
         }
     }
 

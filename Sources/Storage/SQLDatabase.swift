@@ -48,7 +48,7 @@ extension PostgresConnection: SQLDatabase {
     public func writeTransaction<T>(_ body: () throws -> T) throws -> T {
         try transaction {
             // Held until COMMIT or ROLLBACK: the writers of one workspace queue here.
-            try query("SELECT 1 FROM pg_advisory_xact_lock(?)", [.integer(writerLockKey)])
+            try query("SELECT pg_advisory_xact_lock(?)", [.integer(writerLockKey)])
             return try body()
         }
     }

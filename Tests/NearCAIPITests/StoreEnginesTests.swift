@@ -149,6 +149,29 @@ import TestSupport
                 == [[.text("nearcaipi_Line_3")], [.text("nearcaipi_line-4")]])
     }
 
+    /// A station hears another's commit as news: on a server within a second of the commit
+    /// (LISTEN / NOTIFY, no polling), on SQLite through the file's change counter; and no news
+    /// is no news.
+    @Test(arguments: [false, true])
+    func aStationHearsAnotherStationsCommit(onServer: Bool) throws {
+        let folder = TemporaryDirectory("store-news")
+        defer { folder.remove() }
+        let database = onServer ? try PostgresTestServer.shared().freshDatabase("news") : ""
+        func station(creating: Bool = false) throws -> WorkspaceStore {
+            guard onServer else { return try WorkspaceStore(opening: folder.file(WorkspaceStore.fileName), workspacePath: folder.path) }
+            return try WorkspaceStore(connection: try PostgresConnection(database), workspace: "news", creating: creating)
+        }
+        try station(creating: true).create(settings: [], originals: Self.originals)
+        let listener = try station(), writer = try station()
+        #expect(try !listener.news(waitingUpTo: 0.2))
+        let part = try #require(try writer.item(at: "ok/f.png")).id
+        let written = Date()
+        try writer.lease(part, to: "ann", until: Date().timeIntervalSince1970 + 60)
+        #expect(try listener.news(waitingUpTo: 5))
+        #expect(Date().timeIntervalSince(written) < 1)
+        #expect(try listener.leases(unexpiredAt: nil).map(\.user) == ["ann"])
+    }
+
     /// Two stations answering at once through write transactions: the writers take turns, so
     /// a check made inside one (here: the part is still in the pool) holds at its commit.
     @Test func writersOnAServerTakeTurns() throws {

@@ -131,3 +131,24 @@ import TestSupport
         #expect(try after.query("SELECT id, part FROM answers ORDER BY id") == [[.integer(1), .text("weld_0098.png")]])
     }
 }
+
+/// News between connections: a listener hears a commit's NOTIFY at once, and not before the
+/// commit.
+@Suite struct PostgreSQLNewsTests {
+    @Test func aListenerHearsACommittedNotifyAtOnce() throws {
+        let server = try PostgresTestServer.shared()
+        let database = try server.freshDatabase("news")
+        let listener = try PostgresConnection(database), sender = try PostgresConnection(database)
+        try listener.listen("news of line \"3\"")
+        #expect(try listener.notifications(waitingUpTo: 0.05).isEmpty)
+        try sender.execute("BEGIN")
+        try sender.query("SELECT pg_notify(?, ?)", [.text("news of line \"3\""), .text("round 4")])
+        // Not delivered while the transaction is open.
+        #expect(try listener.notifications(waitingUpTo: 0.2).isEmpty)
+        try sender.execute("COMMIT")
+        let start = ContinuousClock.now
+        let heard = try listener.notifications(waitingUpTo: 5)
+        #expect(ContinuousClock.now - start < .seconds(1))
+        #expect(heard.map(\.channel) == ["news of line \"3\""] && heard.map(\.payload) == ["round 4"])
+    }
+}

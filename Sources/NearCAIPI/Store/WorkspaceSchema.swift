@@ -124,7 +124,8 @@ public enum WorkspaceSchema {
     /// migrations above, in PostgreSQL's types: BIGINT for INTEGER (the store reads 64-bit
     /// integers), DOUBLE PRECISION for REAL, BYTEA for BLOB, identity columns for the ids;
     /// `"user"` quoted, as PostgreSQL reserves the word. `news` counts write statements
-    /// (`WorkspaceStore.changesByOthers`), kept by triggers so no writer can forget it.
+    /// (`WorkspaceStore.changesByOthers`) and the same triggers notify the channel named after
+    /// the schema (`WorkspaceStore.news(waitingUpTo:)`), so no writer can forget either.
     static let postgreSQL = """
         CREATE TABLE schema_version (version BIGINT NOT NULL);
         CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -197,6 +198,9 @@ public enum WorkspaceSchema {
         CREATE FUNCTION count_news() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN
             EXECUTE format('UPDATE %I.news SET counter = counter + 1', TG_TABLE_SCHEMA);
+            -- Delivered to the schema's listeners when the transaction commits, once per
+            -- transaction (PostgreSQL folds equal notifications).
+            PERFORM pg_notify(TG_TABLE_SCHEMA, '');
             RETURN NULL;
         END $$;
         CREATE TRIGGER settings_news AFTER INSERT OR UPDATE OR DELETE ON settings FOR EACH STATEMENT EXECUTE FUNCTION count_news();

@@ -22,6 +22,11 @@ final class WorkspaceStore {
     /// with a message saying so.
     let isReadOnly: Bool
 
+    /// Whether this connection listens to the workspace's news channel (a server store).
+    private var isListening = false
+    /// The change counter when `news(waitingUpTo:)` last looked (an SQLite store).
+    private var seenVersion: Int?
+
     /// Opens the database at `file`, applying the schema's missing migrations; read-only when
     /// its folder cannot be written (`isReadOnly`).
     init(opening file: String, workspacePath: String) throws {
@@ -107,6 +112,29 @@ final class WorkspaceStore {
             let sql = database.dialect == .sqlite ? "PRAGMA data_version" : "SELECT counter FROM news"
             return try database.query(sql).first?.first?.integerValue.map(Int.init) ?? 0
         }
+    }
+
+    /// Waits up to `timeout` seconds for another connection to commit a change to the
+    /// workspace since the previous call (the first call starts listening); true when one
+    /// did. On a server the wait is a `LISTEN` on the workspace's channel, woken by the commit
+    /// itself; SQLite has no such signal, so the file's `data_version` is looked at every 50 ms.
+    func news(waitingUpTo timeout: Double) throws -> Bool {
+        if let connection = database as? PostgresConnection {
+            if !isListening {
+                try connection.listen(try connection.query("SELECT current_schema()").first?.first?.textValue ?? "")
+                isListening = true
+            }
+            return try !connection.notifications(waitingUpTo: timeout).isEmpty
+        }
+        let seen = try seenVersion ?? changesByOthers
+        let deadline = Date().addingTimeInterval(timeout)
+        var now = try changesByOthers
+        while now == seen && Date() < deadline {
+            Thread.sleep(forTimeInterval: 0.05)
+            now = try changesByOthers
+        }
+        seenVersion = now
+        return now != seen
     }
 
     /// What `PRAGMA integrity_check` reports, without its "ok" for an intact file (a server
