@@ -172,6 +172,50 @@ import TestSupport
         #expect(try listener.leases(unexpiredAt: nil).map(\.user) == ["ann"])
     }
 
+    /// A server workspace keeps its files in the store: written with the rows that refer to
+    /// them (a rolled-back transaction leaves neither), read back whole across chunks, replaced,
+    /// listed and removed; a corrupted chunk is refused by name, and a folder workspace says its
+    /// files live in its folder.
+    @Test func aServerWorkspaceKeepsItsFilesInTheStore() throws {
+        let database = try PostgresTestServer.shared().freshDatabase("files")
+        let store = try WorkspaceStore(connection: try PostgresConnection(database), workspace: "files", creating: true)
+        // Three chunks and a bit: the last chunk short.
+        var checkpoint = [UInt8](repeating: 0, count: 3 * WorkspaceStore.chunkSize + 12_345)
+        for i in checkpoint.indices { checkpoint[i] = UInt8(truncatingIfNeeded: (i &* 2_654_435_761) >> 11) }
+        try store.transaction { try store.putFile("models/round-001.safetensors", bytes: checkpoint) }
+        try store.transaction { try store.putFile("refutations/empty.png", bytes: []) }
+        struct Abandoned: Error {}
+        #expect(throws: Abandoned.self) {
+            try store.transaction {
+                try store.putFile("models/round-002.safetensors", bytes: [1, 2, 3])
+                throw Abandoned()
+            }
+        }
+        let other = try WorkspaceStore(connection: try PostgresConnection(database), workspace: "files", creating: false)
+        #expect(try other.fileBytes("models/round-001.safetensors") == checkpoint)
+        #expect(try other.fileBytes("refutations/empty.png") == [])
+        #expect(try other.fileBytes("models/round-002.safetensors") == nil)
+        #expect(try other.storedFiles(under: "models/").map(\.path) == ["models/round-001.safetensors"])
+        #expect(try other.storedFile("models/round-001.safetensors")?.size == checkpoint.count)
+        // Replaced: the old chunks go with the old content.
+        try store.transaction { try store.putFile("models/round-001.safetensors", bytes: [9, 8, 7]) }
+        #expect(try other.fileBytes("models/round-001.safetensors") == [9, 8, 7])
+        try store.transaction { try store.removeFile("refutations/empty.png") }
+        #expect(try other.storedFiles().map(\.path) == ["models/round-001.safetensors"])
+        // Bytes that no longer match their record are refused, naming the file.
+        try PostgresConnection(database).execute("UPDATE nearcaipi_files.file_chunks SET bytes = '\\x000000'")
+        do {
+            _ = try other.fileBytes("models/round-001.safetensors")
+            Issue.record("a changed file was read as good")
+        } catch {
+            #expect("\(error)".contains("models/round-001.safetensors") && "\(error)".contains("does not match"))
+        }
+        let folder = TemporaryDirectory("store-files")
+        defer { folder.remove() }
+        let onFolder = try WorkspaceStore(opening: folder.file(WorkspaceStore.fileName), workspacePath: folder.path)
+        #expect(throws: WorkspaceError.self) { try onFolder.putFile("models/x", bytes: [1]) }
+    }
+
     /// Two stations answering at once through write transactions: the writers take turns, so
     /// a check made inside one (here: the part is still in the pool) holds at its commit.
     @Test func writersOnAServerTakeTurns() throws {

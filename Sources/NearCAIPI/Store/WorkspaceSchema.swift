@@ -123,7 +123,8 @@ public enum WorkspaceSchema {
     /// written for both engines). The same tables, columns and CHECK lists as the SQLite
     /// migrations above, in PostgreSQL's types: BIGINT for INTEGER (the store reads 64-bit
     /// integers), DOUBLE PRECISION for REAL, BYTEA for BLOB, identity columns for the ids;
-    /// `"user"` quoted, as PostgreSQL reserves the word. `news` counts write statements
+    /// `"user"` quoted, as PostgreSQL reserves the word. Beyond the SQLite tables: `files` and
+    /// `file_chunks`, the workspace's files, which a folder workspace keeps in its folder. `news` counts write statements
     /// (`WorkspaceStore.changesByOthers`) and the same triggers notify the channel named after
     /// the schema (`WorkspaceStore.news(waitingUpTo:)`), so no writer can forget either.
     static let postgreSQL = """
@@ -193,6 +194,18 @@ public enum WorkspaceSchema {
             feedback_id BIGINT NOT NULL REFERENCES feedback(id),
             PRIMARY KEY (round_id, feedback_id)
         );
+        CREATE TABLE files (
+            path TEXT PRIMARY KEY,
+            content_hash TEXT NOT NULL,
+            size BIGINT NOT NULL,
+            written TEXT NOT NULL
+        );
+        CREATE TABLE file_chunks (
+            path TEXT NOT NULL REFERENCES files(path) ON DELETE CASCADE,
+            chunk BIGINT NOT NULL,
+            bytes BYTEA NOT NULL,
+            PRIMARY KEY (path, chunk)
+        );
         CREATE TABLE news (counter BIGINT NOT NULL);
         INSERT INTO news VALUES (0);
         CREATE FUNCTION count_news() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -209,6 +222,7 @@ public enum WorkspaceSchema {
         CREATE TRIGGER feedback_news AFTER INSERT OR UPDATE OR DELETE ON feedback FOR EACH STATEMENT EXECUTE FUNCTION count_news();
         CREATE TRIGGER leases_news AFTER INSERT OR UPDATE OR DELETE ON leases FOR EACH STATEMENT EXECUTE FUNCTION count_news();
         CREATE TRIGGER review_queue_news AFTER INSERT OR UPDATE OR DELETE ON review_queue FOR EACH STATEMENT EXECUTE FUNCTION count_news();
+        CREATE TRIGGER files_news AFTER INSERT OR UPDATE OR DELETE ON files FOR EACH STATEMENT EXECUTE FUNCTION count_news();
         CREATE TRIGGER round_answers_news AFTER INSERT OR UPDATE OR DELETE ON round_answers FOR EACH STATEMENT EXECUTE FUNCTION count_news();
         """
 
