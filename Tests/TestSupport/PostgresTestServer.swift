@@ -36,15 +36,26 @@ public final class PostgresTestServer: @unchecked Sendable {
         "host=\(folder) port=\(port) user=\(user) dbname=\(database)"
     }
 
-    /// A new, empty database of its own for one test, and its connection string.
-    public func freshDatabase(_ label: String = "test") throws(PostgresTestServerError) -> String {
+    /// A URL for `database` on this server, as a person would give one to `nearcaipi`
+    /// (`postgresql:///DB?host=SOCKET-FOLDER&port=…&user=…`), with `workspace=NAME` when given.
+    public func url(database: String, workspace: String? = nil) -> String {
+        "postgresql:///\(database)?host=\(folder)&port=\(port)&user=\(user)" + (workspace.map { "&workspace=\($0)" } ?? "")
+    }
+
+    /// A new, empty database of its own for one test, and its name.
+    public func freshDatabaseName(_ label: String = "test") throws(PostgresTestServerError) -> String {
         pthread_mutex_lock(lock)
         databaseCount += 1
         let name = "\(label.lowercased().filter { $0.isLetter || $0.isNumber })_\(databaseCount)"
         pthread_mutex_unlock(lock)
         try run(["psql", "-q", "-X", "-v", "ON_ERROR_STOP=1", "-h", folder, "-p", "\(port)", "-U", user, "-d", "postgres",
                  "-c", "CREATE DATABASE \(name)"])
-        return connectionString(database: name)
+        return name
+    }
+
+    /// A new, empty database of its own for one test, and its connection string.
+    public func freshDatabase(_ label: String = "test") throws(PostgresTestServerError) -> String {
+        connectionString(database: try freshDatabaseName(label))
     }
 
     private init() throws(PostgresTestServerError) {

@@ -25,6 +25,8 @@ extension Workspace {
                 try ImageFile.writePNG(refutation.mask.image, to: "\(path)/\(stem)_mask.png")
                 try store.addRefutation(NewRefutation(path: "\(stem).png", maskPath: "\(stem)_mask.png", transform: refutation.transform),
                                         of: parent.id, label: label)
+                // On a server workspace the images go into the store with their rows.
+                try storeStationFiles(["\(stem).png", "\(stem)_mask.png"])
                 files.append("\(stem).png")
             }
         }

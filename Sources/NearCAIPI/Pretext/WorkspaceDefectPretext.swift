@@ -69,6 +69,7 @@ extension Workspace {
         if run.isFinished {
             try Checkpoint.save(run.model, info: info, to: pretrainedBackbonePath)
             try writeAnomalyScores(model: run.model, info: info, known: Array(zip(items, images)))
+            try storeRoundZero()
         }
         return PretrainingSummary(images: images.count, epochsDone: run.epochsDone, epochs: options.epochs, losses: run.losses,
                                   seconds: Date().timeIntervalSince(started), resumedAfter: resumedAfter, method: options.method)

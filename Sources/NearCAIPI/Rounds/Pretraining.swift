@@ -92,6 +92,7 @@ extension Workspace {
         }
         if run.isFinished {
             try Checkpoint.save(run.model, info: info, to: pretrainedBackbonePath)
+            try storeRoundZero()
         }
         return PretrainingSummary(images: images.count, epochsDone: run.epochsDone, epochs: options.epochs, losses: run.losses,
                                   seconds: Date().timeIntervalSince(started), resumedAfter: resumedAfter, method: options.method)
@@ -146,6 +147,7 @@ extension Workspace {
 
     /// A new run makes round 0 and what was scored with it out of date.
     func removePretrainedBackbone() throws {
+        try removeStoredFiles(["models/round-000.safetensors", "models/anomaly-scores.csv"])
         try BinaryFile.remove(pretrainedBackbonePath)
         try BinaryFile.remove(anomalyScoresPath)
     }

@@ -49,8 +49,12 @@ extension Workspace {
         return NormalParts(parts: images)
     }
 
-    /// Every round, oldest first.
-    public func rounds() throws -> [Round] { try store.rounds() }
+    /// Every round, oldest first. On a server workspace, the files other stations stored
+    /// (a new round's checkpoint) are copied in first, so every round returned can be loaded.
+    public func rounds() throws -> [Round] {
+        try syncStoredFiles()
+        return try store.rounds()
+    }
 
     public func activeRound() throws -> Round? { try rounds().last { $0.status == .active } }
 
@@ -166,7 +170,8 @@ extension Workspace {
         }
         let trained = Round(number: number, checkpoint: file, status: becomesActive ? .active : .candidate,
                             trainingSize: training.count, metrics: metrics, lastFeedbackID: lastFeedback)
-        let round = try store.record(trained, parentNumber: previous?.number, lastFeedbackID: lastFeedback)
+        let round = try store.record(trained, parentNumber: previous?.number, lastFeedbackID: lastFeedback,
+                                     files: try stationFileContents([file]))
         return (round, round.metrics ?? metrics)
     }
 

@@ -248,7 +248,8 @@ public enum WorkspaceSchema {
     /// Points `connection` at workspace `name`'s schema; with `creating`, makes it first (in
     /// one transaction: a failure leaves nothing). Refuses a missing workspace, an existing
     /// one when creating, and one of another schema version.
-    static func open(_ connection: PostgresConnection, workspace name: String, creating: Bool, path: String) throws {
+    static func open(_ connection: PostgresConnection, workspace name: String, creating: Bool, path: String,
+                     filled: () throws -> Void = {}) throws {
         let schema = try postgreSQLSchemaName(name)
         let quoted = "\"" + schema + "\""
         let exists = try connection.query("SELECT 1 FROM pg_namespace WHERE nspname = ?", [.text(schema)]).first != nil
@@ -259,6 +260,7 @@ public enum WorkspaceSchema {
                     try connection.execute("CREATE SCHEMA \(quoted); SET LOCAL search_path TO \(quoted)")
                     try connection.execute(postgreSQL)
                     try connection.query("INSERT INTO schema_version VALUES (?)", [.integer(Int64(currentVersion))])
+                    try filled()
                 }
             } catch let error as PostgresError where error.state == "42P06" {
                 throw WorkspaceError(path, "exists already; choose another name, or open it")

@@ -56,16 +56,19 @@ extension WorkspaceStore {
 
     /// Writes a new workspace's settings and index in one transaction.
     func create(settings: [(key: String, value: String)], originals: [NewOriginal]) throws {
-        try database.writeTransaction {
-            try writeSettings(settings)
-            for item in originals {
-                try database.query("""
-                    INSERT INTO items (path, content_hash, split, label, truth_label, truth_mask_path, usable, problem, oddity)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """, [.text(item.path), SQLValue(item.contentHash), .text(item.split.rawValue), SQLValue(item.label),
-                                 SQLValue(item.truthLabel), SQLValue(item.truthMaskPath), .integer(item.problem == nil ? 1 : 0),
-                                 SQLValue(item.problem), SQLValue(item.oddity)])
-            }
+        try database.writeTransaction { try fill(settings: settings, originals: originals) }
+    }
+
+    /// Writes a new workspace's settings and index, within the caller's transaction.
+    func fill(settings: [(key: String, value: String)], originals: [NewOriginal]) throws {
+        try writeSettings(settings)
+        for item in originals {
+            try database.query("""
+                INSERT INTO items (path, content_hash, split, label, truth_label, truth_mask_path, usable, problem, oddity)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, [.text(item.path), SQLValue(item.contentHash), .text(item.split.rawValue), SQLValue(item.label),
+                      SQLValue(item.truthLabel), SQLValue(item.truthMaskPath), .integer(item.problem == nil ? 1 : 0),
+                      SQLValue(item.problem), SQLValue(item.oddity)])
         }
     }
 

@@ -23,10 +23,13 @@ extension WorkspaceStore {
     /// `parentNumber`, the one it was trained from and compared with; if another was put in
     /// use meanwhile, it is recorded as a candidate with that noted (`inUseChangedTo`).
     /// Returns the round as recorded.
+    /// `files`: a server workspace's files that come with the round (its checkpoint), stored
+    /// in the same transaction.
     @discardableResult
-    func record(_ round: Round, parentNumber: Int?, lastFeedbackID: Int64) throws -> Round {
+    func record(_ round: Round, parentNumber: Int?, lastFeedbackID: Int64, files: [(path: String, bytes: [UInt8])] = []) throws -> Round {
         var round = round
         try database.writeTransaction {
+            for file in files { try putFile(file.path, bytes: file.bytes) }
             if round.status == .active {
                 let inUse = try database.query("SELECT number FROM rounds WHERE status = 'active'").first?.first?.integerValue.map(Int.init)
                 if inUse != parentNumber {

@@ -50,13 +50,24 @@ final class WorkspaceStore {
 
     /// The workspace `name` on a PostgreSQL server, through `connection`: its tables live in
     /// the schema `WorkspaceSchema.postgreSQLSchemaName(name)`. With `creating`, the schema is
-    /// made (refused when it exists); without, it must exist at the current version.
-    init(connection: PostgresConnection, workspace name: String, creating: Bool) throws {
+    /// made (refused when it exists) and `filled` writes its first content in the same
+    /// transaction — a failure leaves no workspace; without, it must exist at the current version.
+    init(connection: PostgresConnection, workspace name: String, creating: Bool,
+         filled: ((WorkspaceStore) throws -> Void)? = nil) throws {
         workspacePath = "workspace '\(name)' on \(connection.displayName)"
         isReadOnly = false
         connection.writerLockKey = WorkspaceSchema.writerLockKey(of: name)
         database = connection
-        try WorkspaceSchema.open(connection, workspace: name, creating: creating, path: workspacePath)
+        try WorkspaceSchema.open(connection, workspace: name, creating: creating, path: workspacePath) {
+            try filled?(self)
+        }
+    }
+
+    /// The workspace `name` on the server `connectionString` names (a libpq URL or key=value
+    /// string; credentials from libpq's usual places).
+    convenience init(server connectionString: String, workspace name: String, creating: Bool,
+                     filled: ((WorkspaceStore) throws -> Void)? = nil) throws {
+        try self.init(connection: try PostgresConnection(connectionString), workspace: name, creating: creating, filled: filled)
     }
 
     /// The refusal of a write to a read-only workspace.

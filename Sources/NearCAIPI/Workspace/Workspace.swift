@@ -34,13 +34,25 @@ public struct WorkspaceSummary: Sendable {
     public var layout = ""
 }
 
-/// One inspection project: `WORKSPACE/workspace.sqlite` (WAL) and `WORKSPACE/models/`.
+/// One inspection project: `WORKSPACE/workspace.sqlite` (WAL) and `WORKSPACE/models/` — or,
+/// addressed by a PostgreSQL URL (`WorkspaceAddress`), a workspace on a server that several
+/// stations share: its rows and its files live in the server's store, and `path` is this
+/// station's folder of it, where the files are copied as they are needed (`StationFiles`).
 /// The data set it indexes is read, never written. Everything stored goes through its
 /// `store` (Store/), which only the engine sees.
 public final class Workspace {
     public static let databaseName = WorkspaceStore.fileName
+    /// The workspace's folder; for a server workspace, this station's folder of it.
     public let path: String
+    /// Where the workspace lives, as it was opened.
+    public let address: WorkspaceAddress
     let store: WorkspaceStore
+
+    /// Whether the workspace lives on a server (its files are kept in the store).
+    public var isOnServer: Bool {
+        if case .server = address { return true }
+        return false
+    }
 
     /// Whether the workspace's folder cannot be written: it is open for reading only (status,
     /// export, evaluation), and anything that would change it is refused, saying so.
@@ -50,24 +62,37 @@ public final class Workspace {
     /// workspace calls first, so nothing is computed for a result that cannot be kept.
     public func refuseIfReadOnly() throws { try store.refuseIfReadOnly() }
 
-    /// Opens an existing workspace, applying schema migrations if it is older; for reading
-    /// only when its folder cannot be written.
-    public init(opening path: String) throws {
-        let file = "\(path)/\(Self.databaseName)"
-        guard BinaryFile.exists(file) else {
-            throw WorkspaceError(path, BinaryFile.isDirectory(path) ? "not a workspace (no \(Self.databaseName))" : "no such workspace")
+    /// Opens an existing workspace — a folder, applying schema migrations if it is older, for
+    /// reading only when the folder cannot be written; or a server address, copying the
+    /// files this station has not got yet.
+    public init(opening text: String) throws {
+        address = try WorkspaceAddress(parsing: text)
+        switch address {
+        case .folder(let path):
+            let file = "\(path)/\(Self.databaseName)"
+            guard BinaryFile.exists(file) else {
+                throw WorkspaceError(path, BinaryFile.isDirectory(path) ? "not a workspace (no \(Self.databaseName))" : "no such workspace")
+            }
+            self.path = path
+            store = try WorkspaceStore(opening: file, workspacePath: path)
+        case .server(let connection, let name):
+            store = try WorkspaceStore(server: connection, workspace: name, creating: false)
+            path = try Self.stationFolder(connection: connection, name: name)
+            try syncStoredFiles()
         }
-        self.path = path
-        store = try WorkspaceStore(opening: file, workspacePath: path)
     }
 
     /// Creates a workspace for the data set at `dataRoot`. Everything is written to a
     /// temporary database first and renamed into place when complete: a failure leaves
     /// nothing behind.
+    /// At a server address the workspace is made on the server, in one transaction.
     public static func create(at path: String, dataRoot: String, options: WorkspaceOptions,
                               report: (DatasetProblem) -> Void = { _ in }) throws -> (Workspace, WorkspaceSummary) {
+        let address = try WorkspaceAddress(parsing: path)
         let file = "\(path)/\(databaseName)"
-        guard !BinaryFile.exists(file) else { throw WorkspaceError(path, "already a workspace; choose another folder") }
+        if case .folder = address {
+            guard !BinaryFile.exists(file) else { throw WorkspaceError(path, "already a workspace; choose another folder") }
+        }
         guard BinaryFile.isDirectory(dataRoot) else { throw WorkspaceError(dataRoot, "no such data folder") }
         let absoluteRoot = dataRoot.hasPrefix("/") ? dataRoot : BinaryFile.currentDirectory + "/" + dataRoot
 
@@ -110,7 +135,6 @@ public final class Workspace {
         }
         let splits = try assignSplits(labels: usable.map(\.label), options: options, path: path)
 
-        try BinaryFile.createDirectory("\(path)/models")
         let settings: [(key: String, value: String)] = [
             (SettingKey.dataRoot.rawValue, absoluteRoot), (SettingKey.layout.rawValue, layout.rawValue),
             (SettingKey.architecture.rawValue, options.architecture), (SettingKey.inputSize.rawValue, String(options.inputSize)),
@@ -127,6 +151,13 @@ public final class Workspace {
             return NewOriginal(path: item.path, contentHash: hashes[item.path], split: split, label: split == .pool ? nil : item.label,
                                truthLabel: item.label, truthMaskPath: usableMasks[item.path], problem: problem, oddity: oddity)
         }
+        if case .server(let connection, let name) = address {
+            _ = try WorkspaceStore(server: connection, workspace: name, creating: true) { store in
+                try store.fill(settings: settings, originals: originals)
+            }
+            return (try Workspace(opening: path), summary)
+        }
+        try BinaryFile.createDirectory("\(path)/models")
         let temporary = "\(file).creating-\(getpid())"
         let removeTemporary = { for suffix in ["", "-wal", "-shm"] { try? BinaryFile.remove(temporary + suffix) } }
         do {

@@ -49,6 +49,20 @@ public enum WorkspaceAddress: Equatable, Sendable, CustomStringConvertible {
         self = .server(connection: base + (kept.isEmpty ? "" : "?" + kept.joined(separator: "&")), name: name)
     }
 
+    /// Whether `text` names a workspace rather than a file: a folder, or a server address.
+    public static func namesWorkspace(_ text: String) -> Bool {
+        switch try? WorkspaceAddress(parsing: text) {
+        case .server?: true
+        case .folder(let path)?: isDirectory(path)
+        case nil: false
+        }
+    }
+
+    private static func isDirectory(_ path: String) -> Bool {
+        var status = stat()
+        return stat(path, &status) == 0 && (status.st_mode & S_IFMT) == S_IFDIR
+    }
+
     /// How the address is named in messages: a server's URL with any password as `***`.
     public var description: String {
         switch self {

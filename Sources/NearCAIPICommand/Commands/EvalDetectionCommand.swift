@@ -84,7 +84,7 @@ enum EvalDetectionCommand: Command {
     static func run(_ arguments: Arguments) throws {
         _ = try arguments.positionals([])
         let modelPath = try arguments[model], dataPath = try arguments[data]
-        if dataPath == nil, !BinaryFile.isDirectory(modelPath) {
+        if dataPath == nil, !WorkspaceAddress.namesWorkspace(modelPath) {
             throw UsageError("a checkpoint as '--model' needs '--data DIR' (the parts to score); a workspace folder has its test split")
         }
         // The models to score with: (what the score is, which model, the checkpoint).
@@ -92,7 +92,7 @@ enum EvalDetectionCommand: Command {
         var workspace: Workspace? = nil
         var patchDistances: PatchDistances? = nil
         do {
-            if BinaryFile.isDirectory(modelPath) {
+            if WorkspaceAddress.namesWorkspace(modelPath) {
                 let opened = try Workspace(opening: modelPath)
                 workspace = opened
                 if try opened.pretrainingSummary()?.method == .defects, opened.hasPretrainedBackbone {

@@ -114,7 +114,7 @@ enum EvalExplanationsCommand: Command {
         let layout = try arguments[SharedParameters.layout]
 
         let chosen = try arguments[split]
-        if chosen == .test, !BinaryFile.isDirectory(modelPath) {
+        if chosen == .test, !WorkspaceAddress.namesWorkspace(modelPath) {
             throw UsageError("'--split test' needs a workspace as '--model': a checkpoint has no splits")
         }
         let (classifier, workspace) = try ModelSource.open(modelPath)

@@ -8,7 +8,7 @@ enum ModelSource {
     /// A checkpoint file, or a workspace folder's active round (and the workspace).
     static func open(_ path: String) throws -> (ImageClassifier, Workspace?) {
         do {
-            if BinaryFile.isDirectory(path) {
+            if WorkspaceAddress.namesWorkspace(path) {
                 let workspace = try Workspace(opening: path)
                 let active = try workspace.activeModel()
                 return (ImageClassifier(model: active.model, info: active.info), workspace)

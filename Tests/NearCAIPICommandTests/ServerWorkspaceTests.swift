@@ -1,0 +1,74 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// A workspace on a PostgreSQL server, used from two stations — separate processes, each with
+/// its own station folder, sharing nothing but the server and the data set's folder — through
+/// the command line: made on one, trained on one, answered and predicted on the other.
+@Suite(.serialized) struct ServerWorkspaceTests {
+    @Test func twoStationsShareOneWorkspaceOnAServer() throws {
+        let directory = TemporaryDirectory("server-workspace")
+        defer { directory.remove() }
+        let server = try PostgresTestServer.shared()
+        let url = server.url(database: try server.freshDatabaseName("stations"), workspace: "line-1")
+        let stationA = ["NEARCAIPI_STATION_FOLDER": directory.file("station-a")]
+        let stationB = ["NEARCAIPI_STATION_FOLDER": directory.file("station-b")]
+        let data = directory.file("data")
+        #expect(try Tool.run(["sample", "--out", data, "--count", "60", "--size", "32"]).status == 0)
+
+        let made = try Tool.run(["init", url, "--data", data, "--input", "32"], environment: stationA)
+        #expect(made.status == 0, "\(made.standardError)")
+        let again = try Tool.run(["init", url, "--data", data, "--input", "32"], environment: stationB)
+        #expect(again.status == 1 && again.standardError.contains("workspace 'line-1'") && again.standardError.contains("exists already"))
+
+        let trained = try Tool.run(["train", url, "--epochs", "2"], environment: stationA)
+        #expect(trained.status == 0, "\(trained.standardError)")
+        #expect(trained.standardOutput.contains("round 1"))
+
+        // Station B sees the round and loads its model, copied from the server.
+        let status = try Tool.run(["status", url], environment: stationB)
+        #expect(status.status == 0, "\(status.standardError)")
+        #expect(status.standardOutput.contains("round 1"), "\(status.standardOutput)")
+        let checkpoint = "models/round-001.safetensors"
+        // Each station's folder of the workspace: NAME-SERVERKEY below its root.
+        func stationCopy(_ station: String) throws -> Data {
+            let root = directory.file(station)
+            let folders = try FileManager.default.contentsOfDirectory(atPath: root).filter { $0.hasPrefix("line-1-") }
+            #expect(folders.count == 1, "\(folders)")
+            return try Data(contentsOf: URL(fileURLWithPath: "\(root)/\(folders.first ?? "")/\(checkpoint)"))
+        }
+        let image = try #require(FileManager.default.enumerator(atPath: data)?.compactMap { $0 as? String }.first { $0.hasSuffix(".png") })
+        let predicted = try Tool.run(["predict", url, "\(data)/\(image)"], environment: stationB)
+        #expect(predicted.status == 0, "\(predicted.standardError)")
+        #expect(predicted.standardOutput.contains("\(image): ok ") || predicted.standardOutput.contains("\(image): nok "), "\(predicted.standardOutput)")
+        #expect(try stationCopy("station-b") == stationCopy("station-a"))
+
+        // B answers; A's next round trains on B's answers.
+        let answered = try Tool.run(["expert", url, "--user", "bob", "--answers", "4"], environment: stationB)
+        #expect(answered.status == 0, "\(answered.standardError)")
+        let stored = answered.standardOutput.split(separator: "\n").filter { $0.hasPrefix("stored ") }
+        #expect(stored.count >= 4)
+        let second = try Tool.run(["train", url, "--epochs", "2"], environment: stationA)
+        #expect(second.status == 0 && second.standardOutput.contains("round 2"), "\(second.standardError)")
+        let json = try Tool.run(["status", url, "--json"], environment: stationB)
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(json.standardOutput.utf8)) as? [String: Any])
+        #expect((report["rounds"] as? [[String: Any]])?.count == 2)
+    }
+
+    @Test func aServerAddressThatCannotBeUsedIsRefusedWithTheReason() throws {
+        let directory = TemporaryDirectory("server-refusals")
+        defer { directory.remove() }
+        let server = try PostgresTestServer.shared()
+        let station = ["NEARCAIPI_STATION_FOLDER": directory.file("station")]
+        let database = try server.freshDatabaseName("refusals")
+        let missing = try Tool.run(["status", server.url(database: database, workspace: "nowhere")], environment: station)
+        #expect(missing.status == 1 && missing.standardError.contains("workspace 'nowhere'") && missing.standardError.contains("no such workspace"))
+        let noDatabase = try Tool.run(["status", server.url(database: "no_such_db", workspace: "w")], environment: station)
+        #expect(noDatabase.status == 1 && noDatabase.standardError.contains("no_such_db"), "\(noDatabase.standardError)")
+        let noName = try Tool.run(["status", server.url(database: database)], environment: station)
+        #expect(noName.status != 0 && noName.standardError.contains("names no workspace"))
+        let secret = "postgresql://ann:s3cret@/\(database)?host=\(server.folder)&port=\(server.port)&workspace=w"
+        let wrong = try Tool.run(["status", secret], environment: station)
+        #expect(wrong.status != 0 && !wrong.standardError.contains("s3cret"), "\(wrong.standardError)")
+    }
+}
