@@ -6,7 +6,7 @@ import Glibc
 
 /// The verbs, in the order `nearcaipi --help` lists them.
 let commands: [any Command.Type] = [SampleCommand.self, ScanCommand.self, InitCommand.self, StatusCommand.self,
-                                     FeedbackCommand.self, PretrainCommand.self, TrainCommand.self, PredictCommand.self, RollbackCommand.self, PromoteCommand.self, RevertCommand.self,
+                                     FeedbackCommand.self, PretrainCommand.self, TrainCommand.self, PredictCommand.self, RollbackCommand.self, PromoteCommand.self, RevertCommand.self, MigrateCommand.self,
                                      ExportCommand.self, LabelCommand.self, ExplainCommand.self,
                                      EvalExplanationsCommand.self, EvalNeighboursCommand.self, EvalDetectionCommand.self, SimulateCommand.self, ExpertCommand.self, BenchCommand.self]
 let version = "0.1.0"

@@ -61,6 +61,12 @@ public final class PostgresConnection {
     /// The advisory lock `writeTransaction` takes: connections writing the same data use the
     /// same key (the store derives it from the workspace's name).
     public var writerLockKey: Int64 = 0
+    /// Statements that set the session up (`SET search_path …`, `LISTEN …`), run again when a
+    /// lost connection is made anew.
+    public var sessionSetup: [String] = []
+    /// A statement failed for want of the connection (libpq may still call it "OK" until it
+    /// tries again): the next statement connects anew first.
+    private var seenLost = false
 
     /// Connects with a libpq connection string or URI (`postgresql://user@host:port/db`,
     /// `host=/run/postgresql dbname=…`). What the string leaves out comes from libpq's usual
@@ -82,6 +88,26 @@ public final class PostgresConnection {
 
     deinit { PQfinish(handle) }
 
+    /// A connection the server or the network dropped is made anew before the next statement
+    /// (`PQreset`: the same parameters), and its session set up again; the statement that saw
+    /// it drop has already failed, and whether a COMMIT then in flight took effect is for the
+    /// caller's own checks to find out. Throws, as a connection failure, when the server
+    /// still cannot be reached.
+    private func reconnectIfLost() throws(PostgresError) {
+        guard seenLost || PQstatus(handle) != CONNECTION_OK else { return }
+        PQreset(handle)
+        guard PQstatus(handle) == CONNECTION_OK else {
+            throw PostgresError(state: "08006", message: "\(displayName): the connection was lost and cannot be made again: \(lastMessage)")
+        }
+        seenLost = false
+        nc_pg_silence_notices(handle)
+        for statement in sessionSetup {
+            guard let result = PQexec(handle, statement) else { throw lostConnection(statement) }
+            defer { PQclear(result) }
+            try check(result, sql: statement)
+        }
+    }
+
     /// Whether libpq still considers the connection usable.
     public var isOpen: Bool { PQstatus(handle) == CONNECTION_OK }
 
@@ -90,6 +116,7 @@ public final class PostgresConnection {
 
     /// Runs one or more statements that take no parameters; their rows are dropped.
     public func execute(_ sql: String) throws(PostgresError) {
+        try reconnectIfLost()
         guard let result = PQexec(handle, sql) else { throw lostConnection(sql) }
         defer { PQclear(result) }
         try check(result, sql: sql)
@@ -111,6 +138,7 @@ public final class PostgresConnection {
             lengths.append(Int32(bytes?.count ?? 0))
             formats.append(1)
         }
+        try reconnectIfLost()
         let result: OpaquePointer? = Self.withPointers(to: buffers) { pointers in
             PQexecParams(handle, numbered.sql, Int32(values.count), types, pointers, lengths, formats, 1)
         }
@@ -147,7 +175,9 @@ public final class PostgresConnection {
 
     /// Listens on `channel` (an identifier; quoted here, so any text is safe).
     public func listen(_ channel: String) throws(PostgresError) {
-        try execute("LISTEN " + Self.quotedIdentifier(channel))
+        let statement = "LISTEN " + Self.quotedIdentifier(channel)
+        try execute(statement)
+        sessionSetup.append(statement)
     }
 
     /// Waits up to `timeout` seconds for notifications and returns those that arrived (empty
@@ -204,12 +234,15 @@ public final class PostgresConnection {
             let state = PQresultErrorField(result, Int32(UInt8(ascii: "C"))).map { String(cString: $0) }
             let primary = PQresultErrorField(result, Int32(UInt8(ascii: "M"))).map { String(cString: $0) }
             let message = primary ?? Self.trimmed(String(cString: PQresultErrorMessage(result)))
-            throw PostgresError(state: state ?? (isOpen ? nil : "08006"), message: message.isEmpty ? lastMessage : message, sql: sql)
+            let error = PostgresError(state: state ?? (isOpen ? nil : "08006"), message: message.isEmpty ? lastMessage : message, sql: sql)
+            if error.isConnectionFailure { seenLost = true }
+            throw error
         }
     }
 
     private func lostConnection(_ sql: String) -> PostgresError {
-        PostgresError(state: "08006", message: "\(displayName): \(lastMessage.isEmpty ? "no answer from the server" : lastMessage)", sql: sql)
+        seenLost = true
+        return PostgresError(state: "08006", message: "\(displayName): \(lastMessage.isEmpty ? "no answer from the server" : lastMessage)", sql: sql)
     }
 
     var lastMessage: String { Self.trimmed(String(cString: PQerrorMessage(handle))) }

@@ -55,6 +55,42 @@ import TestSupport
         #expect((report["rounds"] as? [[String: Any]])?.count == 2)
     }
 
+    /// A folder workspace with rounds, answers, masks, refutations and reviews moved to a
+    /// server and back: the export of the round trip equals the original's byte for byte.
+    @Test func aWorkspaceMovesToAServerAndBackUnchanged() throws {
+        let directory = TemporaryDirectory("migrate")
+        defer { directory.remove() }
+        let server = try PostgresTestServer.shared()
+        let station = ["NEARCAIPI_STATION_FOLDER": directory.file("station")]
+        let data = directory.file("data"), folder = directory.file("ws"), back = directory.file("back")
+        #expect(try Tool.run(["sample", "--out", data, "--count", "60", "--size", "32"]).status == 0)
+        #expect(try Tool.run(["init", folder, "--data", data, "--input", "32"]).status == 0)
+        #expect(try Tool.run(["train", folder, "--epochs", "2"]).status == 0)
+        let answered = try Tool.run(["expert", folder, "--answers", "8", "--retrain-every", "4", "--epochs", "1"])
+        #expect(answered.status == 0, "\(answered.standardError)")
+        #expect(try Tool.run(["export", folder, "--out", directory.file("export-original")]).status == 0)
+
+        let url = server.url(database: try server.freshDatabaseName("migrate"), workspace: "moved")
+        let there = try Tool.run(["migrate", folder, "--to", url], environment: station)
+        #expect(there.status == 0, "\(there.standardError)")
+        #expect(there.standardOutput.contains("every count checked") && there.standardOutput.contains("workspace 'moved'"))
+        let status = try Tool.run(["status", url], environment: station)
+        #expect(status.standardOutput.contains("round 3"), "\(status.standardOutput)")
+        let twice = try Tool.run(["migrate", folder, "--to", url], environment: station)
+        #expect(twice.status == 1 && twice.standardError.contains("exists already"))
+
+        let home = try Tool.run(["migrate", url, "--to", back], environment: station)
+        #expect(home.status == 0, "\(home.standardError)")
+        #expect(try Tool.run(["export", back, "--out", directory.file("export-back")]).status == 0)
+        let original = directory.file("export-original"), roundTrip = directory.file("export-back")
+        let files = try #require(FileManager.default.subpathsOfDirectory(atPath: original) as [String]?).sorted()
+        #expect(files.contains("feedback.csv") && files.count > 10)
+        #expect(try FileManager.default.subpathsOfDirectory(atPath: roundTrip).sorted() == files)
+        for file in files where !((try? FileManager.default.attributesOfItem(atPath: "\(original)/\(file)")[.type] as? FileAttributeType) == .typeDirectory) {
+            #expect(FileManager.default.contentsEqual(atPath: "\(original)/\(file)", andPath: "\(roundTrip)/\(file)"), "\(file) differs")
+        }
+    }
+
     @Test func aServerAddressThatCannotBeUsedIsRefusedWithTheReason() throws {
         let directory = TemporaryDirectory("server-refusals")
         defer { directory.remove() }

@@ -216,6 +216,34 @@ import TestSupport
         #expect(throws: WorkspaceError.self) { try onFolder.putFile("models/x", bytes: [1]) }
     }
 
+    /// One round trains at a time on a server workspace, whichever station asks; the turn is
+    /// given back at the end, and by a station that went away while holding it.
+    @Test func oneStationTrainsAtATime() throws {
+        let database = try PostgresTestServer.shared().freshDatabase("turn")
+        _ = try WorkspaceStore(connection: try PostgresConnection(database), workspace: "w", creating: true)
+        func station() throws -> WorkspaceStore { try WorkspaceStore(connection: try PostgresConnection(database), workspace: "w", creating: false) }
+        let a = try station(), b = try station()
+        #expect(try a.beginTraining())
+        #expect(try !b.beginTraining())
+        try a.endTraining()
+        #expect(try b.beginTraining())
+        var crashing: WorkspaceStore? = try station()
+        try b.endTraining()
+        #expect(try crashing!.beginTraining())
+        #expect(try !a.beginTraining())
+        crashing = nil  // its connection closes, as a killed station's would
+        // The server ends the session as soon as it reads the goodbye; give it a moment.
+        var freed = try a.beginTraining()
+        for _ in 0..<40 where !freed {
+            usleep(50_000)
+            freed = try a.beginTraining()
+        }
+        #expect(freed)
+        // Another workspace on the same server has its own turn.
+        let other = try WorkspaceStore(connection: try PostgresConnection(database), workspace: "v", creating: true)
+        #expect(try other.beginTraining())
+    }
+
     /// Two stations answering at once through write transactions: the writers take turns, so
     /// a check made inside one (here: the part is still in the pool) holds at its commit.
     @Test func writersOnAServerTakeTurns() throws {

@@ -129,6 +129,35 @@ import TestSupport
         }
         let after = try PostgresConnection(database)
         #expect(try after.query("SELECT id, part FROM answers ORDER BY id") == [[.integer(1), .text("weld_0098.png")]])
+        // The connection that saw the server go is made anew at its next statement, its
+        // session set up again.
+        #expect(try writer.query("SELECT count(*) FROM answers") == [[.integer(1)]])
+    }
+
+    @Test func aLostConnectionComesBackWithItsSession() throws {
+        let server = try PostgresTestServer.own()
+        defer { server.stop() }
+        let connection = try PostgresConnection(server.connectionString())
+        try connection.execute("CREATE SCHEMA line; CREATE TABLE line.parts (name TEXT)")
+        connection.sessionSetup = ["SET search_path TO line"]
+        try connection.execute("SET search_path TO line")
+        try connection.listen("line")
+        try server.restart()
+        #expect(throws: PostgresError.self) { try connection.query("SELECT 1") }
+        try connection.query("INSERT INTO parts VALUES (?)", [.text("weld_0001.png")])
+        #expect(try PostgresConnection(server.connectionString()).query("SELECT name FROM line.parts") == [[.text("weld_0001.png")]])
+        try PostgresConnection(server.connectionString()).query("SELECT pg_notify('line', 'back')")
+        #expect(try connection.notifications(waitingUpTo: 5).map(\.payload) == ["back"])
+        server.stop()
+        // The first statement finds the server gone; the next tries to connect anew, and says
+        // it cannot.
+        #expect(throws: PostgresError.self) { try connection.query("SELECT 1") }
+        do {
+            try connection.query("SELECT 1")
+            Issue.record("a stopped server answered")
+        } catch {
+            #expect("\(error)".contains("cannot be made again"), "\(error)")
+        }
     }
 }
 

@@ -17,6 +17,8 @@ nonisolated(unsafe) private var pendingSignal: Int32 = 0
 /// hand results back through locked state that the loop polls every 50 ms.
 public final class LabelApp {
     let session: LoopSession
+    /// What the workers open their own connections with: the folder, or the server address
+    /// (which may hold a password: never shown — the screens show `workspace.name`).
     let workspacePath: String
     let graphics: GraphicsMode
     let truecolor: Bool
@@ -80,7 +82,8 @@ public final class LabelApp {
                 terminal: TerminalReport = TerminalReport(), notice: String? = nil, clock: @escaping () -> Date = Date.init) throws {
         session = try LoopSession(workspace: workspace, user: user)
         self.clock = clock
-        workspacePath = workspace.path
+        // Workers open their own connections with it: a folder, or a server address.
+        workspacePath = workspace.address.text
         self.graphics = graphics
         self.truecolor = truecolor
         self.terminal = terminal
@@ -125,7 +128,7 @@ public final class LabelApp {
     /// `finish()` undoes it, also after a failure half-way.
     func start(terminalType: String, inputDescriptor: Int32, outputDescriptor: Int32) throws {
         guard let round = try session.workspace.activeRound() else {
-            throw WorkspaceError.noTrainedModel(workspacePath)
+            throw WorkspaceError.noTrainedModel(session.workspace.name)
         }
         heatmaps = try HeatmapWorker(checkpoint: session.workspace.checkpointPath(of: round),
                                      explainer: session.explainerWithoutNormalParts(), readNormalParts: normalPartsReader)
@@ -605,7 +608,7 @@ public final class LabelApp {
         // What the next key is judged against: the part as large as this frame drew it.
         state.answerPicture = state.showHelp ? state.answerPicture : painter.answerPicture
         if !state.showHelp { state.answerRoom = painter.answerRoom }
-        ScreenFrame(workspacePath: workspacePath, pending: pending, interactionsPerRound: session.settings.interactionsPerRound,
+        ScreenFrame(workspacePath: session.workspace.name, pending: pending, interactionsPerRound: session.settings.interactionsPerRound,
                     training: training).draw(state, on: painter, layout: layout)
         // A picture that vanished or changed its place or size leaves pixels that ncurses
         // does not know of: the whole terminal is cleared and repainted, pictures included.

@@ -9,7 +9,7 @@ extension Workspace {
     /// training split. Returns the new items' paths (relative to the workspace).
     @discardableResult
     public func addRefutations(of parentPath: String, label: ClassLabel, _ refutations: [Refutation]) throws -> [String] {
-        guard let parent = try store.item(at: parentPath) else { throw WorkspaceError(path, "no item '\(parentPath)' to refute") }
+        guard let parent = try store.item(at: parentPath) else { throw WorkspaceError(name, "no item '\(parentPath)' to refute") }
         try BinaryFile.createDirectory("\(path)/refutations")
         // Numbered and written inside the write transaction: two processes refuting the same
         // item (two supervisors on one review) would otherwise pick the same numbers and

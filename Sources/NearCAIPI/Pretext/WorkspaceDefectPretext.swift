@@ -124,7 +124,7 @@ extension Workspace {
             var fields = line.split(separator: ",", maxSplits: skipsSplit ? 3 : 2, omittingEmptySubsequences: false).map(String.init)
             if skipsSplit, fields.count == 4 { fields.remove(at: 1) }
             guard fields.count == 3, let id = Int64(fields[0]), let score = Float(fields[1]) else {
-                throw WorkspaceError(path, "\(anomalyScoresPath): unreadable line '\(line)'")
+                throw WorkspaceError(name, "\(anomalyScoresPath): unreadable line '\(line)'")
             }
             scores.append(AnomalyScore(itemID: id, path: Self.csvUnquoted(fields[2]), score: score, scale: scale))
         }
@@ -198,7 +198,7 @@ extension Workspace {
     /// or only `kind` when given.
     public func syntheticDefectExamples(count: Int, seed: UInt64, warps: Bool = false, kind: SyntheticDefects.Kind? = nil) throws -> [(path: String, original: Image, defect: SyntheticDefect)] {
         let items = try pretrainingItems()
-        guard items.count >= 1 else { throw WorkspaceError(path, "no usable image outside the test split to draw defects on") }
+        guard items.count >= 1 else { throw WorkspaceError(name, "no usable image outside the test split to draw defects on") }
         let size = try inputSize
         var random = SplitMix64(seed: seed)
         var channels = 0

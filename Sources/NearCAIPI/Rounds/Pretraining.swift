@@ -57,9 +57,11 @@ extension Workspace {
     /// returning false stops after the current batch; the epochs done are kept.
     public func pretrain(options: PretrainingOptions, restart: Bool = false,
                          progress: (PretrainingProgress) -> Bool) throws -> PretrainingSummary {
+        try takeTrainingTurn()
+        defer { try? store.endTraining() }
         let started = Date()
         let items = try pretrainingItems()
-        guard items.count >= 2 else { throw WorkspaceError(path, "pretraining needs at least two usable images outside the test split") }
+        guard items.count >= 2 else { throw WorkspaceError(name, "pretraining needs at least two usable images outside the test split") }
         let size = try inputSize
         // The first image sets the channels every image is brought to.
         var channels = 0
@@ -112,7 +114,7 @@ extension Workspace {
     func checkPretrainingState(_ info: CheckpointInfo, channels: Int) throws {
         guard info.configuration.architecture == (try architecture), info.configuration.inputSize == (try inputSize),
               info.configuration.inputChannels == channels else {
-            throw WorkspaceError(path, "the pretraining state is for another network (\(info.configuration.architecture) at "
+            throw WorkspaceError(name, "the pretraining state is for another network (\(info.configuration.architecture) at "
                                  + "\(info.configuration.inputSize) px) — start again with --restart")
         }
     }
@@ -133,7 +135,7 @@ extension Workspace {
             do {
                 resumed = try resume()
             } catch {
-                throw WorkspaceError(path, "cannot resume pretraining: \(error) — start again with --restart")
+                throw WorkspaceError(name, "cannot resume pretraining: \(error) — start again with --restart")
             }
             try checkPretrainingState(resumed.1, channels: channels)
             return resumed

@@ -63,7 +63,7 @@ extension Workspace {
 
     /// The active round's classifier.
     public func activeModel() throws -> (model: ResNet, info: CheckpointInfo, round: Round) {
-        guard let round = try activeRound() else { throw WorkspaceError.noTrainedModel(path) }
+        guard let round = try activeRound() else { throw WorkspaceError.noTrainedModel(name) }
         let (model, info) = try Checkpoint.load(checkpointPath(of: round))
         return (model, info, round)
     }
@@ -82,13 +82,15 @@ extension Workspace {
     /// status says which.
     public func trainRound(options: TrainingOptions, fromScratch: Bool, pretrained: String? = nil, promotion: RoundPromotion? = nil,
                            progress: (TrainingProgress) -> Bool) throws -> (Round, RoundMetrics) {
+        try takeTrainingTurn()
+        defer { try? store.endTraining() }
         let architecture = try self.architecture
         let size = try inputSize
         // Feedback recorded while this round trains (other inspectors keep working) is not in
         // its training set, so it stays pending for the next round.
         let lastFeedback = try store.lastFeedbackID()
         let training = try labelledItems(in: .train), validation = try labelledItems(in: .validation), test = try labelledItems(in: .test)
-        guard Set(training.map(\.label)).count == 2 else { throw WorkspaceError(path, "the training split needs OK and NOK images") }
+        guard Set(training.map(\.label)).count == 2 else { throw WorkspaceError(name, "the training split needs OK and NOK images") }
         // The training-set size of a round counts originals and generated items alike.
         let originals = training.filter { !$0.origin.isGenerated }
         let channels = try ImageFile.read(try file(of: originals.first ?? training[0])).image.colorChannels
@@ -115,7 +117,7 @@ extension Workspace {
             // where a defect is, though their own training does not change it.
             (model, info) = try Checkpoint.load(pretrainedBackbonePath)
             guard info.configuration.withDefectHead(false) == configuration else {
-                throw WorkspaceError(path, "the pretrained backbone (round 0) is a \(info.configuration.architecture) at "
+                throw WorkspaceError(name, "the pretrained backbone (round 0) is a \(info.configuration.architecture) at "
                                      + "\(info.configuration.inputSize) px; the workspace trains \(architecture) at \(size) px — pretrain again")
             }
         } else {
@@ -130,7 +132,7 @@ extension Workspace {
         let report = Trainer.train(model, on: trainingSet, validation: validationSet,
                                    options: OcclusionAugmentation.options(options, on: trainingSet, enabled: try occlusionTraining),
                                    progress: progress)
-        if report.cancelled { throw WorkspaceError(path, "training cancelled; no round recorded", reason: .trainingCancelled) }
+        if report.cancelled { throw WorkspaceError(name, "training cancelled; no round recorded", reason: .trainingCancelled) }
 
         // Each split through the new model once: its predictions (the metrics, the paired
         // comparison) and its P(NOK) (the operating point).
@@ -201,12 +203,12 @@ extension Workspace {
 
     /// Makes the candidate round `number` active: the operator decided it is better after all.
     public func promote(round number: Int) throws {
-        guard try store.promote(number) else { throw WorkspaceError(path, "round \(number) is not a candidate to promote") }
+        guard try store.promote(number) else { throw WorkspaceError(name, "round \(number) is not a candidate to promote") }
     }
 
     /// Sets the candidate round `number` aside for good (kept, marked discarded).
     public func discard(round number: Int) throws {
-        guard try store.discard(number) else { throw WorkspaceError(path, "round \(number) is not a candidate to discard") }
+        guard try store.discard(number) else { throw WorkspaceError(name, "round \(number) is not a candidate to discard") }
     }
 
     /// Makes round `number` active again; later rounds are marked rolled back (kept). A
@@ -216,16 +218,16 @@ extension Workspace {
     /// a discarded or failed round never is.
     public func rollback(to number: Int) throws {
         guard let round = try rounds().first(where: { $0.number == number }) else {
-            throw WorkspaceError(path, "no round \(number) to roll back to")
+            throw WorkspaceError(name, "no round \(number) to roll back to")
         }
         switch round.status {
         case .active, .superseded, .rolledBack: try store.rollback(to: number)
         case .candidate:
-            throw WorkspaceError(path, "round \(number) is a candidate that never went live: promote it instead of rolling back to it")
+            throw WorkspaceError(name, "round \(number) is a candidate that never went live: promote it instead of rolling back to it")
         case .discarded:
-            throw WorkspaceError(path, "round \(number) was discarded and never went live; it cannot be rolled back to")
+            throw WorkspaceError(name, "round \(number) was discarded and never went live; it cannot be rolled back to")
         case .failed:
-            throw WorkspaceError(path, "round \(number) did not finish training; it cannot be rolled back to")
+            throw WorkspaceError(name, "round \(number) did not finish training; it cannot be rolled back to")
         }
     }
 }

@@ -269,6 +269,7 @@ public enum WorkspaceSchema {
             throw WorkspaceError(path, "no such workspace (no schema \(schema) in that database)")
         }
         try connection.execute("SET search_path TO \(quoted)")
+        connection.sessionSetup.append("SET search_path TO \(quoted)")
         let version = try connection.query("SELECT version FROM schema_version").first?.first?.integerValue.map(Int.init) ?? 0
         guard version == currentVersion else {
             throw WorkspaceError(path, "is of schema \(version), this NearCAIPI knows \(currentVersion): open it with the "

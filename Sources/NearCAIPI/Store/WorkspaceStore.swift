@@ -148,6 +148,22 @@ final class WorkspaceStore {
         return now != seen
     }
 
+    /// Takes the workspace's training turn: on a server, a session-level advisory lock on this
+    /// connection, so one round (or pretraining) trains at a time whichever station asks; the
+    /// server releases it when `endTraining` is called or the connection ends — a station that
+    /// crashed while training holds nothing. False when another connection holds it. A folder
+    /// workspace has no such turn (true).
+    func beginTraining() throws -> Bool {
+        guard let connection = database as? PostgresConnection else { return true }
+        return try connection.query("SELECT pg_try_advisory_lock(?)", [.integer(connection.writerLockKey &+ 1)]).first?.first?.integerValue == 1
+    }
+
+    /// Gives the training turn back (see `beginTraining`).
+    func endTraining() throws {
+        guard let connection = database as? PostgresConnection else { return }
+        try connection.query("SELECT pg_advisory_unlock(?)", [.integer(connection.writerLockKey &+ 1)])
+    }
+
     /// What `PRAGMA integrity_check` reports, without its "ok" for an intact file (a server
     /// checks its own storage: nothing to report there).
     func integrityProblems() throws -> [String] {

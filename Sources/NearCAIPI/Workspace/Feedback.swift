@@ -65,7 +65,7 @@ extension Workspace {
         try store.writeRetryingWhenBusy {
             // Read inside the write transaction: another inspector may have moved it meanwhile.
             guard let item = try store.item(at: event.itemPath), item.isUsable else {
-                throw WorkspaceError(path, "no usable item '\(event.itemPath)' in this workspace")
+                throw WorkspaceError(name, "no usable item '\(event.itemPath)' in this workspace")
             }
             try checking(store, item)
             let movesFromPool = acceptIntoTraining && event.establishedLabel != nil && item.split == .pool

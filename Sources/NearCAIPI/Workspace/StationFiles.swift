@@ -78,6 +78,16 @@ extension Workspace {
         writeStationManifest(manifest)
     }
 
+    /// On a server workspace, refuses to train while another station trains a round or
+    /// pretrains (one at a time: two rounds trained from the same answers would race to go
+    /// live, and twice the work would be done).
+    func takeTrainingTurn() throws {
+        guard try store.beginTraining() else {
+            throw WorkspaceError(name, "another station is training a round or pretraining now; train again when it has finished",
+                                 reason: .trainingElsewhere)
+        }
+    }
+
     /// The files at `relativePaths` in this station's folder, to be stored with the rows that
     /// refer to them (`WorkspaceStore.record(…, files:)`), noted as this station's copies; empty
     /// on a folder workspace.

@@ -48,6 +48,10 @@ public final class Workspace {
     public let address: WorkspaceAddress
     let store: WorkspaceStore
 
+    /// How messages name the workspace: its folder, or "workspace 'NAME' on postgresql://…"
+    /// (password left out) — not this station's folder of it.
+    public var name: String { address.description }
+
     /// Whether the workspace lives on a server (its files are kept in the store).
     public var isOnServer: Bool {
         if case .server = address { return true }

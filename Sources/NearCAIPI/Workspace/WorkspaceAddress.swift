@@ -49,6 +49,15 @@ public enum WorkspaceAddress: Equatable, Sendable, CustomStringConvertible {
         self = .server(connection: base + (kept.isEmpty ? "" : "?" + kept.joined(separator: "&")), name: name)
     }
 
+    /// The address as `Workspace(opening:)` takes it: what another connection of this process
+    /// (a worker thread's) opens the same workspace with.
+    public var text: String {
+        switch self {
+        case .folder(let path): path
+        case .server(let connection, let name): connection + (connection.contains("?") ? "&" : "?") + "workspace=" + name
+        }
+    }
+
     /// Whether `text` names a workspace rather than a file: a folder, or a server address.
     public static func namesWorkspace(_ text: String) -> Bool {
         switch try? WorkspaceAddress(parsing: text) {

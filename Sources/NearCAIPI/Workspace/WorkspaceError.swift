@@ -9,6 +9,8 @@ public struct WorkspaceError: Error, CustomStringConvertible, Equatable, Sendabl
         case initialTrainingOutOfRange(available: Int)
         /// Training was cancelled as asked; nothing was recorded.
         case trainingCancelled
+        /// Another station of a server workspace is training a round or pretraining.
+        case trainingElsewhere
         case other
     }
 

@@ -31,11 +31,11 @@ extension Workspace {
     /// value and `expected` when `parse` refuses it.
     func setting<Value>(_ key: SettingKey, fallback: Value?, expected: String, _ parse: (String) -> Value?) throws -> Value {
         guard let text = try setting(key) else {
-            guard let fallback else { throw WorkspaceError(path, "setting '\(key.rawValue)' is missing") }
+            guard let fallback else { throw WorkspaceError(name, "setting '\(key.rawValue)' is missing") }
             return fallback
         }
         guard let value = parse(text) else {
-            throw WorkspaceError(path, "setting '\(key.rawValue)' has an unusable value '\(text)' (\(expected))")
+            throw WorkspaceError(name, "setting '\(key.rawValue)' has an unusable value '\(text)' (\(expected))")
         }
         return value
     }
@@ -81,7 +81,7 @@ extension Workspace {
     }
 
     public func setRetrainEpochs(_ epochs: Int) throws {
-        guard (1...500).contains(epochs) else { throw WorkspaceError(path, "retraining epochs must be between 1 and 500; got \(epochs)") }
+        guard (1...500).contains(epochs) else { throw WorkspaceError(name, "retraining epochs must be between 1 and 500; got \(epochs)") }
         try setSettings([(.retrainEpochs, String(epochs))])
     }
 
@@ -144,7 +144,7 @@ extension Workspace {
         var checked: [(SettingKey, String)] = []
         for case let (key, value?) in values {
             guard range.contains(value) else {
-                throw WorkspaceError(path, "'\(key.rawValue)' must be a fraction from \(written(range.lowerBound)) to \(written(range.upperBound)); "
+                throw WorkspaceError(name, "'\(key.rawValue)' must be a fraction from \(written(range.lowerBound)) to \(written(range.upperBound)); "
                                      + "got \(value)")
             }
             checked.append((key, String(value)))

@@ -34,10 +34,13 @@ func userMessage(for error: Error) -> String {
     guard let error = error as? WorkspaceError else { return "\(error)" }
     switch error.reason {
     case .noTrainedModel:
-        return "\(error.path): no trained model yet; run 'nearcaipi train \(error.path)'"
+        // A server workspace is named "workspace 'NAME' on postgresql://…": its address, with
+        // the password the message leaves out, is the person's to give.
+        let command = error.path.hasPrefix("workspace '") ? "'nearcaipi train ADDRESS'" : "'nearcaipi train \(error.path)'"
+        return "\(error.path): no trained model yet; run \(command)"
     case .initialTrainingOutOfRange(let available):
         return "\(error.path): option '--initial-train' must be between 1 and \(available)"
-    case .other, .trainingCancelled:
+    case .other, .trainingCancelled, .trainingElsewhere:
         return "\(error)"
     }
 }

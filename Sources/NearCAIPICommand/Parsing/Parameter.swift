@@ -50,7 +50,7 @@ struct Positional: Parameter {
     var repeats = false
 
     /// The workspace folder most verbs work on.
-    static let workspace = Positional(placeholder: "WORKSPACE", missing: "the workspace folder WORKSPACE")
+    static let workspace = Positional(placeholder: "WORKSPACE", missing: "the workspace WORKSPACE (a folder, or postgresql://…?workspace=NAME)")
 
     var kind: ParameterKind { .positional }
     var usage: String { placeholder + (repeats ? "..." : "") }
