@@ -55,6 +55,40 @@ import TestSupport
         #expect((report["rounds"] as? [[String: Any]])?.count == 2)
     }
 
+    /// The screens on a server workspace: an answer given on one station is stored for all,
+    /// and a round another station puts in use shows on the screen within moments of its
+    /// commit (the station hears the workspace's news channel).
+    @Test(.enabled(if: LabelTerminalTests.tmuxAvailable)) func theScreensOfAStationHearAnotherStationsRound() throws {
+        let directory = TemporaryDirectory("server-screens")
+        defer { directory.remove() }
+        let server = try PostgresTestServer.shared()
+        let url = server.url(database: try server.freshDatabaseName("screens"), workspace: "line-2")
+        let stationA = ["NEARCAIPI_STATION_FOLDER": directory.file("station-a")]
+        let made = try Tool.run(["init", url, "--data", repositoryRoot() + "/SampleData/weld", "--input", "32"], environment: stationA)
+        #expect(made.status == 0, "\(made.standardError)")
+        #expect(try Tool.run(["train", url, "--epochs", "1"], environment: stationA).status == 0)
+
+        let tmux = try LabelTerminalTests.TmuxSession(
+            "NEARCAIPI_STATION_FOLDER=\(directory.file("station-b")) TERM=xterm-256color \(Tool.executable) label '\(url)' "
+                + "--user tess --role operator; echo EXIT=$?; sleep 60", columns: 120, rows: 40)
+        let first = tmux.waitFor("y/n prediction")
+        #expect(first.contains("item: weld_") && !first.contains("station-b"), "\(first)")
+        try tmux.keys("y")
+        try tmux.keys("Enter")
+        tmux.waitFor("(#1)")
+        let status = try Tool.run(["status", url, "--json"], environment: stationA)
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(status.standardOutput.utf8)) as? [String: Any])
+        #expect(report["pending_feedback"] as? Int == 1, "\(status.standardOutput)")
+
+        let trained = try Tool.run(["train", url, "--epochs", "1", "--force"], environment: stationA)
+        #expect(trained.status == 0 && trained.standardOutput.contains("round 2"), "\(trained.standardError)")
+        let committed = Date()
+        tmux.waitFor("Round 2 is now in use", seconds: 15)
+        #expect(Date().timeIntervalSince(committed) < 3)
+        try tmux.keys("q")
+        tmux.waitFor("EXIT=0")
+    }
+
     /// A folder workspace with rounds, answers, masks, refutations and reviews moved to a
     /// server and back: the export of the round trip equals the original's byte for byte.
     @Test func aWorkspaceMovesToAServerAndBackUnchanged() throws {

@@ -64,7 +64,7 @@ import TestSupport
         defer { directory.remove() }
         try expectUsageError(["init", directory.file("w"), "--data", "d", "--layout", "coco"], "'--layout' must be one of: auto, mvtec, folders")
         try expectUsageError(["init", directory.file("w"), "--data", "d", "--split", "0.5,0.5"], "'--split' needs four non-negative fractions")
-        try expectUsageError(["init", "--data", "d"], "missing the workspace folder WORKSPACE")
+        try expectUsageError(["init", "--data", "d"], "missing the workspace WORKSPACE (a folder, or postgresql://…?workspace=NAME)")
         try FileManager.default.createDirectory(atPath: directory.file("empty"), withIntermediateDirectories: true)
         let empty = try Tool.run(["init", directory.file("w"), "--data", directory.file("empty")])
         #expect(empty.status == 1 && empty.standardError.contains("no images in class folders"))

@@ -68,6 +68,9 @@ public final class LabelApp {
     /// The workspace's change counter when last read, and when it was read.
     var seenChanges = -1
     var changesReadAt = Date.distantPast
+    /// On a server workspace, the thread that hears other stations' commits (`NewsListener`);
+    /// nil on a folder, whose change counter is read once a second.
+    var news: NewsListener?
     /// Where the screens read the time.
     let clock: () -> Date
     /// Pictures written straight to the terminal after ncurses' refresh (sixel, 24-bit
@@ -162,7 +165,12 @@ public final class LabelApp {
         }
         if let notice { state.message = notice }
         if let report = Self.keptAnswersMessage(kept) { state.message = state.message.isEmpty ? report : report + " · " + state.message }
-        seenChanges = (try? session.workspace.changesByOthers) ?? -1
+        if session.workspace.isOnServer {
+            news = NewsListener(workspaceAddress: workspacePath)
+            seenChanges = 0
+        } else {
+            seenChanges = (try? session.workspace.changesByOthers) ?? -1
+        }
         draw()
     }
 
@@ -218,6 +226,7 @@ public final class LabelApp {
             screen.end()
         }
         heatmaps?.stop()
+        news?.stop()
         retrainer.cancelAndWait()
         for stream in [terminalOutput, terminalInput] { if let stream { fclose(stream) } }
         terminalOutput = nil
@@ -522,9 +531,11 @@ public final class LabelApp {
 
     func pollWorkspace() throws -> Bool {
         let now = clock()
-        guard now.timeIntervalSince(changesReadAt) >= 1 else { return false }
+        // What the listener heard is a number in memory, looked at four times a second; a
+        // folder's counter is a read of the file, once a second.
+        guard now.timeIntervalSince(changesReadAt) >= (news == nil ? 1 : 0.25) else { return false }
         changesReadAt = now
-        let changes = try session.workspace.changesByOthers
+        let changes = try news?.heard ?? session.workspace.changesByOthers
         guard changes != seenChanges else { return false }
         seenChanges = changes
         readRoundZero()

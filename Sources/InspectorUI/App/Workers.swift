@@ -290,3 +290,58 @@ final class TrainingWorker: @unchecked Sendable {
         while isRunning && Date() < deadline { usleep(20_000) }
     }
 }
+
+/// On a server workspace: a thread of its own, with its own connection, waiting on the
+/// workspace's news channel (`LISTEN`), so the screens learn of a round trained or answers
+/// given on another station as soon as that station commits — without asking the server every
+/// second. `heard` goes up with every notification (this station's own commits included: the
+/// screens then only look again). A lost connection is made anew by the store at its next
+/// wait; a workspace that cannot be opened is tried again every two seconds.
+final class NewsListener: @unchecked Sendable {
+    private let lock = NSLock()
+    private var count = 0
+    private var stopRequested = false
+
+    init(workspaceAddress: String) {
+        let thread = Thread { [weak self] in self?.listen(to: workspaceAddress) }
+        thread.name = "news"
+        thread.start()
+    }
+
+    /// How many times news arrived since the listener started.
+    var heard: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return count
+    }
+
+    /// Ends the thread within its current wait (a second at most).
+    func stop() {
+        lock.lock()
+        stopRequested = true
+        lock.unlock()
+    }
+
+    private var stopped: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return stopRequested
+    }
+
+    private func listen(to address: String) {
+        var workspace: Workspace?
+        while !stopped {
+            do {
+                if workspace == nil { workspace = try Workspace(opening: address) }
+                if try workspace?.waitForNews(upTo: 1) == true {
+                    lock.lock()
+                    count += 1
+                    lock.unlock()
+                }
+            } catch {
+                workspace = nil
+                Thread.sleep(forTimeInterval: 2)
+            }
+        }
+    }
+}

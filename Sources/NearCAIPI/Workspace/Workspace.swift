@@ -52,6 +52,12 @@ public final class Workspace {
     /// (password left out) — not this station's folder of it.
     public var name: String { address.description }
 
+    /// Waits up to `seconds` for another connection to commit a change to the workspace since
+    /// the previous call (the first call starts listening); true when one did. On a server,
+    /// a `LISTEN` woken by the commit itself; on a folder, the file's change counter looked at
+    /// every 50 ms.
+    public func waitForNews(upTo seconds: Double) throws -> Bool { try store.news(waitingUpTo: seconds) }
+
     /// Whether the workspace lives on a server (its files are kept in the store).
     public var isOnServer: Bool {
         if case .server = address { return true }
