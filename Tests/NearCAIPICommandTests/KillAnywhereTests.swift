@@ -9,7 +9,8 @@ import Glibc
 /// Kill anywhere: the simulated expert (`nearcaipi expert`, the screens' own session API)
 /// answers, makes refutations and retrains every few answers, and is SIGKILLed at random
 /// moments. After every kill the workspace must open, hold every acknowledged answer exactly
-/// once, have a loadable active checkpoint, and let the work go on. `make test`: 6 kills;
+/// once, have a loadable active checkpoint, and let the work go on — a folder workspace, and
+/// one on a PostgreSQL server (the test cluster). `make test`: 6 kills each;
 /// `make torture` (NEARCAIPI_TORTURE=1): 120.
 @Suite(.serialized) struct KillAnywhereTests {
     static var kills: Int { ProcessInfo.processInfo.environment["NEARCAIPI_TORTURE"] == nil ? 6 : 120 }
@@ -27,9 +28,12 @@ import Glibc
         private var out = "", err = ""
         private var readers: [Thread] = []
 
-        init(_ arguments: [String]) throws {
+        init(_ arguments: [String], environment: [String: String] = [:]) throws {
             process.executableURL = URL(fileURLWithPath: Tool.executable)
             process.arguments = arguments
+            if !environment.isEmpty {
+                process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+            }
             let (stdout, stderr) = (Pipe(), Pipe())
             process.standardOutput = stdout
             process.standardError = stderr
@@ -67,14 +71,29 @@ import Glibc
         return .reviewing
     }
 
-    @Test func everyAcknowledgedAnswerSurvivesKillsAnywhere() throws {
+    @Test(arguments: [false, true]) func everyAcknowledgedAnswerSurvivesKillsAnywhere(onServer: Bool) throws {
         let directory = TemporaryDirectory("killanywhere")
         defer { directory.remove() }
-        let data = directory.file("data"), pristine = directory.file("pristine"), workspace = directory.file("ws")
+        let data = directory.file("data"), pristine = directory.file("pristine")
+        var workspace = directory.file("ws")
         #expect(try Tool.run(["sample", "--out", data, "--count", "60", "--size", "32"]).status == 0)
         #expect(try Tool.run(["init", pristine, "--data", data, "--input", "32"]).status == 0)
         #expect(try Tool.run(["train", pristine, "--epochs", "2"]).status == 0)
+        // On a server, each fresh copy is a new workspace migrated from the pristine folder,
+        // and every process — the killed experts, the checks — is a station with its own folder.
+        let server = onServer ? try PostgresTestServer.shared() : nil
+        let database = try server?.freshDatabaseName("kills")
+        let station = ["NEARCAIPI_STATION_FOLDER": directory.file("station")]
+        if onServer { setenv("NEARCAIPI_STATION_FOLDER", directory.file("checks"), 1) }
+        var copies = 0
         func fresh() throws {
+            if let server, let database {
+                copies += 1
+                workspace = server.url(database: database, workspace: "copy-\(copies)")
+                let moved = try Tool.run(["migrate", pristine, "--to", workspace], environment: station)
+                #expect(moved.status == 0, "\(moved.standardError)")
+                return
+            }
             try? FileManager.default.removeItem(atPath: workspace)
             try FileManager.default.copyItem(atPath: pristine, toPath: workspace)
         }
@@ -88,7 +107,8 @@ import Glibc
         let epochs = 2
         var kill = 0
         while kill < Self.kills {
-            let running = try Running(["expert", workspace, "--user", "expert", "--retrain-every", "3", "--epochs", "\(epochs)"])
+            let running = try Running(["expert", workspace, "--user", "expert", "--retrain-every", "3", "--epochs", "\(epochs)"],
+                                      environment: onServer ? station : [:])
             if kill % 2 == 1 {
                 // Aimed: a few milliseconds after an answer has begun (feedback, refutations).
                 let wanted = 1 + Int.random(in: 0...3, using: &random)
@@ -137,19 +157,20 @@ import Glibc
             }
             #expect(rounds.filter { $0.status == .active }.count == 1)
             // The active checkpoint loads and predicts.
-            let predicted = try Tool.run(["predict", workspace, probe])
+            let predicted = try Tool.run(["predict", workspace, probe], environment: station)
             #expect(predicted.status == 0, "kill \(kill): the active checkpoint does not load: \(predicted.standardError)")
         }
         // The interrupted work can be taken up again: a run that is not killed answers and
         // trains a round.
         let roundsBefore = try Workspace(opening: workspace).rounds().count
-        let resumed = try Tool.run(["expert", workspace, "--user", "expert", "--answers", "2", "--retrain-every", "2", "--epochs", "1"])
+        let resumed = try Tool.run(["expert", workspace, "--user", "expert", "--answers", "2", "--retrain-every", "2", "--epochs", "1"],
+                                   environment: station)
         if !resumed.standardError.contains("nothing left to ask") {
             #expect(resumed.status == 0, "\(resumed.standardError.suffix(400))")
             let roundsAfter = try Workspace(opening: workspace).rounds().count
             #expect(roundsAfter != roundsBefore)
         }
         let summary = Phase.allCases.map { "\($0.rawValue): \(phases[$0] ?? 0)" }.joined(separator: ", ")
-        print("kill-anywhere: \(Self.kills) kills (\(refills) pool refills); \(acknowledgedTotal) answers acknowledged, \(checkedRows) row checks; killed while \(summary)")
+        print("kill-anywhere\(onServer ? " (server)" : ""): \(Self.kills) kills (\(refills) pool refills); \(acknowledgedTotal) answers acknowledged, \(checkedRows) row checks; killed while \(summary)")
     }
 }
