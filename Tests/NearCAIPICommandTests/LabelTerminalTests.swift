@@ -61,8 +61,11 @@ import TestSupport
         func waitFor(_ text: String, seconds: Double = 60) -> String {
             let deadline = Date().addingTimeInterval(seconds)
             while Date() < deadline {
+                // The capture that showed it is returned: the screen may change between two.
                 let now = screen
-                if now.contains(text) || joinedScreen.contains(text) { return now }
+                if now.contains(text) { return now }
+                let joined = joinedScreen
+                if joined.contains(text) { return joined }
                 usleep(200_000)
             }
             Issue.record("the screen never showed '\(text)'; it shows:\n\(screen)")
