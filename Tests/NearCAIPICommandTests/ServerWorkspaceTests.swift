@@ -125,6 +125,36 @@ import TestSupport
         }
     }
 
+    /// Stations share the image folder by mounting it: a station whose copy of an image is
+    /// missing or differs from what `init` indexed is refused, naming the file; with the file
+    /// back, it opens again.
+    @Test func aStationWhoseImagesDifferIsRefusedNamingTheFile() throws {
+        let directory = TemporaryDirectory("server-images")
+        defer { directory.remove() }
+        let server = try PostgresTestServer.shared()
+        let url = server.url(database: try server.freshDatabaseName("images"), workspace: "line-5")
+        let station = ["NEARCAIPI_STATION_FOLDER": directory.file("station")]
+        let data = directory.file("data")
+        #expect(try Tool.run(["sample", "--out", data, "--count", "20", "--size", "32"]).status == 0)
+        #expect(try Tool.run(["init", url, "--data", data, "--input", "32"], environment: station).status == 0)
+        #expect(try Tool.run(["status", url], environment: station).status == 0)
+
+        let image = data + "/ok/" + (try FileManager.default.contentsOfDirectory(atPath: data + "/ok").sorted()[0])
+        let original = try Data(contentsOf: URL(fileURLWithPath: image))
+        var changed = original
+        changed[changed.count - 20] ^= 0xFF
+        try changed.write(to: URL(fileURLWithPath: image))
+        let differs = try Tool.run(["status", url], environment: station)
+        #expect(differs.status == 1 && differs.standardError.contains(image) && differs.standardError.contains("differs"),
+                "\(differs.standardError)")
+        try FileManager.default.removeItem(atPath: image)
+        let missing = try Tool.run(["status", url], environment: station)
+        #expect(missing.status == 1 && missing.standardError.contains(image) && missing.standardError.contains("missing on this station"),
+                "\(missing.standardError)")
+        try original.write(to: URL(fileURLWithPath: image))
+        #expect(try Tool.run(["status", url], environment: station).status == 0)
+    }
+
     @Test func aServerAddressThatCannotBeUsedIsRefusedWithTheReason() throws {
         let directory = TemporaryDirectory("server-refusals")
         defer { directory.remove() }

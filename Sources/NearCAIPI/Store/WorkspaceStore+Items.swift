@@ -72,6 +72,15 @@ extension WorkspaceStore {
         }
     }
 
+    /// Every original's path and the content hash `init` recorded (files it could read).
+    func originalContentHashes() throws -> [(path: String, hash: String)] {
+        try database.query("SELECT path, content_hash FROM items WHERE origin = 'original' AND content_hash IS NOT NULL ORDER BY id")
+            .compactMap { row in
+                guard let path = row[0].textValue, let hash = row[1].textValue else { return nil }
+                return (path, hash)
+            }
+    }
+
     func item(at path: String) throws -> ItemRecord? {
         try database.query("SELECT \(Self.itemColumns()) FROM items WHERE path = ?", [.text(path)]).first.flatMap(Self.itemRecord)
     }

@@ -78,6 +78,52 @@ extension Workspace {
         writeStationManifest(manifest)
     }
 
+    static let stationImagesName = "station-images.json"
+
+    /// What this station knows of its copy of an image: the size and modification time at
+    /// which its content last matched the hash `init` recorded.
+    struct CheckedImage: Codable, Equatable {
+        var size: Int64
+        var modified: Int64
+        var hash: String
+    }
+
+    /// On a server workspace, checks this station's copy of the data set's images against the
+    /// content hashes `init` recorded, and refuses — naming the file — one that is missing or
+    /// differs: stations share the image folder by mounting it, and a station whose copy
+    /// differs would train and judge on other pixels than everyone else. An image is read and
+    /// hashed the first time this station opens the workspace and again only when its size or
+    /// modification time changes (`station-images.json` in the station folder); otherwise a
+    /// `stat` suffices. Nothing on a folder workspace.
+    func checkImageFolder() throws {
+        guard isOnServer else { return }
+        let root = try dataRoot
+        let recorded = try store.originalContentHashes()
+        var checked: [String: CheckedImage] = [:]
+        if let bytes = try? BinaryFile.read("\(path)/\(Self.stationImagesName)") {
+            checked = (try? JSONDecoder().decode([String: CheckedImage].self, from: Data(bytes))) ?? [:]
+        }
+        let before = checked
+        for (relative, hash) in recorded {
+            let file = "\(root)/\(relative)"
+            var status = stat()
+            guard stat(file, &status) == 0 else {
+                throw WorkspaceError(name, "\(file): missing on this station (every station mounts the workspace's image folder, \(root), "
+                                     + "with the same files)")
+            }
+            let size = Int64(status.st_size), modified = Int64(status.st_mtim.tv_sec) * 1_000_000_000 + Int64(status.st_mtim.tv_nsec)
+            if let known = checked[relative], known.size == size, known.modified == modified, known.hash == hash { continue }
+            let found = Self.fnv1a(try BinaryFile.read(file))
+            guard found == hash else {
+                throw WorkspaceError(name, "\(file): this station's copy differs from the one the workspace indexed (content hash "
+                                     + "\(found), recorded \(hash)); every station must see the same image folder")
+            }
+            checked[relative] = CheckedImage(size: size, modified: modified, hash: hash)
+        }
+        guard checked != before, let data = try? JSONEncoder().encode(checked) else { return }
+        try? BinaryFile.writeAtomically([UInt8](data), to: "\(path)/\(Self.stationImagesName)")
+    }
+
     /// On a server workspace, refuses to train while another station trains a round or
     /// pretrains (one at a time: two rounds trained from the same answers would race to go
     /// live, and twice the work would be done).

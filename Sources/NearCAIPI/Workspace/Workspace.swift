@@ -88,6 +88,7 @@ public final class Workspace {
         case .server(let connection, let name):
             store = try WorkspaceStore(server: connection, workspace: name, creating: false)
             path = try Self.stationFolder(connection: connection, name: name)
+            try checkImageFolder()
             try syncStoredFiles()
         }
     }
