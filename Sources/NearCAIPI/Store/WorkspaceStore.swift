@@ -70,6 +70,10 @@ final class WorkspaceStore {
         try self.init(connection: try PostgresConnection(connectionString), workspace: name, creating: creating, filled: filled)
     }
 
+    /// A connection string or URL with any password replaced by `***`, for messages: the
+    /// engine outside Store/ names server addresses through this.
+    static func withoutPassword(_ text: String) -> String { PostgresConnection.withoutPassword(text) }
+
     /// The refusal of a write to a read-only workspace.
     func refuseIfReadOnly() throws {
         guard isReadOnly else { return }

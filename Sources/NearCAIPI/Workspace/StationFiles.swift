@@ -46,6 +46,10 @@ extension Workspace {
     /// workspace.
     func syncStoredFiles() throws {
         guard isOnServer else { return }
+        // `rounds()` calls this on every read; the file listing and a stat per file are read
+        // only when something was committed since the last look (the news counter moved).
+        let news = try store.changesByOthers
+        guard news != syncedAtNews else { return }
         let stored = try store.storedFiles()
         var manifest = stationManifest()
         let before = manifest
@@ -62,20 +66,14 @@ extension Workspace {
             manifest[copied] = nil
         }
         if manifest != before { writeStationManifest(manifest) }
+        syncedAtNews = news
     }
 
     /// Stores the files at `relativePaths` (written in this station's folder) in the server's
     /// store, within the caller's write transaction, and notes them as this station's copies.
     /// Nothing on a folder workspace.
     func storeStationFiles(_ relativePaths: [String]) throws {
-        guard isOnServer else { return }
-        var manifest = stationManifest()
-        for relative in relativePaths {
-            let bytes = try BinaryFile.read("\(path)/\(relative)")
-            try store.putFile(relative, bytes: bytes)
-            manifest[relative] = Self.fnv1a(bytes)
-        }
-        writeStationManifest(manifest)
+        for file in try stationFileContents(relativePaths) { try store.putFile(file.path, bytes: file.bytes) }
     }
 
     static let stationImagesName = "station-images.json"
@@ -99,10 +97,7 @@ extension Workspace {
         guard isOnServer else { return }
         let root = try dataRoot
         let recorded = try store.originalContentHashes()
-        var checked: [String: CheckedImage] = [:]
-        if let bytes = try? BinaryFile.read("\(path)/\(Self.stationImagesName)") {
-            checked = (try? JSONDecoder().decode([String: CheckedImage].self, from: Data(bytes))) ?? [:]
-        }
+        var checked = stationRecord(Self.stationImagesName, of: [String: CheckedImage].self)
         let before = checked
         for (relative, hash) in recorded {
             let file = "\(root)/\(relative)"
@@ -120,8 +115,7 @@ extension Workspace {
             }
             checked[relative] = CheckedImage(size: size, modified: modified, hash: hash)
         }
-        guard checked != before, let data = try? JSONEncoder().encode(checked) else { return }
-        try? BinaryFile.writeAtomically([UInt8](data), to: "\(path)/\(Self.stationImagesName)")
+        if checked != before { writeStationRecord(checked, to: Self.stationImagesName) }
     }
 
     /// On a server workspace, refuses to train while another station trains a round or
@@ -173,18 +167,25 @@ extension Workspace {
         try BinaryFile.writeAtomically(bytes, to: file)
     }
 
-    private func stationManifest() -> [String: String] {
-        guard let bytes = try? BinaryFile.read("\(path)/\(Self.stationManifestName)"),
-              let manifest = try? JSONDecoder().decode([String: String].self, from: Data(bytes)) else { return [:] }
-        return manifest
+    private func stationManifest() -> [String: String] { stationRecord(Self.stationManifestName, of: [String: String].self) }
+
+    private func writeStationManifest(_ manifest: [String: String]) { writeStationRecord(manifest, to: Self.stationManifestName) }
+
+    /// One of this station's JSON records in its folder; empty when missing or unreadable
+    /// (a record is a cache: losing one costs a copy or a hash made again).
+    private func stationRecord<Record: Decodable & ExpressibleByDictionaryLiteral>(_ name: String, of type: Record.Type) -> Record {
+        guard let bytes = try? BinaryFile.read("\(path)/\(name)"), let record = try? JSONDecoder().decode(type, from: Data(bytes)) else {
+            return [:]
+        }
+        return record
     }
 
-    /// Written atomically; losing it (two processes of one station writing at once) costs a
-    /// copy made again, nothing else.
-    private func writeStationManifest(_ manifest: [String: String]) {
+    /// Written atomically; two processes of one station writing at once lose one's entries,
+    /// which are made again.
+    private func writeStationRecord<Record: Encodable>(_ record: Record, to name: String) {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
-        guard let data = try? encoder.encode(manifest) else { return }
-        try? BinaryFile.writeAtomically([UInt8](data), to: "\(path)/\(Self.stationManifestName)")
+        guard let data = try? encoder.encode(record) else { return }
+        try? BinaryFile.writeAtomically([UInt8](data), to: "\(path)/\(name)")
     }
 }

@@ -47,6 +47,9 @@ public final class Workspace {
     /// Where the workspace lives, as it was opened.
     public let address: WorkspaceAddress
     let store: WorkspaceStore
+    /// A server workspace: the news counter when this connection last copied in the stored
+    /// files (`syncStoredFiles`); nil before the first copy.
+    var syncedAtNews: Int?
 
     /// How messages name the workspace: its folder, or "workspace 'NAME' on postgresql://…"
     /// (password left out) — not this station's folder of it.

@@ -1,3 +1,4 @@
+import FileAccess
 import Foundation
 
 /// Where a workspace lives, as a person writes it on the command line: a folder (the embedded
@@ -62,14 +63,9 @@ public enum WorkspaceAddress: Equatable, Sendable, CustomStringConvertible {
     public static func namesWorkspace(_ text: String) -> Bool {
         switch try? WorkspaceAddress(parsing: text) {
         case .server?: true
-        case .folder(let path)?: isDirectory(path)
+        case .folder(let path)?: BinaryFile.isDirectory(path)
         case nil: false
         }
-    }
-
-    private static func isDirectory(_ path: String) -> Bool {
-        var status = stat()
-        return stat(path, &status) == 0 && (status.st_mode & S_IFMT) == S_IFDIR
     }
 
     /// How the address is named in messages: a server's URL with any password as `***`.
@@ -80,14 +76,8 @@ public enum WorkspaceAddress: Equatable, Sendable, CustomStringConvertible {
         }
     }
 
-    /// `text` with the password of `user:password@` replaced.
-    static func shown(_ text: String) -> String {
-        guard let scheme = text.range(of: "://") else { return text }
-        let rest = text[scheme.upperBound...]
-        let end = rest.firstIndex(where: { $0 == "/" || $0 == "?" }) ?? rest.endIndex
-        guard let at = rest[..<end].lastIndex(of: "@"), let colon = rest[..<at].firstIndex(of: ":") else { return text }
-        return String(text[..<colon]) + ":***" + String(text[at...])
-    }
+    /// `text` with any password replaced by `***` (`PostgresConnection.withoutPassword`).
+    static func shown(_ text: String) -> String { WorkspaceStore.withoutPassword(text) }
 
     /// `%XX` escapes decoded (a workspace name is plain, but a person may type %2D for '-').
     static func percentDecoded(_ text: String) -> String {
