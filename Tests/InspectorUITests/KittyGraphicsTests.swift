@@ -222,7 +222,7 @@ struct KittyDecoder {
         let region = view.visible
         let sent = try KittyDecoder(Array(terminal.output[before...]))
         let part = try #require(sent.pictures.min { $0.column < $1.column })
-        #expect(part.width == region.width && part.height == region.height, "\(part.width)×\(part.height) for \(region)")
+        try #require(part.width == region.width && part.height == region.height, "\(part.width)×\(part.height) for \(region)")
         let photo = shown.view.photo
         for (y, x) in [(0, 0), (region.height / 2, region.width / 3), (region.height - 1, region.width - 1)] {
             for c in 0..<3 {

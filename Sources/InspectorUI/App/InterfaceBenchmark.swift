@@ -106,10 +106,16 @@ public enum InterfaceBenchmark {
 
 /// A pseudo-terminal pair: the follower side is what the program draws on; a thread reads the
 /// leader side (and counts the bytes), as a terminal emulator would.
+///
+/// Bytes are read from the leader only under `lock`, so `output` and `noteRedraw` can take
+/// whatever the program wrote and the reader has not yet taken themselves: what they return
+/// is complete however late the reader thread is scheduled (a busy machine once left the tail
+/// of a frame unread, and a test saw it as part of the next).
 final class PseudoTerminal: @unchecked Sendable {
     let leader: Int32, follower: Int32
     private let lock = NSLock()
     private var count = 0
+    private var closed = false
     private var redraws: [Int] = []
     private var reader: Thread?
     /// Everything the program wrote, when asked to keep it (tests decode its pictures).
@@ -124,38 +130,60 @@ final class PseudoTerminal: @unchecked Sendable {
             throw TerminalError(message: "cannot open a pseudo-terminal: \(String(cString: strerror(errno)))")
         }
         (leader, follower) = pair
+        // Non-blocking: a drain reads until nothing is left, and never waits holding the lock.
+        _ = fcntl(leader, F_SETFL, fcntl(leader, F_GETFL) | O_NONBLOCK)
         let leader = self.leader
         reader = Thread { [weak self] in
-            var buffer = [UInt8](repeating: 0, count: 65_536)
+            var waiting = pollfd(fd: leader, events: Int16(POLLIN), revents: 0)
             while true {
-                let got = read(leader, &buffer, buffer.count)
-                if got <= 0 { if got < 0, errno == EINTR { continue } else { return } }
+                waiting.revents = 0
+                _ = poll(&waiting, 1, 100)
                 guard let self else { return }
                 self.lock.lock()
-                self.count += got
-                if self.kept != nil { self.kept! += buffer[0..<got] }
+                let open = !self.closed && self.drainLocked()
                 self.lock.unlock()
+                if !open { return }
             }
         }
         reader?.start()
     }
 
-    var bytesRead: Int { lock.lock(); defer { lock.unlock() }; return count }
+    /// Reads everything the leader holds now; false once the pair is closed. Call with `lock` held.
+    private func drainLocked() -> Bool {
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let got = read(leader, &buffer, buffer.count)
+            if got > 0 {
+                count += got
+                if kept != nil { kept! += buffer[0..<got] }
+                continue
+            }
+            if got < 0, errno == EINTR { continue }
+            // EAGAIN: nothing left for now; EIO or 0: the follower side is gone.
+            return got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)
+        }
+    }
 
-    /// What the program wrote so far (empty unless kept), once the reader has caught up.
-    var output: [UInt8] {
-        var last = -1
-        while bytesRead != last { last = bytesRead; usleep(5_000) }
+    /// Bytes the program wrote so far, everything written counted.
+    var bytesRead: Int {
         lock.lock(); defer { lock.unlock() }
+        if !closed { _ = drainLocked() }
+        return count
+    }
+
+    /// Everything the program wrote so far (empty unless kept). Drawing is synchronous, so
+    /// after a step returns its bytes are all in the pair's buffer or already read.
+    var output: [UInt8] {
+        lock.lock(); defer { lock.unlock() }
+        if !closed { _ = drainLocked() }
         return kept ?? []
     }
 
-    /// Records the bytes of one redraw; waits briefly for the reader to catch up with what
-    /// was written.
+    /// Records the bytes of one redraw, everything written so far counted.
     func noteRedraw(bytesSince before: Int) {
-        var last = -1
-        while bytesRead != last { last = bytesRead; usleep(2_000) }
-        lock.lock(); redraws.append(count - before); lock.unlock()
+        lock.lock(); defer { lock.unlock() }
+        if !closed { _ = drainLocked() }
+        redraws.append(count - before)
     }
 
     var medianRedrawBytes: Int {
@@ -164,8 +192,13 @@ final class PseudoTerminal: @unchecked Sendable {
         return sorted.isEmpty ? 0 : sorted[sorted.count / 2]
     }
 
+    /// The reader sees `closed` within its poll timeout and ends; it never reads a descriptor
+    /// number the process may have reused meanwhile.
     func close() {
+        lock.lock()
+        closed = true
         Glibc.close(follower)
-        Glibc.close(leader)   // the reader's read() then fails and the thread ends
+        Glibc.close(leader)
+        lock.unlock()
     }
 }
