@@ -28,9 +28,10 @@ import Glibc
         private var out = "", err = ""
         private var readers: [Thread] = []
 
-        init(_ arguments: [String], environment: [String: String] = [:]) throws {
+        init(_ arguments: [String], environment: [String: String] = [:], in directory: String? = nil) throws {
             process.executableURL = URL(fileURLWithPath: Tool.executable)
             process.arguments = arguments
+            if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
             if !environment.isEmpty {
                 process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
             }

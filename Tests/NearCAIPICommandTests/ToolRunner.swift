@@ -9,8 +9,10 @@ struct ToolResult {
 }
 
 enum Tool {
-    /// The executable sits beside the test bundle in SwiftPM's build folder.
+    /// The executable sits beside the test bundle in SwiftPM's build folder;
+    /// `NEARCAIPI_EXECUTABLE` names another (the load run measures the release build).
     static var executable: String {
+        if let chosen = ProcessInfo.processInfo.environment["NEARCAIPI_EXECUTABLE"], !chosen.isEmpty { return chosen }
         var directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
         while !FileManager.default.fileExists(atPath: directory.appendingPathComponent("nearcaipi").path),
               directory.path != "/" {

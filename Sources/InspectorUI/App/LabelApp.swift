@@ -101,9 +101,15 @@ public final class LabelApp {
     public func run() throws -> Int32 {
         // Ctrl-\ (SIGQUIT) is taken as Ctrl-C: by default it printed the runtime's crash
         // report over the screen and ended the program on the next key, answer and all.
+        // Unblocked too: a blocked mask is inherited across exec, and a request that stays
+        // pending is never seen.
+        var caught = sigset_t()
+        sigemptyset(&caught)
         for number in [SIGINT, SIGTERM, SIGHUP, SIGQUIT] {
+            sigaddset(&caught, number)
             signal(number) { pendingSignal = $0 == SIGQUIT ? SIGINT : $0 }
         }
+        pthread_sigmask(SIG_UNBLOCK, &caught, nil)
         defer { finish() }
         try start(terminalType: ProcessInfo.processInfo.environment["TERM"] ?? "xterm",
                   inputDescriptor: STDIN_FILENO, outputDescriptor: STDOUT_FILENO)

@@ -22,6 +22,13 @@ extension WorkspaceStore {
                   event.correctedMask.map { .blob($0) } ?? .null]).first?.first?.integerValue ?? 0
     }
 
+    /// The id of `user`'s latest answer on the item at `path`, nil when none.
+    func latestAnswer(by user: String, on path: String) throws -> Int64? {
+        try database.query("""
+            SELECT max(f.id) FROM feedback f JOIN items i ON i.id = f.item_id WHERE f."user" = ? AND i.path = ?
+            """, [.text(user), .text(path)]).first?.first?.integerValue
+    }
+
     /// Every feedback event, oldest first.
     func feedbackLog() throws -> [FeedbackRecord] {
         try database.query("""

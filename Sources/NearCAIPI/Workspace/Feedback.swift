@@ -1,5 +1,6 @@
 import Foundation
 import Imaging
+internal import Storage
 
 /// One thing an expert said about an item. (Codable: an answer the store refused waits in a
 /// file as it was given, `UnstoredAnswer`.)
@@ -100,4 +101,18 @@ extension Workspace {
 
     /// Every feedback event, oldest first.
     public func feedbackLog() throws -> [FeedbackRecord] { try store.feedbackLog() }
+
+    /// The latest answer `user` gave on the item at `path` (its feedback id), nil when none. A
+    /// station whose connection went while it committed an answer asks this once it is back:
+    /// a part leaves the pool with its first answer, so an answer found is the one it sent.
+    public func latestAnswer(by user: String, on path: String) throws -> Int64? {
+        try store.latestAnswer(by: user, on: path)
+    }
+
+    /// Whether `error` says the workspace's server went away (the connection broke, or the
+    /// server is shutting down or starting): the statement may be tried again once it is back.
+    /// A folder workspace never says so.
+    public static func lostTheServer(_ error: any Error) -> Bool {
+        (error as? PostgresError)?.isConnectionFailure ?? false
+    }
 }

@@ -162,8 +162,8 @@ enum PretrainCommand: Command {
     /// it after the current batch (the epochs done are kept). Shared with `init --pretrain`.
     static func pretrain(_ workspace: Workspace, options: PretrainingOptions, restart: Bool) throws -> PretrainingSummary {
         stopRequested = 0
-        for number in [SIGINT, SIGTERM] { signal(number) { stopRequested = $0 } }
-        defer { for number in [SIGINT, SIGTERM] { signal(number, SIG_DFL) } }
+        catchStopSignals { stopRequested = $0 }
+        defer { releaseStopSignals() }
         let images = try workspace.pretrainingItems().count
         printError("nearcaipi pretrain: \(images) images, \(options.epochs) epochs (\(describe(options)))")
         let start = monotonicSeconds()
