@@ -22,14 +22,18 @@ import Glibc
         var answersEach: Int
         var images: Int
         var split: String
+        /// How long each station looks at a part before answering (`expert --think-seconds`).
+        var thinkSeconds: Double
     }
 
     static var load: Load {
         ProcessInfo.processInfo.environment["NEARCAIPI_LOAD"] == nil
-            ? Load(inspectors: 16, answersEach: 4, images: 600, split: "0.3,0.1,0.2,0.4")
+            ? Load(inspectors: 16, answersEach: 4, images: 600, split: "0.3,0.1,0.2,0.4", thinkSeconds: 0)
             // 10 000 queries, and room for the near hits and misses their wrong predictions
             // take from the pool for the supervisor.
-            : Load(inspectors: 16, answersEach: 625, images: 17_000, split: "0.05,0.03,0.02,0.9")
+            // Half a second a part, a quick person's pace or faster: 16 of them are a far busier
+            // team than a line has, yet the work of 16 machines runs here on two cores.
+            : Load(inspectors: 16, answersEach: 625, images: 17_000, split: "0.05,0.03,0.02,0.9", thinkSeconds: 0.5)
     }
 
     /// The `p`-quantile of `values` (nearest rank).
@@ -75,13 +79,14 @@ import Glibc
 
         let started = Date()
         let supervisorStation = try station("supervisor")
-        let supervisor = try KillAnywhereTests.Running(["expert", workspace, "--user", "supervisor", "--role", "supervisor"],
+        let think = ["--think-seconds", "\(load.thinkSeconds)"]
+        let supervisor = try KillAnywhereTests.Running(["expert", workspace, "--user", "supervisor", "--role", "supervisor"] + think,
                                                        environment: supervisorStation.environment, in: supervisorStation.folder)
         let inspectors = try (0..<load.inspectors).map { index in
             let name = String(format: "inspector%02d", index)
             let place = try station(name)
             return try KillAnywhereTests.Running(["expert", workspace, "--user", name, "--role", "inspector",
-                                                  "--answers", "\(load.answersEach)"],
+                                                  "--answers", "\(load.answersEach)"] + think,
                                                  environment: place.environment, in: place.folder)
         }
         // The operator trains round after round while they answer (fine-tuning, 1 epoch).
@@ -127,10 +132,16 @@ import Glibc
         var acknowledged = SeveralInspectorsTests.acknowledged(supervisor.output.out)
         let onlyReviews = acknowledged.allSatisfy { $0.review }
         #expect(onlyReviews, "the supervisor answers reviews only")
+        // "stored in" is the whole submission, refutations and near neighbours included;
+        // "committed in" the part of it until the answer was in the store.
         var picks: [Double] = [], stores = Self.milliseconds(supervisor.output.err, after: "review stored in ")
+        var commits = Self.milliseconds(supervisor.output.err, after: "committed in ")
         for (index, inspector) in inspectors.enumerated() {
             let (out, err) = inspector.output
-            #expect(inspector.process.terminationStatus == 0, "inspector \(index): \(err.suffix(400))")
+            // Whatever a library printed on standard output besides the acknowledgements is shown too.
+            let other = out.split(separator: "\n").filter { !$0.hasPrefix("stored ") }.joined(separator: "\n")
+            #expect(inspector.process.terminationStatus == 0 && inspector.process.terminationReason == .exit,
+                    "inspector \(index): \(inspector.process.terminationReason) \(inspector.process.terminationStatus): \(other.suffix(300)) \(err.suffix(400))")
             let answers = SeveralInspectorsTests.acknowledged(out)
             let onlyQueries = !answers.contains { $0.review }
             #expect(answers.count == load.answersEach && onlyQueries,
@@ -138,9 +149,10 @@ import Glibc
             acknowledged += answers
             picks += Self.milliseconds(err, after: "picked in ")
             stores += Self.milliseconds(err, after: "stored in ")
+            commits += Self.milliseconds(err, after: "committed in ")
         }
         // A trainer may only have failed when the server went away under it.
-        #expect(trainerFailures.count <= (restartedAt == nil ? 0 : 1), "\(trainerFailures.map { $0.suffix(300) })")
+        #expect(trainerFailures.count <= (restartedAt == nil ? 0 : 1), "\(trainerFailures.prefix(3).map { $0.suffix(300) })")
         #expect(roundsTrained >= 1)
 
         // What the store holds, read by a station of its own.
@@ -164,7 +176,7 @@ import Glibc
 
         // On a server every station's connection was cut: those that spoke to it then waited and went on.
         let sawTheRestart = (inspectors + [supervisor]).filter {
-            $0.output.err.contains("the server went away") && $0.output.err.contains("the server is back")
+            $0.output.err.contains("the server went away") && $0.output.err.contains("the store answers again")
         }.count
         if restartedAt != nil { #expect(sawTheRestart >= 1, "no station noticed the server's restart") }
         let reviews = acknowledged.filter(\.review).count
@@ -176,9 +188,11 @@ import Glibc
         let restart = restartedAt.map { String(format: ", server restarted after %d answers (down %.1f s; %d stations waited for it and went on)", $0, restartSeconds, sawTheRestart) } ?? ""
         let elapsed = String(format: "%.0f s", seconds)
         let queries = acknowledged.count - reviews
-        var report = "station load (\(store)): \(load.inspectors) inspectors and a supervisor, \(acknowledged.count) answers "
+        var report = "station load (\(store)): \(load.inspectors) inspectors and a supervisor, thinking \(load.thinkSeconds) s a part, "
+        report += "\(acknowledged.count) answers "
         report += "(\(queries) queries, \(reviews) reviews) in \(elapsed), \(roundsTrained) rounds trained meanwhile\(restart); "
-        report += "next query leased: \(figures(picks)); answer stored: \(figures(stores)); 0 lost, 0 doubled, 0 parts answered twice"
+        report += "next query leased: \(figures(picks)); answer stored (committed): \(figures(commits)); "
+        report += "answer with its refutations and near hits / misses: \(figures(stores)); 0 lost, 0 doubled, 0 parts answered twice"
         print(report)
     }
 }

@@ -42,6 +42,13 @@ import TestSupport
         seen.append("leases at 75 \(try store.leases(unexpiredAt: 75).map { "\($0.path):\($0.user):\($0.expires)" })")
         try store.releaseLease(f.id, of: "bob")
         seen.append("leases \(try store.leases(unexpiredAt: nil).count)")
+        // Claims: a part another holds is not taken until the lease runs out; the holder
+        // renews; a part that is not in the pool is never leased.
+        let trained = try #require(try store.item(at: "ok/a.png"))
+        let claims = [try store.claimLease(f.id, to: "cy", until: 300, now: 40), try store.claimLease(f.id, to: "dee", until: 300, now: 60),
+                      try store.claimLease(f.id, to: "cy", until: 400, now: 70), try store.claimLease(f.id, to: "dee", until: 500, now: 80),
+                      try store.claimLease(trained.id, to: "cy", until: 300, now: 40)]
+        seen.append("claims \(claims) \(try store.leases(unexpiredAt: 75).map { "\($0.path):\($0.user):\($0.expires)" })")
 
         let mask: [UInt8] = [0x89, 0x50, 0x4e, 0x47, 0, 1, 2, 255]
         let answer = try store.transaction {
@@ -111,6 +118,7 @@ import TestSupport
         #expect(onSQLite.count == onServer.count)
         // And what they say is what a workspace's life should leave.
         #expect(onSQLite.contains("answer moved the part to train"))
+        #expect(onSQLite.contains("claims [false, true, false, true, false] [\"nok/e.png:bob:200.0\", \"ok/f.png:dee:500.0\"]"), "\(onSQLite)")
         #expect(onSQLite.contains("late round candidate in use changed to 2"))
         #expect(onSQLite.contains("promote 3 true again false discard 3 false"))
         #expect(onSQLite.contains("after rollback [\"1:active\", \"2:rolled_back\", \"3:rolled_back\"]"))

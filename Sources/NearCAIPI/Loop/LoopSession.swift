@@ -85,6 +85,9 @@ public struct SubmitOutcome: Sendable, Equatable {
     /// The part went to the validation split (`answers_for_validation`), not to training: no
     /// refutations are made from it, or training would see it after all.
     public var heldForValidation = false
+    /// Seconds from the call until the answer was committed (what "stored" acknowledges);
+    /// the refutations and reviews that follow come after.
+    public var secondsToCommit = 0.0
 }
 
 /// What the active model says about one item.
@@ -282,6 +285,7 @@ public final class LoopSession {
 
     private func answer(_ event: FeedbackEvent, heatmap: Image?, seed: UInt64, closingReview: Int64?,
                         firstAnswerOnly: Bool) throws -> SubmitOutcome {
+        let started = DispatchTime.now().uptimeNanoseconds
         var event = event
         // An answer says in which part it was given: a review is the supervisor's work.
         event.role = event.role ?? (closingReview == nil ? .inspector : .supervisor)
@@ -297,6 +301,7 @@ public final class LoopSession {
         }
         var outcome = SubmitOutcome(feedbackID: id, refutations: [], queuedReviews: [], pending: 0, retrainDue: false)
         outcome.heldForValidation = movedTo == .validation
+        outcome.secondsToCommit = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
         // The answer is stored: from here on a failure is reported with it, never thrown,
         // or the caller would give the same answer twice.
         do {

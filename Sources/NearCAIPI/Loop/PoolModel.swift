@@ -76,15 +76,28 @@ public final class PoolModel {
         // Ranked once and cached; the exclusions are checked in the search, not by copying it.
         let order = try ranked(by: strategy, seed: seed)
         let store = workspace.store
-        return try store.transaction { () throws -> Query? in
+        let expires = now + leaseSeconds
+        // The states are read without a lock, so they may be old by the time an item is
+        // claimed: a claim refused (someone took the part meanwhile, or answered it) moves on
+        // down the ranking, as `SKIP LOCKED` would; the states are read again every 16 refusals.
+        var refused: Set<Int64> = []
+        while true {
             let (answered, heldByOthers, heldByUser) = try itemStates(for: user, now: now)
-            func open(_ item: PoolPrediction) -> Bool { !answered.contains(item.itemID) && !excluding.contains(item.path) }
-            guard let pick = order.first(where: { open($0) && !heldByOthers.contains($0.itemID) && !heldByUser.contains($0.itemID) })
-                ?? order.first(where: { heldByUser.contains($0.itemID) && open($0) }) else { return nil }
-            let expires = now + leaseSeconds
-            try store.lease(pick.itemID, to: user, until: expires)
-            return Query(itemID: pick.itemID, path: pick.path, predictedLabel: pick.predictedLabel,
-                         confidence: pick.confidence, expires: expires)
+            func open(_ item: PoolPrediction) -> Bool {
+                !answered.contains(item.itemID) && !excluding.contains(item.path) && !refused.contains(item.itemID)
+            }
+            let fresh = order.lazy.filter { open($0) && !heldByOthers.contains($0.itemID) && !heldByUser.contains($0.itemID) }
+            // Nothing new left: the user's own leased items, which a claim renews.
+            let candidates = fresh.isEmpty ? Array(order.lazy.filter { heldByUser.contains($0.itemID) && open($0) }.prefix(16))
+                                           : Array(fresh.prefix(16))
+            guard !candidates.isEmpty else { return nil }
+            for pick in candidates {
+                if try store.claimLease(pick.itemID, to: user, until: expires, now: now) {
+                    return Query(itemID: pick.itemID, path: pick.path, predictedLabel: pick.predictedLabel,
+                                 confidence: pick.confidence, expires: expires)
+                }
+                refused.insert(pick.itemID)
+            }
         }
     }
 

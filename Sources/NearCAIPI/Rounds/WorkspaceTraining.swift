@@ -23,7 +23,10 @@ extension Workspace {
 
     /// The file of an item: generated items below the workspace, originals below the data root.
     public func file(of path: String, origin: ItemOrigin) throws -> String {
-        origin.isGenerated ? "\(self.path)/\(path)" : "\(try dataRoot)/\(path)"
+        guard origin.isGenerated else { return "\(try dataRoot)/\(path)" }
+        // On a server, a refutation another station made since this one looked is fetched now.
+        try fetchStoredFileIfMissing(path)
+        return "\(self.path)/\(path)"
     }
 
     public func file(of item: LabelledItem) throws -> String { try file(of: item.path, origin: item.origin) }

@@ -14,6 +14,24 @@ extension WorkspaceStore {
                            [.integer(itemID), .text(user), .real(expires)])
     }
 
+    /// Leases the pool item `itemID` to `user` until `expires` in one statement of its own —
+    /// unless another user holds a lease on it that runs past `now`, or it has left the pool:
+    /// true when it is now `user`'s. The statement alone decides, row by row (on a server two
+    /// stations claiming one item queue on that row only; the second sees the first's lease
+    /// and gets nothing), so a station picks its next query without the workspace's writer
+    /// lock, and a station that read an old state cannot take what another holds.
+    func claimLease(_ itemID: Int64, to user: String, until expires: Double, now: Double) throws -> Bool {
+        try statementRetryingWhenBusy {
+            !(try database.query("""
+                INSERT INTO leases (item_id, "user", expires)
+                SELECT id, ?, ? FROM items WHERE id = ? AND split = 'pool'
+                ON CONFLICT (item_id) DO UPDATE SET "user" = excluded."user", expires = excluded.expires
+                WHERE leases.expires <= ? OR leases."user" = excluded."user"
+                RETURNING item_id
+                """, [.text(user), .real(expires), .integer(itemID), .real(now)]).isEmpty)
+        }
+    }
+
     func releaseLease(_ itemID: Int64, of user: String) throws {
         try database.query("DELETE FROM leases WHERE item_id = ? AND \"user\" = ?", [.integer(itemID), .text(user)])
     }

@@ -101,6 +101,21 @@ final class WorkspaceStore {
         }
     }
 
+    /// Runs `body` — one statement, its own transaction — outside any write transaction,
+    /// trying again a few times when the database was busy past its timeout. On a server it
+    /// takes no writer lock: the statement must be safe on its own (`claimLease`).
+    func statementRetryingWhenBusy<T>(_ body: () throws -> T) throws -> T {
+        try refuseIfReadOnly()
+        var attempt = 0
+        while true {
+            do {
+                return try body()
+            } catch where database.isBusy(error) && attempt < 5 {
+                attempt += 1
+            }
+        }
+    }
+
     /// The schema version the workspace is at (SQLite: `PRAGMA user_version`; PostgreSQL: the
     /// `schema_version` table).
     var schemaVersion: Int {

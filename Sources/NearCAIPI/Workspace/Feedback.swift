@@ -115,4 +115,11 @@ extension Workspace {
     public static func lostTheServer(_ error: any Error) -> Bool {
         (error as? PostgresError)?.isConnectionFailure ?? false
     }
+
+    /// Whether `error` says the store stayed busy past its retries (other writers held the
+    /// workspace's write lock all that time, or a server called off a transaction that
+    /// collided with another): nothing was written, and the same work may be tried again.
+    public static func storeWasBusy(_ error: any Error) -> Bool {
+        (error as? SQLiteError)?.isBusy ?? (error as? PostgresError)?.isRetryable ?? false
+    }
 }

@@ -69,6 +69,17 @@ extension Workspace {
         syncedAtNews = news
     }
 
+    /// Copies the stored file at `relative` into this station's folder now, if it is not
+    /// there: another station may have stored it after this one last looked (training lists
+    /// the refutations as the store holds them at that moment, which can be after the copy
+    /// made at opening). Nothing when the store holds no such file (the read that follows
+    /// names it) or on a folder workspace. Not noted in the station's record: the next full
+    /// look copies it once more, which is harmless.
+    func fetchStoredFileIfMissing(_ relative: String) throws {
+        guard isOnServer, !BinaryFile.exists("\(path)/\(relative)"), let bytes = try store.fileBytes(relative) else { return }
+        try writeStationCopy(bytes, at: relative)
+    }
+
     /// Stores the files at `relativePaths` (written in this station's folder) in the server's
     /// store, within the caller's write transaction, and notes them as this station's copies.
     /// Nothing on a folder workspace.

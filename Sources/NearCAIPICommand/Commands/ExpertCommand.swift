@@ -22,9 +22,9 @@ enum ExpertCommand: Command {
     when none is open). Prints "stored ID ITEM" for each answer once it is committed;
     whatever was printed survives a crash. Progress and the time each query took to lease
     and each answer to store go to standard error. SIGINT or SIGTERM stops it once the
-    answer in hand is stored. When a workspace's server goes away, it waits for it (up to
-    two minutes a time) and goes on; an answer whose commit was cut off is looked up, not
-    sent twice.
+    answer in hand is stored. When a workspace's server goes away, or its store stays busy,
+    it waits (up to two minutes a time) and goes on; an answer whose commit was cut off is
+    looked up, not sent twice.
     """
 
     static let user = Option<String>(name: "--user", placeholder: "NAME", help: "who answers", format: .personName,
@@ -42,7 +42,12 @@ enum ExpertCommand: Command {
                                     default: 3)
     static let leaseSeconds = Option<Int?>(name: "--lease-seconds", placeholder: "S", help: "how long a query stays reserved",
                                            format: .wholeNumber(in: 1...86_400), defaultDescription: "the workspace's")
-    static let parameters: [any Parameter] = [Positional.workspace, user, role, answers, retrainEvery, epochs, leaseSeconds]
+    static let thinkSeconds = Option<Double>(
+        name: "--think-seconds", placeholder: "S",
+        help: "look at each part for a while before answering, as a person does: a time drawn evenly between S/2 and 3S/2",
+        format: .number(.between(0, 600)), default: 0)
+    static let parameters: [any Parameter] = [Positional.workspace, user, role, answers, retrainEvery, epochs, leaseSeconds,
+                                              thinkSeconds]
 
     /// How long the expert waits for a workspace's server that went away before it gives up.
     static let serverPatience = 120.0
@@ -57,6 +62,13 @@ enum ExpertCommand: Command {
         let retrainEvery = try arguments[Self.retrainEvery]
         let epochs = try arguments[Self.epochs]
         let leaseSeconds = try arguments[Self.leaseSeconds]
+        let thinkSeconds = try arguments[Self.thinkSeconds]
+        var thinking = SystemRandomNumberGenerator()
+        /// The pause before an answer, as a person looking at the part.
+        func think() {
+            guard thinkSeconds > 0 else { return }
+            usleep(UInt32(Double.random(in: 0.5 * thinkSeconds...1.5 * thinkSeconds, using: &thinking) * 1_000_000))
+        }
 
         expertStopRequested = 0
         catchStopSignals { expertStopRequested = $0 }
@@ -73,7 +85,8 @@ enum ExpertCommand: Command {
             var answered = 0, sinceRound = 0
             while answered < answers && expertStopRequested == 0 {
                 if answersReviews {
-                    let reviewed = try answerReviews(session, expert: expert, user: user, limit: asksQueries ? .max : answers - answered)
+                    let reviewed = try answerReviews(session, expert: expert, user: user, limit: asksQueries ? .max : answers - answered,
+                                                     think: think)
                     if !asksQueries {
                         answered += reviewed
                         // Nothing open: wait for the inspectors' next wrong prediction.
@@ -89,6 +102,7 @@ enum ExpertCommand: Command {
                 printError(String(format: "answering %@ (picked in %.1f ms)", query.path, (monotonicSeconds() - picking) * 1000))
                 let view = try waitingForTheServer(workspace) { try session.view(of: query.path) }
                 let answer = try expert.answer(view, in: workspace)
+                think()
                 let storing = monotonicSeconds()
                 let stored: StoredAnswer
                 do {
@@ -128,12 +142,14 @@ enum ExpertCommand: Command {
 
     /// Answers the open near hit / near miss reviews, at most `limit`, each timed; how many
     /// were stored. A review answered first by someone else is skipped: that answer stands.
-    private static func answerReviews(_ session: LoopSession, expert: SimulatedExpert, user: String, limit: Int) throws -> Int {
+    private static func answerReviews(_ session: LoopSession, expert: SimulatedExpert, user: String, limit: Int,
+                                      think: () -> Void) throws -> Int {
         var stored = 0
         for review in try waitingForTheServer(session.workspace, { try session.reviewQueue() }) {
             guard stored < limit, expertStopRequested == 0 else { break }
             let view = try waitingForTheServer(session.workspace) { try session.view(of: review.path) }
             let answer = try expert.answer(view, in: session.workspace)
+            think()
             let storing = monotonicSeconds()
             do {
                 let outcome = try submitting(answer, in: session, user: user) { try session.answerReview(review, answer) }
@@ -165,24 +181,28 @@ enum ExpertCommand: Command {
             }
             inDoubt = true
             let outcome = try submit()
-            return StoredAnswer(id: outcome.feedbackID, detail: "\(outcome.refutations.count) refutations, \(outcome.queuedReviews.count) reviews queued")
+            return StoredAnswer(id: outcome.feedbackID, detail: String(format: "committed in %.1f ms; %d refutations, %d reviews queued",
+                                                                        outcome.secondsToCommit * 1000, outcome.refutations.count,
+                                                                        outcome.queuedReviews.count))
         }
     }
 
-    /// Runs `body`; while the workspace's server is away, says so and tries again every second,
-    /// for up to `serverPatience` seconds in a row.
+    /// Runs `body`; while the workspace's server is away, or its store busy past its own
+    /// retries (many writers on one SQLite file), says so and tries again every second, for up
+    /// to `serverPatience` seconds in a row.
     private static func waitingForTheServer<T>(_ workspace: Workspace, _ body: () throws -> T) throws -> T {
         var since: Double?
         while true {
             do {
                 let result = try body()
-                if since != nil { printError("the server is back") }
+                if since != nil { printError("the store answers again") }
                 return result
-            } catch where Workspace.lostTheServer(error) {
+            } catch where Workspace.lostTheServer(error) || Workspace.storeWasBusy(error) {
                 let now = monotonicSeconds()
                 if since == nil {
                     since = now
-                    printError("the server went away (\(error)): trying again every second")
+                    let what = Workspace.lostTheServer(error) ? "the server went away" : "the store stayed busy"
+                    printError("\(what) (\(error)): trying again every second")
                 }
                 if now - since! > serverPatience { throw error }
                 usleep(1_000_000)
