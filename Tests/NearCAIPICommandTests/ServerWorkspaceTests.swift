@@ -1,4 +1,5 @@
 import Foundation
+import NearCAIPI
 import Testing
 import TestSupport
 
@@ -170,5 +171,26 @@ import TestSupport
         let secret = "postgresql://ann:s3cret@/\(database)?host=\(server.folder)&port=\(server.port)&workspace=w"
         let wrong = try Tool.run(["status", secret], environment: station)
         #expect(wrong.status != 0 && !wrong.standardError.contains("s3cret"), "\(wrong.standardError)")
+        // A user the server does not know: named, refused.
+        #expect(wrong.standardError.contains("\"ann\""), "\(wrong.standardError)")
+        // No server where the address points: the address (without password) and the reason.
+        let nowhere = "postgresql:///\(database)?host=\(directory.file("no-server-here"))&port=\(server.port)&workspace=w"
+        let unreachable = try Tool.run(["status", nowhere], environment: station)
+        #expect(unreachable.status == 1 && unreachable.standardError.contains("no-server-here"), "\(unreachable.standardError)")
+        #expect(unreachable.standardError.contains("connect"), "\(unreachable.standardError)")
+        // A workspace of another schema version (made by another NearCAIPI): refused, unchanged.
+        let data = directory.file("data")
+        #expect(try Tool.run(["sample", "--out", data, "--count", "20", "--size", "32"]).status == 0)
+        let old = server.url(database: database, workspace: "old")
+        #expect(try Tool.run(["init", old, "--data", data, "--input", "32"], environment: station).status == 0)
+        try server.execute("UPDATE \"nearcaipi_old\".schema_version SET version = 99", database: database)
+        for verb in [["status", old], ["expert", old, "--answers", "1"], ["train", old, "--epochs", "1"]] {
+            let refused = try Tool.run(verb, environment: station)
+            #expect(refused.status == 1 && refused.standardError.contains("workspace 'old'")
+                    && refused.standardError.contains("is of schema 99"), "\(verb[0]): \(refused.standardError)")
+        }
+        try server.execute("UPDATE \"nearcaipi_old\".schema_version SET version = \(WorkspaceSchema.currentVersion)", database: database)
+        let reopened = try Tool.run(["status", old], environment: station)
+        #expect(reopened.status == 0 && reopened.standardOutput.contains("rounds: none yet"), "\(reopened.standardError)")
     }
 }

@@ -53,6 +53,12 @@ public final class PostgresTestServer: @unchecked Sendable {
         return name
     }
 
+    /// Runs `sql` in `database` through `psql`, as a person administering the server would
+    /// (a test that changes what no NearCAIPI command changes, e.g. a schema version).
+    public func execute(_ sql: String, database: String) throws(PostgresTestServerError) {
+        try run(["psql", "-q", "-X", "-v", "ON_ERROR_STOP=1", "-h", folder, "-p", "\(port)", "-U", user, "-d", database, "-c", sql])
+    }
+
     /// A new, empty database of its own for one test, and its connection string.
     public func freshDatabase(_ label: String = "test") throws(PostgresTestServerError) -> String {
         connectionString(database: try freshDatabaseName(label))
