@@ -28,9 +28,15 @@ import Glibc
         private var out = "", err = ""
         private var readers: [Thread] = []
 
-        init(_ arguments: [String], environment: [String: String] = [:], in directory: String? = nil) throws {
-            process.executableURL = URL(fileURLWithPath: Tool.executable)
-            process.arguments = arguments
+        /// `niceness`: started through `nice -n NICENESS` (a lower priority on the CPUs).
+        init(_ arguments: [String], environment: [String: String] = [:], in directory: String? = nil, niceness: Int? = nil) throws {
+            if let niceness {
+                process.executableURL = URL(fileURLWithPath: "/usr/bin/nice")
+                process.arguments = ["-n", "\(niceness)", Tool.executable] + arguments
+            } else {
+                process.executableURL = URL(fileURLWithPath: Tool.executable)
+                process.arguments = arguments
+            }
             if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
             if !environment.isEmpty {
                 process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }

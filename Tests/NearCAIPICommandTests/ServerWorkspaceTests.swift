@@ -167,7 +167,10 @@ import TestSupport
         let noDatabase = try Tool.run(["status", server.url(database: "no_such_db", workspace: "w")], environment: station)
         #expect(noDatabase.status == 1 && noDatabase.standardError.contains("no_such_db"), "\(noDatabase.standardError)")
         let noName = try Tool.run(["status", server.url(database: database)], environment: station)
-        #expect(noName.status != 0 && noName.standardError.contains("names no workspace"))
+        // A mistake in the address itself is a usage error (exit 2), as a misspelt option is.
+        #expect(noName.status == 2 && noName.standardError.contains("names no workspace"), "\(noName.standardError)")
+        let typo = try Tool.run(["status", "postgressql:///\(database)?workspace=w"], environment: station)
+        #expect(typo.status == 2 && typo.standardError.contains("not a folder or a PostgreSQL address"), "\(typo.standardError)")
         let secret = "postgresql://ann:s3cret@/\(database)?host=\(server.folder)&port=\(server.port)&workspace=w"
         let wrong = try Tool.run(["status", secret], environment: station)
         #expect(wrong.status != 0 && !wrong.standardError.contains("s3cret"), "\(wrong.standardError)")

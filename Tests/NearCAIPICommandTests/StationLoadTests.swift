@@ -36,6 +36,11 @@ import Glibc
             : Load(inspectors: 16, answersEach: 625, images: 17_000, split: "0.05,0.03,0.02,0.9", thinkSeconds: 0.5)
     }
 
+    /// `NEARCAIPI_LOAD_TRAINER_NICE=N`: the operator's trainer runs at `nice -n N`. In a plant
+    /// the trainer is a station of its own; here it shares two cores with 17 stations and the
+    /// server, and at the same priority its training takes them from the people answering.
+    static var trainerNiceness: Int? { ProcessInfo.processInfo.environment["NEARCAIPI_LOAD_TRAINER_NICE"].flatMap { Int($0) } }
+
     /// The `p`-quantile of `values` (nearest rank).
     static func quantile(_ values: [Double], _ p: Double) -> Double {
         let sorted = values.sorted()
@@ -103,7 +108,8 @@ import Glibc
             }
             if trainer == nil {
                 trainer = try KillAnywhereTests.Running(["train", workspace, "--epochs", "1"],
-                                                        environment: operatorStation.environment, in: operatorStation.folder)
+                                                        environment: operatorStation.environment, in: operatorStation.folder,
+                                                        niceness: Self.trainerNiceness)
             }
             if let server, restartedAt == nil {
                 let answered = inspectors.reduce(0) { $0 + SeveralInspectorsTests.acknowledged($1.output.out).count }
@@ -189,6 +195,7 @@ import Glibc
         let elapsed = String(format: "%.0f s", seconds)
         let queries = acknowledged.count - reviews
         var report = "station load (\(store)): \(load.inspectors) inspectors and a supervisor, thinking \(load.thinkSeconds) s a part, "
+        report += Self.trainerNiceness.map { "trainer at nice \($0), " } ?? ""
         report += "\(acknowledged.count) answers "
         report += "(\(queries) queries, \(reviews) reviews) in \(elapsed), \(roundsTrained) rounds trained meanwhile\(restart); "
         report += "next query leased: \(figures(picks)); answer stored (committed): \(figures(commits)); "

@@ -132,6 +132,10 @@ struct Arguments {
         if positionals.count > declared.count, declared.last?.repeats != true {
             throw UsageError("unexpected argument '\(positionals[declared.count])'")
         }
+        for (word, positional) in zip(positionals, declared) {
+            guard let check = positional.check else { continue }
+            do { try check(word) } catch { throw UsageError("\(error)") }
+        }
         return positionals
     }
 }

@@ -1,3 +1,5 @@
+import NearCAIPI
+
 /// One thing a verb's command line may hold — a positional, a flag or a `--name value` option —
 /// declared once. From the declarations the parser learns which words a verb accepts, the help
 /// text gets its usage line and Options block, and the verb reads the values with their
@@ -48,9 +50,13 @@ struct Positional: Parameter {
     let missing: String
     /// One or more words (`IMAGE...`); only the last positional of a verb may repeat.
     var repeats = false
+    /// Refuses a word that cannot be what it stands for, with the reason (a usage error).
+    var check: (@Sendable (String) throws -> Void)? = nil
 
-    /// The workspace folder most verbs work on.
-    static let workspace = Positional(placeholder: "WORKSPACE", missing: "the workspace WORKSPACE (a folder, or postgresql://…?workspace=NAME)")
+    /// The workspace most verbs work on: an address that cannot be one (a server URL without
+    /// `?workspace=`, a misspelt scheme) is a mistake on the command line, refused as such.
+    static let workspace = Positional(placeholder: "WORKSPACE", missing: "the workspace WORKSPACE (a folder, or postgresql://…?workspace=NAME)",
+                                      check: { _ = try WorkspaceAddress(parsing: $0) })
 
     var kind: ParameterKind { .positional }
     var usage: String { placeholder + (repeats ? "..." : "") }
