@@ -128,6 +128,12 @@ import Glibc
             usleep(50_000)
             if trainer.process.terminationStatus == 0 { roundsTrained += 1 } else { trainerFailures.append(trainer.output.err) }
         }
+        // A short run can end before a round finished (or, on a server, before one finished
+        // after the restart): the operator trains one more, which must go through.
+        if roundsTrained == 0 || restartedAt != nil {
+            let last = try Tool.run(["train", workspace, "--epochs", "1"], environment: operatorStation.environment)
+            if last.status == 0 { roundsTrained += 1 } else { trainerFailures.append(last.standardError) }
+        }
         // The supervisor stops on SIGTERM once the review in hand is stored.
         kill(supervisor.process.processIdentifier, SIGTERM)
         supervisor.process.waitUntilExit()

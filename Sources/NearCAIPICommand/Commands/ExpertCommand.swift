@@ -75,9 +75,13 @@ enum ExpertCommand: Command {
         defer { releaseStopSignals() }
         do {
             let opening = monotonicSeconds()
-            let workspace = try Workspace(opening: path)
-            try workspace.refuseIfReadOnly()
-            let session = try LoopSession(workspace: workspace, user: user)
+            // A server that goes away while the station opens (it copies files, reads the pool)
+            // is waited for like one that goes away later.
+            let (workspace, session) = try waitingForTheServer { () throws -> (Workspace, LoopSession) in
+                let workspace = try Workspace(opening: path)
+                try workspace.refuseIfReadOnly()
+                return (workspace, try LoopSession(workspace: workspace, user: user))
+            }
             printError(String(format: "session open: %d pool items ready in %.2f s", session.pool.predictions.count,
                               monotonicSeconds() - opening))
             if let leaseSeconds { session.settings.leaseSeconds = Double(leaseSeconds) }
@@ -95,13 +99,13 @@ enum ExpertCommand: Command {
                     }
                 }
                 let picking = monotonicSeconds()
-                guard let query = try waitingForTheServer(workspace, { try session.nextQuery(seed: UInt64(answered + 1)) }) else {
+                guard let query = try waitingForTheServer({ try session.nextQuery(seed: UInt64(answered + 1)) }) else {
                     printError("nearcaipi expert: the pool has nothing left to ask")
                     break
                 }
                 printError(String(format: "answering %@ (picked in %.1f ms)", query.path, (monotonicSeconds() - picking) * 1000))
-                let view = try waitingForTheServer(workspace) { try session.view(of: query.path) }
-                let answer = try expert.answer(view, in: workspace)
+                let view = try waitingForTheServer { try session.view(of: query.path) }
+                let answer = try waitingForTheServer { try expert.answer(view, in: workspace) }
                 think()
                 let storing = monotonicSeconds()
                 let stored: StoredAnswer
@@ -145,10 +149,10 @@ enum ExpertCommand: Command {
     private static func answerReviews(_ session: LoopSession, expert: SimulatedExpert, user: String, limit: Int,
                                       think: () -> Void) throws -> Int {
         var stored = 0
-        for review in try waitingForTheServer(session.workspace, { try session.reviewQueue() }) {
+        for review in try waitingForTheServer({ try session.reviewQueue() }) {
             guard stored < limit, expertStopRequested == 0 else { break }
-            let view = try waitingForTheServer(session.workspace) { try session.view(of: review.path) }
-            let answer = try expert.answer(view, in: session.workspace)
+            let view = try waitingForTheServer { try session.view(of: review.path) }
+            let answer = try waitingForTheServer { try expert.answer(view, in: session.workspace) }
             think()
             let storing = monotonicSeconds()
             do {
@@ -175,7 +179,7 @@ enum ExpertCommand: Command {
     private static func submitting(_ answer: FeedbackEvent, in session: LoopSession, user: String,
                                    _ submit: () throws -> SubmitOutcome) throws -> StoredAnswer {
         var inDoubt = false
-        return try waitingForTheServer(session.workspace) {
+        return try waitingForTheServer {
             if inDoubt, let id = try session.workspace.latestAnswer(by: user, on: answer.itemPath) {
                 return StoredAnswer(id: id, detail: "its commit was cut off by the server going away; found stored")
             }
@@ -190,7 +194,7 @@ enum ExpertCommand: Command {
     /// Runs `body`; while the workspace's server is away, or its store busy past its own
     /// retries (many writers on one SQLite file), says so and tries again every second, for up
     /// to `serverPatience` seconds in a row.
-    private static func waitingForTheServer<T>(_ workspace: Workspace, _ body: () throws -> T) throws -> T {
+    private static func waitingForTheServer<T>(_ body: () throws -> T) throws -> T {
         var since: Double?
         while true {
             do {
