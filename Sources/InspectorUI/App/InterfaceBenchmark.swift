@@ -164,27 +164,22 @@ final class PseudoTerminal: @unchecked Sendable {
         }
     }
 
-    /// Bytes the program wrote so far, everything written counted.
-    var bytesRead: Int {
+    /// Runs `body` under the lock once everything written so far has been read.
+    private func caughtUp<T>(_ body: () -> T) -> T {
         lock.lock(); defer { lock.unlock() }
         if !closed { _ = drainLocked() }
-        return count
+        return body()
     }
+
+    /// Bytes the program wrote so far, everything written counted.
+    var bytesRead: Int { caughtUp { count } }
 
     /// Everything the program wrote so far (empty unless kept). Drawing is synchronous, so
     /// after a step returns its bytes are all in the pair's buffer or already read.
-    var output: [UInt8] {
-        lock.lock(); defer { lock.unlock() }
-        if !closed { _ = drainLocked() }
-        return kept ?? []
-    }
+    var output: [UInt8] { caughtUp { kept ?? [] } }
 
     /// Records the bytes of one redraw, everything written so far counted.
-    func noteRedraw(bytesSince before: Int) {
-        lock.lock(); defer { lock.unlock() }
-        if !closed { _ = drainLocked() }
-        redraws.append(count - before)
-    }
+    func noteRedraw(bytesSince before: Int) { caughtUp { redraws.append(count - before) } }
 
     var medianRedrawBytes: Int {
         lock.lock(); defer { lock.unlock() }

@@ -164,18 +164,14 @@ public final class PoolModel {
     }
 
     /// Extends `user`'s lease on the query to `until`, while nobody else holds the part and
-    /// it has no standing answer: someone working on a part keeps it past the lease time.
+    /// it is still in the pool: someone working on a part keeps it past the lease time.
     /// Returns the query with its new expiry, or nil when the part was taken or answered.
+    /// The same one-statement claim as `nextQuery`'s, so renewing reads no other part's state.
     public func renew(_ query: Query, for user: String, until: Double, now: Double = Date().timeIntervalSince1970) throws -> Query? {
-        let store = workspace.store
-        return try store.transaction { () throws -> Query? in
-            let (answered, heldByOthers, _) = try itemStates(for: user, now: now)
-            guard !answered.contains(query.itemID), !heldByOthers.contains(query.itemID) else { return nil }
-            try store.lease(query.itemID, to: user, until: until)
-            var renewed = query
-            renewed.expires = until
-            return renewed
-        }
+        guard try workspace.store.claimLease(query.itemID, to: user, until: until, now: now) else { return nil }
+        var renewed = query
+        renewed.expires = until
+        return renewed
     }
 
     /// Gives a leased item back (the expert moved on without answering).

@@ -5,15 +5,6 @@ internal import Storage
 extension WorkspaceStore {
     // MARK: Leases
 
-    /// Reserves `itemID` for `user` until `expires` (replacing an expired or own lease).
-    func lease(_ itemID: Int64, to user: String, until expires: Double) throws {
-        try database.query("""
-            INSERT INTO leases (item_id, "user", expires) VALUES (?, ?, ?)
-            ON CONFLICT (item_id) DO UPDATE SET "user" = excluded."user", expires = excluded.expires
-            """,
-                           [.integer(itemID), .text(user), .real(expires)])
-    }
-
     /// Leases the pool item `itemID` to `user` until `expires` in one statement of its own —
     /// unless another user holds a lease on it that runs past `now`, or it has left the pool:
     /// true when it is now `user`'s. The statement alone decides, row by row (on a server two

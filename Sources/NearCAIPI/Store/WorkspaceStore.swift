@@ -90,15 +90,7 @@ final class WorkspaceStore {
     /// Runs the write `body` in a transaction, trying again a few times when another process
     /// held the write lock past the busy timeout, so concurrent inspectors do not lose writes.
     func writeRetryingWhenBusy<T>(_ body: () throws -> T) throws -> T {
-        try refuseIfReadOnly()
-        var attempt = 0
-        while true {
-            do {
-                return try database.writeTransaction(body)
-            } catch where database.isBusy(error) && attempt < 5 {
-                attempt += 1
-            }
-        }
+        try statementRetryingWhenBusy { try database.writeTransaction(body) }
     }
 
     /// Runs `body` — one statement, its own transaction — outside any write transaction,

@@ -1,6 +1,5 @@
 import Foundation
 import Imaging
-internal import Storage
 
 /// One thing an expert said about an item. (Codable: an answer the store refused waits in a
 /// file as it was given, `UnstoredAnswer`.)
@@ -107,19 +106,5 @@ extension Workspace {
     /// a part leaves the pool with its first answer, so an answer found is the one it sent.
     public func latestAnswer(by user: String, on path: String) throws -> Int64? {
         try store.latestAnswer(by: user, on: path)
-    }
-
-    /// Whether `error` says the workspace's server went away (the connection broke, or the
-    /// server is shutting down or starting): the statement may be tried again once it is back.
-    /// A folder workspace never says so.
-    public static func lostTheServer(_ error: any Error) -> Bool {
-        (error as? PostgresError)?.isConnectionFailure ?? false
-    }
-
-    /// Whether `error` says the store stayed busy past its retries (other writers held the
-    /// workspace's write lock all that time, or a server called off a transaction that
-    /// collided with another): nothing was written, and the same work may be tried again.
-    public static func storeWasBusy(_ error: any Error) -> Bool {
-        (error as? SQLiteError)?.isBusy ?? (error as? PostgresError)?.isRetryable ?? false
     }
 }

@@ -2,6 +2,7 @@ import FileAccess
 import Foundation
 import NeuralNet
 import Imaging
+internal import Storage
 
 /// How `init` builds a workspace.
 public struct WorkspaceOptions: Sendable {
@@ -65,6 +66,20 @@ public final class Workspace {
     public var isOnServer: Bool {
         if case .server = address { return true }
         return false
+    }
+
+    /// Whether `error` says the workspace's server went away (the connection broke, or the
+    /// server is shutting down or starting): the statement may be tried again once it is back.
+    /// A folder workspace never says so.
+    public static func lostTheServer(_ error: any Error) -> Bool {
+        (error as? PostgresError)?.isConnectionFailure ?? false
+    }
+
+    /// Whether `error` says the store stayed busy past its retries (other writers held the
+    /// workspace's write lock all that time, or a server called off a transaction that
+    /// collided with another): nothing was written, and the same work may be tried again.
+    public static func storeWasBusy(_ error: any Error) -> Bool {
+        (error as? SQLiteError)?.isBusy ?? (error as? PostgresError)?.isRetryable ?? false
     }
 
     /// Whether the workspace's folder cannot be written: it is open for reading only (status,

@@ -77,7 +77,7 @@ enum ExpertCommand: Command {
             let opening = monotonicSeconds()
             // A server that goes away while the station opens (it copies files, reads the pool)
             // is waited for like one that goes away later.
-            let (workspace, session) = try waitingForTheServer { () throws -> (Workspace, LoopSession) in
+            let (workspace, session) = try waitingForTheStore { () throws -> (Workspace, LoopSession) in
                 let workspace = try Workspace(opening: path)
                 try workspace.refuseIfReadOnly()
                 return (workspace, try LoopSession(workspace: workspace, user: user))
@@ -89,7 +89,7 @@ enum ExpertCommand: Command {
             var answered = 0, sinceRound = 0
             while answered < answers && expertStopRequested == 0 {
                 if answersReviews {
-                    let reviewed = try answerReviews(session, expert: expert, user: user, limit: asksQueries ? .max : answers - answered,
+                    let reviewed = try answerReviews(session, expert: expert, limit: asksQueries ? .max : answers - answered,
                                                      think: think)
                     if !asksQueries {
                         answered += reviewed
@@ -99,18 +99,18 @@ enum ExpertCommand: Command {
                     }
                 }
                 let picking = monotonicSeconds()
-                guard let query = try waitingForTheServer({ try session.nextQuery(seed: UInt64(answered + 1)) }) else {
+                guard let query = try waitingForTheStore({ try session.nextQuery(seed: UInt64(answered + 1)) }) else {
                     printError("nearcaipi expert: the pool has nothing left to ask")
                     break
                 }
                 printError(String(format: "answering %@ (picked in %.1f ms)", query.path, (monotonicSeconds() - picking) * 1000))
-                let view = try waitingForTheServer { try session.view(of: query.path) }
-                let answer = try waitingForTheServer { try expert.answer(view, in: workspace) }
+                let view = try waitingForTheStore { try session.view(of: query.path) }
+                let answer = try waitingForTheStore { try expert.answer(view, in: workspace) }
                 think()
                 let storing = monotonicSeconds()
                 let stored: StoredAnswer
                 do {
-                    stored = try submitting(answer, in: session, user: user) {
+                    stored = try submitting(answer, in: session) {
                         try session.submit(answer, seed: UInt64(answered + 1), firstAnswerOnly: true)
                     }
                 } catch let taken as PartAnsweredMeanwhile {
@@ -146,17 +146,17 @@ enum ExpertCommand: Command {
 
     /// Answers the open near hit / near miss reviews, at most `limit`, each timed; how many
     /// were stored. A review answered first by someone else is skipped: that answer stands.
-    private static func answerReviews(_ session: LoopSession, expert: SimulatedExpert, user: String, limit: Int,
+    private static func answerReviews(_ session: LoopSession, expert: SimulatedExpert, limit: Int,
                                       think: () -> Void) throws -> Int {
         var stored = 0
-        for review in try waitingForTheServer({ try session.reviewQueue() }) {
+        for review in try waitingForTheStore({ try session.reviewQueue() }) {
             guard stored < limit, expertStopRequested == 0 else { break }
-            let view = try waitingForTheServer { try session.view(of: review.path) }
-            let answer = try waitingForTheServer { try expert.answer(view, in: session.workspace) }
+            let view = try waitingForTheStore { try session.view(of: review.path) }
+            let answer = try waitingForTheStore { try expert.answer(view, in: session.workspace) }
             think()
             let storing = monotonicSeconds()
             do {
-                let outcome = try submitting(answer, in: session, user: user) { try session.answerReview(review, answer) }
+                let outcome = try submitting(answer, in: session) { try session.answerReview(review, answer) }
                 printNow("stored \(outcome.id) \(review.path) review")
                 printError(String(format: "review stored in %.1f ms (%@)", (monotonicSeconds() - storing) * 1000, outcome.detail))
                 stored += 1
@@ -176,11 +176,11 @@ enum ExpertCommand: Command {
     /// Stores `answer` through `submit`, waiting for a server that went away. When the
     /// connection broke while the answer was sent, its commit may or may not have happened:
     /// the store is asked first, so the answer is neither lost nor sent twice.
-    private static func submitting(_ answer: FeedbackEvent, in session: LoopSession, user: String,
+    private static func submitting(_ answer: FeedbackEvent, in session: LoopSession,
                                    _ submit: () throws -> SubmitOutcome) throws -> StoredAnswer {
         var inDoubt = false
-        return try waitingForTheServer {
-            if inDoubt, let id = try session.workspace.latestAnswer(by: user, on: answer.itemPath) {
+        return try waitingForTheStore {
+            if inDoubt, let id = try session.workspace.latestAnswer(by: answer.user, on: answer.itemPath) {
                 return StoredAnswer(id: id, detail: "its commit was cut off by the server going away; found stored")
             }
             inDoubt = true
@@ -194,7 +194,7 @@ enum ExpertCommand: Command {
     /// Runs `body`; while the workspace's server is away, or its store busy past its own
     /// retries (many writers on one SQLite file), says so and tries again every second, for up
     /// to `serverPatience` seconds in a row.
-    private static func waitingForTheServer<T>(_ body: () throws -> T) throws -> T {
+    private static func waitingForTheStore<T>(_ body: () throws -> T) throws -> T {
         var since: Double?
         while true {
             do {
