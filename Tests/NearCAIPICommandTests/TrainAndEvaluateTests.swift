@@ -43,6 +43,8 @@ import TestSupport
         (["train", "--data", "d", "--out", "m", "--arch", "vgg16"], "'--arch' must be resnet18-w4, resnet18-w2, resnet18-w8 or resnet18"),
         (["train", "--data", "d", "--out", "m", "--validation", "1"], "'--validation' must be a fraction between 0 and 1"),
         (["train", "--data", "d", "--out", "m", "--channels", "2"], "'--channels' must be 1 or 3"),
+        (["train", "--data", "d", "--out", "m", "--mask-loss", "on"], "option '--mask-loss' is stored in a workspace"),
+        (["train", "ws", "--mask-loss", "yes"], "option '--mask-loss' must be one of: on, off; got 'yes'"),
         (["eval-explanations", "--data", "d", "--model", "m", "--methods", "gradcam"], "'--methods' takes rise and/or invrise"),
         (["eval-explanations", "--data", "d", "--model", "m", "--fill", "noise"], "'--fill' takes zero, mean, blur, median, normal or all"),
         (["eval-explanations", "--data", "d", "--model", "m", "--layout", "coco"], "'--layout' must be one of: auto, mvtec, folders"),
@@ -77,6 +79,36 @@ import TestSupport
         #expect(try Tool.run(["sample", "--out", other, "--family", "cast", "--count", "6", "--size", "32"]).status == 0)
         let wrong = try Tool.run(["eval-explanations", "--data", other, "--model", workspace, "--masks", "8"])
         #expect(wrong.status == 1 && wrong.standardError.contains("test split is in this data set"), "\(wrong.standardError)")
+    }
+
+    /// `train --mask-loss on`: stored, said by `status`, and the round's own defect map is
+    /// scored beside the explanations.
+    @Test func theMaskLossIsStoredShownAndItsMapScored() throws {
+        let directory = TemporaryDirectory("mask-loss")
+        defer { directory.remove() }
+        let data = directory.file("weld"), workspace = directory.file("ws")
+        #expect(try Tool.run(["sample", "--out", data, "--count", "30", "--size", "32"]).status == 0)
+        #expect(try Tool.run(["init", workspace, "--data", data, "--input", "32"]).status == 0)
+        let off = try Tool.run(["status", workspace])
+        #expect(off.standardOutput.contains("mask loss: off"), "\(off.standardOutput)")
+        let train = try Tool.run(["train", workspace, "--epochs", "2", "--mask-loss", "on"])
+        #expect(train.status == 0, "\(train.standardError)")
+        #expect(train.standardOutput.contains("mask loss:  the defect map trained on "), "\(train.standardOutput)")
+        let status = try Tool.run(["status", workspace])
+        #expect(status.standardOutput.contains("mask loss: on"), "\(status.standardOutput)")
+        #expect(status.standardOutput.contains("    mask loss: the defect map trained on "), "\(status.standardOutput)")
+        let explanations = try Tool.run(["eval-explanations", "--data", data, "--model", workspace, "--methods", "invrise", "--masks", "8",
+                                         "--split", "all", "--limit", "2", "--json"])
+        #expect(explanations.status == 0, "\(explanations.standardError)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(explanations.standardOutput.utf8)) as? [String: Any])
+        let rows = try #require(report["rows"] as? [[String: Any]])
+        #expect(rows.map { $0["method"] as? String } == ["invrise", "defect-map"])
+        #expect(rows.allSatisfy { ($0["images"] as? Int) == 2 && ($0["pixelAUROC"] as? Double).map { (0...1).contains($0) } == true })
+        let detection = try Tool.run(["eval-detection", "--model", workspace])
+        #expect(detection.status == 0 && detection.standardOutput.contains("  defect map: pixel AUROC "), "\(detection.standardOutput)")
+        // Stored: the next round trains with it without being told.
+        let next = try Tool.run(["train", workspace, "--epochs", "1"])
+        #expect(next.status == 0 && next.standardOutput.contains("mask loss:  the defect map trained on "), "\(next.standardOutput)")
     }
 
     @Test func aFolderWithoutClassesIsARuntimeFailure() throws {

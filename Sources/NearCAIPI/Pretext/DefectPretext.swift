@@ -74,20 +74,10 @@ struct DefectPretext {
                             mapWeights: indices.map { suspects.contains($0) ? 0 : 1 })
     }
 
-    /// The share of each of h × w cells (rows ⌊y·H/h⌋ ..< ⌊(y+1)·H/h⌋, columns alike) that the
-    /// mask covers.
+    /// The share of each of h × w cells that the mask covers (`DefectMapLoss.cellShares`).
     static func cellShares(of mask: BinaryMask, height h: Int, width w: Int) -> [Float] {
-        var shares = [Float](repeating: 0, count: h * w)
-        for cy in 0..<h {
-            let rows = (cy * mask.height / h)..<max((cy + 1) * mask.height / h, cy * mask.height / h + 1)
-            for cx in 0..<w {
-                let columns = (cx * mask.width / w)..<max((cx + 1) * mask.width / w, cx * mask.width / w + 1)
-                var covered = 0
-                for y in rows { for x in columns where mask[y, x] { covered += 1 } }
-                shares[cy * w + cx] = Float(covered) / Float(rows.count * columns.count)
-            }
-        }
-        return shares
+        let plane = Tensor(shape: [1, 1, mask.height, mask.width], data: mask.bits.map { $0 ? 1 : 0 })
+        return DefectMapLoss.cellShares(of: plane, height: h, width: w).data
     }
 
     /// Scores every image with `model` and makes the ones it calls defective the suspects.

@@ -11,13 +11,16 @@ extension Workspace {
         public var path: String
         public var label: ClassLabel
         public var origin: ItemOrigin
+        /// The defect mask the workspace holds for it: a refutation's own, or the data set's
+        /// (relative to the workspace or the data root, by origin).
+        public var truthMaskPath: String?
     }
 
     /// Usable items of a split whose label the engine knows (feedback labels and generated
     /// training items included), in the order they were indexed.
     public func labelledItems(in split: Split) throws -> [LabelledItem] {
         try store.items(in: split, labelledOnly: true).compactMap { item in
-            item.label.map { LabelledItem(id: item.id, path: item.path, label: $0, origin: item.origin) }
+            item.label.map { LabelledItem(id: item.id, path: item.path, label: $0, origin: item.origin, truthMaskPath: item.truthMaskPath) }
         }
     }
 
@@ -108,7 +111,7 @@ extension Workspace {
         let previous = try activeRound()
         let configuration = ResNetConfiguration.named(architecture, inputChannels: channels, inputSize: size,
                                                       classCount: ClassLabel.allCases.count)!
-        let model: ResNet, info: CheckpointInfo
+        var model: ResNet, info: CheckpointInfo
         if let previous, !fromScratch {
             // A fine-tuned model keeps the normalisation it was first trained with.
             (model, info) = try Checkpoint.load(checkpointPath(of: previous))
@@ -129,7 +132,18 @@ extension Workspace {
             model = ResNet(configuration, seed: options.seed)
             if let pretrained { try Checkpoint.loadWeights(into: model, from: pretrained, replaceHeadIfClassesDiffer: true) }
         }
-        let trainingSet = SupervisedTraining.batch(trainingImages.map(\.0), labels: trainingImages.map(\.1), info: info)
+        var trainingSet = SupervisedTraining.batch(trainingImages.map(\.0), labels: trainingImages.map(\.1), info: info)
+        var options = options, maskRegions: Int? = nil
+        if try maskLoss {
+            // The network learns where as well as whether: it needs a defect head to say where.
+            model = model.addingDefectHead(seed: options.seed)
+            info.configuration = info.configuration.withDefectHead(true)
+            let targets = try maskTargets(of: training, in: .train, size: size)
+            trainingSet.masks = targets.tensor(size: size)
+            trainingSet.maskWeights = targets.weights
+            options.maskLossWeight = Self.maskLossWeight
+            maskRegions = targets.defectRegions
+        }
         let validationSet = validationImages.isEmpty ? nil
             : SupervisedTraining.batch(validationImages.map(\.0), labels: validationImages.map(\.1), info: info)
         let report = Trainer.train(model, on: trainingSet, validation: validationSet,
@@ -149,6 +163,7 @@ extension Workspace {
         var metrics = RoundMetrics(validation: ClassificationMetrics(predictions: onValidation.predictions, truth: onValidation.truth),
                                    test: ClassificationMetrics(predictions: onTest.predictions, truth: onTest.truth), epochs: report.epochsRun,
                                    bestEpoch: report.bestEpoch, seconds: Date().timeIntervalSince(start))
+        metrics.maskRegions = maskRegions
         metrics.operatingPoint = OperatingPoint(validation: (onValidation.scores, onValidation.truth), test: (onTest.scores, onTest.truth),
                                                 maxMissed: try maxMissedDefects, maxRejected: try maxGoodRejected)
         let number = (try rounds().map(\.number).max() ?? 0) + 1

@@ -28,6 +28,10 @@ public struct SimulationPlan: Sendable {
     /// The share of each class's answered parts kept for validation (the workspaces' rule;
     /// 0: every answer trains, the paper's protocol).
     public var answersForValidation = Workspace.standardAnswersForValidation
+    /// Whether every round, the initial model's included, trains the network's defect map on
+    /// the regions known (the data set's masks of the initial training parts, painted masks,
+    /// refutations' masks) — the workspaces' `mask_loss`.
+    public var maskLoss = Workspace.standardMaskLoss
     /// Pretraining of each seed's network on its workspace's unlabelled images before the
     /// initial model (which then starts from it); nil: none, the initial model starts from
     /// random weights. Run once per seed, shared by every strategy.
@@ -216,6 +220,7 @@ public final class Simulation {
             guard summary.isFinished else { throw WorkspaceError(path, "pretraining stopped before its last epoch") }
         }
         if try workspace.activeRound() == nil {
+            try workspace.setMaskLoss(plan.maskLoss)
             var training = plan.initialTraining
             training.seed = seed
             _ = try workspace.trainRound(options: training, fromScratch: true) { epoch in
@@ -259,6 +264,7 @@ public final class Simulation {
         try settings.store(in: workspace)
         try workspace.setPromotion(plan.promotion)
         try workspace.setAnswersForValidation(plan.answersForValidation)
+        try workspace.setMaskLoss(plan.maskLoss)
         return workspace
     }
 

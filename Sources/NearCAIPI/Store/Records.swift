@@ -100,6 +100,10 @@ public struct RoundMetrics: Sendable, Codable, Equatable {
     /// trained (a rollback, a promotion, another station's round): the round then in use
     /// (0: none). Its comparison was with a round no longer in use, so it waits as a candidate.
     public var inUseChangedTo: Int? = nil
+    /// With the mask loss on: how many defective training parts had a known region (painted,
+    /// a refutation's, or the data set's) and trained the network's defect map; nil when the
+    /// round trained without it.
+    public var maskRegions: Int? = nil
 }
 
 /// A near hit or near miss waiting for the supervisor.

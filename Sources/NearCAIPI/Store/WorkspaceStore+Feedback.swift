@@ -130,6 +130,23 @@ extension WorkspaceStore {
         try database.query("SELECT max(id) FROM feedback").first?.first?.integerValue ?? 0
     }
 
+    /// Per usable labelled item of `split`, by id: its newest standing painted mask (PNG; nil
+    /// when none was painted) and whether it has a standing answer at all.
+    func paintedMasks(in split: Split) throws -> [Int64: (png: [UInt8]?, answered: Bool)] {
+        var found: [Int64: (png: [UInt8]?, answered: Bool)] = [:]
+        for row in try database.query("""
+            SELECT i.id,
+                   (SELECT corrected_mask FROM feedback f WHERE f.item_id = i.id AND f.reverted = 0
+                    AND f.corrected_mask IS NOT NULL ORDER BY f.id DESC LIMIT 1),
+                   CASE WHEN EXISTS (SELECT 1 FROM feedback f WHERE f.item_id = i.id AND f.reverted = 0) THEN 1 ELSE 0 END
+            FROM items i WHERE i.split = ? AND i.usable = 1 AND i.label IS NOT NULL
+            """, [.text(split.rawValue)]) {
+            guard let id = row[0].integerValue else { continue }
+            found[id] = (row[1].blobValue, row[2].integerValue == 1)
+        }
+        return found
+    }
+
     /// Usable originals whose label is known, by path, each with its latest standing mask.
     func exportedItems() throws -> [ExportedItem] {
         try database.query("""

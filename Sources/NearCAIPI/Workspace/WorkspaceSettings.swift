@@ -5,7 +5,7 @@ enum SettingKey: String, CaseIterable {
     // Fixed by `init`.
     case dataRoot = "data_root", layout, architecture, inputSize = "input_size", seed, classNames = "class_names", split, created
     // How rounds train (`train`, the operator's screen).
-    case occlusionTraining = "occlusion_training", retrainEpochs = "retrain_epochs", promotion
+    case occlusionTraining = "occlusion_training", retrainEpochs = "retrain_epochs", promotion, maskLoss = "mask_loss"
     case promotionConfidence = "promotion_confidence", answersForValidation = "answers_for_validation"
     // Where a round's P(NOK) is cut for pass / review / reject (OperatingPoint).
     case maxMissedDefects = "max_missed_defects", maxGoodRejected = "max_good_rejected"
@@ -70,6 +70,18 @@ extension Workspace {
     }
 
     public func setOcclusionTraining(_ enabled: Bool) throws { try setSettings([(.occlusionTraining, enabled ? "on" : "off")]) }
+
+    /// Whether rounds train the network's defect map on the regions the engine knows
+    /// (`maskTargets`) beside its decision.
+    public var maskLoss: Bool {
+        get throws { try setting(.maskLoss, fallback: Self.standardMaskLoss, expected: "on or off", Self.onOff) }
+    }
+
+    public func setMaskLoss(_ enabled: Bool) throws { try setSettings([(.maskLoss, enabled ? "on" : "off")]) }
+
+    /// Whether a workspace trains with the mask loss unless told otherwise (chosen by
+    /// measurement, Docs/Explanations.md).
+    public static let standardMaskLoss = false
 
     /// Epochs of a round started from the screens.
     public var retrainEpochs: Int {

@@ -24,8 +24,8 @@ enum EvalDetectionCommand: Command {
     For each score: image AUROC (the chance that a random NOK part scores above a random OK
     part), average precision, and the share of OK parts a threshold would pass without a
     person looking when it may miss no defect, and when it may miss 1 % of them. For the
-    anomaly score's map, and for the defect head's (when round 0 has one), the pixel AUROC
-    against the parts' defect masks: every pixel of a good part counts as normal, defective
+    anomaly score's map, and for the defect head's (round 0's, or a round's trained with the
+    mask loss), the pixel AUROC against the parts' defect masks: every pixel of a good part counts as normal, defective
     parts without a mask are left out.
     """
 
@@ -44,7 +44,7 @@ enum EvalDetectionCommand: Command {
         var score: String
         var model: String
         var metrics: DetectionMetrics
-        /// The dense head's map against the parts' defect masks (round 0 with a head only).
+        /// The dense head's map against the parts' defect masks (a model with a head only).
         var pixelAUROC: Double?
         var partsWithMasks: Int?
     }
@@ -139,7 +139,7 @@ enum EvalDetectionCommand: Command {
         guard !parts.isEmpty else { throw RuntimeFailure("\(description): no labelled part to score") }
 
         // Each part is read once and scored by every scorer, 32 at a time.
-        var tallies = scorers.map { Tally(mapsPixels: $0.isAnomalyScore && $0.classifier.model.defectHead != nil) }
+        var tallies = scorers.map { Tally(mapsPixels: $0.classifier.model.defectHead != nil) }
         var patchTally = Tally(mapsPixels: true)
         let readsMasks = tallies.contains { $0.mapsPixels } || patchDistances != nil
         var batch: [Image] = [], labels: [Int] = [], masks: [BinaryMask?] = []
@@ -189,12 +189,12 @@ enum EvalDetectionCommand: Command {
             if batch.count == 32 { flush() }
         }
         flush()
-        var scored = zip(scorers, tallies).map { (score: $0.score, model: $0.model, tally: $1) }
+        var scored = zip(scorers, tallies).map { (score: $0.score, model: $0.model, tally: $1, withoutLabels: $0.isAnomalyScore) }
         if patchDistances != nil {
             // The workspace's anomaly score first.
-            scored.insert(("anomaly score", "round 0 (patch distance to the nearest other part, no labels)", patchTally), at: 0)
+            scored.insert(("anomaly score", "round 0 (patch distance to the nearest other part, no labels)", patchTally, true), at: 0)
         }
-        let reports = scored.map { score, model, tally in
+        let reports = scored.map { score, model, tally, _ in
             ScoreReport(score: score, model: model, metrics: DetectionMetrics(scores: tally.scores, truth: tally.truth),
                         pixelAUROC: tally.partsWithMasks > 0 ? DetectionMetrics.pixelAUROC(scores: tally.pixelScores, defect: tally.pixelTruth) : nil,
                         partsWithMasks: tally.mapsPixels ? tally.partsWithMasks : nil)
@@ -221,14 +221,14 @@ enum EvalDetectionCommand: Command {
         }
         print(description)
         func figure(_ value: Double?, _ format: String) -> String { value.map { String(format: format, $0) } ?? "–" }
-        for report in reports {
+        for (report, withoutLabels) in zip(reports, scored.map(\.withoutLabels)) {
             let m = report.metrics
             print("\(report.score) of \(report.model), \(m.okCount) OK and \(m.nokCount) NOK parts:")
             print("  image AUROC \(figure(m.auroc, "%.3f"))  average precision \(figure(m.averagePrecision, "%.3f"))")
             print("  OK parts passed: \(figure(m.passedAtNoMiss.map { $0 * 100 }, "%.1f")) % when no defect may be missed, "
                   + "\(figure(m.passedAtOnePercentMissed.map { $0 * 100 }, "%.1f")) % when 1 % may be")
             if let parts = report.partsWithMasks {
-                print("  defect map (no labels): pixel AUROC \(figure(report.pixelAUROC, "%.3f")) over the good parts "
+                print("  defect map\(withoutLabels ? " (no labels)" : ""): pixel AUROC \(figure(report.pixelAUROC, "%.3f")) over the good parts "
                       + "and \(parts) defective parts with a mask")
             }
         }

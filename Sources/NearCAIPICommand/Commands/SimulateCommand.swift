@@ -101,6 +101,11 @@ enum SimulateCommand: Command {
                                                      help: "the share of each class's answered parts kept for validation instead of training",
                                                      format: .number(.between(0, 0.5)), default: Workspace.standardAnswersForValidation,
                                                      note: "0: every answer trains, the paper's protocol")
+    static let maskLoss = Option<TrainCommand.Switch>(name: "--mask-loss", placeholder: "on|off",
+                                                      help: "every round, the initial model's included, also trains the network's defect map "
+                                                          + "on the known defect regions (data-set masks of the initial parts, painted masks, "
+                                                          + "refutations)",
+                                                      format: .choice, default: Workspace.standardMaskLoss ? .on : .off)
     static let architecture = Option<String>(name: "--arch", placeholder: "NAME", help: "the model",
                                              format: .oneOf(Architecture.allCases.map(\.rawValue)), default: standard.workspace.architecture)
     /// Its default depends on --arch: resnet18 is made for 224 pixels.
@@ -126,7 +131,7 @@ enum SimulateCommand: Command {
     static let parameters: [any Parameter] = [
         data, out, SharedParameters.layout, SharedParameters.okFolders, SharedParameters.nokFolders, strategies, rounds, perRound,
         initialTrain, seeds, testFraction, validationFraction, validationCount, refutations, epochs, initialEpochs, patience, learningRate,
-        fromScratch, forcePromotion, promotion, answersForValidation, withHeatmaps, query, pretrain, pretrainMethod, pretrainEpochs, architecture, input,
+        fromScratch, forcePromotion, promotion, answersForValidation, maskLoss, withHeatmaps, query, pretrain, pretrainMethod, pretrainEpochs, architecture, input,
     ]
 
     static func run(_ arguments: Arguments) throws {
@@ -164,6 +169,7 @@ enum SimulateCommand: Command {
         plan.fromScratch = arguments[fromScratch]
         plan.promotion = arguments[forcePromotion] ? .always : try arguments[promotion]
         plan.answersForValidation = try arguments[answersForValidation]
+        plan.maskLoss = try arguments[maskLoss] == .on
         plan.withHeatmaps = arguments[withHeatmaps]
         plan.queryRule = try arguments[query]
         if arguments[pretrain] {

@@ -135,6 +135,9 @@ enum StatusCommand: Command {
             print("  answered parts kept for validation: \(heldOut) (answers_for_validation \(String(format: "%g", try workspace.answersForValidation)) "
                   + "of each class; they judge the rounds and are not trained on)")
         }
+        print("  mask loss: " + (try workspace.maskLoss
+            ? "on — rounds also train the network's defect map on the known defect regions (mask_loss)"
+            : "off — rounds train the decision only (mask_loss; 'train --mask-loss on' turns it on)"))
         if let pretraining = status.pretraining {
             let loss = pretraining.losses.last.map { String(format: ", final loss %.4f", $0) } ?? ""
             if pretraining.isFinished && status.hasPretrainedBackbone {
@@ -163,6 +166,7 @@ enum StatusCommand: Command {
                 print("  round \(round.number): \(round.status.displayName), \(round.trainingSize) training images, \(measured)")
                 if let point = round.metrics?.operatingPoint { print("    decisions: \(point.summary)") }
                 if let evidence = round.metrics?.promotionEvidence { print("    promotion: \(evidence.sentence)") }
+                if let regions = round.metrics?.maskRegions { print("    mask loss: the defect map trained on \(regions) defect region\(regions == 1 ? "" : "s")") }
             }
         }
     }

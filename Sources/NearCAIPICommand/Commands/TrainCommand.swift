@@ -64,6 +64,14 @@ enum TrainCommand: Command {
         """,
         format: .choice, default: OcclusionAugmentation.standard ? .on : .off,
         note: "with a WORKSPACE the choice is stored for its later rounds")
+    static let maskLoss = Option<Switch>(
+        name: "--mask-loss", placeholder: "on|off",
+        help: """
+        with a WORKSPACE: also train the network's defect map on the defect regions it knows: painted masks, refutations' masks, \
+        the data set's masks of the parts it labelled; good parts train it towards an empty map
+        """,
+        format: .choice, default: Workspace.standardMaskLoss ? .on : .off,
+        note: "stored for the workspace's later rounds")
     static let seed = Option<UInt64>(name: "--seed", placeholder: "N", help: "seed of initial weights, split, shuffling and augmentation",
                                      format: .nonNegativeWholeNumber, default: 1)
     static let fromScratch = Flag(name: "--from-scratch", help: "with a WORKSPACE: start from fresh weights, not the active round's")
@@ -91,16 +99,16 @@ enum TrainCommand: Command {
     static let parameters: [any Parameter] = [Positional.workspace, data, out, architecture, size, channels, epochs, batch, optimizer,
                                               learningRate, validation, patience, headFirst, balanced, noAugment, occlusion, seed,
                                               SharedParameters.okFolders, SharedParameters.nokFolders, fromScratch, force, pretrained,
-                                              maxMissed, maxRejected, answersForValidation]
+                                              maxMissed, maxRejected, answersForValidation, maskLoss]
     /// With a workspace, or straight from a data set; the options that belong to the data set
     /// form only are usage errors with a workspace.
     static let dataSetOnly: [any Parameter] = [data, out, architecture, size, channels, validation,
                                                SharedParameters.okFolders, SharedParameters.nokFolders]
     /// Options that need a workspace (they are stored in it).
-    static let workspaceOnly: [any Parameter] = [maxMissed, maxRejected, answersForValidation]
+    static let workspaceOnly: [any Parameter] = [maxMissed, maxRejected, answersForValidation, maskLoss]
     static let usageForms: [[any Parameter]] = [
         [Positional.workspace, epochs, patience, headFirst, learningRate, optimizer, batch, balanced, noAugment, occlusion,
-         fromScratch, force, pretrained, seed, maxMissed, maxRejected, answersForValidation],
+         fromScratch, force, pretrained, seed, maxMissed, maxRejected, answersForValidation, maskLoss],
         [data, out, architecture, size, channels, epochs, batch, optimizer, learningRate, validation, patience, headFirst,
          balanced, noAugment, seed, SharedParameters.okFolders, SharedParameters.nokFolders, occlusion],
     ]
@@ -185,14 +193,18 @@ enum TrainCommand: Command {
         }
         let options = try trainingOptions(arguments)
         let pretrained = try arguments[Self.pretrained]
+        // Every value read before the workspace is opened: a mistyped one is a usage error.
+        let occlusionChoice = arguments.isGiven(occlusion) ? try arguments[occlusion] == .on : nil
+        let maskLossChoice = arguments.isGiven(maskLoss) ? try arguments[maskLoss] == .on : nil
+        let (missedBudget, rejectedBudget) = (try arguments[maxMissed], try arguments[maxRejected])
+        let validationShare = try arguments[answersForValidation]
         do {
             let workspace = try Workspace(opening: path)
             try workspace.refuseIfReadOnly()
-            if arguments.isGiven(occlusion) {
-                try workspace.setOcclusionTraining(try arguments[occlusion] == .on)
-            }
-            try workspace.setDecisionBudgets(maxMissedDefects: try arguments[maxMissed], maxGoodRejected: try arguments[maxRejected])
-            if let share = try arguments[answersForValidation] { try workspace.setAnswersForValidation(share) }
+            if let occlusionChoice { try workspace.setOcclusionTraining(occlusionChoice) }
+            try workspace.setDecisionBudgets(maxMissedDefects: missedBudget, maxGoodRejected: rejectedBudget)
+            if let validationShare { try workspace.setAnswersForValidation(validationShare) }
+            if let maskLossChoice { try workspace.setMaskLoss(maskLossChoice) }
             let active = try workspace.activeRound()
             var started: Double? = nil
             let (round, metrics) = try workspace.trainRound(options: options, fromScratch: arguments[fromScratch], pretrained: pretrained,
@@ -206,6 +218,9 @@ enum TrainCommand: Command {
                          metrics.validation.f1, metrics.validation.mcc, metrics.validation.count))
             print(String(format: "  test:       accuracy %.3f  F1 %.3f  MCC %.3f  (%d images)", metrics.test.accuracy,
                          metrics.test.f1, metrics.test.mcc, metrics.test.count))
+            if let regions = metrics.maskRegions {
+                print("  mask loss:  the defect map trained on \(regions) defect region\(regions == 1 ? "" : "s") and the good parts' empty maps")
+            }
             if let point = metrics.operatingPoint {
                 print("  decisions:  \(point.summary)")
                 print(String(format: "              pass below P(NOK) %.4g, reject above %.4g, review between", point.passBelow, point.rejectAbove))

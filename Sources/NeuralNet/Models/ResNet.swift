@@ -153,6 +153,20 @@ public final class ResNet: Network {
             : nil
     }
 
+    /// The same network with a defect head added: every weight and running statistic copied,
+    /// the head freshly initialised from `seed` (as `init` draws it) — for training a network
+    /// that has none to say where a defect is. A network that has one is returned as it is.
+    public func addingDefectHead(seed: UInt64) -> ResNet {
+        guard defectHead == nil else { return self }
+        let copy = ResNet(configuration.withDefectHead(true), seed: seed)
+        let values = Dictionary(uniqueKeysWithValues: namedParameters.map { ($0.0, $0.1.value) })
+        for (name, parameter) in copy.namedParameters { if let value = values[name] { parameter.value = value } }
+        let tracked = Dictionary(uniqueKeysWithValues: layers(of: BatchNorm2d.self).map { ($0.0, $0.1.batchesTracked) })
+        for (name, bn) in copy.layers(of: BatchNorm2d.self) { bn.batchesTracked = tracked[name] ?? 0 }
+        copy.backend = backend
+        return copy
+    }
+
     public var isTraining = false
     public var architectureName: String { configuration.architecture }
     public var headPrefix: String { "fc." }

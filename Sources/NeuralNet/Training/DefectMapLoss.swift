@@ -46,6 +46,28 @@ public enum DefectMapLoss {
         return (loss, gradient)
     }
 
+    /// The share of each of h × w cells that the masks [N, 1, H, W] cover — cell (y, x) spans
+    /// rows ⌊y·H/h⌋ ..< ⌊(y+1)·H/h⌋ and the columns alike — as targets [N, 1, h, w]: the mean
+    /// of the mask over the cell (a mask's values are 0 or 1, so the mean is the covered share).
+    public static func cellShares(of masks: Tensor, height h: Int, width w: Int) -> Tensor {
+        precondition(masks.shape.count == 4 && masks.shape[1] == 1, "masks of one channel")
+        let (n, mh, mw) = (masks.shape[0], masks.shape[2], masks.shape[3])
+        var shares = [Float](repeating: 0, count: n * h * w)
+        for image in 0..<n {
+            let plane = image * mh * mw
+            for cy in 0..<h {
+                let rows = (cy * mh / h)..<max((cy + 1) * mh / h, cy * mh / h + 1)
+                for cx in 0..<w {
+                    let columns = (cx * mw / w)..<max((cx + 1) * mw / w, cx * mw / w + 1)
+                    var covered: Float = 0
+                    for y in rows { for x in columns { covered += masks.data[plane + y * mw + x] } }
+                    shares[(image * h + cy) * w + cx] = covered / Float(rows.count * columns.count)
+                }
+            }
+        }
+        return Tensor(shape: [n, 1, h, w], data: shares)
+    }
+
     /// log(1 + eᶻ) without overflow.
     static func softplus(_ z: Float) -> Float { z > 0 ? z + log1pf(expf(-z)) : log1pf(expf(z)) }
 }

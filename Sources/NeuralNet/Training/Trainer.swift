@@ -3,15 +3,26 @@ import Glibc
 #endif
 import SeededRandom
 
-/// Images (NCHW, already normalised) with their class indices.
+/// Images (NCHW, already normalised) with their class indices and, where known, where each
+/// image's defect is.
 public struct LabelledImages: Sendable {
     public var images: Tensor
     public var labels: [Int]
+    /// Defect masks [N, 1, H, W] at the images' size (1 inside the defect, 0 outside; a good
+    /// part's mask is empty), or nil when no image's is known. They train a network's defect
+    /// head (`TrainingOptions.maskLossWeight`) and move with the images under augmentation.
+    public var masks: Tensor?
+    /// Per image, how much its mask counts (0: its defect region is not known).
+    public var maskWeights: [Float]
 
-    public init(images: Tensor, labels: [Int]) {
+    public init(images: Tensor, labels: [Int], masks: Tensor? = nil, maskWeights: [Float] = []) {
         precondition(images.shape.count == 4 && images.shape[0] == labels.count, "one label per image")
+        precondition(masks == nil || (masks!.shape == [labels.count, 1, images.shape[2], images.shape[3]] && maskWeights.count == labels.count),
+                     "one mask of the images' size and one weight per image")
         self.images = images
         self.labels = labels
+        self.masks = masks
+        self.maskWeights = masks == nil ? [] : maskWeights
     }
 
     public var count: Int { labels.count }
@@ -31,6 +42,18 @@ public struct LabelledImages: Sendable {
         var shape = images.shape
         shape[0] = indices.count
         return (Tensor(shape: shape, data: data), indices.map { labels[$0] })
+    }
+
+    /// The masks and mask weights at `indices`, in that order; nil without masks or when
+    /// none of them counts.
+    func maskBatch(_ indices: ArraySlice<Int>) -> (masks: Tensor, weights: [Float])? {
+        guard let masks, indices.contains(where: { maskWeights[$0] > 0 }) else { return nil }
+        let size = masks.shape[2] * masks.shape[3]
+        var data = [Float](repeating: 0, count: indices.count * size)
+        for (slot, index) in indices.enumerated() {
+            for i in 0..<size { data[slot * size + i] = masks.data[index * size + i] }
+        }
+        return (Tensor(shape: [indices.count, 1, masks.shape[2], masks.shape[3]], data: data), indices.map { maskWeights[$0] })
     }
 }
 
@@ -72,6 +95,11 @@ public struct TrainingOptions: Sendable {
     /// a pretrained backbone's features are not thrown around by the large, early gradients of
     /// a head that still answers at random. 0: everything from the start.
     public var headOnlyEpochs = 0
+    /// λ of the mask loss: a network with a defect head and training images with masks adds
+    /// λ · `DefectMapLoss` of the head's map against each mask's cell shares to the image loss,
+    /// L = L_image + λ · L_map, so the network is told *where* a defect is as well as whether.
+    /// 0: the head does not train.
+    public var maskLossWeight: Float = 0
 
     public init() {}
 }
@@ -149,14 +177,26 @@ public enum Trainer {
             for batch in 0..<batchesPerEpoch {
                 let slice = order[(batch * options.batchSize)..<min((batch + 1) * options.batchSize, order.count)]
                 var (images, labels) = data.batch(slice)
+                var masks = options.maskLossWeight > 0 && model.defectHead != nil ? data.maskBatch(slice) : nil
                 if options.augment {
-                    Augmentation.apply(to: &images, random: &random)
+                    Augmentation.apply(to: &images, masks: &masks, random: &random)
                     options.batchAugmentation?(&images, labels, &random)
                 }
                 model.zeroGradients()
+                model.computesDefectMap = masks != nil
+                defer { model.computesDefectMap = false }
                 let (logits, _) = model.forward(images, training: true)
-                let (loss, gradient) = softmaxCrossEntropy(logits: logits, labels: labels, classWeights: weights)
-                model.backward(gradient)
+                var (loss, gradient) = softmaxCrossEntropy(logits: logits, labels: labels, classWeights: weights)
+                if let masks, let map = model.lastDefectMap {
+                    let targets = DefectMapLoss.cellShares(of: masks.masks, height: map.shape[2], width: map.shape[3])
+                    var (mapLoss, mapGradient) = DefectMapLoss.loss(logits: map, targets: targets, weights: masks.weights)
+                    let lambda = options.maskLossWeight
+                    for i in mapGradient.data.indices { mapGradient.data[i] *= lambda }
+                    loss += lambda * mapLoss
+                    model.backward(gradient, defectMapGradient: mapGradient)
+                } else {
+                    model.backward(gradient)
+                }
                 stepping.step()
                 lossSum += loss * Float(labels.count)
                 correct += zip(argmax(logits), labels).filter { $0 == $1 }.count
@@ -272,28 +312,41 @@ public func argmax(_ rows: Tensor) -> [Int] {
 
 /// Light augmentation that keeps a defect and its label: horizontal / vertical flips,
 /// shifts of up to 1/16 of the side (edge pixels repeated), brightness ±0.1 and contrast
-/// ×0.9–1.1 of the normalised values.
+/// ×0.9–1.1 of the normalised values. A mask moves with its image's pixels (the same flips
+/// and shift, no change of value), so it still covers the defect.
 enum Augmentation {
     static func apply(to batch: inout Tensor, random: inout SplitMix64) {
+        var masks: (masks: Tensor, weights: [Float])? = nil
+        apply(to: &batch, masks: &masks, random: &random)
+    }
+
+    static func apply(to batch: inout Tensor, masks: inout (masks: Tensor, weights: [Float])?, random: inout SplitMix64) {
         let (n, c, h, w) = (batch.shape[0], batch.shape[1], batch.shape[2], batch.shape[3])
         let maxShift = max(h, w) / 16
         var scratch = [Float](repeating: 0, count: h * w)
+        /// Plane `plane` of `tensor` moved as the image is, times `contrast` plus `brightness`.
+        func move(_ tensor: inout Tensor, plane: Int, flipX: Bool, flipY: Bool, dx: Int, dy: Int, contrast: Float, brightness: Float) {
+            let base = plane * h * w
+            tensor.data.withUnsafeMutableBufferPointer { data in
+                for y in 0..<h {
+                    let sy = min(max((flipY ? h - 1 - y : y) - dy, 0), h - 1)
+                    for x in 0..<w {
+                        let sx = min(max((flipX ? w - 1 - x : x) - dx, 0), w - 1)
+                        scratch[y * w + x] = data[base + sy * w + sx] * contrast + brightness
+                    }
+                }
+                for i in 0..<(h * w) { data[base + i] = scratch[i] }
+            }
+        }
         for image in 0..<n {
             let flipX = random.chance(0.5), flipY = random.chance(0.5)
             let dx = random.integer(-maxShift, maxShift), dy = random.integer(-maxShift, maxShift)
             let brightness = random.uniform(-0.1, 0.1), contrast = random.uniform(0.9, 1.1)
             for channel in 0..<c {
-                let base = (image * c + channel) * h * w
-                batch.data.withUnsafeMutableBufferPointer { data in
-                    for y in 0..<h {
-                        let sy = min(max((flipY ? h - 1 - y : y) - dy, 0), h - 1)
-                        for x in 0..<w {
-                            let sx = min(max((flipX ? w - 1 - x : x) - dx, 0), w - 1)
-                            scratch[y * w + x] = data[base + sy * w + sx] * contrast + brightness
-                        }
-                    }
-                    for i in 0..<(h * w) { data[base + i] = scratch[i] }
-                }
+                move(&batch, plane: image * c + channel, flipX: flipX, flipY: flipY, dx: dx, dy: dy, contrast: contrast, brightness: brightness)
+            }
+            if masks != nil {
+                move(&masks!.masks, plane: image, flipX: flipX, flipY: flipY, dx: dx, dy: dy, contrast: 1, brightness: 0)
             }
         }
     }

@@ -1,0 +1,75 @@
+import Foundation
+import Imaging
+@testable import NearCAIPI
+import NeuralNet
+import Testing
+import TestSupport
+
+/// What the mask loss trains on: the defect regions the workspace knows — painted masks,
+/// refutations' masks, the data set's masks of the parts it labelled — never a region nobody
+/// gave; good parts towards an empty map. The setting is stored, and a round trained with it
+/// carries a defect head into the next.
+@Suite(.serialized) struct MaskTargetsTests {
+    @Test func theRegionsKnownTrainTheMapAndNothingElse() throws {
+        let directory = TemporaryDirectory("mask-targets")
+        defer { directory.remove() }
+        let workspace = try QuerySelectionTests.trainedWorkspace(directory)
+        try workspace.setAnswersForValidation(0)
+        #expect(try workspace.maskLoss == Workspace.standardMaskLoss)
+        let session = try LoopSession(workspace: workspace, user: "ines")
+        let (defects, ok) = try RollbackAndRevertTests.poolItems(session)
+        let size = session.classifier.inputSize
+        let painted = try RollbackAndRevertTests.paintedMask(size: size)
+        // A defect painted (its refutations follow), a defect confirmed without a region, a good part.
+        let outcome = try session.submit(FeedbackEvent(itemPath: defects[0], user: "ines", predictedLabel: .nok, prediction: .right,
+                                                       explanation: .wrong, correctedMask: painted))
+        #expect(!outcome.refutations.isEmpty)
+        _ = try session.submit(FeedbackEvent(itemPath: defects[1], user: "ines", predictedLabel: .nok, prediction: .right))
+        _ = try session.submit(FeedbackEvent(itemPath: ok[0], user: "ines", predictedLabel: .nok, prediction: .wrong))
+
+        let items = try workspace.labelledItems(in: .train)
+        let targets = try workspace.maskTargets(of: items, in: .train, size: size)
+        #expect(targets.weights.count == items.count && targets.masks.count == items.count * size * size)
+        func mask(of path: String) throws -> (weight: Float, bits: [Float]) {
+            let index = try #require(items.firstIndex { $0.path == path })
+            return (targets.weights[index], Array(targets.masks[(index * size * size)..<((index + 1) * size * size)]))
+        }
+        let paintedBits = BinaryMask(thresholding: try ImageFile.decode(painted, name: "painted").image).bits.map { Float($0 ? 1 : 0) }
+        #expect(try mask(of: defects[0]) == (1, paintedBits), "the inspector's painted region")
+        #expect(try mask(of: defects[1]).weight == 0, "a defect nobody marked: its region is unknown, the data set's mask not read")
+        #expect(try mask(of: ok[0]) == (1, [Float](repeating: 0, count: size * size)), "a good part: an empty map")
+        for path in outcome.refutations {
+            let record = try #require(try workspace.item(at: path))
+            let own = BinaryMask(thresholding: try ImageFile.read(workspace.file(of: try #require(record.truthMaskPath), origin: .refutation)).image)
+            #expect(try mask(of: path) == (1, own.bits.map { $0 ? 1 : 0 }), "a refutation's own, moved mask")
+        }
+        // The parts the data set labelled come with its masks.
+        let initial = items.filter { $0.origin == .original && $0.label == .nok && ![defects[0], defects[1]].contains($0.path) }
+        try #require(!initial.isEmpty)
+        for item in initial {
+            let known = try DatasetFile.mask(try #require(item.truthMaskPath), root: workspace.dataRoot)
+            let expected = try #require(known).resized(width: size, height: size).bits.map { Float($0 ? 1 : 0) }
+            #expect(try mask(of: item.path) == (1, expected), "\(item.path)")
+        }
+        #expect(targets.defectRegions == 1 + outcome.refutations.count + initial.count)
+
+        // Off: a round has no head and says nothing of masks.
+        let (plain, _) = try session.retrain(options: RollbackAndRevertTests().quickRound())
+        #expect(plain.metrics?.maskRegions == nil)
+        #expect(try Checkpoint.load(workspace.checkpointPath(of: plain)).model.defectHead == nil)
+        // On, stored: the next round grows a head and trains it; the one after keeps it.
+        try workspace.setMaskLoss(true)
+        #expect(try Workspace(opening: workspace.path).maskLoss)
+        let (masked, _) = try session.retrain(options: RollbackAndRevertTests().quickRound())
+        #expect(masked.metrics?.maskRegions == targets.defectRegions)
+        let (model, info) = try Checkpoint.load(workspace.checkpointPath(of: masked))
+        #expect(model.defectHead != nil && info.configuration.hasDefectHead)
+        let (next, _) = try session.retrain(options: RollbackAndRevertTests().quickRound())
+        let nextHead = try Checkpoint.load(workspace.checkpointPath(of: next)).model.defectHead
+        #expect(nextHead != nil && nextHead!.namedParameters.map(\.1.value) != model.defectHead!.namedParameters.map(\.1.value))
+        // A value the engine cannot use is refused by name.
+        try workspace.setSettings([(.maskLoss, "sometimes")])
+        #expect(throws: WorkspaceError.self) { try workspace.maskLoss }
+        do { _ = try workspace.maskLoss } catch { #expect("\(error)".contains("'mask_loss' has an unusable value 'sometimes'")) }
+    }
+}
