@@ -27,6 +27,15 @@ public struct HeatmapDisplay: Sendable, Equatable {
         self.init(heatmap: result.heatmap, noise: result.noise, className: className)
     }
 
+    /// A map of probabilities — the network's own defect map, σ of each cell — drawn on their
+    /// fixed scale 0 … 1, not stretched to its own range: a part on which the network finds no
+    /// defect stays cold. It has no sampling noise, so it is never shown as flat.
+    public static func probabilities(_ map: Image, className: String = "NOK") -> HeatmapDisplay {
+        var display = HeatmapDisplay(heatmap: map, noise: HeatmapNoise(noise: 0, peak: 1, noisePeak: 0), className: className)
+        display.range = 0...1
+        return display
+    }
+
     public var isFlat: Bool { noise.isFlat }
 
     /// The image with the map laid over it: jet from the map's minimum to its maximum, or a

@@ -34,6 +34,15 @@ public enum SaliencyMetrics {
         return mask.bits[best]
     }
 
+    /// Whether two maps of one part point at the same place: the hottest pixel of either lies
+    /// in the other's top 10 % (the pointing game played both ways, at the first map's size).
+    /// Where they do not, one of them — the explanation or the network's own map — is wrong,
+    /// and an inspector's region settles which.
+    public static func pointAlike(_ a: Image, _ b: Image) -> Bool {
+        let b = b.width == a.width && b.height == a.height ? b : b.resized(width: a.width, height: a.height)
+        return hit(a, mask: topFraction(b)) || hit(b, mask: topFraction(a))
+    }
+
     /// Area under the ROC curve of saliency as a score for "pixel is in the mask" (`auroc`);
     /// nil when the mask is empty or full (the AUROC is undefined).
     public static func pixelAUROC(_ heatmap: Image, mask: BinaryMask) -> Float? {

@@ -114,6 +114,21 @@ import Testing
         #expect(masks.mask(0, width: 40, height: 40).pixels.contains { $0 > 0.05 && $0 < 0.95 })
     }
 
+    /// Two maps point alike when either's hottest pixel lies in the other's top 10 %, whatever
+    /// their sizes and scales.
+    @Test func mapsPointAlikeWhenEitherPeakIsInTheOthersTopRegion() {
+        func map(_ side: Int, hot: (x: Int, y: Int, size: Int), scale: Float) -> Image {
+            var map = Image(width: side, height: side, channels: 1, filledWith: 0.1 * scale)
+            for y in hot.y..<(hot.y + hot.size) { for x in hot.x..<(hot.x + hot.size) { map[0, y, x] = scale } }
+            return map
+        }
+        let explanation = map(32, hot: (4, 4, 8), scale: 0.3)
+        #expect(SaliencyMetrics.pointAlike(explanation, map(8, hot: (1, 1, 2), scale: 0.9)))
+        #expect(SaliencyMetrics.pointAlike(explanation, map(32, hot: (10, 10, 2), scale: 0.9)), "its peak inside the other's region")
+        #expect(!SaliencyMetrics.pointAlike(explanation, map(8, hot: (5, 5, 2), scale: 0.9)))
+        #expect(!SaliencyMetrics.pointAlike(map(8, hot: (5, 5, 2), scale: 0.9), explanation))
+    }
+
     @Test func invriseFindsTheDefectSquare() {
         let size = 64, square = PixelRect(x: 36, y: 12, width: 20, height: 20)  // 9.8 % of the image
         let model = Self.squareModel(size: size, square: square)

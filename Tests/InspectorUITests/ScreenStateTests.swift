@@ -31,6 +31,8 @@ import Testing
         func heatmapPeak(of path: String) -> (x: Double, y: Double)? { peak }
         var status = HeatmapStatus.finished
         func heatmapStatus(of path: String) -> HeatmapStatus { status }
+        var ownMap = false
+        func hasOwnMap(of path: String) -> Bool { ownMap }
     }
 
     /// An item the model predicts `label` with 0.8.
@@ -70,6 +72,21 @@ import Testing
         let effects = try Self.press(&state, .character("y"), .enter, .character("s"), .tab, isTooSmall: true)
         #expect(effects.isEmpty && state.answer.prediction == nil)
         #expect(Self.quits(try Self.press(&state, .character("q"), isTooSmall: true)))
+    }
+
+    /// `m` swaps the explanation for the network's own defect map — only where the round has
+    /// one, and says how to get one where it has not; the answer is untouched either way.
+    @Test func theOwnMapIsShownOnlyWhereThereIsOne() throws {
+        var state = Self.showing()
+        try Self.press(&state, .character("y"), .character("m"))
+        #expect(!state.showOwnMap && state.message.contains("no defect map of its own") && state.message.contains("--mask-loss on"))
+        var facts = Facts()
+        facts.ownMap = true
+        try Self.press(&state, .character("m"), facts: facts)
+        #expect(state.showOwnMap && state.message.contains("InvRISE is what you judge and correct"))
+        try Self.press(&state, .character("m"), facts: facts)
+        #expect(!state.showOwnMap && state.message == "The explanation (InvRISE) again.")
+        #expect(state.answer.prediction == .right)
     }
 
     @Test func anAnswerCarriesThePersonAndTheScreensRole() throws {

@@ -73,7 +73,7 @@ public enum InterfaceBenchmark {
         app.retrainer.start(workspacePath: app.workspacePath, user: "benchmark", options: try app.retrainOptions(),
                             fromScratch: false)
         if let active = try workspace.activeRound() {
-            try app.heatmaps.reload(checkpoint: workspace.checkpointPath(of: active),
+            try app.heatmaps.reload(checkpoint: workspace.checkpointPath(of: active), ownMaps: active.trainedItsDefectMap,
                                     explainer: app.session.explainerWithoutNormalParts())
             app.requestHeatmaps()
         }

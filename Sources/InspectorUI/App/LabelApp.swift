@@ -139,7 +139,7 @@ public final class LabelApp {
         guard let round = try session.workspace.activeRound() else {
             throw WorkspaceError.noTrainedModel(session.workspace.name)
         }
-        heatmaps = try HeatmapWorker(checkpoint: session.workspace.checkpointPath(of: round),
+        heatmaps = try HeatmapWorker(checkpoint: session.workspace.checkpointPath(of: round), ownMaps: round.trainedItsDefectMap,
                                      explainer: session.explainerWithoutNormalParts(), readNormalParts: normalPartsReader)
         loadedRound = round.number
         loadedCuts = round.metrics?.operatingPoint
@@ -452,7 +452,8 @@ public final class LabelApp {
         guard let active = try session.workspace.activeRound() else { return }
         loadedRound = active.number
         loadedCuts = active.metrics?.operatingPoint
-        try heatmaps.reload(checkpoint: session.workspace.checkpointPath(of: active), explainer: session.explainerWithoutNormalParts())
+        try heatmaps.reload(checkpoint: session.workspace.checkpointPath(of: active), ownMaps: active.trainedItsDefectMap,
+                            explainer: session.explainerWithoutNormalParts())
         // Begun answers keep the prediction they judge; the screen also shows what the model
         // now in use says of those parts.
         var begun = state.parked.values.map(\.shown)
@@ -678,6 +679,7 @@ struct LiveFacts: ScreenFacts {
         let (y, x) = ((peak % map.planeSize) / map.width, peak % map.width)
         return ((Double(x) + 0.5) / Double(map.width), (Double(y) + 0.5) / Double(map.height))
     }
+    func hasOwnMap(of path: String) -> Bool { app.heatmaps.result(for: path)?.ownMap != nil }
     func heatmapStatus(of path: String) -> HeatmapStatus {
         guard let result = app.heatmaps.result(for: path) else { return .waiting }
         if !result.complete { return .computing(masksDone: result.masksDone) }

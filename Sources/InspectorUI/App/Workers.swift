@@ -14,6 +14,10 @@ final class HeatmapWorker: @unchecked Sendable {
         var masksDone: Int
         var complete: Bool
         var noise: HeatmapNoise
+        /// The network's own defect map of the part, P(defect) per pixel at the model's input
+        /// size (from the round's defect head, averaged over the four flips), when the round
+        /// trained one; computed before the explanation, so it is there from the first partial map.
+        var ownMap: Image? = nil
         var display: HeatmapDisplay { HeatmapDisplay(heatmap: heatmap, noise: noise) }
     }
     struct Item {
@@ -26,6 +30,8 @@ final class HeatmapWorker: @unchecked Sendable {
     private var queue: [Item] = []
     private var results: [String: Result] = [:]
     private var classifier: ImageClassifier
+    /// Whether the round's network has a defect map of its own worth showing (`Round.trainedItsDefectMap`).
+    private var ownMaps: Bool
     private var explainer: SaliencyExplainer
     private var stopped = false
     private var generation = 0
@@ -49,8 +55,9 @@ final class HeatmapWorker: @unchecked Sendable {
     /// `explainer` is the session's (`LoopSession.explainerWithoutNormalParts()`, or a complete
     /// `explainer()`), for the same round as `checkpoint`; `readNormalParts` supplies its
     /// normal parts when its fill needs them and it has none.
-    init(checkpoint: String, explainer: SaliencyExplainer, readNormalParts: NormalPartsReader? = nil) throws {
+    init(checkpoint: String, ownMaps: Bool = false, explainer: SaliencyExplainer, readNormalParts: NormalPartsReader? = nil) throws {
         classifier = try ImageClassifier(checkpoint: checkpoint)
+        self.ownMaps = ownMaps
         self.explainer = explainer
         self.readNormalParts = readNormalParts
         normalPartsMissing = explainer.fill.needsNormalParts && explainer.normalParts == nil && readNormalParts != nil
@@ -80,10 +87,11 @@ final class HeatmapWorker: @unchecked Sendable {
     }
 
     /// A new round is active: forget every map, load its model.
-    func reload(checkpoint: String, explainer: SaliencyExplainer) throws {
+    func reload(checkpoint: String, ownMaps: Bool = false, explainer: SaliencyExplainer) throws {
         let fresh = try ImageClassifier(checkpoint: checkpoint)
         lock.lock()
         classifier = fresh
+        self.ownMaps = ownMaps
         self.explainer = explainer
         normalPartsMissing = explainer.fill.needsNormalParts && explainer.normalParts == nil && readNormalParts != nil
         results = [:]
@@ -113,7 +121,7 @@ final class HeatmapWorker: @unchecked Sendable {
             while queue.isEmpty && !stopped { lock.wait() }
             if stopped { lock.unlock(); return }
             let item = queue.removeFirst()
-            let model = classifier, started = generation, partsMissing = normalPartsMissing
+            let model = classifier, started = generation, partsMissing = normalPartsMissing, ownMaps = ownMaps
             var explainer = explainer
             lock.unlock()
             if partsMissing, let readNormalParts {
@@ -128,6 +136,8 @@ final class HeatmapWorker: @unchecked Sendable {
                 }
                 lock.unlock()
             }
+            // One pass per flip: milliseconds beside the explanation's thousand.
+            let ownMap = ownMaps ? Workspace.defectMaps(of: [item.image], model: model.model, info: model.info)?.first : nil
             var last = 0
             // Declared as explaining: while a round trains, this map gets one core and the
             // training the rest (CoreShare's policy), re-read at every batch of masks.
@@ -141,7 +151,7 @@ final class HeatmapWorker: @unchecked Sendable {
                     if progress.masksDone - last >= explainer.masks.count / 10 {
                         last = progress.masksDone
                         self.results[item.path] = Result(heatmap: progress.heatmap, masksDone: progress.masksDone, complete: false,
-                                                         noise: progress.noise)
+                                                         noise: progress.noise, ownMap: ownMap)
                         self.version += 1
                     }
                     return true
@@ -149,7 +159,8 @@ final class HeatmapWorker: @unchecked Sendable {
             }
             lock.lock()
             if generation == started && !result.cancelled {
-                results[item.path] = Result(heatmap: result.heatmap, masksDone: result.masksUsed, complete: true, noise: result.noise)
+                results[item.path] = Result(heatmap: result.heatmap, masksDone: result.masksUsed, complete: true, noise: result.noise,
+                                            ownMap: ownMap)
                 version += 1
             }
             lock.unlock()

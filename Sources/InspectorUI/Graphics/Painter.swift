@@ -41,21 +41,31 @@ struct MouseTarget {
 /// the whole photo, stretched back to the photo's shape), its display range and caption, and
 /// whether its top 10 % is outlined.
 struct HeatmapLayer {
-    var result: HeatmapWorker.Result
+    var map: Image
+    var display: HeatmapDisplay
     var outline: Bool
 
+    /// The explanation (InvRISE) as far as it is computed.
+    init(result: HeatmapWorker.Result, outline: Bool) {
+        (map, display, self.outline) = (result.heatmap, result.display, outline)
+    }
+
+    /// The network's own defect map, on its probability scale.
+    init(ownMap: Image, outline: Bool) {
+        (map, display, self.outline) = (ownMap, .probabilities(ownMap), outline)
+    }
+
     /// `picture`, which shows `region` of `photo`, with the map over it: the map sampled
-    /// (bilinear) at every picture pixel, coloured in this map's own range (neutral grey when
+    /// (bilinear) at every picture pixel, coloured in the display's range (neutral grey when
     /// flat), and the top 10 % region's edge in white — the threshold taken from the whole map,
     /// so zooming does not move it.
     func drawn(on picture: Image, showing region: PixelRect, of photo: Image, colorMap: ColorMap, opacity: Float) -> Image {
-        let map = result.heatmap
         let scaleX = Double(map.width) / Double(photo.width), scaleY = Double(map.height) / Double(photo.height)
         let local = map.resampled(x: Double(region.x) * scaleX, y: Double(region.y) * scaleY,
                                   width: Double(region.width) * scaleX, height: Double(region.height) * scaleY,
                                   toWidth: picture.width, toHeight: picture.height)
-        var out = result.display.overlay(on: picture, heatmap: local, colorMap: colorMap, opacity: opacity)
-        guard outline, !result.display.isFlat else { return out }
+        var out = display.overlay(on: picture, heatmap: local, colorMap: colorMap, opacity: opacity)
+        guard outline, !display.isFlat else { return out }
         let top = SaliencyMetrics.topFraction(map)
         guard let threshold = zip(map.pixels, top.bits).filter(\.1).map(\.0).min() else { return out }
         let (width, height) = (out.width, out.height)
@@ -74,6 +84,37 @@ struct HeatmapLayer {
 struct HeatmapLookup {
     var result: (String) -> HeatmapWorker.Result?
     var masks: Int
+
+    /// What the map panel lays over the part at `path`: the explanation (InvRISE), or — when
+    /// the inspector asked for it (`m`) and the round has one — the network's own defect map;
+    /// nothing with the overlay off.
+    func layer(_ path: String, state: ScreenState) -> HeatmapLayer? {
+        guard state.showOverlay, let result = result(path) else { return nil }
+        if state.showOwnMap, let own = result.ownMap { return HeatmapLayer(ownMap: own, outline: state.showOutline) }
+        return HeatmapLayer(result: result, outline: state.showOutline)
+    }
+
+    /// Whether the network's own map is what `layer` shows for `path`.
+    func showsOwnMap(_ path: String, state: ScreenState) -> Bool { state.showOwnMap && result(path)?.ownMap != nil }
+
+    /// Whether the network's own map and the finished, not flat explanation point at the same
+    /// place (`SaliencyMetrics.pointAlike`); nil when there is nothing to compare — no own map,
+    /// no defect on it (P < ½ everywhere), or no clear explanation yet.
+    static func ownMapAgrees(_ result: HeatmapWorker.Result) -> Bool? {
+        guard let own = result.ownMap, (own.pixels.max() ?? 0) >= 0.5, result.complete, !result.display.isFlat else { return nil }
+        return SaliencyMetrics.pointAlike(result.heatmap, own)
+    }
+
+    /// What the network's own map says beside the explanation, in a few words: nothing found,
+    /// a defect (while the explanation is not finished or flat), or whether the two point at
+    /// the same place — where they do not, a painted region is worth most. nil without one.
+    static func ownMapWords(_ result: HeatmapWorker.Result) -> String? {
+        guard let own = result.ownMap else { return nil }
+        let highest = own.pixels.max() ?? 0
+        if highest < 0.5 { return String(format: "own map: no defect (P ≤ %.2f)", highest) }
+        guard let agrees = ownMapAgrees(result) else { return String(format: "own map: a defect, P %.2f", highest) }
+        return agrees ? "own map agrees" : "own map points elsewhere"
+    }
 }
 
 /// Draws text and pictures on one frame of the screen, in the graphics the terminal has.
@@ -168,8 +209,14 @@ final class Painter {
 
     /// A line saying what the heatmap of `view` shows: how far it is, and its caption (for a
     /// panel title, `compact`: the short caption once the map is complete).
-    func heatmapCaption(for view: ItemView, heatmaps: HeatmapLookup, compact: Bool = false) -> String {
+    func heatmapCaption(for view: ItemView, heatmaps: HeatmapLookup, compact: Bool = false, showingOwnMap: Bool = false) -> String {
         guard let result = heatmaps.result(view.path) else { return "heatmap: computing…" }
+        if showingOwnMap, let own = result.ownMap {
+            let highest = String(format: "P(defect) up to %.2f", own.pixels.max() ?? 0)
+            if compact { return "own map, \(highest)" }
+            let beside = HeatmapLookup.ownMapAgrees(result).map { $0 ? " · agrees with InvRISE" : " · InvRISE points elsewhere" } ?? ""
+            return "the network's own defect map (learnt from painted masks) · \(highest)\(beside) · m: InvRISE"
+        }
         let display = result.display
         // A map that stopped before its last mask was measured well enough (the convergence stop).
         let masks = result.masksDone < heatmaps.masks ? "\(result.masksDone) masks, enough" : "\(result.masksDone) masks"
@@ -191,8 +238,8 @@ final class Painter {
         let room = Self.pixelRoom(width: region.width, height: region.height, in: box, graphics: graphics, cell: cellSize,
                                   sixelLimit: terminal.sixelLimit)
         let key = PictureKey(photo: name, photoWidth: photo.width, photoHeight: photo.height, region: region,
-                             width: room.width, height: room.height, heatmap: heatmap?.result.heatmap.pixels.hashValue,
-                             flat: heatmap?.result.display.isFlat ?? false, outline: heatmap?.outline ?? false)
+                             width: room.width, height: room.height, heatmap: heatmap?.map.pixels.hashValue,
+                             flat: heatmap?.display.isFlat ?? false, outline: heatmap?.outline ?? false)
         var picture: Image
         if let cached = pictureCache[key] {
             picture = cached

@@ -25,7 +25,7 @@ struct InspectorScreen {
         let stacked = layout.stacked(forWidth: shape.width, height: shape.height)
         let drawn = painter.drawPhoto(view.photo, named: view.path, showing: region, in: stacked?.top ?? layout.leftImage, marking: marking)
         painter.noteAnswerPicture(width: shape.width, height: shape.height, in: stacked?.top ?? layout.leftImage)
-        let layer = heatmaps.result(view.path).flatMap { state.showOverlay ? HeatmapLayer(result: $0, outline: state.showOutline) : nil }
+        let layer = heatmaps.layer(view.path, state: state)
         var overlayBox = layout.rightImage, bar = layout.colorBar
         if let stacked {
             // Right under the picture drawn above, not where the panel's room would start.
@@ -63,11 +63,16 @@ struct InspectorScreen {
         painter.put(String((predicted + seen).prefix(room)), row: d.row, column: d.column + 6 + name.count)
         // The map's line in fewer words until it fits, its figures kept (at 80 columns the
         // contrast was cut off).
-        var caption = painter.heatmapCaption(for: view, heatmaps: heatmaps)
-        if caption.count > d.columns, let result = heatmaps.result(view.path) {
+        let showingOwnMap = heatmaps.showsOwnMap(view.path, state: state)
+        var caption = painter.heatmapCaption(for: view, heatmaps: heatmaps, showingOwnMap: showingOwnMap)
+        // What the network's own map says beside the explanation, kept while the rest fits.
+        let own = showingOwnMap ? nil : heatmaps.result(view.path).flatMap(HeatmapLookup.ownMapWords).map { " · \($0) (m)" }
+        if let own, caption.count + own.count <= d.columns { caption += own }
+        if caption.count > d.columns, !showingOwnMap, let result = heatmaps.result(view.path) {
             let progress = result.complete ? "" : "\(result.masksDone)/\(heatmaps.masks)… · "
-            caption = [progress + result.display.caption, progress + result.display.terseCaption].first { $0.count <= d.columns }
-                ?? progress + result.display.terseCaption
+            let rungs = [progress + result.display.caption, progress + result.display.terseCaption]
+            caption = (own.map { own in rungs.map { $0 + own } } ?? []).first { $0.count <= d.columns }
+                ?? rungs.first { $0.count <= d.columns } ?? rungs.last!
         }
         painter.put(String(caption.prefix(d.columns)), row: d.row + 1, column: d.column)
         let left = max(0, poolSize - state.counts.queriesAnswered)

@@ -6,7 +6,7 @@ enum KeyAction: Equatable {
     // Everywhere
     case quit, help, nextScreen, previousScreen
     // The picture (inspector and supervisor)
-    case toggleOverlay, toggleOutline, zoomIn, zoomOut
+    case toggleOverlay, toggleOutline, toggleOwnMap, zoomIn, zoomOut
     /// A 1:1 view (one photo pixel per picture element), or back from it.
     case actualPixels
     /// Pan a zoomed photo by a share of the view.
@@ -107,6 +107,8 @@ enum KeyTable {
         KeyBinding("1", .actualPixels, help: "1:1 — one photo pixel per screen pixel (half a cell in text) about the map's peak or the middle of the view; 1 again: back"),
         KeyBinding("o", .toggleOverlay, help: "heatmap overlay on / off", keyLine: "overlay", short: ""),
         KeyBinding("t", .toggleOutline, help: "outline of the heatmap's top 10 % on / off", keyLine: "outline", short: ""),
+        KeyBinding("m", .toggleOwnMap,
+                   help: "the network's own defect map in place of the explanation (rounds trained with the mask loss); m again: back"),
     ]
 
     static let pan = KeyBinding(

@@ -31,6 +31,8 @@ protocol ScreenFacts {
     /// Where the finished, not flat heatmap of `path` peaks, as shares (0–1) of its width and
     /// height: where a first zoom looks.
     func heatmapPeak(of path: String) -> (x: Double, y: Double)?
+    /// The round's network has a defect map of its own for `path` (trained with the mask loss).
+    func hasOwnMap(of path: String) -> Bool
     /// How far the heatmap of `path` is.
     func heatmapStatus(of path: String) -> HeatmapStatus
 }
@@ -179,6 +181,8 @@ struct ScreenState {
     var editor: MaskEditor?
     var showOverlay = true
     var showOutline = false
+    /// The map panel shows the network's own defect map instead of the explanation (`m`).
+    var showOwnMap = false
     var showHelp = false
     var showLog = false
     /// The message line (wrapped onto two lines by the shell).
@@ -331,7 +335,7 @@ struct ScreenState {
                 selectedRound = active
             }
             return []
-        case .toggleOverlay, .toggleOutline, .zoomIn, .zoomOut, .pan, .actualPixels:
+        case .toggleOverlay, .toggleOutline, .toggleOwnMap, .zoomIn, .zoomOut, .pan, .actualPixels:
             pictureKey(action, facts: facts)
             return []
         case .predictionRight, .predictionWrong, .explanationRight, .explanationWrong, .submit, .skip:
@@ -353,6 +357,16 @@ struct ScreenState {
         case .toggleOverlay:
             showOverlay.toggle()
             message = showOverlay ? "Heatmap overlay on (o hides it)." : "Heatmap overlay off: the part alone on both sides (o shows it again)."
+        case .toggleOwnMap:
+            guard showOwnMap || facts.hasOwnMap(of: shown.view.path) else {
+                message = "The network has no defect map of its own for this part: rounds learn one from painted masks with the mask loss "
+                    + "(operator: 'nearcaipi train WS --mask-loss on')."
+                return
+            }
+            showOwnMap.toggle()
+            message = showOwnMap
+                ? "The network's own defect map (m: back to the explanation — InvRISE is what you judge and correct)."
+                : "The explanation (InvRISE) again."
         case .toggleOutline:
             showOutline.toggle()
             let hasRegion = facts.heatmapTopRegion(of: shown.view.path, width: 8, height: 8) != nil

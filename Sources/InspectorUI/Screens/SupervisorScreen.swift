@@ -83,10 +83,11 @@ struct SupervisorScreen {
             }
             let selected = view.path == shown.view.path
             let editing = selected ? state.editor.map(MaskMarking.init(editor:)) : nil
-            let caption = painter.heatmapCaption(for: view, heatmaps: heatmaps, compact: true)
+            let caption = painter.heatmapCaption(for: view, heatmaps: heatmaps, compact: true,
+                                                 showingOwnMap: heatmaps.showsOwnMap(view.path, state: state))
             // While painting, the part itself (not the heatmap) under the paint; the panel being
             // judged shows the part of it the supervisor zoomed to.
-            let layer = heatmaps.result(view.path).flatMap { state.showOverlay && editing == nil ? HeatmapLayer(result: $0, outline: state.showOutline) : nil }
+            let layer = editing == nil ? heatmaps.layer(view.path, state: state) : nil
             let whole = PixelRect(x: 0, y: 0, width: view.photo.width, height: view.photo.height)
             let region = selected ? state.viewport?.visible ?? whole : whole
             let drawn = painter.drawPhoto(view.photo, named: view.path, showing: region, in: box, heatmap: layer, marking: editing)

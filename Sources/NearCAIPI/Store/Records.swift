@@ -81,6 +81,10 @@ public struct Round: Sendable, Equatable {
     /// The round in use when this one was trained — the one it replaced, or would have (a
     /// candidate): what its figures are compared with. nil for the first round.
     public var replacedNumber: Int? = nil
+
+    /// Whether the round trained its network's defect map (the mask loss): only then does
+    /// that map say something of real defects worth showing.
+    public var trainedItsDefectMap: Bool { metrics?.maskRegions != nil }
 }
 
 /// What a round measured, stored as JSON in the rounds table.
