@@ -49,6 +49,7 @@ import TestSupport
         (["eval-explanations", "--data", "d", "--model", "m", "--fill", "noise"], "'--fill' takes zero, mean, blur, median, normal or all"),
         (["eval-explanations", "--data", "d", "--model", "m", "--layout", "coco"], "'--layout' must be one of: auto, mvtec, folders"),
         (["eval-explanations", "--data", "d", "--model", "m.safetensors", "--split", "test"], "'--split test' needs a workspace"),
+        (["eval-explanations", "--data", "d", "--model", "m.safetensors", "--round", "2"], "option '--round' picks a round of a workspace"),
     ])
     func usageErrors(arguments: [String], message: String) throws {
         try expectUsageError(arguments, message)
@@ -109,6 +110,14 @@ import TestSupport
         // Stored: the next round trains with it without being told.
         let next = try Tool.run(["train", workspace, "--epochs", "1"])
         #expect(next.status == 0 && next.standardOutput.contains("mask loss:  the defect map trained on "), "\(next.standardOutput)")
+        // Any round's maps, not only the round in use's: the first round's again, as above.
+        let first = try Tool.run(["eval-explanations", "--data", data, "--model", workspace, "--round", "1", "--methods", "invrise",
+                                  "--masks", "8", "--split", "all", "--limit", "2", "--json"])
+        let again = try #require(try JSONSerialization.jsonObject(with: Data(first.standardOutput.utf8)) as? [String: Any])
+        let figures = { (rows: [[String: Any]]) in rows.map { [$0["method"] as? String, "\($0["dice"] ?? "")", "\($0["pixelAUROC"] ?? "")"] } }
+        #expect(figures(try #require(again["rows"] as? [[String: Any]])) == figures(rows), "\(first.standardError)")
+        let missing = try Tool.run(["eval-explanations", "--data", data, "--model", workspace, "--round", "9"])
+        #expect(missing.status == 1 && missing.standardError.contains("no round 9 (its rounds: 1, 2)"), "\(missing.standardError)")
     }
 
     @Test func aFolderWithoutClassesIsARuntimeFailure() throws {

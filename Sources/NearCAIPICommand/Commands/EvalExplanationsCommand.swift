@@ -79,7 +79,10 @@ enum EvalExplanationsCommand: Command {
         name: "--split", placeholder: "test|all", help: "which images: a workspace's test split (parts no round trained on), or all",
         format: .choice, defaultDescription: "test with a workspace as --model, all with a checkpoint",
         note: "a model scored on the parts it trained on flatters itself")
-    static let parameters: [any Parameter] = [data, model, SharedParameters.layout, SharedParameters.okFolders,
+    static let round = Option<Int?>(name: "--round", placeholder: "N", help: "with a workspace as --model: that round's network",
+                                    format: .wholeNumber(in: 1...1_000_000), defaultDescription: "the round in use",
+                                    note: "its maps over the rounds show what the answers changed")
+    static let parameters: [any Parameter] = [data, model, round, SharedParameters.layout, SharedParameters.okFolders,
                                               SharedParameters.nokFolders, split, methods, fills, normal, limit, masks, grid, seed, csv,
                                               json]
 
@@ -119,7 +122,7 @@ enum EvalExplanationsCommand: Command {
         if chosen == .test, !WorkspaceAddress.namesWorkspace(modelPath) {
             throw UsageError("'--split test' needs a workspace as '--model': a checkpoint has no splits")
         }
-        let (classifier, workspace) = try ModelSource.open(modelPath)
+        let (classifier, workspace) = try ModelSource.open(modelPath, round: try arguments[round])
         var dataset = try TrainCommand.openDataset(data, arguments, layout: layout)
         var loaded = dataset.load(size: classifier.inputSize, channels: classifier.channels)
         for problem in dataset.problems { printError("nearcaipi eval-explanations: \(problem) (skipped)") }

@@ -5,15 +5,28 @@ import NearCAIPI
 
 /// Where the explanation commands take their model and their normal parts from.
 enum ModelSource {
-    /// A checkpoint file, or a workspace folder's active round (and the workspace).
-    static func open(_ path: String) throws -> (ImageClassifier, Workspace?) {
+    /// A checkpoint file, or a workspace folder's active round — or its round `round`, whatever
+    /// became of it (live, candidate, rolled back) — and the workspace.
+    static func open(_ path: String, round: Int? = nil) throws -> (ImageClassifier, Workspace?) {
+        if round != nil, !WorkspaceAddress.namesWorkspace(path) {
+            throw UsageError("option '--round' picks a round of a workspace; '\(path)' is a checkpoint")
+        }
         do {
             if WorkspaceAddress.namesWorkspace(path) {
                 let workspace = try Workspace(opening: path)
+                if let round {
+                    guard let chosen = try workspace.rounds().first(where: { $0.number == round }) else {
+                        let numbers = try workspace.rounds().map { String($0.number) }
+                        throw RuntimeFailure("\(path): no round \(round) (its rounds: \(numbers.isEmpty ? "none" : numbers.joined(separator: ", ")))")
+                    }
+                    return (try ImageClassifier(checkpoint: workspace.checkpointPath(of: chosen)), workspace)
+                }
                 let active = try workspace.activeModel()
                 return (ImageClassifier(model: active.model, info: active.info), workspace)
             }
             return (try ImageClassifier(checkpoint: path), nil)
+        } catch let failure as RuntimeFailure {
+            throw failure
         } catch {
             throw RuntimeFailure(error)
         }
