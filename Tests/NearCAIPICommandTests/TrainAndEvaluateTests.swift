@@ -45,6 +45,8 @@ import TestSupport
         (["train", "--data", "d", "--out", "m", "--channels", "2"], "'--channels' must be 1 or 3"),
         (["train", "--data", "d", "--out", "m", "--mask-loss", "on"], "option '--mask-loss' is stored in a workspace"),
         (["train", "ws", "--mask-loss", "yes"], "option '--mask-loss' must be one of: on, off; got 'yes'"),
+        (["train", "ws", "--mask-weight", "0"], "option '--mask-weight' must be a number between 0 and 100 (exclusive), got '0'"),
+        (["simulate", "--data", "d", "--out", "o", "--mask-weight", "0.5"], "option '--mask-weight' needs '--mask-loss on'"),
         (["eval-explanations", "--data", "d", "--model", "m", "--methods", "gradcam"], "'--methods' takes rise and/or invrise"),
         (["eval-explanations", "--data", "d", "--model", "m", "--fill", "noise"], "'--fill' takes zero, mean, blur, median, normal or all"),
         (["eval-explanations", "--data", "d", "--model", "m", "--layout", "coco"], "'--layout' must be one of: auto, mvtec, folders"),
@@ -97,6 +99,11 @@ import TestSupport
         #expect(train.standardOutput.contains("mask loss:  the defect map trained on "), "\(train.standardOutput)")
         let status = try Tool.run(["status", workspace])
         #expect(status.standardOutput.contains("mask loss: on"), "\(status.standardOutput)")
+        // Its weight belongs to a round trained with it; a usage error on a workspace without it.
+        let other = directory.file("plain")
+        #expect(try Tool.run(["init", other, "--data", data, "--input", "32"]).status == 0)
+        let weightless = try Tool.run(["train", other, "--epochs", "1", "--mask-weight", "0.3"])
+        #expect(weightless.status == 2 && weightless.standardError.contains("'--mask-weight' needs the mask loss"), "\(weightless.standardError)")
         #expect(status.standardOutput.contains("    mask loss: the defect map trained on "), "\(status.standardOutput)")
         let explanations = try Tool.run(["eval-explanations", "--data", data, "--model", workspace, "--methods", "invrise", "--masks", "8",
                                          "--split", "all", "--limit", "2", "--json"])

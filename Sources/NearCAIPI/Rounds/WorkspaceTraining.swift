@@ -134,14 +134,16 @@ extension Workspace {
         }
         var trainingSet = SupervisedTraining.batch(trainingImages.map(\.0), labels: trainingImages.map(\.1), info: info)
         var options = options, maskRegions: Int? = nil
-        if try maskLoss {
+        // λ as the caller chose it, the workspace's default where it did not; 0 when off.
+        options.maskLossWeight = options.maskLossWeight > 0 ? options.maskLossWeight : Self.maskLossWeight
+        if try !maskLoss { options.maskLossWeight = 0 }
+        if options.maskLossWeight > 0 {
             // The network learns where as well as whether: it needs a defect head to say where.
             model = model.addingDefectHead(seed: options.seed)
             info.configuration = info.configuration.withDefectHead(true)
             let targets = try maskTargets(of: training, in: .train, size: size)
             trainingSet.masks = targets.tensor(size: size)
             trainingSet.maskWeights = targets.weights
-            options.maskLossWeight = Self.maskLossWeight
             maskRegions = targets.defectRegions
         }
         let validationSet = validationImages.isEmpty ? nil

@@ -106,6 +106,9 @@ enum SimulateCommand: Command {
                                                           + "on the known defect regions (data-set masks of the initial parts, painted masks, "
                                                           + "refutations)",
                                                       format: .choice, default: Workspace.standardMaskLoss ? .on : .off)
+    static let maskWeight = Option<Float>(name: "--mask-weight", placeholder: "λ",
+                                          help: "with --mask-loss on: how much the map's loss counts beside the decision's",
+                                          format: .number(.strictlyBetween(0, 100)), default: Workspace.maskLossWeight)
     static let architecture = Option<String>(name: "--arch", placeholder: "NAME", help: "the model",
                                              format: .oneOf(Architecture.allCases.map(\.rawValue)), default: standard.workspace.architecture)
     /// Its default depends on --arch: resnet18 is made for 224 pixels.
@@ -131,7 +134,7 @@ enum SimulateCommand: Command {
     static let parameters: [any Parameter] = [
         data, out, SharedParameters.layout, SharedParameters.okFolders, SharedParameters.nokFolders, strategies, rounds, perRound,
         initialTrain, seeds, testFraction, validationFraction, validationCount, refutations, epochs, initialEpochs, patience, learningRate,
-        fromScratch, forcePromotion, promotion, answersForValidation, maskLoss, withHeatmaps, query, pretrain, pretrainMethod, pretrainEpochs, architecture, input,
+        fromScratch, forcePromotion, promotion, answersForValidation, maskLoss, maskWeight, withHeatmaps, query, pretrain, pretrainMethod, pretrainEpochs, architecture, input,
     ]
 
     static func run(_ arguments: Arguments) throws {
@@ -170,6 +173,9 @@ enum SimulateCommand: Command {
         plan.promotion = arguments[forcePromotion] ? .always : try arguments[promotion]
         plan.answersForValidation = try arguments[answersForValidation]
         plan.maskLoss = try arguments[maskLoss] == .on
+        if arguments.isGiven(maskWeight), !plan.maskLoss { throw UsageError("option '--mask-weight' needs '--mask-loss on'") }
+        plan.initialTraining.maskLossWeight = try arguments[maskWeight]
+        plan.roundTraining.maskLossWeight = try arguments[maskWeight]
         plan.withHeatmaps = arguments[withHeatmaps]
         plan.queryRule = try arguments[query]
         if arguments[pretrain] {

@@ -72,6 +72,10 @@ enum TrainCommand: Command {
         """,
         format: .choice, default: Workspace.standardMaskLoss ? .on : .off,
         note: "stored for the workspace's later rounds")
+    static let maskWeight = Option<Float>(name: "--mask-weight", placeholder: "λ",
+                                         help: "with the mask loss: how much the map's loss counts beside the decision's",
+                                         format: .number(.strictlyBetween(0, 100)), default: Workspace.maskLossWeight,
+                                         note: "this round only")
     static let seed = Option<UInt64>(name: "--seed", placeholder: "N", help: "seed of initial weights, split, shuffling and augmentation",
                                      format: .nonNegativeWholeNumber, default: 1)
     static let fromScratch = Flag(name: "--from-scratch", help: "with a WORKSPACE: start from fresh weights, not the active round's")
@@ -99,16 +103,16 @@ enum TrainCommand: Command {
     static let parameters: [any Parameter] = [Positional.workspace, data, out, architecture, size, channels, epochs, batch, optimizer,
                                               learningRate, validation, patience, headFirst, balanced, noAugment, occlusion, seed,
                                               SharedParameters.okFolders, SharedParameters.nokFolders, fromScratch, force, pretrained,
-                                              maxMissed, maxRejected, answersForValidation, maskLoss]
+                                              maxMissed, maxRejected, answersForValidation, maskLoss, maskWeight]
     /// With a workspace, or straight from a data set; the options that belong to the data set
     /// form only are usage errors with a workspace.
     static let dataSetOnly: [any Parameter] = [data, out, architecture, size, channels, validation,
                                                SharedParameters.okFolders, SharedParameters.nokFolders]
     /// Options that need a workspace (they are stored in it).
-    static let workspaceOnly: [any Parameter] = [maxMissed, maxRejected, answersForValidation, maskLoss]
+    static let workspaceOnly: [any Parameter] = [maxMissed, maxRejected, answersForValidation, maskLoss, maskWeight]
     static let usageForms: [[any Parameter]] = [
         [Positional.workspace, epochs, patience, headFirst, learningRate, optimizer, batch, balanced, noAugment, occlusion,
-         fromScratch, force, pretrained, seed, maxMissed, maxRejected, answersForValidation, maskLoss],
+         fromScratch, force, pretrained, seed, maxMissed, maxRejected, answersForValidation, maskLoss, maskWeight],
         [data, out, architecture, size, channels, epochs, batch, optimizer, learningRate, validation, patience, headFirst,
          balanced, noAugment, seed, SharedParameters.okFolders, SharedParameters.nokFolders, occlusion],
     ]
@@ -191,7 +195,8 @@ enum TrainCommand: Command {
         for option in dataSetOnly where arguments.isGiven(option) {
             throw UsageError("option '\(option.kind.name!)' belongs to 'train --data'; a workspace has its own data and settings")
         }
-        let options = try trainingOptions(arguments)
+        var options = try trainingOptions(arguments)
+        options.maskLossWeight = try arguments[maskWeight]
         let pretrained = try arguments[Self.pretrained]
         // Every value read before the workspace is opened: a mistyped one is a usage error.
         let occlusionChoice = arguments.isGiven(occlusion) ? try arguments[occlusion] == .on : nil
@@ -204,6 +209,9 @@ enum TrainCommand: Command {
             if let occlusionChoice { try workspace.setOcclusionTraining(occlusionChoice) }
             try workspace.setDecisionBudgets(maxMissedDefects: missedBudget, maxGoodRejected: rejectedBudget)
             if let validationShare { try workspace.setAnswersForValidation(validationShare) }
+            if arguments.isGiven(maskWeight), !(try maskLossChoice ?? workspace.maskLoss) {
+                throw UsageError("option '--mask-weight' needs the mask loss: add '--mask-loss on' (it is off for this workspace)")
+            }
             if let maskLossChoice { try workspace.setMaskLoss(maskLossChoice) }
             let active = try workspace.activeRound()
             var started: Double? = nil
