@@ -42,7 +42,7 @@ struct InspectorScreen {
         bar.column = min(bar.column, overlayBox.column + overlayDrawn.columns + 1)
         // The bar is as tall as the picture beside it, and the text starts right under them.
         bar.rows = max(2, min(bar.rows, stacked == nil ? max(drawn.rows, overlayDrawn.rows) : overlayDrawn.rows))
-        painter.drawColorBar(bar, flat: heatmaps.result(view.path)?.display.isFlat ?? false)
+        painter.drawColorBar(bar, flat: layer?.display.isFlat ?? heatmaps.result(view.path)?.display.isFlat ?? false)
         var d = layout.details
         d.row = min(d.row, stacked == nil ? layout.leftImage.row + max(drawn.rows, overlayDrawn.rows, bar.rows) + 1
                                           : overlayBox.row + max(overlayDrawn.rows, bar.rows) + 1)
