@@ -189,6 +189,9 @@ public struct PatchDistances {
             var cellDistances = [[Float]](repeating: [Float](repeating: 0, count: h * w), count: count)
             var products = [Float](repeating: 0, count: count * n)
             var best = [Float](repeating: 0, count: count * n)
+            // The neighbouring bank cell each minimum came from, so the winner's distance can
+            // be computed exactly below.
+            var bestCell = [Int](repeating: 0, count: count * n)
             for y in 0..<h {
                 for x in 0..<w {
                     let cell = y * w + x
@@ -210,15 +213,33 @@ public struct PatchDistances {
                             for j in 0..<count {
                                 for i in 0..<n {
                                     let d = bank.norms[other * n + i] - 2 * products[j * n + i]
-                                    if d < best[j * n + i] { best[j * n + i] = d }
+                                    if d < best[j * n + i] {
+                                        best[j * n + i] = d
+                                        bestCell[j * n + i] = other
+                                    }
                                 }
                             }
                         }
                     }
                     for j in 0..<count {
-                        var nearest = Float.infinity
-                        for i in 0..<n where i != excluding[j] { nearest = min(nearest, best[j * n + i]) }
-                        cellDistances[j][cell] = nearest.isFinite ? (max(0, nearest + query.norms[cell * count + j])).squareRoot() : 0
+                        var nearest = -1
+                        for i in 0..<n where i != excluding[j] && (nearest < 0 || best[j * n + i] < best[j * n + nearest]) { nearest = i }
+                        guard nearest >= 0, best[j * n + nearest].isFinite else { continue }
+                        // The expansion above loses to rounding what the two norms share —
+                        // about ‖q‖ · 3·10⁻⁴ after the square root, however alike the two cells
+                        // are; the winner's distance is taken from its difference instead.
+                        let from = bestCell[j * n + nearest]
+                        var squared: Float = 0
+                        query.data.withUnsafeBufferPointer { q in
+                            bank.data.withUnsafeBufferPointer { b in
+                                let qBase = (cell * count + j) * c, bBase = (from * n + nearest) * c
+                                for k in 0..<c {
+                                    let d = q[qBase + k] - b[bBase + k]
+                                    squared += d * d
+                                }
+                            }
+                        }
+                        cellDistances[j][cell] = squared.squareRoot()
                     }
                 }
             }
