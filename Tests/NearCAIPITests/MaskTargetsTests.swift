@@ -32,7 +32,7 @@ import TestSupport
         #expect(targets.weights.count == items.count && targets.masks.count == items.count * size * size)
         func mask(of path: String) throws -> (weight: Float, bits: [Float]) {
             let index = try #require(items.firstIndex { $0.path == path })
-            return (targets.weights[index], Array(targets.masks[(index * size * size)..<((index + 1) * size * size)]))
+            return (targets.weights[index], Array(targets.masks.data[(index * size * size)..<((index + 1) * size * size)]))
         }
         let paintedBits = BinaryMask(thresholding: try ImageFile.decode(painted, name: "painted").image).bits.map { Float($0 ? 1 : 0) }
         #expect(try mask(of: defects[0]) == (1, paintedBits), "the inspector's painted region")

@@ -17,8 +17,23 @@ final class HeatmapWorker: @unchecked Sendable {
         /// The network's own defect map of the part, P(defect) per pixel at the model's input
         /// size (from the round's defect head, averaged over the four flips), when the round
         /// trained one; computed before the explanation, so it is there from the first partial map.
-        var ownMap: Image? = nil
+        var ownMap: Image?
+        /// The own map's highest P(defect).
+        var ownMapPeak: Float?
+        /// Whether the own map and the finished, not flat explanation point at the same place
+        /// (`SaliencyMetrics.pointAlike`); nil when there is nothing to compare — no own map, no
+        /// defect on it (P < ½ everywhere), or no clear explanation yet. Decided once, here, not
+        /// at every redraw: it sorts both maps.
+        var ownMapAgrees: Bool?
         var display: HeatmapDisplay { HeatmapDisplay(heatmap: heatmap, noise: noise) }
+
+        init(heatmap: Image, masksDone: Int, complete: Bool, noise: HeatmapNoise, ownMap: Image? = nil) {
+            (self.heatmap, self.masksDone, self.complete, self.noise, self.ownMap) = (heatmap, masksDone, complete, noise, ownMap)
+            ownMapPeak = ownMap?.pixels.max()
+            if let ownMap, (ownMapPeak ?? 0) >= 0.5, complete, !noise.isFlat {
+                ownMapAgrees = SaliencyMetrics.pointAlike(heatmap, ownMap)
+            }
+        }
     }
     struct Item {
         var path: String

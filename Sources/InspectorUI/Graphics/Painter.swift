@@ -97,22 +97,13 @@ struct HeatmapLookup {
     /// Whether the network's own map is what `layer` shows for `path`.
     func showsOwnMap(_ path: String, state: ScreenState) -> Bool { state.showOwnMap && result(path)?.ownMap != nil }
 
-    /// Whether the network's own map and the finished, not flat explanation point at the same
-    /// place (`SaliencyMetrics.pointAlike`); nil when there is nothing to compare — no own map,
-    /// no defect on it (P < ½ everywhere), or no clear explanation yet.
-    static func ownMapAgrees(_ result: HeatmapWorker.Result) -> Bool? {
-        guard let own = result.ownMap, (own.pixels.max() ?? 0) >= 0.5, result.complete, !result.display.isFlat else { return nil }
-        return SaliencyMetrics.pointAlike(result.heatmap, own)
-    }
-
     /// What the network's own map says beside the explanation, in a few words: nothing found,
     /// a defect (while the explanation is not finished or flat), or whether the two point at
     /// the same place — where they do not, a painted region is worth most. nil without one.
     static func ownMapWords(_ result: HeatmapWorker.Result) -> String? {
-        guard let own = result.ownMap else { return nil }
-        let highest = own.pixels.max() ?? 0
+        guard let highest = result.ownMapPeak else { return nil }
         if highest < 0.5 { return String(format: "own map: no defect (P ≤ %.2f)", highest) }
-        guard let agrees = ownMapAgrees(result) else { return String(format: "own map: a defect, P %.2f", highest) }
+        guard let agrees = result.ownMapAgrees else { return String(format: "own map: a defect, P %.2f", highest) }
         return agrees ? "own map agrees" : "own map points elsewhere"
     }
 }
@@ -211,10 +202,10 @@ final class Painter {
     /// panel title, `compact`: the short caption once the map is complete).
     func heatmapCaption(for view: ItemView, heatmaps: HeatmapLookup, compact: Bool = false, showingOwnMap: Bool = false) -> String {
         guard let result = heatmaps.result(view.path) else { return "heatmap: computing…" }
-        if showingOwnMap, let own = result.ownMap {
-            let highest = String(format: "P(defect) up to %.2f", own.pixels.max() ?? 0)
+        if showingOwnMap, let peak = result.ownMapPeak {
+            let highest = String(format: "P(defect) up to %.2f", peak)
             if compact { return "own map, \(highest)" }
-            let beside = HeatmapLookup.ownMapAgrees(result).map { $0 ? " · agrees with InvRISE" : " · InvRISE points elsewhere" } ?? ""
+            let beside = result.ownMapAgrees.map { $0 ? " · agrees with InvRISE" : " · InvRISE points elsewhere" } ?? ""
             return "the network's own defect map (learnt from painted masks) · \(highest)\(beside) · m: InvRISE"
         }
         let display = result.display

@@ -4,15 +4,12 @@ import NeuralNet
 
 /// Where each training part's defect is, as the mask loss reads it (`TrainingOptions.maskLossWeight`).
 struct MaskTargets {
-    /// One plane per part, size × size, 1 inside the defect.
-    var masks: [Float]
+    /// One plane per part [N, 1, size, size], 1 inside the defect (`LabelledImages.masks`).
+    var masks: Tensor
     /// Per part, 1 when its region is known, 0 when not (a defective part nobody painted).
     var weights: [Float]
     /// How many defective parts have a region (good parts, whose region is empty, not counted).
     var defectRegions: Int
-
-    /// The images' masks and weights for `LabelledImages`.
-    func tensor(size: Int) -> Tensor { Tensor(shape: [weights.count, 1, size, size], data: masks) }
 }
 
 extension Workspace {
@@ -30,31 +27,31 @@ extension Workspace {
     /// - any other defective part: unknown (weight 0). A data set's mask of a part an expert
     ///   answered is not read: the answer says what is known of it.
     func maskTargets(of items: [LabelledItem], in split: Split, size: Int) throws -> MaskTargets {
-        let painted = try store.paintedMasks(in: split)
+        let painted = try store.paintedMasks(in: split), answered = try store.answeredItemIDs()
         let plane = size * size
-        var targets = MaskTargets(masks: [Float](repeating: 0, count: items.count * plane), weights: [], defectRegions: 0)
+        var masks = [Float](repeating: 0, count: items.count * plane), weights: [Float] = [], defectRegions = 0
         for (index, item) in items.enumerated() {
             guard item.label == .nok else {
-                targets.weights.append(1)
+                weights.append(1)
                 continue
             }
             var region: BinaryMask? = nil
-            if let png = painted[item.id]?.png {
-                region = BinaryMask(thresholding: try ImageFile.decode(png, name: "painted mask of \(item.path)").image)
+            if let png = painted[item.id] {
+                region = try Self.decodedPaintedMask(png, of: item.path)
             } else if item.origin == .refutation, let maskPath = item.truthMaskPath {
                 region = BinaryMask(thresholding: try ImageFile.read(try file(of: maskPath, origin: .refutation)).image)
-            } else if item.origin == .original, painted[item.id]?.answered != true, let maskPath = item.truthMaskPath {
+            } else if item.origin == .original, !answered.contains(item.id), let maskPath = item.truthMaskPath {
                 region = try DatasetFile.mask(maskPath, root: try dataRoot)
             }
             guard let region, !region.isEmpty else {
-                targets.weights.append(0)
+                weights.append(0)
                 continue
             }
             let scaled = region.width == size && region.height == size ? region : region.resized(width: size, height: size)
-            for i in 0..<plane where scaled.bits[i] { targets.masks[index * plane + i] = 1 }
-            targets.weights.append(1)
-            targets.defectRegions += 1
+            for i in 0..<plane where scaled.bits[i] { masks[index * plane + i] = 1 }
+            weights.append(1)
+            defectRegions += 1
         }
-        return targets
+        return MaskTargets(masks: Tensor(shape: [items.count, 1, size, size], data: masks), weights: weights, defectRegions: defectRegions)
     }
 }

@@ -142,7 +142,7 @@ extension Workspace {
             model = model.addingDefectHead(seed: options.seed)
             info.configuration = info.configuration.withDefectHead(true)
             let targets = try maskTargets(of: training, in: .train, size: size)
-            trainingSet.masks = targets.tensor(size: size)
+            trainingSet.masks = targets.masks
             trainingSet.maskWeights = targets.weights
             maskRegions = targets.defectRegions
         }

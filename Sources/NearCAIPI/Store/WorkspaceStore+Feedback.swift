@@ -104,12 +104,19 @@ extension WorkspaceStore {
         }
     }
 
+    /// The SQL of the newest painted mask (PNG) among the standing answers on the item whose id
+    /// is `itemID` (a column of the outer query): NULL when nobody painted one.
+    static func newestPaintedMask(ofItem itemID: String) -> String {
+        """
+        (SELECT corrected_mask FROM feedback f WHERE f.item_id = \(itemID) AND f.reverted = 0
+         AND f.corrected_mask IS NOT NULL ORDER BY f.id DESC LIMIT 1)
+        """
+    }
+
     /// The latest painted mask (PNG) of a standing answer on the item at `path`.
     func paintedMask(of path: String) throws -> [UInt8]? {
-        try database.query("""
-            SELECT f.corrected_mask FROM feedback f JOIN items i ON i.id = f.item_id
-            WHERE i.path = ? AND f.reverted = 0 AND f.corrected_mask IS NOT NULL ORDER BY f.id DESC LIMIT 1
-            """, [.text(path)]).first?.first?.blobValue
+        try database.query("SELECT \(Self.newestPaintedMask(ofItem: "i.id")) FROM items i WHERE i.path = ?",
+                           [.text(path)]).first?.first?.blobValue
     }
 
     /// Items with a standing (not reverted) answer.
@@ -130,19 +137,15 @@ extension WorkspaceStore {
         try database.query("SELECT max(id) FROM feedback").first?.first?.integerValue ?? 0
     }
 
-    /// Per usable labelled item of `split`, by id: its newest standing painted mask (PNG; nil
-    /// when none was painted) and whether it has a standing answer at all.
-    func paintedMasks(in split: Split) throws -> [Int64: (png: [UInt8]?, answered: Bool)] {
-        var found: [Int64: (png: [UInt8]?, answered: Bool)] = [:]
+    /// The newest standing painted mask (PNG) of each usable labelled item of `split` that has
+    /// one, by item id.
+    func paintedMasks(in split: Split) throws -> [Int64: [UInt8]] {
+        var found: [Int64: [UInt8]] = [:]
         for row in try database.query("""
-            SELECT i.id,
-                   (SELECT corrected_mask FROM feedback f WHERE f.item_id = i.id AND f.reverted = 0
-                    AND f.corrected_mask IS NOT NULL ORDER BY f.id DESC LIMIT 1),
-                   CASE WHEN EXISTS (SELECT 1 FROM feedback f WHERE f.item_id = i.id AND f.reverted = 0) THEN 1 ELSE 0 END
-            FROM items i WHERE i.split = ? AND i.usable = 1 AND i.label IS NOT NULL
+            SELECT i.id, \(Self.newestPaintedMask(ofItem: "i.id")) FROM items i
+            WHERE i.split = ? AND i.usable = 1 AND i.label IS NOT NULL
             """, [.text(split.rawValue)]) {
-            guard let id = row[0].integerValue else { continue }
-            found[id] = (row[1].blobValue, row[2].integerValue == 1)
+            if let id = row[0].integerValue, let png = row[1].blobValue { found[id] = png }
         }
         return found
     }
@@ -150,9 +153,7 @@ extension WorkspaceStore {
     /// Usable originals whose label is known, by path, each with its latest standing mask.
     func exportedItems() throws -> [ExportedItem] {
         try database.query("""
-            SELECT \(Self.itemColumns("i")),
-                   (SELECT corrected_mask FROM feedback f WHERE f.item_id = i.id AND f.reverted = 0
-                    AND f.corrected_mask IS NOT NULL ORDER BY f.id DESC LIMIT 1)
+            SELECT \(Self.itemColumns("i")), \(Self.newestPaintedMask(ofItem: "i.id"))
             FROM items i WHERE i.usable = 1 AND i.label IS NOT NULL AND i.origin = 'original' ORDER BY i.path
             """).compactMap { row in
             Self.itemRecord(row).map { ExportedItem(item: $0, correctedMask: row[Self.itemColumnCount].blobValue) }

@@ -88,8 +88,12 @@ extension Workspace {
     /// The defect region someone painted on the item at `path` (the latest standing answer
     /// with a mask), at the size it was painted; nil when nobody painted one.
     public func paintedMask(of path: String) throws -> BinaryMask? {
-        guard let png = try store.paintedMask(of: path) else { return nil }
-        return BinaryMask(thresholding: try ImageFile.decode(png, name: "painted mask of \(path)").image)
+        try store.paintedMask(of: path).map { try Self.decodedPaintedMask($0, of: path) }
+    }
+
+    /// A painted mask as the store keeps it (PNG) made a mask again.
+    static func decodedPaintedMask(_ png: [UInt8], of path: String) throws -> BinaryMask {
+        BinaryMask(thresholding: try ImageFile.decode(png, name: "painted mask of \(path)").image)
     }
 
     /// Answered parts now in the validation split (held out by `answers_for_validation`).

@@ -96,6 +96,29 @@ enum EvalExplanationsCommand: Command {
         var seconds: Double = 0
     }
 
+    /// One map's scores against its part's mask, gathered over the parts into a row: the
+    /// paper's top-10 % Dice and Jaccard, hit accuracy, and the pixel AUROC, each a mean.
+    struct MapScores {
+        var images = 0
+        var dice: Float = 0, jaccard: Float = 0, hits: Float = 0
+        var aurocs: [Float] = []
+
+        mutating func add(_ heatmap: Image, mask: BinaryMask) {
+            let top = SaliencyMetrics.topFraction(heatmap)
+            images += 1
+            dice += SaliencyMetrics.dice(top, mask)
+            jaccard += SaliencyMetrics.jaccard(top, mask)
+            hits += SaliencyMetrics.hit(heatmap, mask: mask) ? 1 : 0
+            if let auroc = SaliencyMetrics.pixelAUROC(heatmap, mask: mask) { aurocs.append(auroc) }
+        }
+
+        func row(method: String, fill: String, seconds: Double) -> Row {
+            let n = Float(max(images, 1))
+            return Row(method: method, fill: fill, images: images, dice: dice / n, jaccard: jaccard / n, hitAccuracy: hits / n,
+                       pixelAUROC: aurocs.isEmpty ? nil : aurocs.reduce(0, +) / Float(aurocs.count), seconds: seconds)
+        }
+    }
+
     struct Report: Codable {
         var modelAccuracy: Float
         var imagesClassified: Int
@@ -175,63 +198,39 @@ enum EvalExplanationsCommand: Command {
         let startedMaps = monotonicSeconds()
         for method in methods {
             for fill in fills {
-                var row = Row(method: method.rawValue, fill: fill.rawValue)
                 let explainer = SaliencyExplainer(method: method, masks: masks, fill: fill, normalParts: normalParts)
-                var contrasts: [Float] = [], aurocs: [Float] = []
+                var scores = MapScores(), contrasts: [Float] = []
                 let began = monotonicSeconds()
                 for entry in scored {
-                    let mask = entry.mask!
                     let result = explainer.explain(entry.image, target: 1, classCount: 2,
                                                    probabilities: classifier.probabilityFunction())
-                    let top = SaliencyMetrics.topFraction(result.heatmap)
-                    row.images += 1
-                    row.dice += SaliencyMetrics.dice(top, mask)
-                    row.jaccard += SaliencyMetrics.jaccard(top, mask)
-                    row.hitAccuracy += SaliencyMetrics.hit(result.heatmap, mask: mask) ? 1 : 0
-                    if let auroc = SaliencyMetrics.pixelAUROC(result.heatmap, mask: mask) { aurocs.append(auroc) }
+                    scores.add(result.heatmap, mask: entry.mask!)
                     contrasts.append(result.noise.contrast)
                     mapsMade += 1
                     let left = (monotonicSeconds() - startedMaps) / Double(mapsMade) * Double(mapsToMake - mapsMade)
                     printError("[\(progressBar(mapsMade, of: mapsToMake))] map \(mapsMade) of \(mapsToMake) (\(method.rawValue), fill \(fill.rawValue))"
                                + (mapsMade < mapsToMake ? " · about \(readableDuration(left)) left" : ""))
                 }
-                let n = Float(max(row.images, 1))
-                row.dice /= n
-                row.jaccard /= n
-                row.hitAccuracy /= n
-                row.pixelAUROC = aurocs.isEmpty ? nil : aurocs.reduce(0, +) / Float(aurocs.count)
+                var row = scores.row(method: method.rawValue, fill: fill.rawValue, seconds: monotonicSeconds() - began)
                 contrasts.sort()
                 row.medianContrast = contrasts.isEmpty ? 0 : contrasts[contrasts.count / 2]
-                row.seconds = monotonicSeconds() - began
                 rows.append(row)
             }
         }
         if classifier.model.defectHead != nil {
             // The network's own map of where the defect is, scored like the explanations.
-            var row = Row(method: "defect-map", fill: "-")
-            var aurocs: [Float] = []
+            var scores = MapScores()
             let began = monotonicSeconds()
             for start in stride(from: 0, to: scored.count, by: 32) {
                 let part = scored[start..<min(start + 32, scored.count)]
                 guard let maps = Workspace.defectMaps(of: part.map(\.image), model: classifier.model, info: classifier.info) else { break }
                 for (entry, map) in zip(part, maps) {
                     let mask = entry.mask!
-                    let heatmap = map.width == mask.width && map.height == mask.height ? map : map.resized(width: mask.width, height: mask.height)
-                    let top = SaliencyMetrics.topFraction(heatmap)
-                    row.images += 1
-                    row.dice += SaliencyMetrics.dice(top, mask)
-                    row.jaccard += SaliencyMetrics.jaccard(top, mask)
-                    row.hitAccuracy += SaliencyMetrics.hit(heatmap, mask: mask) ? 1 : 0
-                    if let auroc = SaliencyMetrics.pixelAUROC(heatmap, mask: mask) { aurocs.append(auroc) }
+                    scores.add(map.width == mask.width && map.height == mask.height ? map : map.resized(width: mask.width, height: mask.height),
+                               mask: mask)
                 }
             }
-            let n = Float(max(row.images, 1))
-            row.dice /= n
-            row.jaccard /= n
-            row.hitAccuracy /= n
-            row.pixelAUROC = aurocs.isEmpty ? nil : aurocs.reduce(0, +) / Float(aurocs.count)
-            row.seconds = monotonicSeconds() - began
-            rows.append(row)
+            rows.append(scores.row(method: "defect-map", fill: "-", seconds: monotonicSeconds() - began))
         }
         let report = Report(modelAccuracy: accuracy, imagesClassified: loaded.count, maskedNOKImages: scored.count,
                             masks: masks.count, grid: masks.grid, ceilingDice: ceilingDice, ceilingJaccard: ceilingJaccard, rows: rows)
