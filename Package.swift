@@ -46,7 +46,7 @@ let package = Package(
         .testTarget(name: "NeuralNetTests", dependencies: ["NeuralNet", "SeededRandom", "FileAccess"], exclude: ["Fixtures"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "TestSupport"]),
         .testTarget(name: "ExplanationsTests", dependencies: ["Explanations", "Imaging", "NeuralNet", "SeededRandom", "TestSupport"], exclude: ["Fixtures"]),
-        .testTarget(name: "NearCAIPITests", dependencies: ["NearCAIPI", "NeuralNet", "Imaging", "Storage", "FileAccess", "SeededRandom",
+        .testTarget(name: "NearCAIPITests", dependencies: ["NearCAIPI", "Explanations", "NeuralNet", "Imaging", "Storage", "FileAccess", "SeededRandom",
                                                           "SyntheticParts", "TestSupport"]),
         .testTarget(name: "FileAccessTests", dependencies: ["FileAccess"]),
         .testTarget(name: "SyntheticPartsTests",

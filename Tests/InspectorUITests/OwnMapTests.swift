@@ -29,7 +29,7 @@ import Testing
         // An explanation still computing is not compared.
         #expect(HeatmapLookup.ownMapWords(Self.result(explanation: explanation, own: Self.map(hotAt: 11, 10), complete: false))
                 == "own map: a defect, P 0.90")
-        #expect(Self.result(explanation: explanation, own: Self.map(hotAt: 11, 10)).ownMapAgrees == false)
+        #expect(Self.result(explanation: explanation, own: Self.map(hotAt: 11, 10)).ownMapReading?.agrees == false)
     }
 
     @Test func theOwnMapKeepsItsProbabilityScale() {

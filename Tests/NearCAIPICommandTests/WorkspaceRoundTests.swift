@@ -1,4 +1,5 @@
 import Foundation
+import Imaging
 import Testing
 import TestSupport
 
@@ -65,6 +66,20 @@ import TestSupport
         let explained = try Tool.run(["explain", workspace, data + "/nok/" + image, "--out", directory.file("maps"), "--masks", "8"])
         #expect(explained.status == 0, "\(explained.standardError)")
         #expect(explained.standardOutput.contains("invrise of nok 8 masks, fill normal"))
+        // A round without its own defect map writes none and says nothing of one...
+        let base = (image as NSString).deletingPathExtension
+        #expect(!explained.standardOutput.contains("own map") && !FileManager.default.fileExists(atPath: directory.file("maps/\(base)_own-map.png")))
+        // ...a round that learnt it from the regions known writes it beside InvRISE, and says what it shows.
+        let masked = try Tool.run(["train", workspace, "--epochs", "1", "--batch", "8", "--mask-loss", "on", "--force"])
+        #expect(masked.status == 0, "\(masked.standardError)")
+        let withOwnMap = try Tool.run(["explain", workspace, data + "/nok/" + image, "--out", directory.file("maps"), "--masks", "8"])
+        #expect(withOwnMap.status == 0, "\(withOwnMap.standardError)")
+        #expect(withOwnMap.standardOutput.contains("; own map") && withOwnMap.standardOutput.contains("_own-map.png"), "\(withOwnMap.standardOutput)")
+        let ownMapPanel = try ImageFile.read(directory.file("maps/\(base)_own-map.png")).image
+        let overlayPanel = try ImageFile.read(directory.file("maps/\(base)_overlay.png")).image
+        #expect((ownMapPanel.width, ownMapPanel.height) == (overlayPanel.width, overlayPanel.height),
+                "the own map is drawn as the explanation is: image, overlay, colour bar")
+        #expect(try Tool.run(["rollback", workspace, "--to", "1"]).status == 0)
         // A workspace without a trained round is refused with the reason.
         #expect(try Tool.run(["init", directory.file("fresh"), "--data", data, "--input", "32"]).status == 0)
         let untrained = try Tool.run(["explain", directory.file("fresh"), data + "/nok/" + image, "--out", directory.file("m2")])

@@ -1,4 +1,5 @@
 import Foundation
+import Explanations
 import Imaging
 @testable import NearCAIPI
 import NeuralNet
@@ -57,6 +58,9 @@ import TestSupport
         let (plain, _) = try session.retrain(options: RollbackAndRevertTests().quickRound())
         #expect(plain.metrics?.maskRegions == nil)
         #expect(try Checkpoint.load(workspace.checkpointPath(of: plain)).model.defectHead == nil)
+        // Without an own map there is nothing to disagree with: the rule asks least confident first.
+        let plainPool = try PoolModel(workspace: workspace)
+        #expect(try plainPool.ranked(by: .disagreementFirst).map(\.itemID) == plainPool.ranked(by: .leastConfidence).map(\.itemID))
         // On, stored: the next round grows a head and trains it; the one after keeps it.
         try workspace.setMaskLoss(true)
         #expect(try Workspace(opening: workspace.path).maskLoss)
@@ -64,6 +68,7 @@ import TestSupport
         #expect(masked.metrics?.maskRegions == targets.defectRegions)
         let (model, info) = try Checkpoint.load(workspace.checkpointPath(of: masked))
         #expect(model.defectHead != nil && info.configuration.hasDefectHead)
+        try Self.expectDisagreementFirst(in: workspace, session: session)
         let (next, _) = try session.retrain(options: RollbackAndRevertTests().quickRound())
         let nextHead = try Checkpoint.load(workspace.checkpointPath(of: next)).model.defectHead
         #expect(nextHead != nil && nextHead!.namedParameters.map(\.1.value) != model.defectHead!.namedParameters.map(\.1.value))
@@ -71,5 +76,34 @@ import TestSupport
         try workspace.setSettings([(.maskLoss, "sometimes")])
         #expect(throws: WorkspaceError.self) { try workspace.maskLoss }
         do { _ = try workspace.maskLoss } catch { #expect("\(error)".contains("'mask_loss' has an unusable value 'sometimes'")) }
+    }
+
+    /// With a round that trained its own map, the disagreement-first order is: of the least
+    /// confident open parts the rule compares, those whose own map and InvRISE point at
+    /// different places (each reading made here again, from the maps), least confident first;
+    /// then every other part, least confident first; each pool part once.
+    static func expectDisagreementFirst(in workspace: Workspace, session: LoopSession) throws {
+        let pool = try PoolModel(workspace: workspace)
+        let order = try pool.ranked(by: .disagreementFirst)
+        #expect(Set(order.map(\.itemID)) == Set(pool.predictions.map(\.itemID)) && order.count == pool.predictions.count)
+        let answered = try workspace.store.answeredItemIDs()
+        let compared = pool.predictions.filter { !answered.contains($0.itemID) }.sorted { $0.confidence < $1.confidence }
+            .prefix(PoolModel.mapsCompared)
+        let explainer = try session.explainer()
+        var disagreeing: Set<Int64> = []
+        for part in compared {
+            let image = try workspace.image(part.path, size: pool.classifier.inputSize, channels: pool.classifier.channels)
+            let ownMap = try #require(Workspace.defectMaps(of: [image], model: pool.classifier.model, info: pool.classifier.info)?.first)
+            let explained = explainer.explain(image, target: ClassLabel.nok.classIndex, classCount: 2,
+                                              probabilities: pool.classifier.probabilityFunction())
+            if OwnMapReading(ownMap: ownMap, explanation: explained.noise.isFlat ? nil : explained.heatmap).disagrees {
+                disagreeing.insert(part.itemID)
+            }
+        }
+        let first = order.prefix(disagreeing.count), rest = order.dropFirst(disagreeing.count)
+        #expect(Set(first.map(\.itemID)) == disagreeing)
+        for run in [Array(first), Array(rest)] {
+            #expect(zip(run, run.dropFirst()).allSatisfy { $0.confidence <= $1.confidence }, "least confident first")
+        }
     }
 }

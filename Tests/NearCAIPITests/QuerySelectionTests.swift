@@ -34,6 +34,17 @@ import TestSupport
         // Without cuts it is least confidence.
         #expect(rule.informativeness([0.6, 0.4]) == QueryStrategy.leastConfidence.informativeness([0.6, 0.4]))
     }
+
+    /// Disagreement first: a part whose two maps point at different places comes before any
+    /// other, however sure the model is; among them, and after them, least confident first.
+    @Test func disagreementFirstAsksWhereTheMapsDisagree() {
+        let rule = QueryStrategy.disagreementFirst
+        func score(_ nok: Float, _ disagree: Bool) -> Float { rule.informativeness([1 - nok, nok], mapsDisagree: disagree) }
+        #expect(score(0.95, true) > score(0.5, false))
+        #expect(score(0.5, true) > score(0.9, true))
+        #expect(score(0.6, false) > score(0.9, false))
+        #expect(rule.informativeness([0.6, 0.4]) == QueryStrategy.leastConfidence.informativeness([0.6, 0.4]))
+    }
 }
 
 @Suite(.serialized) struct QuerySelectionTests {

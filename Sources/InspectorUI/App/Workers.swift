@@ -18,21 +18,15 @@ final class HeatmapWorker: @unchecked Sendable {
         /// size (from the round's defect head, averaged over the four flips), when the round
         /// trained one; computed before the explanation, so it is there from the first partial map.
         var ownMap: Image?
-        /// The own map's highest P(defect).
-        var ownMapPeak: Float?
-        /// Whether the own map and the finished, not flat explanation point at the same place
-        /// (`SaliencyMetrics.pointAlike`); nil when there is nothing to compare — no own map, no
-        /// defect on it (P < ½ everywhere), or no clear explanation yet. Decided once, here, not
-        /// at every redraw: it sorts both maps.
-        var ownMapAgrees: Bool?
+        /// What the own map says beside the finished explanation (`OwnMapReading`): its
+        /// highest P(defect) and whether the two point at the same place. Decided once, here,
+        /// not at every redraw: it sorts both maps.
+        var ownMapReading: OwnMapReading?
         var display: HeatmapDisplay { HeatmapDisplay(heatmap: heatmap, noise: noise) }
 
         init(heatmap: Image, masksDone: Int, complete: Bool, noise: HeatmapNoise, ownMap: Image? = nil) {
             (self.heatmap, self.masksDone, self.complete, self.noise, self.ownMap) = (heatmap, masksDone, complete, noise, ownMap)
-            ownMapPeak = ownMap?.pixels.max()
-            if let ownMap, (ownMapPeak ?? 0) >= 0.5, complete, !noise.isFlat {
-                ownMapAgrees = SaliencyMetrics.pointAlike(heatmap, ownMap)
-            }
+            ownMapReading = ownMap.map { OwnMapReading(ownMap: $0, explanation: complete && !noise.isFlat ? heatmap : nil) }
         }
     }
     struct Item {

@@ -100,12 +100,7 @@ struct HeatmapLookup {
     /// What the network's own map says beside the explanation, in a few words: nothing found,
     /// a defect (while the explanation is not finished or flat), or whether the two point at
     /// the same place — where they do not, a painted region is worth most. nil without one.
-    static func ownMapWords(_ result: HeatmapWorker.Result) -> String? {
-        guard let highest = result.ownMapPeak else { return nil }
-        if highest < 0.5 { return String(format: "own map: no defect (P ≤ %.2f)", highest) }
-        guard let agrees = result.ownMapAgrees else { return String(format: "own map: a defect, P %.2f", highest) }
-        return agrees ? "own map agrees" : "own map points elsewhere"
-    }
+    static func ownMapWords(_ result: HeatmapWorker.Result) -> String? { result.ownMapReading?.words }
 }
 
 /// Draws text and pictures on one frame of the screen, in the graphics the terminal has.
@@ -202,10 +197,10 @@ final class Painter {
     /// panel title, `compact`: the short caption once the map is complete).
     func heatmapCaption(for view: ItemView, heatmaps: HeatmapLookup, compact: Bool = false, showingOwnMap: Bool = false) -> String {
         guard let result = heatmaps.result(view.path) else { return "heatmap: computing…" }
-        if showingOwnMap, let peak = result.ownMapPeak {
+        if showingOwnMap, let peak = result.ownMapReading?.peak {
             let highest = String(format: "P(defect) up to %.2f", peak)
             if compact { return "own map, \(highest)" }
-            let beside = result.ownMapAgrees.map { $0 ? " · agrees with InvRISE" : " · InvRISE points elsewhere" } ?? ""
+            let beside = result.ownMapReading?.agrees.map { $0 ? " · agrees with InvRISE" : " · InvRISE points elsewhere" } ?? ""
             return "the network's own defect map (learnt from painted masks) · \(highest)\(beside) · m: InvRISE"
         }
         let display = result.display

@@ -26,6 +26,15 @@ public struct LoopSettings: Sendable, Equatable {
 
     public init() {}
 
+    /// The loop's InvRISE explainer before its normal parts are read: these settings' fill,
+    /// masks and grid, stopping once a map is measured well enough.
+    public var explainerWithoutNormalParts: SaliencyExplainer {
+        var explainer = SaliencyExplainer(method: .invrise, masks: RISEMasks(count: heatmapMasks, grid: heatmapGrid),
+                                          fill: heatmapFill, normalParts: nil)
+        explainer.convergence = SaliencyConvergence()
+        return explainer
+    }
+
     public init(strategy: LoopStrategy) {
         queryStrategy = strategy.querySelection
         makesRefutations = strategy.makesRefutations
@@ -232,13 +241,7 @@ public final class LoopSession {
     /// The session's explainer before its normal parts are read: for a caller that reads them
     /// elsewhere (`Workspace.normalParts(for:)`), since reading and resizing up to 256
     /// photos takes seconds. Complete when its fill needs none.
-    public func explainerWithoutNormalParts() -> SaliencyExplainer {
-        var explainer = SaliencyExplainer(method: .invrise,
-                                          masks: RISEMasks(count: settings.heatmapMasks, grid: settings.heatmapGrid),
-                                          fill: settings.heatmapFill, normalParts: nil)
-        explainer.convergence = SaliencyConvergence()
-        return explainer
-    }
+    public func explainerWithoutNormalParts() -> SaliencyExplainer { settings.explainerWithoutNormalParts }
 
     /// The class the loop's heatmaps explain: NOK, whatever the prediction. InvRISE with a
     /// normal fill then answers the inspector's question for every part — which region, made

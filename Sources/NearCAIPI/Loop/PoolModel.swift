@@ -139,14 +139,44 @@ public final class PoolModel {
         } else {
             let anomaly = strategy.usesAnomalyScores ? try anomalyScores() : [:]
             let cuts = strategy == .reviewFirst ? try workspace.activeRound()?.metrics?.operatingPoint : nil
+            let disagreeing = strategy == .disagreementFirst ? try itemsWhoseMapsDisagree() : []
             let scores = Dictionary(uniqueKeysWithValues: order.map {
-                ($0.itemID, strategy.informativeness($0.probabilities, anomaly: anomaly[$0.itemID], cuts: cuts))
+                ($0.itemID, strategy.informativeness($0.probabilities, anomaly: anomaly[$0.itemID], cuts: cuts,
+                                                     mapsDisagree: disagreeing.contains($0.itemID)))
             })
             order.sort { scores[$0.itemID]! > scores[$1.itemID]! }
         }
         if rankings.count > 8 { rankings.removeAll() }
         rankings[key] = order
         return order
+    }
+
+    /// How many of the least confident open parts the disagreement-first rule compares maps
+    /// of, once per round: each costs an InvRISE map (0.2–0.6 s at 128 px on two cores, the
+    /// convergence stop included), so ranking the whole pool this way is out of reach.
+    public static let mapsCompared = 24
+
+    /// Of the `mapsCompared` least confident pool parts without a standing answer, those whose
+    /// own defect map and InvRISE map (the workspace's heatmap settings, NOK explained) point
+    /// at different places; none when the active round did not train its own map.
+    private func itemsWhoseMapsDisagree() throws -> Set<Int64> {
+        guard try workspace.activeRound()?.trainedItsDefectMap == true else { return [] }
+        var explainer = try LoopSettings.stored(in: workspace).explainerWithoutNormalParts
+        if explainer.fill.needsNormalParts { explainer.normalParts = try normalParts }
+        let answered = try workspace.store.answeredItemIDs()
+        // Least confident first, as `ranked(by: .leastConfidence)` orders them (its lock is held here).
+        let candidates = predictions.filter { !answered.contains($0.itemID) }
+            .sorted { $0.confidence < $1.confidence }.prefix(Self.mapsCompared)
+        var disagreeing: Set<Int64> = []
+        for candidate in candidates {
+            let image = try workspace.image(candidate.path, size: classifier.inputSize, channels: classifier.channels)
+            guard let ownMap = Workspace.defectMaps(of: [image], model: classifier.model, info: classifier.info)?.first else { return [] }
+            let explained = explainer.explain(image, target: LoopSession.explainedClass.classIndex, classCount: ClassLabel.allCases.count,
+                                              probabilities: classifier.probabilityFunction())
+            let reading = OwnMapReading(ownMap: ownMap, explanation: explained.noise.isFlat ? nil : explained.heatmap)
+            if reading.disagrees { disagreeing.insert(candidate.itemID) }
+        }
+        return disagreeing
     }
 
     /// Round 0's anomaly score by item, in [0, 1] as the rules mix it with uncertainty: a

@@ -26,13 +26,22 @@ public enum QueryStrategy: String, Sendable, CaseIterable {
     /// first among them; then the rest, least confident first (all of them, where the round
     /// has no cuts).
     case reviewFirst = "review-first"
+    /// Of the least confident parts not yet answered (`PoolModel.mapsCompared` of them: each
+    /// needs an InvRISE map), those whose network's own defect map and InvRISE explanation
+    /// point at different places (`OwnMapReading.disagrees`) first — one of the two is wrong,
+    /// so a painted region is worth most there — least confident first among them; then the
+    /// rest, least confident first. A round that did not train its own map (`mask_loss` off)
+    /// asks least confident first.
+    case disagreementFirst = "disagreement-first"
 
     /// Whether the rule reads round 0's anomaly scores.
     public var usesAnomalyScores: Bool { self == .anomaly || self == .anomalyAndUncertainty }
 
     /// Higher = asked first. `anomaly`: the item's anomaly score, nil where it has none;
-    /// `cuts`: the active round's operating point, nil where it has none.
-    public func informativeness(_ probabilities: [Float], anomaly: Float? = nil, cuts: OperatingPoint? = nil) -> Float {
+    /// `cuts`: the active round's operating point, nil where it has none; `mapsDisagree`:
+    /// whether the item's own map and explanation point at different places.
+    public func informativeness(_ probabilities: [Float], anomaly: Float? = nil, cuts: OperatingPoint? = nil,
+                                mapsDisagree: Bool = false) -> Float {
         let sorted = probabilities.sorted(by: >)
         let uncertainty = 1 - sorted[0]
         switch self {
@@ -48,6 +57,8 @@ public enum QueryStrategy: String, Sendable, CaseIterable {
         case .reviewFirst:
             guard let cuts, probabilities.count > ClassLabel.nok.classIndex else { return uncertainty }
             return cuts.decide(probabilities[ClassLabel.nok.classIndex]) == .review ? 1 + uncertainty : uncertainty
+        // A part whose maps disagree ranks above every other (uncertainty ≤ ½ < 1 + uncertainty).
+        case .disagreementFirst: return mapsDisagree ? 1 + uncertainty : uncertainty
         }
     }
 }

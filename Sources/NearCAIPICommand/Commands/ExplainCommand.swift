@@ -20,6 +20,9 @@ enum ExplainCommand: Command {
       DIR/<name>_heatmap.png   the raw heatmap: 16-bit grey from the map's minimum (0) to its
                                maximum (65535), both stored in the file's text chunks
                                heatmap-min and heatmap-max (with heatmap-noise and -contrast)
+      DIR/<name>_own-map.png   for a workspace round that trained its own defect map on the
+                               painted regions (train --mask-loss on): the network's own map,
+                               P(defect) per pixel on its fixed 0 … 1 scale, laid over the image
     A map whose contrast (its hot region over the hot spots that the noise of its masks makes)
     is below \(Int(HeatmapNoise.flatBelow)), or where hiding no region lowers the explained class's probability, is
     drawn flat, in neutral grey: the decision does not hinge on one region. Any other map is
@@ -62,7 +65,7 @@ enum ExplainCommand: Command {
         let images = Array(paths.dropFirst())
         let directory = try arguments[out]
         var explainer = try explainerOptions(arguments)
-        let (classifier, workspace) = try ModelSource.open(source)
+        let (classifier, workspace, ownMaps) = try ModelSource.openRound(source)
         let explained = try arguments[explainedClass]
         guard explained == "predicted" || classifier.classNames.contains(explained) else {
             throw UsageError("option '--class' must be \((classifier.classNames + ["predicted"]).joined(separator: ", ")); got '\(explained)'")
@@ -94,8 +97,22 @@ enum ExplainCommand: Command {
             } catch {
                 throw RuntimeFailure(error.description)
             }
+            // The network's own map, where the round learnt one from painted regions: what it
+            // believes beside what the explanation says, and whether the two point alike.
+            var ownMapWords = ""
+            if ownMaps, let ownMap = Workspace.defectMaps(of: [input], model: classifier.model, info: classifier.info)?.first {
+                let reading = OwnMapReading(ownMap: ownMap, explanation: display.isFlat ? nil : result.heatmap)
+                let ownDisplay = HeatmapDisplay.probabilities(ownMap)
+                do {
+                    try ImageFile.writePNG(overlayPanel(input, heatmap: ownMap, display: ownDisplay, ownMap: reading),
+                                           to: "\(directory)/\(base)_own-map.png")
+                } catch {
+                    throw RuntimeFailure(error.description)
+                }
+                ownMapWords = "; \(reading.words) → \(directory)/\(base)_own-map.png"
+            }
             let best = result.probabilities.indices.max { result.probabilities[$0] < result.probabilities[$1] }!
-            print("\(path): \(classifier.classNames[best]) \(String(format: "%.3f", result.probabilities[best])), \(explainer.method.rawValue) of \(classifier.classNames[result.targetClass]) \(result.masksUsed) masks, fill \(result.fill.rawValue), \(String(format: "%.2f", seconds)) s: \(display.caption) → \(directory)/\(base)_overlay.png")
+            print("\(path): \(classifier.classNames[best]) \(String(format: "%.3f", result.probabilities[best])), \(explainer.method.rawValue) of \(classifier.classNames[result.targetClass]) \(result.masksUsed) masks, fill \(result.fill.rawValue), \(String(format: "%.2f", seconds)) s: \(display.caption) → \(directory)/\(base)_overlay.png\(ownMapWords)")
         }
         if failures == images.count { throw RuntimeFailure("no image could be read") }
     }
@@ -140,8 +157,10 @@ enum ExplainCommand: Command {
     }
 
     /// The image and the overlay side by side, then a colour bar (or, for a flat map, a grey
-    /// block), on a dark background, with the map's caption and what the bar's ends mean.
-    static func overlayPanel(_ image: Image, heatmap: Image, display: HeatmapDisplay, method: SaliencyMethod) -> Image {
+    /// block), on a dark background, with the map's caption and what the bar's ends mean —
+    /// of the explanation, or, given `ownMap`, of the network's own map on its 0 … 1 scale.
+    static func overlayPanel(_ image: Image, heatmap: Image, display: HeatmapDisplay, method: SaliencyMethod = .invrise,
+                             ownMap: OwnMapReading? = nil) -> Image {
         // Enlarged to at least 256 pixels, so the map can be looked at and the text fits.
         let factor = max(1, (256 + image.width - 1) / image.width)
         let size = image.width * factor, gap = 6, barWidth = 12, textHeight = 3 * 9
@@ -154,8 +173,14 @@ enum ExplainCommand: Command {
         let labels = display.barLabels(method)
         // A flat map's caption says why at length: wrapped over the three lines of text room.
         let columns = (panel.width - 4) / BitmapFont.advance
-        let lines = display.isFlat ? TextLines.wrapped(display.caption, columns: columns, lines: 3)
-            : [display.caption, "red " + labels.high, "blue " + labels.low]
+        let lines: [String]
+        if let ownMap {
+            lines = ["own defect map: P(defect) up to \(String(format: "%.2f", ownMap.peak))", ownMap.words,
+                     "red P(defect) 1, blue 0"]
+        } else {
+            lines = display.isFlat ? TextLines.wrapped(display.caption, columns: columns, lines: 3)
+                : [display.caption, "red " + labels.high, "blue " + labels.low]
+        }
         for (row, line) in lines.enumerated() {
             panel.text(line, x: 2, y: size + 2 + row * 9, color: [0.9, 0.9, 0.9])
         }

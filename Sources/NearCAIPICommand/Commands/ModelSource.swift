@@ -8,6 +8,14 @@ enum ModelSource {
     /// A checkpoint file, or a workspace folder's active round — or its round `round`, whatever
     /// became of it (live, candidate, rolled back) — and the workspace.
     static func open(_ path: String, round: Int? = nil) throws -> (ImageClassifier, Workspace?) {
+        let opened = try openRound(path, round: round)
+        return (opened.classifier, opened.workspace)
+    }
+
+    /// `open`, and whether the round trained its network's own defect map on painted regions
+    /// (`Round.trainedItsDefectMap`; false for a checkpoint file, whose head may be the
+    /// pretext's, which does not carry over to real defects).
+    static func openRound(_ path: String, round: Int? = nil) throws -> (classifier: ImageClassifier, workspace: Workspace?, trainedItsDefectMap: Bool) {
         if round != nil, !WorkspaceAddress.namesWorkspace(path) {
             throw UsageError("option '--round' picks a round of a workspace; '\(path)' is a checkpoint")
         }
@@ -19,12 +27,12 @@ enum ModelSource {
                         let numbers = try workspace.rounds().map { String($0.number) }
                         throw RuntimeFailure("\(path): no round \(round) (its rounds: \(numbers.isEmpty ? "none" : numbers.joined(separator: ", ")))")
                     }
-                    return (try ImageClassifier(checkpoint: workspace.checkpointPath(of: chosen)), workspace)
+                    return (try ImageClassifier(checkpoint: workspace.checkpointPath(of: chosen)), workspace, chosen.trainedItsDefectMap)
                 }
                 let active = try workspace.activeModel()
-                return (ImageClassifier(model: active.model, info: active.info), workspace)
+                return (ImageClassifier(model: active.model, info: active.info), workspace, active.round.trainedItsDefectMap)
             }
-            return (try ImageClassifier(checkpoint: path), nil)
+            return (try ImageClassifier(checkpoint: path), nil, false)
         } catch let failure as RuntimeFailure {
             throw failure
         } catch {
