@@ -72,6 +72,18 @@ import TestSupport
         let (next, _) = try session.retrain(options: RollbackAndRevertTests().quickRound())
         let nextHead = try Checkpoint.load(workspace.checkpointPath(of: next)).model.defectHead
         #expect(nextHead != nil && nextHead!.namedParameters.map(\.1.value) != model.defectHead!.namedParameters.map(\.1.value))
+        // Right reasons, stored: a round trains with the class map's penalty on the same regions
+        // (a changed network, no own map needed); mask loss and right reasons are independent.
+        #expect(try workspace.rightReasons == Workspace.standardRightReasons)
+        try workspace.setMaskLoss(false)
+        try workspace.setRightReasons(true)
+        #expect(try Workspace(opening: workspace.path).rightReasons)
+        let (reasoned, _) = try session.retrain(options: RollbackAndRevertTests().quickRound())
+        #expect(reasoned.metrics?.maskRegions == nil && !reasoned.trainedItsDefectMap)
+        try workspace.setSettings([(.rightReasons, "maybe")])
+        do { _ = try workspace.rightReasons; Issue.record("an unusable value was read") } catch {
+            #expect("\(error)".contains("'right_reasons' has an unusable value 'maybe'"))
+        }
         // A value the engine cannot use is refused by name.
         try workspace.setSettings([(.maskLoss, "sometimes")])
         #expect(throws: WorkspaceError.self) { try workspace.maskLoss }

@@ -16,6 +16,8 @@ extension Workspace {
     /// The mask loss's λ: the map's loss beside the image's (the defect pretext's default
     /// weight, `PretrainingOptions.mapLossWeight`).
     public static let maskLossWeight: Float = 1
+    /// The right-reasons loss's λ (`TrainingOptions.rightReasonsWeight`).
+    public static let rightReasonsWeight: Float = 1
 
     /// The region the engine knows of each part, at the model's input size:
     /// - a good part: none (its map should be empty);

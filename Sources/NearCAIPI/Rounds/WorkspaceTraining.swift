@@ -137,14 +137,19 @@ extension Workspace {
         // λ as the caller chose it, the workspace's default where it did not; 0 when off.
         options.maskLossWeight = options.maskLossWeight > 0 ? options.maskLossWeight : Self.maskLossWeight
         if try !maskLoss { options.maskLossWeight = 0 }
+        options.rightReasonsWeight = options.rightReasonsWeight > 0 ? options.rightReasonsWeight : Self.rightReasonsWeight
+        if try !rightReasons { options.rightReasonsWeight = 0 }
+        options.rightReasonsClass = ClassLabel.nok.classIndex
         if options.maskLossWeight > 0 {
             // The network learns where as well as whether: it needs a defect head to say where.
             model = model.addingDefectHead(seed: options.seed)
             info.configuration = info.configuration.withDefectHead(true)
+        }
+        if options.maskLossWeight > 0 || options.rightReasonsWeight > 0 {
             let targets = try maskTargets(of: training, in: .train, size: size)
             trainingSet.masks = targets.masks
             trainingSet.maskWeights = targets.weights
-            maskRegions = targets.defectRegions
+            if options.maskLossWeight > 0 { maskRegions = targets.defectRegions }
         }
         let validationSet = validationImages.isEmpty ? nil
             : SupervisedTraining.batch(validationImages.map(\.0), labels: validationImages.map(\.1), info: info)

@@ -32,6 +32,9 @@ public struct SimulationPlan: Sendable {
     /// the regions known (the data set's masks of the initial training parts, painted masks,
     /// refutations' masks) — the workspaces' `mask_loss`.
     public var maskLoss = Workspace.standardMaskLoss
+    /// Whether every round, the initial model's included, penalises the classifier's NOK
+    /// evidence outside those regions — the workspaces' `right_reasons`.
+    public var rightReasons = Workspace.standardRightReasons
     /// Pretraining of each seed's network on its workspace's unlabelled images before the
     /// initial model (which then starts from it); nil: none, the initial model starts from
     /// random weights. Run once per seed, shared by every strategy.
@@ -221,6 +224,7 @@ public final class Simulation {
         }
         if try workspace.activeRound() == nil {
             try workspace.setMaskLoss(plan.maskLoss)
+            try workspace.setRightReasons(plan.rightReasons)
             var training = plan.initialTraining
             training.seed = seed
             _ = try workspace.trainRound(options: training, fromScratch: true) { epoch in
@@ -265,6 +269,7 @@ public final class Simulation {
         try workspace.setPromotion(plan.promotion)
         try workspace.setAnswersForValidation(plan.answersForValidation)
         try workspace.setMaskLoss(plan.maskLoss)
+        try workspace.setRightReasons(plan.rightReasons)
         return workspace
     }
 

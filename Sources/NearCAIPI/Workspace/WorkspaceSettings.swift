@@ -6,6 +6,7 @@ enum SettingKey: String, CaseIterable {
     case dataRoot = "data_root", layout, architecture, inputSize = "input_size", seed, classNames = "class_names", split, created
     // How rounds train (`train`, the operator's screen).
     case occlusionTraining = "occlusion_training", retrainEpochs = "retrain_epochs", promotion, maskLoss = "mask_loss"
+    case rightReasons = "right_reasons"
     case promotionConfidence = "promotion_confidence", answersForValidation = "answers_for_validation"
     // Where a round's P(NOK) is cut for pass / review / reject (OperatingPoint).
     case maxMissedDefects = "max_missed_defects", maxGoodRejected = "max_good_rejected"
@@ -78,6 +79,18 @@ extension Workspace {
     }
 
     public func setMaskLoss(_ enabled: Bool) throws { try setSettings([(.maskLoss, enabled ? "on" : "off")]) }
+
+    /// Whether rounds penalise the classifier's evidence for NOK outside the regions the
+    /// engine knows (`maskTargets`; `RightReasonsLoss` on the class activation map).
+    public var rightReasons: Bool {
+        get throws { try setting(.rightReasons, fallback: Self.standardRightReasons, expected: "on or off", Self.onOff) }
+    }
+
+    public func setRightReasons(_ enabled: Bool) throws { try setSettings([(.rightReasons, enabled ? "on" : "off")]) }
+
+    /// Whether a workspace trains with the right-reasons loss unless told otherwise (chosen by
+    /// measurement, Docs/Explanations.md).
+    public static let standardRightReasons = false
 
     /// Whether a workspace trains with the mask loss unless told otherwise (chosen by
     /// measurement, Docs/Explanations.md).

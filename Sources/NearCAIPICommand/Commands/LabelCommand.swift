@@ -31,7 +31,7 @@ enum LabelCommand: Command {
     static let query = Option<QueryStrategy?>(
         name: "--query", placeholder: "RULE", help: "which pool part the inspector is asked about next, stored for the workspace",
         format: .choice, defaultDescription: "the workspace's, at first least-confidence",
-        note: "anomaly: round 0's anomaly score first ('nearcaipi pretrain'); anomaly-uncertainty: with the model's doubt")
+        note: "anomaly: round 0's anomaly score first ('nearcaipi pretrain'); anomaly-uncertainty: with the model's doubt; disagreement-first: parts whose own defect map and InvRISE point apart, for rounds trained with --mask-loss on")
     static let parameters: [any Parameter] = [Positional.workspace, user, role, graphics, fill, query]
 
     enum GraphicsChoice: String, CaseIterable { case auto, kitty, sixel, halfblock, ascii }

@@ -109,6 +109,13 @@ enum SimulateCommand: Command {
     static let maskWeight = Option<Float>(name: "--mask-weight", placeholder: "λ",
                                           help: "with --mask-loss on: how much the map's loss counts beside the decision's",
                                           format: .number(.strictlyBetween(0, 100)), default: Workspace.maskLossWeight)
+    static let rightReasons = Option<TrainCommand.Switch>(name: "--right-reasons", placeholder: "on|off",
+                                                          help: "every round, the initial model's included, penalises the classifier's "
+                                                              + "NOK evidence outside the known defect regions",
+                                                          format: .choice, default: Workspace.standardRightReasons ? .on : .off)
+    static let reasonsWeight = Option<Float>(name: "--reasons-weight", placeholder: "λ",
+                                             help: "with --right-reasons on: how much that penalty counts beside the decision's loss",
+                                             format: .number(.strictlyBetween(0, 100)), default: Workspace.rightReasonsWeight)
     static let architecture = Option<String>(name: "--arch", placeholder: "NAME", help: "the model",
                                              format: .oneOf(Architecture.allCases.map(\.rawValue)), default: standard.workspace.architecture)
     /// Its default depends on --arch: resnet18 is made for 224 pixels.
@@ -128,13 +135,13 @@ enum SimulateCommand: Command {
     static let query = Option<QueryStrategy?>(
         name: "--query", placeholder: "RULE",
         help: "how every strategy but Random Add picks its queries; anomaly and anomaly-uncertainty read round 0's anomaly scores "
-            + "(--pretrain with the defects method)",
+            + "(--pretrain with the defects method); disagreement-first compares the own defect map with InvRISE (--mask-loss on)",
         format: .choice,
         defaultDescription: "least-confidence, the paper's")
     static let parameters: [any Parameter] = [
         data, out, SharedParameters.layout, SharedParameters.okFolders, SharedParameters.nokFolders, strategies, rounds, perRound,
         initialTrain, seeds, testFraction, validationFraction, validationCount, refutations, epochs, initialEpochs, patience, learningRate,
-        fromScratch, forcePromotion, promotion, answersForValidation, maskLoss, maskWeight, withHeatmaps, query, pretrain, pretrainMethod, pretrainEpochs, architecture, input,
+        fromScratch, forcePromotion, promotion, answersForValidation, maskLoss, maskWeight, rightReasons, reasonsWeight, withHeatmaps, query, pretrain, pretrainMethod, pretrainEpochs, architecture, input,
     ]
 
     static func run(_ arguments: Arguments) throws {
@@ -176,6 +183,10 @@ enum SimulateCommand: Command {
         if arguments.isGiven(maskWeight), !plan.maskLoss { throw UsageError("option '--mask-weight' needs '--mask-loss on'") }
         plan.initialTraining.maskLossWeight = try arguments[maskWeight]
         plan.roundTraining.maskLossWeight = try arguments[maskWeight]
+        plan.rightReasons = try arguments[rightReasons] == .on
+        if arguments.isGiven(reasonsWeight), !plan.rightReasons { throw UsageError("option '--reasons-weight' needs '--right-reasons on'") }
+        plan.initialTraining.rightReasonsWeight = try arguments[reasonsWeight]
+        plan.roundTraining.rightReasonsWeight = try arguments[reasonsWeight]
         plan.withHeatmaps = arguments[withHeatmaps]
         plan.queryRule = try arguments[query]
         if arguments[pretrain] {

@@ -138,6 +138,9 @@ enum StatusCommand: Command {
         print("  mask loss: " + (try workspace.maskLoss
             ? "on — rounds also train the network's defect map on the known defect regions (mask_loss)"
             : "off — rounds train the decision only (mask_loss; 'train --mask-loss on' turns it on)"))
+        if try workspace.rightReasons {
+            print("  right reasons: on — rounds penalise the classifier's NOK evidence outside the known defect regions (right_reasons)")
+        }
         if let pretraining = status.pretraining {
             let loss = pretraining.losses.last.map { String(format: ", final loss %.4f", $0) } ?? ""
             if pretraining.isFinished && status.hasPretrainedBackbone {

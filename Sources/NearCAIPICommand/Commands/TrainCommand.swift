@@ -76,6 +76,14 @@ enum TrainCommand: Command {
                                          help: "with the mask loss: how much the map's loss counts beside the decision's",
                                          format: .number(.strictlyBetween(0, 100)), default: Workspace.maskLossWeight,
                                          note: "this round only")
+    static let rightReasons = Option<Switch>(
+        name: "--right-reasons", placeholder: "on|off",
+        help: """
+        with a WORKSPACE: penalise the classifier's evidence for NOK (its class activation map) outside the defect regions it \
+        knows, so that its decisions come from the marked region
+        """,
+        format: .choice, default: Workspace.standardRightReasons ? .on : .off,
+        note: "stored for the workspace's later rounds")
     static let seed = Option<UInt64>(name: "--seed", placeholder: "N", help: "seed of initial weights, split, shuffling and augmentation",
                                      format: .nonNegativeWholeNumber, default: 1)
     static let fromScratch = Flag(name: "--from-scratch", help: "with a WORKSPACE: start from fresh weights, not the active round's")
@@ -103,16 +111,16 @@ enum TrainCommand: Command {
     static let parameters: [any Parameter] = [Positional.workspace, data, out, architecture, size, channels, epochs, batch, optimizer,
                                               learningRate, validation, patience, headFirst, balanced, noAugment, occlusion, seed,
                                               SharedParameters.okFolders, SharedParameters.nokFolders, fromScratch, force, pretrained,
-                                              maxMissed, maxRejected, answersForValidation, maskLoss, maskWeight]
+                                              maxMissed, maxRejected, answersForValidation, maskLoss, maskWeight, rightReasons]
     /// With a workspace, or straight from a data set; the options that belong to the data set
     /// form only are usage errors with a workspace.
     static let dataSetOnly: [any Parameter] = [data, out, architecture, size, channels, validation,
                                                SharedParameters.okFolders, SharedParameters.nokFolders]
     /// Options that need a workspace (they are stored in it).
-    static let workspaceOnly: [any Parameter] = [maxMissed, maxRejected, answersForValidation, maskLoss, maskWeight]
+    static let workspaceOnly: [any Parameter] = [maxMissed, maxRejected, answersForValidation, maskLoss, maskWeight, rightReasons]
     static let usageForms: [[any Parameter]] = [
         [Positional.workspace, epochs, patience, headFirst, learningRate, optimizer, batch, balanced, noAugment, occlusion,
-         fromScratch, force, pretrained, seed, maxMissed, maxRejected, answersForValidation, maskLoss, maskWeight],
+         fromScratch, force, pretrained, seed, maxMissed, maxRejected, answersForValidation, maskLoss, maskWeight, rightReasons],
         [data, out, architecture, size, channels, epochs, batch, optimizer, learningRate, validation, patience, headFirst,
          balanced, noAugment, seed, SharedParameters.okFolders, SharedParameters.nokFolders, occlusion],
     ]
@@ -201,6 +209,7 @@ enum TrainCommand: Command {
         // Every value read before the workspace is opened: a mistyped one is a usage error.
         let occlusionChoice = arguments.isGiven(occlusion) ? try arguments[occlusion] == .on : nil
         let maskLossChoice = arguments.isGiven(maskLoss) ? try arguments[maskLoss] == .on : nil
+        let rightReasonsChoice = arguments.isGiven(rightReasons) ? try arguments[rightReasons] == .on : nil
         let (missedBudget, rejectedBudget) = (try arguments[maxMissed], try arguments[maxRejected])
         let validationShare = try arguments[answersForValidation]
         do {
@@ -213,6 +222,7 @@ enum TrainCommand: Command {
                 throw UsageError("option '--mask-weight' needs the mask loss: add '--mask-loss on' (it is off for this workspace)")
             }
             if let maskLossChoice { try workspace.setMaskLoss(maskLossChoice) }
+            if let rightReasonsChoice { try workspace.setRightReasons(rightReasonsChoice) }
             let active = try workspace.activeRound()
             var started: Double? = nil
             let (round, metrics) = try workspace.trainRound(options: options, fromScratch: arguments[fromScratch], pretrained: pretrained,

@@ -117,6 +117,12 @@ public final class ResNet: Network {
     public var computesDefectMap = false
     /// The defect-map logits [N, 1, h, w] of the last forward that computed one.
     public private(set) var lastDefectMap: Tensor?
+    /// Whether a training forward keeps the last stage's features (`lastFinalFeatures`) for
+    /// the class activation map (`classMaps`) and its loss (`backward(_:classMapGradient:)`).
+    public var computesClassMap = false
+    /// The last stage's features [N, C, h, w] (before the average pool) of the last training
+    /// forward that kept them.
+    public private(set) var lastFinalFeatures: Tensor?
     /// How forward and backward are computed; the parameters are the same either way.
     public var backend: Backend = .default {
         didSet { if backend != oldValue { plans = OneDNNPlans() } }
@@ -200,6 +206,7 @@ public final class ResNet: Network {
         let precision = training ? .float32 : precision.effective(on: backend)
         let mapping = defectHead != nil && computesDefectMap
         lastDefectMap = nil
+        lastFinalFeatures = nil
         if backend == .oneDNN, let (embedding, tapped) = oneDNNEmbeddings(images, training: training, precision: precision) {
             lastForwardBackend = .oneDNN
             if mapping, let tapped { lastDefectMap = defectMap(of: FeatureMap(nchw: tapped), training: training) }
@@ -217,6 +224,7 @@ public final class ResNet: Network {
             for block in stage { x = training ? block.forward(x) : block.inferenceForward(x) }
             if mapping, s == ResNetConfiguration.defectHeadStage { lastDefectMap = defectMap(of: x, training: training) }
         }
+        if training && computesClassMap { lastFinalFeatures = x.nchw }
         let embedding = average.forward(x)
         return (fc(embedding), embedding)
     }
@@ -271,18 +279,71 @@ public final class ResNet: Network {
         backward(embeddingGradient: fc.backward(dLogits))
     }
 
-    /// Backpropagates ∂loss/∂logits and ∂loss/∂(defect-map logits) [N, 1, h, w] of the last
-    /// training forward (which computed the map: `computesDefectMap`). The head's gradient
-    /// with respect to its input features joins the backbone's at the tapped stage.
-    public func backward(_ dLogits: Tensor, defectMapGradient: Tensor) {
-        backward(embeddingGradient: fc.backward(dLogits), defectMapGradient: defectMapGradient)
+    /// The class activation maps [N, 1, h, w] of the last training forward that kept its
+    /// features (`computesClassMap`): how much each cell of the last stage adds to the gap
+    /// between the logits of `target` and `other`,
+    ///
+    ///     cam(n, y, x) = Σ_c (W[target, c] − W[other, c]) · f(n, c, y, x)
+    ///
+    /// whose mean over the cells, plus the biases' gap, is that logit gap (the pool is a mean).
+    public func classMaps(target: Int, other: Int) -> Tensor {
+        guard let features = lastFinalFeatures else { preconditionFailure("a class map needs a training forward with computesClassMap") }
+        let (n, c, cells) = (features.shape[0], features.shape[1], features.shape[2] * features.shape[3])
+        let w = fc.weight.value, width = fc.inFeatures
+        var map = [Float](repeating: 0, count: n * cells)
+        for image in 0..<n {
+            for channel in 0..<c {
+                let gap = w[target * width + channel] - w[other * width + channel]
+                let plane = (image * c + channel) * cells
+                for cell in 0..<cells { map[image * cells + cell] += gap * features.data[plane + cell] }
+            }
+        }
+        return Tensor(shape: [n, 1, features.shape[2], features.shape[3]], data: map)
     }
+
+    /// Backpropagates ∂loss/∂logits, ∂loss/∂(defect-map logits) when given, and ∂loss/∂cam of
+    /// `classMaps(target:other:)` [N, 1, h, w] when given. The class map's share:
+    ///
+    ///     ∂L/∂W[target, c] += Σ_{n,y,x} g(n, y, x) · f(n, c, y, x),   ∂L/∂W[other, c] −= the same
+    ///     ∂L/∂f(n, c, y, x) += (W[target, c] − W[other, c]) · g(n, y, x)
+    ///
+    /// the second joining the pool's gradient at the last stage.
+    public func backward(_ dLogits: Tensor, defectMapGradient: Tensor? = nil,
+                         classMapGradient: (gradient: Tensor, target: Int, other: Int)? = nil) {
+        var finalGradient: Tensor? = nil
+        if let classMapGradient {
+            guard let features = lastFinalFeatures else { preconditionFailure("a class-map gradient needs a forward that kept the features") }
+            let g = classMapGradient.gradient, (target, other) = (classMapGradient.target, classMapGradient.other)
+            let (n, c, cells) = (features.shape[0], features.shape[1], features.shape[2] * features.shape[3])
+            precondition(g.count == n * cells, "one class-map gradient per cell of the last forward")
+            let width = fc.inFeatures
+            var dFeatures = Tensor(zeros: features.shape)
+            for channel in 0..<c {
+                let gap = fc.weight.value[target * width + channel] - fc.weight.value[other * width + channel]
+                var dGap: Float = 0
+                for image in 0..<n {
+                    let plane = (image * c + channel) * cells
+                    for cell in 0..<cells {
+                        let gradient = g.data[image * cells + cell]
+                        dGap += gradient * features.data[plane + cell]
+                        dFeatures.data[plane + cell] = gap * gradient
+                    }
+                }
+                fc.weight.gradient[target * width + channel] += dGap
+                fc.weight.gradient[other * width + channel] -= dGap
+            }
+            finalGradient = dFeatures
+        }
+        backward(embeddingGradient: fc.backward(dLogits), defectMapGradient: defectMapGradient, finalGradient: finalGradient)
+    }
+
 
     /// Backpropagates ∂loss/∂embedding of the last training forward through the backbone
     /// (not `fc`), accumulating its gradients: for losses on the embedding itself, such as
     /// the contrastive loss of pretraining. With `defectMapGradient`, through the defect head
     /// too.
-    public func backward(embeddingGradient: Tensor, defectMapGradient: Tensor? = nil) {
+    /// `finalGradient`: ∂loss/∂(last stage's features) [N, C, h, w] beside the pool's.
+    public func backward(embeddingGradient: Tensor, defectMapGradient: Tensor? = nil, finalGradient: Tensor? = nil) {
         var tapped: FeatureMap? = nil
         if let defectMapGradient, let defectHead {
             precondition(lastDefectMap?.shape == defectMapGradient.shape, "a defect-map gradient needs a forward that computed the map")
@@ -292,10 +353,15 @@ public final class ResNet: Network {
         }
         if let plan = plans.trainedOn {
             plans.trainedOn = nil
-            plan.backward(embeddingGradient, tapGradient: tapped?.nchw)
+            plan.backward(embeddingGradient, tapGradient: tapped?.nchw, finalGradient: finalGradient)
             return
         }
         var d = average.backward(embeddingGradient)
+        if let finalGradient {
+            let extra = FeatureMap(nchw: finalGradient)
+            precondition(extra.data.count == d.data.count, "the last stage's gradient has the wrong shape")
+            for i in d.data.indices { d.data[i] += extra.data[i] }
+        }
         for (s, stage) in stages.enumerated().reversed() {
             if s == ResNetConfiguration.defectHeadStage, let tapped {
                 d.data.withUnsafeMutableBufferPointer { g in
@@ -328,7 +394,9 @@ public final class ResNet: Network {
             if training {
                 let plan = try plans.training(for: shape, of: self)
                 plans.trainedOn = plan
-                return (plan.forward(images), computesDefectMap ? plan.tappedFeatures() : nil)
+                let embedding = plan.forward(images)
+                if computesClassMap { lastFinalFeatures = plan.finalFeatures() }
+                return (embedding, computesDefectMap ? plan.tappedFeatures() : nil)
             }
             plans.trainedOn = nil
             let plan = try plans.inference(for: shape, of: self)

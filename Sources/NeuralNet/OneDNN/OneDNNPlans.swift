@@ -399,6 +399,12 @@ final class OneDNNTrainingPlan {
     private let tappedGradient: Memory?
     /// Whether the backward under way adds `tappedGradient` (a step without a map loss does not).
     private let addsTappedGradient = Toggle()
+    /// The last stage's output (the average pool's input) and a gradient added to the pool's,
+    /// plain NCHW: for the class activation map and its loss.
+    private let finalOutput: Memory
+    private let finalGradient: Memory
+    /// Whether the backward under way adds `finalGradient`.
+    private let addsFinalGradient = Toggle()
 
     /// A flag the plan's steps read at run time (the steps are closures made once).
     private final class Toggle { var isOn = false }
@@ -413,9 +419,11 @@ final class OneDNNTrainingPlan {
         let inputMemory = try Memory(unbound: MemoryDescriptor([batch, model.configuration.inputChannels, height, width],
                                                                dnnl_nchw))
         input = inputMemory
-        let builder = Builder(context: context, input: inputMemory, addsTappedGradient: addsTappedGradient)
+        let builder = Builder(context: context, input: inputMemory, addsTappedGradient: addsTappedGradient,
+                              addsFinalGradient: addsFinalGradient)
         try model.build(builder)
         (embedding, embeddingGradient) = (builder.embeddingMemory!, builder.embeddingGradientMemory!)
+        (finalOutput, finalGradient) = (builder.finalOutput!, builder.finalGradient!)
         (tapped, tappedGradient) = (builder.tapped, builder.tappedGradient)
         forwardSteps = builder.forward
         backwardSteps = builder.backward.reversed().flatMap { $0 }
@@ -429,15 +437,18 @@ final class OneDNNTrainingPlan {
         let context: PlanContext
         let input: Memory
         let addsTappedGradient: Toggle
+        let addsFinalGradient: Toggle
         var forward: [() -> Void] = []
         var backward: [[() -> Void]] = []
         var tapped: Memory?
         var tappedGradient: Memory?
+        var finalOutput: Memory?
+        var finalGradient: Memory?
         var embeddingMemory: Memory?
         var embeddingGradientMemory: Memory?
 
-        init(context: PlanContext, input: Memory, addsTappedGradient: Toggle) {
-            (self.context, self.input, self.addsTappedGradient) = (context, input, addsTappedGradient)
+        init(context: PlanContext, input: Memory, addsTappedGradient: Toggle, addsFinalGradient: Toggle) {
+            (self.context, self.input, self.addsTappedGradient, self.addsFinalGradient) = (context, input, addsTappedGradient, addsFinalGradient)
         }
 
         // A copy of the images (kept for conv1's weight gradient), conv1, bn1 + ReLU, max pool.
@@ -475,10 +486,14 @@ final class OneDNNTrainingPlan {
             return x
         }
 
-        // Out to plain NCHW for the head; the head's gradient back in, added to the stage
-        // output's gradient after every later consumer wrote theirs (this slot, appended
-        // before the next stage's, runs after them).
         func tapDefectHeadInput(_ x: Node) throws(DNNLError) {
+            (tapped, tappedGradient) = try tap(x, adds: addsTappedGradient, name: "defect head")
+        }
+
+        // Out to plain NCHW; a gradient back in, added to the value's gradient after every
+        // later consumer wrote theirs (this slot, appended before theirs, runs after them),
+        // when `adds` is on.
+        private func tap(_ x: Node, adds: Toggle, name: String) throws(DNNLError) -> (Memory, Memory) {
             let plain = try MemoryDescriptor(x.value.descriptor.dims, dnnl_nchw)
             let out = try Memory(plain), back = try Memory(plain)
             let toPlain = try Primitive(reorderFrom: x.value.descriptor, to: plain)
@@ -486,16 +501,15 @@ final class OneDNNTrainingPlan {
             forward.append { toPlain.execute(context.stream, [(DNNL_ARG_FROM, x.value), (DNNL_ARG_TO, out)]) }
             var steps: [() -> Void] = []
             let inLayout = try context.conform(back, to: x.value.descriptor, steps: &steps)
-            steps.append(try accumulate(inLayout, into: x, name: "defect head"))
-            let adds = addsTappedGradient
+            steps.append(try accumulate(inLayout, into: x, name: name))
             backward.append([{ if adds.isOn { for step in steps { step() } } }])
-            tapped = out
-            tappedGradient = back
+            return (out, back)
         }
 
-        // Global average pool, then out to the plain [N, C] embedding; its gradient comes
-        // back the same way.
+        // The last stage's output tapped (for the class activation map), the global average
+        // pool, then out to the plain [N, C] embedding; its gradient comes back the same way.
         func embedding(_ x: Node) throws(DNNLError) {
+            (finalOutput, finalGradient) = try tap(x, adds: addsFinalGradient, name: "class map")
             let dims = x.value.descriptor.dims
             let pooled = try pooling(x, kernel: dims[2], kernelWidth: dims[3], stride: 1, padding: 0, max: false, name: "avgpool")
             let plain = try MemoryDescriptor([dims[0], dims[1], 1, 1], dnnl_nchw)
@@ -754,9 +768,13 @@ final class OneDNNTrainingPlan {
     /// The defect head's input features [N, C, h, w] of the last forward; nil without a head.
     func tappedFeatures() -> Tensor? { tapped.map(Tensor.init(plain:)) }
 
-    /// Backpropagates ∂loss/∂embedding [N, C], and the defect head's ∂loss/∂features
-    /// [N, C, h, w] when given, adding every parameter's gradient.
-    func backward(_ dEmbedding: Tensor, tapGradient: Tensor? = nil) {
+    /// The last stage's output [N, C, h, w] of the last forward.
+    func finalFeatures() -> Tensor { Tensor(plain: finalOutput) }
+
+    /// Backpropagates ∂loss/∂embedding [N, C], the defect head's ∂loss/∂features
+    /// [N, C, h, w] and ∂loss/∂(last stage's output) [N, C, h, w] when given, adding every
+    /// parameter's gradient.
+    func backward(_ dEmbedding: Tensor, tapGradient: Tensor? = nil, finalGradient dFinal: Tensor? = nil) {
         dEmbedding.data.withUnsafeBufferPointer {
             embeddingGradient.floats.update(from: $0.baseAddress!, count: embeddingGradient.floatCount)
         }
@@ -765,6 +783,12 @@ final class OneDNNTrainingPlan {
             precondition(tapGradient.data.count == tappedGradient.floatCount, "the defect head's gradient has the wrong shape")
             tapGradient.data.withUnsafeBufferPointer { tappedGradient.floats.update(from: $0.baseAddress!, count: $0.count) }
             addsTappedGradient.isOn = true
+        }
+        addsFinalGradient.isOn = false
+        if let dFinal {
+            precondition(dFinal.data.count == finalGradient.floatCount, "the last stage's gradient has the wrong shape")
+            dFinal.data.withUnsafeBufferPointer { finalGradient.floats.update(from: $0.baseAddress!, count: $0.count) }
+            addsFinalGradient.isOn = true
         }
         for step in backwardSteps { step() }
     }

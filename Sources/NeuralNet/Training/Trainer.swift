@@ -100,6 +100,12 @@ public struct TrainingOptions: Sendable {
     /// L = L_image + λ · L_map, so the network is told *where* a defect is as well as whether.
     /// 0: the head does not train.
     public var maskLossWeight: Float = 0
+    /// λ of the right-reasons loss (`RightReasonsLoss`): training images with a known defect
+    /// region add λ · L_reasons — `rightReasonsClass`'s evidence in the class activation map
+    /// outside the region — so the decision is taken where the defect is. 0: off.
+    public var rightReasonsWeight: Float = 0
+    /// The class whose evidence outside a region is penalised (the defect class of two).
+    public var rightReasonsClass = 1
 
     public init() {}
 }
@@ -177,26 +183,40 @@ public enum Trainer {
             for batch in 0..<batchesPerEpoch {
                 let slice = order[(batch * options.batchSize)..<min((batch + 1) * options.batchSize, order.count)]
                 var (images, labels) = data.batch(slice)
-                var masks = options.maskLossWeight > 0 && model.defectHead != nil ? data.maskBatch(slice) : nil
+                let mapsDefects = options.maskLossWeight > 0 && model.defectHead != nil
+                let weighsReasons = options.rightReasonsWeight > 0 && model.configuration.classCount == 2
+                var masks = mapsDefects || weighsReasons ? data.maskBatch(slice) : nil
                 if options.augment {
                     Augmentation.apply(to: &images, masks: &masks, random: &random)
                     options.batchAugmentation?(&images, labels, &random)
                 }
                 model.zeroGradients()
-                model.computesDefectMap = masks != nil
-                defer { model.computesDefectMap = false }
+                model.computesDefectMap = masks != nil && mapsDefects
+                model.computesClassMap = masks != nil && weighsReasons
+                defer { (model.computesDefectMap, model.computesClassMap) = (false, false) }
                 let (logits, _) = model.forward(images, training: true)
                 var (loss, gradient) = softmaxCrossEntropy(logits: logits, labels: labels, classWeights: weights)
-                if let masks, let map = model.lastDefectMap {
+                var mapGradient: Tensor? = nil
+                var classMapGradient: (gradient: Tensor, target: Int, other: Int)? = nil
+                if let masks, model.computesDefectMap, let map = model.lastDefectMap {
                     let targets = DefectMapLoss.cellShares(of: masks.masks, height: map.shape[2], width: map.shape[3])
-                    var (mapLoss, mapGradient) = DefectMapLoss.loss(logits: map, targets: targets, weights: masks.weights)
+                    var (mapLoss, dMap) = DefectMapLoss.loss(logits: map, targets: targets, weights: masks.weights)
                     let lambda = options.maskLossWeight
-                    for i in mapGradient.data.indices { mapGradient.data[i] *= lambda }
+                    for i in dMap.data.indices { dMap.data[i] *= lambda }
                     loss += lambda * mapLoss
-                    model.backward(gradient, defectMapGradient: mapGradient)
-                } else {
-                    model.backward(gradient)
+                    mapGradient = dMap
                 }
+                if let masks, model.computesClassMap {
+                    let target = options.rightReasonsClass, other = 1 - target
+                    let classMaps = model.classMaps(target: target, other: other)
+                    let shares = DefectMapLoss.cellShares(of: masks.masks, height: classMaps.shape[2], width: classMaps.shape[3])
+                    var (reasonsLoss, dCam) = RightReasonsLoss.loss(classMaps: classMaps, shares: shares, weights: masks.weights)
+                    let lambda = options.rightReasonsWeight
+                    for i in dCam.data.indices { dCam.data[i] *= lambda }
+                    loss += lambda * reasonsLoss
+                    classMapGradient = (dCam, target, other)
+                }
+                model.backward(gradient, defectMapGradient: mapGradient, classMapGradient: classMapGradient)
                 stepping.step()
                 lossSum += loss * Float(labels.count)
                 correct += zip(argmax(logits), labels).filter { $0 == $1 }.count
