@@ -95,6 +95,11 @@ import TestSupport
     /// different places (each reading made here again, from the maps), least confident first;
     /// then every other part, least confident first; each pool part once.
     static func expectDisagreementFirst(in workspace: Workspace, session: LoopSession) throws {
+        // 100 masks a map: the rule and this check compare 24 maps each.
+        var settings = try LoopSettings.stored(in: workspace)
+        settings.heatmapMasks = 100
+        try settings.store(in: workspace)
+        let session = try LoopSession(workspace: workspace, user: session.user)
         let pool = try PoolModel(workspace: workspace)
         let order = try pool.ranked(by: .disagreementFirst)
         #expect(Set(order.map(\.itemID)) == Set(pool.predictions.map(\.itemID)) && order.count == pool.predictions.count)
@@ -117,5 +122,13 @@ import TestSupport
         for run in [Array(first), Array(rest)] {
             #expect(zip(run, run.dropFirst()).allSatisfy { $0.confidence <= $1.confidence }, "least confident first")
         }
+        // Kept beside the round: another session opening it ranks alike without a map.
+        let round = try #require(try workspace.activeRound())
+        let file = workspace.checkpointPath(of: round).replacingOccurrences(of: ".safetensors", with: ".disagree")
+        #expect(FileManager.default.fileExists(atPath: file))
+        #expect(try PoolModel(workspace: workspace).ranked(by: .disagreementFirst).map(\.itemID) == order.map(\.itemID))
+        // A file that does not belong to the round's checkpoint is ignored, and made again.
+        try Data("NCDISAG1\n1 2\nnormal 1000 8 24\n\(order.last!.itemID)\n".utf8).write(to: URL(fileURLWithPath: file))
+        #expect(try PoolModel(workspace: workspace).ranked(by: .disagreementFirst).map(\.itemID) == order.map(\.itemID))
     }
 }

@@ -402,7 +402,12 @@ public final class LoopSession {
     public func retrain(options: TrainingOptions, fromScratch: Bool = false, promotion: RoundPromotion? = nil,
                         progress: (TrainingProgress) -> Bool = { _ in true }) throws -> (Round, RoundMetrics) {
         let result = try workspace.trainRound(options: options, fromScratch: fromScratch, promotion: promotion, progress: progress)
-        if result.0.status == .active { try refresh() }
+        if result.0.status == .active {
+            try refresh()
+            // Ranked here, in the retraining's background, where a rule costs seconds (its
+            // result is cached beside the round), not at the next session's first query.
+            if settings.queryStrategy == .disagreementFirst { _ = try pool.ranked(by: .disagreementFirst) }
+        }
         return result
     }
 

@@ -19,10 +19,39 @@ struct PoolCache {
     let file: String
     let checkpoint: String
 
+    /// `models/round-NNN.disagree`: the parts whose own defect map and InvRISE map point
+    /// apart (`PoolModel`'s disagreement-first rule), computed once per round — by the
+    /// process that trained it, in the background — so a session opening the round does not
+    /// spend seconds on InvRISE maps before its first query. Text: "NCDISAG1", the
+    /// checkpoint's size and modification time, the heatmap settings it was made with, the
+    /// item ids (comma-separated); anything else is ignored.
+    let disagreementFile: String
+
     init(workspace: Workspace, round: Round) {
         checkpoint = workspace.checkpointPath(of: round)
         let base = round.checkpoint.hasSuffix(".safetensors") ? String(round.checkpoint.dropLast(".safetensors".count)) : round.checkpoint
         file = "\(workspace.path)/\(base).pool"
+        disagreementFile = "\(workspace.path)/\(base).disagree"
+    }
+
+    /// The disagreeing parts stored for this checkpoint and these heatmap settings, or nil.
+    func readDisagreement(settings: String) -> Set<Int64>? {
+        guard BinaryFile.exists(disagreementFile), let identity = checkpointIdentity,
+              let bytes = try? BinaryFile.read(disagreementFile), let text = String(validating: bytes, as: UTF8.self) else { return nil }
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        guard lines.count >= 4, lines[0] == "NCDISAG1", lines[1] == "\(identity.size) \(identity.modified)", lines[2] == settings else { return nil }
+        var ids: Set<Int64> = []
+        for field in lines[3].split(separator: ",") {
+            guard let id = Int64(field) else { return nil }
+            ids.insert(id)
+        }
+        return ids
+    }
+
+    func writeDisagreement(_ ids: Set<Int64>, settings: String) {
+        guard let identity = checkpointIdentity else { return }
+        let text = "NCDISAG1\n\(identity.size) \(identity.modified)\n\(settings)\n\(ids.sorted().map(String.init).joined(separator: ","))\n"
+        try? BinaryFile.writeAtomically(Array(text.utf8), to: disagreementFile)
     }
 
     static let magic = Array("NCPOOL1\n".utf8)

@@ -159,9 +159,14 @@ public final class PoolModel {
     /// Of the `mapsCompared` least confident pool parts without a standing answer, those whose
     /// own defect map and InvRISE map (the workspace's heatmap settings, NOK explained) point
     /// at different places; none when the active round did not train its own map.
+    /// Read from the round's cache where the process that trained it computed them (`PoolCache`).
     private func itemsWhoseMapsDisagree() throws -> Set<Int64> {
-        guard try workspace.activeRound()?.trainedItsDefectMap == true else { return [] }
-        var explainer = try LoopSettings.stored(in: workspace).explainerWithoutNormalParts
+        guard let round = try workspace.activeRound(), round.trainedItsDefectMap else { return [] }
+        let stored = try LoopSettings.stored(in: workspace)
+        let cache = PoolCache(workspace: workspace, round: round)
+        let key = "\(stored.heatmapFill.rawValue) \(stored.heatmapMasks) \(stored.heatmapGrid) \(Self.mapsCompared)"
+        if let known = cache.readDisagreement(settings: key) { return known }
+        var explainer = stored.explainerWithoutNormalParts
         if explainer.fill.needsNormalParts { explainer.normalParts = try normalParts }
         let answered = try workspace.store.answeredItemIDs()
         // Least confident first, as `ranked(by: .leastConfidence)` orders them (its lock is held here).
@@ -169,13 +174,16 @@ public final class PoolModel {
             .sorted { $0.confidence < $1.confidence }.prefix(Self.mapsCompared)
         var disagreeing: Set<Int64> = []
         for candidate in candidates {
-            let image = try workspace.image(candidate.path, size: classifier.inputSize, channels: classifier.channels)
+            // A part whose file cannot be read now is ranked by its confidence alone; asking it
+            // says why (the screens' reader names the file).
+            guard let image = try? workspace.image(candidate.path, size: classifier.inputSize, channels: classifier.channels) else { continue }
             guard let ownMap = Workspace.defectMaps(of: [image], model: classifier.model, info: classifier.info)?.first else { return [] }
             let explained = explainer.explain(image, target: LoopSession.explainedClass.classIndex, classCount: ClassLabel.allCases.count,
                                               probabilities: classifier.probabilityFunction())
             let reading = OwnMapReading(ownMap: ownMap, explanation: explained.noise.isFlat ? nil : explained.heatmap)
             if reading.disagrees { disagreeing.insert(candidate.itemID) }
         }
+        cache.writeDisagreement(disagreeing, settings: key)
         return disagreeing
     }
 
