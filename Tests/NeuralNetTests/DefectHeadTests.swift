@@ -89,38 +89,18 @@ import Glibc
         net.zeroGradients()
         let (_, dLogits, dMap) = total()
         net.backward(dLogits, defectMapGradient: dMap)
-        let loss = { () -> Float in
-            let saved = net.namedParameters.map { $0.1.value }
-            defer { for (p, v) in zip(net.namedParameters.map(\.1), saved) { p.value = v } }
-            return total().0
-        }
-        var errors: [String: [Float]] = [:]
-        for (name, parameter) in net.namedParameters where parameter.isTrainable
-            && ["conv1.weight", "layer2.0.conv1.weight", "layer3.0.conv2.weight", "layer3.0.bn2.weight", "layer4.0.conv1.weight",
-                "defect_head.weight", "defect_head.bias"].contains(name) {
-            var values = parameter.value
-            errors[name] = GradientCheckTests.check(name, values: &values, analytic: parameter.gradient, samples: 8, epsilon: 1e-3,
-                                                    record: false) { v in
-                let keep = parameter.value
-                parameter.value = v
-                defer { parameter.value = keep }
-                return loss()
-            }
-        }
+        let errors = GradientCheckTests.parameterErrors(of: net, names: [
+            "conv1.weight", "layer2.0.conv1.weight", "layer3.0.conv2.weight", "layer3.0.bn2.weight", "layer4.0.conv1.weight",
+            "defect_head.weight", "defect_head.bias"]) { total().0 }
         // The head's own parameters see no kink: tight. Through the backbone a few entries may
         // cross a ReLU or max-pool kink within ε, as in the whole-network check.
         #expect(errors["defect_head.weight"]!.allSatisfy { $0 < 0.02 } && errors["defect_head.bias"]!.allSatisfy { $0 < 0.02 },
                 "\(errors)")
-        let backbone = errors.filter { !$0.key.hasPrefix("defect_head") }.values.flatMap { $0 }
-        #expect(backbone.count >= 35 && backbone.filter { $0 < 0.05 }.count >= backbone.count - 4, "\(errors)")
-        #expect(backbone.allSatisfy { $0 < 0.25 }, "\(errors)")
+        GradientCheckTests.expectBackboneErrors(errors, except: "defect_head", atLeast: 35)
         // The map loss reaches the backbone: without it, the tapped stage's gradient differs.
         let withMap = net.namedParameters.first { $0.0 == "layer3.0.conv2.weight" }!.1.gradient
-        net.zeroGradients()
         net.computesDefectMap = false
-        let (logits, _) = net.forward(tensor(images), training: true)
-        net.backward(softmaxCrossEntropy(logits: logits, labels: labels).gradient)
-        let without = net.namedParameters.first { $0.0 == "layer3.0.conv2.weight" }!.1.gradient
+        let without = GradientCheckTests.crossEntropyGradient(of: net, name: "layer3.0.conv2.weight", images: tensor(images), labels: labels)
         #expect(zip(withMap, without).map { abs($0 - $1) }.max()! > 1e-4)
     }
 

@@ -38,6 +38,47 @@ import Glibc
         return errors
     }
 
+    /// The relative errors of the gradients already accumulated in `net`'s parameters named in
+    /// `names`, 8 entries each, against finite differences of `loss` (a forward and the loss,
+    /// every parameter restored after each evaluation); nothing recorded — the caller judges,
+    /// since a few entries may cross a ReLU or max-pool kink within ε.
+    static func parameterErrors(of net: ResNet, names: Set<String>, loss: @escaping () -> Float) -> [String: [Float]] {
+        let restoringLoss = { () -> Float in
+            let saved = net.namedParameters.map { $0.1.value }
+            defer { for (p, v) in zip(net.namedParameters.map(\.1), saved) { p.value = v } }
+            return loss()
+        }
+        var errors: [String: [Float]] = [:]
+        for (name, parameter) in net.namedParameters where parameter.isTrainable && names.contains(name) {
+            var values = parameter.value
+            errors[name] = check(name, values: &values, analytic: parameter.gradient, samples: 8, epsilon: 1e-3, record: false) { v in
+                let keep = parameter.value
+                parameter.value = v
+                defer { parameter.value = keep }
+                return restoringLoss()
+            }
+        }
+        return errors
+    }
+
+    /// `parameterErrors` judged for the backbone (every name without `ownPrefix`): at least
+    /// `count` entries, all but four within 0.05 and none beyond 0.25 — a few may cross a ReLU
+    /// or max-pool kink within ε, as in the whole-network check.
+    static func expectBackboneErrors(_ errors: [String: [Float]], except ownPrefix: String, atLeast count: Int) {
+        let backbone = errors.filter { !$0.key.hasPrefix(ownPrefix) }.values.flatMap { $0 }
+        #expect(backbone.count >= count && backbone.filter { $0 < 0.05 }.count >= backbone.count - 4, "\(errors)")
+        #expect(backbone.allSatisfy { $0 < 0.25 }, "\(errors)")
+    }
+
+    /// The gradient of parameter `name` from the cross-entropy of one training forward alone
+    /// (the caller has switched its extra loss off): what an extra loss must change.
+    static func crossEntropyGradient(of net: ResNet, name: String, images: Tensor, labels: [Int]) -> [Float] {
+        net.zeroGradients()
+        let (logits, _) = net.forward(images, training: true)
+        net.backward(softmaxCrossEntropy(logits: logits, labels: labels).gradient)
+        return net.namedParameters.first { $0.0 == name }!.1.gradient
+    }
+
     static func weightedSum(_ y: [Float], _ r: [Float]) -> Float {
         var sum: Double = 0
         for i in y.indices { sum += Double(y[i] * r[i]) }

@@ -81,38 +81,20 @@ import Testing
         let (_, dLogits, dCam) = total()
         #expect(dCam.data.contains { $0 != 0 }, "the loss has something to say on these images")
         net.backward(dLogits, classMapGradient: (dCam, 1, 0))
-        let loss = { () -> Float in
-            let saved = net.namedParameters.map { $0.1.value }
-            defer { for (p, v) in zip(net.namedParameters.map(\.1), saved) { p.value = v } }
-            return total().0
-        }
-        var errors: [String: [Float]] = [:]
-        for (name, parameter) in net.namedParameters where parameter.isTrainable
-            && ["fc.weight", "fc.bias", "layer4.0.conv2.weight", "layer4.0.bn2.weight", "layer3.0.conv1.weight", "layer2.0.conv2.weight"].contains(name) {
-            var values = parameter.value
-            errors[name] = GradientCheckTests.check(name, values: &values, analytic: parameter.gradient, samples: 8, epsilon: 1e-3,
-                                                    record: false) { v in
-                let keep = parameter.value
-                parameter.value = v
-                defer { parameter.value = keep }
-                return loss()
-            }
+        let errors = GradientCheckTests.parameterErrors(of: net, names: [
+            "fc.weight", "fc.bias", "layer4.0.conv2.weight", "layer4.0.bn2.weight", "layer3.0.conv1.weight", "layer2.0.conv2.weight"]) {
+            total().0
         }
         // fc's gradient has the class map's share on top of the cross-entropy's: tight. Through
         // the backbone a few entries may cross a ReLU or max-pool kink within ε (the class
         // map's share flows down the same backward as the pool's; conv1, below the max pool,
         // crosses its kinks most and is checked with the whole network in GradientCheckTests).
         #expect(errors["fc.weight"]!.allSatisfy { $0 < 0.02 } && errors["fc.bias"]!.allSatisfy { $0 < 0.02 }, "\(errors)")
-        let backbone = errors.filter { !$0.key.hasPrefix("fc") }.values.flatMap { $0 }
-        #expect(backbone.count >= 30 && backbone.filter { $0 < 0.05 }.count >= backbone.count - 4, "\(errors)")
-        #expect(backbone.allSatisfy { $0 < 0.25 }, "\(errors)")
+        GradientCheckTests.expectBackboneErrors(errors, except: "fc", atLeast: 30)
         // The loss reaches the backbone: without it the last stage's gradient differs.
         let withReasons = net.namedParameters.first { $0.0 == "layer4.0.conv2.weight" }!.1.gradient
-        net.zeroGradients()
         net.computesClassMap = false
-        let (logits, _) = net.forward(tensor(images), training: true)
-        net.backward(softmaxCrossEntropy(logits: logits, labels: labels).gradient)
-        let without = net.namedParameters.first { $0.0 == "layer4.0.conv2.weight" }!.1.gradient
+        let without = GradientCheckTests.crossEntropyGradient(of: net, name: "layer4.0.conv2.weight", images: tensor(images), labels: labels)
         #expect(zip(withReasons, without).map { abs($0 - $1) }.max()! > 1e-4)
     }
 }
