@@ -20,14 +20,14 @@ import Testing
 
     @Test func theCaptionSaysWhetherBothMapsPointAtTheSamePlace() {
         let explanation = Self.map(hotAt: 2, 2, high: 0.6, low: 0.1)
-        #expect(HeatmapLookup.ownMapWords(Self.result(explanation: explanation, own: nil)) == nil)
-        #expect(HeatmapLookup.ownMapWords(Self.result(explanation: explanation, own: Self.map(hotAt: 3, 3))) == "own map agrees")
-        #expect(HeatmapLookup.ownMapWords(Self.result(explanation: explanation, own: Self.map(hotAt: 11, 10))) == "own map points elsewhere")
+        #expect(Self.result(explanation: explanation, own: nil).ownMapReading?.words == nil)
+        #expect(Self.result(explanation: explanation, own: Self.map(hotAt: 3, 3)).ownMapReading?.words == "own map agrees")
+        #expect(Self.result(explanation: explanation, own: Self.map(hotAt: 11, 10)).ownMapReading?.words == "own map points elsewhere")
         // Nothing above ½ on the own map: it found no defect, whatever the explanation shows.
-        #expect(HeatmapLookup.ownMapWords(Self.result(explanation: explanation, own: Self.map(hotAt: 11, 10, high: 0.3)))
+        #expect(Self.result(explanation: explanation, own: Self.map(hotAt: 11, 10, high: 0.3)).ownMapReading?.words
                 == "own map: no defect (P ≤ 0.30)")
         // An explanation still computing is not compared.
-        #expect(HeatmapLookup.ownMapWords(Self.result(explanation: explanation, own: Self.map(hotAt: 11, 10), complete: false))
+        #expect(Self.result(explanation: explanation, own: Self.map(hotAt: 11, 10), complete: false).ownMapReading?.words
                 == "own map: a defect, P 0.90")
         #expect(Self.result(explanation: explanation, own: Self.map(hotAt: 11, 10)).ownMapReading?.agrees == false)
     }

@@ -96,11 +96,6 @@ struct HeatmapLookup {
 
     /// Whether the network's own map is what `layer` shows for `path`.
     func showsOwnMap(_ path: String, state: ScreenState) -> Bool { state.showOwnMap && result(path)?.ownMap != nil }
-
-    /// What the network's own map says beside the explanation, in a few words: nothing found,
-    /// a defect (while the explanation is not finished or flat), or whether the two point at
-    /// the same place — where they do not, a painted region is worth most. nil without one.
-    static func ownMapWords(_ result: HeatmapWorker.Result) -> String? { result.ownMapReading?.words }
 }
 
 /// Draws text and pictures on one frame of the screen, in the graphics the terminal has.

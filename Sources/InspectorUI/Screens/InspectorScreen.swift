@@ -66,7 +66,7 @@ struct InspectorScreen {
         let showingOwnMap = heatmaps.showsOwnMap(view.path, state: state)
         var caption = painter.heatmapCaption(for: view, heatmaps: heatmaps, showingOwnMap: showingOwnMap)
         // What the network's own map says beside the explanation, kept while the rest fits.
-        let own = showingOwnMap ? nil : heatmaps.result(view.path).flatMap(HeatmapLookup.ownMapWords).map { " · \($0) (m)" }
+        let own = showingOwnMap ? nil : heatmaps.result(view.path)?.ownMapReading.map(\.words).map { " · \($0) (m)" }
         if let own, caption.count + own.count <= d.columns { caption += own }
         if caption.count > d.columns, !showingOwnMap, let result = heatmaps.result(view.path) {
             let progress = result.complete ? "" : "\(result.masksDone)/\(heatmaps.masks)… · "

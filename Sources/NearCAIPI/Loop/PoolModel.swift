@@ -172,16 +172,20 @@ public final class PoolModel {
         // Least confident first, as `ranked(by: .leastConfidence)` orders them (its lock is held here).
         let candidates = predictions.filter { !answered.contains($0.itemID) }
             .sorted { $0.confidence < $1.confidence }.prefix(Self.mapsCompared)
+        // A part whose file cannot be read now is ranked by its confidence alone; asking it
+        // says why (the screens' reader names the file).
+        let readable = candidates.compactMap { candidate in
+            (try? workspace.image(candidate.path, size: classifier.inputSize, channels: classifier.channels)).map { (candidate.itemID, $0) }
+        }
+        // The own maps in one batch: one pass per flip for all of them.
+        guard let ownMaps = Workspace.defectMaps(of: readable.map(\.1), model: classifier.model, info: classifier.info) else { return [] }
         var disagreeing: Set<Int64> = []
-        for candidate in candidates {
-            // A part whose file cannot be read now is ranked by its confidence alone; asking it
-            // says why (the screens' reader names the file).
-            guard let image = try? workspace.image(candidate.path, size: classifier.inputSize, channels: classifier.channels) else { continue }
-            guard let ownMap = Workspace.defectMaps(of: [image], model: classifier.model, info: classifier.info)?.first else { return [] }
+        for ((itemID, image), ownMap) in zip(readable, ownMaps) {
             let explained = explainer.explain(image, target: LoopSession.explainedClass.classIndex, classCount: ClassLabel.allCases.count,
                                               probabilities: classifier.probabilityFunction())
-            let reading = OwnMapReading(ownMap: ownMap, explanation: explained.noise.isFlat ? nil : explained.heatmap)
-            if reading.disagrees { disagreeing.insert(candidate.itemID) }
+            if OwnMapReading(ownMap: ownMap, explanation: explained.noise.isFlat ? nil : explained.heatmap).disagrees {
+                disagreeing.insert(itemID)
+            }
         }
         cache.writeDisagreement(disagreeing, settings: key)
         return disagreeing
