@@ -165,6 +165,19 @@ import Testing
             #expect(KeyTable.shortLine(in: context).count <= 80, "\(KeyTable.shortLine(in: context))")
         }
         for key in ["y/n", "g/b", "Enter submit", "s skip", "z/Z zoom", "?"] { #expect(short.contains(key), "\(key)") }
+        // q was named on no short line: a new inspector at 80×24 did not see how to leave.
+        #expect(short.hasSuffix(" · ? · q"), "\(short)")
+    }
+
+    /// `m` acts only where the round has its own defect map: the key line names it there and
+    /// nowhere else (the caption ended in "(m)" and the key line never said what m was).
+    @Test func theKeyLineNamesTheOwnMapOnlyWhereThereIsOne() throws {
+        let state = ScreenStateTests.showing()
+        #expect(!ScreenFrame.hints(for: state).contains("m own map"))
+        #expect(!(try #require(ScreenFrame.shortHints(for: state))).contains(" · m · "))
+        #expect(ScreenFrame.hints(for: state, ownMap: true).contains(" · m own map · "))
+        let short = try #require(ScreenFrame.shortHints(for: state, ownMap: true))
+        #expect(short.contains(" · m · ") && short.count <= 80, "\(short)")
     }
 
     /// The help at 80×24 was cut mid-word: now each screen's own keys come first, every line

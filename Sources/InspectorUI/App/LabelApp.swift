@@ -626,8 +626,9 @@ public final class LabelApp {
         // What the next key is judged against: the part as large as this frame drew it.
         state.answerPicture = state.showHelp ? state.answerPicture : painter.answerPicture
         if !state.showHelp { state.answerRoom = painter.answerRoom }
+        let ownMap = state.shown.map { heatmaps.result(for: $0.view.path)?.ownMap != nil } ?? false
         ScreenFrame(workspacePath: session.workspace.name, pending: pending, interactionsPerRound: session.settings.interactionsPerRound,
-                    training: training).draw(state, on: painter, layout: layout)
+                    training: training, ownMap: ownMap).draw(state, on: painter, layout: layout)
         // A picture that vanished or changed its place or size leaves pixels that ncurses
         // does not know of: the whole terminal is cleared and repainted, pictures included.
         // Otherwise only pictures that changed are sent: the others are still on the glass,

@@ -85,7 +85,7 @@ enum KeyTable {
         KeyBinding("Tab", [(.tab, .nextScreen), (.backTab, .previousScreen)],
                    help: "next screen (Shift-Tab: the one before)", keyLine: "screens", short: nil),
         KeyBinding("?", .help, help: "this help (↑ / ↓ scroll it, any other key closes it)", keyLine: "help", short: ""),
-        KeyBinding("q", .quit, help: "quit (asks first if an answer is begun or a round trains)", keyLine: "quit"),
+        KeyBinding("q", .quit, help: "quit (asks first if an answer is begun or a round trains)", keyLine: "quit", short: ""),
         KeyBinding("Ctrl-C", [], help: "as q; twice quits"),
     ]
 
@@ -105,10 +105,11 @@ enum KeyTable {
                    help: "zoom in (the first z: to the map's peak) / out; the mouse wheel too",
                    keyLine: "zoom", short: "zoom"),
         KeyBinding("1", .actualPixels, help: "1:1 — one photo pixel per screen pixel (half a cell in text) about the map's peak or the middle of the view; 1 again: back"),
-        KeyBinding("o", .toggleOverlay, help: "heatmap overlay on / off", keyLine: "overlay", short: ""),
-        KeyBinding("t", .toggleOutline, help: "outline of the heatmap's top 10 % on / off", keyLine: "outline", short: ""),
+        KeyBinding("o", .toggleOverlay, help: "heatmap overlay on / off", keyLine: "overlay"),
+        KeyBinding("t", .toggleOutline, help: "outline of the heatmap's top 10 % on / off", keyLine: "outline"),
         KeyBinding("m", .toggleOwnMap,
-                   help: "the network's own defect map in place of the explanation (rounds trained with the mask loss); m again: back"),
+                   help: "the network's own defect map in place of the explanation (rounds trained with the mask loss); m again: back",
+                   keyLine: "own map", short: ""),
     ]
 
     static let pan = KeyBinding(
@@ -141,7 +142,7 @@ enum KeyTable {
                    keyLine: "from scratch", short: "scratch"),
         KeyBinding("B", .pretrain, help: "pretrain round 0 on the unlabelled images (asks; resumes; c stops it keeping the epochs)",
                    keyLine: "pretrain"),
-        KeyBinding("c", .cancelJob, help: "cancel the round in training (asks; none recorded) or stop pretraining", keyLine: "cancel", short: "cancel"),
+        KeyBinding("c", .cancelJob, help: "cancel the round in training (asks; none recorded) or stop pretraining", keyLine: "cancel", short: "stop"),
         KeyBinding("↑/↓", [(.up, .selectEarlierRound), (.down, .selectLaterRound)], help: "select a round", keyLine: "round", short: ""),
         KeyBinding("R", .rollback, help: "roll back to the selected round (asks; answers stay)", keyLine: "rollback", short: "rollback"),
         KeyBinding("P/D", [(.character("P"), .promote), (.character("D"), .discard)],
@@ -237,7 +238,9 @@ enum KeyTable {
 
     /// The key line in a few words per key, for narrow terminals.
     /// Every short line fits 80 columns (a test says so): the supervisor's answer and picture
-    /// keys go without words there — the inspector's line has taught them.
+    /// keys go without words there — the inspector's line has taught them. The overlay and
+    /// outline toggles are left to the help, so that the verdict keys keep their words and q
+    /// still fits.
     static func shortLine(in context: KeyContext, omitting: Set<String> = []) -> String {
         let answerKeys = Set((answering + picture).map(\.keys))
         let items = bindings(in: context).filter { !omitting.contains($0.keys) }.compactMap { binding in

@@ -9,6 +9,8 @@ struct ScreenFrame {
     var interactionsPerRound: Int
     /// The job in the background ("training", "pretraining round 0"): epoch, epochs, loss.
     var training: (what: String, epoch: Int, of: Int, loss: Float)?
+    /// Whether the part shown has the network's own defect map: `m` is named only then.
+    var ownMap = false
 
     func draw(_ state: ScreenState, on painter: Painter, layout: Layout) {
         let columns = layout.columns
@@ -36,9 +38,9 @@ struct ScreenFrame {
         }
         // The long key line when it fits, else the short one: at 80 columns the long one kept
         // only y/n and g/b, and Enter, s and z went unmentioned.
-        let hints = Self.hints(for: state)
+        let hints = Self.hints(for: state, ownMap: ownMap)
         let line = hints.count <= columns || Self.tooSmallLine(for: state) != nil ? Self.fitted(hints, columns: columns)
-            : Self.fitted(Self.shortHints(for: state) ?? hints, columns: columns)
+            : Self.fitted(Self.shortHints(for: state, ownMap: ownMap) ?? hints, columns: columns)
         painter.put(line, row: layout.hintRow, column: 0, dim: true)
     }
 
@@ -67,18 +69,19 @@ struct ScreenFrame {
     }
 
     /// The key line in a few words per key, for narrow terminals (nil: the long one is short).
-    static func shortHints(for state: ScreenState) -> String? {
+    static func shortHints(for state: ScreenState, ownMap: Bool = false) -> String? {
         let context = state.keyContext
         if case .question = context { return nil }
         if [.refutations, .log].contains(context) { return nil }
-        return KeyTable.shortLine(in: context, omitting: omitted(for: state))
+        return KeyTable.shortLine(in: context, omitting: omitted(for: state, ownMap: ownMap))
     }
 
-    /// The keys that act now, most used first (made from the key table, as dispatch is).
-    static func hints(for state: ScreenState) -> String {
+    /// The keys that act now, most used first (made from the key table, as dispatch is);
+    /// `ownMap`: the part shown has the network's own defect map.
+    static func hints(for state: ScreenState, ownMap: Bool = false) -> String {
         let context = state.keyContext
         if let line = tooSmallLine(for: state) { return line }
-        return KeyTable.keyLine(in: context, omitting: omitted(for: state))
+        return KeyTable.keyLine(in: context, omitting: omitted(for: state, ownMap: ownMap))
     }
 
     /// A part drawn too small to judge: the key line says so rather than offer verdicts, the
@@ -91,6 +94,11 @@ struct ScreenFrame {
         return " s skip · too small to judge (\(across) of \(Layout.legibleMinimum) needed): enlarge the terminal · ? · q"
     }
 
-    /// Keys that do nothing for this person: Tab with a single screen.
-    static func omitted(for state: ScreenState) -> Set<String> { state.role.screens.count == 1 ? ["Tab"] : [] }
+    /// Keys that do nothing here: Tab with a single screen; m where the part has no own
+    /// defect map (most rounds: it comes with the mask loss) and none is shown.
+    static func omitted(for state: ScreenState, ownMap: Bool) -> Set<String> {
+        var keys: Set<String> = state.role.screens.count == 1 ? ["Tab"] : []
+        if !ownMap && !state.showOwnMap { keys.insert("m") }
+        return keys
+    }
 }
