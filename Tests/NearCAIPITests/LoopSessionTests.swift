@@ -131,6 +131,13 @@ import TestSupport
         // The near hit is of the expert's class (OK), not of the wrong prediction's.
         let neighbours = try session.neighbours(of: ok)
         #expect(reviews[0].path == neighbours.nearHit?.path && reviews[1].path == neighbours.nearMiss?.path)
+        // While they wait for the supervisor, no inspector is asked them as plain queries
+        // (they were among the least confident parts, so they came first).
+        let ida = try LoopSession(workspace: workspace, user: "ida", settings: settings)
+        var offered: [Query] = []
+        while let query = try ida.nextQuery(), !offered.contains(where: { $0.path == query.path }) { offered.append(query) }
+        #expect(!offered.isEmpty && reviews.allSatisfy { review in !offered.contains { $0.path == review.path } }, "\(offered.map(\.path))")
+        for query in offered { try ida.release(query) }
         // After a restart (a fresh session, whose pool no longer holds the answered query) the
         // supervisor still sees the same neighbours: the query is run through the model again.
         let restarted = try LoopSession(workspace: workspace, user: "sam")

@@ -94,7 +94,10 @@ import TestSupport
         let reviews = try store.reviews(openOnly: true)
         seen.append("reviews \(reviews.map { "\($0.path):\($0.reason.rawValue):\($0.of):\($0.isOpen)" })")
         let review = try #require(reviews.first)
+        // A part waiting for review is asked of nobody (ann's skip alone would leave it to cy).
+        let waiting = try store.itemIDsNotToAsk("cy").contains(f.id)
         seen.append("review open \(try store.reviewIsOpen(review.id)) close \(try store.closeReview(review.id)) again \(try store.closeReview(review.id))")
+        seen.append("waiting for review not asked \(waiting) then asked \(try !store.itemIDsNotToAsk("cy").contains(f.id))")
 
         try store.revert([answer])
         let back = try #require(try store.item(at: e.path))
@@ -123,6 +126,7 @@ import TestSupport
         #expect(onSQLite.contains("promote 3 true again false discard 3 false"))
         #expect(onSQLite.contains("after rollback [\"1:active\", \"2:rolled_back\", \"3:rolled_back\"]"))
         #expect(onSQLite.contains("review open true close true again false"))
+        #expect(onSQLite.contains("waiting for review not asked true then asked true"))
         #expect(onSQLite.contains("reverted part pool label - pending 0"))
     }
 

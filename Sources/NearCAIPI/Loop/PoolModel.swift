@@ -66,7 +66,8 @@ public final class PoolModel {
     private let normalPartsLock = NSLock()
 
     /// Leases the most informative pool item that nobody else holds (expired leases are
-    /// free again) and that has no standing feedback, to `user` for `leaseSeconds`. The
+    /// free again), that has no standing feedback and does not wait for the supervisor as a
+    /// near hit or miss (`itemIDsNotToAsk`), to `user` for `leaseSeconds`. The
     /// check and the lease are one IMMEDIATE transaction, so two inspectors never get the
     /// same item. nil when the pool has nothing left to ask.
     /// Parts in `excluding` are not offered (the person's own begun review answers: the

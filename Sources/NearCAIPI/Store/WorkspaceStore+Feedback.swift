@@ -124,12 +124,17 @@ extension WorkspaceStore {
         Set(try database.query("SELECT DISTINCT item_id FROM feedback WHERE reverted = 0").compactMap { $0[0].integerValue })
     }
 
-    /// Items not to ask `user`: those with a standing answer other than a skip, and those
-    /// `user` skipped — a skip says "not me, not now", so others are still asked the part.
+    /// Items not to ask `user`: those with a standing answer other than a skip, those `user`
+    /// skipped — a skip says "not me, not now", so others are still asked the part — and those
+    /// waiting for the supervisor as a near hit or near miss: asked as a plain query, such a
+    /// part would be answered without the query it is a neighbour of, and its review closed
+    /// unseen (near hits and misses are among the least confident parts, so they were asked
+    /// first).
     func itemIDsNotToAsk(_ user: String) throws -> Set<Int64> {
-        Set(try database.query(
-            "SELECT DISTINCT item_id FROM feedback WHERE reverted = 0 AND (prediction_verdict IS DISTINCT FROM 'skip' OR \"user\" = ?)",
-            [.text(user)]).compactMap { $0[0].integerValue })
+        Set(try database.query("""
+            SELECT item_id FROM feedback WHERE reverted = 0 AND (prediction_verdict IS DISTINCT FROM 'skip' OR "user" = ?)
+            UNION SELECT item_id FROM review_queue WHERE done = 0
+            """, [.text(user)]).compactMap { $0[0].integerValue })
     }
 
     /// The newest feedback id (0 when there is none).
