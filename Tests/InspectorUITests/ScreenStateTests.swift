@@ -74,12 +74,43 @@ import Testing
         #expect(Self.quits(try Self.press(&state, .character("q"), isTooSmall: true)))
     }
 
+    /// A mask painted before the prediction's verdict: the message said "Enter to submit",
+    /// and Enter then refused. It asks for the verdict, in the terms of the painted defect.
+    @Test func aMaskPaintedFirstAsksForThePrediction() throws {
+        var state = Self.showing(Self.view(predicted: .ok))
+        try Self.press(&state, .character("b"), .character(" "), .character("l"), .enter)
+        #expect(state.answer.mask != nil && state.answer.prediction == nil)
+        #expect(state.message.contains("Now the prediction: n: predicted OK, but a defect makes it NOK") && !state.message.contains("Enter to submit"),
+                "\(state.message)")
+        var called = Self.showing()
+        try Self.press(&called, .character("b"), .character(" "), .character("l"), .enter)
+        #expect(called.message.contains("y if the part is NOK, as predicted"), "\(called.message)")
+    }
+
+    /// `g` on a flat map of a part called NOK confirmed nothing a refutation could be cut
+    /// from, and said only "Explanation right": it now says the map is flat and what to do.
+    @Test func confirmingAFlatMapOfADefectSaysItIsFlat() throws {
+        var facts = Facts()
+        facts.status = .flat
+        var state = Self.showing()
+        try Self.press(&state, .character("g"), facts: facts)
+        #expect(state.answer.explanation == .right && state.message.contains("The map is flat") && state.message.contains("b paints the defect"))
+        // On a part called OK a flat map is what a good part shows: nothing added.
+        var good = Self.showing(Self.view(predicted: .ok))
+        try Self.press(&good, .character("g"), facts: facts)
+        #expect(!good.message.contains("flat"), "\(good.message)")
+        // A map with a region: as before.
+        var shown = Self.showing()
+        try Self.press(&shown, .character("g"))
+        #expect(!shown.message.contains("flat"))
+    }
+
     /// `m` swaps the explanation for the network's own defect map — only where the round has
     /// one, and says how to get one where it has not; the answer is untouched either way.
     @Test func theOwnMapIsShownOnlyWhereThereIsOne() throws {
         var state = Self.showing()
         try Self.press(&state, .character("y"), .character("m"))
-        #expect(!state.showOwnMap && state.message.contains("no defect map of its own") && state.message.contains("--mask-loss on"))
+        #expect(!state.showOwnMap && state.message.contains("No defect map of the network's own") && state.message.contains("--mask-loss on"))
         var facts = Facts()
         facts.ownMap = true
         try Self.press(&state, .character("m"), facts: facts)

@@ -67,7 +67,7 @@ import Testing
                                                 test: ([0.1, 0.5, 0.85, 0.1, 0.3], [0, 0, 0, 1, 1]), maxMissed: 0.01, maxRejected: 0.01)
         let line = OperatorScreen.decisionsLine(Round(number: 4, checkpoint: "", status: .active, trainingSize: 9, metrics: metrics))
         #expect(line == "round 4 decisions: passes 50 % [15, 85] of good parts at ≤ 1 % missed · test: 1/2 defects missed, "
-                + "1/3 good passed, 1 rejected, 2 to review", "\(line)")
+                + "1/3 good passed, 1 good rejected, 2 to review", "\(line)")
         let older = OperatorScreen.decisionsLine(Round(number: 2, checkpoint: "", status: .superseded, trainingSize: 9,
                                                        metrics: try Self.metrics(validation: 0.9, accuracy: 0.9, f1: 0.9, mcc: 0.8)))
         #expect(older.contains("no pass / reject thresholds"))

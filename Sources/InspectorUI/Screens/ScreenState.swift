@@ -359,7 +359,7 @@ struct ScreenState {
             message = showOverlay ? "Heatmap overlay on (o hides it)." : "Heatmap overlay off: the part alone on both sides (o shows it again)."
         case .toggleOwnMap:
             guard showOwnMap || facts.hasOwnMap(of: shown.view.path) else {
-                message = "The network has no defect map of its own for this part: rounds learn one from painted masks with the mask loss "
+                message = "No defect map of the network's own for this part: rounds learn one from painted masks with the mask loss "
                     + "(operator: 'nearcaipi train WS --mask-loss on')."
                 return
             }
@@ -464,6 +464,11 @@ struct ScreenState {
                 if let across = answerPicture, across < Layout.legibleMinimum {
                     message += " (Verdicts need the part \(Layout.legibleMinimum) picture elements across, now \(across): enlarge the terminal first.)"
                 }
+            } else if answer.prediction == nil, let predicted = shown?.view.predictedLabel {
+                // Enter would be refused without the prediction's verdict: ask for it, in the
+                // terms of what was just painted (a defect makes the part NOK).
+                message = "Mask painted (\(editing.mask.area) pixels). Now the prediction: "
+                    + (predicted == .nok ? "y if the part is NOK, as predicted; then Enter." : "n: predicted OK, but a defect makes it NOK; then Enter.")
             } else {
                 message = "Mask painted (\(editing.mask.area) pixels). Enter to submit."
             }
@@ -677,7 +682,11 @@ struct ScreenState {
             answer.explanation = .right
             if let mask = answer.mask { setAsideMask = mask }
             answer.mask = nil
+            // A flat map shows no region: on a part called NOK, "right" then confirms nothing a
+            // refutation could be cut from, and the defect is better painted.
+            let flatOnDefect = facts.heatmapStatus(of: shown.view.path) == .flat && (answeredLabel ?? shown.view.predictedLabel) == .nok
             message = "Explanation right" + mapNote + "."
+                + (flatOnDefect ? " The map is flat — it shows no region, so nothing is learnt from it: b paints the defect instead." : "")
                 + (setAsideMask != nil ? " The painted mask is set aside (b brings it back)." : "")
                 + (answer.prediction == nil ? " Now y / n: is the prediction right?" : " Enter: submit.")
         case .explanationWrong:

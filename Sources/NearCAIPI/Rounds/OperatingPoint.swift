@@ -148,7 +148,9 @@ public struct OperatingPoint: Sendable, Codable, Equatable {
     public func decide(_ score: Float) -> PartDecision { Self.decide(score, passBelow: passBelow, rejectAbove: rejectAbove) }
 
     /// The same, short enough for the operator's screen: "passes 62 % [55, 69] of good parts
-    /// at ≤ 1 % missed · test: 0/78 defects missed, 48/80 good passed, 3 rejected, 20 to review".
+    /// at ≤ 1 % missed · test: 0/78 defects missed, 48/80 good passed, 3 good rejected, 20 to
+    /// review" (rejected good parts: "3 rejected" read as defects set aside, and left the
+    /// defects that were neither missed nor reviewed unaccounted for).
     public var compactSummary: String {
         func percent(_ value: Double) -> String { String(format: "%.0f", value * 100) }
         let v = validation.passedGood, t = test
@@ -156,7 +158,7 @@ public struct OperatingPoint: Sendable, Codable, Equatable {
             + "\(String(format: "%g", maxMissed * 100)) % missed"
         if t.missedDefects.of + t.passedGood.of > 0 {
             text += " · test: \(t.missedDefects.count)/\(t.missedDefects.of) defects missed, \(t.passedGood.count)/\(t.passedGood.of) good "
-                + "passed, \(t.rejectedGood.count) rejected, \(t.reviewed.count) to review"
+                + "passed, \(t.rejectedGood.count) good rejected, \(t.reviewed.count) to review"
         }
         return text
     }
@@ -172,7 +174,7 @@ public struct OperatingPoint: Sendable, Codable, Equatable {
         if t.missedDefects.of + t.passedGood.of > 0 {
             text += "; test: \(t.missedDefects.count) of \(t.missedDefects.of) defects missed "
                 + "[\(percent(t.missedDefects.low)), \(percent(t.missedDefects.high)) %], "
-                + "\(t.passedGood.count) of \(t.passedGood.of) good parts passed, \(t.rejectedGood.count) rejected, "
+                + "\(t.passedGood.count) of \(t.passedGood.of) good parts passed, \(t.rejectedGood.count) good parts rejected, "
                 + "\(t.reviewed.count) of \(t.reviewed.of) to review"
         }
         return text
