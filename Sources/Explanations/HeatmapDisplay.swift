@@ -85,7 +85,7 @@ public struct HeatmapDisplay: Sendable, Equatable {
         }
         // "by" kept: without it the line read as the probability itself, beside a prediction
         // of OK 0.96 ("raised P(NOK) ≥ 0.948").
-        if lowering < 0 { return "flat: hiding any region raised \(p) by ≥ \(Self.format(-lowering)) (\(contrast))" }
+        if lowering < 0 { return "flat: hiding anywhere raised \(p) by ≥ \(Self.format(-lowering)) (\(contrast))" }
         if lowering < noise.minimumDrop { return "flat: hiding lowers \(p) by ≤ \(Self.format(lowering)) (\(contrast))" }
         let coldest = lowering - (range.upperBound - range.lowerBound)
         return (isFlat ? "flat: " : "") + "red lowers \(p) by \(Self.format(lowering)), blue by \(Self.format(coldest)), \(contrast)"

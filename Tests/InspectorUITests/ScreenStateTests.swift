@@ -314,6 +314,10 @@ import Testing
         #expect(state.confirmation == .revert(AnswerSelection(round: 1), count: 2))
         try Self.press(&state, .character("c"), facts: facts)
         #expect(state.confirmation == nil && state.message.contains("Cancelled"))
+        // A round with no standing answer: v says where the answers not trained yet are reverted.
+        try Self.press(&state, .character("v"), facts: Facts(roundList: facts.roundList))
+        #expect(state.confirmation == nil && state.message.contains("Nothing to revert") && state.message.contains("nearcaipi revert WS --user NAME"))
+        #expect(TextLines.wrapped(state.message, columns: 78, lines: 99).count <= Layout.messageLines, "\(state.message)")
         try Self.press(&state, .character("c"), facts: facts)
         #expect(state.message == "No round is training.")
         // A round in training is stopped only after y: its minutes of training would be lost.

@@ -979,7 +979,9 @@ struct ScreenState {
     private mutating func askRevert(_ selection: AnswerSelection, facts: some ScreenFacts) {
         let count = (try? facts.answerCount(matching: selection)) ?? 0
         guard count > 0 else {
-            message = "Nothing to revert: no \(selection) (other than ones already reverted)."
+            // Answers no round has trained on yet are not a round's: said where to revert them.
+            message = "Nothing to revert: no \(selection) still standing. Answers not trained yet: "
+                + "'nearcaipi revert WS --user NAME' lists them, --yes reverts."
             return
         }
         confirmation = .revert(selection, count: count)
