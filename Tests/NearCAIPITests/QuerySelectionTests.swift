@@ -74,10 +74,13 @@ import TestSupport
         let now = 1_000_000.0
         let ranked = pool.predictions.sorted { QueryStrategy.leastConfidence.informativeness($0.probabilities)
             > QueryStrategy.leastConfidence.informativeness($1.probabilities) }
-        // A part the person is answering as a review on their other screen is passed over.
-        let excluded = try #require(try pool.nextQuery(for: "zoe", now: now, excluding: [ranked[0].path]))
+        // A part the person is answering as a review on their other screen (one waiting in
+        // the review queue) is passed over.
+        try workspace.store.queueReview(of: ranked[0].path, reason: .nearHit, forQuery: ranked[5].path, at: Date())
+        let excluded = try #require(try pool.nextQuery(for: "zoe", now: now))
         #expect(excluded.itemID == ranked[1].itemID)
         try pool.release(excluded, for: "zoe")
+        for review in try workspace.store.reviews(openOnly: true) { _ = try workspace.store.closeReview(review.id) }
         let anna = try #require(try pool.nextQuery(for: "anna", now: now))
         #expect(anna.itemID == ranked[0].itemID)
         // Another inspector never gets an item leased to someone else...

@@ -390,9 +390,9 @@ public final class LabelApp {
     func openNextQuery() throws {
         if let query = state.shown?.query { try? session.release(query) }
         // A part whose review this person has begun answering on the supervisor screen is
-        // not asked here too: one part, one answer (the review's would be lost).
-        let answering = Set(state.parked.values.compactMap { $0.shown.review != nil ? $0.shown.view.path : nil })
-        guard let query = try session.nextQuery(excluding: answering) else {
+        // not asked here too (one part, one answer): it waits in the review queue, which
+        // queries leave out.
+        guard let query = try session.nextQuery() else {
             upcoming = []
             state.showQuery(nil)
             return
@@ -626,7 +626,7 @@ public final class LabelApp {
         // What the next key is judged against: the part as large as this frame drew it.
         state.answerPicture = state.showHelp ? state.answerPicture : painter.answerPicture
         if !state.showHelp { state.answerRoom = painter.answerRoom }
-        let ownMap = state.shown.map { heatmaps.result(for: $0.view.path)?.ownMap != nil } ?? false
+        let ownMap = state.shown.map { facts.hasOwnMap(of: $0.view.path) } ?? false
         ScreenFrame(workspacePath: session.workspace.name, pending: pending, interactionsPerRound: session.settings.interactionsPerRound,
                     training: training, ownMap: ownMap).draw(state, on: painter, layout: layout)
         // A picture that vanished or changed its place or size leaves pixels that ncurses

@@ -172,9 +172,9 @@ public final class LoopSession {
     // MARK: Queries
 
     /// The next query for this user, leased to them (nil when the pool is exhausted); never
-    /// one of `excluding` (parts the person is answering as reviews on the other screen).
-    public func nextQuery(seed: UInt64 = 1, excluding: Set<String> = []) throws -> Query? {
-        try pool.nextQuery(for: user, strategy: settings.queryStrategy, leaseSeconds: settings.leaseSeconds, seed: seed, excluding: excluding)
+    /// a part waiting for review (`PoolModel.nextQuery`).
+    public func nextQuery(seed: UInt64 = 1) throws -> Query? {
+        try pool.nextQuery(for: user, strategy: settings.queryStrategy, leaseSeconds: settings.leaseSeconds, seed: seed)
     }
 
     /// The `count` items most likely to follow `current` (same ranking, nothing answered or

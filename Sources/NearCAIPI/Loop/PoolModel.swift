@@ -69,11 +69,10 @@ public final class PoolModel {
     /// free again), that has no standing feedback and does not wait for the supervisor as a
     /// near hit or miss (`itemIDsNotToAsk`), to `user` for `leaseSeconds`. The
     /// check and the lease are one IMMEDIATE transaction, so two inspectors never get the
-    /// same item. nil when the pool has nothing left to ask.
-    /// Parts in `excluding` are not offered (the person's own begun review answers: the
-    /// part is being answered on their other screen).
+    /// same item. nil when the pool has nothing left to ask. (A part someone is answering as
+    /// a review on the supervisor screen waits in the review queue, so it is not offered.)
     public func nextQuery(for user: String, strategy: QueryStrategy = .leastConfidence, leaseSeconds: Double = 600,
-                          seed: UInt64 = 1, now: Double = Date().timeIntervalSince1970, excluding: Set<String> = []) throws -> Query? {
+                          seed: UInt64 = 1, now: Double = Date().timeIntervalSince1970) throws -> Query? {
         // Ranked once and cached; the exclusions are checked in the search, not by copying it.
         let order = try ranked(by: strategy, seed: seed)
         let store = workspace.store
@@ -85,7 +84,7 @@ public final class PoolModel {
         while true {
             let (answered, heldByOthers, heldByUser) = try itemStates(for: user, now: now)
             func open(_ item: PoolPrediction) -> Bool {
-                !answered.contains(item.itemID) && !excluding.contains(item.path) && !refused.contains(item.itemID)
+                !answered.contains(item.itemID) && !refused.contains(item.itemID)
             }
             let fresh = order.lazy.filter { open($0) && !heldByOthers.contains($0.itemID) && !heldByUser.contains($0.itemID) }
             // Nothing new left: the user's own leased items, which a claim renews.
