@@ -45,6 +45,51 @@ import Testing
         #expect((40..<56).contains(y) && (8..<24).contains(x), "the map peaks at (\(x), \(y)), away from the pit")
     }
 
+    /// A part with a seam at `centre` (or none), otherwise as `part`.
+    static func part(seamAt centre: Int?, _ random: inout SplitMix64) -> Image {
+        var image = Image(width: 64, height: 64, channels: 1)
+        for y in 0..<64 {
+            for x in 0..<64 {
+                let seam: Float = centre.map { abs(y - $0) < 4 ? 0.3 : 0 } ?? 0
+                image.pixels[y * 64 + x] = 0.2 + Float(x) / 160 + seam + random.uniform(-0.02, 0.02)
+            }
+        }
+        return image
+    }
+
+    /// A part without the seam every other part has is plain ramp, which every part shows
+    /// somewhere and the bank's other seamless parts match exactly: nearest matches alone rank
+    /// it among the most ordinary. What it lacks makes it stand out; a part that lacks nothing
+    /// keeps the score the matches give it.
+    @Test func aPartLackingWhatTheOthersHaveStandsOutThoughThePoolRepeatsIt() {
+        let (model, info) = Self.network()
+        var random = SplitMix64(seed: 5)
+        var bank = (0..<18).map { i in Self.part(seamAt: 22 + i % 9 * 2, &random) }
+        bank += (0..<2).map { _ in Self.part(seamAt: nil, &random) }
+        let distances = PatchDistances(bankImages: bank, model: model, info: info)
+        let results = distances.distances(of: [Self.part(seamAt: 30, &random), Self.part(seamAt: nil, &random)])
+        let (clean, seamless) = (results[0], results[1])
+        #expect(seamless.absence > PatchDistances.absenceThreshold, "absence \(seamless.absence)")
+        #expect(clean.absence < PatchDistances.absenceThreshold, "absence \(clean.absence)")
+        // Without what it lacks, the seamless part would not score above the clean one.
+        let matchesOnly = seamless.score - (seamless.absence - PatchDistances.absenceThreshold)
+        #expect(matchesOnly < clean.score, "by matches alone \(matchesOnly), clean \(clean.score)")
+        #expect(seamless.score > clean.score + 1, "seamless \(seamless.score), clean \(clean.score)")
+        // Ranked among good parts scored the same way, it comes first.
+        let good = distances.distances(of: (0..<8).map { i in Self.part(seamAt: 24 + i * 2, &random) })
+        #expect(good.allSatisfy { $0.score < seamless.score }, "good \(good.map(\.score)), seamless \(seamless.score)")
+    }
+
+    @Test func quantilesAndTheRobustScaleFollowTheirDefinitions() {
+        #expect(abs(PatchDistances.quantile([4, 1, 3, 2], 0.9) - 3.7) < 1e-6)
+        #expect(PatchDistances.quantile([4, 1, 3, 2], 0.5) == 2.5)
+        #expect(PatchDistances.quantile([7], 0.9) == 7)
+        // Median 3, absolute deviations 2, 1, 0, 1, 97 → MAD 1: the outlier moves neither.
+        let (median, scale) = PatchDistances.medianAndRobustSD([1, 2, 3, 4, 100])
+        #expect(median == 3)
+        #expect(abs(scale - 1.4826) < 1e-5)
+    }
+
     @Test func aBankPartIsNotMatchedWithItself() {
         let (model, info) = Self.network()
         var random = SplitMix64(seed: 2)

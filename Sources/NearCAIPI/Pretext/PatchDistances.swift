@@ -18,7 +18,25 @@ import NeuralNet
 /// Each stage's distances are standardised by the bank's own (each bank image scored against
 /// the others): the map is Σ_s (d_s − μ_s) / σ_s over the cells' distances, enlarged to the
 /// input size; the image score Σ_s (max d_s − μ'_s) / σ'_s over the images' largest cell
-/// distances. No label is read.
+/// distances.
+///
+/// That finds what a part has and no other part has; it cannot find what a part *lacks* — a
+/// weld without its bead is plain plate, which every part shows somewhere, and the other
+/// parts without a bead match it exactly: such parts score *lowest* of all. So the score also
+/// asks the other way round, how much of a typical other part is missing from this one
+/// (`absence`):
+///
+///     a(q, r) = the 0.9-quantile over the cells u of reference r of min over all cells v of q
+///               of ‖g_r(u) − f_q(v)‖₂           (layer2 features, at any place)
+///     a(q)    = median over the references r ≠ q of a(q, r)
+///
+/// — "a tenth of a typical part has no match anywhere on this one". Matching at any place
+/// keeps the parts' different positions from counting; the quantile and the median keep the
+/// references' own defects (the pool is not clean) from counting. It is counted only where it
+/// is far beyond the bank's own: as a modified z-score z = (a − median) / (1.4826 · MAD) over
+/// the bank, the image score gains max(0, z − 3.5) — the usual outlier cut for modified
+/// z-scores (Iglewicz and Hoaglin), so parts that lack nothing keep the score they had.
+/// No label is read.
 public struct PatchDistances {
     /// The stages compared: layer1 and layer2 (a cell per 4 and 8 input pixels) — where small
     /// defects still own cells of their own (Docs/Pretraining.md measures them against layer3).
@@ -26,6 +44,18 @@ public struct PatchDistances {
     /// At most this many bank images (spread evenly over the given ones): the cost grows with
     /// the bank times the images scored.
     public static let bankLimit = 1_000
+    /// The stage (an index into `stages`) whose cells `absence` compares: layer2's, whose cells
+    /// see a bead's width where layer1's see its texture only.
+    static let absenceStage = 1
+    /// At most this many bank images (spread evenly) are the references a part is compared
+    /// with for what it lacks: the median over them is steady long before the bank's size.
+    static let absenceReferenceLimit = 64
+    /// The share of a reference's cells allowed to have no match on the part (its own defect,
+    /// a feature only some parts carry) before the part counts as lacking something.
+    static let absenceQuantile: Float = 0.9
+    /// How many robust standard deviations beyond the bank's median an absence must lie to
+    /// add to the score.
+    public static let absenceThreshold: Float = 3.5
 
     let model: ResNet
     /// The network's input: what `distances` expects its images prepared for.
@@ -38,16 +68,24 @@ public struct PatchDistances {
     /// Each bank image's own result, against the others: computed once at init (it sets the
     /// standardisation) and given back when that image is scored.
     private var bankResults: [Result] = []
+    /// The bank positions (into `banks`) of the references for `absence`.
+    private let absenceReferences: [Int]
+    /// Median and robust standard deviation (1.4826 · MAD) of the bank's absences.
+    private var absenceStatistics: (median: Float, scale: Float) = (0, 1)
     /// The bank image index of each given bank image (nil where it was left out by the limit).
     private let bankIndex: [Int?]
     /// The bank position of each bank image by its pixels' hash, so an image that is one of
     /// them is recognised whatever file it was read from (`bankPosition(of:)`).
     private let positionByPixels: [Int: Int]
 
-    /// One image's distances: per stage, the cell map (h × w); and the standardised image score.
+    /// One image's distances: per stage, the cell map (h × w); how much of a typical other
+    /// part it lacks, as a modified z-score over the bank's; and the image score.
     public struct Result {
         public var score: Float
         public var stageMaps: [Image]
+        /// (a − median) / (1.4826 · MAD) of the bank's: beyond `absenceThreshold`, the part
+        /// lacks what the others have.
+        public var absence: Float
     }
 
     /// Builds the bank from `bankImages` (model input size, [0, 1]) and scores each bank image
@@ -66,13 +104,18 @@ public struct PatchDistances {
         for original in bankImages.indices { byPixels[bankImages[original].pixels.hashValue] = original }
         positionByPixels = byPixels
         banks = Self.features(of: chosen.map { bankImages[$0] }, model: model, info: info)
+        absenceReferences = chosen.count <= Self.absenceReferenceLimit
+            ? Array(chosen.indices)
+            : (0..<Self.absenceReferenceLimit).map { $0 * chosen.count / Self.absenceReferenceLimit }
         // The standardisation: every bank image against the others.
         let raw = rawDistances(of: banks, excluding: Array(0..<chosen.count))
         for s in Self.stages.indices {
             cellStatistics.append(Self.meanAndSD(raw.flatMap { $0[s].pixels }))
             imageStatistics.append(Self.meanAndSD(raw.map { $0[s].pixels.max() ?? 0 }))
         }
-        bankResults = raw.map(result)
+        let absences = rawAbsences(of: banks[Self.absenceStage], excluding: Array(0..<chosen.count))
+        absenceStatistics = Self.medianAndRobustSD(absences)
+        bankResults = zip(raw, absences).map { result($0, absence: $1) }
     }
 
     /// The distances of `images` (model input size, [0, 1]); `bankPositions[i]` is the index
@@ -88,18 +131,24 @@ public struct PatchDistances {
         while start < toCompute.count {
             let chunk = Array(toCompute[start..<min(start + 32, toCompute.count)])
             let features = Self.features(of: chunk.map { images[$0] }, model: model, info: info)
-            for (i, maps) in zip(chunk, rawDistances(of: features, excluding: chunk.map { _ in nil })) { results[i] = result(maps) }
+            let unmatched = chunk.map { _ in Int?.none }
+            let absences = rawAbsences(of: features[Self.absenceStage], excluding: unmatched)
+            for (k, maps) in rawDistances(of: features, excluding: unmatched).enumerated() {
+                results[chunk[k]] = result(maps, absence: absences[k])
+            }
             start += chunk.count
         }
         return results.map { $0! }
     }
 
-    /// A result from its stage maps: the score is Σ over stages of the largest cell distance,
-    /// standardised.
-    private func result(_ maps: [Image]) -> Result {
+    /// A result from its stage maps and raw absence: the score is Σ over stages of the largest
+    /// cell distance, standardised, plus the absence's modified z-score beyond the threshold.
+    private func result(_ maps: [Image], absence: Float) -> Result {
         var score: Float = 0
         for s in Self.stages.indices { score += ((maps[s].pixels.max() ?? 0) - imageStatistics[s].mean) / imageStatistics[s].sd }
-        return Result(score: score, stageMaps: maps)
+        let z = (absence - absenceStatistics.median) / absenceStatistics.scale
+        score += max(0, z - Self.absenceThreshold)
+        return Result(score: score, stageMaps: maps, absence: z)
     }
 
     /// The position among the bank images given at init of an image with exactly these
@@ -246,6 +295,65 @@ public struct PatchDistances {
             for j in 0..<count { maps[j].append(Image(width: w, height: h, channels: 1, pixels: cellDistances[j])) }
         }
         return maps
+    }
+
+    /// Per image, the raw absence a(q) (see the type's comment) against the references;
+    /// `excluding[i]`: the bank image that image i is, or nil.
+    private func rawAbsences(of query: StageFeatures, excluding: [Int?]) -> [Float] {
+        let reference = banks[Self.absenceStage]
+        precondition(query.channels == reference.channels && query.cells == reference.cells,
+                     "images of another size than the bank's")
+        let (cells, c) = (reference.cells, reference.channels)
+        let (queryStride, referenceStride) = (query.images * c, reference.images * c)
+        var products = [Float](repeating: 0, count: cells * cells)
+        var nearest = [Float](repeating: 0, count: cells)
+        return excluding.indices.map { j in
+            var perReference: [Float] = []
+            for r in absenceReferences where r != excluding[j] {
+                // products[u][v] = g_r(u) · f_q(v): every reference cell against every part cell.
+                query.data.withUnsafeBufferPointer { q in
+                    reference.data.withUnsafeBufferPointer { b in
+                        products.withUnsafeMutableBufferPointer { p in
+                            BLAS.sgemm(.none, .transposed, m: cells, n: cells, k: c, alpha: 1,
+                                       a: b.baseAddress! + r * c, lda: referenceStride,
+                                       b: q.baseAddress! + j * c, ldb: queryStride,
+                                       beta: 0, c: p.baseAddress!, ldc: cells)
+                        }
+                    }
+                }
+                for u in 0..<cells {
+                    // ‖g − f‖² = ‖g‖² + ‖f‖² − 2 g·f; rounding may take a near-zero below zero.
+                    var best = Float.infinity
+                    for v in 0..<cells {
+                        let d = query.norms[v * query.images + j] - 2 * products[u * cells + v]
+                        if d < best { best = d }
+                    }
+                    nearest[u] = max(0, best + reference.norms[u * reference.images + r]).squareRoot()
+                }
+                perReference.append(Self.quantile(nearest, Self.absenceQuantile))
+            }
+            return perReference.isEmpty ? 0 : Self.quantile(perReference, 0.5)
+        }
+    }
+
+    /// The q-quantile of `values`, interpolated linearly between the two nearest order statistics.
+    static func quantile(_ values: [Float], _ q: Float) -> Float {
+        let sorted = values.sorted()
+        guard !sorted.isEmpty else { return 0 }
+        let position = q * Float(sorted.count - 1)
+        let below = Int(position.rounded(.down)), above = min(below + 1, sorted.count - 1)
+        return sorted[below] + (sorted[above] - sorted[below]) * (position - Float(below))
+    }
+
+    /// The median and 1.4826 · the median absolute deviation (the standard deviation, were the
+    /// values normal) — unlike the mean and SD, not moved by the pool's defective parts. A scale
+    /// of zero (every value alike) becomes a thousandth of the median, so a tiny bank does not
+    /// make every difference infinite.
+    static func medianAndRobustSD(_ values: [Float]) -> (median: Float, scale: Float) {
+        guard !values.isEmpty else { return (0, 1) }
+        let median = quantile(values, 0.5)
+        let deviation = quantile(values.map { abs($0 - median) }, 0.5)
+        return (median, max(1.4826 * deviation, 1e-3 * abs(median), 1e-6))
     }
 
     private static func meanAndSD(_ values: [Float]) -> (mean: Float, sd: Float) {

@@ -97,7 +97,7 @@ enum StatusCommand: Command {
 
     /// What an anomaly score's number is, and when a part stands out, in words.
     static func scaleName(_ scale: AnomalyScore.Scale) -> String {
-        scale == .probability ? "P(defect)" : "patch distance in standard deviations"
+        scale == .probability ? "P(defect)" : "patch distance and absence, in standard deviations"
     }
 
     static func standingOutRule(_ scale: AnomalyScore.Scale) -> String {
