@@ -308,6 +308,9 @@ public struct PatchDistances {
         var products = [Float](repeating: 0, count: cells * cells)
         var nearest = [Float](repeating: 0, count: cells)
         return excluding.indices.map { j in
+            // The part's squared norms, contiguous: the inner minimum reads them for every
+            // reference cell of every reference.
+            let partNorms = (0..<cells).map { query.norms[$0 * query.images + j] }
             var perReference: [Float] = []
             for r in absenceReferences where r != excluding[j] {
                 // products[u][v] = g_r(u) · f_q(v): every reference cell against every part cell.
@@ -321,14 +324,15 @@ public struct PatchDistances {
                         }
                     }
                 }
-                for u in 0..<cells {
-                    // ‖g − f‖² = ‖g‖² + ‖f‖² − 2 g·f; rounding may take a near-zero below zero.
-                    var best = Float.infinity
-                    for v in 0..<cells {
-                        let d = query.norms[v * query.images + j] - 2 * products[u * cells + v]
-                        if d < best { best = d }
+                products.withUnsafeBufferPointer { p in
+                    partNorms.withUnsafeBufferPointer { f in
+                        for u in 0..<cells {
+                            // ‖g − f‖² = ‖g‖² + ‖f‖² − 2 g·f; rounding may take a near-zero below zero.
+                            var best = Float.infinity
+                            for v in 0..<cells { best = min(best, f[v] - 2 * p[u * cells + v]) }
+                            nearest[u] = max(0, best + reference.norms[u * reference.images + r]).squareRoot()
+                        }
                     }
-                    nearest[u] = max(0, best + reference.norms[u * reference.images + r]).squareRoot()
                 }
                 perReference.append(Self.quantile(nearest, Self.absenceQuantile))
             }
