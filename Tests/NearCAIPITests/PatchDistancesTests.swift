@@ -69,15 +69,52 @@ import Testing
         let distances = PatchDistances(bankImages: bank, model: model, info: info)
         let results = distances.distances(of: [Self.part(seamAt: 30, &random), Self.part(seamAt: nil, &random)])
         let (clean, seamless) = (results[0], results[1])
-        #expect(seamless.absence > PatchDistances.absenceThreshold, "absence \(seamless.absence)")
-        #expect(clean.absence < PatchDistances.absenceThreshold, "absence \(clean.absence)")
+        #expect(seamless.absence > PatchDistances.outlierThreshold, "absence \(seamless.absence)")
+        #expect(clean.absence < PatchDistances.outlierThreshold, "absence \(clean.absence)")
         // Without what it lacks, the seamless part would not score above the clean one.
-        let matchesOnly = seamless.score - (seamless.absence - PatchDistances.absenceThreshold)
+        let matchesOnly = seamless.score - (seamless.absence - PatchDistances.outlierThreshold)
+            - max(0, seamless.residual - PatchDistances.outlierThreshold)
         #expect(matchesOnly < clean.score, "by matches alone \(matchesOnly), clean \(clean.score)")
         #expect(seamless.score > clean.score + 1, "seamless \(seamless.score), clean \(clean.score)")
         // Ranked among good parts scored the same way, it comes first.
         let good = distances.distances(of: (0..<8).map { i in Self.part(seamAt: 24 + i * 2, &random) })
         #expect(good.allSatisfy { $0.score < seamless.score }, "good \(good.map(\.score)), seamless \(seamless.score)")
+    }
+
+    /// A disc of `radius` centred near the middle, on darker ground; with `flattenedBy` > 0 the
+    /// rim is cut straight across its top, that many pixels in (a dent: every piece of it is
+    /// disc edge, which smaller discs show at the same place).
+    static func disc(radius: Float, flattenedBy depth: Float = 0, _ random: inout SplitMix64) -> Image {
+        var image = Image(width: 64, height: 64, channels: 1)
+        let (cx, cy) = (32 + Float(random.integer(-1, 1)), 32 + Float(random.integer(-1, 1)))
+        for y in 0..<64 {
+            for x in 0..<64 {
+                let (dx, dy) = (Float(x) - cx, Float(y) - cy)
+                // How far inside the outline, with an edge two pixels soft as a lens draws it.
+                let inside = min(radius - (dx * dx + dy * dy).squareRoot(), radius - depth + dy)
+                let disc = min(max(inside / 2 + 0.5, 0), 1)
+                image.pixels[y * 64 + x] = 0.25 + 0.45 * disc + random.uniform(-0.05, 0.05)
+            }
+        }
+        return image
+    }
+
+    /// A disc with a flattened rim is a new arrangement of normal pieces: laid over whole, no
+    /// other disc explains it, and it ranks above every good disc; good discs of every size in
+    /// the bank's range are explained.
+    @Test func aPartWhoseOutlineIsMovedStandsOutWhenTheOthersAreLaidOverIt() {
+        let (model, info) = Self.network()
+        var random = SplitMix64(seed: 12)
+        let bank = (0..<48).map { _ in Self.disc(radius: random.uniform(18, 26), &random) }
+        let distances = PatchDistances(bankImages: bank, model: model, info: info)
+        let good = distances.distances(of: (0..<8).map { i in Self.disc(radius: 19.5 + 0.75 * Float(i), &random) })
+        let dented = distances.distances(of: [Self.disc(radius: 22, flattenedBy: 4, &random)])[0]
+        #expect(dented.residual > PatchDistances.outlierThreshold, "residual \(dented.residual), good \(good.map(\.residual))")
+        #expect(good.allSatisfy { $0.residual < PatchDistances.outlierThreshold }, "good \(good.map(\.residual))")
+        #expect(good.allSatisfy { $0.score < dented.score }, "good \(good.map(\.score)), dented \(dented.score)")
+        // By cells alone (the matches and the absence) it would not.
+        let cellsOnly = dented.score - (dented.residual - PatchDistances.outlierThreshold)
+        #expect(good.contains { $0.score > cellsOnly }, "good \(good.map(\.score)), dented by cells alone \(cellsOnly)")
     }
 
     @Test func quantilesAndTheRobustScaleFollowTheirDefinitions() {

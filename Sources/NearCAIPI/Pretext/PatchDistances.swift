@@ -36,7 +36,12 @@ import NeuralNet
 /// is far beyond the bank's own: as a modified z-score z = (a − median) / (1.4826 · MAD) over
 /// the bank, the image score gains max(0, z − 3.5) — the usual outlier cut for modified
 /// z-scores (Iglewicz and Hoaglin), so parts that lack nothing keep the score they had.
-/// No label is read.
+///
+/// Both compare cells, each free to find its match on a different part; a rim pushed in (a
+/// dent) is a new arrangement of normal pieces, and each piece is matched. So the score also
+/// lays the part's most alike other parts over it, whole, and counts what is left
+/// (`AlignedResiduals`: the largest residual, standardised per place by the bank's), in the
+/// same way: its modified z-score over the bank, beyond 3.5. No label is read.
 public struct PatchDistances {
     /// The stages compared: layer1 and layer2 (a cell per 4 and 8 input pixels) — where small
     /// defects still own cells of their own (Docs/Pretraining.md measures them against layer3).
@@ -53,9 +58,9 @@ public struct PatchDistances {
     /// The share of a reference's cells allowed to have no match on the part (its own defect,
     /// a feature only some parts carry) before the part counts as lacking something.
     static let absenceQuantile: Float = 0.9
-    /// How many robust standard deviations beyond the bank's median an absence must lie to
-    /// add to the score.
-    public static let absenceThreshold: Float = 3.5
+    /// How many robust standard deviations beyond the bank's median an absence or an aligned
+    /// residual must lie to add to the score.
+    public static let outlierThreshold: Float = 3.5
 
     let model: ResNet
     /// The network's input: what `distances` expects its images prepared for.
@@ -72,6 +77,10 @@ public struct PatchDistances {
     private let absenceReferences: [Int]
     /// Median and robust standard deviation (1.4826 · MAD) of the bank's absences.
     private var absenceStatistics: (median: Float, scale: Float) = (0, 1)
+    /// The bank laid over each part, whole (`AlignedResiduals`), and the median and robust
+    /// standard deviation of the bank's own residuals.
+    private let aligned: AlignedResiduals
+    private var residualStatistics: (median: Float, scale: Float) = (0, 1)
     /// The bank image index of each given bank image (nil where it was left out by the limit).
     private let bankIndex: [Int?]
     /// The bank position of each bank image by its pixels' hash, so an image that is one of
@@ -79,13 +88,17 @@ public struct PatchDistances {
     private let positionByPixels: [Int: Int]
 
     /// One image's distances: per stage, the cell map (h × w); how much of a typical other
-    /// part it lacks, as a modified z-score over the bank's; and the image score.
+    /// part it lacks and what is left of it under its most alike parts, each as a modified
+    /// z-score over the bank's; and the image score.
     public struct Result {
         public var score: Float
         public var stageMaps: [Image]
-        /// (a − median) / (1.4826 · MAD) of the bank's: beyond `absenceThreshold`, the part
+        /// (a − median) / (1.4826 · MAD) of the bank's: beyond `outlierThreshold`, the part
         /// lacks what the others have.
         public var absence: Float
+        /// (v − median) / (1.4826 · MAD) of the bank's (`AlignedResiduals`): beyond
+        /// `outlierThreshold`, no other part laid over this one explains all of it.
+        public var residual: Float
     }
 
     /// Builds the bank from `bankImages` (model input size, [0, 1]) and scores each bank image
@@ -104,6 +117,8 @@ public struct PatchDistances {
         for original in bankImages.indices { byPixels[bankImages[original].pixels.hashValue] = original }
         positionByPixels = byPixels
         banks = Self.features(of: chosen.map { bankImages[$0] }, model: model, info: info)
+        aligned = AlignedResiduals(bank: chosen.map { bankImages[$0] })
+        residualStatistics = Self.medianAndRobustSD(aligned.bankValues)
         absenceReferences = chosen.count <= Self.absenceReferenceLimit
             ? Array(chosen.indices)
             : (0..<Self.absenceReferenceLimit).map { $0 * chosen.count / Self.absenceReferenceLimit }
@@ -115,7 +130,7 @@ public struct PatchDistances {
         }
         let absences = rawAbsences(of: banks[Self.absenceStage], excluding: Array(0..<chosen.count))
         absenceStatistics = Self.medianAndRobustSD(absences)
-        bankResults = zip(raw, absences).map { result($0, absence: $1) }
+        bankResults = raw.indices.map { result(raw[$0], absence: absences[$0], residual: aligned.bankValues[$0]) }
     }
 
     /// The distances of `images` (model input size, [0, 1]); `bankPositions[i]` is the index
@@ -127,6 +142,8 @@ public struct PatchDistances {
         for i in images.indices {
             if let position = bankPositions?[i], let bank = bankIndex[position] { results[i] = bankResults[bank] } else { toCompute.append(i) }
         }
+        // All at once: each call lays every bank part over the parts at every shift.
+        let residuals = aligned.values(of: toCompute.map { images[$0] })
         var start = 0
         while start < toCompute.count {
             let chunk = Array(toCompute[start..<min(start + 32, toCompute.count)])
@@ -134,21 +151,23 @@ public struct PatchDistances {
             let unmatched = chunk.map { _ in Int?.none }
             let absences = rawAbsences(of: features[Self.absenceStage], excluding: unmatched)
             for (k, maps) in rawDistances(of: features, excluding: unmatched).enumerated() {
-                results[chunk[k]] = result(maps, absence: absences[k])
+                results[chunk[k]] = result(maps, absence: absences[k], residual: residuals[start + k])
             }
             start += chunk.count
         }
         return results.map { $0! }
     }
 
-    /// A result from its stage maps and raw absence: the score is Σ over stages of the largest
-    /// cell distance, standardised, plus the absence's modified z-score beyond the threshold.
-    private func result(_ maps: [Image], absence: Float) -> Result {
+    /// A result from its stage maps, raw absence and raw aligned residual: the score is Σ over
+    /// stages of the largest cell distance, standardised, plus the absence's and the residual's
+    /// modified z-scores beyond the threshold.
+    private func result(_ maps: [Image], absence: Float, residual: Float) -> Result {
         var score: Float = 0
         for s in Self.stages.indices { score += ((maps[s].pixels.max() ?? 0) - imageStatistics[s].mean) / imageStatistics[s].sd }
-        let z = (absence - absenceStatistics.median) / absenceStatistics.scale
-        score += max(0, z - Self.absenceThreshold)
-        return Result(score: score, stageMaps: maps, absence: z)
+        let absenceZ = (absence - absenceStatistics.median) / absenceStatistics.scale
+        let residualZ = (residual - residualStatistics.median) / residualStatistics.scale
+        score += max(0, absenceZ - Self.outlierThreshold) + max(0, residualZ - Self.outlierThreshold)
+        return Result(score: score, stageMaps: maps, absence: absenceZ, residual: residualZ)
     }
 
     /// The position among the bank images given at init of an image with exactly these

@@ -27,6 +27,13 @@ public struct AnomalyScore: Sendable, Equatable {
     public var standsOut: Bool { scale == .probability ? score > 0.5 : score > AnomalyScore.standingOut }
     /// The standardised distance beyond which a part stands out.
     public static let standingOut: Float = 2
+
+    /// The order parts are ranked in: the higher score first, equal scores (P(defect) rounds
+    /// to 1 for every clearly defective part) by item, so a queue asks them in the same order
+    /// on every station and every run.
+    public static func ranksAbove(_ a: AnomalyScore, _ b: AnomalyScore) -> Bool {
+        a.score != b.score ? a.score > b.score : a.itemID < b.itemID
+    }
 }
 
 extension Workspace {
@@ -128,7 +135,7 @@ extension Workspace {
             }
             scores.append(AnomalyScore(itemID: id, path: Self.csvUnquoted(fields[2]), score: score, scale: scale))
         }
-        return scores.sorted { $0.score > $1.score }
+        return scores.sorted(by: AnomalyScore.ranksAbove)
     }
 
     /// The anomaly scores of the parts in the pool now, highest first: what `status` and the

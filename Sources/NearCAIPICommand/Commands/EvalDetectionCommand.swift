@@ -16,7 +16,8 @@ enum EvalDetectionCommand: Command {
     with the data set's labels), scored by round 0 when it came from the defect pretext
     ('nearcaipi pretrain --method defects', learnt without a label) — its anomaly score (how
     far each part lies from its nearest match on the workspace's other parts, in round 0's
-    early features, and how much of the other parts it lacks) and its P(defect) — and by
+    early features, how much of the other parts it lacks, and what is left of it under its
+    most alike parts laid over it whole) and its P(defect) — and by
     the active round's P(NOK). With --data: every readable image of that data set, in any
     layout 'init' reads (a part that is one of the workspace's own is not matched with
     itself). A checkpoint as --model is scored by its P(class 1).
@@ -192,7 +193,7 @@ enum EvalDetectionCommand: Command {
         var scored = zip(scorers, tallies).map { (score: $0.score, model: $0.model, tally: $1, withoutLabels: $0.isAnomalyScore) }
         if patchDistances != nil {
             // The workspace's anomaly score first.
-            scored.insert(("anomaly score", "round 0 (patch distance to the other parts, and what it lacks of them; no labels)", patchTally, true), at: 0)
+            scored.insert(("anomaly score", "round 0 (patch distance to the other parts, what it lacks of them, what they leave of it; no labels)", patchTally, true), at: 0)
         }
         let reports = scored.map { score, model, tally, _ in
             ScoreReport(score: score, model: model, metrics: DetectionMetrics(scores: tally.scores, truth: tally.truth),

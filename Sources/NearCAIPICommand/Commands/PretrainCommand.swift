@@ -26,8 +26,9 @@ enum PretrainCommand: Command {
     network, its OK / NOK output included, learns to tell which. Parts it already calls
     defective are shown only with defects drawn on (a plant's pool holds defective parts).
     Round 0 then gives every part an anomaly score before any label — how far its patches lie
-    from their nearest match on the other parts, and how much of the others it lacks (a
-    missing bead): 'status' ranks the pool by it, 'eval-detection' measures it. --show N
+    from their nearest match on the other parts, how much of the others it lacks (a missing
+    bead), and what is left of it under its most alike parts laid over it whole (a dent):
+    'status' ranks the pool by it, 'eval-detection' measures it. --show N
     --out DIR writes examples of the synthetic defects with their masks outlined, to judge
     them (--kind NAME: of one kind only).
 
