@@ -66,7 +66,8 @@ enum StatusCommand: Command {
         var anomaly_scores: AnomalyScores?
         struct AnomalyScores: Encodable {
             struct Entry: Encodable { var item: String; var score: Float }
-            /// What the scores are: "patch distance (standard deviations)" or "P(defect)".
+            /// What the scores are, in words: "patch distance, absence and aligned residual, in standard
+            /// deviations" or "P(defect)".
             var scale: String
             var pool: Int
             /// Parts beyond what the workspace's parts usually show (`AnomalyScore.standsOut`).
@@ -97,7 +98,7 @@ enum StatusCommand: Command {
 
     /// What an anomaly score's number is, and when a part stands out, in words.
     static func scaleName(_ scale: AnomalyScore.Scale) -> String {
-        scale == .probability ? "P(defect)" : "patch distance and absence, in standard deviations"
+        scale == .probability ? "P(defect)" : "patch distance, absence and aligned residual, in standard deviations"
     }
 
     static func standingOutRule(_ scale: AnomalyScore.Scale) -> String {
