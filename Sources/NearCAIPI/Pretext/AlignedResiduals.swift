@@ -71,10 +71,19 @@ struct AlignedResiduals {
     /// standardised.
     static func coarse(_ image: Image) -> [Float] {
         let small = image.greyscale().areaResized(width: side, height: side).pixels
+        // The edge pixel stands in for the ones beyond it.
         func at(_ v: [Float], _ y: Int, _ x: Int) -> Float { v[min(max(y, 0), side - 1) * side + min(max(x, 0), side - 1)] }
         var across = small, blurred = small
-        for y in 0..<side { for x in 0..<side { across[y * side + x] = 0.25 * at(small, y, x - 1) + 0.5 * at(small, y, x) + 0.25 * at(small, y, x + 1) } }
-        for y in 0..<side { for x in 0..<side { blurred[y * side + x] = 0.25 * at(across, y - 1, x) + 0.5 * at(across, y, x) + 0.25 * at(across, y + 1, x) } }
+        for y in 0..<side {
+            for x in 0..<side {
+                across[y * side + x] = 0.25 * at(small, y, x - 1) + 0.5 * at(small, y, x) + 0.25 * at(small, y, x + 1)
+            }
+        }
+        for y in 0..<side {
+            for x in 0..<side {
+                blurred[y * side + x] = 0.25 * at(across, y - 1, x) + 0.5 * at(across, y, x) + 0.25 * at(across, y + 1, x)
+            }
+        }
         let mean = blurred.reduce(0, +) / Float(blurred.count)
         let variance = blurred.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Float(blurred.count)
         let sd = max(variance.squareRoot(), 1e-6)
