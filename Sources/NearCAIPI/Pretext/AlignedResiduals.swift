@@ -38,9 +38,18 @@ struct AlignedResiduals {
     private static var margin: Int { maximumShift + 1 }
     private static var centreSide: Int { side - 2 * margin }
     private static var centre: Int { centreSide * centreSide }
+    /// Every shift (dy, dx) tried, row by row.
+    private static let shifts: [(Int, Int)] = {
+        let range = -maximumShift...maximumShift
+        return range.flatMap { dy in range.map { dx in (dy, dx) } }
+    }()
 
-    /// The bank's coarse copies, [image][side · side].
-    private let bank: [[Float]]
+    /// The bank's coarse copies, one after another: [image][side · side].
+    private let bank: [Float]
+    private let bankCount: Int
+    /// Per shift (in `shifts` order), ‖j_δ‖² of each bank part's centre moved by δ: they depend
+    /// on the bank alone, so they are summed once, not for every batch of parts scored.
+    private let shiftedNorms: [[Float]]
     /// Per place of the centre: median and robust standard deviation of the bank's residuals.
     private var placeStatistics: [(median: Float, scale: Float)] = []
     /// Each bank part's v against the others.
@@ -48,8 +57,17 @@ struct AlignedResiduals {
 
     /// Builds the bank from `images` (any size, [0, 1]) and scores each against the others.
     init(bank images: [Image]) {
-        bank = images.map(Self.coarse)
-        let maps = residualMaps(of: bank, excluding: Array(bank.indices))
+        let copies = images.map(Self.coarse)
+        bank = copies.flatMap { $0 }
+        bankCount = copies.count
+        var window = [Float](repeating: 0, count: Self.centre)
+        shiftedNorms = Self.shifts.map { dy, dx in
+            copies.map { part in
+                window.withUnsafeMutableBufferPointer { w in Self.centre(of: part, dy: dy, dx: dx, into: w.baseAddress!) }
+                return window.reduce(0) { $0 + $1 * $1 }
+            }
+        }
+        let maps = residualMaps(of: copies, excluding: Array(copies.indices))
         placeStatistics = (0..<Self.centre).map { p in PatchDistances.medianAndRobustSD(maps.map { $0[p] }) }
         bankValues = maps.map(value)
     }
@@ -84,24 +102,26 @@ struct AlignedResiduals {
                 blurred[y * side + x] = 0.25 * at(across, y - 1, x) + 0.5 * at(across, y, x) + 0.25 * at(across, y + 1, x)
             }
         }
-        let mean = blurred.reduce(0, +) / Float(blurred.count)
-        let variance = blurred.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Float(blurred.count)
-        let sd = max(variance.squareRoot(), 1e-6)
+        let (mean, sd) = PatchDistances.meanAndSD(blurred)
         return blurred.map { ($0 - mean) / sd }
     }
 
     /// The centre of a coarse copy moved by (dy, dx): centreSide² values.
-    private static func centre(of coarse: [Float], dy: Int, dx: Int, into out: UnsafeMutablePointer<Float>) {
+    private static func centre(of coarse: UnsafeBufferPointer<Float>, dy: Int, dx: Int, into out: UnsafeMutablePointer<Float>) {
         for y in 0..<centreSide {
             let from = (y + margin + dy) * side + margin + dx
             for x in 0..<centreSide { out[y * centreSide + x] = coarse[from + x] }
         }
     }
 
+    private static func centre(of coarse: [Float], dy: Int, dx: Int, into out: UnsafeMutablePointer<Float>) {
+        coarse.withUnsafeBufferPointer { centre(of: $0, dy: dy, dx: dx, into: out) }
+    }
+
     /// Per part, its residual map r_q over the centre (not standardised). `excluding[i]`: the
     /// bank part that part i is, or nil.
     private func residualMaps(of parts: [[Float]], excluding: [Int?]) -> [[Float]] {
-        let (n, count, size) = (bank.count, parts.count, Self.centre)
+        let (n, count, size, full) = (bankCount, parts.count, Self.centre, Self.side * Self.side)
         guard n > 0, count > 0 else { return parts.map { _ in [Float](repeating: 0, count: size) } }
         var centres = [Float](repeating: 0, count: count * size)
         centres.withUnsafeMutableBufferPointer { c in
@@ -109,32 +129,38 @@ struct AlignedResiduals {
         }
         let centreNorms = (0..<count).map { i in centres[(i * size)..<((i + 1) * size)].reduce(0) { $0 + $1 * $1 } }
         // D(q, j) and its shift, every shift in turn: ‖q − j_δ‖² = ‖q‖² + ‖j_δ‖² − 2 q · j_δ,
-        // the products one matrix product per shift.
+        // the products one matrix product per shift. q · j_δ = Σ over p in the centre of
+        // q(p) j(p + δ) is the whole of j against q's centre laid at δ on an empty canvas, so
+        // the parts move and the bank — the larger side — is read as it is.
         var best = [Float](repeating: .infinity, count: count * n)
         var bestShift = [(Int, Int)](repeating: (0, 0), count: count * n)
-        var shifted = [Float](repeating: 0, count: n * size)
+        var canvases = [Float](repeating: 0, count: count * full)
         var products = [Float](repeating: 0, count: count * n)
-        let shifts = -Self.maximumShift...Self.maximumShift
-        for dy in shifts {
-            for dx in shifts {
-                shifted.withUnsafeMutableBufferPointer { s in
-                    for (j, part) in bank.enumerated() { Self.centre(of: part, dy: dy, dx: dx, into: s.baseAddress! + j * size) }
-                }
-                let shiftedNorms = (0..<n).map { j in shifted[(j * size)..<((j + 1) * size)].reduce(0) { $0 + $1 * $1 } }
-                centres.withUnsafeBufferPointer { q in
-                    shifted.withUnsafeBufferPointer { b in
-                        products.withUnsafeMutableBufferPointer { p in
-                            BLAS.sgemm(.none, .transposed, m: count, n: n, k: size, alpha: 1,
-                                       a: q.baseAddress!, lda: size, b: b.baseAddress!, ldb: size,
-                                       beta: 0, c: p.baseAddress!, ldc: n)
-                        }
-                    }
-                }
+        for (shift, (dy, dx)) in Self.shifts.enumerated() {
+            canvases.withUnsafeMutableBufferPointer { c in
                 for i in 0..<count {
-                    for j in 0..<n {
-                        let d = centreNorms[i] + shiftedNorms[j] - 2 * products[i * n + j]
-                        if d < best[i * n + j] { best[i * n + j] = d; bestShift[i * n + j] = (dy, dx) }
+                    let canvas = c.baseAddress! + i * full
+                    canvas.update(repeating: 0, count: full)
+                    for y in 0..<Self.centreSide {
+                        let to = (y + Self.margin + dy) * Self.side + Self.margin + dx
+                        for x in 0..<Self.centreSide { canvas[to + x] = centres[(i * Self.centreSide + y) * Self.centreSide + x] }
                     }
+                }
+            }
+            canvases.withUnsafeBufferPointer { q in
+                bank.withUnsafeBufferPointer { b in
+                    products.withUnsafeMutableBufferPointer { p in
+                        BLAS.sgemm(.none, .transposed, m: count, n: n, k: full, alpha: 1,
+                                   a: q.baseAddress!, lda: full, b: b.baseAddress!, ldb: full,
+                                   beta: 0, c: p.baseAddress!, ldc: n)
+                    }
+                }
+            }
+            let norms = shiftedNorms[shift]
+            for i in 0..<count {
+                for j in 0..<n {
+                    let d = centreNorms[i] + norms[j] - 2 * products[i * n + j]
+                    if d < best[i * n + j] { best[i * n + j] = d; bestShift[i * n + j] = (dy, dx) }
                 }
             }
         }
@@ -149,7 +175,11 @@ struct AlignedResiduals {
             var residual = [Float](repeating: .infinity, count: size)
             for j in candidates {
                 let (dy, dx) = bestShift[i * n + j]
-                other.withUnsafeMutableBufferPointer { o in Self.centre(of: bank[j], dy: dy, dx: dx, into: o.baseAddress!) }
+                bank.withUnsafeBufferPointer { b in
+                    other.withUnsafeMutableBufferPointer { o in
+                        Self.centre(of: UnsafeBufferPointer(rebasing: b[(j * full)..<((j + 1) * full)]), dy: dy, dx: dx, into: o.baseAddress!)
+                    }
+                }
                 for p in 0..<size {
                     let d = centres[i * size + p] - other[p]
                     residual[p] = min(residual[p], d * d)

@@ -116,8 +116,9 @@ public struct PatchDistances {
         var byPixels: [Int: Int] = [:]
         for original in bankImages.indices { byPixels[bankImages[original].pixels.hashValue] = original }
         positionByPixels = byPixels
-        banks = Self.features(of: chosen.map { bankImages[$0] }, model: model, info: info)
-        aligned = AlignedResiduals(bank: chosen.map { bankImages[$0] })
+        let chosenImages = chosen.map { bankImages[$0] }
+        banks = Self.features(of: chosenImages, model: model, info: info)
+        aligned = AlignedResiduals(bank: chosenImages)
         residualStatistics = Self.medianAndRobustSD(aligned.bankValues)
         absenceReferences = chosen.count <= Self.absenceReferenceLimit
             ? Array(chosen.indices)
@@ -379,7 +380,7 @@ public struct PatchDistances {
         return (median, max(1.4826 * deviation, 1e-3 * abs(median), 1e-6))
     }
 
-    private static func meanAndSD(_ values: [Float]) -> (mean: Float, sd: Float) {
+    static func meanAndSD(_ values: [Float]) -> (mean: Float, sd: Float) {
         guard !values.isEmpty else { return (0, 1) }
         let mean = values.reduce(0, +) / Float(values.count)
         let variance = values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Float(values.count)

@@ -29,8 +29,8 @@ public struct AnomalyScore: Sendable, Equatable {
     public static let standingOut: Float = 2
 
     /// The order parts are ranked in: the higher score first, equal scores (P(defect) rounds
-    /// to 1 for every clearly defective part) by item, so a queue asks them in the same order
-    /// on every station and every run.
+    /// to 1 for every clearly defective part) by item, so `status`'s list and the query rule's
+    /// ranks (`PoolModel`) read them in one order on every station and every run.
     public static func ranksAbove(_ a: AnomalyScore, _ b: AnomalyScore) -> Bool {
         a.score != b.score ? a.score > b.score : a.itemID < b.itemID
     }
