@@ -24,18 +24,23 @@ import NeuralNet
 /// weld without its bead is plain plate, which every part shows somewhere, and the other
 /// parts without a bead match it exactly: such parts score *lowest* of all. So the score also
 /// asks the other way round, how much of a typical other part is missing from this one
-/// (`absence`):
+/// (`absences`), at two scales:
 ///
 ///     a(q, r) = the 0.9-quantile over the cells u of reference r of min over all cells v of q
-///               of ‖g_r(u) − f_q(v)‖₂           (layer2 features, at any place)
+///               of ‖g_r(u) − f_q(v)‖₂
 ///     a(q)    = median over the references r ≠ q of a(q, r)
 ///
-/// — "a tenth of a typical part has no match anywhere on this one". Matching at any place
-/// keeps the parts' different positions from counting; the quantile and the median keep the
-/// references' own defects (the pool is not clean) from counting. It is counted only where it
-/// is far beyond the bank's own: as a modified z-score z = (a − median) / (1.4826 · MAD) over
-/// the bank, the image score gains max(0, z − 3.5) — the usual outlier cut for modified
-/// z-scores (Iglewicz and Hoaglin), so parts that lack nothing keep the score they had.
+/// — "a tenth of a typical part has no match anywhere on this one" — once on layer2's cells
+/// as they are (a bead's width, a shape) and once on layer1's less their mean over the part's
+/// own cells, channel by channel (a texture, a bead's ripples; the centring keeps light that
+/// moves every cell of a part alike from counting as something lacking). Matching at any
+/// place keeps the parts' different positions from counting; the quantile and the median
+/// keep the references' own defects (the pool is not clean) from counting. The quantile is
+/// estimated on a grid of at most 256 of a reference's cells; every cell of the part is
+/// searched. Each is counted only where it is far beyond the bank's own: as a modified
+/// z-score z = (a − median) / (1.4826 · MAD) over the bank, the image score gains
+/// max(0, z − 3.5) per scale — the usual outlier cut for modified z-scores (Iglewicz and
+/// Hoaglin), so parts that lack nothing keep the score they had.
 ///
 /// Both compare cells, each free to find its match on a different part; a rim pushed in (a
 /// dent) is a new arrangement of normal pieces, and each piece is matched. So the score also
@@ -49,9 +54,22 @@ public struct PatchDistances {
     /// At most this many bank images (spread evenly over the given ones): the cost grows with
     /// the bank times the images scored.
     public static let bankLimit = 1_000
-    /// The stage (an index into `stages`) whose cells `absence` compares: layer2's, whose cells
-    /// see a bead's width where layer1's see its texture only.
-    static let absenceStage = 1
+    /// Where `absences` looks for what a part lacks: a stage (an index into `stages`), and
+    /// whether each part's cells are first taken less their mean over the part.
+    struct AbsenceScale: Equatable {
+        let stage: Int
+        let centred: Bool
+    }
+    /// layer2's cells as they are, which see a bead's width; and layer1's, centred, which see
+    /// a texture — a bead's ripples on a part that is all plate — and tell it from plate more
+    /// steadily from one pretext run to the next than layer2's (Docs/Pretraining.md measures
+    /// each alone and both). Uncentred, layer1's cells counted a part lit differently as
+    /// lacking the others' light.
+    static let absenceScales = [AbsenceScale(stage: 1, centred: false), AbsenceScale(stage: 0, centred: true)]
+    /// At most this many cells of each reference are matched (a grid, every k-th cell each
+    /// way): enough to estimate a quantile, and the cost stays that of a layer2 comparison
+    /// while the part's cells are all searched.
+    static let absenceReferenceCellLimit = 256
     /// At most this many bank images (spread evenly) are the references a part is compared
     /// with for what it lacks: the median over them is steady long before the bank's size.
     static let absenceReferenceLimit = 64
@@ -73,10 +91,11 @@ public struct PatchDistances {
     /// Each bank image's own result, against the others: computed once at init (it sets the
     /// standardisation) and given back when that image is scored.
     private var bankResults: [Result] = []
-    /// The bank positions (into `banks`) of the references for `absence`.
-    private let absenceReferences: [Int]
-    /// Median and robust standard deviation (1.4826 · MAD) of the bank's absences.
-    private var absenceStatistics: (median: Float, scale: Float) = (0, 1)
+    /// Per scale of `absenceScales`, the references for `absences`: their bank positions and
+    /// their sampled cells.
+    private let absenceReferences: [AbsenceReferences]
+    /// Per scale, median and robust standard deviation (1.4826 · MAD) of the bank's absences.
+    private var absenceStatistics: [(median: Float, scale: Float)] = []
     /// The bank laid over each part, whole (`AlignedResiduals`), and the median and robust
     /// standard deviation of the bank's own residuals.
     private let aligned: AlignedResiduals
@@ -93,9 +112,9 @@ public struct PatchDistances {
     public struct Result {
         public var score: Float
         public var stageMaps: [Image]
-        /// (a − median) / (1.4826 · MAD) of the bank's: beyond `outlierThreshold`, the part
-        /// lacks what the others have.
-        public var absence: Float
+        /// Per scale of `absenceScales`, (a − median) / (1.4826 · MAD) of the bank's: beyond
+        /// `outlierThreshold`, the part lacks what the others have.
+        public var absences: [Float]
         /// (v − median) / (1.4826 · MAD) of the bank's (`AlignedResiduals`): beyond
         /// `outlierThreshold`, no other part laid over this one explains all of it.
         public var residual: Float
@@ -120,17 +139,22 @@ public struct PatchDistances {
         banks = Self.features(of: chosenImages, model: model, info: info)
         aligned = AlignedResiduals(bank: chosenImages)
         residualStatistics = Self.medianAndRobustSD(aligned.bankValues)
-        absenceReferences = chosen.count <= Self.absenceReferenceLimit
+        let referencePositions = chosen.count <= Self.absenceReferenceLimit
             ? Array(chosen.indices)
             : (0..<Self.absenceReferenceLimit).map { $0 * chosen.count / Self.absenceReferenceLimit }
+        let bankFeatures = banks
+        absenceReferences = Self.absenceScales.map { scale in
+            AbsenceReferences(of: bankFeatures[scale.stage], scale: scale, positions: referencePositions,
+                              cellLimit: Self.absenceReferenceCellLimit)
+        }
         // The standardisation: every bank image against the others.
         let raw = rawDistances(of: banks, excluding: Array(0..<chosen.count))
         for s in Self.stages.indices {
             cellStatistics.append(Self.meanAndSD(raw.flatMap { $0[s].pixels }))
             imageStatistics.append(Self.meanAndSD(raw.map { $0[s].pixels.max() ?? 0 }))
         }
-        let absences = rawAbsences(of: banks[Self.absenceStage], excluding: Array(0..<chosen.count))
-        absenceStatistics = Self.medianAndRobustSD(absences)
+        let absences = rawAbsences(of: banks, excluding: Array(0..<chosen.count))
+        absenceStatistics = absenceReferences.indices.map { k in Self.medianAndRobustSD(absences.map { $0[k] }) }
         bankResults = raw.indices.map { result(raw[$0], absence: absences[$0], residual: aligned.bankValues[$0]) }
     }
 
@@ -150,7 +174,7 @@ public struct PatchDistances {
             let chunk = Array(toCompute[start..<min(start + 32, toCompute.count)])
             let features = Self.features(of: chunk.map { images[$0] }, model: model, info: info)
             let unmatched = chunk.map { _ in Int?.none }
-            let absences = rawAbsences(of: features[Self.absenceStage], excluding: unmatched)
+            let absences = rawAbsences(of: features, excluding: unmatched)
             for (k, maps) in rawDistances(of: features, excluding: unmatched).enumerated() {
                 results[chunk[k]] = result(maps, absence: absences[k], residual: residuals[start + k])
             }
@@ -159,16 +183,16 @@ public struct PatchDistances {
         return results.map { $0! }
     }
 
-    /// A result from its stage maps, raw absence and raw aligned residual: the score is Σ over
-    /// stages of the largest cell distance, standardised, plus the absence's and the residual's
+    /// A result from its stage maps, raw absences and raw aligned residual: the score is Σ over
+    /// stages of the largest cell distance, standardised, plus each absence's and the residual's
     /// modified z-scores beyond the threshold.
-    private func result(_ maps: [Image], absence: Float, residual: Float) -> Result {
+    private func result(_ maps: [Image], absence: [Float], residual: Float) -> Result {
         var score: Float = 0
         for s in Self.stages.indices { score += ((maps[s].pixels.max() ?? 0) - imageStatistics[s].mean) / imageStatistics[s].sd }
-        let absenceZ = (absence - absenceStatistics.median) / absenceStatistics.scale
+        let absenceZ = zip(absence, absenceStatistics).map { ($0 - $1.median) / $1.scale }
         let residualZ = (residual - residualStatistics.median) / residualStatistics.scale
-        score += max(0, absenceZ - Self.outlierThreshold) + max(0, residualZ - Self.outlierThreshold)
-        return Result(score: score, stageMaps: maps, absence: absenceZ, residual: residualZ)
+        for z in absenceZ + [residualZ] { score += max(0, z - Self.outlierThreshold) }
+        return Result(score: score, stageMaps: maps, absences: absenceZ, residual: residualZ)
     }
 
     /// The position among the bank images given at init of an image with exactly these
@@ -317,47 +341,133 @@ public struct PatchDistances {
         return maps
     }
 
-    /// Per image, the raw absence a(q) (see the type's comment) against the references;
-    /// `excluding[i]`: the bank image that image i is, or nil.
-    private func rawAbsences(of query: StageFeatures, excluding: [Int?]) -> [Float] {
-        let reference = banks[Self.absenceStage]
-        precondition(query.channels == reference.channels && query.cells == reference.cells,
-                     "images of another size than the bank's")
-        let (cells, c) = (reference.cells, reference.channels)
-        let (queryStride, referenceStride) = (query.images * c, reference.images * c)
-        var products = [Float](repeating: 0, count: cells * cells)
-        var nearest = [Float](repeating: 0, count: cells)
-        return excluding.indices.map { j in
-            // The part's squared norms, contiguous: the inner minimum reads them for every
-            // reference cell of every reference.
-            let partNorms = (0..<cells).map { query.norms[$0 * query.images + j] }
-            var perReference: [Float] = []
-            for r in absenceReferences where r != excluding[j] {
-                // products[u][v] = g_r(u) · f_q(v): every reference cell against every part cell.
-                query.data.withUnsafeBufferPointer { q in
-                    reference.data.withUnsafeBufferPointer { b in
-                        products.withUnsafeMutableBufferPointer { p in
-                            BLAS.sgemm(.none, .transposed, m: cells, n: cells, k: c, alpha: 1,
-                                       a: b.baseAddress! + r * c, lda: referenceStride,
-                                       b: q.baseAddress! + j * c, ldb: queryStride,
-                                       beta: 0, c: p.baseAddress!, ldc: cells)
-                        }
-                    }
+    /// The cells one scale of `absences` matches, gathered once: per reference, its sampled
+    /// cells' features ([reference][cell][channel], centred if the scale says so) and squared
+    /// norms.
+    private struct AbsenceReferences {
+        let scale: AbsenceScale
+        let positions: [Int]
+        let cells: Int, channels: Int
+        let data: [Float]
+        let norms: [Float]
+        /// The cells of the stage's map, every one of which is searched on a part.
+        let partCells: Int
+
+        init(of bank: StageFeatures, scale: AbsenceScale, positions: [Int], cellLimit: Int) {
+            let sampled = PatchDistances.grid(height: bank.height, width: bank.width, limit: cellLimit)
+            let c = bank.channels
+            var data = [Float](), norms = [Float]()
+            data.reserveCapacity(positions.count * sampled.count * c)
+            for r in positions {
+                let (cells, _) = PatchDistances.cells(bank.data, cells: bank.cells, images: bank.images,
+                                                      channels: c, image: r, centred: scale.centred)
+                for cell in sampled {
+                    let vector = cells[(cell * c)..<((cell + 1) * c)]
+                    data += vector
+                    norms.append(vector.reduce(0) { $0 + $1 * $1 })
                 }
-                products.withUnsafeBufferPointer { p in
-                    partNorms.withUnsafeBufferPointer { f in
-                        for u in 0..<cells {
-                            // ‖g − f‖² = ‖g‖² + ‖f‖² − 2 g·f; rounding may take a near-zero below zero.
-                            var best = Float.infinity
-                            for v in 0..<cells { best = min(best, f[v] - 2 * p[u * cells + v]) }
-                            nearest[u] = max(0, best + reference.norms[u * reference.images + r]).squareRoot()
-                        }
-                    }
-                }
-                perReference.append(Self.quantile(nearest, Self.absenceQuantile))
             }
-            return perReference.isEmpty ? 0 : Self.quantile(perReference, 0.5)
+            (self.positions, self.cells, self.channels, self.data, self.norms) = (positions, sampled.count, c, data, norms)
+            (self.scale, self.partCells) = (scale, bank.cells)
         }
+    }
+
+    /// The cells (y · width + x) of a grid every k-th cell each way, k the smallest step that
+    /// leaves at most `limit`, centred on the map.
+    static func grid(height: Int, width: Int, limit: Int) -> [Int] {
+        var step = 1
+        while ((height + step - 1) / step) * ((width + step - 1) / step) > limit { step += 1 }
+        let (rows, columns) = ((height + step - 1) / step, (width + step - 1) / step)
+        let (top, left) = ((height - 1 - (rows - 1) * step) / 2, (width - 1 - (columns - 1) * step) / 2)
+        return (0..<rows).flatMap { y in (0..<columns).map { x in (top + y * step) * width + left + x * step } }
+    }
+
+    /// One image's cells ([cell][channel]) and their squared norms; `centred`: less their mean
+    /// over the image's cells, per channel — what a part lacks is then what finds no match
+    /// among its cells *as they differ from the part's own usual*: a part lit brighter moves
+    /// every cell alike, and lacks nothing by that. (Dividing by the part's spread as well took
+    /// the missing seams with it: a part of plain plate has little spread, and scaled up its
+    /// plate's grain covers the bead's place; Docs/Pretraining.md.)
+    /// `data` is laid out [cell][image][channel], as `StageFeatures` holds it.
+    static func cells(_ data: [Float], cells count: Int, images n: Int, channels c: Int,
+                      image j: Int, centred: Bool) -> (cells: [Float], norms: [Float]) {
+        var out = [Float](repeating: 0, count: count * c)
+        data.withUnsafeBufferPointer { f in
+            for k in 0..<c {
+                var mean: Float = 0
+                if centred {
+                    for cell in 0..<count { mean += f[(cell * n + j) * c + k] }
+                    mean /= Float(count)
+                }
+                for cell in 0..<count { out[cell * c + k] = f[(cell * n + j) * c + k] - mean }
+            }
+        }
+        let norms = (0..<count).map { cell in out[(cell * c)..<((cell + 1) * c)].reduce(0) { $0 + $1 * $1 } }
+        return (out, norms)
+    }
+
+    /// Per image, per scale of `absenceScales`, the raw absence a(q) (see the type's comment)
+    /// against the references; `features` per stage; `excluding[i]`: the bank image that image
+    /// i is, or nil.
+    private func rawAbsences(of features: [StageFeatures], excluding: [Int?]) -> [[Float]] {
+        var absences = [[Float]](repeating: [], count: excluding.count)
+        for references in absenceReferences {
+            let query = features[references.scale.stage]
+            precondition(query.channels == references.channels && query.cells == references.partCells,
+                         "images of another size than the bank's")
+            let (referenceCells, partCells, c) = (references.cells, query.cells, references.channels)
+            var products = [Float](repeating: 0, count: referenceCells * partCells)
+            var nearest = [Float](repeating: 0, count: referenceCells)
+            for j in excluding.indices {
+                // The part's cells and squared norms, contiguous: the inner minimum reads the
+                // norms for every reference cell of every reference.
+                let (part, partNorms) = Self.cells(query.data, cells: partCells, images: query.images, channels: c,
+                                                   image: j, centred: references.scale.centred)
+                var perReference: [Float] = []
+                for (k, r) in references.positions.enumerated() where r != excluding[j] {
+                    // products[u][v] = g_r(u) · f_q(v): every sampled reference cell against every part cell.
+                    part.withUnsafeBufferPointer { q in
+                        references.data.withUnsafeBufferPointer { g in
+                            products.withUnsafeMutableBufferPointer { p in
+                                BLAS.sgemm(.none, .transposed, m: referenceCells, n: partCells, k: c, alpha: 1,
+                                           a: g.baseAddress! + k * referenceCells * c, lda: c,
+                                           b: q.baseAddress!, ldb: c,
+                                           beta: 0, c: p.baseAddress!, ldc: partCells)
+                            }
+                        }
+                    }
+                    products.withUnsafeBufferPointer { p in
+                        partNorms.withUnsafeBufferPointer { f in
+                            for u in 0..<referenceCells {
+                                // ‖g − f‖² = ‖g‖² + ‖f‖² − 2 g·f; rounding may take a near-zero below zero.
+                                let row = UnsafeBufferPointer(rebasing: p[(u * partCells)...].prefix(partCells))
+                                nearest[u] = max(0, Self.minimum(of: f, minusTwice: row) + references.norms[k * referenceCells + u]).squareRoot()
+                            }
+                        }
+                    }
+                    perReference.append(Self.quantile(nearest, Self.absenceQuantile))
+                }
+                absences[j].append(perReference.isEmpty ? 0 : Self.quantile(perReference, 0.5))
+            }
+        }
+        return absences
+    }
+
+    /// min over i of a[i] − 2 · b[i], eight lanes at a time: the compiler leaves a scalar
+    /// minimum unvectorised (reordering it would change which NaN wins), and the absence runs
+    /// it over every reference cell against every part cell.
+    static func minimum(of a: UnsafeBufferPointer<Float>, minusTwice b: UnsafeBufferPointer<Float>) -> Float {
+        let count = min(a.count, b.count), lanes = count / 8 * 8
+        var best8 = SIMD8<Float>(repeating: .infinity)
+        var i = 0
+        while i < lanes {
+            let a8 = SIMD8<Float>(a[i..<(i + 8)]), b8 = SIMD8<Float>(b[i..<(i + 8)])
+            best8 = pointwiseMin(best8, a8 - 2 * b8)
+            i += 8
+        }
+        var best = best8.min()
+        while i < count { best = min(best, a[i] - 2 * b[i]); i += 1 }
+        return best
     }
 
     /// The q-quantile of `values`, interpolated linearly between the two nearest order statistics.
