@@ -359,12 +359,11 @@ public struct PatchDistances {
             var data = [Float](), norms = [Float]()
             data.reserveCapacity(positions.count * sampled.count * c)
             for r in positions {
-                let (cells, _) = PatchDistances.cells(bank.data, cells: bank.cells, images: bank.images,
-                                                      channels: c, image: r, centred: scale.centred)
+                let (cells, cellNorms) = PatchDistances.cells(bank.data, cells: bank.cells, images: bank.images,
+                                                              channels: c, image: r, centred: scale.centred)
                 for cell in sampled {
-                    let vector = cells[(cell * c)..<((cell + 1) * c)]
-                    data += vector
-                    norms.append(vector.reduce(0) { $0 + $1 * $1 })
+                    data += cells[(cell * c)..<((cell + 1) * c)]
+                    norms.append(cellNorms[cell])
                 }
             }
             (self.positions, self.cells, self.channels, self.data, self.norms) = (positions, sampled.count, c, data, norms)
